@@ -1,0 +1,177 @@
+"""Admin API input models: pydantic, unknown fields rejected, errors name the field."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from idp.errors import ApiError
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9._@+-]{1,128}$")
+
+UserState = Literal["ACTIVE", "SUSPENDED"]
+USER_FIELDS = (
+    "username", "email", "firstname", "lastname", "displayname", "title",
+    "department", "employee_id", "phone", "location", "state",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _check_email(value: str | None) -> str | None:
+    if value is not None and not _EMAIL.match(value):
+        raise ValueError("must be an email address like name@example.com")
+    return value
+
+
+def _check_username(value: str | None) -> str | None:
+    if value is not None and not _USERNAME.match(value):
+        raise ValueError("may hold only letters, digits and . _ @ + - (1 to 128 characters)")
+    return value
+
+
+class UserCreate(_Strict):
+    username: str = Field(min_length=1, max_length=128)
+    email: str = Field(max_length=254)
+    firstname: str = Field(min_length=1, max_length=128)
+    lastname: str = Field(min_length=1, max_length=128)
+    displayname: str | None = Field(default=None, max_length=256)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    title: str | None = Field(default=None, max_length=256)
+    department: str | None = Field(default=None, max_length=256)
+    employee_id: str | None = Field(default=None, max_length=128)
+    phone: str | None = Field(default=None, max_length=64)
+    location: str | None = Field(default=None, max_length=256)
+    state: UserState = "ACTIVE"
+
+    _email = field_validator("email")(_check_email)
+    _username = field_validator("username")(_check_username)
+
+
+class UserPatch(_Strict):
+    username: str | None = Field(default=None, min_length=1, max_length=128)
+    email: str | None = Field(default=None, max_length=254)
+    firstname: str | None = Field(default=None, min_length=1, max_length=128)
+    lastname: str | None = Field(default=None, min_length=1, max_length=128)
+    displayname: str | None = Field(default=None, max_length=256)
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    title: str | None = Field(default=None, max_length=256)
+    department: str | None = Field(default=None, max_length=256)
+    employee_id: str | None = Field(default=None, max_length=128)
+    phone: str | None = Field(default=None, max_length=64)
+    location: str | None = Field(default=None, max_length=256)
+    state: UserState | None = None
+
+    _email = field_validator("email")(_check_email)
+    _username = field_validator("username")(_check_username)
+
+
+class GroupCreate(_Strict):
+    name: str = Field(min_length=1, max_length=256)
+    description: str | None = Field(default=None, max_length=1024)
+
+
+class GroupPatch(_Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    description: str | None = Field(default=None, max_length=1024)
+
+
+def _check_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError(f"'{value}' is not an http(s) URL")
+    return value
+
+
+class _AppFields(_Strict):
+    label: str | None = Field(default=None, min_length=1, max_length=256)
+    sp_entity_id: str | None = Field(default=None, min_length=1, max_length=1024)
+    acs_urls: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    nameid: Literal["email", "username"] | None = None
+    sign: Literal["assertion", "response", "both"] | None = None
+    default_relay_state: str | None = None
+    attributes: dict[str, str] | None = None
+    bookmark_url: str | None = None
+    sp_certificate: str | None = None
+    deprovision: Literal["deactivate", "delete"] | None = None
+
+    @field_validator("acs_urls")
+    @classmethod
+    def _acs(cls, value):
+        return None if value is None else [_check_url(v) for v in value]
+
+    @field_validator("bookmark_url")
+    @classmethod
+    def _bookmark(cls, value):
+        return None if value is None else _check_url(value)
+
+    @field_validator("default_relay_state")
+    @classmethod
+    def _relay(cls, value):
+        if value is not None and len(value.encode()) > 80:
+            raise ValueError("must be at most 80 bytes (SAML Bindings 3.4.3)")
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _attributes(cls, value):
+        if value is None:
+            return None
+        allowed = set(USER_FIELDS) | {"id", "name"}
+        for attr, field in value.items():
+            if field not in allowed:
+                raise ValueError(f"attribute '{attr}' maps to unknown user field '{field}'")
+        return value
+
+
+class AppCreate(_AppFields):
+    slug: str
+    label: str = Field(min_length=1, max_length=256)
+    template: Literal["officespace", "custom"] = "officespace"
+    sp_entity_id: str = Field(min_length=1, max_length=1024)
+    acs_urls: list[str] = Field(min_length=1, max_length=20)
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, value):
+        if not _SLUG.match(value):
+            raise ValueError("must be lowercase letters, digits and hyphens (1 to 63, starting with a letter or digit)")
+        return value
+
+
+class AppPatch(_AppFields):
+    pass
+
+
+class ProvisioningSettings(_Strict):
+    base_url: str
+    token: str | None = Field(default=None, min_length=1, max_length=4096)
+    enabled: bool = True
+    group_management: bool = False
+    dialect: Literal["standard", "entra", "put"] | None = None
+    matching_attribute: Literal["userName", "emails", "externalId"] | None = None
+    deprovision: Literal["deactivate", "delete"] | None = None
+    max_deprovision_share: float | None = Field(default=None, ge=0, le=1)
+
+    _url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v).rstrip("/")))
+
+
+def parse(model: type[BaseModel], body) -> BaseModel:
+    """Validate a JSON body into `model`, turning pydantic errors into a 400 that names the field."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "the request body must be a JSON object")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "body"
+        if err["type"] == "extra_forbidden":
+            raise ApiError(400, "unknown_field", f"unknown field '{field}'") from None
+        if err["type"] == "missing":
+            raise ApiError(400, "missing_field", f"field '{field}' is required") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ApiError(400, "invalid_field", f"field '{field}': {msg}") from None

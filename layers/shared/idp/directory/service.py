@@ -1,0 +1,165 @@
+"""Directory use cases behind the admin API: validate, store with events, publish."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from idp.directory import models
+from idp.directory.events import EventPublisher, event
+from idp.directory.passwords import hash_password
+from idp.directory.store import DirectoryStore
+from idp.errors import ApiError, not_found
+
+log = logging.getLogger(__name__)
+
+# How many events may ride in one DynamoDB transaction beside the change itself.
+OUTBOX_ROOM = 95
+
+
+@dataclass
+class DirectoryService:
+    store: DirectoryStore = field(default_factory=DirectoryStore)
+    publisher: EventPublisher = field(default_factory=EventPublisher)
+
+    # ---------- publishing ----------
+    def publish(self, events: list[dict], in_outbox: bool = True) -> None:
+        """Publish events after their change is stored; what was sent leaves the outbox."""
+        if not events:
+            return
+        failed = {e["event_id"] for e in self.publisher.publish(events)}
+        if in_outbox:
+            self.store.clear_outbox(f"{e['at']}#{e['event_id']}" for e in events if e["event_id"] not in failed)
+        if failed:
+            log.warning("%d event(s) not published now; the outbox relay will retry", len(failed))
+
+    def _capture(self, build):
+        captured: list[dict] = []
+
+        def events_for(obj):
+            evts = build(obj)
+            captured.extend(evts)
+            return evts
+
+        return captured, events_for
+
+    # ---------- users ----------
+    def create_user(self, body) -> dict:
+        data = models.parse(models.UserCreate, body).model_dump()
+        password = data.pop("password", None)
+        captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
+        user = self.store.create_user(data, hash_password(password) if password else None, events_for)
+        self.publish(captured)
+        return user
+
+    def get_user(self, uid: str) -> dict:
+        user = self.store.get_user(uid)
+        if not user:
+            raise not_found("user", uid)
+        return user
+
+    def update_user(self, uid: str, body) -> dict:
+        data = models.parse(models.UserPatch, body).model_dump(exclude_unset=True)
+        for required in ("username", "email", "firstname", "lastname", "state"):
+            if required in data and data[required] is None:
+                raise ApiError(400, "invalid_field", f"field '{required}' cannot be null")
+        password = data.pop("password", None)
+        captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
+        user = self.store.update_user(uid, data, hash_password(password) if password else None, events_for)
+        self.publish(captured)
+        return user
+
+    def delete_user(self, uid: str) -> None:
+        captured, events_for = self._capture(lambda u: [event("user.deleted", u["id"], version=int(u.get("version", 1)) + 1)])
+        self.store.delete_user(uid, events_for)
+        self.publish(captured)
+
+    # ---------- groups ----------
+    def create_group(self, body) -> dict:
+        data = models.parse(models.GroupCreate, body).model_dump()
+        captured, events_for = self._capture(lambda g: [event("group.created", g["id"], version=1)])
+        group = self.store.create_group(data, events_for)
+        self.publish(captured)
+        return group
+
+    def get_group(self, gid: str) -> dict:
+        group = self.store.get_group(gid)
+        if not group:
+            raise not_found("group", gid)
+        return group
+
+    def update_group(self, gid: str, body) -> dict:
+        data = models.parse(models.GroupPatch, body).model_dump(exclude_unset=True)
+        if "name" in data and data["name"] is None:
+            raise ApiError(400, "invalid_field", "field 'name' cannot be null")
+        captured, events_for = self._capture(lambda g: [event("group.updated", g["id"], version=g["version"])])
+        group = self.store.update_group(gid, data, events_for)
+        self.publish(captured)
+        return group
+
+    def delete_group(self, gid: str) -> None:
+        group = self.get_group(gid)
+        apps = self.store.apps_of_group(gid)
+        members = self.store.list_members(gid)
+        fan_out = [event("app.access_changed", uid, app=slug) for slug in apps for uid in members]
+        captured, events_for = self._capture(
+            lambda g: [event("group.deleted", gid, version=int(group.get("version", 1)) + 1)] + fan_out[:OUTBOX_ROOM]
+        )
+        self.store.delete_group(gid, events_for)
+        self.publish(captured)
+        self.publish(fan_out[OUTBOX_ROOM:], in_outbox=False)
+
+    def _require_user(self, uid: str) -> None:
+        if not self.store.get_user(uid):
+            raise not_found("user", uid)
+
+    def add_member(self, gid: str, uid: str) -> None:
+        self.get_group(gid)
+        self._require_user(uid)
+        self._membership(gid, uid, add=True)
+
+    def remove_member(self, gid: str, uid: str) -> None:
+        self.get_group(gid)
+        self._membership(gid, uid, add=False)
+
+    def _membership(self, gid: str, uid: str, add: bool) -> None:
+        if self.store.has_edge(f"GROUP#{gid}", f"MEMBER#{uid}") == add:
+            return  # already so: nothing changed, nothing to tell
+        events = [event("group.members_changed", gid)]
+        events += [event("app.access_changed", uid, app=slug) for slug in self.store.apps_of_group(gid)]
+        (self.store.add_member if add else self.store.remove_member)(gid, uid, events[:OUTBOX_ROOM])
+        self.publish(events[:OUTBOX_ROOM])
+        self.publish(events[OUTBOX_ROOM:], in_outbox=False)
+
+    def list_members(self, gid: str) -> list[dict]:
+        self.get_group(gid)
+        return [u for u in (self.store.get_user(uid) for uid in self.store.list_members(gid)) if u]
+
+    # ---------- access bindings ----------
+    def bind_user(self, slug: str, uid: str, bind: bool) -> None:
+        self._require_app(slug)
+        self._require_user(uid)
+        if self.store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}") == bind:
+            return
+        events = [event("app.access_changed", uid, app=slug)]
+        (self.store.bind_user if bind else self.store.unbind_user)(slug, uid, events)
+        self.publish(events)
+
+    def bind_group(self, slug: str, gid: str, bind: bool) -> None:
+        self._require_app(slug)
+        self.get_group(gid)
+        if self.store.has_edge(f"APP#{slug}", f"BIND#GROUP#{gid}") == bind:
+            return
+        members = self.store.list_members(gid)
+        # The group-level event is enough on its own (the consumer walks the members);
+        # one event per member lets the consumer work on them in parallel.
+        events = [event("app.access_changed", gid, app=slug)]
+        events += [event("app.access_changed", uid, app=slug) for uid in members]
+        (self.store.bind_group if bind else self.store.unbind_group)(slug, gid, events[:OUTBOX_ROOM])
+        self.publish(events[:OUTBOX_ROOM])
+        self.publish(events[OUTBOX_ROOM:], in_outbox=False)
+
+    def _require_app(self, slug: str) -> dict:
+        app = self.store.get_app(slug)
+        if not app:
+            raise not_found("app", slug)
+        return app

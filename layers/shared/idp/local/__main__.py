@@ -1,0 +1,3 @@
+from idp.local.stack import main
+
+raise SystemExit(main())

@@ -1,0 +1,40 @@
+"""Admin API authentication: a bearer token compared in constant time."""
+from __future__ import annotations
+
+import hmac
+from functools import lru_cache
+
+from idp.config import get_settings
+from idp.errors import ApiError
+
+
+@lru_cache(maxsize=1)
+def _secret_token(arn: str) -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_secret(arn, max_age=300)
+
+
+def admin_token() -> str:
+    settings = get_settings()
+    if settings.admin_token:
+        return settings.admin_token
+    if settings.admin_token_secret_arn:
+        return _secret_token(settings.admin_token_secret_arn)
+    raise ApiError(401, "unauthorized", "the admin API has no token configured")
+
+
+def require_admin(event) -> None:
+    """Raise 401 unless the request carries `Authorization: Bearer <admin token>`."""
+    header = (event.headers or {}).get("authorization") or (event.headers or {}).get("Authorization") or ""
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <admin token>'")
+    if not hmac.compare_digest(presented.strip().encode(), admin_token().encode()):
+        raise ApiError(401, "unauthorized", "the admin token is not valid")
+
+
+def admin_middleware(app, next_middleware):
+    """Router middleware: every /admin route needs the token."""
+    require_admin(app.current_event)
+    return next_middleware(app)

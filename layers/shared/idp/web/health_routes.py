@@ -1,0 +1,23 @@
+"""GET /healthz: 200 once every part of this process is up."""
+from __future__ import annotations
+
+from typing import Callable
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+router = Router()
+_checks: list[Callable[[], str | None]] = []
+
+
+def add_check(check: Callable[[], str | None]) -> None:
+    """Register a check that returns None when healthy, else what is wrong."""
+    _checks.append(check)
+
+
+@router.get("/healthz")
+def healthz():
+    problems = [p for p in (check() for check in _checks) if p]
+    if problems:
+        return Response(status_code=503, content_type="application/json", body={"status": "starting", "problems": problems})
+    return {"status": "ok"}

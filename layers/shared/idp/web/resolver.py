@@ -1,0 +1,100 @@
+"""One set of routes, two hosts: API Gateway HTTP API in Lambda, uvicorn locally."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, HttpResolverLocal, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.http_resolver import MockLambdaContext, _RequestState
+
+from idp.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+
+def _json_error(status: int, code: str, message: str) -> Response:
+    return Response(status_code=status, content_type="application/json", body={"error": code, "message": message})
+
+
+def install_error_handlers(app) -> None:
+    """ApiError becomes its 4xx; an unknown route a 404; anything else a logged 500 that leaks nothing."""
+
+    @app.exception_handler(ApiError)
+    def _api_error(exc: ApiError):
+        if exc.status >= 500:
+            log.error("server error: %s", exc.message)
+        return _json_error(exc.status, exc.code, exc.message)
+
+    @app.not_found
+    def _not_found(exc: NotFoundError):
+        return _json_error(404, "not_found", f"no route for {app.current_event.http_method} {app.current_event.path}")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return _json_error(500, "internal_error", "an internal error occurred; it has been logged")
+
+
+def lambda_app(*routers) -> APIGatewayHttpResolver:
+    """The resolver a Lambda handler calls, with the given routers mounted."""
+    app = APIGatewayHttpResolver()
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app)
+    return app
+
+
+class LocalHttpResolver(HttpResolverLocal):
+    """HttpResolverLocal that runs each (synchronous) request in a worker thread and keeps the raw
+    query string, cookies and client address, as API Gateway HTTP API events carry them."""
+
+    async def asgi_handler(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await super().asgi_handler(scope, receive, send)
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        headers: dict[str, str] = {}
+        for key, value in scope.get("headers", []):
+            name, val = key.decode("latin-1").lower(), value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {val}" if name in headers and name != "cookie" else (f"{headers[name]}; {val}" if name in headers else val)
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        from urllib.parse import parse_qs
+
+        parsed = parse_qs(raw_query, keep_blank_values=True)
+        client = scope.get("client") or ("127.0.0.1", 0)
+        event = {
+            "httpMethod": scope["method"].upper(),
+            "path": scope["path"],
+            "headers": headers,
+            "body": body.decode("utf-8", errors="replace") if body else None,
+            "isBase64Encoded": False,
+            "queryStringParameters": {k: v[-1] for k, v in parsed.items()},
+            "multiValueQueryStringParameters": parsed,
+            "pathParameters": {},
+            "rawQueryString": raw_query,
+            "requestContext": {"stage": "local", "requestId": "local", "http": {"method": scope["method"].upper(), "path": scope["path"], "sourceIp": client[0]}},
+        }
+        response = await asyncio.to_thread(self._resolve_in_thread, event)
+        await self._send_response(send, response)
+
+    def _resolve_in_thread(self, event: dict) -> dict:
+        state = _RequestState(lambda_context=MockLambdaContext(), context=self._startup_state.context.copy())
+        token = self._request_state.set(state)
+        try:
+            return self.resolve(event, state.lambda_context)
+        finally:
+            self._request_state.reset(token)
+
+
+def local_app(*routers) -> LocalHttpResolver:
+    """The ASGI app the local stack serves with uvicorn, with the given routers mounted."""
+    app = LocalHttpResolver()
+    for router in routers:
+        app.include_router(router)
+    install_error_handlers(app)
+    return app

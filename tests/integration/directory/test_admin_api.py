@@ -1,0 +1,265 @@
+"""The admin API driven with API Gateway v2 events through the Lambda resolver, against moto."""
+from __future__ import annotations
+
+import json
+import logging
+
+import boto3
+import pytest
+
+from tests.conftest import LambdaContext, http_event
+
+STRONG = "correct-horse-battery-9"
+
+
+@pytest.fixture
+def api(aws_env):
+    from idp.web.admin_routes import router as admin_router
+    from idp.web.health_routes import router as health_router
+    from idp.web.resolver import lambda_app
+
+    app = lambda_app(admin_router, health_router)
+
+    def call(method, path, body=None, **kw):
+        answer = app.resolve(http_event(method, path, body, **kw), LambdaContext())
+        text = answer.get("body") or ""
+        try:
+            payload = json.loads(text) if text else None
+        except ValueError:
+            payload = text
+        return answer["statusCode"], payload
+
+    return call
+
+
+def drain_events(aws_env) -> list[dict]:
+    sqs = boto3.client("sqs")
+    bodies = []
+    while True:
+        got = sqs.receive_message(QueueUrl=aws_env.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                  AttributeNames=["All"]).get("Messages", [])
+        if not got:
+            return bodies
+        for m in got:
+            body = json.loads(m["Body"])
+            body["_group"] = m["Attributes"]["MessageGroupId"]
+            bodies.append(body)
+            sqs.delete_message(QueueUrl=aws_env.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def new_user(api, name="ada", **extra):
+    status, body = api("POST", "/admin/users", {"username": name, "email": f"{name}@example.com",
+                                                 "firstname": name.title(), "lastname": "Lovelace", **extra})
+    assert status == 201, body
+    return body
+
+
+ADMIN_ROUTES = [
+    ("POST", "/admin/users"), ("GET", "/admin/users"), ("GET", "/admin/users/u-1"), ("PATCH", "/admin/users/u-1"),
+    ("DELETE", "/admin/users/u-1"), ("POST", "/admin/groups"), ("GET", "/admin/groups"), ("GET", "/admin/groups/g-1"),
+    ("PATCH", "/admin/groups/g-1"), ("DELETE", "/admin/groups/g-1"), ("GET", "/admin/groups/g-1/members"),
+    ("PUT", "/admin/groups/g-1/members/u-1"), ("DELETE", "/admin/groups/g-1/members/u-1"),
+    ("POST", "/admin/apps"), ("GET", "/admin/apps"), ("GET", "/admin/apps/x"), ("PATCH", "/admin/apps/x"),
+    ("DELETE", "/admin/apps/x"), ("PUT", "/admin/apps/x/users/u-1"), ("DELETE", "/admin/apps/x/users/u-1"),
+    ("PUT", "/admin/apps/x/groups/g-1"), ("DELETE", "/admin/apps/x/groups/g-1"), ("PUT", "/admin/apps/x/provisioning"),
+    ("GET", "/admin/apps/x/keys"), ("POST", "/admin/apps/x/keys"), ("POST", "/admin/apps/x/keys/k-1/activate"),
+    ("DELETE", "/admin/apps/x/keys/k-1"),
+]
+
+
+@pytest.mark.parametrize("method,path", ADMIN_ROUTES)
+def test_every_admin_route_needs_the_token(api, method, path):
+    # Given no token, or a wrong one, When any admin route is called, Then 401 names the problem
+    status, body = api(method, path, {}, token=None)
+    assert status == 401 and body["error"] == "unauthorized"
+    status, body = api(method, path, {}, token="wrong-token")
+    assert status == 401 and "not valid" in body["message"]
+
+
+def test_user_lifecycle_and_events(api, aws_env):
+    user = new_user(api, password=STRONG, title="Analyst")
+    assert user["id"].startswith("u-") and "password" not in user and "password_hash" not in user
+    status, got = api("GET", f"/admin/users/{user['id']}")
+    assert status == 200 and got["email"] == "ada@example.com" and got["state"] == "ACTIVE"
+    status, patched = api("PATCH", f"/admin/users/{user['id']}", {"title": "Lead", "state": "SUSPENDED"})
+    assert status == 200 and patched["title"] == "Lead" and patched["state"] == "SUSPENDED" and patched["version"] == 2
+    status, _ = api("DELETE", f"/admin/users/{user['id']}")
+    assert status == 204
+    assert api("GET", f"/admin/users/{user['id']}")[0] == 404
+    events = drain_events(aws_env)
+    assert [(e["type"], e["id"]) for e in events] == [
+        ("user.created", user["id"]), ("user.updated", user["id"]), ("user.deleted", user["id"])]
+    assert [e.get("version") for e in events] == [1, 2, 3]
+    assert all(e["_group"] == user["id"] and e["at"].endswith("Z") for e in events)
+
+
+def test_username_and_email_are_unique_case_insensitively(api):
+    new_user(api, "grace")
+    status, body = api("POST", "/admin/users", {"username": "GRACE", "email": "other@example.com", "firstname": "G", "lastname": "H"})
+    assert status == 409 and "username 'GRACE'" in body["message"]
+    status, body = api("POST", "/admin/users", {"username": "other", "email": "Grace@Example.com", "firstname": "G", "lastname": "H"})
+    assert status == 409 and "email" in body["message"]
+    other = new_user(api, "other")
+    status, body = api("PATCH", f"/admin/users/{other['id']}", {"email": "GRACE@example.com"})
+    assert status == 409 and "email" in body["message"]
+
+
+@pytest.mark.parametrize("raw,code,needle", [
+    ("{not json", "invalid_json", "not valid JSON"),
+    ("", "invalid_json", "empty"),
+    ("[1, 2]", "invalid_body", "JSON object"),
+    ('{"username": "x", "email": "x@example.com", "firstname": "X"}', "missing_field", "'lastname'"),
+    ('{"username": "x", "email": "x@example.com", "firstname": "X", "lastname": "Y", "shoe": 9}', "unknown_field", "'shoe'"),
+    ('{"username": "x", "email": "nope", "firstname": "X", "lastname": "Y"}', "invalid_field", "'email'"),
+    ('{"username": "x", "email": "x@example.com", "firstname": "X", "lastname": "Y", "state": "GONE"}', "invalid_field", "'state'"),
+    ('{"username": "x", "email": "x@example.com", "firstname": "X", "lastname": "Y", "password": "short"}', "invalid_field", "'password'"),
+])
+def test_bad_user_bodies_get_a_4xx_naming_the_problem(api, raw, code, needle):
+    status, body = api("POST", "/admin/users", raw_body=raw)
+    assert status == 400 and body["error"] == code and needle in body["message"], body
+
+
+def test_pagination_walks_every_user_once(api):
+    ids = {new_user(api, f"user{i}")["id"] for i in range(5)}
+    seen, cursor, pages = [], None, 0
+    while True:
+        status, page = api("GET", "/admin/users", query={"limit": "2", **({"cursor": cursor} if cursor else {})})
+        assert status == 200 and len(page["items"]) <= 2
+        seen += [u["id"] for u in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(ids) and pages >= 3
+    assert api("GET", "/admin/users", query={"cursor": "garbage!"})[0] == 400
+
+
+def test_groups_membership_and_fan_out(api, aws_env):
+    app = {"slug": "officespace", "label": "OfficeSpace", "sp_entity_id": "acme.officespacesoftware.com",
+           "acs_urls": ["https://acme.officespacesoftware.com/users/sign_in/saml"]}
+    assert api("POST", "/admin/apps", app)[0] == 201
+    ada, bob = new_user(api, "ada"), new_user(api, "bob")
+    status, group = api("POST", "/admin/groups", {"name": "Engineering"})
+    assert status == 201 and group["id"].startswith("g-")
+    assert api("POST", "/admin/groups", {"name": "engineering"})[0] == 409
+    assert api("PUT", f"/admin/groups/{group['id']}/members/{ada['id']}")[0] == 204
+    assert api("PUT", f"/admin/apps/officespace/groups/{group['id']}")[0] == 204
+    drain_events(aws_env)
+    assert api("PUT", f"/admin/groups/{group['id']}/members/{bob['id']}")[0] == 204
+    assert api("PUT", f"/admin/groups/{group['id']}/members/{bob['id']}")[0] == 204  # idempotent, no event
+    events = drain_events(aws_env)
+    assert sorted((e["type"], e["id"], e.get("app")) for e in events) == sorted([
+        ("group.members_changed", group["id"], None), ("app.access_changed", bob["id"], "officespace")])
+    status, members = api("GET", f"/admin/groups/{group['id']}/members")
+    assert status == 200 and {m["id"] for m in members["items"]} == {ada["id"], bob["id"]}
+    status, renamed = api("PATCH", f"/admin/groups/{group['id']}", {"name": "Platform"})
+    assert status == 200 and renamed["name"] == "Platform"
+    assert api("PATCH", f"/admin/groups/{group['id']}", {"colour": "red"})[1]["error"] == "unknown_field"
+    assert api("DELETE", f"/admin/apps/officespace/groups/{group['id']}")[0] == 204
+    events = drain_events(aws_env)
+    assert ("group.updated", group["id"]) in [(e["type"], e["id"]) for e in events]
+    access = {e["id"] for e in events if e["type"] == "app.access_changed"}
+    assert access == {group["id"], ada["id"], bob["id"]}
+    assert api("DELETE", f"/admin/groups/{group['id']}")[0] == 204
+    assert [e["type"] for e in drain_events(aws_env)] == ["group.deleted"]
+    assert api("PUT", f"/admin/groups/{group['id']}/members/{ada['id']}")[0] == 404
+
+
+def test_direct_binding_events_and_unknown_ids(api, aws_env):
+    app = {"slug": "acme", "label": "Acme", "template": "custom", "sp_entity_id": "urn:acme", "acs_urls": ["https://acme.example/acs"]}
+    assert api("POST", "/admin/apps", app)[0] == 201
+    ada = new_user(api, "ada")
+    drain_events(aws_env)
+    assert api("PUT", f"/admin/apps/acme/users/{ada['id']}")[0] == 204
+    assert api("DELETE", f"/admin/apps/acme/users/{ada['id']}")[0] == 204
+    events = drain_events(aws_env)
+    assert [(e["type"], e["id"], e["app"]) for e in events] == [("app.access_changed", ada["id"], "acme")] * 2
+    assert api("PUT", "/admin/apps/acme/users/u-missing")[0] == 404
+    assert api("PUT", "/admin/apps/nope/users/" + ada["id"])[0] == 404
+
+
+def test_app_creation_keys_and_slug_is_fixed(api, aws_env):
+    body = {"slug": "officespace", "label": "OfficeSpace", "sp_entity_id": "acme.officespacesoftware.com",
+            "acs_urls": ["https://acme.officespacesoftware.com/users/sign_in/saml"]}
+    status, app = api("POST", "/admin/apps", body)
+    assert status == 201
+    assert app["slug"] == "officespace" and app["sso_url"] == "https://idp.example.com/saml2/officespace"
+    assert app["metadata_url"].endswith("/saml2/officespace/metadata")
+    assert app["certificate_url"].endswith("/saml2/officespace/certificate.pem")
+    assert app["idp_entity_id"] and len(app["certificate_fingerprint_sha256"].split(":")) == 32
+    assert app["nameid"] == "email" and app["sign"] == "both"
+    assert app["attributes"] == {"email": "email", "name": "name", "first_name": "firstname", "last_name": "lastname"}
+    assert api("POST", "/admin/apps", body)[0] == 409
+    status, err = api("PATCH", "/admin/apps/officespace", {"slug": "renamed"})
+    assert status == 409 and "slug" in err["message"]
+    status, patched = api("PATCH", "/admin/apps/officespace", {"label": "OfficeSpace HQ", "default_relay_state": "/home"})
+    assert status == 200 and patched["label"] == "OfficeSpace HQ"
+    assert api("PATCH", "/admin/apps/officespace", {"default_relay_state": "x" * 81})[0] == 400
+    assert api("POST", "/admin/apps", {**body, "slug": "Bad Slug"})[1]["error"] == "invalid_field"
+    assert api("POST", "/admin/apps", {**body, "slug": "two", "acs_urls": ["ftp://x"]})[1]["error"] == "invalid_field"
+    assert api("POST", "/admin/apps", {**body, "slug": "three", "sp_certificate": "junk"})[0] == 400
+    # The private key is a secret: not in the API answer, not in any table item; it is an SSM SecureString.
+    assert "PRIVATE KEY" not in json.dumps(app)
+    items = boto3.client("dynamodb").scan(TableName=aws_env.table_name)["Items"]
+    assert "PRIVATE KEY" not in json.dumps(items)
+    params = boto3.client("ssm").get_parameters_by_path(Path="/test/apps/officespace", Recursive=True)["Parameters"]
+    assert params and all(p["Type"] == "SecureString" for p in params)
+    assert api("DELETE", "/admin/apps/officespace")[0] == 204
+    assert boto3.client("ssm").get_parameters_by_path(Path="/test/apps/officespace", Recursive=True)["Parameters"] == []
+    assert api("GET", "/admin/apps/officespace")[0] == 404
+
+
+def test_key_rotation_admin_flow(api):
+    body = {"slug": "os", "label": "OS", "sp_entity_id": "os.example", "acs_urls": ["https://os.example/acs"]}
+    first = api("POST", "/admin/apps", body)[1]
+    current = first["signing_keys"][0]
+    assert current["status"] == "active" and "certificate_pem" not in current
+    status, app = api("POST", "/admin/apps/os/keys")
+    assert status == 201 and [k["status"] for k in app["signing_keys"]] == ["active", "next"]
+    assert api("POST", "/admin/apps/os/keys")[0] == 409
+    nxt = app["signing_keys"][1]
+    assert api("DELETE", f"/admin/apps/os/keys/{current['kid']}")[0] == 409  # the active key cannot be retired
+    status, app = api("POST", f"/admin/apps/os/keys/{nxt['kid']}/activate")
+    assert status == 200 and app["certificate_fingerprint_sha256"] == nxt["fingerprint_sha256"]
+    status, app = api("DELETE", f"/admin/apps/os/keys/{current['kid']}")
+    assert status == 200 and [k["status"] for k in app["signing_keys"]] == ["retired", "active"]
+    assert api("POST", f"/admin/apps/os/keys/{current['kid']}/activate")[0] == 409
+
+
+def test_provisioning_token_is_write_only(api, aws_env, caplog):
+    caplog.set_level(logging.DEBUG)
+    body = {"slug": "os", "label": "OS", "sp_entity_id": "os.example", "acs_urls": ["https://os.example/acs"]}
+    api("POST", "/admin/apps", body)
+    drain_events(aws_env)
+    token = "scim-secret-token-abcdef123456"
+    assert api("PUT", "/admin/apps/os/provisioning", {"base_url": "https://os.example/scim/v2", "enabled": True, "group_management": True})[1]["error"] == "missing_field"
+    status, app = api("PUT", "/admin/apps/os/provisioning", {"base_url": "https://os.example/scim/v2", "token": token,
+                                                             "enabled": True, "group_management": True})
+    assert status == 200 and app["provisioning"]["token_set"] is True and token not in json.dumps(app)
+    assert token not in json.dumps(api("GET", "/admin/apps/os")[1])
+    assert token not in json.dumps(boto3.client("dynamodb").scan(TableName=aws_env.table_name)["Items"])
+    assert [e["type"] for e in drain_events(aws_env)] == ["app.sync"]
+    # A later PUT may leave the token out: the stored one stays.
+    status, app = api("PUT", "/admin/apps/os/provisioning", {"base_url": "https://os.example/scim/v2", "enabled": False, "group_management": False})
+    assert status == 200 and app["provisioning"]["enabled"] is False
+    from idp.directory.apps import AppService
+
+    assert AppService().scim_token("os") == token
+    assert token not in caplog.text
+
+
+def test_no_secret_reaches_a_log_line(api, caplog):
+    caplog.set_level(logging.DEBUG)
+    user = new_user(api, "sec", password=STRONG)
+    api("PATCH", f"/admin/users/{user['id']}", {"password": "another-Secret-42"})
+    api("POST", "/admin/apps", {"slug": "os", "label": "OS", "sp_entity_id": "os.example", "acs_urls": ["https://os.example/acs"]})
+    api("GET", "/admin/users", token="wrong-token-value")
+    for secret in (STRONG, "another-Secret-42", "PRIVATE KEY", "wrong-token-value", "test-admin-token"):
+        assert secret not in caplog.text
+
+
+def test_unknown_route_is_a_json_404(api):
+    status, body = api("GET", "/admin/nothing-here")
+    assert status in (401, 404)
+    status, body = api("GET", "/nothing")
+    assert status == 404 and body["error"] == "not_found"
