@@ -423,7 +423,7 @@ class DirectoryStore:
     # ---------- outbox ----------
     def pending_outbox(self, limit: int = 100) -> list[dict]:
         page = self.table.query(KeyConditionExpression=Key("pk").eq("OUTBOX"), Limit=limit, ConsistentRead=True)
-        return page.get("Items", [])
+        return [from_ddb(i) for i in page.get("Items", [])]
 
     def clear_outbox(self, sks: Iterable[str]) -> None:
         with self.table.batch_writer() as batch:
