@@ -1,0 +1,487 @@
+"""Static checks of template.yaml and events/ (no AWS, no sockets, no sam/cfn-lint run).
+
+`make lint` runs cfn-lint and `sam validate --lint`; these tests pin the design decisions
+that a linter cannot know about: FIFO + DLQ + partial batch failures, visibility timeout vs.
+function timeout, TTL/PITR, every contract route wired to the right function, least-privilege
+policy templates, no literal secrets, and one sample event per contract section-4 kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+EVENTS = ROOT / "events"
+
+
+# --------------------------------------------------------------------------- loader
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short tags into their long JSON form.
+
+    `!Ref X` -> {"Ref": "X"}; `!GetAtt A.B` -> {"Fn::GetAtt": ["A", "B"]};
+    any other `!Name v` -> {"Fn::Name": v} (Sub, If, Equals, Not, Join, Select, ...).
+    """
+
+
+def _cfn_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        return {"Fn::GetAtt": value.split(".", 1)}
+    return {f"Fn::{tag_suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@pytest.fixture(scope="module")
+def tpl() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def res(tpl: dict[str, Any]) -> dict[str, Any]:
+    return tpl["Resources"]
+
+
+def fn_prop(tpl: dict[str, Any], fn: str, prop: str) -> Any:
+    """A function property, falling back to Globals.Function like SAM does."""
+    props = tpl["Resources"][fn]["Properties"]
+    if prop in props:
+        return props[prop]
+    return tpl.get("Globals", {}).get("Function", {}).get(prop)
+
+
+FUNCTIONS = {
+    "AdminApiFunction": "functions/admin_api/",
+    "SamlMetadataFunction": "functions/saml_metadata/",
+    "SamlLoginFunction": "functions/saml_login/",
+    "ScimPushFunction": "functions/scim_push/",
+    "ReconcileFunction": "functions/reconcile/",
+}
+
+
+# --------------------------------------------------------------------------- basics
+def test_transform_runtime_and_globals(tpl: dict[str, Any]) -> None:
+    assert tpl["Transform"] == "AWS::Serverless-2016-10-31"
+    g = tpl["Globals"]["Function"]
+    assert g["Runtime"] == "python3.11"
+    assert g["Architectures"] == ["x86_64"]
+    assert g["Tracing"] == "Active"
+    assert g["Layers"] == [{"Ref": "SharedLayer"}]
+    assert isinstance(g["Timeout"], int) and isinstance(g["MemorySize"], int)
+    env = g["Environment"]["Variables"]
+    assert env["TABLE_NAME"] == {"Ref": "DirectoryTable"}
+    assert env["EVENTS_QUEUE_URL"] == {"Ref": "DirectoryEventsQueue"}
+    assert env["SSM_PREFIX"] == {"Fn::Sub": "/${AWS::StackName}"}
+    assert env["ADMIN_TOKEN_SECRET_ARN"] == {"Ref": "AdminTokenSecret"}
+    assert env["PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
+    assert {"POWERTOOLS_SERVICE_NAME", "LOG_LEVEL"} <= env.keys()
+
+
+def test_shared_layer(res: dict[str, Any]) -> None:
+    layer = res["SharedLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "layers/shared/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    reqs = (ROOT / "layers/shared/requirements.txt").read_text(encoding="utf-8")
+    names = {
+        re.split(r"[\[<>=!~; ]", line.strip(), maxsplit=1)[0].lower()
+        for line in reqs.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+    assert "boto3" not in names and "botocore" not in names  # provided by the runtime
+    assert "xmlsec==1.3.17" in reqs and "lxml==6.1.3" in reqs  # pinned together
+    assert "aws-lambda-powertools[parser,tracer]==3.37.0" in reqs
+    assert {"python3-saml", "requests", "jinja2", "pydantic", "cryptography", "argon2-cffi", "pyyaml"} <= names
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_functions_code_and_handler(tpl: dict[str, Any], fn: str) -> None:
+    assert tpl["Resources"][fn]["Type"] == "AWS::Serverless::Function"
+    assert fn_prop(tpl, fn, "CodeUri") == FUNCTIONS[fn]
+    assert fn_prop(tpl, fn, "Handler") == "app.lambda_handler"
+
+
+# --------------------------------------------------------------------------- table
+def test_table_keys_gsi_ttl_pitr(res: dict[str, Any]) -> None:
+    t = res["DirectoryTable"]
+    assert t["Type"] == "AWS::DynamoDB::Table"
+    assert t["DeletionPolicy"] == "Retain" and t["UpdateReplacePolicy"] == "Retain"
+    p = t["Properties"]
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert {(k["AttributeName"], k["KeyType"]) for k in p["KeySchema"]} == {("pk", "HASH"), ("sk", "RANGE")}
+    types = {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]}
+    assert types == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
+    (gsi,) = p["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "gsi1"
+    assert {(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]} == {("gsi1pk", "HASH"), ("gsi1sk", "RANGE")}
+    assert gsi["Projection"]["ProjectionType"] == "ALL"
+    assert p["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert p["SSESpecification"]["SSEEnabled"] is True
+
+
+# --------------------------------------------------------------------------- queues
+def test_fifo_queue_with_fifo_dlq_and_redrive(res: dict[str, Any]) -> None:
+    q = res["DirectoryEventsQueue"]["Properties"]
+    assert q["FifoQueue"] is True
+    assert q["ContentBasedDeduplication"] is False  # MessageDeduplicationId = event id
+    assert q["DeduplicationScope"] == "messageGroup"
+    assert q["FifoThroughputLimit"] == "perMessageGroupId"
+    assert q["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert q["SqsManagedSseEnabled"] is True
+    assert q["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["DirectoryEventsDLQ", "Arn"]},
+        "maxReceiveCount": 8,
+    }
+    dlq = res["DirectoryEventsDLQ"]
+    assert dlq["Type"] == "AWS::SQS::Queue"
+    assert dlq["Properties"]["FifoQueue"] is True  # a FIFO queue's DLQ must be FIFO
+    assert dlq["Properties"]["SqsManagedSseEnabled"] is True
+    assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # No fixed names: CloudFormation generates them (and appends .fifo), so stacks can coexist.
+    assert "QueueName" not in q and "QueueName" not in dlq["Properties"]
+
+
+def test_scim_push_sqs_event(tpl: dict[str, Any]) -> None:
+    events = tpl["Resources"]["ScimPushFunction"]["Properties"]["Events"]
+    sqs = [e["Properties"] for e in events.values() if e["Type"] == "SQS"]
+    assert len(sqs) == 1
+    (e,) = sqs
+    assert e["Queue"] == {"Fn::GetAtt": ["DirectoryEventsQueue", "Arn"]}
+    assert e["BatchSize"] == 10
+    assert e["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert e["ScalingConfig"] == {"MaximumConcurrency": 5}
+    # FIFO event sources do not support a batching window.
+    assert "MaximumBatchingWindowInSeconds" not in e
+
+
+def test_visibility_timeout_at_least_six_times_consumer_timeout(tpl: dict[str, Any]) -> None:
+    timeout = fn_prop(tpl, "ScimPushFunction", "Timeout")
+    vis = tpl["Resources"]["DirectoryEventsQueue"]["Properties"]["VisibilityTimeout"]
+    assert isinstance(timeout, int) and isinstance(vis, int)
+    assert vis >= 6 * timeout
+
+
+def test_only_scim_push_consumes_the_queue(tpl: dict[str, Any]) -> None:
+    for fn in FUNCTIONS:
+        events = tpl["Resources"][fn]["Properties"].get("Events", {})
+        has_sqs = any(e["Type"] == "SQS" for e in events.values())
+        assert has_sqs == (fn == "ScimPushFunction"), fn
+
+
+def test_reconcile_schedule_is_a_parameter(tpl: dict[str, Any]) -> None:
+    assert tpl["Parameters"]["ReconcileSchedule"]["Default"] == "rate(1 hour)"
+    events = tpl["Resources"]["ReconcileFunction"]["Properties"]["Events"]
+    schedules = {name: e["Properties"] for name, e in events.items() if e["Type"] == "Schedule"}
+    assert schedules["Schedule"]["Schedule"] == {"Ref": "ReconcileSchedule"}
+    # The outbox relay runs every minute, so a change whose publish failed is not held for an hour.
+    assert schedules["OutboxRelay"]["Schedule"] == "rate(1 minute)"
+    assert '"outbox"' in schedules["OutboxRelay"]["Input"]
+
+
+# --------------------------------------------------------------------------- routes
+# (method, path, function). "ANY" in the template covers every method on that path.
+CONTRACT_ROUTES: list[tuple[str, str, str]] = [
+    ("GET", "/healthz", "AdminApiFunction"),
+    # users
+    ("POST", "/admin/users", "AdminApiFunction"),
+    ("GET", "/admin/users", "AdminApiFunction"),
+    ("GET", "/admin/users/{id}", "AdminApiFunction"),
+    ("PATCH", "/admin/users/{id}", "AdminApiFunction"),
+    ("DELETE", "/admin/users/{id}", "AdminApiFunction"),
+    # groups
+    ("POST", "/admin/groups", "AdminApiFunction"),
+    ("GET", "/admin/groups", "AdminApiFunction"),
+    ("GET", "/admin/groups/{id}", "AdminApiFunction"),
+    ("PATCH", "/admin/groups/{id}", "AdminApiFunction"),
+    ("DELETE", "/admin/groups/{id}", "AdminApiFunction"),
+    ("GET", "/admin/groups/{id}/members", "AdminApiFunction"),
+    ("PUT", "/admin/groups/{id}/members/{user_id}", "AdminApiFunction"),
+    ("DELETE", "/admin/groups/{id}/members/{user_id}", "AdminApiFunction"),
+    # apps
+    ("POST", "/admin/apps", "AdminApiFunction"),
+    ("GET", "/admin/apps", "AdminApiFunction"),
+    ("GET", "/admin/apps/{slug}", "AdminApiFunction"),
+    ("PATCH", "/admin/apps/{slug}", "AdminApiFunction"),
+    ("DELETE", "/admin/apps/{slug}", "AdminApiFunction"),
+    ("PUT", "/admin/apps/{slug}/users/{user_id}", "AdminApiFunction"),
+    ("DELETE", "/admin/apps/{slug}/users/{user_id}", "AdminApiFunction"),
+    ("PUT", "/admin/apps/{slug}/groups/{group_id}", "AdminApiFunction"),
+    ("DELETE", "/admin/apps/{slug}/groups/{group_id}", "AdminApiFunction"),
+    # provisioning (test, sync, users/{user_id}/sync, log, status go through {proxy+})
+    ("PUT", "/admin/apps/{slug}/provisioning", "AdminApiFunction"),
+    ("POST", "/admin/apps/{slug}/provisioning/{proxy+}", "AdminApiFunction"),
+    ("GET", "/admin/apps/{slug}/provisioning/{proxy+}", "AdminApiFunction"),
+    # signing keys (rotation)
+    ("GET", "/admin/apps/{slug}/keys", "AdminApiFunction"),
+    ("POST", "/admin/apps/{slug}/keys", "AdminApiFunction"),
+    ("POST", "/admin/apps/{slug}/keys/{proxy+}", "AdminApiFunction"),  # {kid}/activate
+    ("DELETE", "/admin/apps/{slug}/keys/{proxy+}", "AdminApiFunction"),  # {kid}
+    # SAML, public
+    ("GET", "/saml2/{slug}/metadata", "SamlMetadataFunction"),
+    ("GET", "/saml2/{slug}/certificate.pem", "SamlMetadataFunction"),
+    ("GET", "/saml2/{slug}", "SamlLoginFunction"),
+    ("POST", "/saml2/{slug}", "SamlLoginFunction"),
+    ("GET", "/saml2/{slug}/slo", "SamlLoginFunction"),
+    ("POST", "/saml2/{slug}/slo", "SamlLoginFunction"),
+    ("GET", "/login", "SamlLoginFunction"),
+    ("POST", "/login", "SamlLoginFunction"),
+    ("POST", "/logout", "SamlLoginFunction"),
+    ("GET", "/", "SamlLoginFunction"),
+]
+
+
+def http_routes(tpl: dict[str, Any]) -> list[tuple[str, str, str]]:
+    out = []
+    for name, r in tpl["Resources"].items():
+        if r["Type"] != "AWS::Serverless::Function":
+            continue
+        for ev in r["Properties"].get("Events", {}).values():
+            if ev["Type"] == "HttpApi":
+                p = ev["Properties"]
+                assert p["ApiId"] == {"Ref": "HttpApi"}, name
+                out.append((p["Method"].upper(), p["Path"], name))
+    return out
+
+
+@pytest.mark.parametrize(("method", "path", "fn"), CONTRACT_ROUTES, ids=[f"{m} {p}" for m, p, _ in CONTRACT_ROUTES])
+def test_contract_route_present(tpl: dict[str, Any], method: str, path: str, fn: str) -> None:
+    matches = {f for m, p, f in http_routes(tpl) if p == path and m in (method, "ANY")}
+    assert matches == {fn}, f"{method} {path} -> {matches or 'no route'}"
+
+
+def test_no_duplicate_route_keys(tpl: dict[str, Any]) -> None:
+    keys = [(m, p) for m, p, _ in http_routes(tpl)]
+    assert len(keys) == len(set(keys))
+    for path in {p for _, p in keys}:  # API Gateway rejects ANY next to an explicit method
+        methods = {m for m, p in keys if p == path}
+        assert "ANY" not in methods or methods == {"ANY"}, path
+
+
+def test_every_admin_path_reaches_admin_api(tpl: dict[str, Any]) -> None:
+    for _, path, fn in http_routes(tpl):
+        if path.startswith("/admin"):
+            assert fn == "AdminApiFunction", path
+    assert ("ANY", "/admin/{proxy+}", "AdminApiFunction") in http_routes(tpl)
+
+
+def test_http_api_resource(res: dict[str, Any]) -> None:
+    api = res["HttpApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    fmt = api["Properties"]["AccessLogSettings"]["Format"]
+    assert "queryString" not in fmt and "$context.path" in fmt  # no SAMLRequest in logs
+
+
+# --------------------------------------------------------------------------- policies
+def policy_summary(tpl: dict[str, Any], fn: str) -> list[tuple[str, Any]]:
+    """[(template name, its argument)], inline documents as ("Inline", sorted actions)."""
+    out: list[tuple[str, Any]] = []
+    for p in tpl["Resources"][fn]["Properties"].get("Policies", []):
+        assert isinstance(p, dict), f"{fn}: managed policy names/ARNs are not least privilege: {p}"
+        if "Statement" in p:
+            actions = sorted(a for s in p["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+            out.append(("Inline", actions))
+            continue
+        ((name, arg),) = p.items()
+        out.append((name, arg))
+    return out
+
+
+TABLE = {"TableName": {"Ref": "DirectoryTable"}}
+QUEUE = {"QueueName": {"Fn::GetAtt": ["DirectoryEventsQueue", "QueueName"]}}
+APPS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*"}}
+
+EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
+    "AdminApiFunction": [
+        ("DynamoDBCrudPolicy", TABLE),
+        ("SQSSendMessagePolicy", QUEUE),
+        ("AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": {"Ref": "AdminTokenSecret"}}),
+        ("SSMParameterReadPolicy", APPS_SSM),
+        ("Inline", ["ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:PutParameter"]),
+    ],
+    "SamlMetadataFunction": [
+        ("DynamoDBReadPolicy", TABLE),
+    ],
+    "SamlLoginFunction": [
+        ("DynamoDBCrudPolicy", TABLE),
+        ("SSMParameterReadPolicy", APPS_SSM),
+    ],
+    "ScimPushFunction": [
+        ("DynamoDBCrudPolicy", TABLE),
+        ("SQSPollerPolicy", QUEUE),
+        ("SQSSendMessagePolicy", QUEUE),
+        ("SSMParameterReadPolicy", APPS_SSM),
+    ],
+    "ReconcileFunction": [
+        ("DynamoDBCrudPolicy", TABLE),
+        ("SQSSendMessagePolicy", QUEUE),
+        ("SSMParameterReadPolicy", APPS_SSM),
+    ],
+}
+
+
+@pytest.mark.parametrize("fn", sorted(FUNCTIONS))
+def test_function_policies(tpl: dict[str, Any], fn: str) -> None:
+    assert sorted(policy_summary(tpl, fn), key=repr) == sorted(EXPECTED_POLICIES[fn], key=repr)
+
+
+def test_ssm_write_is_scoped_to_the_stack_apps_path(tpl: dict[str, Any]) -> None:
+    for fn in FUNCTIONS:
+        for p in tpl["Resources"][fn]["Properties"].get("Policies", []):
+            for s in p.get("Statement", []):
+                assert s["Effect"] == "Allow"
+                assert s["Resource"] == {
+                    "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/apps/*"
+                }
+                assert fn == "AdminApiFunction"
+    # A fixed Role would bypass Policies: SAM must build one role per function.
+    assert "Role" not in tpl["Globals"]["Function"]
+    assert not any("Role" in tpl["Resources"][fn]["Properties"] for fn in FUNCTIONS)
+
+
+# --------------------------------------------------------------------------- secrets
+SECRETISH = re.compile(r"(secret|token|password|passwd|private|api_?key|credential)", re.I)
+PEM = re.compile(r"-----BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)-----")
+
+
+def _walk(node: Any, path: str = ""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}[{i}]")
+    else:
+        yield path, node
+
+
+def test_admin_token_is_generated_not_written(res: dict[str, Any]) -> None:
+    s = res["AdminTokenSecret"]
+    assert s["Type"] == "AWS::SecretsManager::Secret"
+    p = s["Properties"]
+    assert "SecretString" not in p
+    assert p["GenerateSecretString"]["PasswordLength"] == 48
+    assert p["GenerateSecretString"]["ExcludePunctuation"] is True
+
+
+def test_no_plain_secret_values(tpl: dict[str, Any]) -> None:
+    text = TEMPLATE.read_text(encoding="utf-8")
+    assert not PEM.search(text)
+    assert not re.search(r"(?<!Generate)SecretString\s*:", text)  # literal secret values
+    assert "{{resolve:" not in text  # no dynamic refs pulling secrets into properties either
+    # Environment variables named like secrets carry references (ARNs, names), never values.
+    envs = [tpl["Globals"]["Function"].get("Environment", {})]
+    envs += [r["Properties"].get("Environment", {}) for r in tpl["Resources"].values() if r["Type"].endswith("::Function")]
+    for env in envs:
+        for name, value in env.get("Variables", {}).items():
+            if SECRETISH.search(name):
+                assert isinstance(value, dict), f"{name} holds a literal: {value!r}"
+    # Parameters that look like secrets must be NoEcho (there are none today).
+    for name, p in tpl.get("Parameters", {}).items():
+        if SECRETISH.search(name):
+            assert p.get("NoEcho") is True, name
+    # CloudFormation cannot create SecureString parameters: keys/tokens are written at runtime.
+    assert not any(r["Type"] == "AWS::SSM::Parameter" for r in tpl["Resources"].values())
+    # Nothing that looks like a long random literal (token-ish) anywhere in the template.
+    for path, value in _walk(tpl):
+        if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9+/_=-]{32,}", value):
+            mixed = sum(c.isdigit() for c in value) >= 3 and re.search("[a-z]", value) and re.search("[A-Z]", value)
+            assert not mixed, f"{path} looks like a secret literal"
+
+
+# --------------------------------------------------------------------------- alarms/outputs
+def test_alarms(tpl: dict[str, Any]) -> None:
+    alarms = {k: r["Properties"] for k, r in tpl["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    dlq = [
+        a for a in alarms.values()
+        if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DirectoryEventsDLQ", "QueueName"]}}]
+    ]
+    assert len(dlq) == 1
+    assert dlq[0]["Threshold"] == 0 and dlq[0]["ComparisonOperator"] == "GreaterThanThreshold"
+    errors = {
+        a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()
+        if a["Namespace"] == "AWS/Lambda" and a["MetricName"] == "Errors"
+    }
+    assert errors == set(FUNCTIONS)
+    assert "HasAlarmTopic" in tpl["Conditions"]
+    for a in alarms.values():
+        assert a["AlarmActions"] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def test_outputs(tpl: dict[str, Any]) -> None:
+    out = tpl["Outputs"]
+    assert {"ApiUrl", "TableName", "EventsQueueUrl", "DlqUrl", "AdminTokenSecretArn"} <= out.keys()
+    assert out["TableName"]["Value"] == {"Ref": "DirectoryTable"}
+    assert out["EventsQueueUrl"]["Value"] == {"Ref": "DirectoryEventsQueue"}
+    assert out["DlqUrl"]["Value"] == {"Ref": "DirectoryEventsDLQ"}
+    assert out["AdminTokenSecretArn"]["Value"] == {"Ref": "AdminTokenSecret"}
+    assert "${HttpApi}" in out["ApiUrl"]["Value"]["Fn::Sub"]
+
+
+# --------------------------------------------------------------------------- events/
+KINDS = [
+    "user.created", "user.updated", "user.deleted",
+    "group.created", "group.updated", "group.deleted", "group.members_changed",
+    "app.access_changed", "app.sync",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_directory_event_samples(kind: str) -> None:
+    body = json.loads((EVENTS / "directory" / f"{kind}.json").read_text(encoding="utf-8"))
+    assert body["type"] == kind
+    assert isinstance(body["id"], str) and body["id"]
+    assert set(body) <= {"type", "id", "app", "version", "at"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", body["at"])
+    if kind.startswith("app."):
+        assert body["app"]
+    if "version" in body:
+        assert isinstance(body["version"], int)
+
+
+def test_sqs_batch_sample_is_a_fifo_event() -> None:
+    event = json.loads((EVENTS / "sqs_batch.json").read_text(encoding="utf-8"))
+    assert len(event["Records"]) >= 2
+    for r in event["Records"]:
+        assert r["eventSource"] == "aws:sqs" and r["eventSourceARN"].endswith(".fifo")
+        attrs = r["attributes"]
+        assert {"MessageGroupId", "SequenceNumber", "MessageDeduplicationId"} <= attrs.keys()
+        body = json.loads(r["body"])
+        assert body["type"] in KINDS
+        assert attrs["MessageGroupId"] == body["id"]  # group = the entity id
+        assert r["md5OfBody"] == hashlib.md5(r["body"].encode()).hexdigest()  # noqa: S324
+    assert len({r["messageId"] for r in event["Records"]}) == len(event["Records"])
+
+
+def test_samples_parse_with_powertools_models() -> None:
+    parser = pytest.importorskip("aws_lambda_powertools.utilities.parser")
+    models = pytest.importorskip("aws_lambda_powertools.utilities.parser.models")
+    sqs = parser.parse(json.loads((EVENTS / "sqs_batch.json").read_text()), model=models.SqsModel)
+    assert sqs.Records[0].attributes.MessageGroupId
+    http = parser.parse(json.loads((EVENTS / "http_saml_metadata.json").read_text()), model=models.APIGatewayProxyEventV2Model)
+    assert http.routeKey == "GET /saml2/{slug}/metadata" and http.pathParameters == {"slug": "officespace"}
+    sched = parser.parse(json.loads((EVENTS / "reconcile_schedule.json").read_text()), model=models.EventBridgeModel)
+    assert sched.detail_type == "Scheduled Event"
