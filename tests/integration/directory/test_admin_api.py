@@ -263,3 +263,35 @@ def test_unknown_route_is_a_json_404(api):
     assert status in (401, 404)
     status, body = api("GET", "/nothing")
     assert status == 404 and body["error"] == "not_found"
+
+
+def test_each_kind_of_change_puts_its_event_on_the_queue(api, aws_env):
+    """One row per kind: the admin call, then exactly the events it must publish."""
+    assert api("POST", "/admin/apps", {"slug": "os", "label": "OS", "sp_entity_id": "os.example",
+                                       "acs_urls": ["https://os.example/acs"]})[0] == 201
+    drain_events(aws_env)
+    ada = new_user(api, "ada")
+    assert [(e["type"], e["id"]) for e in drain_events(aws_env)] == [("user.created", ada["id"])]
+    api("PATCH", f"/admin/users/{ada['id']}", {"department": "R&D"})
+    assert [(e["type"], e["id"]) for e in drain_events(aws_env)] == [("user.updated", ada["id"])]
+    group = api("POST", "/admin/groups", {"name": "Eng"})[1]
+    assert [(e["type"], e["id"]) for e in drain_events(aws_env)] == [("group.created", group["id"])]
+    api("PATCH", f"/admin/groups/{group['id']}", {"description": "engineers"})
+    assert [(e["type"], e["id"]) for e in drain_events(aws_env)] == [("group.updated", group["id"])]
+    api("PUT", f"/admin/groups/{group['id']}/members/{ada['id']}")
+    assert [(e["type"], e["id"]) for e in drain_events(aws_env)] == [("group.members_changed", group["id"])]
+    api("PUT", f"/admin/apps/os/groups/{group['id']}")
+    assert sorted((e["type"], e["id"], e["app"]) for e in drain_events(aws_env)) == sorted([
+        ("app.access_changed", group["id"], "os"), ("app.access_changed", ada["id"], "os")])
+    api("DELETE", f"/admin/groups/{group['id']}/members/{ada['id']}")
+    assert sorted((e["type"], e["id"]) for e in drain_events(aws_env)) == sorted([
+        ("group.members_changed", group["id"]), ("app.access_changed", ada["id"])])
+    api("PUT", f"/admin/groups/{group['id']}/members/{ada['id']}")
+    drain_events(aws_env)
+    api("DELETE", f"/admin/groups/{group['id']}")
+    assert sorted((e["type"], e["id"]) for e in drain_events(aws_env)) == sorted([
+        ("group.deleted", group["id"]), ("app.access_changed", ada["id"])])
+    api("PATCH", "/admin/apps/os", {"attributes": {"email": "email"}})
+    assert [(e["type"], e["id"], e["app"]) for e in drain_events(aws_env)] == [("app.sync", "os", "os")]
+    api("DELETE", f"/admin/users/{ada['id']}")
+    assert [(e["type"], e["id"]) for e in drain_events(aws_env)] == [("user.deleted", ada["id"])]
