@@ -43,3 +43,15 @@ def test_body_must_be_an_object():
 def test_provisioning_url_is_normalised():
     prov = models.parse(models.ProvisioningSettings, {"base_url": "https://x.example/scim/v2/", "token": "t"})
     assert prov.base_url == "https://x.example/scim/v2" and prov.enabled is True and prov.group_management is False
+
+
+@pytest.mark.parametrize("entity_id,ok", [
+    ("acme.officespacesoftware.com", True), ("https://sp.example/metadata", True), ("urn:acme:sp", True),
+    ("127.0.0.1", True), ("127.0.0.1:3001", False), ("has space", False),
+])
+def test_sp_entity_id_must_be_a_uri(entity_id, ok):
+    body = {"slug": "os", "label": "OS", "sp_entity_id": entity_id, "acs_urls": ["https://x/acs"]}
+    if ok:
+        assert models.parse(models.AppCreate, body).sp_entity_id == entity_id
+    else:
+        assert "sp_entity_id" in _err(models.AppCreate, body).message

@@ -87,6 +87,21 @@ def _check_url(value: str) -> str:
     return value
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
+
+
+def _check_entity_id(value: str | None) -> str | None:
+    """An SP entity ID must be a valid xs:anyURI, or strict SPs reject every Audience that carries it."""
+    if value is None:
+        return None
+    if any(c.isspace() for c in value):
+        raise ValueError("must be a URI without spaces")
+    head = value.split("/", 1)[0]
+    if ":" in head and not _SCHEME.match(head.split(":", 1)[0]):
+        raise ValueError(f"'{value}' is not a valid URI (text before ':' must be a scheme); use e.g. the bare host")
+    return value
+
+
 class _AppFields(_Strict):
     label: str | None = Field(default=None, min_length=1, max_length=256)
     sp_entity_id: str | None = Field(default=None, min_length=1, max_length=1024)
@@ -98,6 +113,8 @@ class _AppFields(_Strict):
     bookmark_url: str | None = None
     sp_certificate: str | None = None
     deprovision: Literal["deactivate", "delete"] | None = None
+
+    _entity = field_validator("sp_entity_id")(classmethod(lambda cls, v: _check_entity_id(v)))
 
     @field_validator("acs_urls")
     @classmethod

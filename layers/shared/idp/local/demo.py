@@ -28,7 +28,8 @@ def seed_demo(stack) -> dict:
 
     host, standin_port = stack.config.host, stack.config.standin_port
     standin = stack.standin
-    sp_entity_id = getattr(standin, "sp_entity_id", f"{host}:{standin_port}")
+    # OfficeSpace's SP entity ID is the bare host; "host:port" is no valid xs:anyURI (a scheme starts with a letter).
+    sp_entity_id = getattr(standin, "sp_entity_id", host)
     acs_url = getattr(standin, "acs_url", f"http://{host}:{standin_port}/users/sign_in/saml")
     apps.create({
         "slug": "officespace", "label": "OfficeSpace", "template": "officespace",
