@@ -29,13 +29,13 @@ def reset_caches() -> None:
 
     aws.reset()
     secrets.reset()
-    try:
-        from idp.web import admin_routes
+    from idp.provisioning import consumer, wiring
+    from idp.web import admin_routes
 
-        admin_routes.directory.cache_clear()
-        admin_routes.apps.cache_clear()
-    except ImportError:
-        pass
+    admin_routes.directory.cache_clear()
+    admin_routes.apps.cache_clear()
+    wiring.reset()
+    consumer.reset()
 
 
 @pytest.fixture

@@ -110,7 +110,8 @@ def test_shared_layer(res: dict[str, Any]) -> None:
         for line in reqs.splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     }
-    assert "boto3" not in names and "botocore" not in names  # provided by the runtime
+    # boto3 ships with the layer: the tracer extra brings its own botocore, so pair them.
+    assert "boto3" in names
     assert "xmlsec==1.3.17" in reqs and "lxml==6.1.3" in reqs  # pinned together
     assert "aws-lambda-powertools[parser,tracer]==3.37.0" in reqs
     assert {"python3-saml", "requests", "jinja2", "pydantic", "cryptography", "argon2-cffi", "pyyaml"} <= names
@@ -485,3 +486,9 @@ def test_samples_parse_with_powertools_models() -> None:
     assert http.routeKey == "GET /saml2/{slug}/metadata" and http.pathParameters == {"slug": "officespace"}
     sched = parser.parse(json.loads((EVENTS / "reconcile_schedule.json").read_text()), model=models.EventBridgeModel)
     assert sched.detail_type == "Scheduled Event"
+
+
+def test_push_function_knows_the_queue_max_receive_count(tpl: dict[str, Any]) -> None:
+    redrive = tpl["Resources"]["DirectoryEventsQueue"]["Properties"]["RedrivePolicy"]
+    env = tpl["Resources"]["ScimPushFunction"]["Properties"]["Environment"]["Variables"]
+    assert int(env["EVENTS_MAX_RECEIVE_COUNT"]) == int(redrive["maxReceiveCount"])

@@ -44,6 +44,11 @@ class SecretStore:
             self._cache[name] = (time.monotonic(), value)
         return value
 
+    def invalidate(self, name: str) -> None:
+        """Forget the cached value (e.g. after the SP refused the token), so the next get reads it anew."""
+        with self._lock:
+            self._cache.pop(name, None)
+
     def delete(self, name: str) -> None:
         try:
             self.ssm.delete_parameter(Name=self._name(name))

@@ -187,10 +187,13 @@ class AppService:
         if token is not None:
             self.secrets.put(scim_token_secret(slug), token)
         prov = {**(app.get("provisioning") or {}), **data, "token_set": True}
-        # A changed setting (or a fixed token) clears the failing state, so pending changes flow again.
         prov.pop("failing", None)
+        # New settings (or a fixed token) close the breaker and clear a failing state; app.sync pushes what waited.
         captured, events_for = self.directory._capture(lambda a: [event("app.sync", slug, app=slug)] if prov.get("enabled") else [])
         updated = self.store.update_app(slug, {"provisioning": prov}, events_for)
+        from idp.provisioning.state import ProvisioningState
+
+        ProvisioningState(self.store.table).reset_app(slug)
         self.directory.publish(captured)
         return updated
 

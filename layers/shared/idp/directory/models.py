@@ -173,6 +173,17 @@ class ProvisioningSettings(_Strict):
     matching_attribute: Literal["userName", "emails", "externalId"] | None = None
     deprovision: Literal["deactivate", "delete"] | None = None
     max_deprovision_share: float | None = Field(default=None, ge=0, le=1)
+    deprovision_guard_min: int | None = Field(default=None, ge=0)
+    attribute_mapping: dict[str, str] | None = None
+
+    @field_validator("attribute_mapping")
+    @classmethod
+    def _mapping(cls, value):
+        if value is None:
+            return None
+        from idp.provisioning.mapping import validate_mapping
+
+        return validate_mapping(value)
 
     _url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v).rstrip("/")))
 

@@ -107,6 +107,7 @@ class LocalStack:
             "TABLE_NAME": self.resources.table_name,
             "EVENTS_QUEUE_URL": self.resources.queue_url,
             "DLQ_URL": self.resources.dlq_url,
+            "EVENTS_MAX_RECEIVE_COUNT": str(self.resources.max_receive_count),
             "SSM_PREFIX": f"/{STACK_NAME}",
             "ADMIN_TOKEN": self.config.admin_token,
             "PUBLIC_BASE_URL": self.base_url,

@@ -1,0 +1,298 @@
+"""A thin SCIM 2.0 client on `requests`: one Session per SP, `application/scim+json`, a bearer
+token, timeouts, and every failure classified into one of the exceptions below so the engine and
+the consumer can decide what to do (retry later, adopt, re-match, give up, stop the app)."""
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+from urllib.parse import quote
+
+import requests
+
+SCIM_JSON = "application/scim+json"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (Entra gives an SP 60 s)
+MAX_DETAIL = 500
+
+
+# ---------------------------------------------------------------- errors
+class ScimError(Exception):
+    """Base of every classified SCIM failure; `status` is the HTTP status (0: no answer)."""
+
+    status: int = 0
+
+    def __init__(self, message: str, *, status: int = 0, scim_type: str | None = None, method: str = "", path: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.scim_type = scim_type
+        self.method = method
+        self.path = path
+
+
+class RetryLater(ScimError):
+    """A transient failure. `delay_seconds` is the SP's Retry-After when it sent one, else None:
+    the caller computes a backoff with jitter from the message's receive count."""
+
+    def __init__(self, message: str, delay_seconds: float | None = None, **kw):
+        super().__init__(message, **kw)
+        self.delay_seconds = delay_seconds
+
+
+class Conflict(ScimError):
+    """409: the object exists already (look it up and adopt it)."""
+
+
+class NotFound(ScimError):
+    """404: the object the SP had is gone (re-match, then create)."""
+
+
+class PermanentError(ScimError):
+    """400 and other 4xx: retrying the same request will not help; `detail` is the SP's message."""
+
+    @property
+    def detail(self) -> str:
+        return self.message
+
+
+class AuthError(ScimError):
+    """401/403: a configuration problem (token, permissions, base URL), not a data problem."""
+
+
+class PreconditionFailed(ScimError):
+    """412: the If-Match ETag is stale."""
+
+
+# ---------------------------------------------------------------- helpers
+def escape_filter_value(value: str) -> str:
+    """A SCIM filter string literal: JSON-escaped, in double quotes (RFC 7644 §3.4.2.2)."""
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def eq_filter(attribute: str, value: str) -> str:
+    return f"{attribute} eq {escape_filter_value(value)}"
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP-date; None when absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _int(value: Any, default: int = 0) -> int:
+    """SCIM numbers may arrive as strings."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _error_detail(response: requests.Response) -> tuple[str, str | None]:
+    """The SP's own words: SCIM Error `detail` (+ `scimType`), else the start of the body."""
+    text = response.text or ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        detail = body.get("detail") or body.get("message") or body.get("error")
+        scim_type = body.get("scimType")
+        if isinstance(detail, (dict, list)):
+            detail = json.dumps(detail)
+        if detail:
+            return str(detail)[:MAX_DETAIL], (str(scim_type) if scim_type else None)
+        if body.get("Errors"):
+            return json.dumps(body["Errors"])[:MAX_DETAIL], None
+    reason = response.reason or ""
+    snippet = " ".join(text.split())[:200]
+    return (f"{reason}: {snippet}" if snippet else reason or f"HTTP {response.status_code}"), None
+
+
+@dataclass
+class ScimResponse:
+    status: int
+    body: dict | None
+    etag: str | None
+    headers: dict = field(default_factory=dict)
+
+
+@dataclass
+class Exchange:
+    """One request and its outcome, for counting and for the provisioning log."""
+
+    method: str
+    path: str
+    status: int  # 0: no answer
+    elapsed_ms: float
+    error: str | None = None
+
+
+# ---------------------------------------------------------------- the client
+class ScimClient:
+    """Talk SCIM to one SP. Methods return parsed bodies or raise a ScimError subclass."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        on_exchange: Callable[[Exchange], None] | None = None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.on_exchange = on_exchange
+        self.exchanges: list[Exchange] = []
+
+    # ---- transport
+    def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
+                headers: dict | None = None) -> ScimResponse:
+        url = self.base_url + path
+        hdrs = {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": f"{SCIM_JSON}, application/json",
+        }
+        if body is not None:
+            hdrs["Content-Type"] = SCIM_JSON
+        if headers:
+            hdrs.update(headers)
+        if params:
+            # Percent-encode everything (spaces as %20, never '+'): some SPs break on '+'.
+            url += "?" + "&".join(f"{quote(str(k), safe='')}={quote(str(v), safe='')}" for k, v in params.items())
+        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout, allow_redirects=False)
+        except requests.Timeout as exc:
+            self._record(method, path, 0, started, "timeout")
+            raise RetryLater(f"{method} {path}: the SP did not answer in time ({type(exc).__name__})", method=method, path=path) from None
+        except requests.ConnectionError as exc:
+            self._record(method, path, 0, started, "connection")
+            raise RetryLater(f"{method} {path}: connection failed ({_root_cause(exc)})", method=method, path=path) from None
+        except requests.RequestException as exc:
+            self._record(method, path, 0, started, type(exc).__name__)
+            raise RetryLater(f"{method} {path}: {type(exc).__name__}", method=method, path=path) from None
+        self._record(method, path, response.status_code, started, None)
+        return self._classify(method, path, response)
+
+    def _record(self, method: str, path: str, status: int, started: float, error: str | None) -> None:
+        ex = Exchange(method, path.split("?")[0], status, (time.monotonic() - started) * 1000, error)
+        self.exchanges.append(ex)
+        if self.on_exchange:
+            self.on_exchange(ex)
+
+    def _classify(self, method: str, path: str, response: requests.Response) -> ScimResponse:
+        status = response.status_code
+        kw = {"status": status, "method": method, "path": path}
+        if 200 <= status < 300:
+            body = None
+            if response.content:
+                try:
+                    parsed = response.json()
+                except ValueError:
+                    if method == "GET":
+                        raise PermanentError(f"{method} {path}: the answer is not JSON ({response.headers.get('Content-Type')})", **kw) from None
+                    parsed = None
+                body = parsed if isinstance(parsed, dict) else None
+            return ScimResponse(status, body, response.headers.get("ETag"), dict(response.headers))
+        detail, scim_type = _error_detail(response)
+        kw["scim_type"] = scim_type
+        msg = f"{method} {path} → {status}: {detail}"
+        if status in (429, 503):
+            raise RetryLater(msg, parse_retry_after(response.headers.get("Retry-After")), **kw)
+        if status >= 500 or status == 408:
+            raise RetryLater(msg, parse_retry_after(response.headers.get("Retry-After")), **kw)
+        if status in (401, 403):
+            raise AuthError(msg, **kw)
+        if status == 404:
+            raise NotFound(msg, **kw)
+        if status == 409:
+            raise Conflict(msg, **kw)
+        if status == 412:
+            raise PreconditionFailed(msg, **kw)
+        if 300 <= status < 400:
+            raise PermanentError(f"{msg} (redirect to {response.headers.get('Location')}; check the base URL)", **kw)
+        raise PermanentError(msg, **kw)
+
+    # ---- resources
+    def get(self, resource: str, scim_id: str, *, params: dict | None = None) -> dict:
+        return self.request("GET", f"/{resource}/{quote(scim_id, safe='')}", params=params).body or {}
+
+    def create(self, resource: str, payload: dict) -> ScimResponse:
+        return self.request("POST", f"/{resource}", body=payload)
+
+    def replace(self, resource: str, scim_id: str, payload: dict, *, etag: str | None = None) -> ScimResponse:
+        return self.request("PUT", f"/{resource}/{quote(scim_id, safe='')}", body=payload,
+                            headers={"If-Match": etag} if etag else None)
+
+    def patch(self, resource: str, scim_id: str, operations: list[dict], *, etag: str | None = None) -> ScimResponse:
+        body = {"schemas": [PATCH_SCHEMA], "Operations": operations}
+        return self.request("PATCH", f"/{resource}/{quote(scim_id, safe='')}", body=body,
+                            headers={"If-Match": etag} if etag else None)
+
+    def delete(self, resource: str, scim_id: str) -> None:
+        self.request("DELETE", f"/{resource}/{quote(scim_id, safe='')}")
+
+    def search(self, resource: str, filter_: str, *, count: int = 10, excluded: str | None = None) -> list[dict]:
+        """One page of a filtered search (matching needs no more than a handful)."""
+        params = {"filter": filter_, "startIndex": 1, "count": count}
+        if excluded:
+            params["excludedAttributes"] = excluded
+        body = self.request("GET", f"/{resource}", params=params).body or {}
+        return list(body.get("Resources") or [])
+
+    def iterate(self, resource: str, *, page_size: int = 100, excluded: str | None = None,
+                max_pages: int = 10_000) -> Iterator[dict]:
+        """Every resource, page by page (1-based startIndex; numbers may be strings)."""
+        start = 1
+        for _ in range(max_pages):
+            params: dict[str, Any] = {"startIndex": start, "count": page_size}
+            if excluded:
+                params["excludedAttributes"] = excluded
+            body = self.request("GET", f"/{resource}", params=params).body or {}
+            items = list(body.get("Resources") or [])
+            yield from items
+            total = _int(body.get("totalResults"), 0)
+            per_page = _int(body.get("itemsPerPage"), len(items)) or len(items)
+            start = _int(body.get("startIndex"), start) + per_page
+            if not items or start > total:
+                return
+
+
+def _root_cause(exc: BaseException) -> str:
+    seen = exc
+    while seen.__cause__ or seen.__context__:
+        seen = seen.__cause__ or seen.__context__
+    text = str(seen) or type(seen).__name__
+    if "reset" in text.lower() or isinstance(seen, ConnectionResetError):
+        return "connection reset by peer"
+    if "refused" in text.lower():
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return "the host name does not resolve"
+    return text[:200]

@@ -1,0 +1,203 @@
+"""The SQS consumer (directory events FIFO queue → SCIM pushes).
+
+Each record is handled on its own (powertools `BatchProcessor` + `process_partial_response`):
+a failed record is reported in `batchItemFailures` and only its own visibility is changed:
+- Retry-After from the SP (429/503) → that message comes back after that many seconds;
+- other transient failures (5xx, timeouts, resets, breaker open) → exponential backoff with jitter
+  from the receive count;
+- 401/403 → the app is marked failing with the reason and the message comes back every
+  `auth_retry` seconds, so it is pushed once the token is fixed;
+- permanent failures (400...) → short backoff; after maxReceiveCount the queue moves the
+  message to the DLQ, and the SP's reason is in the provisioning log.
+A transient failure never burns a message into the DLQ: on its last allowed receive the message
+is sent again as a fresh copy (with `not_before`) and the old one is deleted.
+Records in one batch that ask for the same work are done once (events are level-triggered).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+import uuid
+from typing import Any, Callable
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from idp.provisioning.dispatch import BadEvent, Dispatcher, EventFailed
+from idp.provisioning.planner import backoff_seconds
+
+log = logging.getLogger(__name__)
+
+MAX_VISIBILITY = 12 * 3600 - 60
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+class Consumer:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        sqs=None,
+        queue_url: str | None = None,
+        max_receive_count: int | None = None,
+        backoff_base: float | None = None,
+        backoff_cap: float | None = None,
+        permanent_delay: float | None = None,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.time,
+        metrics=None,
+    ):
+        self.dispatcher = dispatcher
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self.max_receive_count = int(max_receive_count or _env_float("EVENTS_MAX_RECEIVE_COUNT", 5))
+        self.backoff_base = backoff_base if backoff_base is not None else _env_float("SCIM_BACKOFF_BASE_SECONDS", 2)
+        self.backoff_cap = backoff_cap if backoff_cap is not None else _env_float("SCIM_BACKOFF_MAX_SECONDS", 900)
+        self.permanent_delay = permanent_delay if permanent_delay is not None else _env_float("SCIM_PERMANENT_RETRY_SECONDS", 5)
+        self.rand = rand
+        self.clock = clock
+        self.metrics = metrics
+        self._batch_seen: dict[str, bool] = {}
+        self._queue_urls: dict[str, str] = {}
+
+    # ---------------------------------------------------------------- AWS plumbing
+    @property
+    def sqs(self):
+        if self._sqs is None:
+            from idp import aws
+
+            self._sqs = aws.client("sqs")
+        return self._sqs
+
+    def queue_url(self, record: SQSRecord) -> str:
+        if self._queue_url:
+            return self._queue_url
+        arn = record.event_source_arn or ""
+        if arn not in self._queue_urls:
+            parts = arn.split(":")
+            if len(parts) >= 6:
+                self._queue_urls[arn] = self.sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+            else:
+                from idp.config import get_settings
+
+                self._queue_urls[arn] = get_settings().events_queue_url
+        return self._queue_urls[arn]
+
+    def _set_visibility(self, record: SQSRecord, seconds: float) -> None:
+        seconds = int(max(0, min(MAX_VISIBILITY, round(seconds))))
+        try:
+            self.sqs.change_message_visibility(QueueUrl=self.queue_url(record), ReceiptHandle=record.receipt_handle,
+                                               VisibilityTimeout=seconds)
+        except Exception as exc:  # noqa: BLE001 - the queue's own timeout applies then
+            log.warning("change_message_visibility failed: %s", exc)
+
+    def _requeue(self, record: SQSRecord, body: dict, delay: float) -> bool:
+        """Send a fresh copy of a message about to reach maxReceiveCount on a transient failure."""
+        copy = dict(body)
+        copy["not_before"] = round(self.clock() + delay, 3)
+        copy["requeued"] = int(body.get("requeued") or 0) + 1
+        params: dict[str, Any] = {"QueueUrl": self.queue_url(record), "MessageBody": json.dumps(copy, separators=(",", ":"))}
+        group = record.attributes.message_group_id
+        if group:
+            params["MessageGroupId"] = group
+            params["MessageDeduplicationId"] = uuid.uuid4().hex
+        else:
+            params["DelaySeconds"] = int(min(900, max(0, delay)))
+        try:
+            self.sqs.send_message(**params)
+            return True
+        except Exception as exc:  # noqa: BLE001
+            log.warning("requeue failed, leaving the message to the queue: %s", exc)
+            return False
+
+    # ---------------------------------------------------------------- one record
+    def handle_record(self, record: SQSRecord) -> None:
+        receive_count = int(record.attributes.approximate_receive_count or 1)
+        try:
+            body = json.loads(record.body)
+        except ValueError:
+            self._set_visibility(record, self.permanent_delay)
+            raise BadEvent("the message body is not JSON") from None
+        if not isinstance(body, dict):
+            self._set_visibility(record, self.permanent_delay)
+            raise BadEvent("the message body is not a JSON object")
+        not_before = float(body.get("not_before") or 0)
+        if not_before > self.clock() + 0.5:
+            self._set_visibility(record, not_before - self.clock())
+            raise _Deferred(f"not before {not_before}")
+        key = json.dumps([body.get("type"), body.get("id"), body.get("app")])
+        if key in self._batch_seen:
+            return  # the same work was done (or is being retried) by an earlier record of this batch
+        self._batch_seen[key] = True
+        try:
+            self.dispatcher.apply(body)
+        except BadEvent:
+            self._set_visibility(record, self.permanent_delay)
+            raise
+        except EventFailed as failed:
+            delay = self._delay_for(failed, receive_count)
+            if failed.transient and receive_count >= self.max_receive_count - 1:
+                if self._requeue(record, body, delay):
+                    log.info("requeued %s after %d receives: %s", key, receive_count, failed)
+                    return
+            self._set_visibility(record, delay)
+            raise
+
+    def _delay_for(self, failed: EventFailed, receive_count: int) -> float:
+        if not failed.transient:
+            return self.permanent_delay
+        if failed.auth:
+            return self.dispatcher.breaker.auth_retry
+        after = failed.retry_after()
+        if after is not None:
+            return max(1.0, after)
+        return max(1.0, backoff_seconds(receive_count, self.backoff_base, self.backoff_cap, self.rand()))
+
+    # ---------------------------------------------------------------- a batch
+    def handle_batch(self, event: dict, context: Any = None) -> dict:
+        self._batch_seen = {}
+        processor = BatchProcessor(event_type=EventType.SQS)
+        try:
+            return process_partial_response(event=event, record_handler=self.handle_record, processor=processor,
+                                            context=context)
+        finally:
+            self._batch_seen = {}
+            if self.metrics:
+                self.metrics.flush()
+
+
+class _Deferred(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- Lambda wiring
+_default: Consumer | None = None
+
+
+def default_consumer() -> Consumer:
+    """The process-wide consumer built on the real store, table, secrets and queue."""
+    global _default
+    if _default is None:
+        from idp.provisioning.wiring import build_consumer
+
+        _default = build_consumer()
+    return _default
+
+
+def lambda_entry(event: dict, context: Any = None) -> dict:
+    """Handler body for functions/scim_push/app.py: `return lambda_entry(event, context)`."""
+    return default_consumer().handle_batch(event, context)
+
+
+def reset() -> None:
+    global _default
+    _default = None

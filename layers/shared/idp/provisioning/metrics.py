@@ -1,0 +1,72 @@
+"""Provisioning metrics per app (powertools EMF): pushes, failures, retries, request latency.
+
+Counters accumulate in memory during one invocation (tests read `totals`) and `flush()` emits one
+EMF document per app with the dimension `app`."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import defaultdict
+
+from idp.provisioning.client import Exchange
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OfficeSpaceIdP")
+SERVICE = "scim-push"
+
+
+class ProvisioningMetrics:
+    def __init__(self, namespace: str = NAMESPACE):
+        self.namespace = namespace
+        self._lock = threading.Lock()
+        self._pending: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self.totals: dict[tuple[str, str], float] = defaultdict(float)
+
+    def _add(self, slug: str, name: str, value: float) -> None:
+        with self._lock:
+            self._pending[slug][name].append(value)
+            self.totals[(slug, name)] += value if name != "RequestLatency" else 1
+
+    def exchange(self, slug: str, ex: Exchange) -> None:
+        self._add(slug, "Requests", 1)
+        self._add(slug, "RequestLatency", round(ex.elapsed_ms, 2))
+        if ex.status == 0 or ex.status >= 500 or ex.status == 429:
+            self._add(slug, "TransientFailures", 1)
+        elif ex.status >= 400:
+            self._add(slug, "Failures", 1)
+
+    def push(self, slug: str, outcome: str) -> None:
+        if outcome not in ("no_change", "skipped", "left"):
+            self._add(slug, "Pushes", 1)
+
+    def retry(self, slug: str) -> None:
+        self._add(slug, "Retries", 1)
+
+    def failure(self, slug: str) -> None:
+        self._add(slug, "PermanentFailures", 1)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, defaultdict(lambda: defaultdict(list))
+        if not pending:
+            return
+        try:
+            from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+        except ImportError:  # pragma: no cover
+            return
+        for slug, metrics in pending.items():
+            try:
+                m = EphemeralMetrics(namespace=self.namespace, service=SERVICE)
+                m.add_dimension(name="app", value=slug)
+                for name, values in metrics.items():
+                    unit = MetricUnit.Milliseconds if name == "RequestLatency" else MetricUnit.Count
+                    if name == "RequestLatency":
+                        for v in values[:100]:  # EMF takes at most 100 values per metric
+                            m.add_metric(name=name, unit=unit, value=v)
+                    else:
+                        m.add_metric(name=name, unit=unit, value=sum(values))
+                m.flush_metrics()
+            except Exception:  # noqa: BLE001 - metrics never break provisioning
+                log.exception("metrics flush failed")

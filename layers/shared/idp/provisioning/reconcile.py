@@ -1,0 +1,219 @@
+"""Full reconciliation of an app (walk every bound user and group, read the SP, repair drift made by
+hand), with a guard that stops for an administrator when one run would deactivate or delete more
+than a configured share of the users; Test Connection; provision one user on demand."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from idp.provisioning import mapping as mp
+from idp.provisioning.client import (
+    AuthError,
+    NotFound,
+    PermanentError,
+    RetryLater,
+    ScimClient,
+    ScimError,
+)
+from idp.provisioning.engine import MISSING, CachedDirectory, Engine
+from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
+from idp.provisioning.state import STATUS_SYNCED
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.state = engine.state
+
+    # ---------------------------------------------------------------- full sync
+    def reconcile_app(self, slug: str, *, force: bool = False) -> dict:
+        """Make the SP equal to the directory for one app. `force=True` is the administrator's
+        go-ahead past the deprovisioning guard."""
+        engine, state = self.engine, self.state
+        d = CachedDirectory(engine.directory)
+        cfg = engine.config(slug, d)
+        if not cfg or not cfg.enabled:
+            return {"app": slug, "result": "skipped", "reason": "provisioning is not enabled for this app"}
+        run = engine._run(slug, d)
+        umaps = state.maps(slug, "USER")
+        run.user_maps = umaps
+        bound_groups = set(d.app_group_bindings(slug))
+        bound_users = set(d.app_user_bindings(slug))
+        for gid in bound_groups:
+            bound_users.update(d.list_members(gid))
+        candidates = sorted(bound_users | set(umaps))
+
+        # The guard first: count the users this run would switch off.
+        plans = {}
+        active_now = 0
+        would_deprovision = 0
+        for uid in candidates:
+            m = umaps.get(uid) or {}
+            provisioned = bool(m.get("scim_id"))
+            user = d.get_user(uid)
+            plan = plan_user(user, user is not None and d.user_bound(slug, uid), provisioned, cfg.deprovision)
+            plans[uid] = plan
+            if provisioned and m.get("status") == STATUS_SYNCED:
+                active_now += 1
+                if plan.action in ("inactive", "delete"):
+                    would_deprovision += 1
+        if not force and exceeds_deprovision_guard(would_deprovision, active_now, cfg.max_deprovision_share,
+                                                   cfg.deprovision_guard_min):
+            reason = (f"stopped: this run would deactivate or delete {would_deprovision} of {active_now} provisioned "
+                      f"users (more than {cfg.max_deprovision_share:.0%}). Check the bindings, then confirm with "
+                      f"POST /admin/apps/{slug}/provisioning/sync {{\"confirm\": true}}.")
+            state.set_halted(slug, reason)
+            state.log(slug, "USER", "*", action="reconcile", outcome="halted", detail=reason)
+            return {"app": slug, "result": "halted", "reason": reason, "would_deprovision": would_deprovision,
+                    "active": active_now, "requests": 0}
+        if state.app_status(slug).get("state") == "halted":
+            state.reset_app(slug)
+
+        summary: dict[str, Any] = {"app": slug, "result": "reconciled", "users": {}, "groups": {}, "failed": []}
+        sp_users = list(run.client.iterate("Users"))
+        run.requests += max(1, -(-len(sp_users) // 100))
+        by_id = {str(u.get("id")): u for u in sp_users if u.get("id")}
+        by_name = {str(u.get("userName", "")).casefold(): u for u in sp_users if u.get("userName")}
+        for uid in candidates:
+            m = umaps.get(uid) or {}
+            actual: Any
+            if m.get("scim_id"):
+                actual = by_id.get(m["scim_id"])
+                if actual is None:
+                    actual = self._by_username(d, cfg, uid, by_name) or MISSING
+            elif plans[uid].action == "active":
+                actual = self._by_username(d, cfg, uid, by_name) or (None if cfg.matching_attribute in ("emails", "externalId") else MISSING)
+            else:
+                actual = None
+            try:
+                out = engine.sync_user(slug, uid, run=run, actual=actual, fix_memberships=False)
+            except PermanentError as exc:
+                summary["failed"].append({"user_id": uid, "error": exc.message})
+                continue
+            summary["users"][out.outcome] = summary["users"].get(out.outcome, 0) + 1
+
+        if cfg.group_management:
+            run.user_maps = state.maps(slug, "USER")
+            sp_groups = list(run.client.iterate("Groups"))
+            run.requests += max(1, -(-len(sp_groups) // 100))
+            gby_id = {str(g.get("id")): g for g in sp_groups if g.get("id")}
+            gby_name: dict[str, list] = {}
+            for g in sp_groups:
+                gby_name.setdefault(str(g.get("displayName", "")).casefold(), []).append(g)
+            gmaps = state.maps(slug, "GROUP")
+            for gid in sorted(bound_groups | set(gmaps)):
+                gm = gmaps.get(gid) or {}
+                group = d.get_group(gid)
+                if gm.get("scim_id"):
+                    actual = gby_id.get(gm["scim_id"])
+                    if actual is None and group is not None:
+                        same = gby_name.get(group["name"].casefold()) or []
+                        actual = same[0] if len(same) == 1 else MISSING
+                    elif actual is None:
+                        actual = MISSING
+                elif group is not None:
+                    same = gby_name.get(group["name"].casefold()) or []
+                    actual = same[0] if len(same) == 1 else (None if same else MISSING)
+                else:
+                    actual = None
+                try:
+                    out = engine.sync_group(slug, gid, run=run, actual=actual)
+                except PermanentError as exc:
+                    summary["failed"].append({"group_id": gid, "error": exc.message})
+                    continue
+                summary["groups"][out.outcome] = summary["groups"].get(out.outcome, 0) + 1
+        summary["requests"] = run.requests
+        state.note_reconcile(slug, {k: v for k, v in summary.items() if k in ("users", "groups", "requests")}
+                             | {"failed": len(summary["failed"])})
+        return summary
+
+    def _by_username(self, d: CachedDirectory, cfg: ProvisioningConfig, uid: str, by_name: dict) -> dict | None:
+        user = d.get_user(uid)
+        if user is None:
+            return None
+        desired = mp.desired_user_state(user, cfg.attribute_mapping)
+        name = desired.get("userName")
+        return by_name.get(str(name).casefold()) if name else None
+
+    def run_scheduled(self) -> dict:
+        """Reconcile every provisioning-enabled app whose breaker is closed (the schedule)."""
+        results = {}
+        d = CachedDirectory(self.engine.directory)
+        for cfg in self.engine.enabled_apps(d):
+            status = self.state.app_status(cfg.slug)
+            if self.state.breaker_open_for(status) > 0:
+                results[cfg.slug] = {"result": "skipped", "reason": status.get("reason") or "circuit open"}
+                continue
+            try:
+                results[cfg.slug] = self.reconcile_app(cfg.slug)
+            except AuthError as exc:
+                self.engine.credentials_failed(cfg.slug)
+                self.state.note_auth_failure(cfg.slug, exc.message, 60)
+                results[cfg.slug] = {"result": "auth_failed", "reason": exc.message}
+            except ScimError as exc:
+                self.state.note_permanent_failure(cfg.slug, exc.message)
+                results[cfg.slug] = {"result": "failed", "reason": exc.message}
+        return results
+
+    # ---------------------------------------------------------------- test connection
+    def test_connection(self, slug: str) -> dict:
+        """Authenticate and list one user; say exactly what failed."""
+        cfg = self.engine.config(slug)
+        if cfg is None:
+            return {"ok": False, "detail": f"provisioning is not configured for '{slug}': PUT /admin/apps/{slug}/provisioning first"}
+        token = self.engine.tokens(slug, True)
+        if not token:
+            return {"ok": False, "detail": "no SCIM token is set for this app"}
+        client = ScimClient(cfg.base_url, token, session=self.engine.session_factory(), timeout=(5, 15))
+        where = f"{cfg.base_url}/Users"
+        try:
+            body = client.request("GET", "/Users", params={"startIndex": 1, "count": 1}).body or {}
+        except AuthError as exc:
+            return {"ok": False, "detail": f"authentication failed: {where} answered {exc.status}; check the token "
+                                           f"(the SP said: {exc.message.split(': ', 1)[-1]})"}
+        except NotFound:
+            return {"ok": False, "detail": f"{where} answered 404: check the base URL (OfficeSpace: "
+                                           f"https://<company>.officespacesoftware.com/api/scim/v2)"}
+        except RetryLater as exc:
+            if exc.status:
+                return {"ok": False, "detail": f"{where} answered {exc.status}: {exc.message.split(': ', 1)[-1]}"}
+            return {"ok": False, "detail": f"could not reach {cfg.base_url}: {exc.message.split(': ', 1)[-1]}"}
+        except PermanentError as exc:
+            return {"ok": False, "detail": f"{where}: {exc.message}"}
+        except ScimError as exc:
+            return {"ok": False, "detail": f"{where}: {exc.message}"}
+        if not isinstance(body, dict) or ("Resources" not in body and "totalResults" not in body):
+            return {"ok": False, "detail": f"{where} answered, but not with a SCIM ListResponse: check the base URL"}
+        total = mp._text(body.get("totalResults")) or "0"
+        status = self.state.app_status(slug)
+        if status.get("state") == "auth_failed":
+            self.engine.credentials_failed(slug)
+            self.state.reset_app(slug)
+        return {"ok": True, "detail": f"connected to {cfg.base_url}: authenticated and listed users ({total} in the SP)"}
+
+    # ---------------------------------------------------------------- on demand
+    def provision_user_now(self, slug: str, uid: str) -> dict:
+        """Provision one user now (reads the SP even when nothing seems to have changed)."""
+        cfg = self.engine.config(slug)
+        if cfg is None or not cfg.enabled:
+            return {"ok": False, "outcome": "skipped", "detail": "provisioning is not enabled for this app"}
+        try:
+            out = self.engine.sync_user(slug, uid, force=True)
+        except AuthError as exc:
+            self.engine.credentials_failed(slug)
+            self.state.note_auth_failure(slug, exc.message, 60)
+            return {"ok": False, "outcome": "auth_failed", "detail": exc.message, "sp_status": exc.status or None}
+        except ScimError as exc:
+            return {"ok": False, "outcome": "failed" if isinstance(exc, PermanentError) else "retry_later",
+                    "detail": exc.message, "sp_status": exc.status or None}
+        return {"ok": True, **out.to_dict(), "log": self.state.read_log(slug, user_id=uid, limit=5)}
+
+
+def run_scheduled(event: dict | None = None, context: Any = None) -> dict:
+    """Handler body for functions/reconcile/app.py (EventBridge schedule): reconcile every
+    provisioning-enabled app."""
+    from idp.provisioning.wiring import default_reconciler
+
+    return default_reconciler().run_scheduled()

@@ -1,0 +1,58 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "provisioning"))
+
+from prov_support import FakeDirectory, ScimServer, Tokens, create_table  # noqa: E402
+
+
+@pytest.fixture
+def prov_aws(monkeypatch):
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+                       "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def table(prov_aws):
+    return create_table()
+
+
+@pytest.fixture
+def scim():
+    server = ScimServer(token="secret")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def directory():
+    return FakeDirectory()
+
+
+@pytest.fixture
+def tokens():
+    return Tokens(office="secret")
+
+
+@pytest.fixture
+def state(table):
+    from idp.provisioning.state import ProvisioningState
+
+    return ProvisioningState(table)
+
+
+@pytest.fixture
+def engine(directory, state, tokens):
+    from idp.provisioning.engine import Engine
+
+    return Engine(directory, state, tokens, timeout=(2, 5), sleep=lambda s: None)
