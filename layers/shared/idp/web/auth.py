@@ -35,6 +35,9 @@ def require_admin(event) -> None:
 
 
 def admin_middleware(app, next_middleware):
-    """Router middleware: every /admin route needs the token."""
-    require_admin(app.current_event)
+    """Every /admin route needs the token. powertools hoists a router's middlewares to the whole app,
+    so the check keys on the path: public routes mounted beside the admin router stay public."""
+    path = app.current_event.path or ""
+    if path == "/admin" or path.startswith("/admin/"):
+        require_admin(app.current_event)
     return next_middleware(app)
