@@ -40,6 +40,7 @@ def app_urls(slug: str, base_url: str) -> dict:
         "idp_entity_id": f"{base}/saml2/{slug}",
         "sso_url": f"{base}/saml2/{slug}",
         "slo_url": f"{base}/saml2/{slug}/slo",
+        "idp_slo_url": f"{base}/saml2/{slug}/slo",
         "metadata_url": f"{base}/saml2/{slug}/metadata",
         "certificate_url": f"{base}/saml2/{slug}/certificate.pem",
     }

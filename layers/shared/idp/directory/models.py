@@ -111,6 +111,7 @@ class _AppFields(_Strict):
     default_relay_state: str | None = None
     attributes: dict[str, str] | None = None
     bookmark_url: str | None = None
+    sp_slo_url: str | None = None  # where the SP takes LogoutResponses (its SingleLogoutService)
     sp_certificate: str | None = None
     deprovision: Literal["deactivate", "delete"] | None = None
 
@@ -121,7 +122,7 @@ class _AppFields(_Strict):
     def _acs(cls, value):
         return None if value is None else [_check_url(v) for v in value]
 
-    @field_validator("bookmark_url")
+    @field_validator("bookmark_url", "sp_slo_url")
     @classmethod
     def _bookmark(cls, value):
         return None if value is None else _check_url(value)

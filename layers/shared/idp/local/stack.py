@@ -210,7 +210,10 @@ def main() -> int:
             print(banner(stack), flush=True)
 
         threading.Thread(target=announce, daemon=True).start()
-        server.run()  # returns on Ctrl-C / SIGTERM
+        try:
+            server.run()  # returns on Ctrl-C / SIGTERM
+        except KeyboardInterrupt:  # uvicorn re-raises the captured Ctrl-C once it has shut down
+            pass
     finally:
         stack.stop()
         print("stopped", flush=True)

@@ -1,0 +1,57 @@
+"""HTML pages: the auto-POST form that carries a SAML message to the SP, and error pages.
+
+Jinja2 with autoescaping for every template: SAMLResponse, RelayState and the ACS URL are
+HTML-escaped, so a hostile RelayState cannot break out of the attribute.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+_AUTO_SUBMIT_JS = "document.getElementById('saml-post').submit();"
+#: CSP for the auto-POST page (only our one inline script may run; the form may post anywhere).
+POST_FORM_CSP = (
+    "default-src 'none'; script-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(_AUTO_SUBMIT_JS.encode()).digest()).decode()
+    + "'; form-action *; base-uri 'none'; frame-ancestors 'none'"
+)
+#: CSP for our own pages (login, portal, errors).
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(enabled_extensions=("html", "xml"), default_for_string=True, default=True),
+        auto_reload=False,
+    )
+
+
+def render(template: str, **context) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def render_post_form(action: str, value: str, relay_state: str | None = None, field_name: str = "SAMLResponse") -> str:
+    """The self-submitting form that POSTs ``field_name`` (+ RelayState) to ``action``."""
+    if field_name not in ("SAMLResponse", "SAMLRequest"):
+        raise ValueError("field_name must be SAMLResponse or SAMLRequest")
+    return render(
+        "post_form.html",
+        action=action,
+        value=value,
+        relay_state=relay_state,
+        field_name=field_name,
+        script=_AUTO_SUBMIT_JS,
+    )
+
+
+def render_error(status: int, title: str, message: str, *, code: str | None = None, hint: str | None = None, home_url: str | None = None) -> str:
+    return render("error.html", status=status, title=title, message=message, code=code, hint=hint, home_url=home_url)

@@ -1,0 +1,297 @@
+"""The SAML routes in the Lambda resolver (API Gateway HTTP API v2 events) on moto, and the
+DynamoDB-backed session / replay / throttle state with an injected clock."""
+
+from __future__ import annotations
+
+import base64
+import random
+import string
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+import pytest
+
+from saml_browser import parse_inputs, parse_post_form
+from saml_testkit import sp_accepts, sp_key, sp_post_login, sp_settings
+
+PASSWORD = "Corr3ct-Horse-Battery"
+
+
+class Ctx:
+    pass
+
+
+class LambdaClient:
+    """Drives a powertools resolver with API Gateway v2 events; keeps cookies like a browser."""
+
+    def __init__(self, app, ip="198.51.100.7"):
+        self.app, self.ip, self.jar = app, ip, {}
+        self.set_cookie_headers: list[str] = []
+
+    def request(self, method, path, raw_query="", form=None, b64_body=False, follow=True):
+        body = None
+        headers = {"host": "idp.example.com", "x-forwarded-proto": "https", "user-agent": "pytest"}
+        if form is not None:
+            body = form if isinstance(form, str) else urlencode(form)
+            headers["content-type"] = "application/x-www-form-urlencoded"
+            if b64_body:
+                body = base64.b64encode(body.encode()).decode()
+        event = {
+            "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
+            "headers": headers,
+            "queryStringParameters": {k: v[-1] for k, v in parse_qs(raw_query, keep_blank_values=True).items()} or None,
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api", "domainName": "idp.example.com", "domainPrefix": "idp",
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": self.ip, "userAgent": "pytest"},
+                "requestId": "req", "routeKey": "$default", "stage": "$default", "time": "28/Nov/2026:19:00:00 +0000",
+                "timeEpoch": 1795892400000,
+            },
+            "body": body,
+            "isBase64Encoded": b64_body,
+        }
+        if self.jar:
+            event["cookies"] = [f"{k}={v}" for k, v in self.jar.items()]
+        out = self.app.resolve(event, _Ctx())
+        for raw in out.get("cookies") or []:
+            self.set_cookie_headers.append(raw)
+            first, *attrs = [p.strip() for p in raw.split(";")]
+            name, _, value = first.partition("=")
+            if "Max-Age=0" in attrs or not value:
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
+        headers_out = {k.lower(): v for k, v in (out.get("headers") or {}).items()}
+        body_out = out.get("body") or ""
+        if out.get("isBase64Encoded"):
+            body_out = base64.b64decode(body_out).decode()
+        resp = Ctx()
+        resp.status, resp.headers, resp.text, resp.path = out["statusCode"], headers_out, body_out, path
+        if follow and resp.status == 302:
+            loc = urlsplit(headers_out["location"])
+            return self.request("GET", loc.path, loc.query)
+        return resp
+
+
+class _Ctx:
+    function_name = "saml_login"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:saml_login"
+    aws_request_id = "test"
+
+    def get_remaining_time_in_millis(self):
+        return 30_000
+
+
+@pytest.fixture
+def env(aws_env, monkeypatch):
+    monkeypatch.setenv("IDP_LOGIN_IP_MAX_FAILURES", "3")
+    from idp.directory.apps import AppService
+    from idp.directory.service import DirectoryService
+    from idp.saml import routes
+    from idp.web.resolver import lambda_app
+
+    routes.reset()
+    ctx = Ctx()
+    ctx.directory = DirectoryService()
+    ctx.apps = AppService(directory=ctx.directory)
+    ctx.resolver = lambda_app(routes.metadata_router, routes.login_router)
+    ctx.user = ctx.directory.create_user({"username": "ada", "email": "ada@example.com", "firstname": "Ada",
+                                          "lastname": "Lovelace", "password": PASSWORD})
+    ctx.kp = sp_key("lambda")
+    ctx.app = ctx.apps.create({"slug": "officespace", "label": "OfficeSpace", "sp_entity_id": "acme.officespacesoftware.com",
+                               "acs_urls": ["https://acme.officespacesoftware.com/users/sign_in/saml"],
+                               "sp_certificate": ctx.kp.certificate_pem})
+    ctx.directory.bind_user("officespace", ctx.user["id"], bind=True)
+    ctx.sp = sp_settings(ctx.app["signing_keys"][0]["certificate_pem"], sp_entity_id="acme.officespacesoftware.com",
+                         acs_url="https://acme.officespacesoftware.com/users/sign_in/saml",
+                         idp_entity_id="https://idp.example.com/saml2/officespace",
+                         sso_url="https://idp.example.com/saml2/officespace", sp_keypair=ctx.kp,
+                         authn_requests_signed=True)
+    yield ctx
+    routes.reset()
+
+
+def _login(client, page, username="ada", password=PASSWORD):
+    fields = parse_inputs(page.text)
+    fields.update(username=username, password=password)
+    return client.request("POST", "/login", form=fields)
+
+
+def test_lambda_post_binding_with_base64_body_and_cookie_flags(env):
+    c = LambdaClient(env.resolver)
+    req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
+    page = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64, "RelayState": "r1"}, b64_body=True)
+    assert page.status == 200 and page.path == "/login" and "OfficeSpace" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    done = _login(c, page)
+    assert done.status == 200
+    form = parse_post_form(done.text)
+    resp = sp_accepts(env.sp, form.saml_response, req_id)
+    assert resp.get_nameid() == "ada@example.com" and form.relay_state == "r1"
+    assert resp.get_attributes()["first_name"] == ["Ada"]
+    assert "script-src 'sha256-" in done.headers["content-security-policy"]
+    session_cookie = [h for h in c.set_cookie_headers if h.startswith("idp_session=")][-1]
+    assert {"Secure", "HttpOnly", "SameSite=None", "Path=/"} <= {p.strip() for p in session_cookie.split(";")}
+
+
+def test_lambda_metadata_and_unknown_app(env):
+    c = LambdaClient(env.resolver)
+    r = c.request("GET", "/saml2/officespace/metadata")
+    assert r.status == 200 and r.headers["content-type"] == "application/samlmetadata+xml"
+    assert "WantAuthnRequestsSigned=\"true\"" in r.text and "https://idp.example.com/saml2/officespace/slo" in r.text
+    r = c.request("GET", "/saml2/nope/metadata")
+    assert r.status == 404 and "unknown_app" in r.text
+    r = c.request("GET", "/saml2/nope")
+    assert r.status == 404
+
+
+def test_ip_lockout_spans_usernames_but_not_addresses(env):
+    attacker = LambdaClient(env.resolver, ip="203.0.113.9")
+    page = attacker.request("GET", "/login")
+    for name in ("x1", "x2", "x3"):
+        assert _login(attacker, page, username=name, password="nope").status == 401
+    r = _login(attacker, page)  # right credentials, locked address
+    assert r.status == 429 and "locked_out" in r.text and "idp_session" not in attacker.jar
+    other = LambdaClient(env.resolver, ip="198.51.100.20")
+    r = _login(other, other.request("GET", "/login"))
+    assert r.status == 200 and r.path == "/" and "idp_session" in other.jar
+
+
+def test_replayed_request_refused_in_lambda(env):
+    c = LambdaClient(env.resolver)
+    req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
+    assert c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64}).path == "/login"
+    r = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64})
+    assert r.status == 400 and "replayed" in r.text and "SAMLResponse" not in r.text
+
+
+def test_deleted_app_between_request_and_login(env):
+    c = LambdaClient(env.resolver)
+    _req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
+    page = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64})
+    env.apps.delete("officespace")
+    r = _login(c, page)
+    assert r.status == 404 and "SAMLResponse" not in r.text
+
+
+def test_acs_removed_between_request_and_login(env):
+    c = LambdaClient(env.resolver)
+    _req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
+    page = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64})
+    env.apps.update("officespace", {"acs_urls": ["https://acme.officespacesoftware.com/other"]})
+    r = _login(c, page)
+    assert r.status == 400 and "acs_not_registered" in r.text and "SAMLResponse" not in r.text
+
+
+JUNK = [
+    "", "SAMLRequest", "SAMLRequest=", "SAMLRequest=%", "SAMLRequest=%ZZ", "SAMLRequest=" + "A" * 150_000,
+    "SAMLRequest=" + quote("\u2603\x00\x01"), "SAMLRequest=AAAA&SigAlg=x&Signature=%%%",
+    "SAMLRequest=" + quote(base64.b64encode(b"\x78\x9c\x03\x00").decode()), "RelayState=" + "x" * 500,
+    "SAMLRequest=PHg+&RelayState=" + quote("\u00e9" * 50),
+]
+
+
+@pytest.mark.parametrize("path", ["/saml2/officespace", "/saml2/officespace/slo", "/login", "/", "/saml2/officespace/certificate.pem"])
+def test_junk_never_5xx_and_never_a_response(env, path):
+    rnd = random.Random(7)
+    c = LambdaClient(env.resolver)
+    payloads = list(JUNK) + ["".join(rnd.choice(string.printable) for _ in range(rnd.randint(1, 300))) for _ in range(15)]
+    for q in payloads:
+        r = c.request("GET", path, raw_query=q, follow=False)
+        assert r.status < 500, (path, q[:80], r.status, r.text[:300])
+        assert "SAMLResponse" not in r.text or path == "/saml2/officespace" and "SAMLRequest" not in q
+        form = {k: v[-1] for k, v in parse_qs(q, keep_blank_values=True).items()} or {"junk": q}
+        r = c.request("POST", path, form=form, follow=False)
+        assert r.status < 500, (path, q[:80], r.status, r.text[:300])
+        if path != "/login":
+            assert r.status in (200, 302, 400, 403, 404, 405) and (r.status != 200 or "SAMLResponse" not in r.text or "SAMLRequest" not in form)
+    # junk cookies are ignored
+    c.jar = {"idp_session": "x" * 500, "idp_browser": "\u2603"}
+    assert c.request("GET", "/", follow=False).status == 302
+
+
+def test_unsigned_post_refused_for_app_with_sp_certificate(env):
+    c = LambdaClient(env.resolver)
+    req_id, b64 = sp_post_login(env.sp)  # not signed
+    r = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64})
+    assert r.status == 400 and "signature_required" in r.text
+
+
+# ---------------------------------------------------------------------------- SamlState
+
+
+class Clock:
+    def __init__(self, t=2_000_000_000):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def test_session_idle_timeout_and_absolute_lifetime(aws_env):
+    from idp.saml.session import Policy, SamlState
+
+    clock = Clock()
+    st = SamlState(policy=Policy(session_lifetime=8 * 3600, session_idle=3600), clock=clock)
+    sid, s = st.create_session("u-1")
+    assert st.get_session(sid)["uid"] == "u-1"
+    clock.t += 3599
+    assert st.get_session(sid) is not None  # touched: idle clock restarts
+    clock.t += 3599
+    assert st.get_session(sid) is not None
+    clock.t += 3600
+    assert st.get_session(sid) is None  # idle too long
+    sid, s = st.create_session("u-1")
+    for _ in range(9):  # keep it busy past the absolute lifetime
+        clock.t += 3500
+        got = st.get_session(sid)
+    assert got is None
+    sid2, _ = st.create_session("u-1")
+    assert sid2 != sid and st.get_session(sid2)["session_index"] != s["session_index"]
+    st.delete_session(sid2)
+    assert st.get_session(sid2) is None
+    assert st.get_session("x" * 200) is None and st.get_session(None) is None
+
+
+def test_replay_cache_ttl(aws_env):
+    from idp.saml.session import Policy, SamlState
+
+    clock = Clock()
+    st = SamlState(policy=Policy(replay_ttl=900), clock=clock)
+    assert st.seen_request("app", "_r1") is False
+    assert st.seen_request("app", "_r1") is True
+    assert st.seen_request("other", "_r1") is False  # per app
+    clock.t += 901
+    assert st.seen_request("app", "_r1") is False  # expired entry (moto does not enforce TTL)
+
+
+def test_throttle_window_lock_and_reset(aws_env):
+    from idp.saml.session import Policy, SamlState
+
+    clock = Clock()
+    st = SamlState(policy=Policy(user_max_failures=3, failure_window=600, lockout=900), clock=clock)
+    assert [st.record_failure("user", "ada") for _ in range(2)] == [1, 2]
+    assert st.locked_for("user", "ada") == 0
+    clock.t += 601  # window over: counting starts again
+    assert st.record_failure("user", "ada") == 1
+    st.record_failure("user", "ada")
+    assert st.record_failure("user", "ada") == 3
+    assert st.locked_for("user", "ada") == 900
+    clock.t += 899
+    assert st.locked_for("user", "ada") == 1
+    clock.t += 2
+    assert st.locked_for("user", "ada") == 0
+    st.record_failure("user", "ada")
+    st.clear_failures("user", "ada")
+    assert st.locked_for("user", "ada") == 0 and st.record_failure("user", "ada") == 1
+
+
+def test_login_state_bound_and_expiring(aws_env):
+    from idp.saml.session import Policy, SamlState, hash_token
+
+    clock = Clock()
+    st = SamlState(policy=Policy(login_state_ttl=900), clock=clock)
+    lid, item = st.new_login({"kind": "idp", "slug": "a", "browser": hash_token("b")})
+    got = st.get_login(lid)
+    assert got["csrf"] == item["csrf"] and got["pending"]["slug"] == "a"
+    clock.t += 901
+    assert st.get_login(lid) is None

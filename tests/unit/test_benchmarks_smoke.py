@@ -1,0 +1,109 @@
+"""Smoke test of the benchmarks (`make bench`): each benchmark function runs with n=2 and returns
+numbers. No timing is asserted: the numbers are for docs/benchmarks.md, not for the suite."""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _timing(d: dict, n: int = 2) -> None:
+    assert d["n"] == n
+    for key in ("median_ms", "p95_ms", "min_ms", "mean_ms"):
+        assert _number(d[key]) and d[key] >= 0, (key, d)
+
+
+def test_saml_response_ours_and_floor():
+    from benchmarks import saml_response
+
+    _timing(saml_response.bench_ours(2))
+    _timing(saml_response.bench_floor(2))
+    rows = saml_response.profile_ours(2)
+    assert rows and all(_number(cum) and _number(own) for _, cum, own in rows)
+
+
+def test_saml_response_pysaml2():
+    from benchmarks import saml_response
+
+    why = saml_response.pysaml2_available()
+    if why:
+        pytest.skip(why)
+    _timing(saml_response.bench_pysaml2(2))
+
+
+def test_cold_start_bare_and_a_function():
+    from benchmarks import cold_start
+
+    bare = cold_start.bench_cold_start(None, 2)
+    push = cold_start.bench_cold_start("scim_push", 2)
+    for d in (bare, push):
+        assert d["n"] == 2 and _number(d["median_ms"]) and d["median_ms"] > 0
+        assert _number(d["peak_rss_mib"]) and d["peak_rss_mib"] > 0
+    profile = cold_start.import_profile("saml_metadata")
+    assert _number(profile["total_ms"]) and profile["by_package"]
+
+
+def test_report_renders_partial_results():
+    from benchmarks.common import machine, versions
+    from benchmarks.report import render
+
+    text = render({"quick": True, "sizes": {}, "machine": machine(), "versions": versions(), "started": "now",
+                   "total_s": 1.0, "saml": {"error": "boom"}})
+    assert "# Benchmarks" in text and "boom" in text
+
+
+@pytest.mark.e2e
+def test_sso_through_the_local_stack():
+    from benchmarks import sso
+
+    stack = sso.start_stack()
+    try:
+        _timing(sso.bench_roundtrip(stack.base_url, 2))
+        _timing(sso.bench_full_login(stack.base_url, 2))
+        tp = sso.bench_throughput(stack.base_url, 0.5, clients=2)
+        assert tp["requests"] > 0 and _number(tp["rps"])
+    finally:
+        sso.stop_stack(stack)
+    _timing(sso.bench_password_hash(2))
+
+
+def test_provisioning_sync_update_noop():
+    from benchmarks import provisioning
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        out = provisioning.bench_sync(2, 2)
+    a = out["initial"]
+    assert a["ours_requests"] == a["minimum_requests"] == a["bare_requests"] == 6  # 2 lists + 2 users + 2 groups
+    assert _number(a["ours_s"]) and _number(a["bare_s"])
+    assert out["update"]["ours_requests"] == 2
+    assert out["noop"]["ours_requests"] == 0
+    assert _number(a["layers"]["aws_s"])
+
+
+def test_provisioning_rate_limited():
+    from benchmarks import provisioning
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        d = provisioning.bench_rate_limited(2, 1, rate=100)
+    assert d["ours_requests"] >= d["minimum_requests"] == 5
+    assert _number(d["total_s"]) and _number(d["floor_s"])
+
+
+def test_minimum_initial_requests():
+    from benchmarks.provisioning import minimum_initial_requests
+
+    assert minimum_initial_requests(1000, [100] * 10) == 1 + 1000 + 1 + 10
+    assert minimum_initial_requests(250, [250]) == 1 + 250 + 1 + 1 + 2  # POST with 100, 2 PATCHes
+    assert minimum_initial_requests(0, [0]) == 2
