@@ -30,6 +30,9 @@ def test_saml_response_ours_and_floor():
 
     _timing(saml_response.bench_ours(2))
     _timing(saml_response.bench_floor(2))
+    from benchmarks import saml_prototype
+
+    _timing(saml_prototype.bench_prototype(2))
     rows = saml_response.profile_ours(2)
     assert rows and all(_number(cum) and _number(own) for _, cum, own in rows)
 

@@ -11,7 +11,7 @@ from idp.config import get_settings
 
 # botocore's DEBUG lines carry whole request bodies (secret values included): never let them on.
 for _name in ("botocore", "boto3", "urllib3"):
-    logging.getLogger(_name).setLevel(logging.INFO)
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 _CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10)
 

@@ -55,7 +55,7 @@ class SqsEventSource:
             return 0
         event = {"Records": [to_lambda_record(m, self.queue_arn) for m in messages]}
         try:
-            result = self.handler(event, _Context()) or {}
+            result = self.handler(event, LambdaContext()) or {}
         except Exception:  # noqa: BLE001 - as Lambda does: the whole batch returns to the queue
             log.exception("the push handler raised; the batch stays on the queue")
             return len(messages)
@@ -87,14 +87,18 @@ class SqsEventSource:
             self._thread.join(timeout=5)
 
 
-class _Context:
-    function_name = "ScimPushFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ScimPushFunction"
-    aws_request_id = "local"
+class LambdaContext:
+    """The Lambda context object a local invocation hands the handler."""
+
+    def __init__(self, function_name: str = "ScimPushFunction", timeout_ms: int = 60_000):
+        self.function_name = function_name
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.aws_request_id = "local"
+        self._timeout_ms = timeout_ms
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self._timeout_ms
 
 
 class Schedule:

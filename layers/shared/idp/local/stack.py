@@ -58,6 +58,7 @@ class StackConfig:
             demo=env.get("DEMO", "1") != "0",
             standin=env.get("STANDIN", "1") != "0",
             reconcile_seconds=float(env.get("RECONCILE_SECONDS", "3600")),
+            outbox_seconds=float(env.get("LOCAL_OUTBOX_SECONDS", "5")),
             visibility_timeout=int(env["LOCAL_VISIBILITY_TIMEOUT"]) if env.get("LOCAL_VISIBILITY_TIMEOUT") else None,
         )
 
@@ -121,7 +122,7 @@ class LocalStack:
         """The SQS event source for the push function and the schedules (outbox relay, reconcile)."""
         import boto3
 
-        from idp.local.event_source import Schedule, SqsEventSource
+        from idp.local.event_source import LambdaContext, Schedule, SqsEventSource
 
         push = load_function(self.root, "scim_push")
         reconcile = load_function(self.root, "reconcile")
@@ -132,8 +133,8 @@ class LocalStack:
         self.event_source.start()
         scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
         self.schedules = [
-            Schedule(self.config.outbox_seconds, lambda: reconcile({**scheduled, "detail": {"job": "outbox"}}, None), "outbox"),
-            Schedule(self.config.reconcile_seconds, lambda: reconcile(scheduled, None), "reconcile"),
+            Schedule(self.config.outbox_seconds, lambda: reconcile({**scheduled, "detail": {"job": "outbox"}}, LambdaContext("ReconcileFunction")), "outbox"),
+            Schedule(self.config.reconcile_seconds, lambda: reconcile(scheduled, LambdaContext("ReconcileFunction")), "reconcile"),
         ]
         for schedule in self.schedules:
             schedule.start()
