@@ -152,6 +152,10 @@ def test_groups_membership_and_fan_out(api, aws_env):
         ("group.members_changed", group["id"], None), ("app.access_changed", bob["id"], "officespace")])
     status, members = api("GET", f"/admin/groups/{group['id']}/members")
     assert status == 200 and {m["id"] for m in members["items"]} == {ada["id"], bob["id"]}
+    status, first = api("GET", f"/admin/groups/{group['id']}/members", query={"limit": "1"})
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    status, second = api("GET", f"/admin/groups/{group['id']}/members", query={"limit": "1", "cursor": first["next_cursor"]})
+    assert {first["items"][0]["id"], second["items"][0]["id"]} == {ada["id"], bob["id"]}
     status, renamed = api("PATCH", f"/admin/groups/{group['id']}", {"name": "Platform"})
     assert status == 200 and renamed["name"] == "Platform"
     assert api("PATCH", f"/admin/groups/{group['id']}", {"colour": "red"})[1]["error"] == "unknown_field"

@@ -130,9 +130,10 @@ class DirectoryService:
         self.publish(events[:OUTBOX_ROOM])
         self.publish(events[OUTBOX_ROOM:], in_outbox=False)
 
-    def list_members(self, gid: str) -> list[dict]:
+    def list_members(self, gid: str, limit=None, cursor=None) -> tuple[list[dict], str | None]:
         self.get_group(gid)
-        return [u for u in (self.store.get_user(uid) for uid in self.store.list_members(gid)) if u]
+        ids, next_cursor = self.store.members_page(gid, limit, cursor)
+        return [u for u in (self.store.get_user(uid) for uid in ids) if u], next_cursor
 
     # ---------- access bindings ----------
     def bind_user(self, slug: str, uid: str, bind: bool) -> None:

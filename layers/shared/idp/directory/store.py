@@ -338,6 +338,18 @@ class DirectoryStore:
     def list_members(self, gid: str) -> list[str]:
         return self._children(f"GROUP#{gid}", "MEMBER#")
 
+    def members_page(self, gid: str, limit=None, cursor=None) -> tuple[list[str], str | None]:
+        """One page of a group's member ids, with the cursor of the next."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"GROUP#{gid}") & Key("sk").begins_with("MEMBER#"),
+            "Limit": max(1, min(int(limit or 50), MAX_PAGE)),
+        }
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self.table.query(**kwargs)
+        return [i["sk"][7:] for i in page.get("Items", [])], encode_cursor(page.get("LastEvaluatedKey"))
+
     def groups_of_user(self, uid: str) -> list[str]:
         return self._children(f"USER#{uid}", "MEMBEROF#")
 

@@ -98,7 +98,7 @@ def delete_group(group_id: str):
 
 @router.get("/admin/groups/<group_id>/members")
 def list_members(group_id: str):
-    return {"items": directory().list_members(group_id), "next_cursor": None}
+    return _page(directory().list_members(group_id, query(_event(), "limit"), query(_event(), "cursor")))
 
 
 @router.put("/admin/groups/<group_id>/members/<user_id>")
