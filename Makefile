@@ -21,18 +21,21 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# Debian packages the browser tests need (Chromium and its driver); skipped when already there.
+# Debian packages the tests need: Chromium (browser tests) and xmlsec1 (pysaml2, the benchmark's
+# comparison IdP, which its smoke test runs). Skipped when already there.
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-	  echo "installing Debian chromium (browser tests)"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	    || echo "warning: could not install chromium; browser tests will fail"; \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v xmlsec1 >/dev/null 2>&1 || missing="$$missing xmlsec1"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 run: install
 	$(BIN)/python -m idp.local
 
-test: install lint
+test: install lint system-deps
 	$(BIN)/python -m pytest
 
 unit: install
@@ -42,7 +45,7 @@ lint: install
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
 
-bench: install
+bench: install system-deps
 	$(BIN)/python -m benchmarks
 
 deploy: install

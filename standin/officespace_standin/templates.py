@@ -38,7 +38,9 @@ BASE = """<!doctype html>
   th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
   th { font-size:12px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); font-weight:600; }
   tr:last-child td { border-bottom:0; }
-  code, .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:13px; word-break:break-all; }
+  code, .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:13px; overflow-wrap:anywhere; }
+  /* names and e-mail addresses stay whole (the column grows); opaque ids and timestamps may break anywhere */
+  .keep { overflow-wrap:break-word; } .nowrap { white-space:nowrap; }
   dl.kv { display:grid; grid-template-columns:180px 1fr; gap:6px 16px; margin:0; }
   dl.kv dt { color:var(--muted); } dl.kv dd { margin:0; }
   .pill { display:inline-block; font-size:12px; font-weight:600; border-radius:999px; padding:1px 9px; }
@@ -104,7 +106,7 @@ HOME = """{% extends "base" %}
       <tr><th>When (UTC)</th><th>Flow</th><th>NameID</th><th>Result</th></tr>
       {% for s in sign_ins[:10] %}
       <tr data-testid="sign-in-log-row">
-        <td class="mono">{{ s.at }}</td><td>{{ s.flow }}</td><td class="mono">{{ s.nameid or "—" }}</td>
+        <td class="mono"><span class="nowrap">{{ s.at[:10] }}</span> <span class="nowrap">{{ s.at[11:19] }}</span></td><td class="nowrap">{{ s.flow }}</td><td class="mono keep">{{ s.nameid or "—" }}</td>
         <td>{% if s.ok %}<span class="pill ok">accepted</span>{% else %}<span class="pill bad" title="{{ s.reason }}">rejected</span>{% endif %}</td>
       </tr>
       {% endfor %}
@@ -134,7 +136,7 @@ SESSION_CARD = """<div class="card" data-testid="session-card">
     <tr><th>Name</th><th>Value(s)</th></tr>
     {% for name, values in session.attributes.items() %}
     <tr data-testid="attribute-row" data-attribute-name="{{ name }}">
-      <td class="mono" data-testid="attribute-name">{{ name }}</td>
+      <td class="mono keep" data-testid="attribute-name">{{ name }}</td>
       <td class="mono" data-testid="attribute-value">{{ values | join(", ") }}</td>
     </tr>
     {% endfor %}
@@ -189,7 +191,7 @@ PROVISIONING = """{% extends "base" %}
 {% block main %}
 <h1>People and groups</h1>
 <p class="sub">What SCIM provisioning has pushed into OfficeSpace (<code>{{ scim_base_url }}</code>). This page refreshes every 2 seconds.
- Last read <span class="mono" data-testid="snapshot-time">{{ now }}</span>.</p>
+ Last read <span class="mono nowrap" data-testid="snapshot-time">{{ now }}</span>.</p>
 <div class="card">
   <h2>Users <span class="pill ok" data-testid="user-count">{{ data.users | length }}</span></h2>
   {% if data.users %}
@@ -197,9 +199,9 @@ PROVISIONING = """{% extends "base" %}
     <tr><th>userName</th><th>Name</th><th>Emails</th><th>Active</th><th>externalId</th><th>id</th></tr>
     {% for u in data.users %}
     <tr data-testid="provisioning-user-row" data-username="{{ u.userName }}" data-active="{{ 'true' if u.active else 'false' }}">
-      <td class="mono" data-testid="user-username">{{ u.userName }}</td>
+      <td class="mono keep" data-testid="user-username">{{ u.userName }}</td>
       <td data-testid="user-name">{{ u.name or "—" }}</td>
-      <td class="mono" data-testid="user-emails">{{ u.emails | join(", ") or "—" }}</td>
+      <td class="mono keep" data-testid="user-emails">{{ u.emails | join(", ") or "—" }}</td>
       <td data-testid="user-active">{% if u.active %}<span class="pill ok">active</span>{% else %}<span class="pill bad">inactive</span>{% endif %}</td>
       <td class="mono" data-testid="user-external-id">{{ u.externalId or "—" }}</td>
       <td class="mono muted" data-testid="user-id">{{ u.id }}</td>

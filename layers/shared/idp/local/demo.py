@@ -31,10 +31,11 @@ def seed_demo(stack) -> dict:
     # OfficeSpace's SP entity ID is the bare host; "host:port" is no valid xs:anyURI (a scheme starts with a letter).
     sp_entity_id = getattr(standin, "sp_entity_id", host)
     acs_url = getattr(standin, "acs_url", f"http://{host}:{standin_port}/users/sign_in/saml")
-    apps.create({
-        "slug": "officespace", "label": "OfficeSpace", "template": "officespace",
-        "sp_entity_id": sp_entity_id, "acs_urls": [acs_url],
-    })
+    app = {"slug": "officespace", "label": "OfficeSpace", "template": "officespace",
+           "sp_entity_id": sp_entity_id, "acs_urls": [acs_url]}
+    if getattr(standin, "base_url", None):
+        app["sp_slo_url"] = f"{standin.base_url}/saml/slo"
+    apps.create(app)
     directory.bind_group("officespace", engineering["id"], bind=True)
     directory.bind_user("officespace", ids["bob"], bind=True)
     if standin is not None and getattr(standin, "scim_base_url", None):
