@@ -16,7 +16,8 @@ class ApiError(Exception):
 
 
 def not_found(kind: str, ident: str) -> ApiError:
-    return ApiError(404, "not_found", f"{kind} '{ident}' does not exist")
+    shown = ident if len(ident) <= 100 else ident[:100] + "…"
+    return ApiError(404, "not_found", f"{kind} '{shown}' does not exist")
 
 
 def conflict(message: str) -> ApiError:

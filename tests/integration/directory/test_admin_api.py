@@ -132,6 +132,9 @@ def test_pagination_walks_every_user_once(api):
             break
     assert sorted(seen) == sorted(ids) and pages >= 3
     assert api("GET", "/admin/users", query={"cursor": "garbage!"})[0] == 400
+    for bad in ("abc", "0", "-5", "1e9", "201"):
+        status, body = api("GET", "/admin/users", query={"limit": bad})
+        assert status == 400 and "'limit'" in body["message"], bad
 
 
 def test_groups_membership_and_fan_out(api, aws_env):
@@ -299,3 +302,19 @@ def test_each_kind_of_change_puts_its_event_on_the_queue(api, aws_env):
     assert [(e["type"], e["id"], e["app"]) for e in drain_events(aws_env)] == [("app.sync", "os", "os")]
     api("DELETE", f"/admin/users/{ada['id']}")
     assert [(e["type"], e["id"]) for e in drain_events(aws_env)] == [("user.deleted", ada["id"])]
+
+
+JUNK_BODIES = ["", "{", "null", "[]", '"text"', "{\"a\": 1}", '{"name": 5, "username": [], "slug": {}}', "\udcff" * 3,
+               json.dumps({"x" * 300: "y" * 5000})]
+
+
+def test_no_admin_route_answers_junk_with_a_5xx(api):
+    """Bad input of every kind gets a 4xx that names the problem, never a 5xx."""
+    api("POST", "/admin/apps", {"slug": "x", "label": "X", "sp_entity_id": "x.example", "acs_urls": ["https://x.example/acs"]})
+    for method, path in ADMIN_ROUTES:
+        for raw in JUNK_BODIES:
+            for query in (None, {"limit": "zz", "cursor": "%%%"}):
+                status, body = api(method, path, raw_body=raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), query=query)
+                assert status < 500, (method, path, raw[:30], query, body)
+                if status >= 400:
+                    assert body["error"] and body["message"], (method, path, body)

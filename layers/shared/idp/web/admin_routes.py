@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from idp.directory.apps import AppService, app_view
 from idp.directory.service import DirectoryService
 from idp.web.auth import admin_middleware
-from idp.web.http import base_url, json_body, query
+from idp.web.http import base_url, json_body, page_limit, query
 
 router = Router()
 router.use([admin_middleware])
@@ -50,7 +50,7 @@ def create_user():
 
 @router.get("/admin/users")
 def list_users():
-    return _page(directory().store.list_users(query(_event(), "limit"), query(_event(), "cursor")))
+    return _page(directory().store.list_users(page_limit(_event()), query(_event(), "cursor")))
 
 
 @router.get("/admin/users/<user_id>")
@@ -77,7 +77,7 @@ def create_group():
 
 @router.get("/admin/groups")
 def list_groups():
-    return _page(directory().store.list_groups(query(_event(), "limit"), query(_event(), "cursor")))
+    return _page(directory().store.list_groups(page_limit(_event()), query(_event(), "cursor")))
 
 
 @router.get("/admin/groups/<group_id>")
@@ -98,7 +98,7 @@ def delete_group(group_id: str):
 
 @router.get("/admin/groups/<group_id>/members")
 def list_members(group_id: str):
-    return _page(directory().list_members(group_id, query(_event(), "limit"), query(_event(), "cursor")))
+    return _page(directory().list_members(group_id, page_limit(_event()), query(_event(), "cursor")))
 
 
 @router.put("/admin/groups/<group_id>/members/<user_id>")
@@ -121,7 +121,7 @@ def create_app():
 
 @router.get("/admin/apps")
 def list_apps():
-    items, cursor = directory().store.list_apps(query(_event(), "limit"), query(_event(), "cursor"))
+    items, cursor = directory().store.list_apps(page_limit(_event()), query(_event(), "cursor"))
     return {"items": [app_view(a, base_url(_event())) for a in items], "next_cursor": cursor}
 
 

@@ -45,6 +45,20 @@ def query(event, name: str) -> str | None:
     return (event.query_string_parameters or {}).get(name)
 
 
+def page_limit(event, default: int = 50, maximum: int = 200) -> int:
+    """`?limit=` as an int in 1..maximum, or a 400 that says what it must be."""
+    raw = query(event, "limit")
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= maximum:
+        raise ApiError(400, "invalid_query", f"query parameter 'limit' must be an integer from 1 to {maximum}")
+    return value
+
+
 def client_ip(event) -> str:
     ctx = event.raw_event.get("requestContext") or {}
     return (ctx.get("http") or {}).get("sourceIp") or (ctx.get("identity") or {}).get("sourceIp") or "unknown"
