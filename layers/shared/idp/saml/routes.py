@@ -1,6 +1,6 @@
 """SAML endpoints, login, portal and logout (contract section 3) as powertools Routers.
 
-``metadata_router``: GET /saml2/<slug>/metadata, GET /saml2/<slug>/certificate.pem
+``metadata_router`` (in metadata_routes.py, re-exported): GET /saml2/<slug>/metadata, certificate.pem
 ``login_router``:    GET|POST /saml2/<slug> (SSO), GET|POST /saml2/<slug>/slo (Single Logout),
                      GET|POST /login, POST /logout, GET / (portal)
 
@@ -13,35 +13,32 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import datetime, timezone
-from typing import Callable
 from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from idp.errors import ApiError
 from idp.web import http
 
 from . import constants as C
 from .authn_request import AuthnRequest, SpPolicy, parse_post, parse_redirect, peek_issuer
 from .binding import split_raw_query
 from .errors import SamlRequestError
-from .forms import PAGE_CSP, POST_FORM_CSP, render, render_post_form
+from .forms import POST_FORM_CSP, render, render_post_form
+from .metadata_routes import metadata_router  # noqa: F401 - re-exported for the local app and tests
+from .pages import error_page as _error, guard as _guard, html as _html, security_headers as _security_headers, unknown_app as _unknown_app
 from .logout import build_logout_response, build_logout_response_redirect_url, parse_logout_post, parse_logout_redirect
-from .metadata import build_idp_metadata
 from .response import ResponseParams, build_response, build_status_response
 from .session import SamlState, hash_token, new_token, same
 from .signing import SigningKey
 
 log = logging.getLogger("idp.saml")
 
-metadata_router = Router()
 login_router = Router()
 
 SESSION_COOKIE = "idp_session"
 BROWSER_COOKIE = "idp_browser"  # binds pre-auth login state (and its CSRF token) to one browser
-PUBLISHED_KEY_STATES = ("active", "next", "previous")
 
 
 # ---------------------------------------------------------------------------- wiring
@@ -69,6 +66,9 @@ def _state() -> SamlState:
 def reset() -> None:
     """Forget cached services (tests that switch environments call this)."""
     _store.cache_clear()
+    from . import metadata_routes
+
+    metadata_routes._store.cache_clear()
     _apps.cache_clear()
     _state.cache_clear()
 
@@ -82,39 +82,9 @@ def _urls(slug: str, event) -> dict:
     return app_urls(slug, http.base_url(event))
 
 
-def _security_headers(csp: str = PAGE_CSP) -> dict:
-    return {
-        "Cache-Control": "no-store",
-        "Pragma": "no-cache",
-        "Content-Security-Policy": csp,
-        "X-Frame-Options": "DENY",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-
-
-def _html(status: int, body: str, *, cookies: list[Cookie] | None = None, csp: str = PAGE_CSP,
-          headers: dict | None = None) -> Response:
-    return Response(
-        status_code=status,
-        content_type="text/html; charset=utf-8",
-        body=body,
-        headers={**_security_headers(csp), **(headers or {})},
-        cookies=cookies or [],
-    )
-
-
 def _redirect(location: str, cookies: list[Cookie] | None = None) -> Response:
     return Response(status_code=302, content_type="text/html; charset=utf-8", body="",
                     headers={**_security_headers(), "Location": location}, cookies=cookies or [])
-
-
-def _error(status: int, code: str, title: str, message: str, *, hint: str | None = None,
-           cause: str | None = None, cookies: list[Cookie] | None = None, home: bool = False) -> Response:
-    log.warning("saml request refused status=%s code=%s cause=%s", status, code, cause or message)
-    body = render("error.html", status=status, code=code, title=title, message=message, hint=hint,
-                  home_url="/" if home else None)
-    return _html(status, body, cookies=cookies)
 
 
 def _cookie(name: str, value: str, max_age: int | None = None) -> Cookie:
@@ -123,40 +93,6 @@ def _cookie(name: str, value: str, max_age: int | None = None) -> Cookie:
 
 def _clear_cookie(name: str) -> Cookie:
     return Cookie(name, "", path="/", secure=True, http_only=True, max_age=0, same_site=SameSite.NONE_MODE)
-
-
-def _unknown_app(slug: str) -> Response:
-    return _error(404, "unknown_app", "Unknown application",
-                  f"There is no application '{slug}' on this identity provider.",
-                  hint="Check the sign-in link, or ask your administrator for the right one.",
-                  cause=f"unknown app slug {slug!r}")
-
-
-def _guard(fn: Callable) -> Callable:
-    """Bad input must never become a 5xx: an unexpected error is logged and shown as a page."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SamlRequestError as exc:
-            return _error(exc.status, exc.code, "This sign-in request cannot be processed", exc.message)
-        except ApiError as exc:
-            if exc.status < 500:
-                return _error(exc.status, exc.code, "This request cannot be processed", exc.message)
-            log.error("server error in %s: %s", fn.__name__, exc.message)
-            body = render("error.html", status=500, code="internal_error", title="Something went wrong",
-                          message="The identity provider hit an internal error; it has been logged. Try again in a moment.",
-                          hint=None, home_url="/")
-            return _html(500, body)
-        except Exception:  # noqa: BLE001
-            log.exception("unexpected error in %s", fn.__name__)
-            body = render("error.html", status=500, code="internal_error", title="Something went wrong",
-                          message="The identity provider hit an internal error; it has been logged. Try again in a moment.",
-                          hint=None, home_url="/")
-            return _html(500, body)
-
-    return wrapper
 
 
 def _sp_policy(app: dict, destinations: tuple[str, ...]) -> SpPolicy:
@@ -242,49 +178,6 @@ def _to_login(event, pending: dict | None) -> Response:
 
 
 # ---------------------------------------------------------------------------- metadata
-
-
-@metadata_router.get("/saml2/<slug>/metadata")
-@_guard
-def idp_metadata(slug: str):
-    app = _store().get_app(slug)
-    if not app:
-        return _unknown_app(slug)
-    keys = app.get("signing_keys") or []
-    ordered = sorted((k for k in keys if k.get("status") in PUBLISHED_KEY_STATES),
-                     key=lambda k: PUBLISHED_KEY_STATES.index(k["status"]))
-    if not ordered:
-        return _error(409, "no_signing_key", "No signing certificate",
-                      f"The application '{slug}' has no signing certificate yet.")
-    urls = _urls(slug, metadata_router.current_event)
-    fmt = C.NAMEID_UNSPECIFIED if app.get("nameid") == "username" else C.NAMEID_EMAIL
-    xml = build_idp_metadata(
-        urls["idp_entity_id"], urls["sso_url"], urls["slo_url"],
-        [k["certificate_pem"] for k in ordered], [fmt],
-        want_authn_requests_signed=bool(app.get("sp_certificate")),
-    )
-    return Response(200, "application/samlmetadata+xml", xml.decode("utf-8"),
-                    headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"})
-
-
-@metadata_router.get("/saml2/<slug>/certificate.pem")
-@_guard
-def idp_certificate(slug: str):
-    app = _store().get_app(slug)
-    if not app:
-        return _unknown_app(slug)
-    kid = http.query(metadata_router.current_event, "kid")
-    keys = [k for k in app.get("signing_keys") or [] if k.get("status") in PUBLISHED_KEY_STATES]
-    key = next((k for k in keys if (k["kid"] == kid if kid else k["status"] == "active")), None)
-    if key is None:
-        what = f"signing key '{kid}'" if kid else "an active signing key"
-        return _error(404, "unknown_key", "No such certificate", f"The application '{slug}' has no {what}.")
-    return Response(200, "application/x-pem-file", key["certificate_pem"], headers={
-        "Content-Disposition": 'attachment; filename="certificate.pem"',
-        "X-Certificate-Fingerprint-SHA256": key["fingerprint_sha256"],
-        "Cache-Control": "no-cache",
-        "X-Content-Type-Options": "nosniff",
-    })
 
 
 # ---------------------------------------------------------------------------- SSO
