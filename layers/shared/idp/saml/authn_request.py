@@ -111,27 +111,8 @@ def _parse(
     seen: Callable[[str], bool] | None,
 ) -> AuthnRequest:
     root = msg.root
-    if root.tag != f"{{{C.NS_SAMLP}}}AuthnRequest":
-        raise SamlRequestError("malformed", f"expected a samlp:AuthnRequest, got {root.tag!r}")
-    if root.get("Version") != "2.0":
-        raise SamlRequestError("malformed", "the AuthnRequest Version must be 2.0")
-    req_id = root.get("ID")
-    if not B.is_valid_id(req_id):
-        raise SamlRequestError("malformed", "the AuthnRequest has no valid ID")
-    try:
-        instant = B.parse_instant(root.get("IssueInstant"))
-    except ValueError:
-        raise SamlRequestError("malformed", "the AuthnRequest has no valid IssueInstant") from None
-    B.validate_protocol_schema(root, "the AuthnRequest")
-
-    issuer = B.child_text(root, C.NS_SAML, "Issuer")
-    if not issuer:
-        raise SamlRequestError("unknown_sp", "the AuthnRequest has no Issuer; expected this application's SP entity ID")
-    if issuer != sp.sp_entity_id:
-        raise SamlRequestError(
-            "unknown_sp",
-            f"the AuthnRequest Issuer {issuer!r} is not the SP entity ID registered for this application",
-        )
+    req_id, instant = B.request_header(root, "AuthnRequest", sp.sp_entity_id)
+    issuer = sp.sp_entity_id  # request_header checked they are equal
 
     signed = B.verify_signature(msg, sp.sp_certificate)
 

@@ -340,3 +340,27 @@ def parse_bool(value: str | None, name: str) -> bool:
     if v in ("false", "0"):
         return False
     raise SamlRequestError("malformed", f"{name} must be true or false, not {value!r}")
+
+
+def request_header(root, kind: str, sp_entity_id: str) -> tuple[str, datetime]:
+    """Check what every SP request shares (element, Version, ID, IssueInstant, schema, Issuer)
+    and return its ID and IssueInstant; `kind` is the local name, e.g. "AuthnRequest"."""
+    if root.tag != f"{{{C.NS_SAMLP}}}{kind}":
+        raise SamlRequestError("malformed", f"expected a samlp:{kind}, got {root.tag!r}")
+    if root.get("Version") != "2.0":
+        raise SamlRequestError("malformed", f"the {kind} Version must be 2.0")
+    req_id = root.get("ID")
+    if not is_valid_id(req_id):
+        raise SamlRequestError("malformed", f"the {kind} has no valid ID")
+    try:
+        instant = parse_instant(root.get("IssueInstant"))
+    except ValueError:
+        raise SamlRequestError("malformed", f"the {kind} has no valid IssueInstant") from None
+    validate_protocol_schema(root, f"the {kind}")
+    issuer = child_text(root, C.NS_SAML, "Issuer")
+    if not issuer:
+        raise SamlRequestError("unknown_sp", f"the {kind} has no Issuer; expected this application's SP entity ID")
+    if issuer != sp_entity_id:
+        raise SamlRequestError(
+            "unknown_sp", f"the {kind} Issuer {issuer!r} is not the SP entity ID registered for this application")
+    return req_id, instant
