@@ -492,3 +492,8 @@ def test_push_function_knows_the_queue_max_receive_count(tpl: dict[str, Any]) ->
     redrive = tpl["Resources"]["DirectoryEventsQueue"]["Properties"]["RedrivePolicy"]
     env = tpl["Resources"]["ScimPushFunction"]["Properties"]["Environment"]["Variables"]
     assert int(env["EVENTS_MAX_RECEIVE_COUNT"]) == int(redrive["maxReceiveCount"])
+
+
+def test_deployed_stack_never_relaxes_cookies() -> None:
+    # IDP_INSECURE_COOKIES is only for the local stack on a LAN address over plain http.
+    assert "IDP_INSECURE_COOKIES" not in (ROOT / "template.yaml").read_text(encoding="utf-8")

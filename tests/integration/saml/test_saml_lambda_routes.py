@@ -133,6 +133,19 @@ def test_lambda_post_binding_with_base64_body_and_cookie_flags(env):
     assert {"Secure", "HttpOnly", "SameSite=None", "Path=/"} <= {p.strip() for p in session_cookie.split(";")}
 
 
+def test_insecure_cookie_fallback_only_when_asked(env, monkeypatch):
+    """The local stack on a LAN address over http sets IDP_INSECURE_COOKIES=1: Lax, not Secure."""
+    monkeypatch.setenv("IDP_INSECURE_COOKIES", "1")
+    c = LambdaClient(env.resolver)
+    page = c.request("GET", "/saml2/officespace")
+    assert page.status == 200 and page.path == "/login"
+    done = _login(c, page)
+    assert done.status == 200
+    session_cookie = [h for h in c.set_cookie_headers if h.startswith("idp_session=")][-1]
+    flags = {p.strip() for p in session_cookie.split(";")}
+    assert "Secure" not in flags and {"HttpOnly", "SameSite=Lax"} <= flags
+
+
 def test_lambda_metadata_and_unknown_app(env):
     c = LambdaClient(env.resolver)
     r = c.request("GET", "/saml2/officespace/metadata")

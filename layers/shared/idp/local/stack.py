@@ -113,6 +113,9 @@ class LocalStack:
             "ADMIN_TOKEN": self.config.admin_token,
             "PUBLIC_BASE_URL": self.base_url,
         })
+        if self.config.host not in ("127.0.0.1", "localhost", "::1"):
+            # Served over plain http on a non-loopback address: Secure cookies would be dropped.
+            os.environ["IDP_INSECURE_COOKIES"] = "1"
         from idp import aws, secrets
 
         aws.reset()

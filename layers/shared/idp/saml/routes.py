@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -88,11 +89,16 @@ def _redirect(location: str, cookies: list[Cookie] | None = None) -> Response:
 
 
 def _cookie(name: str, value: str, max_age: int | None = None) -> Cookie:
+    # SameSite=None (POST-binding SPs are cross-site) requires Secure. Browsers drop Secure cookies on
+    # plain-http origins other than localhost, so the local stack served on a LAN address sets
+    # IDP_INSECURE_COOKIES=1 and falls back to Lax; the deployed template never sets it.
+    if os.environ.get("IDP_INSECURE_COOKIES") == "1":
+        return Cookie(name, value, path="/", secure=False, http_only=True, max_age=max_age, same_site=SameSite.LAX_MODE)
     return Cookie(name, value, path="/", secure=True, http_only=True, max_age=max_age, same_site=SameSite.NONE_MODE)
 
 
 def _clear_cookie(name: str) -> Cookie:
-    return Cookie(name, "", path="/", secure=True, http_only=True, max_age=0, same_site=SameSite.NONE_MODE)
+    return _cookie(name, "", max_age=0)
 
 
 def _sp_policy(app: dict, destinations: tuple[str, ...]) -> SpPolicy:
