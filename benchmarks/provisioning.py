@@ -14,6 +14,9 @@ directory store's own cost is not provisioning's). The SP is scim2-server (in me
     sync through a real (moto) SQS queue and the consumer's visibility handling, against
     minimum requests / R.
 
+Every invocation gets a Lambda-like context (`LambdaContext`, the template's 60 s timeout): the
+consumer reads its remaining time to decide whether a short Retry-After is waited out inline.
+
 The bare loop runs inside the same `mock_aws` context, so both sides pay the same test-harness
 cost (moto routes every `requests` call through `responses`' passthrough).
 """
@@ -273,11 +276,24 @@ def build_consumer(directory: Directory, table, sqs=None, queue_url: str | None 
                            sqs=sqs, queue_url=queue_url or "https://sqs.us-east-1.amazonaws.com/123456789012/bench.fifo")
 
 
+LAMBDA_TIMEOUT_S = 60.0  # template.yaml: ScimPushFunction Timeout
+
+
+class LambdaContext:
+    """What the consumer reads of Lambda's context: the time left in this invocation."""
+
+    def __init__(self, timeout_s: float = LAMBDA_TIMEOUT_S):
+        self.deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
 def _send_events(consumer, bodies: list[dict], batch: int = 10) -> int:
     """Hand the events to the consumer in Lambda-sized batches; returns the failed records."""
     failed = 0
     for i in range(0, len(bodies), batch):
-        answer = consumer.handle_batch(sqs_event(bodies[i:i + batch]))
+        answer = consumer.handle_batch(sqs_event(bodies[i:i + batch]), LambdaContext())
         failed += len(answer.get("batchItemFailures", []))
     return failed
 
@@ -494,7 +510,7 @@ def bench_rate_limited(n_users: int, n_groups: int, rate: float, timeout: float 
                     continue
                 receives += 1
                 try:
-                    answer = consumer.handle_batch({"Records": [to_lambda_record(m, arn) for m in got]})
+                    answer = consumer.handle_batch({"Records": [to_lambda_record(m, arn) for m in got]}, LambdaContext())
                 except Exception:  # noqa: BLE001 - every record failed: Lambda deletes nothing
                     failures += 1
                     continue

@@ -14,4 +14,4 @@ def lambda_handler(event, context):
         return {"relayed": relayed}
     from idp.provisioning.reconcile import run_scheduled
 
-    return {"relayed": relayed, "reconcile": run_scheduled()}
+    return {"relayed": relayed, "reconcile": run_scheduled(event, context)}

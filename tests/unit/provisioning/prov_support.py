@@ -452,3 +452,44 @@ class FaultProxy:
     def close(self):
         self._stop = True
         self.sock.close()
+
+
+# ---------------------------------------------------------------- DynamoDB's per-item atomicity
+class AtomicTable:
+    """A boto3 Table whose calls run one at a time, as DynamoDB applies each write atomically (moto
+    evaluates a condition and writes without a lock, so two threads could both pass one). Batch
+    writes are collected and written under the same lock."""
+
+    def __init__(self, inner, lock: threading.Lock | None = None):
+        self.inner, self.lock = inner, lock or threading.Lock()
+
+    def batch_writer(self, **kw):
+        table = self
+
+        class _Writer:
+            def __init__(self):
+                self.items = []
+
+            def put_item(self, Item):
+                self.items.append(Item)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                with table.lock, table.inner.batch_writer(**kw) as writer:
+                    for item in self.items:
+                        writer.put_item(Item=item)
+                return False
+
+        return _Writer()
+
+    def __getattr__(self, name):
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def locked(*a, **kw):
+            with self.lock:
+                return attr(*a, **kw)
+        return locked

@@ -129,3 +129,48 @@ def test_pagination_is_one_based_with_string_numbers():
     c, a = client_with((200, SCIM, page1), (200, SCIM, page2))
     assert [r["id"] for r in c.iterate("Users", page_size=2)] == ["a", "b", "c"]
     assert "startIndex=1" in a.sent[0].url and "startIndex=3" in a.sent[1].url
+
+
+# ---------------------------------------------------------------- in-invocation Retry-After
+def test_429_is_sent_again_when_retry_wait_says_so():
+    client, adapter = client_with((429, {"Retry-After": "1"}, b"slow down"),
+                                  (201, {}, {"id": "abc", "userName": "a"}))
+    asked = []
+    client.retry_wait = lambda seconds, attempt: asked.append((seconds, attempt)) or True
+    resp = client.create("Users", {"userName": "a"})
+    assert resp.status == 201 and resp.body["id"] == "abc"
+    assert asked == [(1.0, 1)]
+    assert [r.method for r in adapter.sent] == ["POST", "POST"]
+    assert adapter.sent[0].body == adapter.sent[1].body  # the same request again
+    assert [ex.status for ex in client.exchanges] == [429, 201]
+
+
+def test_429_raises_when_retry_wait_declines_or_there_is_none():
+    client, adapter = client_with((429, {"Retry-After": "2"}, b"slow down"))
+    client.retry_wait = lambda seconds, attempt: False
+    with pytest.raises(RetryLater) as err:
+        client.create("Users", {"userName": "a"})
+    assert err.value.delay_seconds == 2.0 and len(adapter.sent) == 1
+
+    client, adapter = client_with((429, {"Retry-After": "1"}, b"slow down"))
+    with pytest.raises(RetryLater):
+        client.create("Users", {"userName": "a"})
+    assert len(adapter.sent) == 1
+
+
+def test_503_and_429_without_retry_after_are_not_sent_again_inline():
+    # a 503 may come from a proxy after the SP acted on the request: back to the queue as before
+    for answer in ((503, {"Retry-After": "1"}, b"unavailable"), (429, {}, b"slow down")):
+        client, adapter = client_with(answer)
+        client.retry_wait = lambda seconds, attempt: pytest.fail("must not be asked")
+        with pytest.raises(RetryLater):
+            client.create("Users", {"userName": "a"})
+        assert len(adapter.sent) == 1
+
+
+def test_retry_wait_is_told_the_attempt_number_and_can_stop():
+    client, adapter = client_with(*[(429, {"Retry-After": "1"}, b"slow down")] * 3)
+    client.retry_wait = lambda seconds, attempt: attempt < 3
+    with pytest.raises(RetryLater):
+        client.get("Users", "x")
+    assert len(adapter.sent) == 3

@@ -161,17 +161,36 @@ class ScimClient:
         session: requests.Session | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         on_exchange: Callable[[Exchange], None] | None = None,
+        retry_wait: Callable[[float, int], bool] | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.session = session or requests.Session()
         self.on_exchange = on_exchange
+        # On a 429 with Retry-After: retry_wait(seconds, attempt) waits and returns True to send the
+        # same request again (the SP did not act on it), or returns False to raise RetryLater.
+        self.retry_wait = retry_wait
         self.exchanges: list[Exchange] = []
 
     # ---- transport
     def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
                 headers: dict | None = None) -> ScimResponse:
+        attempt = 0
+        while True:
+            try:
+                return self._request_once(method, path, params=params, body=body, headers=headers)
+            except RetryLater as exc:
+                # Only 429 (the SP refused the request without acting on it, and said when to
+                # come back): any method can be sent again. A 503 may come from a proxy after the
+                # SP acted, so it goes back to the queue as before.
+                attempt += 1
+                if (exc.status != 429 or exc.delay_seconds is None or self.retry_wait is None
+                        or not self.retry_wait(exc.delay_seconds, attempt)):
+                    raise
+
+    def _request_once(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
+                      headers: dict | None = None) -> ScimResponse:
         url = self.base_url + path
         hdrs = {
             "Authorization": f"Bearer {self.token}",

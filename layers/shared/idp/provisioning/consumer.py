@@ -2,7 +2,9 @@
 
 Each record is handled on its own (powertools `BatchProcessor` + `process_partial_response`):
 a failed record is reported in `batchItemFailures` and only its own visibility is changed:
-- Retry-After from the SP (429/503) → that message comes back after that many seconds;
+- a short Retry-After on a 429 (≤ engine.INLINE_RETRY_AFTER_MAX) is waited out inside the
+  invocation and the same request sent again, while the Lambda's remaining time allows it;
+- other Retry-After from the SP (429/503) → that message comes back after that many seconds;
 - other transient failures (5xx, timeouts, resets, breaker open) → exponential backoff with jitter
   from the receive count;
 - 401/403 → the app is marked failing with the reason and the message comes back every
@@ -164,15 +166,33 @@ class Consumer:
 
     # ---------------------------------------------------------------- a batch
     def handle_batch(self, event: dict, context: Any = None) -> dict:
+        """One Lambda invocation. With a Lambda `context`, a short Retry-After (429) is waited out
+        inside the invocation as long as its remaining time allows (see engine.INLINE_RETRY_*);
+        without one (tests, local runs) every 429 goes back to the queue. Provisioning-log entries
+        are written in batches, all of them before this returns."""
         self._batch_seen = {}
         processor = BatchProcessor(event_type=EventType.SQS)
+        engine = self.dispatcher.engine
+        engine.set_deadline(_remaining_seconds(context))
         try:
-            return process_partial_response(event=event, record_handler=self.handle_record, processor=processor,
-                                            context=context)
+            with self.dispatcher.state.buffered():
+                return process_partial_response(event=event, record_handler=self.handle_record, processor=processor,
+                                                context=context)
         finally:
+            engine.set_deadline(None)
             self._batch_seen = {}
             if self.metrics:
                 self.metrics.flush()
+
+
+def _remaining_seconds(context: Any) -> float | None:
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if getter is None:
+        return None
+    try:
+        return max(0.0, float(getter()) / 1000.0)
+    except (TypeError, ValueError):
+        return None
 
 
 class _Deferred(Exception):

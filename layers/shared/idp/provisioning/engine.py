@@ -47,6 +47,20 @@ log = logging.getLogger(__name__)
 
 CLAIM_WAIT_SECONDS = 3.0
 MISSING = object()  # "the SP has no such resource" (reconcile passes it as `actual`)
+_UNREAD = object()  # sync_user(known_map=...) not given: read the mapping item
+
+# The reconcile lease (state.LEASE_SECONDS long) is renewed, after writing what is buffered, once
+# less than this is left; a user is created under the lease only with at least this much left, so
+# one user's work (a few requests, each bounded by the client timeout and the in-invocation
+# Retry-After budget) and the write of its mapping item end well before the lease could lapse.
+LEASE_RENEW_BELOW = 120.0
+
+# Retry-After waited out inside the invocation (and the same request sent again) instead of ending
+# the event: only values up to this, and only while the Lambda's remaining time (minus the margin)
+# allows; longer ones go back to the queue as before.
+INLINE_RETRY_AFTER_MAX = 2.0
+INLINE_RETRY_MARGIN = 15.0  # seconds left in the Lambda after the wait, for the retried request and the flush
+INLINE_RETRY_ATTEMPTS = 10  # 429s in a row for one request before it is handed to the queue after all
 
 
 class Busy(RetryLater):
@@ -111,6 +125,8 @@ class _Run:
     requests: int = 0
     user_maps: dict | None = None
     extra: dict = field(default_factory=dict)
+    lease: str | None = None  # the reconcile lease token while this run holds it
+    lease_until: float = 0.0
 
 
 class Engine:
@@ -134,6 +150,24 @@ class Engine:
         self.sleep = sleep
         self._clients: dict[str, ScimClient] = {}
         self._fresh_token: set[str] = set()
+        self.clock: Callable[[], float] = time.monotonic
+        self._deadline: float | None = None  # monotonic; set per invocation from the Lambda context
+
+    # ---------------------------------------------------------------- in-invocation Retry-After
+    def set_deadline(self, remaining_seconds: float | None) -> None:
+        """The Lambda's remaining time for this invocation (None: unknown, never wait inline)."""
+        self._deadline = None if remaining_seconds is None else self.clock() + remaining_seconds
+
+    def _wait_retry_after(self, seconds: float, attempt: int) -> bool:
+        """The client asks whether to wait `seconds` (the SP's Retry-After on a 429) and send the same
+        request again. Yes when the wait is short and the invocation has the time; else the 429 ends
+        the event's work as before and the queue brings it back."""
+        if self._deadline is None or attempt > INLINE_RETRY_ATTEMPTS or seconds > INLINE_RETRY_AFTER_MAX:
+            return False
+        if self._deadline - self.clock() - seconds < INLINE_RETRY_MARGIN:
+            return False
+        self.sleep(seconds)
+        return True
 
     # ---------------------------------------------------------------- plumbing
     def config(self, slug: str, d: CachedDirectory | None = None) -> ProvisioningConfig | None:
@@ -163,7 +197,8 @@ class Engine:
         if client is None or client.base_url != cfg.base_url.rstrip("/") or client.token != token:
             slug = cfg.slug
             hook = (lambda ex, slug=slug: self.on_exchange(slug, ex)) if self.on_exchange else None
-            client = ScimClient(cfg.base_url, token, session=self.session_factory(), timeout=self.timeout, on_exchange=hook)
+            client = ScimClient(cfg.base_url, token, session=self.session_factory(), timeout=self.timeout, on_exchange=hook,
+                                retry_wait=self._wait_retry_after)
             self._clients[cfg.slug] = client
         return client
 
@@ -186,23 +221,26 @@ class Engine:
             log.exception("provisioning log write failed")
 
     def _user_maps(self, run: _Run) -> dict[str, dict]:
+        """The SP id of every user of the app (only `scim_id` is read from these items)."""
         if run.user_maps is None:
-            run.user_maps = self.state.maps(run.cfg.slug, "USER")
+            run.user_maps = self.state.maps(run.cfg.slug, "USER", attributes=("scim_id",))
         return run.user_maps
 
     # ================================================================ users
     def sync_user(self, slug: str, uid: str, *, d: CachedDirectory | None = None, actual: Any = None,
                   force: bool = False, fix_memberships: bool = True, skip_groups: set[str] | None = None,
-                  run: _Run | None = None) -> Outcome:
+                  run: _Run | None = None, known_map: Any = _UNREAD) -> Outcome:
         """Make the SP's copy of this user match the directory. `actual`: the SP resource when the
         caller has read it already (reconcile), or MISSING. `force`: read the SP even when the
-        hash says nothing changed (provision on demand)."""
+        hash says nothing changed (provision on demand). `known_map`: the user's mapping item (or
+        None) when the caller has read it already (reconcile reads them all at once, after taking
+        its lease)."""
         run = run or self._run(slug, d)
         if run is None:
             return Outcome("user", uid, slug, "skipped", "provisioning is off for this app")
         before = run.requests
         try:
-            out = self._sync_user(run, uid, actual, force, fix_memberships, skip_groups or set())
+            out = self._sync_user(run, uid, actual, force, fix_memberships, skip_groups or set(), known_map)
         except ScimError as exc:
             self._user_failed(run, uid, exc)
             raise
@@ -225,10 +263,10 @@ class Engine:
                   status=exc.status or None, message=exc.message)
 
     def _sync_user(self, run: _Run, uid: str, actual: Any, force: bool, fix_memberships: bool,
-                   skip_groups: set[str]) -> Outcome:
+                   skip_groups: set[str], known_map: Any = _UNREAD) -> Outcome:
         cfg, d = run.cfg, run.d
         user = d.get_user(uid)
-        m = self.state.get_map(cfg.slug, "USER", uid)
+        m = self.state.get_map(cfg.slug, "USER", uid) if known_map is _UNREAD else known_map
         provisioned = bool(m and m.get("scim_id"))
         bound = user is not None and d.user_bound(cfg.slug, uid)
         plan = plan_user(user, bound, provisioned, cfg.deprovision)
@@ -246,7 +284,10 @@ class Engine:
         if provisioned:
             out = self._update_user(run, uid, m, desired, plan.reason, actual, force)
         else:
-            out = self._create_user(run, uid, desired, plan.reason, actual)
+            # Under the reconcile lease no one else creates users for this app, so a user whose
+            # item carries no create claim (read after the lease was taken) needs no claim of its own.
+            unclaimed = not (m or {}).get("claim_token")
+            out = self._create_user(run, uid, desired, plan.reason, actual, leased=unclaimed and self.lease_fresh(run))
         if fix_memberships and cfg.group_management and (out.outcome in ("created", "adopted", "gone") or user is None):
             self.fix_memberships(run, uid, skip_groups)
         return out
@@ -278,10 +319,12 @@ class Engine:
         return None
 
     # ---- create / adopt
-    def _create_user(self, run: _Run, uid: str, desired: dict, reason: str, actual: Any) -> Outcome:
+    def _create_user(self, run: _Run, uid: str, desired: dict, reason: str, actual: Any, leased: bool = False) -> Outcome:
+        """`leased`: the run holds the reconcile lease and the user's item has no claim: create
+        without a claim of its own and save the mapping as one (buffered) PutItem."""
         slug = run.cfg.slug
-        token = self._claim(run, "USER", uid)
-        if token is None:  # someone else finished creating it meanwhile
+        token = None if leased else self._claim(run, "USER", uid)
+        if token is None and not leased:  # someone else finished creating it meanwhile
             m = self.state.get_map(slug, "USER", uid)
             return self._update_user(run, uid, m, desired, reason, None, False)
         try:
@@ -290,7 +333,8 @@ class Engine:
                 return self._adopt_user(run, uid, found, desired, token, "adopted")
             if not desired.get("active", True):
                 # Nothing in the SP and nothing to switch off.
-                self.state.release_claim(slug, "USER", uid, token)
+                if token:
+                    self.state.release_claim(slug, "USER", uid, token)
                 self.state.forget(slug, "USER", uid)
                 return Outcome("user", uid, slug, "gone", "not in the SP; nothing to deactivate")
             payload = mp.build_user_payload(desired)
@@ -317,13 +361,22 @@ class Engine:
                     raise RetryLater("the SP answered the create without an id and the user cannot be found yet",
                                      method="POST", path="/Users")
                 scim_id = found["id"]
-            self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
-                                   pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token)
+            if leased:
+                self.state.put_created(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
+                                       pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED)
+                if run.user_maps is not None:
+                    run.user_maps[uid] = {"scim_id": scim_id, "status": STATUS_SYNCED, "pushed": desired,
+                                          "pushed_hash": mp.state_hash(desired), "entity_id": uid}
+                run.extra.setdefault("leased_creates", set()).add(uid)
+            else:
+                self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
+                                       pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token)
             self._log(run, "USER", uid, "create", "success", request={"method": "POST", "path": "/Users", "body": payload},
                       status=resp.status, detail=reason)
             return Outcome("user", uid, slug, "created", reason)
         except BaseException:
-            self._release(slug, "USER", uid, token)
+            if token:
+                self._release(slug, "USER", uid, token)
             raise
 
     def _adopt_user(self, run: _Run, uid: str, found: dict, desired: dict, token: str | None, outcome: str) -> Outcome:
@@ -674,6 +727,40 @@ class Engine:
         self.state.forget(run.cfg.slug, "GROUP", gid)
         return self._create_group(run, gid, name, desired, None)
 
+    # ================================================================ the reconcile lease
+    def take_lease(self, run: _Run) -> bool:
+        got = self.state.acquire_lease(run.cfg.slug)
+        if got is None:
+            return False
+        run.lease, until = got
+        run.lease_until = until
+        return True
+
+    def lease_fresh(self, run: _Run) -> bool:
+        return bool(run.lease) and run.lease_until - self.state.clock() >= LEASE_RENEW_BELOW
+
+    def keep_lease(self, run: _Run) -> None:
+        """Between two objects of a reconcile: renew the lease once it runs low, after writing what
+        is buffered (the mapping items of creates done under it). Lost: go on with claims."""
+        if not run.lease or run.lease_until - self.state.clock() >= LEASE_RENEW_BELOW:
+            return
+        self.state.flush_maps()
+        until = self.state.renew_lease(run.cfg.slug, run.lease)
+        if until is None:
+            log.warning("reconcile lease of %s lapsed; creating with claims from here on", run.cfg.slug)
+            run.lease, run.lease_until = None, 0.0
+        else:
+            run.lease_until = until
+
+    def drop_lease(self, run: _Run) -> None:
+        """Release the lease; call only once what was created under it is written."""
+        if run.lease:
+            token, run.lease, run.lease_until = run.lease, None, 0.0
+            try:
+                self.state.release_lease(run.cfg.slug, token)
+            except Exception:  # noqa: BLE001 - it lapses by itself
+                log.exception("lease release failed")
+
     # ================================================================ claims
     def _claim(self, run: _Run, kind: str, eid: str) -> str | None:
         """Claim the create. Returns a token; None when another worker finished it meanwhile;
@@ -683,6 +770,14 @@ class Engine:
         while True:
             token = self.state.claim_create(slug, kind, eid)
             if token:
+                # Checked after the claim is taken: a reconcile that took its lease before this
+                # read saw (after the lease) no claim here, and may be creating this object.
+                if self.state.lease_blocks(slug, run.lease):
+                    self._release(slug, kind, eid, token)
+                    m = self.state.get_map(slug, kind, eid)
+                    if m and m.get("scim_id"):
+                        return None
+                    raise Busy(f"a reconcile of '{slug}' is running; it creates {kind.lower()} {eid}", 2.0)
                 return token
             m = self.state.get_map(slug, kind, eid)
             if m and m.get("scim_id"):

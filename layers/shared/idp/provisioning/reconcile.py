@@ -37,6 +37,25 @@ class Reconciler:
         if not cfg or not cfg.enabled:
             return {"app": slug, "result": "skipped", "reason": "provisioning is not enabled for this app"}
         run = engine._run(slug, d)
+        # The lease before the mapping items are read: a consumer that claims a create after this
+        # sees the lease and backs off; one that claimed before shows its claim in what is read
+        # below, and that user is created the usual way (with a claim). Held by another reconcile
+        # (or unavailable): every create takes its own claim, as without a lease.
+        engine.take_lease(run)
+        try:
+            with state.buffered():
+                summary = self._reconcile(run, slug, cfg, d, force)
+        except BaseException:
+            # Written what it could (the buffer flushes on the way out); if that failed, the
+            # lease lapses by itself rather than let a consumer create what is not yet recorded.
+            if state.pending() == 0:
+                engine.drop_lease(run)
+            raise
+        engine.drop_lease(run)
+        return summary
+
+    def _reconcile(self, run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:
+        engine, state = self.engine, self.state
         umaps = state.maps(slug, "USER")
         run.user_maps = umaps
         bound_groups = set(d.app_group_bindings(slug))
@@ -76,6 +95,7 @@ class Reconciler:
         run.requests += max(1, -(-len(sp_users) // 100))
         by_id = {str(u.get("id")): u for u in sp_users if u.get("id")}
         by_name = {str(u.get("userName", "")).casefold(): u for u in sp_users if u.get("userName")}
+        maps_stale = not run.lease  # without the lease, consumers may have created users meanwhile
         for uid in candidates:
             m = umaps.get(uid) or {}
             actual: Any
@@ -87,15 +107,23 @@ class Reconciler:
                 actual = self._by_username(d, cfg, uid, by_name) or (None if cfg.matching_attribute in ("emails", "externalId") else MISSING)
             else:
                 actual = None
+            engine.keep_lease(run)
             try:
-                out = engine.sync_user(slug, uid, run=run, actual=actual, fix_memberships=False)
+                out = engine.sync_user(slug, uid, run=run, actual=actual, fix_memberships=False, known_map=umaps.get(uid))
             except PermanentError as exc:
                 summary["failed"].append({"user_id": uid, "error": exc.message})
+                maps_stale = True
                 continue
             summary["users"][out.outcome] = summary["users"].get(out.outcome, 0) + 1
+            if out.outcome != "no_change" and uid not in run.extra.get("leased_creates", ()):
+                maps_stale = True
 
         if cfg.group_management:
-            run.user_maps = state.maps(slug, "USER")
+            # The SP ids of everyone created or re-matched above: the in-memory items when every
+            # user was left as it was or created under the lease (which keeps other consumers from
+            # creating any), else read afresh (only `scim_id`: the group work reads nothing else).
+            if maps_stale or not run.lease:
+                run.user_maps = state.maps(slug, "USER", attributes=("scim_id",))
             sp_groups = list(run.client.iterate("Groups"))
             run.requests += max(1, -(-len(sp_groups) // 100))
             gby_id = {str(g.get("id")): g for g in sp_groups if g.get("id")}
@@ -118,6 +146,7 @@ class Reconciler:
                     actual = same[0] if len(same) == 1 else (None if same else MISSING)
                 else:
                     actual = None
+                engine.keep_lease(run)
                 try:
                     out = engine.sync_group(slug, gid, run=run, actual=actual)
                 except PermanentError as exc:

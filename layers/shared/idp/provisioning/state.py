@@ -8,13 +8,20 @@
 - `APP#{slug}` / `SCIM#ACCESS#{gid}`: the members of a bound group last seen, so a
   membership change knows who left;
 - `APP#{slug}` / `SCIM#STATUS`: the app's provisioning status and circuit breaker;
+- `APP#{slug}` / `SCIM#LEASE`: the reconcile lease (`lease_token`, `lease_until`): while a
+  reconcile holds it, it creates users without a claim per user, and no other consumer creates
+  anything for the app (a consumer's create claim checks the lease after it is taken, see
+  `lease_blocks`);
 - `PLOG#{slug}#USER#{uid}` / `PLOG#{slug}#GROUP#{gid}`, sk `{iso}#{n}`: the provisioning log
   (gsi1pk `PLOG#{slug}` for the app-wide view), TTL `expires_at`.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import secrets
+import threading
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -23,8 +30,12 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+log = logging.getLogger(__name__)
+
 LOG_TTL_SECONDS = 30 * 24 * 3600
 CLAIM_SECONDS = 60
+LEASE_SECONDS = 180  # the reconcile lease; renewed while the run goes on (engine.LEASE_RENEW_BELOW)
+BATCH_SIZE = 25  # BatchWriteItem's limit
 
 STATUS_SYNCED = "synced"  # in the SP and equal to the directory
 STATUS_DEACTIVATED = "deactivated"  # in the SP, inactive, as wanted
@@ -59,10 +70,93 @@ class ClaimLost(Exception):
     """Another consumer holds (or took over) the create claim."""
 
 
+class _Buffer(threading.local):
+    """Per thread: the writes held back inside `ProvisioningState.buffered()`."""
+
+    def __init__(self):
+        self.depth = 0
+        self.maps: dict[tuple[str, str], dict] = {}  # (pk, sk) -> the whole mapping item
+        self.logs: list[dict] = []
+
+
 class ProvisioningState:
     def __init__(self, table=None, *, clock=time.time):
         self._table = table
         self.clock = clock
+        self._buf = _Buffer()
+
+    # ---------------------------------------------------------------- write buffering
+    @contextlib.contextmanager
+    def buffered(self):
+        """Inside: provisioning-log entries and the mapping items of fresh creates (`put_created`)
+        are held and written with BatchWriteItem, 25 at a time, instead of one call each. Everything
+        held is written when 25 are waiting, before any other read or write of a mapping item (so
+        this process reads its own writes, in order), and when the block ends, also on an
+        exception. A failed flush of mapping items raises (when nothing else is raising); a failed
+        flush of log entries is logged and dropped (the log never stops provisioning)."""
+        buf = self._buf
+        buf.depth += 1
+        ok = False
+        try:
+            yield self
+            ok = True
+        finally:
+            buf.depth -= 1
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001
+                if buf.depth == 0:  # never carry held writes into a later, unrelated unit of work
+                    buf.maps.clear()
+                    buf.logs.clear()
+                if ok:
+                    raise
+                log.exception("flushing buffered provisioning state failed (while handling another error)")
+
+    @property
+    def buffering(self) -> bool:
+        return self._buf.depth > 0
+
+    def pending(self) -> int:
+        return len(self._buf.maps) + len(self._buf.logs)
+
+    def flush(self) -> None:
+        """Write what is held: mapping items first (a failure raises and keeps them held), then
+        log entries (a failure is logged and they are dropped)."""
+        self.flush_maps()
+        buf = self._buf
+        if buf.logs:
+            logs, buf.logs = buf.logs, []
+            try:
+                self._batch_put(logs)
+            except Exception:  # noqa: BLE001 - the log never stops provisioning
+                log.exception("provisioning log write failed (%d entries)", len(logs))
+
+    def flush_maps(self) -> None:
+        buf = self._buf
+        if buf.maps:
+            items = list(buf.maps.values())
+            self._batch_put(items)
+            buf.maps.clear()
+
+    def _batch_put(self, items: list[dict]) -> None:
+        if len(items) == 1:
+            self.table.put_item(Item=items[0])
+            return
+        # batch_writer sends BatchWriteItem in chunks of 25 and resends UnprocessedItems.
+        with self.table.batch_writer() as writer:
+            for item in items:
+                writer.put_item(Item=item)
+
+    def _hold_log(self, item: dict) -> None:
+        buf = self._buf
+        buf.logs.append(item)
+        if len(buf.maps) + len(buf.logs) >= BATCH_SIZE:
+            self.flush()
+
+    def _before_map_io(self) -> None:
+        """Any direct read or write of mapping items first writes the held ones (order, own reads)."""
+        if self._buf.maps:
+            self.flush_maps()
 
     @property
     def table(self):
@@ -74,17 +168,26 @@ class ProvisioningState:
 
     # ---------------------------------------------------------------- mapping items
     def get_map(self, slug: str, kind: str, eid: str) -> dict | None:
+        held = self._buf.maps.get((f"APP#{slug}", _kind_sk(kind, eid)))
+        if held is not None:
+            return self._decode(dict(held))
         item = self.table.get_item(Key={"pk": f"APP#{slug}", "sk": _kind_sk(kind, eid)}, ConsistentRead=True).get("Item")
         return self._decode(item) if item else None
 
-    def maps(self, slug: str, kind: str) -> dict[str, dict]:
-        """Every mapping item of one kind for an app, by directory id."""
+    def maps(self, slug: str, kind: str, attributes: tuple[str, ...] | None = None) -> dict[str, dict]:
+        """Every mapping item of one kind for an app, by directory id; `attributes`: only those
+        (and the key), e.g. ("scim_id",) when only the SP ids are needed."""
+        self._before_map_io()
         out: dict[str, dict] = {}
         prefix = f"SCIM#{kind}#"
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(f"APP#{slug}") & Key("sk").begins_with(prefix),
             "ConsistentRead": True,
         }
+        if attributes:
+            names = {f"#p{i}": a for i, a in enumerate(("sk", *attributes))}
+            kwargs["ProjectionExpression"] = ", ".join(names)
+            kwargs["ExpressionAttributeNames"] = names
         while True:
             page = self.table.query(**kwargs)
             for item in page.get("Items", []):
@@ -108,6 +211,7 @@ class ProvisioningState:
     def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS) -> str | None:
         """Claim the right to create this object in the SP. Returns a token, or None when the
         object has a scim_id already or another consumer holds a live claim."""
+        self._before_map_io()
         token = secrets.token_hex(8)
         now = self.clock()
         try:
@@ -126,6 +230,7 @@ class ProvisioningState:
         return token
 
     def release_claim(self, slug: str, kind: str, eid: str, token: str) -> None:
+        self._before_map_io()
         try:
             self.table.update_item(
                 Key={"pk": f"APP#{slug}", "sk": _kind_sk(kind, eid)},
@@ -141,6 +246,7 @@ class ProvisioningState:
                     pushed: dict | None = None, pushed_hash: str | None = None, display_name: str | None = None,
                     members: set[str] | None = None, claim_token: str | None = None) -> None:
         """Record what the SP now holds. With `claim_token`, only if the claim is still ours."""
+        self._before_map_io()
         names = {"#s": "status"}
         values: dict[str, Any] = {":sid": scim_id, ":s": status, ":ts": now_iso(), ":e": eid}
         sets = ["scim_id = :sid", "#s = :s", "updated_at = :ts", "entity_id = :e"]
@@ -175,8 +281,83 @@ class ProvisioningState:
                 raise ClaimLost(f"{kind} {eid}: the create claim was taken over") from None
             raise
 
+    def put_created(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
+                    pushed: dict | None = None, pushed_hash: str | None = None) -> None:
+        """The whole mapping item of an object just created in the SP by a reconcile holding the
+        lease (no create claim on it), as one PutItem: the same item `save_pushed` leaves after a
+        claimed create. Held for a BatchWriteItem inside `buffered()`."""
+        item: dict[str, Any] = {"pk": f"APP#{slug}", "sk": _kind_sk(kind, eid), "scim_id": scim_id, "status": status,
+                                "updated_at": now_iso(), "entity_id": eid}
+        if etag is not None:
+            item["etag"] = etag
+        if pushed_hash is not None:
+            item["pushed_hash"] = pushed_hash
+        if pushed is not None:
+            item["pushed"] = json.dumps(pushed, sort_keys=True, default=str)
+        if not self.buffering:
+            self.table.put_item(Item=item)
+            return
+        buf = self._buf
+        buf.maps[(item["pk"], item["sk"])] = item
+        if len(buf.maps) + len(buf.logs) >= BATCH_SIZE:
+            self.flush()
+
+    # ---------------------------------------------------------------- the reconcile lease
+    def acquire_lease(self, slug: str, seconds: float = LEASE_SECONDS) -> tuple[str, float] | None:
+        """Take the app's reconcile lease: (token, until) or None while another holds a live one."""
+        token = secrets.token_hex(8)
+        now = self.clock()
+        until = round(now + seconds, 3)
+        try:
+            self.table.update_item(
+                Key={"pk": f"APP#{slug}", "sk": "SCIM#LEASE"},
+                UpdateExpression="SET lease_token = :t, lease_until = :u, acquired_at = :ts",
+                ConditionExpression="attribute_not_exists(lease_until) OR lease_until < :now",
+                ExpressionAttributeValues={":t": token, ":u": Decimal(str(until)), ":now": Decimal(str(round(now, 3))),
+                                           ":ts": now_iso()},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return token, until
+
+    def renew_lease(self, slug: str, token: str, seconds: float = LEASE_SECONDS) -> float | None:
+        """Extend our lease: the new `until`, or None when it is no longer ours."""
+        until = round(self.clock() + seconds, 3)
+        try:
+            self.table.update_item(
+                Key={"pk": f"APP#{slug}", "sk": "SCIM#LEASE"},
+                UpdateExpression="SET lease_until = :u",
+                ConditionExpression="lease_token = :t",
+                ExpressionAttributeValues={":t": token, ":u": Decimal(str(until))},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return until
+
+    def release_lease(self, slug: str, token: str) -> None:
+        try:
+            self.table.delete_item(Key={"pk": f"APP#{slug}", "sk": "SCIM#LEASE"}, ConditionExpression="lease_token = :t",
+                                   ExpressionAttributeValues={":t": token})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def lease_blocks(self, slug: str, token: str | None = None) -> bool:
+        """True while someone other than `token` holds a live reconcile lease on the app."""
+        item = self.table.get_item(Key={"pk": f"APP#{slug}", "sk": "SCIM#LEASE"}, ConsistentRead=True).get("Item")
+        if not item:
+            return False
+        if token is not None and item.get("lease_token") == token:
+            return False
+        return float(item.get("lease_until") or 0) > self.clock()
+
     def update_members(self, slug: str, gid: str, add: set[str] = frozenset(), remove: set[str] = frozenset()) -> None:
         """Atomically add/remove directory user ids in a group's pushed member set."""
+        self._before_map_io()
         key = {"pk": f"APP#{slug}", "sk": _kind_sk("GROUP", gid)}
         if add:
             self.table.update_item(Key=key, UpdateExpression="ADD members :m SET updated_at = :ts",
@@ -186,6 +367,7 @@ class ProvisioningState:
                                    ExpressionAttributeValues={":m": set(remove), ":ts": now_iso()})
 
     def set_status(self, slug: str, kind: str, eid: str, status: str, last_error: str | None = None) -> None:
+        self._before_map_io()
         values: dict[str, Any] = {":s": status, ":ts": now_iso(), ":e": eid}
         expr = "SET #s = :s, updated_at = :ts, entity_id = :e"
         if last_error is not None:
@@ -197,6 +379,7 @@ class ProvisioningState:
                                ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=values)
 
     def forget(self, slug: str, kind: str, eid: str) -> None:
+        self._before_map_io()
         self.table.delete_item(Key={"pk": f"APP#{slug}", "sk": _kind_sk(kind, eid)})
 
     # ---------------------------------------------------------------- bound-group snapshots
@@ -315,6 +498,9 @@ class ProvisioningState:
             item["sp_message"] = sp_message[:1000]
         if detail:
             item["detail"] = detail[:1000]
+        if self.buffering:
+            self._hold_log(item)
+            return
         self.table.put_item(Item=item)
 
     def read_log(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
@@ -325,6 +511,7 @@ class ProvisioningState:
     def read_log_page(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
                       limit: int = 50, start_key: dict | None = None) -> tuple[list[dict], dict | None]:
         """One page of the log, newest first, and the key to continue from (None at the end)."""
+        self.flush()
         now = int(self.clock())
         if user_id or group_id:
             pk = f"PLOG#{slug}#USER#{user_id}" if user_id else f"PLOG#{slug}#GROUP#{group_id}"
