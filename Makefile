@@ -38,7 +38,7 @@ run: install
 test: install lint system-deps
 	$(BIN)/python -m pytest
 
-unit: install
+unit: install system-deps
 	$(BIN)/python -m pytest tests/unit
 
 lint: install
