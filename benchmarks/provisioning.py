@@ -35,6 +35,8 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import requests
 
+from benchmarks.common import ROOT
+
 APP = "officespace"
 TOKEN = "bench-scim-token"
 TABLE = "bench-directory"
@@ -215,21 +217,14 @@ def _aws_env():
 
 
 def create_table(name: str):
+    """The directory table as template.yaml declares it (one source of truth for keys and indexes)."""
     import boto3
 
-    ddb = boto3.resource("dynamodb", region_name="us-east-1")
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "gsi1",
-            "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return ddb.Table(name)
+    from idp.local.cfn import load_template
+    from idp.local.resources import create_table as create_declared_table
+
+    create_declared_table(load_template(ROOT / "template.yaml"), "DirectoryTable", table_name=name)
+    return boto3.resource("dynamodb", region_name="us-east-1").Table(name)
 
 
 def create_queue(sqs, name: str, max_receive: int = 8) -> tuple[str, str]:

@@ -10,6 +10,7 @@ import socket
 import struct
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -17,6 +18,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import requests
 
 TABLE = "prov-test-table"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 # ---------------------------------------------------------------- directory
@@ -105,21 +107,14 @@ class Tokens:
 
 # ---------------------------------------------------------------- DynamoDB / SQS (inside mock_aws)
 def create_table(name: str = TABLE):
+    """The directory table as template.yaml declares it (one source of truth for keys and indexes)."""
     import boto3
 
-    ddb = boto3.resource("dynamodb", region_name="us-east-1")
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "gsi1",
-            "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return ddb.Table(name)
+    from idp.local.cfn import load_template
+    from idp.local.resources import create_table as create_declared_table
+
+    create_declared_table(load_template(ROOT / "template.yaml"), "DirectoryTable", table_name=name)
+    return boto3.resource("dynamodb", region_name="us-east-1").Table(name)
 
 
 def create_queues(sqs, max_receive: int = 4, visibility: int = 2) -> tuple[str, str, str]:

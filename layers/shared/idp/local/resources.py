@@ -36,30 +36,35 @@ def _queue_attributes(props: dict) -> dict[str, str]:
     return attrs
 
 
+def create_table(template: dict, logical_id: str = "DirectoryTable", table_name: str | None = None,
+                 stack_name: str = "local", region: str = "us-east-1") -> str:
+    """Create one table exactly as the template declares it (keys, indexes, TTL); returns its name."""
+    props = resolve(template["Resources"][logical_id]["Properties"], {}, {}, stack_name)
+    table_name = table_name or props.get("TableName") or f"{stack_name}-{logical_id}"
+    ddb = boto3.client("dynamodb", region_name=region)
+    kwargs = {
+        "TableName": table_name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    ddb.create_table(**kwargs)
+    if props.get("TimeToLiveSpecification"):
+        ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+    return table_name
+
+
 def create_from_template(template: dict, stack_name: str, admin_token: str, region: str = "us-east-1") -> LocalResources:
     """Create every DynamoDB table, SQS queue and Secrets Manager secret the template declares."""
-    ddb = boto3.client("dynamodb", region_name=region)
     sqs = boto3.client("sqs", region_name=region)
     sm = boto3.client("secretsmanager", region_name=region)
     refs: dict[str, str] = {}
     attrs: dict[tuple[str, str], str] = {}
 
-    for name, res in resources_of_type(template, "AWS::DynamoDB::Table").items():
-        props = resolve(res["Properties"], refs, attrs, stack_name)
-        table_name = props.get("TableName") or f"{stack_name}-{name}"
-        kwargs = {
-            "TableName": table_name,
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "KeySchema": props["KeySchema"],
-            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-        }
-        if props.get("GlobalSecondaryIndexes"):
-            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        ddb.create_table(**kwargs)
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl:
-            ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
-        refs[name] = table_name
+    for name in resources_of_type(template, "AWS::DynamoDB::Table"):
+        refs[name] = create_table(template, name, stack_name=stack_name, region=region)
 
     queues = resources_of_type(template, "AWS::SQS::Queue")
     # Queues with no redrive policy first: the DLQ must exist before the queue that names it.
