@@ -2,6 +2,8 @@
 Request counts prove 'fewest requests'."""
 import threading
 
+from prov_support import AtomicTable  # moto evaluates conditions without a lock; DynamoDB's are atomic
+
 from idp.provisioning.client import ENTERPRISE_SCHEMA
 from idp.provisioning.engine import Engine
 
@@ -239,20 +241,6 @@ def test_two_workers_creating_one_user_make_one(directory, scim, state, tokens):
 
     scim.override = slow_match
     results, errors = [], []
-
-    class AtomicTable:  # moto evaluates conditions without a lock; DynamoDB's are atomic
-        def __init__(self, inner):
-            self.inner, self.lock = inner, threading.Lock()
-
-        def __getattr__(self, name):
-            attr = getattr(self.inner, name)
-            if not callable(attr):
-                return attr
-
-            def locked(*a, **kw):
-                with self.lock:
-                    return attr(*a, **kw)
-            return locked
 
     from idp.provisioning.state import ProvisioningState
 

@@ -107,8 +107,7 @@ class AppService:
         if "sp_certificate" in app:
             app["sp_certificate"] = _sp_certificate(app["sp_certificate"])
         app["signing_keys"] = [self._new_key(app["slug"], "active")]
-        captured, events_for = self.directory._capture(lambda a: [])
-        return self.store.create_app(app, events_for)
+        return self.store.create_app(app, lambda a: [])  # nothing is bound yet: no event
 
     def update(self, slug: str, body) -> dict:
         if isinstance(body, dict) and "slug" in body and body["slug"] != slug:
