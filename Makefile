@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test unit lint bench deploy clean system-deps
+.PHONY: install run test unit lint bench deploy clean system-deps build requirements
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,15 +33,22 @@ system-deps:
 	fi
 
 run: install
-	$(BIN)/python -m idp.local
+	$(BIN)/python -m idp_local
 
-test: install lint system-deps
+# tests/package runs what this builds, as Lambda would; pytest alone never rebuilds.
+build: install
+	$(BIN)/sam build --template template.yaml
+
+test: install lint system-deps build
 	$(BIN)/python -m pytest
 
 unit: install system-deps
 	$(BIN)/python -m pytest tests/unit
 
+# ruff (style and correctness), import-linter (the layers of docs/ARCHITECTURE.md), the SAM template.
 lint: install
+	$(BIN)/ruff check layers functions dev standin tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
 
@@ -50,6 +57,10 @@ bench: install system-deps
 
 deploy: install
 	$(BIN)/sam build && $(BIN)/sam deploy --guided
+
+# layers/shared/requirements.txt is generated from pyproject.toml's [project].dependencies.
+requirements: | $(BIN)/python
+	$(BIN)/python dev/sync_layer_requirements.py
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -1,6 +1,6 @@
 """Benchmark 4: SCIM provisioning against scim2-server on loopback.
 
-Our side is the Lambda's own wiring (`idp.provisioning.wiring.build_consumer`: consumer →
+Our side is the Lambda's own wiring (`idp.bootstrap.Container.consumer`: consumer →
 dispatcher → engine/reconciler → SCIM client), its state in DynamoDB (moto, in-process
 `mock_aws`), fed SQS events as Lambda would; the directory is an in-memory `DirectoryPort` (the
 directory store's own cost is not provisioning's). The SP is scim2-server (in memory) in a thread.
@@ -35,7 +35,9 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import requests
 
-from benchmarks.common import ROOT
+from idp_testing.aws import create_table
+from idp_testing.directory import FakeDirectory
+from idp_testing.lambda_events import LambdaContext
 
 APP = "officespace"
 TOKEN = "bench-scim-token"
@@ -140,32 +142,9 @@ class ScimSP:
 
 
 # ------------------------------------------------------------------ the directory
-class Directory:
-    """The provisioning DirectoryPort, in memory."""
-
-    def __init__(self):
-        self.users: dict[str, dict] = {}
-        self.groups: dict[str, dict] = {}
-        self.members: dict[str, set[str]] = {}
-        self.apps: dict[str, dict] = {}
-        self.group_binds: dict[str, set[str]] = {}
-        self.user_binds: dict[str, set[str]] = {}
-
-    def get_user(self, uid): return dict(self.users[uid]) if uid in self.users else None
-    def get_group(self, gid): return dict(self.groups[gid]) if gid in self.groups else None
-    def list_members(self, gid): return sorted(self.members.get(gid, ()))
-    def groups_of_user(self, uid): return sorted(g for g, ms in self.members.items() if uid in ms)
-    def get_app(self, slug): return json.loads(json.dumps(self.apps[slug])) if slug in self.apps else None
-    def all_app_slugs(self): return sorted(self.apps)
-    def app_user_bindings(self, slug): return sorted(self.user_binds.get(slug, ()))
-    def app_group_bindings(self, slug): return sorted(self.group_binds.get(slug, ()))
-    def apps_of_user(self, uid): return sorted(s for s, us in self.user_binds.items() if uid in us)
-    def apps_of_group(self, gid): return sorted(s for s, gs in self.group_binds.items() if gid in gs)
-
-
-def build_directory(n_users: int, n_groups: int, base_url: str) -> Directory:
+def build_directory(n_users: int, n_groups: int, base_url: str) -> FakeDirectory:
     """n_users spread evenly over n_groups, every group bound to the app, group management on."""
-    d = Directory()
+    d = FakeDirectory()
     for g in range(n_groups):
         gid = f"g-{g:04d}"
         d.groups[gid] = {"id": gid, "name": f"Team {g:02d}", "description": ""}
@@ -216,17 +195,6 @@ def _aws_env():
                 os.environ[key] = value
 
 
-def create_table(name: str):
-    """The directory table as template.yaml declares it (one source of truth for keys and indexes)."""
-    import boto3
-
-    from idp.local.cfn import load_template
-    from idp.local.resources import create_table as create_declared_table
-
-    create_declared_table(load_template(ROOT / "template.yaml"), "DirectoryTable", table_name=name)
-    return boto3.resource("dynamodb", region_name="us-east-1").Table(name)
-
-
 def create_queue(sqs, name: str, max_receive: int = 8) -> tuple[str, str]:
     dlq = sqs.create_queue(QueueName=f"{name}-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -263,41 +231,42 @@ def event(kind: str, ident: str, app: str | None = APP) -> dict:
     return body
 
 
-def build_consumer(directory: Directory, table, sqs=None, queue_url: str | None = None):
-    from idp.provisioning.state import ProvisioningState
-    from idp.provisioning.wiring import build_consumer as wiring_consumer
+def build_consumer(directory: FakeDirectory, table, sqs=None, queue_url: str | None = None):
+    """The consumer exactly as the scim_push function builds it, on an in-memory directory and moto's table."""
+    from idp.adapters.provisioning_state import ProvisioningState
+    from idp.bootstrap import Container
+    from idp.settings import Settings
 
-    return wiring_consumer(directory=directory, state=ProvisioningState(table), tokens=lambda slug, fresh=False: TOKEN,
-                           sqs=sqs, queue_url=queue_url or "https://sqs.us-east-1.amazonaws.com/123456789012/bench.fifo")
+    parts = {"store": directory, "provisioning_state": ProvisioningState(table),
+             "scim_tokens": lambda slug, fresh=False: TOKEN}
+    if sqs is not None:
+        parts["sqs"] = sqs
+    settings = Settings.load(events_queue_url=queue_url or "https://sqs.us-east-1.amazonaws.com/123456789012/bench.fifo")
+    return Container(settings, **parts).consumer
 
 
 LAMBDA_TIMEOUT_S = 60.0  # template.yaml: ScimPushFunction Timeout
 
 
-class LambdaContext:
-    """What the consumer reads of Lambda's context: the time left in this invocation."""
-
-    def __init__(self, timeout_s: float = LAMBDA_TIMEOUT_S):
-        self.deadline = time.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
+def lambda_context() -> LambdaContext:
+    """What the consumer reads of Lambda's context: the time left in this invocation (the template's 60 s)."""
+    return LambdaContext("ScimPushFunction", timeout_ms=int(LAMBDA_TIMEOUT_S * 1000))
 
 
 def _send_events(consumer, bodies: list[dict], batch: int = 10) -> int:
     """Hand the events to the consumer in Lambda-sized batches; returns the failed records."""
     failed = 0
     for i in range(0, len(bodies), batch):
-        answer = consumer.handle_batch(sqs_event(bodies[i:i + batch]), LambdaContext())
+        answer = consumer.handle_batch(sqs_event(bodies[i:i + batch]), lambda_context())
         failed += len(answer.get("batchItemFailures", []))
     return failed
 
 
 # ------------------------------------------------------------------ the bare loop
-def bare_initial_sync(sp: ScimSP, directory: Directory) -> tuple[float, int]:
+def bare_initial_sync(sp: ScimSP, directory: FakeDirectory) -> tuple[float, int]:
     """The minimum requests of an initial sync, sent by a plain `requests` loop with the same payloads
     (built before the clock starts). Returns (seconds, requests)."""
-    from idp.provisioning import mapping as mp
+    from idp.scim import mapping as mp
 
     users = sorted(directory.users)
     payloads = {uid: mp.build_user_payload(mp.desired_user_state(directory.users[uid], None, active=True)) for uid in users}
@@ -339,7 +308,7 @@ def bare_initial_sync(sp: ScimSP, directory: Directory) -> tuple[float, int]:
     return time.perf_counter() - t0, sent
 
 
-def _check_sp(sp: ScimSP, directory: Directory) -> None:
+def _check_sp(sp: ScimSP, directory: FakeDirectory) -> None:
     users = sp.list("Users")
     if len(users) != len(directory.users):
         raise RuntimeError(f"the SP holds {len(users)} users, not {len(directory.users)}")
@@ -472,7 +441,7 @@ def bench_rate_limited(n_users: int, n_groups: int, rate: float, timeout: float 
     import boto3
     from moto import mock_aws
 
-    from idp.local.event_source import to_lambda_record
+    from idp_local.event_source import deliver
 
     sizes = [n_users // n_groups + (1 if g < n_users % n_groups else 0) for g in range(n_groups)]
     minimum = minimum_initial_requests(n_users, sizes)
@@ -504,16 +473,8 @@ def bench_rate_limited(n_users: int, n_groups: int, rate: float, timeout: float 
                     time.sleep(0.02)  # Lambda's poller long-polls: a message is picked up as it becomes visible
                     continue
                 receives += 1
-                try:
-                    answer = consumer.handle_batch({"Records": [to_lambda_record(m, arn) for m in got]}, LambdaContext())
-                except Exception:  # noqa: BLE001 - every record failed: Lambda deletes nothing
-                    failures += 1
-                    continue
-                failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-                failures += bool(failed)
-                for m in got:
-                    if m["MessageId"] not in failed:
-                        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                failed = deliver(sqs, url, arn, consumer.handle_batch, got, lambda_context())
+                failures += failed is None or bool(failed)
             total_s = time.perf_counter() - t0
             _check_sp(sp, d)
             ok = sp.total()

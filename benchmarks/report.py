@@ -66,7 +66,7 @@ def _saml(r: dict, t: Targets, out: list[str]) -> None:
           f"({ours['median_ms'] - SAML_VS_FLOOR * floor['median_ms']:.3f} ms a Response)")
     out.append(f"Ours is **{fmt_x(speedup)} faster** than pysaml2's IdP and **{fmt_x(over_floor)} the floor**.\n")
     if not ok and r.get("profile"):
-        out.append(f"**Where our time goes** (cProfile, ms per Response; it inflates small calls, read it for shares):\n")
+        out.append("**Where our time goes** (cProfile, ms per Response; it inflates small calls, read it for shares):\n")
         out.append("| function | cumulative | own |")
         out.append("|---|---:|---:|")
         for name, cum, own in r["profile"]:
@@ -151,7 +151,7 @@ def _sso(r: dict, out: list[str]) -> None:
         out.append(f"Not measured: `{err}`\n")
         return
     rt, tp, fl, ph = r["roundtrip"], r["throughput"], r["full_login"], r["password_hash"]
-    out.append("`python -m idp.local` (DEMO=1, STANDIN=1): uvicorn, the same powertools routes as Lambda, moto "
+    out.append("`python -m idp_local` (DEMO=1, STANDIN=1): uvicorn, the same powertools routes as Lambda, moto "
                "on loopback for DynamoDB/SSM. The client runs on the same 2 cores and takes CPU from the server. "
                f"Stack start-up: {r['startup_s']:.1f} s.\n")
     out.append("| measurement | runs | p50 | p95 | throughput |")
@@ -184,7 +184,7 @@ def _prov(r: dict, t: Targets, out: list[str]) -> None:
     if err:
         out.append(f"Not measured: `{err}`\n")
         return
-    out.append("Our side is the Lambda's own wiring (`idp.provisioning.wiring.build_consumer`: consumer → dispatcher → "
+    out.append("Our side is the Lambda's own wiring (`idp.bootstrap.Container.consumer`: consumer → dispatcher → "
                "engine/reconciler → SCIM client) fed SQS events as Lambda hands them over, its state in DynamoDB "
                "(moto in-process); the directory is in memory. The SP is scim2-server 0.8 (in memory) in a thread. "
                "The bare loop is a plain `requests.Session` sending exactly the minimum requests with the same "
@@ -224,7 +224,7 @@ def _prov(r: dict, t: Targets, out: list[str]) -> None:
         out.append("")
         if not ok_wall:
             la = a["layers"]
-            per_call = la["aws_s"] / max(1, la["aws_calls"]) * 1000
+            la["aws_s"] / max(1, la["aws_calls"]) * 1000
             out.append(f"Same requests, same server: the SCIM transport took {la['scim_http_s']:.2f} s in our run "
                        f"({la['scim_http_s'] / max(1, la['scim_calls']) * 1000:.2f} ms a request) against {a['bare_s']:.2f} s for "
                        f"the whole bare loop ({a['bare_s'] / max(1, a['bare_requests']) * 1000:.2f} ms a request). The rest is "
@@ -251,7 +251,7 @@ def _prov(r: dict, t: Targets, out: list[str]) -> None:
         out.append(f"| {d['total_s']:.2f} s | {d['floor_s']:.2f} s ({d['minimum_requests']} ÷ {d['rate']:.0f}) | **{fmt_x(rr)}** | {d['ours_requests']} | {d['throttled_429']} | {d['receives']} |")
         out.append("")
         extra = d["ours_requests"] - d["minimum_requests"]
-        out.append(f"Requests by kind: " + ", ".join(f"{k} {v}" for k, v in d["by_kind"].items()) +
+        out.append("Requests by kind: " + ", ".join(f"{k} {v}" for k, v in d["by_kind"].items()) +
                    f". {extra} requests above the minimum in all; {d['receives']} receive(s) of the event.\n")
         if rr is not None and rr > PROV_RATE:
             out.append(f"What costs the time: {d['total_s'] - d['floor_s']:.2f} s above the floor: each 429 costs its "

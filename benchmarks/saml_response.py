@@ -201,7 +201,7 @@ def profile_ours(n: int = 200, top: int = 12) -> list[tuple[str, float, float]]:
     prof.disable()
     stats = pstats.Stats(prof)
     rows = []
-    for (file, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
+    for (file, line, func), (_cc, _nc, tt, ct, _callers) in stats.stats.items():
         where = f"{Path(file).name}:{line}({func})" if line else func
         rows.append((where, ct * 1000 / n, tt * 1000 / n))
     rows.sort(key=lambda r: r[1], reverse=True)

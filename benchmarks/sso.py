@@ -1,4 +1,4 @@
-"""Benchmark 3: SSO through the local HTTP stack (`python -m idp.local`: uvicorn, the same powertools
+"""Benchmark 3: SSO through the local HTTP stack (`python -m idp_local`: uvicorn, the same powertools
 routes as Lambda, moto on loopback as DynamoDB/SSM, the OfficeSpace stand-in as the SP).
 
 - SSO round trip with an existing IdP session: ``GET /saml2/officespace`` (IdP-initiated) with the
@@ -53,7 +53,7 @@ class Stack:
 
 
 def start_stack(timeout: float = 120) -> Stack:
-    """`python -m idp.local` with DEMO=1 STANDIN=1 on free ports; waits for /healthz."""
+    """`python -m idp_local` with DEMO=1 STANDIN=1 on free ports; waits for /healthz."""
     port, standin_port = _free_port(), _free_port()
     env = {**os.environ, "PORT": str(port), "STANDIN_PORT": str(standin_port), "HOST": "127.0.0.1",
            "DEMO": "1", "STANDIN": "1", "ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1",
@@ -62,7 +62,7 @@ def start_stack(timeout: float = 120) -> Stack:
     log_path = Path(tempfile.mkstemp(prefix="bench-stack-", suffix=".log")[1])
     log = open(log_path, "w")
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "idp.local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "idp_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     while time.monotonic() - t0 < timeout:
         if proc.poll() is not None:

@@ -1,9 +1,9 @@
 """Admin API Lambda: the directory, apps, access and provisioning routes behind API Gateway."""
 from aws_lambda_powertools import Logger
 
-from idp.provisioning.routes import router as provisioning_router
 from idp.web.admin_routes import router as admin_router
 from idp.web.health_routes import router as health_router
+from idp.web.provisioning_routes import router as provisioning_router
 from idp.web.resolver import lambda_app
 
 logger = Logger()

@@ -1,7 +1,7 @@
 """SAML metadata Lambda: IdP metadata and certificate.pem per app."""
 from aws_lambda_powertools import Logger
 
-from idp.saml.metadata_routes import metadata_router
+from idp.web.metadata_routes import metadata_router
 from idp.web.resolver import lambda_app
 
 logger = Logger()

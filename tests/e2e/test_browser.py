@@ -1,4 +1,4 @@
-"""The product in a real browser: headless Chromium drives `python -m idp.local` (demo directory and
+"""The product in a real browser: headless Chromium drives `python -m idp_local` (demo directory and
 the OfficeSpace stand-in) the way a user does after `make run`.
 
 One stack for the module; each test gets a fresh browser context (no cookies) and leaves a
@@ -11,9 +11,9 @@ import time
 import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
-
-from tests.conftest import start_stack, stop_stack
 from tests.e2e.browser import VIEWPORT, launch, screenshot
+
+from idp_testing.stack import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
 

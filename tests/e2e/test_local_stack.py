@@ -1,9 +1,10 @@
-"""`python -m idp.local` started as a user starts it, the admin API driven over real HTTP, Ctrl-C stops it."""
+"""`python -m idp_local` started as a user starts it, the admin API driven over real HTTP, Ctrl-C stops it."""
 from __future__ import annotations
 
 import requests
 
-from tests.conftest import ADMIN_TOKEN, start_stack, stop_stack
+from idp_testing.lambda_events import ADMIN_TOKEN
+from idp_testing.stack import start_stack, stop_stack
 
 
 def test_admin_api_over_http(local_stack):

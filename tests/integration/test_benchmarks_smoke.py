@@ -5,14 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def _number(value) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LambdaContext, http_event
+from idp_testing.lambda_events import LambdaContext, http_event
 
 ROOT = Path(__file__).resolve().parents[2]
 

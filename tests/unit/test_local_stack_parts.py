@@ -1,8 +1,8 @@
 """The local stack's pieces without AWS: template reading and the SQS event source emulation."""
 from pathlib import Path
 
-from idp.local.cfn import load_template, resolve, resources_of_type
-from idp.local.event_source import SqsEventSource
+from idp_local.cfn import load_template, resolve, resources_of_type
+from idp_local.event_source import SqsEventSource
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,8 @@ import logging
 import boto3
 import pytest
 
-from tests.conftest import LambdaContext, http_event
+from idp.bootstrap import container
+from idp_testing.lambda_events import LambdaContext, http_event
 
 STRONG = "correct-horse-battery-9"
 
@@ -249,9 +250,8 @@ def test_provisioning_token_is_write_only(api, aws_env, caplog):
     # A later PUT may leave the token out: the stored one stays.
     status, app = api("PUT", "/admin/apps/os/provisioning", {"base_url": "https://os.example/scim/v2", "enabled": False, "group_management": False})
     assert status == 200 and app["provisioning"]["enabled"] is False
-    from idp.directory.apps import AppService
 
-    assert AppService().scim_token("os") == token
+    assert container().apps.scim_token("os") == token
     assert token not in caplog.text
 
 

@@ -3,10 +3,11 @@ import json
 
 import boto3
 
-from idp.directory.events import EventPublisher, relay_outbox
+from idp.adapters.event_publisher import EventPublisher
+from idp.bootstrap import container
+from idp.directory.outbox import relay_outbox
 from idp.directory.service import DirectoryService
-from idp.directory.store import DirectoryStore
-from idp.local.event_source import SqsEventSource
+from idp_local.event_source import SqsEventSource
 
 
 def _receive_all(url):
@@ -21,17 +22,18 @@ def _receive_all(url):
 
 
 def test_change_survives_a_queue_outage(aws_env):
-    broken = EventPublisher(queue_url=aws_env.queue_url.replace("DirectoryEventsQueue", "NoSuchQueue"))
-    service = DirectoryService(store=DirectoryStore(), publisher=broken)
+    store = container().store
+    broken = EventPublisher(boto3.client("sqs"), aws_env.queue_url.replace("DirectoryEventsQueue", "NoSuchQueue"))
+    service = DirectoryService(store=store, publisher=broken)
     user = service.create_user({"username": "ada", "email": "ada@example.com", "firstname": "Ada", "lastname": "L"})
     # The change is stored and its event is waiting in the outbox, not lost.
-    assert DirectoryStore().get_user(user["id"])["username"] == "ada"
-    assert [i["event"]["type"] for i in DirectoryStore().pending_outbox()] == ["user.created"]
+    assert store.get_user(user["id"])["username"] == "ada"
+    assert [i["event"]["type"] for i in store.pending_outbox()] == ["user.created"]
     assert _receive_all(aws_env.queue_url) == []
     # The scheduled relay delivers it once the queue is back.
-    assert relay_outbox(DirectoryStore(), EventPublisher()) == 1
+    assert relay_outbox(store, container().publisher) == 1
     assert [(b["type"], b["id"]) for b in _receive_all(aws_env.queue_url)] == [("user.created", user["id"])]
-    assert DirectoryStore().pending_outbox() == []
+    assert store.pending_outbox() == []
 
 
 def test_event_source_redrives_a_failing_message_to_the_dlq(aws_env):

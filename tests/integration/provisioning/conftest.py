@@ -1,12 +1,8 @@
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "provisioning"))
-
-from prov_support import FakeDirectory, ScimServer, Tokens, create_table  # noqa: E402
+from idp_testing.aws import create_table
+from idp_testing.directory import FakeDirectory, Tokens
+from idp_testing.scim_server import ScimServer
 
 
 @pytest.fixture
@@ -46,13 +42,14 @@ def tokens():
 
 @pytest.fixture
 def state(table):
-    from idp.provisioning.state import ProvisioningState
+    from idp.adapters.provisioning_state import ProvisioningState
 
     return ProvisioningState(table)
 
 
 @pytest.fixture
 def engine(directory, state, tokens):
+    from idp.adapters.scim_client import ScimClient
     from idp.provisioning.engine import Engine
 
-    return Engine(directory, state, tokens, timeout=(2, 5), sleep=lambda s: None)
+    return Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)

@@ -7,14 +7,16 @@ import time
 
 import boto3
 import pytest
-from prov_support import AtomicTable, create_queues, drain, publish
 
-from idp.provisioning.client import RetryLater
+from idp.adapters.provisioning_state import ProvisioningState
+from idp.adapters.scim_client import ScimClient
 from idp.provisioning.consumer import Consumer
-from idp.provisioning.dispatch import BreakerSettings, Dispatcher
+from idp.provisioning.dispatch import Dispatcher
 from idp.provisioning.engine import INLINE_RETRY_MARGIN, Busy, Engine
+from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.reconcile import Reconciler
-from idp.provisioning.state import ProvisioningState
+from idp.scim.protocol import RetryLater
+from idp_testing.aws import AtomicTable, create_queues, drain, publish
 
 APP = "office"
 
@@ -64,7 +66,7 @@ def test_short_retry_after_is_waited_out_and_the_same_request_sent_again(directo
     uid = directory.add_user()
     directory.bind_user(APP, uid)
     slept = []
-    engine = Engine(directory, state, tokens, timeout=(2, 5), sleep=slept.append)
+    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=slept.append)
     throttle_once(scim)
     engine.set_deadline(60)
     assert engine.sync_user(APP, uid).outcome == "created"
@@ -84,7 +86,7 @@ def test_inline_wait_is_bounded_by_the_remaining_time(directory, scim, state, to
         slept.append(seconds)
         now[0] += seconds
 
-    engine = Engine(directory, state, tokens, timeout=(2, 5), sleep=sleep)
+    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=sleep)
     engine.clock = lambda: now[0]
 
     # 2 s wait, but then less than the margin would be left: no wait, the event goes back to the queue
@@ -108,7 +110,7 @@ def test_long_retry_after_or_no_lambda_context_is_not_waited(directory, scim, st
     uid = directory.add_user()
     directory.bind_user(APP, uid)
     slept = []
-    engine = Engine(directory, state, tokens, timeout=(2, 5), sleep=slept.append)
+    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=slept.append)
     engine.set_deadline(600)
     throttle_once(scim, retry_after="5")  # longer than a few seconds: the queue waits, not the Lambda
     with pytest.raises(RetryLater):
@@ -127,7 +129,7 @@ def test_consumer_waits_inside_the_invocation_only_with_time_left(directory, sci
     a, b = directory.add_user(), directory.add_user()
     for uid in (a, b):
         directory.bind_user(APP, uid)
-    engine = Engine(directory, state, tokens, timeout=(2, 5))  # real sleep
+    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5))  # real sleep
     consumer = Consumer(Dispatcher(engine, Reconciler(engine), BreakerSettings()), sqs=sqs, queue_url=url,
                         max_receive_count=4, permanent_delay=0)
 
@@ -163,7 +165,7 @@ def test_buffered_writes_are_batched_read_back_and_flushed_on_error(table, state
         with state.buffered():
             state.log(APP, "USER", "ux", action="create", outcome="success")
             state.put_created(APP, "USER", "ux", scim_id="sx", status="synced")
-            1 / 0
+            raise ZeroDivisionError  # an error inside the block
     assert state.pending() == 0
     assert state.get_map(APP, "USER", "ux")["scim_id"] == "sx"
     assert state.read_log(APP, user_id="ux")[0]["outcome"] == "success"
@@ -183,7 +185,7 @@ def test_reconcile_flushes_what_it_did_when_a_later_user_fails(directory, scim, 
 
     scim.override = fail_one
     state = CountingState(table)
-    engine = Engine(directory, state, tokens, timeout=(2, 5), sleep=lambda s: None)
+    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
     with pytest.raises(RetryLater):
         Reconciler(engine).reconcile_app(APP)
     assert state.pending() == 0
@@ -208,7 +210,7 @@ def test_reconcile_takes_one_lease_instead_of_a_claim_per_user(directory, scim, 
     directory.members[gid] = set(users)
     directory.bind_group(APP, gid)
     state = CountingState(table)
-    engine = Engine(directory, state, tokens, timeout=(2, 5), sleep=lambda s: None)
+    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
     summary = Reconciler(engine).reconcile_app(APP)
     assert summary["users"] == {"created": 12} and summary["groups"] == {"created": 1}
     assert [kind for kind, _ in state.claims] == ["GROUP"]
@@ -223,7 +225,7 @@ def test_reconcile_creates_a_user_claimed_by_a_consumer_the_usual_way(directory,
     for uid in (a, b):
         directory.bind_user(APP, uid)
     state = CountingState(table)
-    engine = Engine(directory, state, tokens, timeout=(2, 5), sleep=lambda s: None)
+    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
     token = state.claim_create(APP, "USER", a)  # a consumer died holding a live claim on `a`
     state.claims.clear()
     with pytest.raises(Busy):
@@ -241,7 +243,7 @@ def test_consumer_does_not_create_while_a_reconcile_holds_the_lease(directory, s
     directory.add_app(APP, scim.base_url)
     uid = directory.add_user()
     directory.bind_user(APP, uid)
-    engine = Engine(directory, state, tokens, timeout=(2, 5), sleep=lambda s: None)
+    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
     token, _ = state.acquire_lease(APP)
     assert state.acquire_lease(APP) is None  # one holder at a time
     with pytest.raises(Busy):
@@ -273,7 +275,7 @@ def test_reconcile_and_consumer_racing_on_users_create_each_once(directory, scim
     errors, outcomes = [], {}
 
     def consumer():
-        eng = Engine(directory, shared, tokens, timeout=(2, 5))
+        eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))
         try:
             outcomes["consumer"] = eng.sync_user(APP, target).outcome
         except Busy:
@@ -282,7 +284,7 @@ def test_reconcile_and_consumer_racing_on_users_create_each_once(directory, scim
             errors.append(exc)
 
     def reconcile():
-        eng = Engine(directory, shared, tokens, timeout=(2, 5))
+        eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))
         try:
             outcomes["reconcile"] = Reconciler(eng).reconcile_app(APP)["users"]
         except Exception as exc:  # noqa: BLE001

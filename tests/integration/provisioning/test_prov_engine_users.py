@@ -2,10 +2,10 @@
 Request counts prove 'fewest requests'."""
 import threading
 
-from prov_support import AtomicTable  # moto evaluates conditions without a lock; DynamoDB's are atomic
-
-from idp.provisioning.client import ENTERPRISE_SCHEMA
+from idp.adapters.scim_client import ScimClient
 from idp.provisioning.engine import Engine
+from idp.scim.protocol import ENTERPRISE_SCHEMA
+from idp_testing.aws import AtomicTable
 
 APP = "office"
 
@@ -242,12 +242,12 @@ def test_two_workers_creating_one_user_make_one(directory, scim, state, tokens):
     scim.override = slow_match
     results, errors = [], []
 
-    from idp.provisioning.state import ProvisioningState
+    from idp.adapters.provisioning_state import ProvisioningState
 
     shared = ProvisioningState(AtomicTable(state.table))
 
     def work():
-        eng = Engine(directory, shared, tokens, timeout=(2, 5))
+        eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))
         gate.wait()
         try:
             results.append(eng.sync_user(APP, uid).outcome)

@@ -4,54 +4,28 @@ import json
 
 import pytest
 
+from idp_testing.lambda_events import LambdaContext, http_event
+
 ADMIN = "test-admin-token-9f8e7d6c5b4a"
-
-
-def event(method, path, body=None, token=ADMIN, query=None):
-    from urllib.parse import urlencode
-
-    headers = {"content-type": "application/json", "host": "idp.example.com", "x-forwarded-proto": "https"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    return {
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query or {}),
-        "headers": headers, "queryStringParameters": query or None,
-        "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "idp.example.com",
-                           "domainPrefix": "idp", "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                                                           "sourceIp": "198.51.100.7", "userAgent": "pytest"},
-                           "requestId": "req", "routeKey": "$default", "stage": "$default",
-                           "time": "28/Nov/2026:19:00:00 +0000", "timeEpoch": 1795892400000},
-        "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
-    }
-
-
-class Ctx:
-    function_name = "test"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "test-request"
-
-    def get_remaining_time_in_millis(self):
-        return 30_000
 
 
 @pytest.fixture
 def api(aws_env):
-    from idp.provisioning import wiring
-    from idp.provisioning.routes import router as prov_router
+    from idp import bootstrap
     from idp.web.admin_routes import router as admin_router
+    from idp.web.provisioning_routes import router as prov_router
     from idp.web.resolver import lambda_app
 
-    wiring.reset()
+    bootstrap.reset()
     app = lambda_app(admin_router, prov_router)
 
     def call(method, path, body=None, token=ADMIN, query=None):
-        answer = app.resolve(event(method, path, body, token, query), Ctx())
+        answer = app.resolve(http_event(method, path, body, token, query), LambdaContext())
         payload = json.loads(answer["body"]) if answer.get("body") else None
         return answer["statusCode"], payload
 
     yield call
-    wiring.reset()
+    bootstrap.reset()
 
 
 def test_provisioning_routes_end_to_end(api, scim):
@@ -115,14 +89,17 @@ def test_provisioning_routes_end_to_end(api, scim):
 
 
 def test_admin_changes_reach_the_sp_through_the_queue(api, scim, aws_env, monkeypatch):
-    """The real path: admin API → outbox/queue → consumer.lambda_entry → SCIM."""
+    """The real path: admin API → outbox/queue → the scim_push handler's consumer → SCIM."""
     import boto3
-    from prov_support import drain, receive_all
 
-    from idp.provisioning import consumer
+    from idp import bootstrap
+    from idp_testing.aws import drain, receive_all
 
     monkeypatch.setenv("SCIM_BACKOFF_BASE_SECONDS", "0.5")
-    consumer.reset()
+    bootstrap.reset()
+
+    def push(event, context):
+        return bootstrap.container().consumer.handle_batch(event, context)
     sqs = boto3.client("sqs", region_name="us-east-1")
     arn = sqs.get_queue_attributes(QueueUrl=aws_env.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
@@ -142,15 +119,14 @@ def test_admin_changes_reach_the_sp_through_the_queue(api, scim, aws_env, monkey
         api("PUT", f"/admin/groups/{group['id']}/members/{uid}")
     api("PUT", f"/admin/apps/office/groups/{group['id']}")
     api("PUT", f"/admin/apps/office/users/{uids[2]}")
-    drain(sqs, aws_env.queue_url, arn, consumer.lambda_entry, timeout=60)
+    drain(sqs, aws_env.queue_url, arn, push, timeout=60)
     assert sorted(u["userName"] for u in scim.list("Users")) == ["bob@example.com", "cat@example.com", "dan@example.com"]
     staff = scim.group_by_name("Staff")
     assert staff is not None and len(staff["members"]) == 2
 
     api("PATCH", f"/admin/users/{uids[0]}", {"title": "Boss"})
     api("DELETE", f"/admin/apps/office/users/{uids[2]}")
-    drain(sqs, aws_env.queue_url, arn, consumer.lambda_entry, timeout=60)
+    drain(sqs, aws_env.queue_url, arn, push, timeout=60)
     assert scim.user_by_name("bob@example.com")["title"] == "Boss"
     assert scim.user_by_name("dan@example.com")["active"] is False
     assert receive_all(sqs, aws_env.dlq_url) == []
-    consumer.reset()

@@ -1,4 +1,4 @@
-"""SSO over HTTP against the local stack (python -m idp.local), python3-saml as a strict SP.
+"""SSO over HTTP against the local stack (python -m idp_local), python3-saml as a strict SP.
 
 The SP side is python3-saml with strict=True, wantAssertionsSigned, wantMessagesSigned,
 rejectDeprecatedAlgorithm and wantNameId; it trusts the certificate from our metadata.
@@ -15,8 +15,8 @@ import requests
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
-from saml_browser import Browser, no_saml_response, parse_post_form
-from saml_testkit import (
+from idp_testing.saml_browser import Browser, no_saml_response, parse_post_form
+from idp_testing.saml_sp import (
     sp_accepts,
     sp_key,
     sp_post_login,
@@ -244,7 +244,7 @@ def test_portal_lists_only_accessible_apps_and_bookmarks(idp_stack, admin):
     admin.add_member(grp["id"], user["id"])
     via_group = admin.app(label="Via Group")
     bookmark = admin.app(label="Bookmark App", bookmark_url="https://wiki.example.test/home")
-    hidden = admin.app(label="Hidden App")
+    admin.app(label="Hidden App")
     admin.bind_group(via_group["slug"], grp["id"])
     admin.bind_user(bookmark["slug"], user["id"])
     b = Browser(idp_stack.base_url)
@@ -259,8 +259,8 @@ def test_portal_lists_only_accessible_apps_and_bookmarks(idp_stack, admin):
 
 
 def test_full_local_stack_serves_saml_pages(local_stack):
-    """`python -m idp.local` itself (not the reduced stack) serves the login page and metadata."""
-    from saml_browser import public_routes_problem
+    """`python -m idp_local` itself (not the reduced stack) serves the login page and metadata."""
+    from idp_testing.saml_browser import public_routes_problem
 
     assert public_routes_problem(local_stack) is None
     r = requests.get(local_stack.base_url + "/saml2/no-such-app/metadata", timeout=10)

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
 
 import pytest
-
-from saml_browser import Browser, no_saml_response, parse_post_form
-from saml_testkit import authn_request_xml, now_saml, post_form, redirect_query, sp_key
 from test_saml_http_flow import SP
+
+from idp_testing.saml_browser import Browser, no_saml_response, parse_post_form
+from idp_testing.saml_sp import authn_request_xml, now_saml, post_form, redirect_query, sp_key
 
 pytestmark = pytest.mark.e2e
 
@@ -182,7 +182,7 @@ def test_missing_csrf_token(idp_stack, setup):
     app, user = setup
     b = Browser(idp_stack.base_url)
     page = b.get(f"/saml2/{app['slug']}")
-    from saml_browser import parse_inputs
+    from idp_testing.saml_browser import parse_inputs
 
     fields = parse_inputs(page.text)
     base = {"login": fields["login"], "username": user["username"], "password": user["password"]}
@@ -204,7 +204,7 @@ def test_lockout_after_failed_logins(idp_stack, setup):
     app, user = setup
     b = Browser(idp_stack.base_url)
     page = b.get(f"/saml2/{app['slug']}")
-    for i in range(5):
+    for _i in range(5):
         r = b.login(page, user["username"], "wrong-password")
         assert r.status_code == 401 and "Wrong username or password" in r.text and no_saml_response(r)
     # now even the right password is refused, with no assertion

@@ -8,11 +8,11 @@ import pytest
 import requests
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
+from test_saml_http_flow import SP
 
 from idp.saml.keys import certificate_body, certificate_info
-from saml_browser import Browser, no_saml_response, parse_post_form
-from saml_testkit import sp_key
-from test_saml_http_flow import SP
+from idp_testing.saml_browser import Browser, no_saml_response, parse_post_form
+from idp_testing.saml_sp import sp_key
 
 pytestmark = pytest.mark.e2e
 

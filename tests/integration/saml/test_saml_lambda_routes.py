@@ -10,8 +10,10 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 
-from saml_browser import parse_inputs, parse_post_form
-from saml_testkit import sp_accepts, sp_key, sp_post_login, sp_settings
+from idp import bootstrap
+from idp.bootstrap import container
+from idp_testing.saml_browser import parse_inputs, parse_post_form
+from idp_testing.saml_sp import sp_accepts, sp_key, sp_post_login, sp_settings
 
 PASSWORD = "Corr3ct-Horse-Battery"
 
@@ -84,16 +86,16 @@ class _Ctx:
 @pytest.fixture
 def env(aws_env, monkeypatch):
     monkeypatch.setenv("IDP_LOGIN_IP_MAX_FAILURES", "3")
-    from idp.directory.apps import AppService
-    from idp.directory.service import DirectoryService
-    from idp.saml import routes
+    from idp import bootstrap
+    from idp.web.metadata_routes import metadata_router
     from idp.web.resolver import lambda_app
+    from idp.web.saml_routes import login_router
 
-    routes.reset()
+    bootstrap.reset()
     ctx = Ctx()
-    ctx.directory = DirectoryService()
-    ctx.apps = AppService(directory=ctx.directory)
-    ctx.resolver = lambda_app(routes.metadata_router, routes.login_router)
+    ctx.directory = bootstrap.container().directory
+    ctx.apps = bootstrap.container().apps
+    ctx.resolver = lambda_app(metadata_router, login_router)
     ctx.user = ctx.directory.create_user({"username": "ada", "email": "ada@example.com", "firstname": "Ada",
                                           "lastname": "Lovelace", "password": PASSWORD})
     ctx.kp = sp_key("lambda")
@@ -107,7 +109,7 @@ def env(aws_env, monkeypatch):
                          sso_url="https://idp.example.com/saml2/officespace", sp_keypair=ctx.kp,
                          authn_requests_signed=True)
     yield ctx
-    routes.reset()
+    bootstrap.reset()
 
 
 def _login(client, page, username="ada", password=PASSWORD):
@@ -136,6 +138,7 @@ def test_lambda_post_binding_with_base64_body_and_cookie_flags(env):
 def test_insecure_cookie_fallback_only_when_asked(env, monkeypatch):
     """The local stack on a LAN address over http sets IDP_INSECURE_COOKIES=1: Lax, not Secure."""
     monkeypatch.setenv("IDP_INSECURE_COOKIES", "1")
+    bootstrap.reset()  # settings are read once per process, as in Lambda
     c = LambdaClient(env.resolver)
     page = c.request("GET", "/saml2/officespace")
     assert page.status == 200 and page.path == "/login"
@@ -241,10 +244,10 @@ class Clock:
 
 
 def test_session_idle_timeout_and_absolute_lifetime(aws_env):
-    from idp.saml.session import Policy, SamlState
+    from idp.adapters.signon_state import Policy, SamlState
 
     clock = Clock()
-    st = SamlState(policy=Policy(session_lifetime=8 * 3600, session_idle=3600), clock=clock)
+    st = SamlState(container().table, policy=Policy(session_lifetime=8 * 3600, session_idle=3600), clock=clock)
     sid, s = st.create_session("u-1")
     assert st.get_session(sid)["uid"] == "u-1"
     clock.t += 3599
@@ -266,10 +269,10 @@ def test_session_idle_timeout_and_absolute_lifetime(aws_env):
 
 
 def test_replay_cache_ttl(aws_env):
-    from idp.saml.session import Policy, SamlState
+    from idp.adapters.signon_state import Policy, SamlState
 
     clock = Clock()
-    st = SamlState(policy=Policy(replay_ttl=900), clock=clock)
+    st = SamlState(container().table, policy=Policy(replay_ttl=900), clock=clock)
     assert st.seen_request("app", "_r1") is False
     assert st.seen_request("app", "_r1") is True
     assert st.seen_request("other", "_r1") is False  # per app
@@ -278,10 +281,10 @@ def test_replay_cache_ttl(aws_env):
 
 
 def test_throttle_window_lock_and_reset(aws_env):
-    from idp.saml.session import Policy, SamlState
+    from idp.adapters.signon_state import Policy, SamlState
 
     clock = Clock()
-    st = SamlState(policy=Policy(user_max_failures=3, failure_window=600, lockout=900), clock=clock)
+    st = SamlState(container().table, policy=Policy(user_max_failures=3, failure_window=600, lockout=900), clock=clock)
     assert [st.record_failure("user", "ada") for _ in range(2)] == [1, 2]
     assert st.locked_for("user", "ada") == 0
     clock.t += 601  # window over: counting starts again
@@ -299,10 +302,10 @@ def test_throttle_window_lock_and_reset(aws_env):
 
 
 def test_login_state_bound_and_expiring(aws_env):
-    from idp.saml.session import Policy, SamlState, hash_token
+    from idp.adapters.signon_state import Policy, SamlState, hash_token
 
     clock = Clock()
-    st = SamlState(policy=Policy(login_state_ttl=900), clock=clock)
+    st = SamlState(container().table, policy=Policy(login_state_ttl=900), clock=clock)
     lid, item = st.new_login({"kind": "idp", "slug": "a", "browser": hash_token("b")})
     got = st.get_login(lid)
     assert got["csrf"] == item["csrf"] and got["pending"]["slug"] == "a"

@@ -1,17 +1,8 @@
 """Integration tests of the OfficeSpace stand-in over real HTTP (it and a test IdP's metadata on free ports)."""
-import sys
-from pathlib import Path
-
 import pytest
 
-_ROOT = Path(__file__).resolve().parents[3]
-for folder in (_ROOT / "standin", _ROOT / "tests" / "unit" / "standin"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-
-from standin_testidp import MetadataServer  # noqa: E402
-
-from officespace_standin.server import start_standin  # noqa: E402
+from idp_testing.standin_idp import MetadataServer
+from officespace_standin.server import start_standin
 
 
 @pytest.fixture

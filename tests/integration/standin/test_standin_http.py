@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 from lxml import etree
-from standin_testidp import authn_request_from_location, tamper
 
+from idp_testing.standin_idp import authn_request_from_location, tamper
 from officespace_standin.server import start_standin
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

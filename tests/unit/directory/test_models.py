@@ -2,11 +2,11 @@
 import pytest
 
 from idp.directory import models
-from idp.errors import ApiError
+from idp.kernel.errors import DomainError
 
 
 def _err(model, body):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(DomainError) as caught:
         models.parse(model, body)
     return caught.value
 

@@ -1,9 +1,11 @@
 """Password hashing, the access rule and event publishing, with no AWS."""
 import json
 
+from idp.adapters.event_publisher import EventPublisher
 from idp.directory import access
-from idp.directory.events import EventPublisher, event, message_body, relay_outbox
+from idp.directory.outbox import relay_outbox
 from idp.directory.passwords import hash_password, verify_password
+from idp.kernel.events import event, message_body
 
 
 def test_password_hash_is_argon2id_and_verifies():
@@ -81,7 +83,7 @@ class OutboxStore:
 def test_a_failed_publish_stays_in_the_outbox_until_the_relay_sends_it():
     events = [event("user.created", f"u-{i}") for i in range(23)]
     store, sqs = OutboxStore(events), FakeSqs(fail_calls=1)
-    publisher = EventPublisher(sqs=sqs, queue_url="q")
+    publisher = EventPublisher(sqs, "q")
     assert len(publisher.publish(events[:10])) == 10  # the queue was down: all ten reported failed
     assert relay_outbox(store, publisher) == 23 and store.items == []
     assert [e["MessageGroupId"] for e in sqs.sent] == [e["id"] for e in events]

@@ -7,8 +7,15 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from idp.provisioning.client import (
-    AuthError, Conflict, NotFound, PermanentError, RetryLater, ScimClient, eq_filter, parse_retry_after,
+from idp.adapters.scim_client import (
+    AuthError,
+    Conflict,
+    NotFound,
+    PermanentError,
+    RetryLater,
+    ScimClient,
+    eq_filter,
+    parse_retry_after,
 )
 
 

@@ -1,5 +1,5 @@
-from idp.provisioning import mapping as mp
-from idp.provisioning.client import ENTERPRISE_SCHEMA
+from idp.scim import mapping as mp
+from idp.scim.protocol import ENTERPRISE_SCHEMA
 
 USER = {"id": "u1", "username": "ann", "email": "ann@x.com", "firstname": "Ann", "lastname": "Lee",
         "title": "Eng", "department": "R&D", "employee_id": "7", "phone": "+1", "state": "ACTIVE"}

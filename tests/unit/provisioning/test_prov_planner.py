@@ -1,7 +1,12 @@
 import pytest
 
 from idp.provisioning.planner import (
-    ProvisioningConfig, backoff_seconds, exceeds_deprovision_guard, member_changes, plan_group, plan_user,
+    ProvisioningConfig,
+    backoff_seconds,
+    exceeds_deprovision_guard,
+    member_changes,
+    plan_group,
+    plan_user,
 )
 
 ACTIVE = {"id": "u", "state": "ACTIVE"}

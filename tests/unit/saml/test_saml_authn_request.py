@@ -13,7 +13,7 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as OC
 from idp.saml import constants as C
 from idp.saml.authn_request import SpPolicy, parse_authn_request, parse_post, parse_redirect, peek_issuer
 from idp.saml.errors import SamlRequestError
-from saml_testkit import (
+from idp_testing.saml_sp import (
     ACS_URL,
     ACS_URL_2,
     SP_ENTITY_ID,

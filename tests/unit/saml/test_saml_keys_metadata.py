@@ -16,7 +16,7 @@ from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 from idp.saml import constants as C
 from idp.saml.keys import certificate_body, certificate_info, generate_signing_key, normalize_sp_certificate
 from idp.saml.metadata import build_idp_metadata
-from saml_testkit import IDP_ENTITY_ID, SLO_URL, SSO_URL, idp_key
+from idp_testing.saml_sp import IDP_ENTITY_ID, SLO_URL, SSO_URL, idp_key
 
 FP = re.compile(r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")
 

@@ -17,7 +17,6 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from idp.saml import constants as C
 from idp.saml.authn_request import SpPolicy
 from idp.saml.errors import SamlRequestError
-from idp.saml.forms import POST_FORM_CSP, render_error, render_post_form
 from idp.saml.logout import (
     build_logout_response,
     build_logout_response_redirect_url,
@@ -25,7 +24,8 @@ from idp.saml.logout import (
     parse_logout_redirect,
 )
 from idp.saml.signing import SigningKey
-from saml_testkit import (
+from idp.web.forms import POST_FORM_CSP, render_error, render_post_form
+from idp_testing.saml_sp import (
     IDP_ENTITY_ID,
     SLO_URL,
     SP_ENTITY_ID,
@@ -85,7 +85,7 @@ def test_logout_request_negatives():
         parse_logout_redirect(q, SP_UNSIGNED, seen=lambda i: True)
     assert ei.value.code == "replayed"
     # an AuthnRequest is not a LogoutRequest
-    from saml_testkit import authn_request_xml
+    from idp_testing.saml_sp import authn_request_xml
     with pytest.raises(SamlRequestError) as ei:
         parse_logout_redirect(redirect_query(authn_request_xml()), SP_UNSIGNED)
     assert ei.value.code == "malformed"

@@ -22,8 +22,8 @@ from idp.saml.keys import certificate_body, generate_signing_key
 from idp.saml.metadata import build_idp_metadata
 from idp.saml.response import ResponseParams, build_response
 from idp.saml.signing import SigningKey
-from pysaml2_sp import make_client, parse, xmlsec1_binary
-from saml_testkit import ACS_URL, IDP_ENTITY_ID, SLO_URL, SP_ENTITY_ID, SSO_URL
+from idp_testing.pysaml2_sp import make_client, parse, xmlsec1_binary
+from idp_testing.saml_sp import ACS_URL, IDP_ENTITY_ID, SLO_URL, SP_ENTITY_ID, SSO_URL
 
 NS = {"samlp": C.NS_SAMLP, "saml": C.NS_SAML, "ds": C.NS_DS}
 REQ_ID = "id-5f2b8c0e9a7d4e1f"  # an SP-initiated AuthnRequest ID (must not start with a digit)

@@ -13,7 +13,7 @@ from idp.saml import constants as C
 from idp.saml import signing
 from idp.saml.response import ResponseParams, build_response, build_response_xml, build_status_response
 from idp.saml.signing import SigningKey
-from saml_testkit import (
+from idp_testing.saml_sp import (
     ACS_URL,
     IDP_ENTITY_ID,
     SP_ENTITY_ID,

@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
-from standin_testidp import TestIdP, authn_request_from_location, keypair, tamper
 
+from idp_testing.standin_idp import TestIdP, authn_request_from_location, keypair, tamper
 from officespace_standin.sp import MetadataError, SamlSP, safe_relay_path
 
 BASE = "http://127.0.0.1:3001"
@@ -199,7 +199,7 @@ def test_sp_initiated_single_logout_round_trip(sp, idp):
     location = sp.logout_redirect(session)
     assert location.startswith(idp.slo_url + "?SAMLRequest=")
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    from standin_testidp import decode_redirect_request
+    from idp_testing.standin_idp import decode_redirect_request
     request = etree.fromstring(decode_redirect_request(query["SAMLRequest"]))
     assert request.tag == f"{{{C.NS_SAMLP}}}LogoutRequest"
     assert request.findtext(f"{{{C.NS_SAML}}}NameID") == "alice@example.com"

@@ -4,8 +4,8 @@ import re
 from urllib.parse import urlencode
 
 import pytest
-from standin_testidp import TestIdP, tamper, wsgi_request
 
+from idp_testing.standin_idp import TestIdP, tamper, wsgi_request
 from officespace_standin.scim import build_scim, snapshot
 from officespace_standin.sp import SamlSP
 from officespace_standin.web import SESSION_COOKIE, StandinApp
@@ -192,7 +192,8 @@ def test_slo_button_sends_a_logout_request_and_the_signed_answer_signs_out(app, 
     from urllib.parse import parse_qs, urlsplit
 
     from lxml import etree
-    from standin_testidp import decode_redirect_request
+
+    from idp_testing.standin_idp import decode_redirect_request
 
     saml_response = idp.response(acs_url=ACS, audience="127.0.0.1", nameid="alice@example.com")
     status, headers, body = post_acs(app, saml_response)

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable
 
 from idp.directory import models
-from idp.directory.events import event
+from idp.directory.ports import Secrets
 from idp.directory.service import DirectoryService
-from idp.errors import ApiError, conflict, not_found
-from idp.secrets import SecretStore, secret_store
+from idp.kernel.clock import now_iso
+from idp.kernel.errors import DomainError, conflict, not_found
+from idp.kernel.events import event
 
 OFFICESPACE_DEFAULTS = {
     "nameid": "email",
@@ -31,7 +33,7 @@ def active_key(app: dict) -> dict:
     for key in app.get("signing_keys", []):
         if key["status"] == "active":
             return key
-    raise ApiError(409, "no_active_key", f"app '{app['slug']}' has no active signing key")
+    raise DomainError(409, "no_active_key", f"app '{app['slug']}' has no active signing key")
 
 
 def app_urls(slug: str, base_url: str) -> dict:
@@ -67,8 +69,10 @@ def app_view(app: dict, base_url: str) -> dict:
 
 @dataclass
 class AppService:
-    directory: DirectoryService = field(default_factory=DirectoryService)
-    secrets: SecretStore = field(default_factory=secret_store)
+    directory: DirectoryService
+    secrets: Secrets
+    # Called when an app's provisioning settings change: its SCIM status and breaker start afresh.
+    on_provisioning_changed: Callable[[str], None] = lambda slug: None
 
     @property
     def store(self):
@@ -86,8 +90,6 @@ class AppService:
         generated = generate_signing_key(f"{slug} SAML signing")
         kid = f"k-{uuid.uuid4().hex[:12]}"
         self.secrets.put(signing_key_secret(slug, kid), generated.private_key_pem)
-        from idp.directory.store import now_iso
-
         return {
             "kid": kid,
             "status": status,
@@ -118,7 +120,7 @@ class AppService:
         self.get(slug)
         for required in ("label", "sp_entity_id", "acs_urls", "nameid", "sign"):
             if required in data and data[required] is None:
-                raise ApiError(400, "invalid_field", f"field '{required}' cannot be null")
+                raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
         if data.get("sp_certificate"):
             data["sp_certificate"] = _sp_certificate(data["sp_certificate"])
         captured, events_for = self.directory._capture(lambda a: [event("app.sync", slug, app=slug)])
@@ -173,7 +175,7 @@ class AppService:
     def signing_key_pem(self, slug: str, kid: str) -> str:
         pem = self.secrets.get(signing_key_secret(slug, kid))
         if not pem:
-            raise ApiError(409, "missing_key", f"the private key of signing key '{kid}' is missing")
+            raise DomainError(409, "missing_key", f"the private key of signing key '{kid}' is missing")
         return pem
 
     # ---------- provisioning settings ----------
@@ -183,7 +185,7 @@ class AppService:
         token = data.pop("token", None)
         had_token = bool((app.get("provisioning") or {}).get("token_set"))
         if token is None and not had_token:
-            raise ApiError(400, "missing_field", "field 'token' is required the first time provisioning is set up")
+            raise DomainError(400, "missing_field", "field 'token' is required the first time provisioning is set up")
         if token is not None:
             self.secrets.put(scim_token_secret(slug), token)
         prov = {**(app.get("provisioning") or {}), **data, "token_set": True}
@@ -191,9 +193,7 @@ class AppService:
         # New settings (or a fixed token) close the breaker and clear a failing state; app.sync pushes what waited.
         captured, events_for = self.directory._capture(lambda a: [event("app.sync", slug, app=slug)] if prov.get("enabled") else [])
         updated = self.store.update_app(slug, {"provisioning": prov}, events_for)
-        from idp.provisioning.state import ProvisioningState
-
-        ProvisioningState(self.store.table).reset_app(slug)
+        self.on_provisioning_changed(slug)
         self.directory.publish(captured)
         return updated
 
@@ -207,4 +207,4 @@ def _sp_certificate(pem: str) -> str:
     try:
         return normalize_sp_certificate(pem)
     except ValueError as exc:
-        raise ApiError(400, "invalid_field", f"field 'sp_certificate': {exc}") from None
+        raise DomainError(400, "invalid_field", f"field 'sp_certificate': {exc}") from None

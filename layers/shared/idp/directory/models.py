@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from idp.errors import ApiError
+from idp.kernel.errors import DomainError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -182,7 +182,7 @@ class ProvisioningSettings(_Strict):
     def _mapping(cls, value):
         if value is None:
             return None
-        from idp.provisioning.mapping import validate_mapping
+        from idp.scim.mapping import validate_mapping
 
         return validate_mapping(value)
 
@@ -192,15 +192,15 @@ class ProvisioningSettings(_Strict):
 def parse(model: type[BaseModel], body) -> BaseModel:
     """Validate a JSON body into `model`, turning pydantic errors into a 400 that names the field."""
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "the request body must be a JSON object")
+        raise DomainError(400, "invalid_body", "the request body must be a JSON object")
     try:
         return model.model_validate(body)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "body"
         if err["type"] == "extra_forbidden":
-            raise ApiError(400, "unknown_field", f"unknown field '{field}'") from None
+            raise DomainError(400, "unknown_field", f"unknown field '{field}'") from None
         if err["type"] == "missing":
-            raise ApiError(400, "missing_field", f"field '{field}' is required") from None
+            raise DomainError(400, "missing_field", f"field '{field}' is required") from None
         msg = err["msg"].removeprefix("Value error, ")
-        raise ApiError(400, "invalid_field", f"field '{field}': {msg}") from None
+        raise DomainError(400, "invalid_field", f"field '{field}': {msg}") from None

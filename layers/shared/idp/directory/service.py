@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from idp.directory import models
-from idp.directory.events import EventPublisher, event
 from idp.directory.passwords import hash_password
-from idp.directory.store import DirectoryStore
-from idp.errors import ApiError, not_found
+from idp.directory.ports import DirectoryRepository, Publisher
+from idp.kernel.errors import DomainError, not_found
+from idp.kernel.events import event
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +18,8 @@ OUTBOX_ROOM = 95
 
 @dataclass
 class DirectoryService:
-    store: DirectoryStore = field(default_factory=DirectoryStore)
-    publisher: EventPublisher = field(default_factory=EventPublisher)
+    store: DirectoryRepository
+    publisher: Publisher
 
     # ---------- publishing ----------
     def publish(self, events: list[dict], in_outbox: bool = True) -> None:
@@ -61,7 +61,7 @@ class DirectoryService:
         data = models.parse(models.UserPatch, body).model_dump(exclude_unset=True)
         for required in ("username", "email", "firstname", "lastname", "state"):
             if required in data and data[required] is None:
-                raise ApiError(400, "invalid_field", f"field '{required}' cannot be null")
+                raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
         password = data.pop("password", None)
         captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
         user = self.store.update_user(uid, data, hash_password(password) if password else None, events_for)
@@ -90,7 +90,7 @@ class DirectoryService:
     def update_group(self, gid: str, body) -> dict:
         data = models.parse(models.GroupPatch, body).model_dump(exclude_unset=True)
         if "name" in data and data["name"] is None:
-            raise ApiError(400, "invalid_field", "field 'name' cannot be null")
+            raise DomainError(400, "invalid_field", "field 'name' cannot be null")
         captured, events_for = self._capture(lambda g: [event("group.updated", g["id"], version=g["version"])])
         group = self.store.update_group(gid, data, events_for)
         self.publish(captured)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import time
 import uuid
@@ -36,35 +35,28 @@ log = logging.getLogger(__name__)
 MAX_VISIBILITY = 12 * 3600 - 60
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 class Consumer:
     def __init__(
         self,
         dispatcher: Dispatcher,
         *,
-        sqs=None,
+        sqs,
         queue_url: str | None = None,
-        max_receive_count: int | None = None,
-        backoff_base: float | None = None,
-        backoff_cap: float | None = None,
-        permanent_delay: float | None = None,
+        max_receive_count: int = 8,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 900.0,
+        permanent_delay: float = 5.0,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
         metrics=None,
     ):
         self.dispatcher = dispatcher
-        self._sqs = sqs
-        self._queue_url = queue_url
-        self.max_receive_count = int(max_receive_count or _env_float("EVENTS_MAX_RECEIVE_COUNT", 5))
-        self.backoff_base = backoff_base if backoff_base is not None else _env_float("SCIM_BACKOFF_BASE_SECONDS", 2)
-        self.backoff_cap = backoff_cap if backoff_cap is not None else _env_float("SCIM_BACKOFF_MAX_SECONDS", 900)
-        self.permanent_delay = permanent_delay if permanent_delay is not None else _env_float("SCIM_PERMANENT_RETRY_SECONDS", 5)
+        self.sqs = sqs
+        self._queue_url = queue_url  # the events queue; else found from each record's source ARN
+        self.max_receive_count = int(max_receive_count)
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.permanent_delay = permanent_delay
         self.rand = rand
         self.clock = clock
         self.metrics = metrics
@@ -72,26 +64,15 @@ class Consumer:
         self._queue_urls: dict[str, str] = {}
 
     # ---------------------------------------------------------------- AWS plumbing
-    @property
-    def sqs(self):
-        if self._sqs is None:
-            from idp import aws
-
-            self._sqs = aws.client("sqs")
-        return self._sqs
-
     def queue_url(self, record: SQSRecord) -> str:
         if self._queue_url:
             return self._queue_url
         arn = record.event_source_arn or ""
         if arn not in self._queue_urls:
             parts = arn.split(":")
-            if len(parts) >= 6:
-                self._queue_urls[arn] = self.sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
-            else:
-                from idp.config import get_settings
-
-                self._queue_urls[arn] = get_settings().events_queue_url
+            if len(parts) < 6:
+                raise BadEvent(f"the record's eventSourceARN {arn!r} names no queue")
+            self._queue_urls[arn] = self.sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
         return self._queue_urls[arn]
 
     def _set_visibility(self, record: SQSRecord, seconds: float) -> None:
@@ -197,27 +178,3 @@ def _remaining_seconds(context: Any) -> float | None:
 
 class _Deferred(Exception):
     pass
-
-
-# ---------------------------------------------------------------- Lambda wiring
-_default: Consumer | None = None
-
-
-def default_consumer() -> Consumer:
-    """The process-wide consumer built on the real store, table, secrets and queue."""
-    global _default
-    if _default is None:
-        from idp.provisioning.wiring import build_consumer
-
-        _default = build_consumer()
-    return _default
-
-
-def lambda_entry(event: dict, context: Any = None) -> dict:
-    """Handler body for functions/scim_push/app.py: `return lambda_entry(event, context)`."""
-    return default_consumer().handle_batch(event, context)
-
-
-def reset() -> None:
-    global _default
-    _default = None

@@ -7,18 +7,15 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from idp.provisioning.client import AuthError, PermanentError, RetryLater, ScimError
+from idp.kernel.events import GROUP_KINDS, KINDS, USER_KINDS
 from idp.provisioning.engine import Busy, CachedDirectory, ClaimLost, Engine, Outcome
+from idp.provisioning.policy import BreakerSettings
+from idp.scim.protocol import AuthError, PermanentError, RetryLater, ScimError
 
 if TYPE_CHECKING:
     from idp.provisioning.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
-
-USER_KINDS = {"user.created", "user.updated", "user.deleted"}
-GROUP_KINDS = {"group.created", "group.updated", "group.deleted", "group.members_changed"}
-KINDS = USER_KINDS | GROUP_KINDS | {"app.access_changed", "app.sync"}
-
 
 class BadEvent(Exception):
     """The message is not an event we understand (permanent)."""
@@ -49,14 +46,6 @@ class EventFailed(Exception):
     def retry_after(self) -> float | None:
         delays = [e.delay_seconds for _, e in self.errors if isinstance(e, RetryLater) and e.delay_seconds is not None]
         return max(delays) if delays else None
-
-
-@dataclass
-class BreakerSettings:
-    threshold: int = 5
-    base_cooldown: float = 30.0
-    max_cooldown: float = 600.0
-    auth_retry: float = 60.0
 
 
 def parse_event(body: dict) -> dict:

@@ -16,10 +16,22 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import requests
-
-from idp.provisioning import mapping as mp
-from idp.provisioning.client import (
+from idp.provisioning.planner import ProvisioningConfig, member_changes, plan_group, plan_user
+from idp.provisioning.ports import (
+    IN_SYNC,
+    STATUS_DEACTIVATED,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_SYNCED,
+    ClaimLost,
+    ClientFactory,
+    DirectoryPort,
+    ProvisioningState,
+    ScimApi,
+    TokenSource,
+)
+from idp.scim import mapping as mp
+from idp.scim.protocol import (
     DEFAULT_TIMEOUT,
     AuthError,
     Conflict,
@@ -27,20 +39,8 @@ from idp.provisioning.client import (
     NotFound,
     PermanentError,
     RetryLater,
-    ScimClient,
     ScimError,
     eq_filter,
-)
-from idp.provisioning.directory_port import DirectoryPort, TokenSource
-from idp.provisioning.planner import ProvisioningConfig, member_changes, plan_group, plan_user
-from idp.provisioning.state import (
-    IN_SYNC,
-    STATUS_DEACTIVATED,
-    STATUS_FAILED,
-    STATUS_PENDING,
-    STATUS_SYNCED,
-    ClaimLost,
-    ProvisioningState,
 )
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class _Run:
     """What one sync call needs: the app, its client, directory memo, and a request counter."""
 
     cfg: ProvisioningConfig
-    client: ScimClient
+    client: ScimApi
     d: CachedDirectory
     requests: int = 0
     user_maps: dict | None = None
@@ -136,7 +136,7 @@ class Engine:
         state: ProvisioningState,
         tokens: TokenSource,
         *,
-        session_factory: Callable[[], requests.Session] = requests.Session,
+        client_factory: ClientFactory,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         on_exchange: Callable[[str, Exchange], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -144,11 +144,11 @@ class Engine:
         self.directory = directory
         self.state = state
         self.tokens = tokens
-        self.session_factory = session_factory
+        self.client_factory = client_factory
         self.timeout = timeout
         self.on_exchange = on_exchange
         self.sleep = sleep
-        self._clients: dict[str, ScimClient] = {}
+        self._clients: dict[str, ScimApi] = {}
         self._fresh_token: set[str] = set()
         self.clock: Callable[[], float] = time.monotonic
         self._deadline: float | None = None  # monotonic; set per invocation from the Lambda context
@@ -187,7 +187,7 @@ class Engine:
         self._fresh_token.add(slug)
         self._clients.pop(slug, None)
 
-    def client_for(self, cfg: ProvisioningConfig) -> ScimClient:
+    def client_for(self, cfg: ProvisioningConfig) -> ScimApi:
         fresh = cfg.slug in self._fresh_token
         token = self.tokens(cfg.slug, fresh) if fresh else self.tokens(cfg.slug)
         self._fresh_token.discard(cfg.slug)
@@ -197,7 +197,7 @@ class Engine:
         if client is None or client.base_url != cfg.base_url.rstrip("/") or client.token != token:
             slug = cfg.slug
             hook = (lambda ex, slug=slug: self.on_exchange(slug, ex)) if self.on_exchange else None
-            client = ScimClient(cfg.base_url, token, session=self.session_factory(), timeout=self.timeout, on_exchange=hook,
+            client = self.client_factory(cfg.base_url, token, timeout=self.timeout, on_exchange=hook,
                                 retry_wait=self._wait_retry_after)
             self._clients[cfg.slug] = client
         return client

@@ -9,7 +9,7 @@ import os
 import threading
 from collections import defaultdict
 
-from idp.provisioning.client import Exchange
+from idp.scim.protocol import Exchange
 
 log = logging.getLogger(__name__)
 

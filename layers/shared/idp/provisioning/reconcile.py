@@ -6,26 +6,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from idp.provisioning import mapping as mp
-from idp.provisioning.client import (
+from idp.provisioning.engine import MISSING, CachedDirectory, Engine
+from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
+from idp.provisioning.policy import BreakerSettings
+from idp.provisioning.ports import STATUS_SYNCED
+from idp.scim import mapping as mp
+from idp.scim.protocol import (
     AuthError,
     NotFound,
     PermanentError,
     RetryLater,
-    ScimClient,
     ScimError,
 )
-from idp.provisioning.engine import MISSING, CachedDirectory, Engine
-from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
-from idp.provisioning.state import STATUS_SYNCED
 
 log = logging.getLogger(__name__)
 
 
 class Reconciler:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, breaker: BreakerSettings | None = None):
         self.engine = engine
         self.state = engine.state
+        self.breaker = breaker or BreakerSettings()
 
     # ---------------------------------------------------------------- full sync
     def reconcile_app(self, slug: str, *, force: bool = False) -> dict:
@@ -179,7 +180,7 @@ class Reconciler:
                 results[cfg.slug] = self.reconcile_app(cfg.slug)
             except AuthError as exc:
                 self.engine.credentials_failed(cfg.slug)
-                self.state.note_auth_failure(cfg.slug, exc.message, 60)
+                self.state.note_auth_failure(cfg.slug, exc.message, self.breaker.auth_retry)
                 results[cfg.slug] = {"result": "auth_failed", "reason": exc.message}
             except ScimError as exc:
                 self.state.note_permanent_failure(cfg.slug, exc.message)
@@ -195,7 +196,7 @@ class Reconciler:
         token = self.engine.tokens(slug, True)
         if not token:
             return {"ok": False, "detail": "no SCIM token is set for this app"}
-        client = ScimClient(cfg.base_url, token, session=self.engine.session_factory(), timeout=(5, 15))
+        client = self.engine.client_factory(cfg.base_url, token, timeout=(5, 15))
         where = f"{cfg.base_url}/Users"
         try:
             body = client.request("GET", "/Users", params={"startIndex": 1, "count": 1}).body or {}
@@ -232,17 +233,9 @@ class Reconciler:
             out = self.engine.sync_user(slug, uid, force=True)
         except AuthError as exc:
             self.engine.credentials_failed(slug)
-            self.state.note_auth_failure(slug, exc.message, 60)
+            self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
             return {"ok": False, "outcome": "auth_failed", "detail": exc.message, "sp_status": exc.status or None}
         except ScimError as exc:
             return {"ok": False, "outcome": "failed" if isinstance(exc, PermanentError) else "retry_later",
                     "detail": exc.message, "sp_status": exc.status or None}
         return {"ok": True, **out.to_dict(), "log": self.state.read_log(slug, user_id=uid, limit=5)}
-
-
-def run_scheduled(event: dict | None = None, context: Any = None) -> dict:
-    """Handler body for functions/reconcile/app.py (EventBridge schedule): reconcile every
-    provisioning-enabled app."""
-    from idp.provisioning.wiring import default_reconciler
-
-    return default_reconciler().run_scheduled()

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterable, Mapping, Sequence
 
-from . import binding as B
-from . import constants as C
-from .errors import SamlRequestError
+from idp.saml import binding as B
+from idp.saml import constants as C
+from idp.saml.errors import SamlRequestError
 
 #: Allowed distance between an AuthnRequest's IssueInstant and our clock.
 MAX_CLOCK_SKEW = timedelta(minutes=5)

@@ -31,8 +31,8 @@ from lxml import etree
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
-from . import constants as C
-from .errors import SamlRequestError
+from idp.saml import constants as C
+from idp.saml.errors import SamlRequestError
 
 #: Largest accepted encoded SAMLRequest / SAMLResponse parameter (characters).
 MAX_ENCODED_CHARS = 100_000

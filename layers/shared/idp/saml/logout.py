@@ -15,12 +15,12 @@ from urllib.parse import quote_plus
 
 from lxml import etree
 
-from . import binding as B
-from . import constants as C
-from .authn_request import MAX_CLOCK_SKEW, SpPolicy, _check_destination
-from .errors import SamlRequestError
-from .response import _now, _response_root, _status
-from .signing import SigningKey, load_key, sign_element
+from idp.saml import binding as B
+from idp.saml import constants as C
+from idp.saml.authn_request import MAX_CLOCK_SKEW, SpPolicy, _check_destination
+from idp.saml.errors import SamlRequestError
+from idp.saml.response import _now, _response_root, _status
+from idp.saml.signing import SigningKey, load_key, sign_element
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from typing import Iterable, Sequence
 
 from lxml import etree
 
-from . import constants as C
-from .keys import certificate_body
+from idp.saml import constants as C
+from idp.saml.keys import certificate_body
 
 DEFAULT_NAMEID_FORMATS = (C.NAMEID_EMAIL, C.NAMEID_UNSPECIFIED)
 

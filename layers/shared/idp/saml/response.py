@@ -24,9 +24,9 @@ from typing import Mapping, Sequence
 
 from lxml import etree
 
-from . import binding as B
-from . import constants as C
-from .signing import SigningKey, sign_element
+from idp.saml import binding as B
+from idp.saml import constants as C
+from idp.saml.signing import SigningKey, sign_element
 
 SIGN_MODES = ("both", "assertion", "response")
 

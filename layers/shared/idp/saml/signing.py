@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import xmlsec
 from lxml import etree
 
-from . import constants as C
+from idp.saml import constants as C
 
 _CACHE_SIZE = 64
 _cache: "OrderedDict[str, tuple[str, xmlsec.Key]]" = OrderedDict()

@@ -1,11 +1,10 @@
 """Admin API routes (contract section 2): the directory, apps, access and provisioning settings."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from idp.bootstrap import container
 from idp.directory.apps import AppService, app_view
 from idp.directory.service import DirectoryService
 from idp.web.auth import admin_middleware
@@ -15,14 +14,12 @@ router = Router()
 router.use([admin_middleware])
 
 
-@lru_cache(maxsize=1)
 def directory() -> DirectoryService:
-    return DirectoryService()
+    return container().directory
 
 
-@lru_cache(maxsize=1)
 def apps() -> AppService:
-    return AppService(directory=directory())
+    return container().apps
 
 
 def _created(body: dict) -> Response:

@@ -2,26 +2,16 @@
 from __future__ import annotations
 
 import hmac
-from functools import lru_cache
 
-from idp.config import get_settings
-from idp.errors import ApiError
-
-
-@lru_cache(maxsize=1)
-def _secret_token(arn: str) -> str:
-    from aws_lambda_powertools.utilities import parameters
-
-    return parameters.get_secret(arn, max_age=300)
+from idp.bootstrap import container
+from idp.kernel.errors import DomainError
 
 
 def admin_token() -> str:
-    settings = get_settings()
-    if settings.admin_token:
-        return settings.admin_token
-    if settings.admin_token_secret_arn:
-        return _secret_token(settings.admin_token_secret_arn)
-    raise ApiError(401, "unauthorized", "the admin API has no token configured")
+    token = container().admin_token()
+    if not token:
+        raise DomainError(401, "unauthorized", "the admin API has no token configured")
+    return token
 
 
 def require_admin(event) -> None:
@@ -29,9 +19,9 @@ def require_admin(event) -> None:
     header = (event.headers or {}).get("authorization") or (event.headers or {}).get("Authorization") or ""
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
-        raise ApiError(401, "unauthorized", "send 'Authorization: Bearer <admin token>'")
+        raise DomainError(401, "unauthorized", "send 'Authorization: Bearer <admin token>'")
     if not hmac.compare_digest(presented.strip().encode(), admin_token().encode()):
-        raise ApiError(401, "unauthorized", "the admin token is not valid")
+        raise DomainError(401, "unauthorized", "the admin token is not valid")
 
 
 def admin_middleware(app, next_middleware):

@@ -5,8 +5,8 @@ import json
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
-from idp.config import get_settings
-from idp.errors import ApiError
+from idp.bootstrap import container
+from idp.kernel.errors import DomainError
 
 MAX_BODY = 256 * 1024
 
@@ -15,7 +15,7 @@ def body_text(event) -> str:
     """The request body as text (API Gateway may deliver it base64-encoded)."""
     raw = event.decoded_body if event.body is not None else ""
     if raw and len(raw) > MAX_BODY:
-        raise ApiError(413, "body_too_large", f"the request body exceeds {MAX_BODY} bytes")
+        raise DomainError(413, "body_too_large", f"the request body exceeds {MAX_BODY} bytes")
     return raw or ""
 
 
@@ -23,11 +23,11 @@ def json_body(event):
     """The JSON body, or a 400 that says it is not JSON."""
     text = body_text(event)
     if not text.strip():
-        raise ApiError(400, "invalid_json", "the request body is empty; send a JSON object")
+        raise DomainError(400, "invalid_json", "the request body is empty; send a JSON object")
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise ApiError(400, "invalid_json", f"the request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        raise DomainError(400, "invalid_json", f"the request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
 
 
 def form(event) -> dict[str, str]:
@@ -55,7 +55,7 @@ def page_limit(event, default: int = 50, maximum: int = 200) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= maximum:
-        raise ApiError(400, "invalid_query", f"query parameter 'limit' must be an integer from 1 to {maximum}")
+        raise DomainError(400, "invalid_query", f"query parameter 'limit' must be an integer from 1 to {maximum}")
     return value
 
 
@@ -83,7 +83,7 @@ def cookies(event) -> dict[str, str]:
 
 def base_url(event) -> str:
     """The public base URL of this API (PUBLIC_BASE_URL when set, else from the request)."""
-    configured = get_settings().public_base_url
+    configured = container().settings.public_base_url
     if configured:
         return configured
     headers = event.headers or {}

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, HttpReso
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.http_resolver import MockLambdaContext, _RequestState
 
-from idp.errors import ApiError
+from idp.kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +18,10 @@ def _json_error(status: int, code: str, message: str) -> Response:
 
 
 def install_error_handlers(app) -> None:
-    """ApiError becomes its 4xx; an unknown route a 404; anything else a logged 500 that leaks nothing."""
+    """DomainError becomes its 4xx; an unknown route a 404; anything else a logged 500 that leaks nothing."""
 
-    @app.exception_handler(ApiError)
-    def _api_error(exc: ApiError):
+    @app.exception_handler(DomainError)
+    def _api_error(exc: DomainError):
         if exc.status >= 500:
             log.error("server error: %s", exc.message)
         return _json_error(exc.status, exc.code, exc.message)

@@ -1,0 +1,3 @@
+from idp_local.stack import main
+
+raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Create the template's table, queues and secrets in the embedded AWS (moto)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import boto3
+
+from idp_local.cfn import resolve, resources_of_type
+
+
+@dataclass
+class LocalResources:
+    table_name: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    admin_token_secret_arn: str
+    visibility_timeout: int
+    max_receive_count: int
+    batch_size: int
+
+
+def _queue_attributes(props: dict) -> dict[str, str]:
+    names = {
+        "FifoQueue": "FifoQueue", "ContentBasedDeduplication": "ContentBasedDeduplication",
+        "VisibilityTimeout": "VisibilityTimeout", "MessageRetentionPeriod": "MessageRetentionPeriod",
+        "DelaySeconds": "DelaySeconds", "ReceiveMessageWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+        "DeduplicationScope": "DeduplicationScope", "FifoThroughputLimit": "FifoThroughputLimit",
+    }
+    attrs = {}
+    for key, attr in names.items():
+        if key in props:
+            value = props[key]
+            attrs[attr] = str(value).lower() if isinstance(value, bool) else str(value)
+    return attrs
+
+
+def create_table(template: dict, logical_id: str = "DirectoryTable", table_name: str | None = None,
+                 stack_name: str = "local", region: str = "us-east-1") -> str:
+    """Create one table exactly as the template declares it (keys, indexes, TTL); returns its name."""
+    props = resolve(template["Resources"][logical_id]["Properties"], {}, {}, stack_name)
+    table_name = table_name or props.get("TableName") or f"{stack_name}-{logical_id}"
+    ddb = boto3.client("dynamodb", region_name=region)
+    kwargs = {
+        "TableName": table_name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    ddb.create_table(**kwargs)
+    if props.get("TimeToLiveSpecification"):
+        ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+    return table_name
+
+
+def create_from_template(template: dict, stack_name: str, admin_token: str, region: str = "us-east-1") -> LocalResources:
+    """Create every DynamoDB table, SQS queue and Secrets Manager secret the template declares."""
+    sqs = boto3.client("sqs", region_name=region)
+    sm = boto3.client("secretsmanager", region_name=region)
+    refs: dict[str, str] = {}
+    attrs: dict[tuple[str, str], str] = {}
+
+    for name in resources_of_type(template, "AWS::DynamoDB::Table"):
+        refs[name] = create_table(template, name, stack_name=stack_name, region=region)
+
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    # Queues with no redrive policy first: the DLQ must exist before the queue that names it.
+    for name, res in sorted(queues.items(), key=lambda kv: "RedrivePolicy" in kv[1].get("Properties", {})):
+        props = resolve(res.get("Properties", {}), refs, attrs, stack_name)
+        queue_name = props.get("QueueName") or f"{stack_name}-{name}" + (".fifo" if props.get("FifoQueue") else "")
+        queue_attrs = _queue_attributes(props)
+        if "RedrivePolicy" in props:
+            queue_attrs["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        url = sqs.create_queue(QueueName=queue_name, Attributes=queue_attrs)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        refs[name] = url
+        attrs[(name, "Arn")] = arn
+        attrs[(name, "QueueName")] = queue_name
+
+    for name, res in resources_of_type(template, "AWS::SecretsManager::Secret").items():
+        props = resolve(res.get("Properties", {}), refs, attrs, stack_name)
+        secret_name = props.get("Name") or f"{stack_name}-{name}"
+        refs[name] = sm.create_secret(Name=secret_name, SecretString=admin_token)["ARN"]
+
+    push = template["Resources"]["ScimPushFunction"]["Properties"]
+    sqs_event = next(e["Properties"] for e in push["Events"].values() if e["Type"] == "SQS")
+    queue_logical = sqs_event["Queue"]["Fn::GetAtt"][0]
+    queue_props = template["Resources"][queue_logical]["Properties"]
+    dlq_logical = queue_props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    return LocalResources(
+        table_name=refs["DirectoryTable"],
+        queue_url=refs[queue_logical],
+        queue_arn=attrs[(queue_logical, "Arn")],
+        dlq_url=refs[dlq_logical],
+        admin_token_secret_arn=refs.get("AdminTokenSecret", ""),
+        visibility_timeout=int(queue_props.get("VisibilityTimeout", 30)),
+        max_receive_count=int(queue_props["RedrivePolicy"]["maxReceiveCount"]),
+        batch_size=int(sqs_event.get("BatchSize", 10)),
+    )
+

@@ -1,0 +1,228 @@
+"""The whole stack on one machine (`make run`): moto as the embedded AWS, resources from template.yaml,
+the same routes Lambda serves (under uvicorn), the SQS event source, the schedules, the OfficeSpace
+stand-in and a demo directory."""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("idp_local")
+
+DEV_ADMIN_TOKEN = "dev-admin-token-0123456789"
+STACK_NAME = "officespace-idp-local"
+
+
+def repo_root() -> Path:
+    """The checkout holding template.yaml (IDP_ROOT, else found from this file or the working directory)."""
+    candidates = [os.environ.get("IDP_ROOT"), Path(__file__).resolve().parents[2], Path.cwd()]
+    for cand in candidates:
+        if cand and (Path(cand) / "template.yaml").exists():
+            return Path(cand)
+    raise SystemExit("template.yaml not found: run from the repository or set IDP_ROOT")
+
+
+def load_function(root: Path, name: str):
+    """Import functions/<name>/app.py under a unique module name and return its lambda_handler."""
+    path = root / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"functions_{name}_app", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+@dataclass
+class StackConfig:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    standin_port: int = 3001
+    admin_token: str = DEV_ADMIN_TOKEN
+    demo: bool = True
+    standin: bool = True
+    reconcile_seconds: float = 3600.0
+    outbox_seconds: float = 5.0
+    visibility_timeout: int | None = None  # override the template's (tests shorten it)
+
+    @classmethod
+    def from_env(cls) -> "StackConfig":
+        env = os.environ
+        return cls(
+            host=env.get("HOST", "127.0.0.1"),
+            port=int(env.get("PORT", "3000")),
+            standin_port=int(env.get("STANDIN_PORT", "3001")),
+            admin_token=env.get("ADMIN_TOKEN") or DEV_ADMIN_TOKEN,
+            demo=env.get("DEMO", "1") != "0",
+            standin=env.get("STANDIN", "1") != "0",
+            reconcile_seconds=float(env.get("RECONCILE_SECONDS", "3600")),
+            outbox_seconds=float(env.get("LOCAL_OUTBOX_SECONDS", "5")),
+            visibility_timeout=int(env["LOCAL_VISIBILITY_TIMEOUT"]) if env.get("LOCAL_VISIBILITY_TIMEOUT") else None,
+        )
+
+
+@dataclass
+class LocalStack:
+    config: StackConfig
+    root: Path = field(default_factory=repo_root)
+    moto_server: object = None
+    resources: object = None
+    event_source: object = None
+    schedules: list = field(default_factory=list)
+    standin: object = None
+    demo_info: dict | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.port}"
+
+    def start_aws(self) -> None:
+        """Start moto on loopback and create what template.yaml declares."""
+        os.environ.update({
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "officespace-idp",
+            "POWERTOOLS_METRICS_NAMESPACE": "OfficeSpaceIdP", "POWERTOOLS_METRICS_DISABLED": "true",
+        })
+        from moto.server import ThreadedMotoServer
+
+        self.moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto_server.start()
+        host, port = self.moto_server.get_host_and_port()
+        os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+
+        from idp_local.cfn import load_template
+        from idp_local.resources import create_from_template
+
+        template = load_template(self.root / "template.yaml")
+        self.resources = create_from_template(template, STACK_NAME, self.config.admin_token)
+        if self.config.visibility_timeout is not None:
+            import boto3
+
+            boto3.client("sqs").set_queue_attributes(
+                QueueUrl=self.resources.queue_url, Attributes={"VisibilityTimeout": str(self.config.visibility_timeout)}
+            )
+        os.environ.update({
+            "TABLE_NAME": self.resources.table_name,
+            "EVENTS_QUEUE_URL": self.resources.queue_url,
+            "DLQ_URL": self.resources.dlq_url,
+            "EVENTS_MAX_RECEIVE_COUNT": str(self.resources.max_receive_count),
+            "SSM_PREFIX": f"/{STACK_NAME}",
+            "ADMIN_TOKEN": self.config.admin_token,
+            "PUBLIC_BASE_URL": self.base_url,
+        })
+        if self.config.host not in ("127.0.0.1", "localhost", "::1"):
+            # Served over plain http on a non-loopback address: Secure cookies would be dropped.
+            os.environ["IDP_INSECURE_COOKIES"] = "1"
+        from idp import bootstrap
+
+        bootstrap.reset()  # the environment changed: build the container afresh, and fail here on a bad value
+        bootstrap.container()
+
+    def start_workers(self) -> None:
+        """The SQS event source for the push function and the schedules (outbox relay, reconcile)."""
+        import boto3
+
+        from idp_local.event_source import LambdaContext, Schedule, SqsEventSource
+
+        push = load_function(self.root, "scim_push")
+        reconcile = load_function(self.root, "reconcile")
+        self.event_source = SqsEventSource(
+            boto3.client("sqs"), self.resources.queue_url, self.resources.queue_arn, push,
+            batch_size=self.resources.batch_size, wait_seconds=1,
+        )
+        self.event_source.start()
+        scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+        self.schedules = [
+            Schedule(self.config.outbox_seconds, lambda: reconcile({**scheduled, "detail": {"job": "outbox"}}, LambdaContext("ReconcileFunction")), "outbox"),
+            Schedule(self.config.reconcile_seconds, lambda: reconcile(scheduled, LambdaContext("ReconcileFunction")), "reconcile"),
+        ]
+        for schedule in self.schedules:
+            schedule.start()
+
+    def start_standin(self) -> None:
+        if not self.config.standin:
+            return
+        try:
+            from officespace_standin.server import start_standin
+        except ImportError:
+            log.warning("OfficeSpace stand-in not installed; starting without it")
+            return
+        self.standin = start_standin(self.config.host, self.config.standin_port, idp_base_url=self.base_url)
+
+    def seed(self) -> None:
+        if self.config.demo:
+            from idp_local.demo import seed_demo
+
+            self.demo_info = seed_demo(self)
+
+    def asgi_app(self):
+        from idp_local.app import build_app
+
+        return build_app(lambda: None if self.event_source and self.event_source.ready.is_set() else "consumer loop not polling yet")
+
+    def stop(self) -> None:
+        for schedule in self.schedules:
+            schedule.stop()
+        if self.event_source:
+            self.event_source.stop()
+        if self.standin and hasattr(self.standin, "stop"):
+            self.standin.stop()
+        if self.moto_server:
+            self.moto_server.stop()
+
+
+def banner(stack: LocalStack) -> str:
+    lines = [
+        "",
+        "OfficeSpace IdP local stack is up",
+        f"  API and IdP           {stack.base_url}   (health: {stack.base_url}/healthz)",
+        f"  Admin token           {stack.config.admin_token}",
+        f"  User portal / login   {stack.base_url}/  ,  {stack.base_url}/login",
+    ]
+    if stack.standin is not None:
+        lines.append(f"  OfficeSpace stand-in  http://{stack.config.host}:{stack.config.standin_port}/   (SCIM: /scim/v2)")
+    if stack.demo_info:
+        lines.append("  Demo logins:")
+        for user in stack.demo_info["users"]:
+            lines.append(f"    {user['username']:<8} {user['password']:<22} {user['note']}")
+        lines.append(f"  Demo app              {stack.base_url}/saml2/officespace/metadata")
+    lines.append("  Ctrl-C stops everything.")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("werkzeug", "botocore", "urllib3", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    import uvicorn
+
+    stack = LocalStack(StackConfig.from_env())
+    try:
+        stack.start_aws()
+        stack.start_standin()
+        stack.start_workers()
+        stack.seed()
+        server = uvicorn.Server(uvicorn.Config(stack.asgi_app(), host=stack.config.host, port=stack.config.port,
+                                               log_level="warning", lifespan="off"))
+
+        def announce():
+            while not server.started:
+                threading.Event().wait(0.05)
+            print(banner(stack), flush=True)
+
+        threading.Thread(target=announce, daemon=True).start()
+        try:
+            server.run()  # returns on Ctrl-C / SIGTERM
+        except KeyboardInterrupt:  # uvicorn re-raises the captured Ctrl-C once it has shut down
+            pass
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

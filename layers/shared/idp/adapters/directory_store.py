@@ -1,0 +1,385 @@
+"""DynamoDB adapter for the directory: users, groups, membership, apps and access bindings.
+
+One table, items keyed as docs/ARCHITECTURE.md lays out. Writes that change what provisioning
+must do carry their change events into the same transaction (the outbox), so a change and the
+news of it are stored together or not at all.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
+from idp.kernel.clock import now_iso
+from idp.kernel.errors import DomainError, conflict, not_found
+
+MAX_PAGE = 200
+
+
+def _clean(item: dict) -> dict:
+    """Strip key attributes and internal fields from an item."""
+    return {
+        k: from_ddb(v)
+        for k, v in item.items()
+        if k not in ("pk", "sk", "gsi1pk", "gsi1sk", "password_hash", "kind")
+    }
+
+
+class DirectoryStore:
+    """Users, groups, membership, apps and bindings in the directory table."""
+
+    def __init__(self, table):
+        self.table = table
+
+    @property
+    def _ddb(self):
+        return self.table.meta.client
+
+    # ---------- low level ----------
+    def _outbox_puts(self, events: Iterable[dict]) -> list[dict]:
+        return [
+            {"Put": {"TableName": self.table.name, "Item": {"pk": "OUTBOX", "sk": f"{e['at']}#{e['event_id']}", "event": e}}}
+            for e in events
+        ]
+
+    def _transact(self, items: list[dict], clash_messages: list[str | None]) -> None:
+        """Run a transaction; a failed condition becomes a 409 naming what clashed."""
+        try:
+            self._ddb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            for i, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    msg = clash_messages[i] if i < len(clash_messages) else None
+                    raise conflict(msg or "the record changed or already exists") from None
+            raise DomainError(409, "conflict", "the change clashed with a concurrent change; try again") from None
+
+    def _put_item(self, item: dict) -> dict:
+        return {"Put": {"TableName": self.table.name, "Item": item}}
+
+    def _query_all(self, **kwargs) -> list[dict]:
+        items, start = [], None
+        while True:
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self.table.query(**kwargs)
+            items.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return items
+
+    def _page(self, gsi1pk: str, limit: int | None, cursor: str | None) -> tuple[list[dict], str | None]:
+        limit = max(1, min(int(limit or 50), MAX_PAGE))
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(gsi1pk),
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self.table.query(**kwargs)
+        return [_clean(i) for i in page.get("Items", [])], encode_cursor(page.get("LastEvaluatedKey"))
+
+    def _get(self, pk: str, sk: str, consistent: bool = True) -> dict | None:
+        return self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent).get("Item")
+
+    # ---------- users ----------
+    def create_user(self, fields: dict, password_hash: str | None, events_for) -> dict:
+        uid = new_id("u")
+        ts = now_iso()
+        user = {**{k: v for k, v in fields.items() if v is not None}, "id": uid, "created_at": ts, "updated_at": ts, "version": 1}
+        item = {"pk": f"USER#{uid}", "sk": "PROFILE", "gsi1pk": "USERS", "gsi1sk": uid, "kind": "user", **user}
+        if password_hash:
+            item["password_hash"] = password_hash
+        items = [
+            {"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+            self._unique_put("username", user["username"], uid),
+            self._unique_put("email", user["email"], uid),
+        ]
+        clashes = [None, f"username '{user['username']}' is already taken", f"email '{user['email']}' is already taken"]
+        self._transact(items + self._outbox_puts(events_for(user)), clashes)
+        return _clean(item)
+
+    def _unique_put(self, field: str, value: str, owner: str) -> dict:
+        return {
+            "Put": {
+                "TableName": self.table.name,
+                "Item": {"pk": f"UNIQUE#{field}#{value.lower()}", "sk": "UNIQUE", "owner": owner},
+                "ConditionExpression": "attribute_not_exists(pk) OR #o = :o",
+                "ExpressionAttributeNames": {"#o": "owner"},
+                "ExpressionAttributeValues": {":o": owner},
+            }
+        }
+
+    def _unique_delete(self, field: str, value: str) -> dict:
+        return {"Delete": {"TableName": self.table.name, "Key": {"pk": f"UNIQUE#{field}#{value.lower()}", "sk": "UNIQUE"}}}
+
+    def get_user_item(self, uid: str) -> dict | None:
+        """The raw user item, password hash included (for sign-in only)."""
+        return self._get(f"USER#{uid}", "PROFILE")
+
+    def get_user(self, uid: str) -> dict | None:
+        item = self.get_user_item(uid)
+        return _clean(item) if item else None
+
+    def find_user_id(self, field: str, value: str) -> str | None:
+        """Look a user up by username or email, case-insensitively."""
+        item = self._get(f"UNIQUE#{field}#{value.lower()}", "UNIQUE")
+        return item["owner"] if item else None
+
+    def list_users(self, limit=None, cursor=None):
+        return self._page("USERS", limit, cursor)
+
+    def all_user_ids(self) -> list[str]:
+        return [i["gsi1sk"] for i in self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("USERS"), ProjectionExpression="gsi1sk")]
+
+    def update_user(self, uid: str, changes: dict, password_hash: str | None, events_for) -> dict:
+        current = self.get_user_item(uid)
+        if not current:
+            raise not_found("user", uid)
+        new = {**current, **changes, "updated_at": now_iso(), "version": int(current.get("version", 1)) + 1}
+        if password_hash:
+            new["password_hash"] = password_hash
+        items = [{
+            "Put": {
+                "TableName": self.table.name, "Item": new,
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": current.get("version", 1)},
+            }
+        }]
+        clashes: list[str | None] = ["the user changed concurrently; try again"]
+        for field in ("username", "email"):
+            if field in changes and changes[field].lower() != current[field].lower():
+                items.append(self._unique_put(field, changes[field], uid))
+                clashes.append(f"{field} '{changes[field]}' is already taken")
+                items.append(self._unique_delete(field, current[field]))
+                clashes.append(None)
+        self._transact(items + self._outbox_puts(events_for(_clean(new))), clashes)
+        return _clean(new)
+
+    def delete_user(self, uid: str, events_for) -> None:
+        current = self.get_user_item(uid)
+        if not current:
+            raise not_found("user", uid)
+        related = self._query_all(KeyConditionExpression=Key("pk").eq(f"USER#{uid}"))
+        mirrors = []
+        for rel in related:
+            if rel["sk"].startswith("MEMBEROF#"):
+                mirrors.append({"pk": f"GROUP#{rel['sk'][9:]}", "sk": f"MEMBER#{uid}"})
+            elif rel["sk"].startswith("APP#"):
+                mirrors.append({"pk": f"APP#{rel['sk'][4:]}", "sk": f"BIND#USER#{uid}"})
+        # The profile, its unique claims and the outbox go in one transaction; edges after it.
+        items = [
+            {"Delete": {"TableName": self.table.name, "Key": {"pk": f"USER#{uid}", "sk": "PROFILE"}}},
+            self._unique_delete("username", current["username"]),
+            self._unique_delete("email", current["email"]),
+        ]
+        self._transact(items + self._outbox_puts(events_for(_clean(current))), [])
+        with self.table.batch_writer() as batch:
+            for rel in related:
+                if rel["sk"] != "PROFILE":
+                    batch.delete_item(Key={"pk": rel["pk"], "sk": rel["sk"]})
+            for key in mirrors:
+                batch.delete_item(Key=key)
+
+    # ---------- groups ----------
+    def create_group(self, fields: dict, events_for) -> dict:
+        gid = new_id("g")
+        ts = now_iso()
+        group = {**{k: v for k, v in fields.items() if v is not None}, "id": gid, "created_at": ts, "updated_at": ts, "version": 1}
+        item = {"pk": f"GROUP#{gid}", "sk": "META", "gsi1pk": "GROUPS", "gsi1sk": gid, "kind": "group", **group}
+        self._transact(
+            [
+                {"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+                self._unique_put("groupname", group["name"], gid),
+            ] + self._outbox_puts(events_for(group)),
+            [None, f"a group named '{group['name']}' already exists"],
+        )
+        return _clean(item)
+
+    def get_group(self, gid: str) -> dict | None:
+        item = self._get(f"GROUP#{gid}", "META")
+        return _clean(item) if item else None
+
+    def list_groups(self, limit=None, cursor=None):
+        return self._page("GROUPS", limit, cursor)
+
+    def all_group_ids(self) -> list[str]:
+        return [i["gsi1sk"] for i in self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("GROUPS"), ProjectionExpression="gsi1sk")]
+
+    def update_group(self, gid: str, changes: dict, events_for) -> dict:
+        current = self._get(f"GROUP#{gid}", "META")
+        if not current:
+            raise not_found("group", gid)
+        new = {**current, **changes, "updated_at": now_iso(), "version": int(current.get("version", 1)) + 1}
+        items = [{
+            "Put": {
+                "TableName": self.table.name, "Item": new,
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": current.get("version", 1)},
+            }
+        }]
+        clashes: list[str | None] = ["the group changed concurrently; try again"]
+        if "name" in changes and changes["name"].lower() != current["name"].lower():
+            items += [self._unique_put("groupname", changes["name"], gid), self._unique_delete("groupname", current["name"])]
+            clashes += [f"a group named '{changes['name']}' already exists", None]
+        self._transact(items + self._outbox_puts(events_for(_clean(new))), clashes)
+        return _clean(new)
+
+    def delete_group(self, gid: str, events_for) -> None:
+        current = self._get(f"GROUP#{gid}", "META")
+        if not current:
+            raise not_found("group", gid)
+        related = self._query_all(KeyConditionExpression=Key("pk").eq(f"GROUP#{gid}"))
+        self._transact(
+            [
+                {"Delete": {"TableName": self.table.name, "Key": {"pk": f"GROUP#{gid}", "sk": "META"}}},
+                self._unique_delete("groupname", current["name"]),
+            ] + self._outbox_puts(events_for(_clean(current))),
+            [],
+        )
+        with self.table.batch_writer() as batch:
+            for rel in related:
+                if rel["sk"] == "META":
+                    continue
+                batch.delete_item(Key={"pk": rel["pk"], "sk": rel["sk"]})
+                if rel["sk"].startswith("MEMBER#"):
+                    batch.delete_item(Key={"pk": f"USER#{rel['sk'][7:]}", "sk": f"MEMBEROF#{gid}"})
+                elif rel["sk"].startswith("APP#"):
+                    batch.delete_item(Key={"pk": f"APP#{rel['sk'][4:]}", "sk": f"BIND#GROUP#{gid}"})
+
+    def add_member(self, gid: str, uid: str, events: list[dict]) -> None:
+        self._edge(True, ("GROUP", gid, "MEMBER", uid), ("USER", uid, "MEMBEROF", gid), events)
+
+    def remove_member(self, gid: str, uid: str, events: list[dict]) -> None:
+        self._edge(False, ("GROUP", gid, "MEMBER", uid), ("USER", uid, "MEMBEROF", gid), events)
+
+    def _edge(self, add: bool, a: tuple, b: tuple, events: list[dict]) -> None:
+        ts = now_iso()
+        keys = [{"pk": f"{a[0]}#{a[1]}", "sk": f"{a[2]}#{a[3]}"}, {"pk": f"{b[0]}#{b[1]}", "sk": f"{b[2]}#{b[3]}"}]
+        if add:
+            ops = [self._put_item({**k, "created_at": ts}) for k in keys]
+        else:
+            ops = [{"Delete": {"TableName": self.table.name, "Key": k}} for k in keys]
+        self._transact(ops + self._outbox_puts(events[: 100 - len(ops)]), [])
+
+    def has_edge(self, pk: str, sk: str) -> bool:
+        return self._get(pk, sk) is not None
+
+    def _children(self, pk: str, prefix: str) -> list[str]:
+        items = self._query_all(KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(prefix), ProjectionExpression="sk")
+        return [i["sk"][len(prefix):] for i in items]
+
+    def list_members(self, gid: str) -> list[str]:
+        return self._children(f"GROUP#{gid}", "MEMBER#")
+
+    def members_page(self, gid: str, limit=None, cursor=None) -> tuple[list[str], str | None]:
+        """One page of a group's member ids, with the cursor of the next."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"GROUP#{gid}") & Key("sk").begins_with("MEMBER#"),
+            "Limit": max(1, min(int(limit or 50), MAX_PAGE)),
+        }
+        start = decode_cursor(cursor)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self.table.query(**kwargs)
+        return [i["sk"][7:] for i in page.get("Items", [])], encode_cursor(page.get("LastEvaluatedKey"))
+
+    def groups_of_user(self, uid: str) -> list[str]:
+        return self._children(f"USER#{uid}", "MEMBEROF#")
+
+    # ---------- apps ----------
+    def create_app(self, app: dict, events_for) -> dict:
+        ts = now_iso()
+        item = {"pk": f"APP#{app['slug']}", "sk": "META", "gsi1pk": "APPS", "gsi1sk": app["slug"], "kind": "app",
+                **to_ddb(app), "created_at": ts, "updated_at": ts, "version": 1}
+        self._transact(
+            [{"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}]
+            + self._outbox_puts(events_for(app)),
+            [f"an app with slug '{app['slug']}' already exists"],
+        )
+        return _clean(item)
+
+    def get_app(self, slug: str) -> dict | None:
+        item = self._get(f"APP#{slug}", "META")
+        return _clean(item) if item else None
+
+    def list_apps(self, limit=None, cursor=None):
+        return self._page("APPS", limit, cursor)
+
+    def all_app_slugs(self) -> list[str]:
+        return [i["gsi1sk"] for i in self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("APPS"), ProjectionExpression="gsi1sk")]
+
+    def update_app(self, slug: str, changes: dict, events_for) -> dict:
+        current = self._get(f"APP#{slug}", "META")
+        if not current:
+            raise not_found("app", slug)
+        new = {**current, **to_ddb(changes), "updated_at": now_iso(), "version": int(current.get("version", 1)) + 1}
+        new = {k: v for k, v in new.items() if v is not None}
+        self._transact(
+            [{
+                "Put": {
+                    "TableName": self.table.name, "Item": new,
+                    "ConditionExpression": "#v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": current.get("version", 1)},
+                }
+            }] + self._outbox_puts(events_for(_clean(new))),
+            ["the app changed concurrently; try again"],
+        )
+        return _clean(new)
+
+    def delete_app(self, slug: str) -> None:
+        related = self._query_all(KeyConditionExpression=Key("pk").eq(f"APP#{slug}"))
+        if not any(r["sk"] == "META" for r in related):
+            raise not_found("app", slug)
+        with self.table.batch_writer() as batch:
+            for rel in related:
+                batch.delete_item(Key={"pk": rel["pk"], "sk": rel["sk"]})
+                if rel["sk"].startswith("BIND#USER#"):
+                    batch.delete_item(Key={"pk": f"USER#{rel['sk'][10:]}", "sk": f"APP#{slug}"})
+                elif rel["sk"].startswith("BIND#GROUP#"):
+                    batch.delete_item(Key={"pk": f"GROUP#{rel['sk'][11:]}", "sk": f"APP#{slug}"})
+
+    # ---------- bindings ----------
+    def bind_user(self, slug: str, uid: str, events: list[dict]) -> None:
+        self._edge(True, ("APP", slug, "BIND#USER", uid), ("USER", uid, "APP", slug), events)
+
+    def unbind_user(self, slug: str, uid: str, events: list[dict]) -> None:
+        self._edge(False, ("APP", slug, "BIND#USER", uid), ("USER", uid, "APP", slug), events)
+
+    def bind_group(self, slug: str, gid: str, events: list[dict]) -> None:
+        self._edge(True, ("APP", slug, "BIND#GROUP", gid), ("GROUP", gid, "APP", slug), events)
+
+    def unbind_group(self, slug: str, gid: str, events: list[dict]) -> None:
+        self._edge(False, ("APP", slug, "BIND#GROUP", gid), ("GROUP", gid, "APP", slug), events)
+
+    def app_user_bindings(self, slug: str) -> list[str]:
+        return self._children(f"APP#{slug}", "BIND#USER#")
+
+    def app_group_bindings(self, slug: str) -> list[str]:
+        return self._children(f"APP#{slug}", "BIND#GROUP#")
+
+    def apps_of_user(self, uid: str) -> list[str]:
+        """Apps the user is bound to directly."""
+        return self._children(f"USER#{uid}", "APP#")
+
+    def apps_of_group(self, gid: str) -> list[str]:
+        return self._children(f"GROUP#{gid}", "APP#")
+
+    # ---------- outbox ----------
+    def pending_outbox(self, limit: int = 100) -> list[dict]:
+        page = self.table.query(KeyConditionExpression=Key("pk").eq("OUTBOX"), Limit=limit, ConsistentRead=True)
+        return [from_ddb(i) for i in page.get("Items", [])]
+
+    def clear_outbox(self, sks: Iterable[str]) -> None:
+        with self.table.batch_writer() as batch:
+            for sk in sks:
+                batch.delete_item(Key={"pk": "OUTBOX", "sk": sk})

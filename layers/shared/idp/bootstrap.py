@@ -1,0 +1,208 @@
+"""The composition root: the one place that reads the settings and builds every store, client and
+service, once per process. Handlers and the local stack ask `container()` for what they need;
+tests build a `Container` of their own (or `use()` one) and `reset()` between environments.
+
+Each part is built on first use, and its imports happen then: the metadata function never pays
+for xmlsec, the SCIM client or the provisioning engine (cold start is part of the product).
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from idp.settings import Settings
+
+if TYPE_CHECKING:  # the types only; the modules load lazily below
+    from idp.adapters.directory_store import DirectoryStore
+    from idp.adapters.event_publisher import EventPublisher
+    from idp.adapters.provisioning_state import ProvisioningState
+    from idp.adapters.secrets import SecretStore
+    from idp.adapters.signon_state import SamlState
+    from idp.directory.apps import AppService
+    from idp.directory.service import DirectoryService
+    from idp.provisioning.consumer import Consumer
+    from idp.provisioning.engine import Engine
+    from idp.provisioning.metrics import ProvisioningMetrics
+    from idp.provisioning.policy import BreakerSettings
+    from idp.provisioning.reconcile import Reconciler
+
+T = TypeVar("T")
+
+
+def _part(build: Callable[["Container"], T]) -> property:
+    """A part of the container: built once, on first use, under the container's lock."""
+    name = build.__name__
+
+    def get(self: "Container") -> T:
+        try:
+            return self._parts[name]
+        except KeyError:
+            pass
+        with self._lock:
+            if name not in self._parts:
+                self._parts[name] = build(self)
+            return self._parts[name]
+
+    get.__doc__ = build.__doc__
+    return property(get)
+
+
+class Container:
+    """Everything the product is made of, wired once. Pass `overrides` (part name → object) to swap
+    a part for a fake: `Container(settings, table=fake_table)`."""
+
+    def __init__(self, settings: Settings, **overrides: Any):
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._parts: dict[str, Any] = dict(overrides)
+
+    # ------------------------------------------------------------------ AWS
+    @_part
+    def aws(self):
+        """boto3 clients for this process (they follow AWS_ENDPOINT_URL: moto locally)."""
+        from idp.adapters.aws import AwsClients
+
+        return AwsClients(self.settings.region)
+
+    @_part
+    def table(self):
+        """The directory table (DynamoDB resource API)."""
+        return self.aws.table(self.settings.table_name)
+
+    @_part
+    def secrets(self) -> "SecretStore":
+        from idp.adapters.secrets import SecretStore
+
+        return SecretStore(self.aws.client("ssm"), self.settings.ssm_prefix)
+
+    @_part
+    def sqs(self):
+        return self.aws.client("sqs")
+
+    @_part
+    def publisher(self) -> "EventPublisher":
+        from idp.adapters.event_publisher import EventPublisher
+
+        return EventPublisher(self.sqs, self.settings.events_queue_url)
+
+    # ------------------------------------------------------------------ directory
+    @_part
+    def store(self) -> "DirectoryStore":
+        from idp.adapters.directory_store import DirectoryStore
+
+        return DirectoryStore(self.table)
+
+    @_part
+    def directory(self) -> "DirectoryService":
+        from idp.directory.service import DirectoryService
+
+        return DirectoryService(self.store, self.publisher)
+
+    @_part
+    def apps(self) -> "AppService":
+        from idp.directory.apps import AppService
+
+        return AppService(self.directory, self.secrets,
+                          on_provisioning_changed=lambda slug: self.provisioning_state.reset_app(slug))
+
+    def admin_token(self) -> str | None:
+        """The admin API's bearer token: ADMIN_TOKEN, else the Secrets Manager secret (cached 5 min)."""
+        if self.settings.admin_token:
+            return self.settings.admin_token
+        if self.settings.admin_token_secret_arn:
+            from aws_lambda_powertools.utilities import parameters
+
+            return parameters.get_secret(self.settings.admin_token_secret_arn, max_age=300)
+        return None
+
+    # ------------------------------------------------------------------ sign-on
+    @_part
+    def signon_state(self) -> "SamlState":
+        from idp.adapters.signon_state import Policy, SamlState
+
+        return SamlState(self.table, Policy.from_settings(self.settings))
+
+    # ------------------------------------------------------------------ provisioning
+    @_part
+    def provisioning_state(self) -> "ProvisioningState":
+        from idp.adapters.provisioning_state import ProvisioningState
+
+        return ProvisioningState(self.table)
+
+    @_part
+    def breaker(self) -> "BreakerSettings":
+        from idp.provisioning.policy import BreakerSettings
+
+        return BreakerSettings.from_settings(self.settings)
+
+    @_part
+    def metrics(self) -> "ProvisioningMetrics":
+        from idp.provisioning.metrics import ProvisioningMetrics
+
+        return ProvisioningMetrics(self.settings.metrics_namespace)
+
+    @_part
+    def scim_tokens(self):
+        """slug → the app's SCIM bearer token from the secret store; `fresh` skips the cache (after a 401/403)."""
+
+        def token(slug: str, fresh: bool = False) -> str | None:
+            name = f"apps/{slug}/scim-token"
+            if fresh:
+                self.secrets.invalidate(name)
+            return self.secrets.get(name)
+
+        return token
+
+    @_part
+    def engine(self) -> "Engine":
+        from idp.adapters.scim_client import ScimClient
+        from idp.provisioning.engine import Engine
+
+        timeout = (self.settings.scim_connect_timeout, self.settings.scim_read_timeout)
+        return Engine(self.store, self.provisioning_state, self.scim_tokens, client_factory=ScimClient,
+                      timeout=timeout, on_exchange=self.metrics.exchange)
+
+    @_part
+    def reconciler(self) -> "Reconciler":
+        from idp.provisioning.reconcile import Reconciler
+
+        return Reconciler(self.engine, self.breaker)
+
+    @_part
+    def consumer(self) -> "Consumer":
+        from idp.provisioning.consumer import Consumer
+        from idp.provisioning.dispatch import Dispatcher
+
+        s = self.settings
+        dispatcher = Dispatcher(self.engine, self.reconciler, self.breaker, self.metrics)
+        return Consumer(dispatcher, sqs=self.sqs, queue_url=s.events_queue_url or None,
+                        max_receive_count=s.events_max_receive_count, backoff_base=s.scim_backoff_base_seconds,
+                        backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
+                        metrics=self.metrics)
+
+
+_current: Container | None = None
+_current_lock = threading.Lock()
+
+
+def container() -> Container:
+    """The process's container, built from the environment on first use (a bad value fails here)."""
+    global _current
+    if _current is None:
+        with _current_lock:
+            if _current is None:
+                _current = Container(Settings.load())
+    return _current
+
+
+def use(replacement: Container) -> Container:
+    """Make `replacement` the process's container (tests, the local stack)."""
+    global _current
+    _current = replacement
+    return replacement
+
+
+def reset() -> None:
+    """Forget the process's container; the next `container()` reads the environment again."""
+    global _current
+    _current = None

@@ -1,0 +1,30 @@
+"""The vocabulary of directory change events (contract section 4), shared by the directory that
+produces them and the provisioning consumer that reads them."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from idp.kernel.clock import now_iso
+
+USER_KINDS = frozenset({"user.created", "user.updated", "user.deleted"})
+GROUP_KINDS = frozenset({"group.created", "group.updated", "group.deleted", "group.members_changed"})
+APP_KINDS = frozenset({"app.access_changed", "app.sync"})
+KINDS = USER_KINDS | GROUP_KINDS | APP_KINDS
+
+
+def event(kind: str, ident: str, app: str | None = None, version: int | None = None) -> dict:
+    """One change event; `event_id` is the FIFO deduplication id and is not part of the body."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    body = {"type": kind, "id": ident, "at": now_iso(), "event_id": uuid.uuid4().hex}
+    if app:
+        body["app"] = app
+    if version is not None:
+        body["version"] = int(version)
+    return body
+
+
+def message_body(evt: dict) -> str:
+    """The SQS message body of an event (without its deduplication id)."""
+    return json.dumps({k: v for k, v in evt.items() if k != "event_id"}, separators=(",", ":"))

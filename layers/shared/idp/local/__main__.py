@@ -1,3 +1,0 @@
-from idp.local.stack import main
-
-raise SystemExit(main())

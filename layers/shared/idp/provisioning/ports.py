@@ -1,0 +1,178 @@
+"""The ports of provisioning: what it needs from the directory, the token store and the SP's SCIM API.
+The adapters satisfy them (`DirectoryStore`, `SecretStore`, `ScimClient`); tests pass fakes."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator, Protocol, runtime_checkable
+
+from idp.scim.protocol import Exchange, ScimResponse
+
+CLAIM_SECONDS = 60  # a create claim lapses after this (a crashed consumer does not block the create)
+LEASE_SECONDS = 180  # the reconcile lease; renewed while the run goes on (engine.LEASE_RENEW_BELOW)
+
+# What a mapping item says of its entity.
+STATUS_SYNCED = "synced"  # in the SP and equal to the directory
+STATUS_DEACTIVATED = "deactivated"  # in the SP, inactive, as wanted
+STATUS_PENDING = "pending"  # a transient failure: will be retried
+STATUS_FAILED = "failed"  # a permanent failure (400...): needs a person
+STATUS_CREATING = "creating"
+IN_SYNC = frozenset({STATUS_SYNCED, STATUS_DEACTIVATED, "left"})
+
+
+class ClaimLost(Exception):
+    """Another consumer holds (or took over) the create claim."""
+
+
+@runtime_checkable
+class DirectoryPort(Protocol):
+    def get_user(self, uid: str) -> dict | None:
+        """id, username, email, firstname, lastname, displayname, title, department,
+        employee_id, phone, location, state (ACTIVE|SUSPENDED); None when deleted."""
+
+    def get_group(self, gid: str) -> dict | None:
+        """id, name, description; None when deleted."""
+
+    def list_members(self, gid: str) -> list[str]: ...
+
+    def groups_of_user(self, uid: str) -> list[str]: ...
+
+    def get_app(self, slug: str) -> dict | None:
+        """The app item, with `provisioning: {base_url, enabled, group_management, dialect?,
+        matching_attribute?, deprovision?, max_deprovision_share?, attribute_mapping?, ...}`."""
+
+    def all_app_slugs(self) -> list[str]: ...
+
+    def app_user_bindings(self, slug: str) -> list[str]:
+        """Users bound to the app directly."""
+
+    def app_group_bindings(self, slug: str) -> list[str]:
+        """Groups bound to the app."""
+
+    def apps_of_user(self, uid: str) -> list[str]:
+        """Apps the user is bound to directly."""
+
+    def apps_of_group(self, gid: str) -> list[str]: ...
+
+
+class TokenSource(Protocol):
+    """The SCIM bearer token of an app; `fresh=True` skips any cache (after a 401/403)."""
+
+    def __call__(self, slug: str, fresh: bool = False) -> str | None: ...
+
+
+class ScimApi(Protocol):
+    """What the engine asks of one SP's SCIM API (`idp.adapters.scim_client.ScimClient` is the real one).
+    Every method raises a `idp.scim.protocol.ScimError` subclass on failure."""
+
+    base_url: str
+    token: str
+
+    def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
+                headers: dict | None = None) -> ScimResponse: ...
+
+    def get(self, resource: str, scim_id: str, *, params: dict | None = None) -> dict: ...
+
+    def create(self, resource: str, payload: dict) -> ScimResponse: ...
+
+    def replace(self, resource: str, scim_id: str, payload: dict, *, etag: str | None = None) -> ScimResponse: ...
+
+    def patch(self, resource: str, scim_id: str, operations: list[dict], *, etag: str | None = None) -> ScimResponse: ...
+
+    def delete(self, resource: str, scim_id: str) -> None: ...
+
+    def search(self, resource: str, filter_: str, *, count: int = 10, excluded: str | None = None) -> list[dict]: ...
+
+    def iterate(self, resource: str, *, page_size: int = 100, excluded: str | None = None,
+                max_pages: int = 10_000) -> Iterator[dict]: ...
+
+
+class ClientFactory(Protocol):
+    """Builds the SCIM client of one SP (the composition root passes `ScimClient`)."""
+
+    def __call__(self, base_url: str, token: str, *, timeout: float | tuple[float, float],
+                 on_exchange: Callable[[Exchange], None] | None = None,
+                 retry_wait: Callable[[float, int], bool] | None = None) -> ScimApi: ...
+
+
+class ProvisioningState(Protocol):
+    """The provisioning state the engine reads and writes: mapping items, create claims, the reconcile
+    lease, the app status and breaker, access snapshots and the provisioning log.
+    `idp.adapters.provisioning_state.ProvisioningState` (DynamoDB) is the real one."""
+
+    clock: Callable[[], float]
+
+    def buffered(self) -> contextlib.AbstractContextManager: ...
+
+    @property
+    def buffering(self) -> bool: ...
+
+    def pending(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def flush_maps(self) -> None: ...
+
+    def get_map(self, slug: str, kind: str, eid: str) -> dict | None: ...
+
+    def maps(self, slug: str, kind: str, attributes: tuple[str, ...] | None = None) -> dict[str, dict]: ...
+
+    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS) -> str | None: ...
+
+    def release_claim(self, slug: str, kind: str, eid: str, token: str) -> None: ...
+
+    def save_pushed(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
+                    pushed: dict | None = None, pushed_hash: str | None = None, display_name: str | None = None,
+                    members: set[str] | None = None, claim_token: str | None = None) -> None: ...
+
+    def put_created(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
+                    pushed: dict | None = None, pushed_hash: str | None = None) -> None: ...
+
+    def acquire_lease(self, slug: str, seconds: float = LEASE_SECONDS) -> tuple[str, float] | None: ...
+
+    def renew_lease(self, slug: str, token: str, seconds: float = LEASE_SECONDS) -> float | None: ...
+
+    def release_lease(self, slug: str, token: str) -> None: ...
+
+    def lease_blocks(self, slug: str, token: str | None = None) -> bool: ...
+
+    def update_members(self, slug: str, gid: str, add: set[str] = frozenset(), remove: set[str] = frozenset()) -> None: ...
+
+    def set_status(self, slug: str, kind: str, eid: str, status: str, last_error: str | None = None) -> None: ...
+
+    def forget(self, slug: str, kind: str, eid: str) -> None: ...
+
+    def access_snapshot(self, slug: str, gid: str) -> set[str] | None: ...
+
+    def put_access_snapshot(self, slug: str, gid: str, members: set[str]) -> None: ...
+
+    def delete_access_snapshot(self, slug: str, gid: str) -> None: ...
+
+    def app_status(self, slug: str) -> dict: ...
+
+    def breaker_open_for(self, status: dict) -> float: ...
+
+    def note_success(self, slug: str, status: dict | None = None) -> None: ...
+
+    def note_transient_failure(self, slug: str, message: str, *, threshold: int, base_cooldown: float,
+                               max_cooldown: float) -> float: ...
+
+    def note_auth_failure(self, slug: str, message: str, retry_seconds: float) -> None: ...
+
+    def note_permanent_failure(self, slug: str, message: str) -> None: ...
+
+    def set_halted(self, slug: str, reason: str) -> None: ...
+
+    def reset_app(self, slug: str) -> None: ...
+
+    def note_reconcile(self, slug: str, summary: dict) -> None: ...
+
+    def log(self, slug: str, kind: str, eid: str, *, action: str, outcome: str, request: dict | None = None,
+            sp_status: int | None = None, sp_message: str | None = None, detail: str | None = None) -> None: ...
+
+    def read_log(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
+                 limit: int = 50) -> list[dict]: ...
+
+    def read_log_page(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
+                      limit: int = 50, start_key: dict | None = None) -> tuple[list[dict], dict | None]: ...
+
+    def counts(self, slug: str) -> dict: ...

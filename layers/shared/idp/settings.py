@@ -1,0 +1,86 @@
+"""Every environment variable the product reads, as one pydantic settings model validated at cold start.
+
+A bad value is an error naming the variable (``Settings.load()`` raises ``SettingsError``), never a
+silent default. Only the composition root (``idp.bootstrap``) reads the environment; everything else
+is handed the part of the settings it needs.
+"""
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """A variable of the environment has a value the product cannot use."""
+
+
+def _strip_slash(value: str | None) -> str | None:
+    return (value or "").rstrip("/") or None
+
+
+class Settings(BaseSettings):
+    """The product's configuration; field name = environment variable (case-insensitive)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=False)
+
+    # -- resources (template.yaml Globals)
+    table_name: str = "officespace-idp-directory"
+    events_queue_url: str = ""
+    dlq_url: str = ""
+    ssm_prefix: str = "/officespace-idp"
+    admin_token_secret_arn: str | None = None
+    admin_token: str | None = Field(default=None, repr=False)
+    public_base_url: str | None = None
+    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    log_level: str = "INFO"
+    metrics_namespace: str = Field(default="OfficeSpaceIdP", validation_alias="POWERTOOLS_METRICS_NAMESPACE")
+
+    # -- IdP session and login (seconds / counts)
+    idp_session_lifetime_seconds: int = Field(default=8 * 3600, gt=0)
+    idp_session_idle_seconds: int = Field(default=3600, gt=0)
+    idp_login_state_seconds: int = Field(default=15 * 60, gt=0)
+    idp_login_user_max_failures: int = Field(default=5, gt=0)
+    idp_login_ip_max_failures: int = Field(default=50, gt=0)
+    idp_login_failure_window_seconds: int = Field(default=15 * 60, gt=0)
+    idp_login_lockout_seconds: int = Field(default=15 * 60, ge=0)
+    # Plain-http local stack on a non-loopback address only: Lax, non-Secure cookies. Never in the template.
+    idp_insecure_cookies: bool = False
+
+    # -- SCIM transport and retry policy
+    scim_connect_timeout: float = Field(default=5.0, gt=0)
+    scim_read_timeout: float = Field(default=30.0, gt=0)
+    scim_breaker_threshold: int = Field(default=5, gt=0)
+    scim_breaker_cooldown_seconds: float = Field(default=30.0, ge=0)
+    scim_breaker_max_cooldown_seconds: float = Field(default=600.0, ge=0)
+    scim_auth_retry_seconds: float = Field(default=60.0, ge=0)
+    scim_backoff_base_seconds: float = Field(default=2.0, ge=0)
+    scim_backoff_max_seconds: float = Field(default=900.0, ge=0)
+    scim_permanent_retry_seconds: float = Field(default=5.0, ge=0)
+    events_max_receive_count: int = Field(default=8, gt=0)
+
+    @field_validator("ssm_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("public_base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value):
+        return _strip_slash(value) if isinstance(value, str) else value
+
+    @field_validator("admin_token_secret_arn", "admin_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return value or None
+
+    @classmethod
+    def load(cls, **overrides) -> "Settings":
+        """Read and validate the environment; a bad value raises SettingsError naming the variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{str(err['loc'][0]).upper() if err['loc'] else '?'}: {err['msg']} (got {err.get('input')!r:.60})"
+                for err in exc.errors()
+            )
+            raise SettingsError(f"invalid environment: {problems}") from None

@@ -1,0 +1,80 @@
+"""Shared page helpers of the SAML web routes: security headers, HTML and error pages, and the guard
+that turns any failure into a 4xx page (or a logged, generic 500), never a stack trace."""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Callable
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.shared.cookies import Cookie
+
+from idp.kernel.errors import DomainError
+from idp.saml.errors import SamlRequestError
+from idp.web.forms import PAGE_CSP, render
+
+log = logging.getLogger("idp.saml")
+
+
+def security_headers(csp: str = PAGE_CSP) -> dict:
+    return {
+        "Cache-Control": "no-store",
+        "Pragma": "no-cache",
+        "Content-Security-Policy": csp,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
+def html(status: int, body: str, *, cookies: list[Cookie] | None = None, csp: str = PAGE_CSP,
+          headers: dict | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="text/html; charset=utf-8",
+        body=body,
+        headers={**security_headers(csp), **(headers or {})},
+        cookies=cookies or [],
+    )
+
+
+def error_page(status: int, code: str, title: str, message: str, *, hint: str | None = None,
+           cause: str | None = None, cookies: list[Cookie] | None = None, home: bool = False) -> Response:
+    log.warning("saml request refused status=%s code=%s cause=%s", status, code, cause or message)
+    body = render("error.html", status=status, code=code, title=title, message=message, hint=hint,
+                  home_url="/" if home else None)
+    return html(status, body, cookies=cookies)
+
+
+def unknown_app(slug: str) -> Response:
+    return error_page(404, "unknown_app", "Unknown application",
+                  f"There is no application '{slug}' on this identity provider.",
+                  hint="Check the sign-in link, or ask your administrator for the right one.",
+                  cause=f"unknown app slug {slug!r}")
+
+
+def guard(fn: Callable) -> Callable:
+    """Bad input must never become a 5xx: an unexpected error is logged and shown as a page."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SamlRequestError as exc:
+            return error_page(exc.status, exc.code, "This sign-in request cannot be processed", exc.message)
+        except DomainError as exc:
+            if exc.status < 500:
+                return error_page(exc.status, exc.code, "This request cannot be processed", exc.message)
+            log.error("server error in %s: %s", fn.__name__, exc.message)
+            body = render("error.html", status=500, code="internal_error", title="Something went wrong",
+                          message="The identity provider hit an internal error; it has been logged. Try again in a moment.",
+                          hint=None, home_url="/")
+            return html(500, body)
+        except Exception:  # noqa: BLE001
+            log.exception("unexpected error in %s", fn.__name__)
+            body = render("error.html", status=500, code="internal_error", title="Something went wrong",
+                          message="The identity provider hit an internal error; it has been logged. Try again in a moment.",
+                          hint=None, home_url="/")
+            return html(500, body)
+
+    return wrapper

@@ -1,0 +1,172 @@
+"""Admin routes of Identity Management (contract section 2). `PUT .../provisioning` is the lead's
+(idp.web.admin_routes); these are the rest:
+
+- POST /admin/apps/<slug>/provisioning/test            → {"ok", "detail"}
+- POST /admin/apps/<slug>/provisioning/sync            → reconcile now ({"confirm": true} passes the
+                                                         deprovisioning guard; {"async": true} queues it)
+- POST /admin/apps/<slug>/provisioning/users/<id>/sync → provision one user now
+- GET  /admin/apps/<slug>/provisioning/log?user_id=&group_id=&limit=&cursor= → newest first
+- GET  /admin/apps/<slug>/provisioning/status          → counts, state, last error
+"""
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from idp.adapters.dynamo import decode_cursor, encode_cursor
+from idp.bootstrap import container
+from idp.kernel.errors import DomainError, not_found
+from idp.kernel.events import event
+from idp.provisioning.planner import ProvisioningConfig
+from idp.scim.protocol import AuthError, ScimError
+from idp.web.auth import admin_middleware
+from idp.web.http import body_text, json_body, query
+
+router = Router()
+router.use([admin_middleware])
+
+
+def _reconciler():
+    return container().reconciler
+
+
+def _event():
+    return router.current_event
+
+
+def _app(slug: str) -> dict:
+    app = _reconciler().engine.directory.get_app(slug)
+    if not app:
+        raise not_found("app", slug)
+    return app
+
+
+def _options(allowed: dict[str, type]) -> dict:
+    """An optional JSON object body with only the allowed fields (unknown ones are a 400)."""
+    if not body_text(_event()).strip():
+        return {}
+    body = json_body(_event())
+    if not isinstance(body, dict):
+        raise DomainError(400, "invalid_body", "the request body must be a JSON object")
+    for key, value in body.items():
+        if key not in allowed:
+            raise DomainError(400, "unknown_field", f"unknown field '{key}'")
+        if not isinstance(value, allowed[key]):
+            raise DomainError(400, "invalid_field", f"field '{key}' must be a {allowed[key].__name__}")
+    return body
+
+
+def _configured(slug: str) -> ProvisioningConfig:
+    cfg = ProvisioningConfig.from_app(_app(slug))
+    if cfg is None:
+        raise DomainError(409, "not_configured",
+                       f"provisioning is not configured for app '{slug}': PUT /admin/apps/{slug}/provisioning first")
+    return cfg
+
+
+@router.post("/admin/apps/<slug>/provisioning/test")
+def test_connection(slug: str):
+    _options({})
+    _configured(slug)
+    return _reconciler().test_connection(slug)
+
+
+@router.post("/admin/apps/<slug>/provisioning/sync")
+def sync_app(slug: str):
+    opts = _options({"confirm": bool, "async": bool})
+    cfg = _configured(slug)
+    if not cfg.enabled:
+        raise DomainError(409, "disabled", f"provisioning is disabled for app '{slug}'; enable it first")
+    if opts.get("async"):
+        if opts.get("confirm"):
+            raise DomainError(400, "invalid_field", "field 'confirm' needs a synchronous sync (drop 'async')")
+
+        failed = container().publisher.publish([event("app.sync", slug, app=slug)])
+        if failed:
+            raise DomainError(503, "queue_unavailable", "the sync could not be queued; try again")
+        return Response(status_code=202, content_type="application/json", body={"queued": True})
+    rec = _reconciler()
+    try:
+        state = rec.state.app_status(slug)
+        if state.get("state") in ("auth_failed", "failing"):
+            rec.engine.credentials_failed(slug)
+            rec.state.reset_app(slug)
+        summary = rec.reconcile_app(slug, force=bool(opts.get("confirm")))
+    except AuthError as exc:
+        rec.engine.credentials_failed(slug)
+        rec.state.note_auth_failure(slug, exc.message, rec.breaker.auth_retry)
+        return {"ok": False, "result": "auth_failed", "detail": exc.message}
+    except ScimError as exc:
+        return {"ok": False, "result": "retry_later" if not exc.status or exc.status >= 500 or exc.status == 429
+                else "failed", "detail": exc.message}
+    return {"ok": summary.get("result") == "reconciled" and not summary.get("failed"), **summary}
+
+
+@router.post("/admin/apps/<slug>/provisioning/users/<user_id>/sync")
+def sync_user(slug: str, user_id: str):
+    _options({})
+    cfg = _configured(slug)
+    rec = _reconciler()
+    if rec.engine.directory.get_user(user_id) is None and rec.state.get_map(slug, "USER", user_id) is None:
+        raise not_found("user", user_id)
+    if not cfg.enabled:
+        raise DomainError(409, "disabled", f"provisioning is disabled for app '{slug}'; enable it first")
+    return rec.provision_user_now(slug, user_id)
+
+
+def _int_query(name: str, default: int, low: int, high: int) -> int:
+    raw = query(_event(), name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise DomainError(400, "invalid_query", f"query parameter '{name}' must be an integer") from None
+    if not low <= value <= high:
+        raise DomainError(400, "invalid_query", f"query parameter '{name}' must be between {low} and {high}")
+    return value
+
+
+@router.get("/admin/apps/<slug>/provisioning/log")
+def read_log(slug: str):
+
+    _app(slug)
+    user_id, group_id = query(_event(), "user_id"), query(_event(), "group_id")
+    if user_id and group_id:
+        raise DomainError(400, "invalid_query", "give 'user_id' or 'group_id', not both")
+    limit = _int_query("limit", 50, 1, 500)
+    start = decode_cursor(query(_event(), "cursor"))
+    items, last = _reconciler().state.read_log_page(slug, user_id=user_id or None, group_id=group_id or None,
+                                                    limit=limit, start_key=start)
+    return {"items": items, "next_cursor": encode_cursor(last)}
+
+
+@router.get("/admin/apps/<slug>/provisioning/status")
+def status(slug: str):
+    app = _app(slug)
+    cfg = ProvisioningConfig.from_app(app)
+    rec = _reconciler()
+    st = rec.state.app_status(slug)
+    counts = rec.state.counts(slug)
+    users, groups = counts["users"], counts["groups"]
+    state = st.get("state", "ok")
+    if cfg is None:
+        state = "not_configured"
+    elif not cfg.enabled:
+        state = "disabled"
+    return {
+        "app": slug,
+        "enabled": bool(cfg and cfg.enabled),
+        "state": state,
+        "reason": st.get("reason"),
+        "in_sync": users["in_sync"] + groups["in_sync"],
+        "pending": users["pending"] + groups["pending"],
+        "failed": users["failed"] + groups["failed"],
+        "users": users,
+        "groups": groups,
+        "last_error": st.get("last_error"),
+        "last_error_at": st.get("last_error_at"),
+        "last_reconcile_at": st.get("last_reconcile_at"),
+        "last_reconcile": st.get("last_reconcile"),
+        "retry_in_seconds": round(rec.state.breaker_open_for(st), 1) or None,
+    }

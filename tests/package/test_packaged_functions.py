@@ -1,0 +1,231 @@
+"""The built Lambda package (.aws-sam/build) run as Lambda runs it: code dir + layer only, AWS = moto over HTTP."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+pytestmark = pytest.mark.package
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / ".aws-sam" / "build"
+EVENTS = ROOT / "events"
+RUNTIME = Path(__file__).with_name("lambda_runtime.py")
+STACK, REGION = "pkg", "us-east-1"
+ADMIN_TOKEN = "pkg-admin-token-5a4b3c2d1e0f"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+SMOKE_TESTED = {"AdminApiFunction", "SamlMetadataFunction", "SamlLoginFunction", "ScimPushFunction", "ReconcileFunction"}
+
+
+def sample(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+def resolve(value, names: dict):
+    """Ref, Fn::GetAtt and Fn::Sub against the moto resources; an unknown name is a KeyError on purpose."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key, arg), = value.items()
+        if key == "Ref":
+            return names[arg]
+        if key == "Fn::GetAtt":
+            return names[".".join(arg) if isinstance(arg, list) else arg]
+        if key == "Fn::Sub" and isinstance(arg, str):
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(names[m[1]]), arg)
+    if isinstance(value, dict):
+        return {k: resolve(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, names) for v in value]
+    return value
+
+
+def create_resources(template: dict, names: dict, endpoint: str) -> None:
+    """Create the template's DynamoDB tables, SQS queues and secrets in moto; record what Ref/GetAtt give."""
+    def client(service):
+        return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
+
+    resources = template["Resources"]
+    of_type = lambda cfn_type: [lid for lid, res in resources.items() if res["Type"] == cfn_type]  # noqa: E731
+    for lid in of_type("AWS::DynamoDB::Table"):
+        props = resolve(resources[lid]["Properties"], names)
+        names[lid] = props.get("TableName", f"{STACK}-{lid}")
+        keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode")
+        client("dynamodb").create_table(TableName=names[lid], **{k: props[k] for k in keys if k in props})
+    sqs = client("sqs")
+    # A dead-letter queue must exist before the queue whose RedrivePolicy names its Arn.
+    for lid in sorted(of_type("AWS::SQS::Queue"), key=lambda lid: "RedrivePolicy" in resources[lid]["Properties"]):
+        props = resolve(resources[lid]["Properties"], names)
+        name = props.pop("QueueName", f"{STACK}-{lid}" + (".fifo" if props.get("FifoQueue") else ""))
+        # CloudFormation's queue properties are the SQS attribute names; SQS takes every value as a string.
+        attrs = {k: json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else str(v)
+                 for k, v in props.items() if k != "Tags"}
+        url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
+        names[lid], names[f"{lid}.QueueName"] = url, name
+        names[f"{lid}.Arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for lid in of_type("AWS::SecretsManager::Secret"):
+        # The template's one secret is the admin API token (GenerateSecretString in AWS).
+        names[lid] = client("secretsmanager").create_secret(Name=f"{STACK}-{lid}", SecretString=ADMIN_TOKEN)["ARN"]
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    # No skip: pytest alone never builds, and a missing build must fail CI rather than pass it quietly.
+    if not (BUILD / "template.yaml").is_file():
+        pytest.fail(f"{BUILD} has no template.yaml: run `make build` (sam build) first")
+    return yaml.safe_load((BUILD / "template.yaml").read_text())  # sam writes intrinsics in long form
+
+
+@pytest.fixture(scope="module")
+def stack(template):
+    """moto over HTTP holding the template's resources; yields (endpoint, what each Ref/GetAtt resolves to)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    names = {"AWS::StackName": STACK, "AWS::Region": REGION, "AWS::AccountId": "123456789012",
+             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+    names.update({name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()})
+    create_resources(template, names, endpoint)
+    yield endpoint, names
+    server.stop()
+
+
+@pytest.fixture
+def invoke(template, stack, tmp_path):
+    """invoke(logical id, [events]) -> the handler's results, from a fresh interpreter that sees only the package."""
+    endpoint, names = stack
+    globals_ = template.get("Globals", {}).get("Function", {})
+
+    def run(lid: str, events: list[dict]) -> list:
+        props = template["Resources"][lid]["Properties"]
+        layers = globals_.get("Layers", []) + props.get("Layers", [])
+        # A layer's content is mounted at /opt, and Python finds its code in /opt/python.
+        paths = [str(BUILD / props["CodeUri"])] + [
+            str(BUILD / template["Resources"][layer["Ref"]]["Properties"]["ContentUri"] / "python") for layer in layers]
+        declared = {**globals_.get("Environment", {}).get("Variables", {}),
+                    **props.get("Environment", {}).get("Variables", {})}
+        env = {key: resolve(value, names) for key, value in declared.items()}
+        assert all(isinstance(v, str) for v in env.values()), f"unresolved environment of {lid}: {env}"
+        env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+                    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_LAMBDA_FUNCTION_NAME": f"{STACK}-{lid}", "POWERTOOLS_TRACE_DISABLED": "true",
+                    "POWERTOOLS_METRICS_DISABLED": "true", "PATH": os.environ["PATH"]})
+        # The interpreter sam build used for the layer (its compiled wheels), not the dev venv's python.
+        runtime = props.get("Runtime", globals_.get("Runtime"))
+        python = shutil.which(runtime)
+        assert python, f"{runtime} is not on PATH (sam build needs it too)"
+        report_path = tmp_path / f"{lid}.json"
+        handler = props.get("Handler", globals_.get("Handler"))
+        # -I -S: no dev venv, no site-packages, no PYTHON* variables; -B: Lambda's code dirs are read-only (no .pyc).
+        proc = subprocess.run([python, "-I", "-S", "-B", str(RUNTIME), handler, str(report_path), *paths],
+                              input=json.dumps(events), env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, f"{lid} failed:\n{proc.stderr[-6000:]}"
+        report = json.loads(report_path.read_text())
+        assert report["isolated"], "`import moto` worked: the subprocess sees the dev venv"
+        stdlib = report["sys_path"][len(paths):]
+        assert report["sys_path"][:len(paths)] == paths and not any("site-packages" in p for p in stdlib)
+        # The base interpreter's site-packages sits under its stdlib dir: a module from there is a stray too.
+        strays = {m: f for m, f in report["modules"].items() if not f.startswith(tuple(paths))
+                  and (not f.startswith(tuple(stdlib)) or "site-packages" in f)}
+        assert not strays, f"{lid} loaded modules from outside the package and the standard library: {strays}"
+        return report["results"]
+
+    return run
+
+
+def request(event: dict, method: str | None = None, headers: dict | None = None, drop: tuple = (), body=None) -> dict:
+    """A variant of a sample API Gateway v2 event."""
+    event = copy.deepcopy(event)
+    if method:
+        event["requestContext"]["http"]["method"] = method
+    event["headers"] = {k: v for k, v in {**event["headers"], **(headers or {})}.items() if k not in drop}
+    if body is not None:
+        event["body"] = json.dumps(body)
+    return event
+
+
+def test_every_function_of_the_template_is_smoke_tested(template):
+    functions = {lid for lid, res in template["Resources"].items() if res["Type"] == "AWS::Serverless::Function"}
+    assert functions == SMOKE_TESTED
+
+
+class _IgnoreTags(yaml.SafeLoader):
+    """Reads template.yaml's short intrinsics (!Ref, !Sub, ...) as None: only plain paths are needed from it."""
+
+
+_IgnoreTags.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def _tree(root: Path, only: set[str] | None = None) -> dict[str, bytes]:
+    files = (p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    return {str(p.relative_to(root)): p.read_bytes() for p in files if only is None or p.relative_to(root).parts[0] in only}
+
+
+def test_build_is_current(template):
+    """pytest alone never rebuilds: a build older than the sources must not pass for them."""
+    source = yaml.load((ROOT / "template.yaml").read_text(), Loader=_IgnoreTags)["Resources"]
+    for lid, res in template["Resources"].items():
+        if res["Type"] == "AWS::Serverless::Function":
+            src, built = _tree(ROOT / source[lid]["Properties"]["CodeUri"]), _tree(BUILD / res["Properties"]["CodeUri"])
+        elif res["Type"] == "AWS::Serverless::LayerVersion":
+            src = _tree(ROOT / source[lid]["Properties"]["ContentUri"])
+            built = _tree(BUILD / res["Properties"]["ContentUri"] / "python", {Path(k).parts[0] for k in src})
+        else:
+            continue
+        stale = sorted(k for k in src.keys() | built.keys() if src.get(k) != built.get(k))
+        assert not stale, f"{lid} differs from its sources in {stale[:10]}: run `make build`"
+
+
+def test_admin_api_lists_users_with_the_token_from_secrets_manager(invoke):
+    listing = request(sample("http_admin_users.json"), headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+    create = request(listing, "POST", {"content-type": "application/json"},
+                     body={"username": "pkg", "email": "pkg@example.com", "firstname": "Pkg", "lastname": "Smoke"})
+    anonymous, created, listed = invoke("AdminApiFunction", [request(listing, drop=("authorization",)), create, listing])
+    assert anonymous["statusCode"] == 401 and json.loads(anonymous["body"])["error"] == "unauthorized"
+    assert created["statusCode"] == 201, created
+    assert listed["statusCode"] == 200, listed
+    items = json.loads(listed["body"])["items"]
+    assert json.loads(created["body"])["id"] in [user["id"] for user in items]
+
+
+def test_saml_metadata_of_an_unknown_app_is_a_404(invoke):
+    (answer,) = invoke("SamlMetadataFunction", [sample("http_saml_metadata.json")])
+    assert answer["statusCode"] == 404, answer
+    assert "officespace" in answer["body"]
+
+
+def test_saml_login_page_renders(invoke):
+    (answer,) = invoke("SamlLoginFunction", [sample("http_saml_login.json")])
+    assert answer["statusCode"] == 200, answer
+    assert answer["headers"]["Content-Type"].startswith("text/html")
+    assert "<form" in answer["body"] and 'name="password"' in answer["body"]
+
+
+def test_scim_push_takes_the_sample_batch_and_every_event_kind(invoke, template, stack):
+    queue_arn = resolve(template["Resources"]["ScimPushFunction"]["Properties"]["Events"]["DirectoryEvents"]
+                        ["Properties"]["Queue"], stack[1])
+    bodies = [json.loads(p.read_text()) for p in sorted((EVENTS / "directory").glob("*.json"))]
+    kinds = {"Records": [{"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": json.dumps(body),
+                          "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": body["id"]},
+                          "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                          "eventSourceARN": queue_arn, "awsRegion": REGION} for i, body in enumerate(bodies)]}
+    # The samples name users and groups this empty directory does not hold, and no app: nothing to push.
+    assert invoke("ScimPushFunction", [sample("sqs_batch.json"), kinds]) == [{"batchItemFailures": []}] * 2
+
+
+def test_reconcile_relays_the_outbox_on_both_schedules(invoke, template):
+    events = template["Resources"]["ReconcileFunction"]["Properties"]["Events"]
+    # EventBridge hands the rule's Input to the function in place of the scheduled event.
+    outbox = json.loads(next(e["Properties"]["Input"] for e in events.values() if "Input" in e["Properties"]))
+    scheduled, relayed = invoke("ReconcileFunction", [sample("reconcile_schedule.json"), outbox])
+    assert isinstance(scheduled["relayed"], int) and "reconcile" in scheduled
+    assert set(relayed) == {"relayed"}
