@@ -195,6 +195,9 @@ def banner(stack: LocalStack) -> str:
 
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from idp_local.console_log import install
+
+    install(os.environ.get("LOG_LEVEL", "INFO"))
     for noisy in ("werkzeug", "botocore", "urllib3", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import uvicorn

@@ -1,5 +1,6 @@
 """Admin API Lambda: the directory, apps, access and provisioning routes behind API Gateway."""
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging import correlation_paths
 
 from idp.web.admin_routes import router as admin_router
 from idp.web.health_routes import router as health_router
@@ -7,9 +8,11 @@ from idp.web.provisioning_routes import router as provisioning_router
 from idp.web.resolver import lambda_app
 
 logger = Logger()
+tracer = Tracer()
 app = lambda_app(admin_router, provisioning_router, health_router)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
     return app.resolve(event, context)

@@ -1,13 +1,15 @@
 """Scheduled Lambda: relays the event outbox (every minute) and reconciles every app with the SP (hourly)."""
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 
 from idp.bootstrap import container
 from idp.directory.outbox import relay_outbox
 
 logger = Logger()
+tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(correlation_id_path="id", clear_state=True)  # the EventBridge event id
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
     parts = container()
     relayed = relay_outbox(parts.store, parts.publisher)

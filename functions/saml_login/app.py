@@ -1,13 +1,16 @@
 """SAML login Lambda: SSO (SP- and IdP-initiated), login page, IdP session, portal, logout."""
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging import correlation_paths
 
 from idp.web.resolver import lambda_app
 from idp.web.saml_routes import login_router
 
 logger = Logger()
+tracer = Tracer()
 app = lambda_app(login_router)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@tracer.capture_lambda_handler
 def lambda_handler(event, context):
     return app.resolve(event, context)

@@ -1,11 +1,11 @@
 """Publishes directory change events to the FIFO events queue (SQS)."""
 from __future__ import annotations
 
-import logging
+from aws_lambda_powertools import Logger
 
 from idp.kernel.events import message_body
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 
 class EventPublisher:

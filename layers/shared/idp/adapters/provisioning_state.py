@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import secrets
 import threading
 import time
 from decimal import Decimal
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
@@ -42,7 +42,7 @@ from idp.provisioning.ports import (  # noqa: F401 - the item statuses, re-expor
     ClaimLost,
 )
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 LOG_TTL_SECONDS = 30 * 24 * 3600
 BATCH_SIZE = 25  # BatchWriteItem's limit

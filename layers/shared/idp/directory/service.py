@@ -1,8 +1,9 @@
 """Directory use cases behind the admin API: validate, store with events, publish."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
 
 from idp.directory import models
 from idp.directory.passwords import hash_password
@@ -10,7 +11,7 @@ from idp.directory.ports import DirectoryRepository, Publisher
 from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 # How many events may ride in one DynamoDB transaction beside the change itself.
 OUTBOX_ROOM = 95

@@ -18,19 +18,19 @@ Records in one batch that ask for the same work are done once (events are level-
 from __future__ import annotations
 
 import json
-import logging
 import random
 import time
 import uuid
 from typing import Any, Callable
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from idp.provisioning.dispatch import BadEvent, Dispatcher, EventFailed
 from idp.provisioning.planner import backoff_seconds
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 MAX_VISIBILITY = 12 * 3600 - 60
 
@@ -146,18 +146,25 @@ class Consumer:
         return max(1.0, backoff_seconds(receive_count, self.backoff_base, self.backoff_cap, self.rand()))
 
     # ---------------------------------------------------------------- a batch
-    def handle_batch(self, event: dict, context: Any = None) -> dict:
+    def handle_batch(self, event: dict, context: Any = None, correlate: Callable[[str], None] | None = None) -> dict:
         """One Lambda invocation. With a Lambda `context`, a short Retry-After (429) is waited out
         inside the invocation as long as its remaining time allows (see engine.INLINE_RETRY_*);
         without one (tests, local runs) every 429 goes back to the queue. Provisioning-log entries
-        are written in batches, all of them before this returns."""
+        are written in batches, all of them before this returns. `correlate(message_id)` is called
+        before each record (the handler's logger takes it as the correlation id)."""
         self._batch_seen = {}
         processor = BatchProcessor(event_type=EventType.SQS)
         engine = self.dispatcher.engine
         engine.set_deadline(_remaining_seconds(context))
+
+        def handle(record: SQSRecord) -> None:
+            if correlate is not None:
+                correlate(record.message_id)
+            self.handle_record(record)
+
         try:
             with self.dispatcher.state.buffered():
-                return process_partial_response(event=event, record_handler=self.handle_record, processor=processor,
+                return process_partial_response(event=event, record_handler=handle, processor=processor,
                                                 context=context)
         finally:
             engine.set_deadline(None)

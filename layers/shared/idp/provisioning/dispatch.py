@@ -3,9 +3,10 @@ breaker and status bookkeeping. The event only says *what* changed; everything i
 so a repeated, late or reordered event does no harm."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger
 
 from idp.kernel.events import GROUP_KINDS, KINDS, USER_KINDS
 from idp.provisioning.engine import Busy, CachedDirectory, ClaimLost, Engine, Outcome
@@ -15,7 +16,7 @@ from idp.scim.protocol import AuthError, PermanentError, RetryLater, ScimError
 if TYPE_CHECKING:
     from idp.provisioning.reconcile import Reconciler
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 class BadEvent(Exception):
     """The message is not an event we understand (permanent)."""

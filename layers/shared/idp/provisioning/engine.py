@@ -11,10 +11,11 @@ over; renames pushed; membership PATCHes of at most 100 changes, only for provis
 never `replace members`."""
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from aws_lambda_powertools import Logger
 
 from idp.provisioning.planner import ProvisioningConfig, member_changes, plan_group, plan_user
 from idp.provisioning.ports import (
@@ -43,7 +44,7 @@ from idp.scim.protocol import (
     eq_filter,
 )
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 CLAIM_WAIT_SECONDS = 3.0
 MISSING = object()  # "the SP has no such resource" (reconcile passes it as `actual`)

@@ -4,14 +4,15 @@ Counters accumulate in memory during one invocation (tests read `totals`) and `f
 EMF document per app with the dimension `app`."""
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections import defaultdict
 
+from aws_lambda_powertools import Logger
+
 from idp.scim.protocol import Exchange
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OfficeSpaceIdP")
 SERVICE = "scim-push"

@@ -3,8 +3,9 @@ hand), with a guard that stops for an administrator when one run would deactivat
 than a configured share of the users; Test Connection; provision one user on demand."""
 from __future__ import annotations
 
-import logging
 from typing import Any
+
+from aws_lambda_powertools import Logger
 
 from idp.provisioning.engine import MISSING, CachedDirectory, Engine
 from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
@@ -19,7 +20,7 @@ from idp.scim.protocol import (
     ScimError,
 )
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 
 class Reconciler:

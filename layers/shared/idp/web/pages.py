@@ -3,9 +3,9 @@ that turns any failure into a 4xx page (or a logged, generic 500), never a stack
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Callable
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
@@ -13,7 +13,7 @@ from idp.kernel.errors import DomainError
 from idp.saml.errors import SamlRequestError
 from idp.web.forms import PAGE_CSP, render
 
-log = logging.getLogger("idp.saml")
+log = Logger(child=True)
 
 
 def security_headers(csp: str = PAGE_CSP) -> dict:

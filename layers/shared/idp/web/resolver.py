@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, HttpResolverLocal, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.http_resolver import MockLambdaContext, _RequestState
 
 from idp.kernel.errors import DomainError
 
-log = logging.getLogger(__name__)
+log = Logger(child=True)
 
 
 def _json_error(status: int, code: str, message: str) -> Response:

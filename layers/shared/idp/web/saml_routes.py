@@ -11,10 +11,10 @@ a SAMLResponse is only ever sent to a registered ACS URL of the app.
 from __future__ import annotations
 
 import functools
-import logging
 from datetime import datetime, timezone
 from urllib.parse import quote
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
@@ -38,7 +38,7 @@ from idp.web.pages import html as _html
 from idp.web.pages import security_headers as _security_headers
 from idp.web.pages import unknown_app as _unknown_app
 
-log = logging.getLogger("idp.saml")
+log = Logger(child=True)
 
 login_router = Router()
 
