@@ -1,24 +1,23 @@
-"""Who may use an app: users are implicitly denied unless bound directly or through a group."""
+"""Who may use an app, read from the directory store (the rule itself is `idp.kernel.access`)."""
 from __future__ import annotations
 
+from idp.directory.ports import DirectoryRepository
+from idp.kernel import access
 
-def may_use(store, slug: str, uid: str) -> bool:
+
+def may_use(store: DirectoryRepository, slug: str, uid: str) -> bool:
     """True when the user is bound to the app directly or through one of their groups."""
-    if store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}"):
-        return True
-    bound_groups = set(store.app_group_bindings(slug))
-    return any(gid in bound_groups for gid in store.groups_of_user(uid))
+    return access.is_bound(directly=store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}"),
+                           user_groups=store.groups_of_user(uid), app_groups=store.app_group_bindings(slug))
 
 
-def apps_for_user(store, uid: str) -> list[str]:
+def apps_for_user(store: DirectoryRepository, uid: str) -> list[str]:
     """Slugs of every app the user may use."""
-    slugs = set(store.apps_of_user(uid))
-    for gid in store.groups_of_user(uid):
-        slugs.update(store.apps_of_group(gid))
-    return sorted(slugs)
+    return sorted(access.apps_of_user(direct_apps=store.apps_of_user(uid), groups=store.groups_of_user(uid),
+                                      apps_of_group=store.apps_of_group))
 
 
-def users_of_app(store, slug: str) -> set[str]:
+def users_of_app(store: DirectoryRepository, slug: str) -> set[str]:
     """Every user id that may use the app."""
     uids = set(store.app_user_bindings(slug))
     for gid in store.app_group_bindings(slug):

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from idp.kernel.users import display_name
 from idp.scim.protocol import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 WORK_EMAIL = 'emails[type eq "work"].value'
@@ -88,11 +89,7 @@ def _text(value: Any) -> str | None:
 
 def user_field(user: dict, fieldname: str) -> str | None:
     if fieldname == "displayname":
-        shown = _text(user.get("displayname"))
-        if shown:
-            return shown
-        joined = " ".join(p for p in (_text(user.get("firstname")), _text(user.get("lastname"))) if p)
-        return joined or _text(user.get("username"))
+        return display_name(user) or None
     return _text(user.get(fieldname))
 
 
