@@ -4,6 +4,7 @@ from aws_lambda_powertools import Logger, Tracer
 from idp.bootstrap import container
 from idp.directory.outbox import relay_outbox
 
+container()  # read and validate the environment at cold start: a bad value fails the init, naming it
 logger = Logger()
 tracer = Tracer()
 

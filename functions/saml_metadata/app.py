@@ -2,9 +2,11 @@
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 
+from idp.bootstrap import container
 from idp.web.metadata_routes import metadata_router
 from idp.web.resolver import lambda_app
 
+container()  # read and validate the environment at cold start: a bad value fails the init, naming it
 logger = Logger()
 tracer = Tracer()
 app = lambda_app(metadata_router)

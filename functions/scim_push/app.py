@@ -3,6 +3,7 @@ from aws_lambda_powertools import Logger, Tracer
 
 from idp.bootstrap import container
 
+container()  # read and validate the environment at cold start: a bad value fails the init, naming it
 logger = Logger()
 tracer = Tracer()  # patches botocore and requests: every DynamoDB, SQS, SSM and SCIM call is a subsegment
 

@@ -88,6 +88,23 @@ class DirectoryStore:
     def _get(self, pk: str, sk: str, consistent: bool = True) -> dict | None:
         return self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent).get("Item")
 
+    def _next_version(self, current: dict, changes: dict, drop_none: bool = False) -> tuple[dict, dict]:
+        """(the item with `changes` and the next version, the Put that writes it only over the version
+        read): optimistic concurrency, so two writers of one item never both win. `drop_none`: a None
+        in `changes` removes the attribute (apps) instead of storing a null (users, groups)."""
+        new = {**current, **changes, "updated_at": now_iso(), "version": int(current.get("version", 1)) + 1}
+        if drop_none:
+            new = {k: v for k, v in new.items() if v is not None}
+        put = {
+            "Put": {
+                "TableName": self.table.name, "Item": new,
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": current.get("version", 1)},
+            }
+        }
+        return new, put
+
     # ---------- users ----------
     def create_user(self, fields: dict, password_hash: str | None, events_for) -> dict:
         uid = new_id("u")
@@ -142,17 +159,8 @@ class DirectoryStore:
         current = self.get_user_item(uid)
         if not current:
             raise not_found("user", uid)
-        new = {**current, **changes, "updated_at": now_iso(), "version": int(current.get("version", 1)) + 1}
-        if password_hash:
-            new["password_hash"] = password_hash
-        items = [{
-            "Put": {
-                "TableName": self.table.name, "Item": new,
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": {":v": current.get("version", 1)},
-            }
-        }]
+        new, put = self._next_version(current, {**changes, **({"password_hash": password_hash} if password_hash else {})})
+        items = [put]
         clashes: list[str | None] = ["the user changed concurrently; try again"]
         for field in ("username", "email"):
             if field in changes and changes[field].lower() != current[field].lower():
@@ -217,15 +225,8 @@ class DirectoryStore:
         current = self._get(f"GROUP#{gid}", "META")
         if not current:
             raise not_found("group", gid)
-        new = {**current, **changes, "updated_at": now_iso(), "version": int(current.get("version", 1)) + 1}
-        items = [{
-            "Put": {
-                "TableName": self.table.name, "Item": new,
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": {":v": current.get("version", 1)},
-            }
-        }]
+        new, put = self._next_version(current, changes)
+        items = [put]
         clashes: list[str | None] = ["the group changed concurrently; try again"]
         if "name" in changes and changes["name"].lower() != current["name"].lower():
             items += [self._unique_put("groupname", changes["name"], gid), self._unique_delete("groupname", current["name"])]
@@ -321,19 +322,8 @@ class DirectoryStore:
         current = self._get(f"APP#{slug}", "META")
         if not current:
             raise not_found("app", slug)
-        new = {**current, **to_ddb(changes), "updated_at": now_iso(), "version": int(current.get("version", 1)) + 1}
-        new = {k: v for k, v in new.items() if v is not None}
-        self._transact(
-            [{
-                "Put": {
-                    "TableName": self.table.name, "Item": new,
-                    "ConditionExpression": "#v = :v",
-                    "ExpressionAttributeNames": {"#v": "version"},
-                    "ExpressionAttributeValues": {":v": current.get("version", 1)},
-                }
-            }] + self._outbox_puts(events_for(_clean(new))),
-            ["the app changed concurrently; try again"],
-        )
+        new, put = self._next_version(current, to_ddb(changes), drop_none=True)
+        self._transact([put] + self._outbox_puts(events_for(_clean(new))), ["the app changed concurrently; try again"])
         return _clean(new)
 
     def delete_app(self, slug: str) -> None:
