@@ -105,6 +105,34 @@ def test_username_and_email_are_unique_case_insensitively(api):
     assert status == 409 and "email" in body["message"]
 
 
+def test_usernames_and_emails_share_one_namespace(api):
+    """A string typed at the login page names one account: no username may equal another user's email."""
+    grace = new_user(api, "grace")  # email grace@example.com
+    status, body = api("POST", "/admin/users", {"username": "Grace@Example.com", "email": "g2@example.com",
+                                                "firstname": "G", "lastname": "H"})
+    assert status == 409 and "'Grace@Example.com' is already taken" in body["message"], body
+    other = new_user(api, "other")
+    status, body = api("PATCH", f"/admin/users/{other['id']}", {"username": "GRACE@example.com"})
+    assert status == 409 and "one namespace" in body["message"], body
+    # an email equal to somebody's username, either way round
+    status, body = api("POST", "/admin/users", {"username": "x1", "email": "other@example.com", "firstname": "G", "lastname": "H"})
+    assert status == 409
+    status, mail_like = api("POST", "/admin/users", {"username": "ann@corp.example", "email": "ann.b@example.com",
+                                                     "firstname": "A", "lastname": "B"})
+    assert status == 201, mail_like
+    status, body = api("PATCH", f"/admin/users/{other['id']}", {"email": "ANN@corp.example"})
+    assert status == 409 and "email 'ANN@corp.example'" in body["message"], body
+    # one's own username and email may be the same string, and names freed by a change can be taken again
+    status, same = api("POST", "/admin/users", {"username": "sam@example.com", "email": "Sam@example.com",
+                                                "firstname": "S", "lastname": "M"})
+    assert status == 201, same
+    assert api("PATCH", f"/admin/users/{grace['id']}", {"email": "grace.h@example.com"})[0] == 200
+    assert api("PATCH", f"/admin/users/{mail_like['id']}", {"username": "grace@example.com"})[0] == 200
+    assert api("DELETE", f"/admin/users/{same['id']}")[0] == 204
+    assert api("POST", "/admin/users", {"username": "sam@example.com", "email": "sam2@example.com",
+                                        "firstname": "S", "lastname": "M"})[0] == 201
+
+
 @pytest.mark.parametrize("raw,code,needle", [
     ("{not json", "invalid_json", "not valid JSON"),
     ("", "invalid_json", "empty"),

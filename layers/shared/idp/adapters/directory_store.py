@@ -18,6 +18,19 @@ from idp.kernel.errors import DomainError, conflict, not_found
 MAX_PAGE = 200
 
 
+# Usernames and emails are claimed in one namespace: a string a person types at the login page names
+# at most one account, whether it is somebody's username or somebody's email.
+LOGIN_NAMESPACE = "login"
+
+
+def _login_names(username: str, email: str) -> list[tuple[str, str]]:
+    """The login names a user claims: (value, "username"|"email"); one when they are the same string."""
+    names = [(username, "username")]
+    if email.lower() != username.lower():
+        names.append((email, "email"))
+    return names
+
+
 def _clean(item: dict) -> dict:
     """Strip key attributes and internal fields from an item."""
     return {
@@ -113,12 +126,11 @@ class DirectoryStore:
         item = {"pk": f"USER#{uid}", "sk": "PROFILE", "gsi1pk": "USERS", "gsi1sk": uid, "kind": "user", **user}
         if password_hash:
             item["password_hash"] = password_hash
-        items = [
-            {"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
-            self._unique_put("username", user["username"], uid),
-            self._unique_put("email", user["email"], uid),
-        ]
-        clashes = [None, f"username '{user['username']}' is already taken", f"email '{user['email']}' is already taken"]
+        items = [{"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}]
+        clashes: list[str | None] = [None]
+        for value, what in _login_names(user["username"], user["email"]):
+            items.append(self._unique_put(LOGIN_NAMESPACE, value, uid))
+            clashes.append(f"{what} '{value}' is already taken (usernames and emails share one namespace)")
         self._transact(items + self._outbox_puts(events_for(user)), clashes)
         return _clean(item)
 
@@ -145,8 +157,9 @@ class DirectoryStore:
         return _clean(item) if item else None
 
     def find_user_id(self, field: str, value: str) -> str | None:
-        """Look a user up by username or email, case-insensitively."""
-        item = self._get(f"UNIQUE#{field}#{value.lower()}", "UNIQUE")
+        """The user whose username or email is `value`, case-insensitively. Usernames and emails share
+        one namespace, so a login string names one account whichever `field` is asked for."""
+        item = self._get(f"UNIQUE#{LOGIN_NAMESPACE}#{value.lower()}", "UNIQUE")
         return item["owner"] if item else None
 
     def list_users(self, limit=None, cursor=None):
@@ -162,12 +175,15 @@ class DirectoryStore:
         new, put = self._next_version(current, {**changes, **({"password_hash": password_hash} if password_hash else {})})
         items = [put]
         clashes: list[str | None] = ["the user changed concurrently; try again"]
-        for field in ("username", "email"):
-            if field in changes and changes[field].lower() != current[field].lower():
-                items.append(self._unique_put(field, changes[field], uid))
-                clashes.append(f"{field} '{changes[field]}' is already taken")
-                items.append(self._unique_delete(field, current[field]))
-                clashes.append(None)
+        before = {v.lower() for v, _ in _login_names(current["username"], current["email"])}
+        after = _login_names(new["username"], new["email"])
+        for value, what in after:
+            if value.lower() not in before:
+                items.append(self._unique_put(LOGIN_NAMESPACE, value, uid))
+                clashes.append(f"{what} '{value}' is already taken (usernames and emails share one namespace)")
+        for value in before - {v.lower() for v, _ in after}:
+            items.append(self._unique_delete(LOGIN_NAMESPACE, value))
+            clashes.append(None)
         self._transact(items + self._outbox_puts(events_for(_clean(new))), clashes)
         return _clean(new)
 
@@ -185,8 +201,7 @@ class DirectoryStore:
         # The profile, its unique claims and the outbox go in one transaction; edges after it.
         items = [
             {"Delete": {"TableName": self.table.name, "Key": {"pk": f"USER#{uid}", "sk": "PROFILE"}}},
-            self._unique_delete("username", current["username"]),
-            self._unique_delete("email", current["email"]),
+            *(self._unique_delete(LOGIN_NAMESPACE, value) for value, _ in _login_names(current["username"], current["email"])),
         ]
         self._transact(items + self._outbox_puts(events_for(_clean(current))), [])
         with self.table.batch_writer() as batch:
