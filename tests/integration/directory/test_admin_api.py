@@ -133,6 +133,35 @@ def test_usernames_and_emails_share_one_namespace(api):
                                         "firstname": "S", "lastname": "M"})[0] == 201
 
 
+def _cursor(key: dict) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def test_a_forged_or_foreign_cursor_is_a_400_naming_cursor(api):
+    for name in ("a1", "a2", "a3"):
+        new_user(api, name)
+    status, group = api("POST", "/admin/groups", {"name": "Crew"})
+    status, page = api("GET", "/admin/users", query={"limit": "1"})
+    users_cursor = page["next_cursor"]
+    forged = [
+        _cursor({"pk": "x"}),  # keys DynamoDB would refuse
+        _cursor({"pk": "GROUP#g-1", "sk": "META", "gsi1pk": "GROUPS", "gsi1sk": "g-1"}),  # another listing's
+        _cursor({"pk": "USER#u-1", "sk": "PROFILE", "gsi1pk": "USERS", "gsi1sk": 7}),  # not all strings
+        _cursor(["USER#u-1"]),
+        "e30=",  # {}
+    ]
+    for cursor in forged:
+        status, body = api("GET", "/admin/users", query={"cursor": cursor})
+        assert status == 400 and "'cursor'" in body["message"], (cursor, body)
+    # a users cursor is not a members cursor, nor a groups cursor
+    for path in (f"/admin/groups/{group['id']}/members", "/admin/groups", "/admin/apps"):
+        status, body = api("GET", path, query={"cursor": users_cursor})
+        assert status == 400 and "'cursor'" in body["message"], (path, body)
+    assert api("GET", "/admin/users", query={"cursor": users_cursor})[0] == 200
+
+
 @pytest.mark.parametrize("raw,code,needle", [
     ("{not json", "invalid_json", "not valid JSON"),
     ("", "invalid_json", "empty"),

@@ -16,6 +16,7 @@ from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, conflict, not_found
 
 MAX_PAGE = 200
+_ITEM_PK = {"USERS": "USER#", "GROUPS": "GROUP#", "APPS": "APP#"}  # gsi1 listing -> its items' pk prefix
 
 
 # Usernames and emails are claimed in one namespace: a string a person types at the login page names
@@ -92,7 +93,8 @@ class DirectoryStore:
             "KeyConditionExpression": Key("gsi1pk").eq(gsi1pk),
             "Limit": limit,
         }
-        start = decode_cursor(cursor)
+        # A gsi1 page's key: the index's keys and the table's (pk USER#u-1 / sk PROFILE, gsi1pk USERS).
+        start = decode_cursor(cursor, {"gsi1pk": gsi1pk, "gsi1sk": "", "pk": _ITEM_PK[gsi1pk], "sk": ""})
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = self.table.query(**kwargs)
@@ -302,7 +304,7 @@ class DirectoryStore:
             "KeyConditionExpression": Key("pk").eq(f"GROUP#{gid}") & Key("sk").begins_with("MEMBER#"),
             "Limit": max(1, min(int(limit or 50), MAX_PAGE)),
         }
-        start = decode_cursor(cursor)
+        start = decode_cursor(cursor, {"pk": f"GROUP#{gid}", "sk": "MEMBER#"})
         if start:
             kwargs["ExclusiveStartKey"] = start
         page = self.table.query(**kwargs)

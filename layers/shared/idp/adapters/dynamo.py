@@ -21,16 +21,24 @@ def encode_cursor(key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> dict | None:
+def decode_cursor(cursor: str | None, shape: dict[str, str] | None = None) -> dict | None:
+    """The DynamoDB start key a cursor this API returned stands for, or a 400 naming `cursor`.
+
+    `shape` maps each key attribute the listing's key has to the prefix its value must start with
+    (the exact partition value, or a sort-key prefix): a cursor from another listing, or one a client
+    forged, is refused here instead of reaching DynamoDB and failing there."""
     if not cursor:
         return None
+    bad = DomainError(400, "invalid_cursor", "query parameter 'cursor' is not a cursor this API returned")
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if isinstance(key, dict) and all(isinstance(v, str) for v in key.values()):
-            return key
     except (ValueError, TypeError):
-        pass
-    raise DomainError(400, "invalid_cursor", "query parameter 'cursor' is not a cursor this API returned")
+        raise bad from None
+    if not isinstance(key, dict) or not key or not all(isinstance(k, str) and isinstance(v, str) for k, v in key.items()):
+        raise bad
+    if shape is not None and (set(key) != set(shape) or not all(key[k].startswith(prefix) for k, prefix in shape.items())):
+        raise bad
+    return key
 
 
 def from_ddb(value):
