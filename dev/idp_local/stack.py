@@ -46,6 +46,7 @@ class StackConfig:
     reconcile_seconds: float = 3600.0
     outbox_seconds: float = 5.0
     visibility_timeout: int | None = None  # override the template's (tests shorten it)
+    exposed_ok: bool = False  # IDP_LOCAL_EXPOSED_OK=1: the person knows the published secrets are listening
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -60,7 +61,26 @@ class StackConfig:
             reconcile_seconds=float(env.get("RECONCILE_SECONDS", "3600")),
             outbox_seconds=float(env.get("LOCAL_OUTBOX_SECONDS", "5")),
             visibility_timeout=int(env["LOCAL_VISIBILITY_TIMEOUT"]) if env.get("LOCAL_VISIBILITY_TIMEOUT") else None,
+            exposed_ok=env.get("IDP_LOCAL_EXPOSED_OK") == "1",
         )
+
+    def exposure_problem(self) -> str | None:
+        """Why this configuration must not listen where other machines reach it, or None.
+        The development admin token and the demo passwords are printed in the README: on a
+        non-loopback address anybody on the network could use them."""
+        from idp.kernel.targets import is_loopback_host
+
+        if is_loopback_host(self.host) or self.exposed_ok:
+            return None
+        published = []
+        if self.admin_token == DEV_ADMIN_TOKEN:
+            published.append("the published development admin token (set ADMIN_TOKEN)")
+        if self.demo:
+            published.append("the demo users' published passwords (set DEMO=0)")
+        if not published:
+            return None
+        return (f"refusing to listen on {self.host}, which other machines can reach, with "
+                + " and ".join(published) + "; or set IDP_LOCAL_EXPOSED_OK=1 if you really mean it")
 
 
 @dataclass
@@ -112,6 +132,8 @@ class LocalStack:
             "SSM_PREFIX": f"/{STACK_NAME}",
             "ADMIN_TOKEN": self.config.admin_token,
             "PUBLIC_BASE_URL": self.base_url,
+            # The stand-in (SCIM server, SP) runs on this machine, over plain http.
+            "IDP_ALLOW_LOCAL_TARGETS": "1",
         })
         if self.config.host not in ("127.0.0.1", "localhost", "::1"):
             # Served over plain http on a non-loopback address: Secure cookies would be dropped.
@@ -202,7 +224,12 @@ def main() -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import uvicorn
 
-    stack = LocalStack(StackConfig.from_env())
+    config = StackConfig.from_env()
+    problem = config.exposure_problem()
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 2
+    stack = LocalStack(config)
     try:
         stack.start_aws()
         stack.start_standin()

@@ -54,3 +54,27 @@ def test_a_raising_handler_leaves_the_whole_batch_on_the_queue():
 
     assert SqsEventSource(queue, "url", "arn", handler).poll_once() == 2
     assert queue.deleted == []
+
+
+def test_the_local_stack_will_not_expose_published_secrets():
+    from idp_local.stack import DEV_ADMIN_TOKEN, StackConfig
+
+    assert StackConfig(host="127.0.0.1").exposure_problem() is None
+    assert StackConfig(host="localhost").exposure_problem() is None
+    exposed = StackConfig(host="0.0.0.0", admin_token=DEV_ADMIN_TOKEN, demo=True).exposure_problem()
+    assert "admin token" in exposed and "DEMO=0" in exposed and "ADMIN_TOKEN" in exposed
+    assert "demo" in StackConfig(host="192.168.1.20", admin_token="a-real-token", demo=True).exposure_problem()
+    assert "admin token" in StackConfig(host="0.0.0.0", admin_token=DEV_ADMIN_TOKEN, demo=False).exposure_problem()
+    assert StackConfig(host="0.0.0.0", admin_token="a-real-token", demo=False).exposure_problem() is None
+    assert StackConfig(host="0.0.0.0", admin_token=DEV_ADMIN_TOKEN, demo=True, exposed_ok=True).exposure_problem() is None
+
+
+def test_the_local_stack_exits_before_listening_when_exposed():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("ADMIN_TOKEN", "DEMO", "IDP_LOCAL_EXPOSED_OK")}
+    env.update(HOST="0.0.0.0", PORT="1")  # port 1 would fail to bind: it must not get that far
+    proc = subprocess.run([sys.executable, "-m", "idp_local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "refusing to listen on 0.0.0.0" in proc.stderr, proc.stderr[-2000:]

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import requests
 
+from idp.adapters.guarded_http import RefusedTarget, guarded_session
 from idp.scim.protocol import (  # noqa: F401 - the client's errors and constants, re-exported
     DEFAULT_TIMEOUT,
     ERROR_SCHEMA,
@@ -41,7 +42,7 @@ def _int(value: Any, default: int = 0) -> int:
 
 
 def _error_detail(response: requests.Response) -> tuple[str, str | None]:
-    """The SP's own words: SCIM Error `detail` (+ `scimType`), else the start of the body."""
+    """The SP's own words from a SCIM Error (`detail`, `scimType`), trimmed; else only the status."""
     text = response.text or ""
     try:
         body = response.json()
@@ -56,9 +57,9 @@ def _error_detail(response: requests.Response) -> tuple[str, str | None]:
             return str(detail)[:MAX_DETAIL], (str(scim_type) if scim_type else None)
         if body.get("Errors"):
             return json.dumps(body["Errors"])[:MAX_DETAIL], None
-    reason = response.reason or ""
-    snippet = " ".join(text.split())[:200]
-    return (f"{reason}: {snippet}" if snippet else reason or f"HTTP {response.status_code}"), None
+    # Not a SCIM error: say the status, never echo the body (an internal page, a proxy's error, a secret).
+    del text
+    return f"HTTP {response.status_code} {response.reason or ''}".strip() + " (not a SCIM error response)", None
 
 
 # ---------------------------------------------------------------- the client
@@ -74,11 +75,13 @@ class ScimClient:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         on_exchange: Callable[[Exchange], None] | None = None,
         retry_wait: Callable[[float, int], bool] | None = None,
+        refuse_local: bool = False,
     ):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
-        self.session = session or requests.Session()
+        # refuse_local (AWS): every connection's peer address is checked; internal addresses are refused.
+        self.session = session or (guarded_session() if refuse_local else requests.Session())
         self.on_exchange = on_exchange
         # On a 429 with Retry-After: retry_wait(seconds, attempt) waits and returns True to send the
         # same request again (the SP did not act on it), or returns False to raise RetryLater.
@@ -124,6 +127,9 @@ class ScimClient:
             raise RetryLater(f"{method} {path}: the SP did not answer in time ({type(exc).__name__})", method=method, path=path) from None
         except requests.ConnectionError as exc:
             self._record(method, path, 0, started, "connection")
+            refused = _refused(exc)
+            if refused:
+                raise PermanentError(f"{method} {path}: {refused}", method=method, path=path) from None
             raise RetryLater(f"{method} {path}: connection failed ({_root_cause(exc)})", method=method, path=path) from None
         except requests.RequestException as exc:
             self._record(method, path, 0, started, type(exc).__name__)
@@ -213,6 +219,22 @@ class ScimClient:
             start = _int(body.get("startIndex"), start) + per_page
             if not items or start > total:
                 return
+
+
+def _refused(exc: BaseException) -> str | None:
+    """The guard's reason when the connection was refused because of its target address."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, RefusedTarget):
+            return str(seen).split(": ", 1)[-1]
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, BaseException) and _refused(arg):
+                return _refused(arg)
+            reason = getattr(arg, "reason", None)
+            if isinstance(reason, RefusedTarget):
+                return str(reason).split(": ", 1)[-1]
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _root_cause(exc: BaseException) -> str:
