@@ -107,15 +107,21 @@ class AtomicTable:
                 self.items = []
 
             def put_item(self, Item):
-                self.items.append(Item)
+                self.items.append(("put", Item))
+
+            def delete_item(self, Key):
+                self.items.append(("delete", Key))
 
             def __enter__(self):
                 return self
 
             def __exit__(self, *exc):
                 with table.lock, table.inner.batch_writer(**kw) as writer:
-                    for item in self.items:
-                        writer.put_item(Item=item)
+                    for op, item in self.items:
+                        if op == "put":
+                            writer.put_item(Item=item)
+                        else:
+                            writer.delete_item(Key=item)
                 return False
 
         return _Writer()

@@ -3,7 +3,6 @@ lease instead of a create claim per user (and what keeps a consumer from creatin
 reconcile is creating), and short Retry-After values waited out inside the invocation."""
 import json
 import threading
-import time
 
 import boto3
 import pytest
@@ -14,6 +13,7 @@ from idp.provisioning.consumer import Consumer
 from idp.provisioning.dispatch import Dispatcher
 from idp.provisioning.engine import INLINE_RETRY_MARGIN, Busy, Engine
 from idp.provisioning.policy import BreakerSettings
+from idp.provisioning.ports import CLAIM_SECONDS
 from idp.provisioning.reconcile import Reconciler
 from idp.scim.protocol import RetryLater
 from idp_testing.aws import AtomicTable, create_queues, drain, publish
@@ -38,7 +38,7 @@ class CountingState(ProvisioningState):
         super().__init__(table)
         self.claims: list[tuple[str, str]] = []
 
-    def claim_create(self, slug, kind, eid, seconds=60):
+    def claim_create(self, slug, kind, eid, seconds=CLAIM_SECONDS):
         self.claims.append((kind, eid))
         return super().claim_create(slug, kind, eid, seconds)
 
@@ -262,19 +262,28 @@ def test_reconcile_and_consumer_racing_on_users_create_each_once(directory, scim
     for uid in users:
         directory.bind_user(APP, uid)
     target = users[1]
+    # The order is made by events, not by timing: `first` has started its work (the consumer its
+    # claim, the reconcile its lease) before the other starts, and then waits in the SP for it.
+    consumer_claimed, reconcile_listed, consumer_done = threading.Event(), threading.Event(), threading.Event()
 
-    def slow(method, path, query, body):
-        if method == "GET" and "filter" in query:  # the consumer's match
-            time.sleep(0.4)
-        if method == "POST":
-            time.sleep(0.1)
+    def ordered(method, path, query, body):
+        if method == "GET" and "filter" in query:  # the consumer's match, after its claim
+            consumer_claimed.set()
+            if first == "consumer":
+                assert reconcile_listed.wait(10)  # the reconcile has its lease and has read the items
+        elif method == "GET" and path.endswith("/Users"):  # the reconcile's listing, after its lease
+            reconcile_listed.set()
+        elif method == "POST" and first == "reconcile":
+            assert consumer_done.wait(10)  # the consumer tries while the reconcile is creating
         return None
 
-    scim.override = slow
+    scim.override = ordered
     shared = ProvisioningState(AtomicTable(table))
     errors, outcomes = [], {}
 
     def consumer():
+        if first == "reconcile":
+            assert reconcile_listed.wait(10)
         eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))
         try:
             outcomes["consumer"] = eng.sync_user(APP, target).outcome
@@ -282,19 +291,23 @@ def test_reconcile_and_consumer_racing_on_users_create_each_once(directory, scim
             outcomes["consumer"] = "busy"
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
+        finally:
+            consumer_done.set()
 
     def reconcile():
+        if first == "consumer":
+            assert consumer_claimed.wait(10)
         eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))
         try:
             outcomes["reconcile"] = Reconciler(eng).reconcile_app(APP)["users"]
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
+        finally:
+            reconcile_listed.set()
 
-    order = [consumer, reconcile] if first == "consumer" else [reconcile, consumer]
-    threads = [threading.Thread(target=fn) for fn in order]
-    threads[0].start()
-    time.sleep(0.15)
-    threads[1].start()
+    threads = [threading.Thread(target=fn) for fn in (consumer, reconcile)]
+    for t in threads:
+        t.start()
     for t in threads:
         t.join()
     scim.override = None

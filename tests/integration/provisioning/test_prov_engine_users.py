@@ -230,21 +230,27 @@ def test_two_workers_creating_one_user_make_one(directory, scim, state, tokens):
     uid = directory.add_user()
     directory.bind_user(APP, uid)
     gate = threading.Barrier(2)
+    refused = threading.Event()  # the second worker found the first one's live claim
     original = scim.override
 
-    def slow_match(method, path, query, body):
-        if method == "GET":
-            import time
-
-            time.sleep(0.2)
+    def hold_match(method, path, query, body):
+        if method == "GET":  # the claim holder's match waits until the other worker was refused the claim
+            assert refused.wait(10)
         return None
 
-    scim.override = slow_match
+    scim.override = hold_match
     results, errors = [], []
 
     from idp.adapters.provisioning_state import ProvisioningState
 
-    shared = ProvisioningState(AtomicTable(state.table))
+    class Shared(ProvisioningState):
+        def claim_create(self, *args, **kwargs):
+            token = super().claim_create(*args, **kwargs)
+            if token is None:
+                refused.set()
+            return token
+
+    shared = Shared(AtomicTable(state.table))
 
     def work():
         eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))

@@ -1,20 +1,6 @@
-"""The SQS consumer (directory events FIFO queue → SCIM pushes).
-
-Each record is handled on its own (powertools `BatchProcessor` + `process_partial_response`):
-a failed record is reported in `batchItemFailures` and only its own visibility is changed:
-- a short Retry-After on a 429 (≤ engine.INLINE_RETRY_AFTER_MAX) is waited out inside the
-  invocation and the same request sent again, while the Lambda's remaining time allows it;
-- other Retry-After from the SP (429/503) → that message comes back after that many seconds;
-- other transient failures (5xx, timeouts, resets, breaker open) → exponential backoff with jitter
-  from the receive count;
-- 401/403 → the app is marked failing with the reason and the message comes back every
-  `auth_retry` seconds, so it is pushed once the token is fixed;
-- permanent failures (400...) → short backoff; after maxReceiveCount the queue moves the
-  message to the DLQ, and the SP's reason is in the provisioning log.
-A transient failure never burns a message into the DLQ: on its last allowed receive the message
-is sent again as a fresh copy (with `not_before`) and the old one is deleted.
-Records in one batch that ask for the same work are done once (events are level-triggered).
-"""
+"""The SQS consumer: one Lambda invocation's batch of directory events (FIFO queue) handed to the
+dispatcher record by record; a failed record is reported in `batchItemFailures` and comes back
+after a delay chosen from what failed, and a transient failure never burns a message into the DLQ."""
 from __future__ import annotations
 
 import json
@@ -36,6 +22,22 @@ MAX_VISIBILITY = 12 * 3600 - 60
 
 
 class Consumer:
+    """Each record is handled on its own (powertools `BatchProcessor` + `process_partial_response`):
+    a failed record is reported in `batchItemFailures` and only its own visibility is changed:
+    - a short Retry-After on a 429 (≤ retry_budget.INLINE_RETRY_AFTER_MAX) is waited out inside the
+      invocation and the same request sent again, while the Lambda's remaining time allows it;
+    - other Retry-After from the SP (429/503) → that message comes back after that many seconds;
+    - other transient failures (5xx, timeouts, resets, breaker open) → exponential backoff with jitter
+      from the receive count;
+    - 401/403 → the app is marked failing with the reason and the message comes back every
+      `auth_retry` seconds, so it is pushed once the token is fixed;
+    - permanent failures (400...) → short backoff; after maxReceiveCount the queue moves the
+      message to the DLQ, and the SP's reason is in the provisioning log.
+    A transient failure never burns a message into the DLQ: on its last allowed receive the message
+    is sent again as a fresh copy (with `not_before`) and the old one is deleted.
+    Records in one batch that ask for the same work are done once (events are level-triggered).
+    """
+
     def __init__(
         self,
         dispatcher: Dispatcher,
@@ -99,7 +101,7 @@ class Consumer:
             self.sqs.send_message(**params)
             return True
         except Exception as exc:  # noqa: BLE001
-            log.warning("requeue failed, leaving the message to the queue: %s", exc)
+            log.warning("requeue failed, leaving the message to the queue: %s", exc, extra=event_ids(body))
             return False
 
     # ---------------------------------------------------------------- one record
@@ -130,7 +132,7 @@ class Consumer:
             delay = self._delay_for(failed, receive_count)
             if failed.transient and receive_count >= self.max_receive_count - 1:
                 if self._requeue(record, body, delay):
-                    log.info("requeued %s after %d receives: %s", key, receive_count, failed)
+                    log.info("requeued %s after %d receives: %s", key, receive_count, failed, extra=event_ids(body))
                     return
             self._set_visibility(record, delay)
             raise
@@ -148,7 +150,7 @@ class Consumer:
     # ---------------------------------------------------------------- a batch
     def handle_batch(self, event: dict, context: Any = None, correlate: Callable[[str], None] | None = None) -> dict:
         """One Lambda invocation. With a Lambda `context`, a short Retry-After (429) is waited out
-        inside the invocation as long as its remaining time allows (see engine.INLINE_RETRY_*);
+        inside the invocation as long as its remaining time allows (see retry_budget.INLINE_RETRY_*);
         without one (tests, local runs) every 429 goes back to the queue. Provisioning-log entries
         are written in batches, all of them before this returns. `correlate(message_id)` is called
         before each record (the handler's logger takes it as the correlation id)."""
@@ -171,6 +173,19 @@ class Consumer:
             self._batch_seen = {}
             if self.metrics:
                 self.metrics.flush()
+
+
+def event_ids(body: dict) -> dict:
+    """The `extra` of a log line about one event: its app (when it names one) and its user or group."""
+    extra: dict[str, Any] = {"event_type": body.get("type")}
+    if body.get("app"):
+        extra["app"] = body["app"]
+    kind = str(body.get("type") or "")
+    if body.get("id") and kind.startswith(("user.", "group.")):
+        extra["user_id" if kind.startswith("user.") else "group_id"] = body["id"]
+    elif body.get("id"):
+        extra["entity_id"] = body["id"]
+    return extra
 
 
 def _remaining_seconds(context: Any) -> float | None:

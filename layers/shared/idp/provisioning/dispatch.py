@@ -9,14 +9,18 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from idp.kernel.events import GROUP_KINDS, KINDS, USER_KINDS
-from idp.provisioning.engine import Busy, CachedDirectory, ClaimLost, Engine, Outcome
+from idp.provisioning.claims import Busy
+from idp.provisioning.engine import Engine
 from idp.provisioning.policy import BreakerSettings
+from idp.provisioning.ports import ClaimLost
+from idp.provisioning.run import CachedDirectory, Outcome
 from idp.scim.protocol import AuthError, PermanentError, RetryLater, ScimError
 
 if TYPE_CHECKING:
     from idp.provisioning.reconcile import Reconciler
 
 log = Logger(child=True)
+
 
 class BadEvent(Exception):
     """The message is not an event we understand (permanent)."""
@@ -160,7 +164,7 @@ class Dispatcher:
     def _group(self, d: CachedDirectory, slug: str, gid: str) -> list[Outcome]:
         """Members who joined or left a bound group gain or lose access; then the group itself."""
         engine, state = self.engine, self.state
-        run = engine._run(slug, d)
+        run = engine.open_run(slug, d)
         if run is None:
             return []
         group = d.get_group(gid)

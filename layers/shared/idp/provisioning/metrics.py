@@ -1,7 +1,6 @@
-"""Provisioning metrics per app (powertools EMF): pushes, failures, retries, request latency.
-
-Counters accumulate in memory during one invocation (tests read `totals`) and `flush()` emits one
-EMF document per app with the dimension `app`."""
+"""Provisioning metrics per app (powertools EMF): pushes, failures, retries and request latency
+accumulate in memory during one invocation (tests read `totals`), and `flush()` emits one EMF
+document per app with the dimension `app`."""
 from __future__ import annotations
 
 import os
@@ -70,4 +69,4 @@ class ProvisioningMetrics:
                         m.add_metric(name=name, unit=unit, value=sum(values))
                 m.flush_metrics()
             except Exception:  # noqa: BLE001 - metrics never break provisioning
-                log.exception("metrics flush failed")
+                log.exception("metrics flush failed", extra={"app": slug})

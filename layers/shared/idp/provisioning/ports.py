@@ -1,5 +1,9 @@
-"""The ports of provisioning: what it needs from the directory, the token store and the SP's SCIM API.
-The adapters satisfy them (`DirectoryStore`, `SecretStore`, `ScimClient`); tests pass fakes."""
+"""The ports of provisioning: what it needs from the directory, the token store, the SP's SCIM API and
+its own state. The state is one port per item kind (mapping items, create claims, the reconcile
+lease, the app status and breaker, access snapshots, the provisioning log, the write buffer);
+`ProvisioningState` is their composition, the one object the engine takes. The adapters satisfy
+them (`DirectoryStore`, `SecretStore`, `ScimClient`, `idp.adapters.provisioning_state`); tests pass
+the in-memory fakes of the test support in dev/."""
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +12,7 @@ from typing import Callable, Iterator, Protocol, runtime_checkable
 from idp.scim.protocol import Exchange, ScimResponse
 
 CLAIM_SECONDS = 60  # a create claim lapses after this (a crashed consumer does not block the create)
-LEASE_SECONDS = 180  # the reconcile lease; renewed while the run goes on (engine.LEASE_RENEW_BELOW)
+LEASE_SECONDS = 180  # the reconcile lease; renewed while the run goes on (lease.LEASE_RENEW_BELOW)
 
 # What a mapping item says of its entity.
 STATUS_SYNCED = "synced"  # in the SP and equal to the directory
@@ -23,6 +27,7 @@ class ClaimLost(Exception):
     """Another consumer holds (or took over) the create claim."""
 
 
+# ================================================================ the directory, tokens, the SP
 @runtime_checkable
 class DirectoryPort(Protocol):
     def get_user(self, uid: str) -> dict | None:
@@ -94,12 +99,11 @@ class ClientFactory(Protocol):
                  retry_wait: Callable[[float, int], bool] | None = None) -> ScimApi: ...
 
 
-class ProvisioningState(Protocol):
-    """The provisioning state the engine reads and writes: mapping items, create claims, the reconcile
-    lease, the app status and breaker, access snapshots and the provisioning log.
-    `idp.adapters.provisioning_state.ProvisioningState` (DynamoDB) is the real one."""
-
-    clock: Callable[[], float]
+# ================================================================ the provisioning state, per item kind
+class WriteBuffer(Protocol):
+    """Holds provisioning-log entries and the mapping items of leased creates (`put_created`) inside
+    `buffered()` and writes them in batches; a read or write of a mapping item first writes what is
+    held (this process reads its own writes, in order)."""
 
     def buffered(self) -> contextlib.AbstractContextManager: ...
 
@@ -112,28 +116,24 @@ class ProvisioningState(Protocol):
 
     def flush_maps(self) -> None: ...
 
+
+class MappingStore(Protocol):
+    """`APP#{slug}` / `SCIM#USER#{uid}` and `SCIM#GROUP#{gid}`: what was pushed for an entity (scim_id,
+    etag, pushed_hash, pushed, status, last_error; groups also display_name and members)."""
+
     def get_map(self, slug: str, kind: str, eid: str) -> dict | None: ...
 
     def maps(self, slug: str, kind: str, attributes: tuple[str, ...] | None = None) -> dict[str, dict]: ...
 
-    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS) -> str | None: ...
-
-    def release_claim(self, slug: str, kind: str, eid: str, token: str) -> None: ...
-
     def save_pushed(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
                     pushed: dict | None = None, pushed_hash: str | None = None, display_name: str | None = None,
-                    members: set[str] | None = None, claim_token: str | None = None) -> None: ...
+                    members: set[str] | None = None, claim_token: str | None = None) -> None:
+        """Upsert what the SP holds. With `claim_token`: only while that claim is on the item (then
+        the claim is removed with it), else `ClaimLost`."""
 
     def put_created(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
-                    pushed: dict | None = None, pushed_hash: str | None = None) -> None: ...
-
-    def acquire_lease(self, slug: str, seconds: float = LEASE_SECONDS) -> tuple[str, float] | None: ...
-
-    def renew_lease(self, slug: str, token: str, seconds: float = LEASE_SECONDS) -> float | None: ...
-
-    def release_lease(self, slug: str, token: str) -> None: ...
-
-    def lease_blocks(self, slug: str, token: str | None = None) -> bool: ...
+                    pushed: dict | None = None, pushed_hash: str | None = None) -> None:
+        """The whole item of an object created under the reconcile lease (held while buffering)."""
 
     def update_members(self, slug: str, gid: str, add: set[str] = frozenset(), remove: set[str] = frozenset()) -> None: ...
 
@@ -141,11 +141,43 @@ class ProvisioningState(Protocol):
 
     def forget(self, slug: str, kind: str, eid: str) -> None: ...
 
-    def access_snapshot(self, slug: str, gid: str) -> set[str] | None: ...
+    def forget_app(self, slug: str) -> None:
+        """Every user and group item of the app (its SCIM server changed: those ids are not the new one's)."""
 
-    def put_access_snapshot(self, slug: str, gid: str, members: set[str]) -> None: ...
+    def counts(self, slug: str) -> dict: ...
 
-    def delete_access_snapshot(self, slug: str, gid: str) -> None: ...
+
+class ClaimStore(Protocol):
+    """The create claim on a mapping item: one holder until it releases it or the claim lapses."""
+
+    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS) -> str | None:
+        """A token, or None when the item has a scim_id or another holds a live claim."""
+
+    def release_claim(self, slug: str, kind: str, eid: str, token: str) -> None:
+        """Give the claim back; a no-op when it is no longer `token`'s."""
+
+
+class LeaseStore(Protocol):
+    """`APP#{slug}` / `SCIM#LEASE`: one reconcile run per app; consumer creates wait while it is held."""
+
+    clock: Callable[[], float]
+
+    def acquire_lease(self, slug: str, seconds: float = LEASE_SECONDS) -> tuple[str, float] | None:
+        """(token, until) when the lease is free or lapsed, else None."""
+
+    def renew_lease(self, slug: str, token: str, seconds: float = LEASE_SECONDS) -> float | None:
+        """The new `until` while the lease item is still `token`'s, else None."""
+
+    def release_lease(self, slug: str, token: str) -> None:
+        """Drop the lease; a no-op when it is no longer `token`'s."""
+
+    def lease_blocks(self, slug: str, token: str | None = None) -> bool:
+        """True while someone other than `token` holds a live lease."""
+
+
+class AppStatusStore(Protocol):
+    """`APP#{slug}` / `SCIM#STATUS`: the app's provisioning state, circuit breaker, last reconcile.
+    The numbers of the breaker come from `idp.provisioning.policy`."""
 
     def app_status(self, slug: str) -> dict: ...
 
@@ -166,6 +198,20 @@ class ProvisioningState(Protocol):
 
     def note_reconcile(self, slug: str, summary: dict) -> None: ...
 
+
+class AccessSnapshots(Protocol):
+    """`APP#{slug}` / `SCIM#ACCESS#{gid}`: the members of a bound group last seen (who lost access)."""
+
+    def access_snapshot(self, slug: str, gid: str) -> set[str] | None: ...
+
+    def put_access_snapshot(self, slug: str, gid: str, members: set[str]) -> None: ...
+
+    def delete_access_snapshot(self, slug: str, gid: str) -> None: ...
+
+
+class ProvisioningLog(Protocol):
+    """`PLOG#...`: what was sent and what the SP answered, per entity and app-wide, newest first."""
+
     def log(self, slug: str, kind: str, eid: str, *, action: str, outcome: str, request: dict | None = None,
             sp_status: int | None = None, sp_message: str | None = None, detail: str | None = None) -> None: ...
 
@@ -175,4 +221,11 @@ class ProvisioningState(Protocol):
     def read_log_page(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
                       limit: int = 50, start_key: dict | None = None) -> tuple[list[dict], dict | None]: ...
 
-    def counts(self, slug: str) -> dict: ...
+
+class ProvisioningState(WriteBuffer, MappingStore, ClaimStore, LeaseStore, AppStatusStore, AccessSnapshots,
+                        ProvisioningLog, Protocol):
+    """Every store of the provisioning state behind one object (what the engine, the dispatcher and
+    the reconciler take). `idp.adapters.provisioning_state.ProvisioningState` (DynamoDB) is the
+    real one; the test support has an in-memory one with the same conditional writes."""
+
+    clock: Callable[[], float]

@@ -7,10 +7,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from idp.provisioning.engine import MISSING, CachedDirectory, Engine
+from idp.provisioning.engine import Engine
 from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import STATUS_SYNCED
+from idp.provisioning.run import MISSING, CachedDirectory
 from idp.scim import mapping as mp
 from idp.scim.protocol import (
     AuthError,
@@ -38,7 +39,7 @@ class Reconciler:
         cfg = engine.config(slug, d)
         if not cfg or not cfg.enabled:
             return {"app": slug, "result": "skipped", "reason": "provisioning is not enabled for this app"}
-        run = engine._run(slug, d)
+        run = engine.open_run(slug, d)
         # The lease before the mapping items are read: a consumer that claims a create after this
         # sees the lease and backs off; one that claimed before shows its claim in what is read
         # below, and that user is created the usual way (with a claim). Held by another reconcile

@@ -1,0 +1,243 @@
+"""Group sync (group management on): make the SP's copy of one (app, group) match the directory.
+Only bound groups; no empty groups; a same-name group is taken over; renames pushed; membership
+PATCHes of at most 100 changes, only for members the SP knows; never `replace members`; the
+member set is saved after each PATCH so a retry resumes where it stopped."""
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from idp.provisioning.claims import CreateClaims
+from idp.provisioning.planner import member_changes, plan_group
+from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING, STATUS_SYNCED, ProvisioningState
+from idp.provisioning.run import MISSING, Outcome, Run, ids, record
+from idp.scim import mapping as mp
+from idp.scim.protocol import AuthError, Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
+
+log = Logger(child=True)
+
+
+class GroupSync:
+    def __init__(self, state: ProvisioningState, claims: CreateClaims):
+        self.state = state
+        self.claims = claims
+
+    def _record(self, run: Run, gid: str, action: str, outcome: str, **kw) -> None:
+        record(self.state, run, "GROUP", gid, action, outcome, **kw)
+
+    # ---------------------------------------------------------------- entry
+    def sync(self, run: Run, gid: str, actual: Any = None, sp_user_ids: set[str] | None = None) -> Outcome:
+        """See `Engine.sync_group`."""
+        slug = run.slug
+        before = run.requests
+        try:
+            out = self._sync(run, gid, actual, sp_user_ids)
+        except ScimError as exc:
+            permanent = isinstance(exc, (PermanentError, Conflict, NotFound))
+            if not isinstance(exc, AuthError):
+                try:
+                    self.state.set_status(slug, "GROUP", gid, STATUS_FAILED if permanent else STATUS_PENDING, exc.message)
+                except Exception:  # noqa: BLE001
+                    log.exception("status write failed", extra=ids(slug, "GROUP", gid))
+            self._record(run, gid, exc.method or "push", "failed" if permanent else "retry",
+                         request={"method": exc.method, "path": exc.path} if exc.method else None,
+                         status=exc.status or None, message=exc.message)
+            raise
+        out.requests = run.requests - before
+        return out
+
+    def _desired_members(self, run: Run, gid: str) -> dict[str, str]:
+        """Directory members of the group that the SP knows: uid → scim_id."""
+        umaps = run.user_scim_ids(self.state)
+        out = {}
+        for uid in run.d.list_members(gid):
+            sid = (umaps.get(uid) or {}).get("scim_id")
+            if sid:
+                out[uid] = sid
+        return out
+
+    def _sync(self, run: Run, gid: str, actual: Any, sp_user_ids: set[str] | None) -> Outcome:
+        cfg, d = run.cfg, run.d
+        slug = cfg.slug
+        group = d.get_group(gid)
+        gm = self.state.get_map(slug, "GROUP", gid)
+        mapped = bool(gm and gm.get("scim_id"))
+        bound = group is not None and d.group_bound(slug, gid)
+        desired = self._desired_members(run, gid) if (group is not None and bound and cfg.group_management) else {}
+        plan = plan_group(group, bound, mapped, len(desired), cfg.group_management)
+        if plan.action == "none":
+            if gm and not mapped and gm.get("status") != "creating":
+                self.state.forget(slug, "GROUP", gid)
+            return Outcome("group", gid, slug, "no_change", plan.reason)
+        if plan.action == "leave":
+            if gm.get("status") != "left":
+                self.state.set_status(slug, "GROUP", gid, "left")
+            return Outcome("group", gid, slug, "left", plan.reason)
+        if plan.action == "delete":
+            try:
+                run.count()
+                run.client.delete("Groups", gm["scim_id"])
+                self._record(run, gid, "delete", "success", request={"method": "DELETE", "path": f"/Groups/{gm['scim_id']}"},
+                             status=204, detail=plan.reason)
+            except NotFound:
+                self._record(run, gid, "delete", "success", status=404, detail="already gone from the SP")
+            self.state.forget(slug, "GROUP", gid)
+            return Outcome("group", gid, slug, "deleted", plan.reason)
+        name = group["name"]
+        if not mapped:
+            return self._create(run, gid, name, desired, actual)
+        if actual is MISSING:
+            return self._regroup(run, gid, name, desired)
+        if isinstance(actual, dict) and actual.get("id") and actual["id"] != gm["scim_id"]:
+            self.state.forget(slug, "GROUP", gid)
+            return self._create(run, gid, name, desired, actual)
+        if isinstance(actual, dict):
+            current = self._members_of(run, actual)
+            current_name = actual.get("displayName")
+        else:
+            current = set(gm.get("members") or ())
+            current_name = gm.get("display_name")
+        try:
+            n = self._converge(run, gid, gm["scim_id"], name, current_name, desired, current)
+        except NotFound:
+            return self._regroup(run, gid, name, desired)
+        # After converging, the SP holds exactly the desired known members (reconcile read them).
+        exact = set(desired) if isinstance(actual, dict) and set(gm.get("members") or ()) != set(desired) else None
+        if n or exact is not None or gm.get("status") != STATUS_SYNCED or gm.get("display_name") != name:
+            self.state.save_pushed(slug, "GROUP", gid, scim_id=gm["scim_id"], display_name=name, members=exact,
+                                   pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
+        return Outcome("group", gid, slug, "updated" if n else "no_change", plan.reason)
+
+    def _members_of(self, run: Run, resource: dict) -> set[str]:
+        """Directory ids of the members an SP group holds (members we don't know are ignored)."""
+        by_sid = {m.get("scim_id"): uid for uid, m in run.user_scim_ids(self.state).items() if m.get("scim_id")}
+        out = set()
+        for member in resource.get("members") or []:
+            uid = by_sid.get(str(member.get("value")))
+            if uid:
+                out.add(uid)
+        return out
+
+    # ---------------------------------------------------------------- membership and rename
+    def _converge(self, run: Run, gid: str, scim_id: str, name: str, current_name: str | None,
+                  desired: dict[str, str], current: set[str]) -> int:
+        """PATCH rename + membership in batches of ≤100; the member set is saved after each batch
+        so a retry resumes where it stopped. Returns the number of PATCHes sent."""
+        add, remove = member_changes(set(desired), current)
+        umaps = run.user_scim_ids(self.state)
+        add_pairs = [(u, desired[u]) for u in add]
+        remove_pairs = [(u, (umaps.get(u) or {}).get("scim_id")) for u in remove]
+        gone = {u for u, sid in remove_pairs if not sid}
+        if gone:  # deleted from the SP with their user: nothing to send
+            self.state.update_members(run.slug, gid, remove=gone)
+        remove_pairs = [(u, s) for u, s in remove_pairs if s]
+        rename = name if current_name != name else None
+        sent = 0
+        changes = [("remove", p) for p in remove_pairs] + [("add", p) for p in add_pairs]
+        if not changes and rename is None:
+            return 0
+        for i in range(0, max(1, len(changes)), mp.MAX_MEMBER_CHANGES):
+            chunk = changes[i : i + mp.MAX_MEMBER_CHANGES]
+            self.patch_members(run, gid, scim_id, add=[p for k, p in chunk if k == "add"],
+                               remove=[p for k, p in chunk if k == "remove"], rename=rename if i == 0 else None)
+            sent += 1
+        return sent
+
+    def patch_members(self, run: Run, gid: str, scim_id: str, *, add: list[tuple[str, str]], remove: list[tuple[str, str]],
+                      rename: str | None = None) -> None:
+        """One PATCH of at most 100 member changes (uid, scim_id) and maybe a rename; then the pushed
+        member set (and name) is saved."""
+        batches = mp.member_patch_batches([s for _, s in add], [s for _, s in remove], run.cfg.dialect
+                                          if run.cfg.dialect != "put" else "standard", rename_to=rename)
+        assert len(batches) == 1, "callers chunk member changes"
+        ops = batches[0]
+        run.count()
+        resp = run.client.patch("Groups", scim_id, ops)
+        slug = run.slug
+        self.state.update_members(slug, gid, add={u for u, _ in add}, remove={u for u, _ in remove})
+        if rename is not None:
+            self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=rename,
+                                   pushed_hash=mp.state_hash({"displayName": rename}), status=STATUS_SYNCED)
+        self._record(run, gid, "update", "success",
+                     request={"method": "PATCH", "path": f"/Groups/{scim_id}", "rename": rename,
+                              "add": len(add), "remove": len(remove), "Operations": ops[:5]},
+                     status=resp.status)
+
+    # ---------------------------------------------------------------- create / adopt / re-match
+    def _create(self, run: Run, gid: str, name: str, desired: dict[str, str], actual: Any) -> Outcome:
+        slug = run.slug
+        token = self.claims.claim(run, "GROUP", gid)
+        if token is None:
+            gm = self.state.get_map(slug, "GROUP", gid)
+            return self._sync(run, gid, None, None) if gm and gm.get("scim_id") else \
+                Outcome("group", gid, slug, "no_change", "created meanwhile")
+        try:
+            found = actual if isinstance(actual, dict) else None
+            if found is None and actual is not MISSING:
+                found = self._match(run, name, gid)
+            if found is not None:
+                return self._adopt(run, gid, name, found, desired, token)
+            first = sorted(desired)[: mp.MAX_MEMBER_CHANGES]
+            payload = mp.group_payload(name, gid, [desired[u] for u in first])
+            try:
+                run.count()
+                resp = run.client.create("Groups", payload)
+            except Conflict as exc:
+                found = self._match(run, name, gid)
+                if found is None:
+                    raise PermanentError(f"the SP answered 409 to the group create but no group matches: {exc.message}",
+                                         status=409, method="POST", path="/Groups") from None
+                return self._adopt(run, gid, name, found, desired, token)
+            scim_id = (resp.body or {}).get("id")
+            if not scim_id:
+                found = self._match(run, name, gid)
+                if not found:
+                    raise RetryLater("the SP answered the group create without an id", method="POST", path="/Groups")
+                scim_id = found["id"]
+            self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, etag=resp.etag, display_name=name,
+                                   pushed_hash=mp.state_hash({"displayName": name}), members=set(first),
+                                   status=STATUS_SYNCED, claim_token=token)
+            self._record(run, gid, "create", "success",
+                         request={"method": "POST", "path": "/Groups", "displayName": name, "members": len(first)},
+                         status=resp.status)
+        except BaseException:
+            self.claims.release(slug, "GROUP", gid, token)
+            raise
+        rest = {u: desired[u] for u in desired if u not in set(first)}
+        if rest:
+            self._converge(run, gid, scim_id, name, name, desired, set(first))
+        return Outcome("group", gid, slug, "created", f"{len(desired)} members")
+
+    def _adopt(self, run: Run, gid: str, name: str, found: dict, desired: dict[str, str], token: str) -> Outcome:
+        slug = run.slug
+        scim_id = found["id"]
+        if "members" not in found:
+            run.count()
+            found = run.client.get("Groups", scim_id)
+        current = self._members_of(run, found)
+        self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=found.get("displayName"),
+                               members=current, status=STATUS_SYNCED, claim_token=token)
+        self._record(run, gid, "adopt", "success", detail=f"took over the SP group {scim_id} ('{found.get('displayName')}')")
+        self._converge(run, gid, scim_id, name, found.get("displayName"), desired, current)
+        self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=name,
+                               pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
+        return Outcome("group", gid, slug, "adopted", f"SP group {scim_id}")
+
+    def _match(self, run: Run, name: str, gid: str) -> dict | None:
+        run.count()
+        hits = run.client.search("Groups", eq_filter("displayName", name), count=5, excluded="members")
+        hits = [h for h in hits if h.get("id") and str(h.get("displayName", "")).casefold() == name.casefold()] or \
+            [h for h in hits if h.get("id")]
+        if len(hits) > 1:
+            own = [h for h in hits if h.get("externalId") == gid]
+            if len(own) == 1:
+                return own[0]
+            raise PermanentError(f"{len(hits)} groups in the SP are named \"{name}\"; cannot choose one",
+                                 status=409, method="GET", path="/Groups")
+        return hits[0] if hits else None
+
+    def _regroup(self, run: Run, gid: str, name: str, desired: dict[str, str]) -> Outcome:
+        self._record(run, gid, "update", "not_found", status=404, detail="the SP no longer has this group; re-matching")
+        self.state.forget(run.slug, "GROUP", gid)
+        return self._create(run, gid, name, desired, None)

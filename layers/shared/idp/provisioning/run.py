@@ -1,0 +1,110 @@
+"""One unit of provisioning work and what every sync step shares: the `Outcome` of a sync, the
+`MISSING` marker, `CachedDirectory` (directory reads memoised for one event or reconcile run),
+`Run` (the app's config, its SCIM client, the request count, the user mapping items read so far,
+the reconcile lease while held), and the provisioning-log write that never stops provisioning."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from idp.provisioning.planner import ProvisioningConfig
+from idp.provisioning.ports import DirectoryPort, MappingStore, ProvisioningLog, ScimApi
+
+log = Logger(child=True)
+
+MISSING = object()  # "the SP has no such resource" (reconcile passes it as `actual`)
+UNREAD = object()  # sync_user(known_map=...) not given: read the mapping item
+
+
+@dataclass
+class Outcome:
+    kind: str  # user | group
+    entity_id: str
+    app: str
+    outcome: str  # created | adopted | updated | deactivated | reactivated | deleted | no_change | skipped | gone | left
+    detail: str = ""
+    requests: int = 0
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "id": self.entity_id, "app": self.app, "outcome": self.outcome,
+                "detail": self.detail, "requests": self.requests}
+
+
+class CachedDirectory:
+    """Memoises directory reads for one unit of work (an event, a reconcile run)."""
+
+    def __init__(self, directory: DirectoryPort):
+        self.inner = directory
+        self._memo: dict[tuple, Any] = {}
+
+    def _get(self, name: str, *args):
+        key = (name, *args)
+        if key not in self._memo:
+            value = getattr(self.inner, name)(*args)
+            self._memo[key] = list(value) if isinstance(value, (list, tuple, set)) else value
+        return self._memo[key]
+
+    def get_user(self, uid): return self._get("get_user", uid)
+    def get_group(self, gid): return self._get("get_group", gid)
+    def list_members(self, gid): return self._get("list_members", gid)
+    def groups_of_user(self, uid): return self._get("groups_of_user", uid)
+    def get_app(self, slug): return self._get("get_app", slug)
+    def all_app_slugs(self): return self._get("all_app_slugs")
+    def app_user_bindings(self, slug): return self._get("app_user_bindings", slug)
+    def app_group_bindings(self, slug): return self._get("app_group_bindings", slug)
+    def apps_of_user(self, uid): return self._get("apps_of_user", uid)
+    def apps_of_group(self, gid): return self._get("apps_of_group", gid)
+
+    def user_bound(self, slug: str, uid: str) -> bool:
+        if slug in self.apps_of_user(uid):
+            return True
+        return any(slug in self.apps_of_group(g) for g in self.groups_of_user(uid))
+
+    def group_bound(self, slug: str, gid: str) -> bool:
+        return slug in self.apps_of_group(gid)
+
+
+@dataclass
+class Run:
+    """What one sync call needs: the app, its client, directory memo, and a request counter."""
+
+    cfg: ProvisioningConfig
+    client: ScimApi
+    d: CachedDirectory
+    requests: int = 0
+    user_maps: dict | None = None
+    extra: dict = field(default_factory=dict)
+    lease: str | None = None  # the reconcile lease token while this run holds it
+    lease_until: float = 0.0
+
+    @property
+    def slug(self) -> str:
+        return self.cfg.slug
+
+    def count(self, n: int = 1) -> None:
+        """One more request sent to the SP."""
+        self.requests += n
+
+    def user_scim_ids(self, maps: MappingStore) -> dict[str, dict]:
+        """The SP id of every user of the app (only `scim_id` is read from these items), once per run."""
+        if self.user_maps is None:
+            self.user_maps = maps.maps(self.slug, "USER", attributes=("scim_id",))
+        return self.user_maps
+
+
+def ids(slug: str, kind: str, eid: str) -> dict:
+    """The `extra` of a log line about one entity of one app."""
+    return {"app": slug, "user_id" if kind == "USER" else "group_id": eid}
+
+
+def record(plog: ProvisioningLog, run: Run, kind: str, eid: str, action: str, outcome: str, *,
+           request: dict | None = None, status: int | None = None, message: str | None = None,
+           detail: str | None = None) -> None:
+    """An entry in the provisioning log; a failed write is logged and provisioning goes on."""
+    try:
+        plog.log(run.slug, kind, eid, action=action, outcome=outcome, request=request,
+                 sp_status=status, sp_message=message, detail=detail)
+    except Exception:  # noqa: BLE001 - the log never stops provisioning
+        log.exception("provisioning log write failed", extra=ids(run.slug, kind, eid))
