@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.event_publisher import EventPublisher
     from idp.adapters.provisioning_state import ProvisioningState
     from idp.adapters.secrets import SecretStore
-    from idp.adapters.signon_state import SamlState
+    from idp.adapters.signon_state import SignonState
     from idp.directory.apps import AppService
     from idp.directory.service import DirectoryService
     from idp.provisioning.consumer import Consumer
@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.provisioning.metrics import ProvisioningMetrics
     from idp.provisioning.policy import BreakerSettings
     from idp.provisioning.reconcile import Reconciler
+    from idp.signon.ports import Account
+    from idp.signon.service import SignOn
 
 T = TypeVar("T")
 
@@ -103,24 +105,37 @@ class Container:
         from idp.directory.apps import AppService
 
         return AppService(self.directory, self.secrets,
-                          on_provisioning_changed=lambda slug: self.provisioning_state.reset_app(slug))
+                          on_provisioning_changed=lambda slug: self.provisioning_state.reset_app(slug),
+                          on_provisioning_moved=lambda slug: self.provisioning_state.forget_app(slug),
+                          allow_local_targets=self.settings.idp_allow_local_targets)
 
     def admin_token(self) -> str | None:
-        """The admin API's bearer token: ADMIN_TOKEN, else the Secrets Manager secret (cached 5 min)."""
+        """The admin API's bearer token: ADMIN_TOKEN, else the Secrets Manager secret, read again once
+        ADMIN_TOKEN_CACHE_SECONDS have passed (a rotated token takes over within that time)."""
         if self.settings.admin_token:
             return self.settings.admin_token
         if self.settings.admin_token_secret_arn:
             from aws_lambda_powertools.utilities import parameters
 
-            return parameters.get_secret(self.settings.admin_token_secret_arn, max_age=300)
+            return parameters.get_secret(self.settings.admin_token_secret_arn,
+                                         max_age=self.settings.admin_token_cache_seconds)
         return None
 
     # ------------------------------------------------------------------ sign-on
     @_part
-    def signon_state(self) -> "SamlState":
-        from idp.adapters.signon_state import Policy, SamlState
+    def signon_state(self) -> "SignonState":
+        """Sessions, pending logins, the replay cache and login throttling (DynamoDB)."""
+        from idp.adapters.signon_state import SignonState
+        from idp.signon.policy import SignonPolicy
 
-        return SamlState(self.table, Policy.from_settings(self.settings))
+        return SignonState(self.table, SignonPolicy.from_settings(self.settings))
+
+    @_part
+    def signon(self) -> "SignOn":
+        """The sign-on service: the login flow and the IdP session, over the directory and its own state."""
+        from idp.signon.service import SignOn
+
+        return SignOn(_SignonDirectory(self.store), self.signon_state)
 
     # ------------------------------------------------------------------ provisioning
     @_part
@@ -179,6 +194,34 @@ class Container:
                         max_receive_count=s.events_max_receive_count, backoff_base=s.scim_backoff_base_seconds,
                         backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
                         metrics=self.metrics)
+
+
+class _SignonDirectory:
+    """The directory as sign-on sees it (idp.signon.ports.SignonDirectory): sign-on may not import
+    idp.directory, so the composition root hands it the store, the access rule and the password check."""
+
+    def __init__(self, store: "DirectoryStore"):
+        self.store = store
+
+    def find_account(self, field: str, value: str) -> "Account | None":
+        from idp.signon.ports import Account
+
+        uid = self.store.find_user_id(field, value)
+        item = self.store.get_user_item(uid) if uid else None
+        return Account(uid, item.get("password_hash")) if item else None
+
+    def verify_password(self, password_hash: str | None, password: str) -> bool:
+        from idp.directory.passwords import verify_password
+
+        return verify_password(password_hash, password)
+
+    def get_user(self, uid: str) -> dict | None:
+        return self.store.get_user(uid)
+
+    def may_use(self, slug: str, uid: str) -> bool:
+        from idp.directory.access import may_use
+
+        return may_use(self.store, slug, uid)
 
 
 _current: Container | None = None

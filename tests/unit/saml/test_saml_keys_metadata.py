@@ -41,9 +41,9 @@ def test_generate_signing_key_shape():
 
 
 def test_generate_signing_key_rejects_bad_input():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="common_name must not be empty"):
         generate_signing_key("")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="days must be at least 1"):
         generate_signing_key("x", days=0)
 
 
@@ -156,5 +156,5 @@ def test_metadata_without_slo_and_escaping():
 
 
 def test_metadata_requires_a_certificate():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one signing certificate is required"):
         _md([])

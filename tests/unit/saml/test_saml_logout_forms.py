@@ -88,9 +88,7 @@ def test_logout_request_negatives():
     from idp_testing.saml_sp import authn_request_xml
     with pytest.raises(SamlRequestError) as ei:
         parse_logout_redirect(redirect_query(authn_request_xml()), SP_UNSIGNED)
-    assert ei.value.code == "malformed"
-    with pytest.raises(SamlRequestError) as ei:
-        parse_logout_redirect(redirect_query(authn_request_xml()), SP_UNSIGNED)
+    assert ei.value.code == "malformed" and "LogoutRequest" in ei.value.message
 
 
 def test_logout_request_post_signed():
@@ -176,7 +174,7 @@ def test_post_form_without_relay_state_and_field_guard():
     assert "RelayState" not in page
     page = render_post_form("https://x.example/slo", "AAAA", field_name="SAMLRequest")
     assert 'name="SAMLRequest"' in page
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="field_name must be SAMLResponse or SAMLRequest"):
         render_post_form("https://x.example/acs", "AAAA", field_name="evil")
 
 

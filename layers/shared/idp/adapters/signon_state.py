@@ -1,68 +1,34 @@
-"""DynamoDB-backed state of the sign-in flow: IdP sessions, login (pre-auth) state with its
-CSRF token, the AuthnRequest replay cache and login throttling.
-
-Items (one table, see docs/ARCHITECTURE.md; every item carries a TTL ``expires_at`` and
-readers ignore expired items themselves because moto does not enforce TTL):
-
-=====================  ===========================================  ==========
-pk                     sk                                           what
-=====================  ===========================================  ==========
-SESSION#{sha256(sid)}  SESSION                                      IdP session
-LOGIN#{sha256(lid)}    LOGIN                                        pre-auth login state (CSRF token, pending SAML request)
-SAMLREQ#{slug}#{id}    SEEN                                         replay cache
-THROTTLE#user#{name}   THROTTLE                                     failed logins of a username
-THROTTLE#ip#{addr}     THROTTLE                                     failed logins from an address
-=====================  ===========================================  ==========
-
-Session and login ids are random 256-bit tokens; only their SHA-256 is stored, so a table
-read does not give away a usable cookie.
-"""
+"""The DynamoDB state of sign-on (``idp.signon.ports.SignonStore``): IdP sessions, pending login
+state with its CSRF token, the AuthnRequest replay cache and login throttling, applying the rules
+of ``idp.signon.policy.SignonPolicy``. Session and login ids are random 256-bit tokens of which only
+the SHA-256 is stored, so a table read does not give away a usable cookie."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from secrets import token_hex
 from typing import Callable
 
 from botocore.exceptions import ClientError
 
 from idp.adapters.dynamo import from_ddb, to_ddb
-from idp.kernel.tokens import hash_token, new_token, same  # noqa: F401 - re-exported for the sign-in routes
+from idp.kernel.tokens import hash_token, new_token
+from idp.signon.policy import SignonPolicy
 
-
-@dataclass(frozen=True)
-class Policy:
-    session_lifetime: int = 8 * 3600  # absolute lifetime of an IdP session
-    session_idle: int = 3600  # idle timeout
-    touch_every: int = 60  # refresh last_seen at most this often
-    login_state_ttl: int = 15 * 60  # a login form is good for this long
-    replay_ttl: int = 15 * 60  # > the ±5 min IssueInstant window on both sides
-    user_max_failures: int = 5
-    ip_max_failures: int = 50
-    failure_window: int = 15 * 60
-    lockout: int = 15 * 60
-
-    @classmethod
-    def from_settings(cls, settings) -> "Policy":
-        return cls(
-            session_lifetime=settings.idp_session_lifetime_seconds,
-            session_idle=settings.idp_session_idle_seconds,
-            login_state_ttl=settings.idp_login_state_seconds,
-            user_max_failures=settings.idp_login_user_max_failures,
-            ip_max_failures=settings.idp_login_ip_max_failures,
-            failure_window=settings.idp_login_failure_window_seconds,
-            lockout=settings.idp_login_lockout_seconds,
-        )
-
-
+# Items (one table, see docs/ARCHITECTURE.md). Each carries a TTL `expires_at`, and readers ignore
+# expired items themselves because moto does not enforce TTL.
+#   SESSION#{sha256(sid)}  SESSION   IdP session
+#   LOGIN#{sha256(lid)}    LOGIN     pending login (CSRF token, browser binding, what it resumes)
+#   SAMLREQ#{slug}#{id}    SEEN      replay cache of inbound request IDs
+#   THROTTLE#user#{name}   THROTTLE  failed logins of a login name
+#   THROTTLE#ip#{addr}     THROTTLE  failed logins from an address
 _h = hash_token
 
 
-class SamlState:
-    def __init__(self, table, policy: Policy | None = None, clock: Callable[[], float] = time.time):
+class SignonState:
+    def __init__(self, table, policy: SignonPolicy | None = None, clock: Callable[[], float] = time.time):
         self.table = table
-        self.policy = policy or Policy()
+        self.policy = policy or SignonPolicy()
         self.clock = clock
 
     def _now(self) -> int:
@@ -135,7 +101,7 @@ class SamlState:
             "created_at": now,
             "last_seen": now,
             "absolute_expiry": now + self.policy.session_lifetime,
-            "expires_at": min(now + self.policy.session_idle, now + self.policy.session_lifetime),
+            "expires_at": self.policy.session_expiry(absolute_expiry=now + self.policy.session_lifetime, now=now),
         }
         self.table.put_item(Item=item)
         return sid, from_ddb(item)
@@ -147,11 +113,11 @@ class SamlState:
         item = self._get(f"SESSION#{_h(sid)}", "SESSION")
         if not item:
             return None
-        now = self._now()
-        if now >= int(item["absolute_expiry"]) or now - int(item["last_seen"]) >= self.policy.session_idle:
+        now, absolute, last_seen = self._now(), int(item["absolute_expiry"]), int(item["last_seen"])
+        if not self.policy.session_alive(absolute_expiry=absolute, last_seen=last_seen, now=now):
             return None
-        if touch and now - int(item["last_seen"]) >= self.policy.touch_every:
-            expires = min(now + self.policy.session_idle, int(item["absolute_expiry"]))
+        if touch and self.policy.needs_touch(last_seen=last_seen, now=now):
+            expires = self.policy.session_expiry(absolute_expiry=absolute, now=now)
             self.table.update_item(
                 Key={"pk": item["pk"], "sk": "SESSION"},
                 UpdateExpression="SET last_seen = :n, expires_at = :e",
@@ -165,9 +131,6 @@ class SamlState:
             self.table.delete_item(Key={"pk": f"SESSION#{_h(sid)}", "sk": "SESSION"})
 
     # ------------------------------------------------------------------ throttling
-
-    def _limit(self, kind: str) -> int:
-        return self.policy.user_max_failures if kind == "user" else self.policy.ip_max_failures
 
     def locked_for(self, kind: str, key: str) -> int:
         """Seconds left of a lockout for ``kind`` (``user``/``ip``) and ``key``; 0 when free."""
@@ -200,7 +163,7 @@ class SamlState:
                 ReturnValues="ALL_NEW",
             )
             count = int(out["Attributes"]["failures"])
-        if count >= self._limit(kind):
+        if count >= self.policy.max_failures(kind):
             until = now + self.policy.lockout
             self.table.update_item(
                 Key={"pk": pk, "sk": "THROTTLE"},

@@ -1,19 +1,6 @@
-"""Parse and check an SP's AuthnRequest (HTTP-Redirect or HTTP-POST binding).
-
-Pure: no AWS, no globals. The caller supplies the app's SP settings (:class:`SpPolicy`),
-optionally a clock and a replay check ``seen(request_id) -> bool`` (True when the ID was
-already used; a DynamoDB conditional put in production).
-
-Checks, in order (each failure raises :class:`SamlRequestError` with the code in brackets):
-decode + size caps + hardened XML parse [malformed]; root is ``samlp:AuthnRequest``,
-Version 2.0, a valid ID, IssueInstant, protocol-schema valid [malformed]; Issuer equals the
-app's SP entity ID [unknown_sp]; signature when the app holds an SP certificate
-[signature_required, bad_signature]; Destination, if present, is our SSO URL
-[wrong_destination]; ProtocolBinding is HTTP-POST [unsupported_binding]; the ACS URL
-(given, by index, or default = first registered) is registered [acs_not_registered];
-IssueInstant within ±5 minutes [expired]; RelayState ≤ 80 bytes [relay_state_too_long];
-the ID was not seen before [replayed].
-"""
+"""Parse and check an SP's AuthnRequest (HTTP-Redirect or HTTP-POST binding), pure: the caller
+supplies the app's SP settings (SpPolicy), optionally a clock and a replay check ``seen(request_id)``
+(True when the ID was already used), and gets an AuthnRequest or a SamlRequestError naming the reason."""
 
 from __future__ import annotations
 
@@ -24,6 +11,15 @@ from typing import Callable, Iterable, Mapping, Sequence
 from idp.saml import binding as B
 from idp.saml import constants as C
 from idp.saml.errors import SamlRequestError
+
+# The checks, in order (each failure is a SamlRequestError with the code in brackets): decode + size
+# caps + hardened XML parse [malformed]; root is samlp:AuthnRequest, Version 2.0, a valid ID and
+# IssueInstant, protocol-schema valid [malformed]; Issuer equals the app's SP entity ID [unknown_sp];
+# a signature when the app holds an SP certificate [signature_required, bad_signature]; Destination,
+# if present, is our SSO URL [wrong_destination]; ProtocolBinding is HTTP-POST [unsupported_binding];
+# the ACS URL (given, by index, or the first registered) is registered [acs_not_registered];
+# IssueInstant within ±5 minutes [expired]; RelayState ≤ 80 bytes [relay_state_too_long]; the ID was
+# not seen before [replayed].
 
 #: Allowed distance between an AuthnRequest's IssueInstant and our clock.
 MAX_CLOCK_SKEW = timedelta(minutes=5)

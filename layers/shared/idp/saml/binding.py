@@ -1,16 +1,6 @@
-"""Inbound SAML message decoding for the HTTP-Redirect and HTTP-POST bindings.
-
-Pure functions, no AWS. Shared by :mod:`idp.saml.authn_request` and :mod:`idp.saml.logout`.
-
-Hardening:
-- the encoded parameter and the inflated XML are size-capped (deflate bombs are refused);
-- XML is parsed with python3-saml's parser, which refuses DTDs and entity declarations;
-- Redirect signatures are verified over the *raw* query octets as received
-  (``SAMLRequest=..&RelayState=..&SigAlg=..``), never re-encoded;
-- POST (enveloped) signatures must be the root's only ``ds:Signature``, a direct child of the
-  root, with exactly one Reference whose URI is ``#`` + the root's ``ID`` and only the
-  enveloped / exclusive-c14n transforms; SHA-1 is refused for signatures and digests.
-"""
+"""Inbound SAML message decoding for the HTTP-Redirect and HTTP-POST bindings, shared by
+authn_request and logout: size-capped decoding, a hardened XML parse, and signature checks
+(Redirect over the raw query octets, POST enveloped), each refusal a SamlRequestError."""
 
 from __future__ import annotations
 
@@ -33,6 +23,15 @@ from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from idp.saml import constants as C
 from idp.saml.errors import SamlRequestError
+
+# Hardening:
+# - the encoded parameter and the inflated XML are size-capped (deflate bombs are refused);
+# - XML is parsed with python3-saml's parser, which refuses DTDs and entity declarations;
+# - Redirect signatures are verified over the *raw* query octets as received
+#   (SAMLRequest=..&RelayState=..&SigAlg=..), never re-encoded;
+# - POST (enveloped) signatures must be the root's only ds:Signature, a direct child of the root, with
+#   exactly one Reference whose URI is # + the root's ID and only the enveloped / exclusive-c14n
+#   transforms; SHA-1 is refused for signatures and digests.
 
 #: Largest accepted encoded SAMLRequest / SAMLResponse parameter (characters).
 MAX_ENCODED_CHARS = 100_000

@@ -1,8 +1,6 @@
-"""SP-initiated Single Logout: parse a LogoutRequest, build a signed LogoutResponse.
-
-Same hardening as :mod:`idp.saml.authn_request` (size caps, DTD/entity refusal, Issuer
-check, signature verified when the app holds an SP certificate, clock skew, replay).
-"""
+"""SP-initiated Single Logout, pure: parse and check a LogoutRequest (the same hardening as an
+AuthnRequest: size caps, no DTDs, Issuer, signature when the app holds an SP certificate, clock skew,
+replay when a ``seen`` check is given) and build the signed LogoutResponse (POST or Redirect binding)."""
 
 from __future__ import annotations
 

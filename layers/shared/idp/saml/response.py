@@ -1,19 +1,7 @@
-"""Build signed SAML Responses the way strict SPs (python3-saml, pysaml2) accept them.
-
-Layout (reference/saml_anchors.md §3)::
-
-    samlp:Response  ID Version IssueInstant Destination=ACS [InResponseTo]
-      saml:Issuer
-      ds:Signature            (sign = response | both)
-      samlp:Status/StatusCode Success
-      saml:Assertion ID Version IssueInstant
-        saml:Issuer
-        ds:Signature          (sign = assertion | both)
-        saml:Subject/NameID + SubjectConfirmation(bearer)/Data NotOnOrAfter Recipient [InResponseTo]
-        saml:Conditions NotBefore NotOnOrAfter / AudienceRestriction/Audience
-        saml:AuthnStatement AuthnInstant SessionIndex SessionNotOnOrAfter / PasswordProtectedTransport
-        saml:AttributeStatement
-"""
+"""Build signed SAML Responses the way strict SPs (python3-saml, pysaml2) accept them: the Assertion
+signed first and then the Response (by ``sign``), each signature right after its Issuer, bearer
+SubjectConfirmation, short Conditions, AuthnStatement and AttributeStatement; and status-only
+Responses (e.g. NoPassive)."""
 
 from __future__ import annotations
 
@@ -27,6 +15,19 @@ from lxml import etree
 from idp.saml import binding as B
 from idp.saml import constants as C
 from idp.saml.signing import SigningKey, sign_element
+
+# Layout (reference/saml_anchors.md §3):
+#   samlp:Response  ID Version IssueInstant Destination=ACS [InResponseTo]
+#     saml:Issuer
+#     ds:Signature            (sign = response | both)
+#     samlp:Status/StatusCode Success
+#     saml:Assertion ID Version IssueInstant
+#       saml:Issuer
+#       ds:Signature          (sign = assertion | both)
+#       saml:Subject/NameID + SubjectConfirmation(bearer)/Data NotOnOrAfter Recipient [InResponseTo]
+#       saml:Conditions NotBefore NotOnOrAfter / AudienceRestriction/Audience
+#       saml:AuthnStatement AuthnInstant SessionIndex SessionNotOnOrAfter / PasswordProtectedTransport
+#       saml:AttributeStatement
 
 SIGN_MODES = ("both", "assertion", "response")
 

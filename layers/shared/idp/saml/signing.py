@@ -1,8 +1,6 @@
-"""Enveloped XML signatures with python-xmlsec (RSA-SHA256, SHA-256, exc-c14n, X509 in KeyInfo).
-
-The loaded ``xmlsec.Key`` is cached per kid across calls (warm Lambda invocations): parsing
-the PEM on every signature roughly doubles the cost of the first signature.
-"""
+"""Enveloped XML signatures with python-xmlsec (RSA-SHA256, SHA-256, exc-c14n, X509 in KeyInfo); the
+loaded ``xmlsec.Key`` is cached per kid across calls (warm Lambda invocations), since parsing the PEM
+on every signature roughly doubles the cost of the first one."""
 
 from __future__ import annotations
 

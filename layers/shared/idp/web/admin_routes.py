@@ -8,7 +8,8 @@ from idp.bootstrap import container
 from idp.directory.apps import AppService, app_view
 from idp.directory.service import DirectoryService
 from idp.web.auth import admin_middleware
-from idp.web.http import base_url, json_body, page_limit, query
+from idp.web.http import json_body, page_limit
+from idp.web.request import WebRequest, current_request
 
 router = Router()
 router.use([admin_middleware])
@@ -35,19 +36,19 @@ def _page(items_and_cursor) -> dict:
     return {"items": items, "next_cursor": cursor}
 
 
-def _event():
-    return router.current_event
+def _request() -> WebRequest:
+    return current_request(router, with_form=False)
 
 
 # ---------- users ----------
 @router.post("/admin/users")
 def create_user():
-    return _created(directory().create_user(json_body(_event())))
+    return _created(directory().create_user(json_body(_request())))
 
 
 @router.get("/admin/users")
 def list_users():
-    return _page(directory().store.list_users(page_limit(_event()), query(_event(), "cursor")))
+    return _page(directory().store.list_users(page_limit(_request()), _request().query.get("cursor")))
 
 
 @router.get("/admin/users/<user_id>")
@@ -57,7 +58,7 @@ def get_user(user_id: str):
 
 @router.patch("/admin/users/<user_id>")
 def patch_user(user_id: str):
-    return directory().update_user(user_id, json_body(_event()))
+    return directory().update_user(user_id, json_body(_request()))
 
 
 @router.delete("/admin/users/<user_id>")
@@ -69,12 +70,12 @@ def delete_user(user_id: str):
 # ---------- groups ----------
 @router.post("/admin/groups")
 def create_group():
-    return _created(directory().create_group(json_body(_event())))
+    return _created(directory().create_group(json_body(_request())))
 
 
 @router.get("/admin/groups")
 def list_groups():
-    return _page(directory().store.list_groups(page_limit(_event()), query(_event(), "cursor")))
+    return _page(directory().store.list_groups(page_limit(_request()), _request().query.get("cursor")))
 
 
 @router.get("/admin/groups/<group_id>")
@@ -84,7 +85,7 @@ def get_group(group_id: str):
 
 @router.patch("/admin/groups/<group_id>")
 def patch_group(group_id: str):
-    return directory().update_group(group_id, json_body(_event()))
+    return directory().update_group(group_id, json_body(_request()))
 
 
 @router.delete("/admin/groups/<group_id>")
@@ -95,7 +96,7 @@ def delete_group(group_id: str):
 
 @router.get("/admin/groups/<group_id>/members")
 def list_members(group_id: str):
-    return _page(directory().list_members(group_id, page_limit(_event()), query(_event(), "cursor")))
+    return _page(directory().list_members(group_id, page_limit(_request()), _request().query.get("cursor")))
 
 
 @router.put("/admin/groups/<group_id>/members/<user_id>")
@@ -113,23 +114,23 @@ def remove_member(group_id: str, user_id: str):
 # ---------- apps ----------
 @router.post("/admin/apps")
 def create_app():
-    return _created(app_view(apps().create(json_body(_event())), base_url(_event())))
+    return _created(app_view(apps().create(json_body(_request())), _request().base_url))
 
 
 @router.get("/admin/apps")
 def list_apps():
-    items, cursor = directory().store.list_apps(page_limit(_event()), query(_event(), "cursor"))
-    return {"items": [app_view(a, base_url(_event())) for a in items], "next_cursor": cursor}
+    items, cursor = directory().store.list_apps(page_limit(_request()), _request().query.get("cursor"))
+    return {"items": [app_view(a, _request().base_url) for a in items], "next_cursor": cursor}
 
 
 @router.get("/admin/apps/<slug>")
 def get_app(slug: str):
-    return app_view(apps().get(slug), base_url(_event()))
+    return app_view(apps().get(slug), _request().base_url)
 
 
 @router.patch("/admin/apps/<slug>")
 def patch_app(slug: str):
-    return app_view(apps().update(slug, json_body(_event())), base_url(_event()))
+    return app_view(apps().update(slug, json_body(_request())), _request().base_url)
 
 
 @router.delete("/admin/apps/<slug>")
@@ -166,25 +167,25 @@ def unbind_group(slug: str, group_id: str):
 # ---------- signing key rotation ----------
 @router.get("/admin/apps/<slug>/keys")
 def list_keys(slug: str):
-    return {"items": app_view(apps().get(slug), base_url(_event()))["signing_keys"], "next_cursor": None}
+    return {"items": app_view(apps().get(slug), _request().base_url)["signing_keys"], "next_cursor": None}
 
 
 @router.post("/admin/apps/<slug>/keys")
 def add_key(slug: str):
-    return _created(app_view(apps().add_next_key(slug), base_url(_event())))
+    return _created(app_view(apps().add_next_key(slug), _request().base_url))
 
 
 @router.post("/admin/apps/<slug>/keys/<kid>/activate")
 def activate_key(slug: str, kid: str):
-    return app_view(apps().activate_key(slug, kid), base_url(_event()))
+    return app_view(apps().activate_key(slug, kid), _request().base_url)
 
 
 @router.delete("/admin/apps/<slug>/keys/<kid>")
 def retire_key(slug: str, kid: str):
-    return app_view(apps().retire_key(slug, kid), base_url(_event()))
+    return app_view(apps().retire_key(slug, kid), _request().base_url)
 
 
 # ---------- provisioning settings ----------
 @router.put("/admin/apps/<slug>/provisioning")
 def put_provisioning(slug: str):
-    return app_view(apps().put_provisioning(slug, json_body(_event())), base_url(_event()))
+    return app_view(apps().put_provisioning(slug, json_body(_request())), _request().base_url)

@@ -1,10 +1,12 @@
-"""Admin API authentication: a bearer token compared in constant time."""
+"""Admin API authentication: a bearer token compared in constant time, checked by a middleware on
+every /admin route."""
 from __future__ import annotations
 
 import hmac
 
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
+from idp.web.request import WebRequest, current_request
 
 
 def admin_token() -> str:
@@ -14,10 +16,9 @@ def admin_token() -> str:
     return token
 
 
-def require_admin(event) -> None:
+def require_admin(request: WebRequest) -> None:
     """Raise 401 unless the request carries `Authorization: Bearer <admin token>`."""
-    header = (event.headers or {}).get("authorization") or (event.headers or {}).get("Authorization") or ""
-    scheme, _, presented = header.partition(" ")
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise DomainError(401, "unauthorized", "send 'Authorization: Bearer <admin token>'")
     if not hmac.compare_digest(presented.strip().encode(), admin_token().encode()):
@@ -29,5 +30,5 @@ def admin_middleware(app, next_middleware):
     so the check keys on the path: public routes mounted beside the admin router stay public."""
     path = app.current_event.path or ""
     if path == "/admin" or path.startswith("/admin/"):
-        require_admin(app.current_event)
+        require_admin(current_request(app, with_form=False))
     return next_middleware(app)

@@ -1,8 +1,6 @@
-"""HTML pages: the auto-POST form that carries a SAML message to the SP, and error pages.
-
-Jinja2 with autoescaping for every template: SAMLResponse, RelayState and the ACS URL are
-HTML-escaped, so a hostile RelayState cannot break out of the attribute.
-"""
+"""The Jinja2 pages (autoescaping everywhere, so a hostile RelayState cannot break out of an
+attribute): the auto-POST form that carries a SAML message to the SP with its CSP, and the
+templates of the IdP's own pages."""
 
 from __future__ import annotations
 

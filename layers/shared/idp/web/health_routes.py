@@ -1,4 +1,5 @@
-"""GET /healthz: 200 once every part of this process is up."""
+"""GET /healthz: 200 once every registered part of this process is up (the local stack registers its
+checks), else 503 naming what is not."""
 from __future__ import annotations
 
 from typing import Callable

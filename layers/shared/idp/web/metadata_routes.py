@@ -1,7 +1,6 @@
-"""GET /saml2/<slug>/metadata and /saml2/<slug>/certificate.pem: the SamlMetadataFunction's routes.
-
-Kept apart from the login routes so the metadata function imports neither the session, the
-AuthnRequest parser nor xmlsec: its cold start is part of the product."""
+"""GET /saml2/<slug>/metadata and /saml2/<slug>/certificate.pem, the SamlMetadataFunction's routes:
+kept apart from the login routes so the metadata function imports neither sign-on, the AuthnRequest
+parser nor xmlsec (its cold start is part of the product)."""
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
@@ -10,10 +9,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from idp.bootstrap import container
 from idp.saml import constants as C
 from idp.saml.metadata import build_idp_metadata
-from idp.web import http
 from idp.web.pages import error_page as _error
 from idp.web.pages import guard as _guard
 from idp.web.pages import unknown_app as _unknown_app
+from idp.web.request import WebRequest, current_request
 
 metadata_router = Router()
 PUBLISHED_KEY_STATES = ("active", "next", "previous")
@@ -23,10 +22,14 @@ def _store():
     return container().store
 
 
-def _urls(slug: str, event) -> dict:
+def _request() -> WebRequest:
+    return current_request(metadata_router, with_form=False)
+
+
+def _urls(slug: str, request: WebRequest) -> dict:
     from idp.directory.apps import app_urls
 
-    return app_urls(slug, http.base_url(event))
+    return app_urls(slug, request.base_url)
 
 
 @metadata_router.get("/saml2/<slug>/metadata")
@@ -41,7 +44,7 @@ def idp_metadata(slug: str):
     if not ordered:
         return _error(409, "no_signing_key", "No signing certificate",
                       f"The application '{slug}' has no signing certificate yet.")
-    urls = _urls(slug, metadata_router.current_event)
+    urls = _urls(slug, _request())
     fmt = C.NAMEID_UNSPECIFIED if app.get("nameid") == "username" else C.NAMEID_EMAIL
     xml = build_idp_metadata(
         urls["idp_entity_id"], urls["sso_url"], urls["slo_url"],
@@ -58,7 +61,7 @@ def idp_certificate(slug: str):
     app = _store().get_app(slug)
     if not app:
         return _unknown_app(slug)
-    kid = http.query(metadata_router.current_event, "kid")
+    kid = _request().query.get("kid")
     keys = [k for k in app.get("signing_keys") or [] if k.get("status") in PUBLISHED_KEY_STATES]
     key = next((k for k in keys if (k["kid"] == kid if kid else k["status"] == "active")), None)
     if key is None:

@@ -1,5 +1,6 @@
-"""Shared page helpers of the SAML web routes: security headers, HTML and error pages, and the guard
-that turns any failure into a 4xx page (or a logged, generic 500), never a stack trace."""
+"""What every SAML-facing page shares: the security headers, an HTML answer, a redirect, the error
+page that names the problem (and logs its cause), and the guard that turns any failure into a 4xx
+page, or a logged generic 500, never a stack trace."""
 from __future__ import annotations
 
 import functools
@@ -28,7 +29,7 @@ def security_headers(csp: str = PAGE_CSP) -> dict:
 
 
 def html(status: int, body: str, *, cookies: list[Cookie] | None = None, csp: str = PAGE_CSP,
-          headers: dict | None = None) -> Response:
+         headers: dict | None = None) -> Response:
     return Response(
         status_code=status,
         content_type="text/html; charset=utf-8",
@@ -38,9 +39,18 @@ def html(status: int, body: str, *, cookies: list[Cookie] | None = None, csp: st
     )
 
 
+def redirect(location: str, cookies: list[Cookie] | None = None) -> Response:
+    """A 302 to ``location`` (setting ``cookies``)."""
+    return Response(status_code=302, content_type="text/html; charset=utf-8", body="",
+                    headers={**security_headers(), "Location": location}, cookies=cookies or [])
+
+
 def error_page(status: int, code: str, title: str, message: str, *, hint: str | None = None,
-           cause: str | None = None, cookies: list[Cookie] | None = None, home: bool = False) -> Response:
-    log.warning("saml request refused status=%s code=%s cause=%s", status, code, cause or message)
+               cause: str | None = None, cookies: list[Cookie] | None = None, home: bool = False,
+               app: str | None = None, user_id: str | None = None) -> Response:
+    """The 4xx page that names the problem (``code`` is shown for the administrator); logs the cause."""
+    log.warning("saml request refused status=%s code=%s cause=%s", status, code, cause or message,
+                extra={"app": app, "user_id": user_id})
     body = render("error.html", status=status, code=code, title=title, message=message, hint=hint,
                   home_url="/" if home else None)
     return html(status, body, cookies=cookies)
@@ -48,9 +58,16 @@ def error_page(status: int, code: str, title: str, message: str, *, hint: str | 
 
 def unknown_app(slug: str) -> Response:
     return error_page(404, "unknown_app", "Unknown application",
-                  f"There is no application '{slug}' on this identity provider.",
-                  hint="Check the sign-in link, or ask your administrator for the right one.",
-                  cause=f"unknown app slug {slug!r}")
+                      f"There is no application '{slug}' on this identity provider.",
+                      hint="Check the sign-in link, or ask your administrator for the right one.",
+                      cause=f"unknown app slug {slug!r}")
+
+
+def _internal_error() -> Response:
+    body = render("error.html", status=500, code="internal_error", title="Something went wrong",
+                  message="The identity provider hit an internal error; it has been logged. Try again in a moment.",
+                  hint=None, home_url="/")
+    return html(500, body)
 
 
 def guard(fn: Callable) -> Callable:
@@ -66,15 +83,9 @@ def guard(fn: Callable) -> Callable:
             if exc.status < 500:
                 return error_page(exc.status, exc.code, "This request cannot be processed", exc.message)
             log.error("server error in %s: %s", fn.__name__, exc.message)
-            body = render("error.html", status=500, code="internal_error", title="Something went wrong",
-                          message="The identity provider hit an internal error; it has been logged. Try again in a moment.",
-                          hint=None, home_url="/")
-            return html(500, body)
+            return _internal_error()
         except Exception:  # noqa: BLE001
             log.exception("unexpected error in %s", fn.__name__)
-            body = render("error.html", status=500, code="internal_error", title="Something went wrong",
-                          message="The identity provider hit an internal error; it has been logged. Try again in a moment.",
-                          hint=None, home_url="/")
-            return html(500, body)
+            return _internal_error()
 
     return wrapper

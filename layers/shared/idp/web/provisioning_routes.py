@@ -20,7 +20,8 @@ from idp.kernel.events import event
 from idp.provisioning.planner import ProvisioningConfig
 from idp.scim.protocol import AuthError, ScimError
 from idp.web.auth import admin_middleware
-from idp.web.http import body_text, json_body, query
+from idp.web.http import body_text, json_body
+from idp.web.request import WebRequest, current_request
 
 router = Router()
 router.use([admin_middleware])
@@ -30,8 +31,8 @@ def _reconciler():
     return container().reconciler
 
 
-def _event():
-    return router.current_event
+def _request() -> WebRequest:
+    return current_request(router, with_form=False)
 
 
 def _app(slug: str) -> dict:
@@ -43,9 +44,9 @@ def _app(slug: str) -> dict:
 
 def _options(allowed: dict[str, type]) -> dict:
     """An optional JSON object body with only the allowed fields (unknown ones are a 400)."""
-    if not body_text(_event()).strip():
+    if not body_text(_request()).strip():
         return {}
-    body = json_body(_event())
+    body = json_body(_request())
     if not isinstance(body, dict):
         raise DomainError(400, "invalid_body", "the request body must be a JSON object")
     for key, value in body.items():
@@ -115,7 +116,7 @@ def sync_user(slug: str, user_id: str):
 
 
 def _int_query(name: str, default: int, low: int, high: int) -> int:
-    raw = query(_event(), name)
+    raw = _request().query.get(name)
     if raw in (None, ""):
         return default
     try:
@@ -131,11 +132,11 @@ def _int_query(name: str, default: int, low: int, high: int) -> int:
 def read_log(slug: str):
 
     _app(slug)
-    user_id, group_id = query(_event(), "user_id"), query(_event(), "group_id")
+    user_id, group_id = _request().query.get("user_id"), _request().query.get("group_id")
     if user_id and group_id:
         raise DomainError(400, "invalid_query", "give 'user_id' or 'group_id', not both")
     limit = _int_query("limit", 50, 1, 500)
-    start = decode_cursor(query(_event(), "cursor"))
+    start = decode_cursor(_request().query.get("cursor"))
     items, last = _reconciler().state.read_log_page(slug, user_id=user_id or None, group_id=group_id or None,
                                                     limit=limit, start_key=start)
     return {"items": items, "next_cursor": encode_cursor(last)}

@@ -1,7 +1,10 @@
-"""One set of routes, two hosts: API Gateway HTTP API in Lambda, uvicorn locally."""
+"""One set of routes, two hosts: the API Gateway HTTP API resolver a Lambda handler calls, and the
+ASGI app uvicorn serves locally (which hands the routes the same event shape), both with the same
+error handlers."""
 from __future__ import annotations
 
 import asyncio
+import html
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, HttpResolverLocal, Response
@@ -28,7 +31,9 @@ def install_error_handlers(app) -> None:
 
     @app.not_found
     def _not_found(exc: NotFoundError):
-        return _json_error(404, "not_found", f"no route for {app.current_event.http_method} {app.current_event.path}")
+        # The path is the client's: escaped and cut short, never reflected as it came.
+        path = html.escape((app.current_event.path or "")[:100], quote=True)
+        return _json_error(404, "not_found", f"no route for {app.current_event.http_method} {path}")
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception):
@@ -36,9 +41,29 @@ def install_error_handlers(app) -> None:
         return _json_error(500, "internal_error", "an internal error occurred; it has been logged")
 
 
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
+
+
+def with_security_headers(response: dict) -> dict:
+    """Every answer, pages, JSON and errors alike, carries the headers every response must have."""
+    headers = response.setdefault("headers", {}) or {}
+    response["headers"] = headers
+    for name, value in SECURITY_HEADERS.items():
+        if not any(k.lower() == name.lower() for k in headers):
+            headers[name] = value
+    return response
+
+
+class HttpApiResolver(APIGatewayHttpResolver):
+    """powertools' HTTP API resolver, with the security headers on every response."""
+
+    def resolve(self, event, context):
+        return with_security_headers(super().resolve(event, context))
+
+
 def lambda_app(*routers) -> APIGatewayHttpResolver:
     """The resolver a Lambda handler calls, with the given routers mounted."""
-    app = APIGatewayHttpResolver()
+    app = HttpApiResolver()
     for router in routers:
         app.include_router(router)
     install_error_handlers(app)
@@ -86,7 +111,7 @@ class LocalHttpResolver(HttpResolverLocal):
         state = _RequestState(lambda_context=MockLambdaContext(), context=self._startup_state.context.copy())
         token = self._request_state.set(state)
         try:
-            return self.resolve(event, state.lambda_context)
+            return with_security_headers(self.resolve(event, state.lambda_context))
         finally:
             self._request_state.reset(token)
 

@@ -1,0 +1,55 @@
+"""What an assertion says about a user for one app: the NameID (email or username, by the app's
+``nameid`` setting), the attributes (the app's SAML name → user field mapping; ``name`` is the
+display name), and the ResponseParams of a signed-in user's answer. Pure: no store, no key."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from idp.kernel.users import display_name
+from idp.saml import constants as C
+from idp.saml.response import ResponseParams
+from idp.signon.models import Session
+
+
+def nameid(app: dict, user: dict) -> tuple[str, str]:
+    """(NameID value, NameID format) the app gets for this user."""
+    if app.get("nameid", "email") == "username":
+        return user["username"], C.NAMEID_UNSPECIFIED
+    return user["email"], C.NAMEID_EMAIL
+
+
+def user_field(user: dict, field: str):
+    """A user field by the name an attribute mapping uses (``name`` = the display name)."""
+    if field == "name":
+        return display_name(user)
+    return user.get(field)
+
+
+def attributes(app: dict, user: dict) -> dict[str, list[str]]:
+    """The AttributeStatement's values by SAML attribute name; empty values are left out."""
+    out: dict[str, list[str]] = {}
+    for saml_name, field in (app.get("attributes") or {}).items():
+        value = user_field(user, field)
+        if value is None or value == "":
+            continue
+        out[saml_name] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return out
+
+
+def response_params(app: dict, user: dict, session: Session, *, idp_entity_id: str, acs_url: str,
+                    in_response_to: str | None) -> ResponseParams:
+    """Everything the signed Response says: who, to whom, for which session."""
+    value, fmt = nameid(app, user)
+    return ResponseParams(
+        idp_entity_id=idp_entity_id,
+        acs_url=acs_url,
+        sp_entity_id=app["sp_entity_id"],
+        nameid=value,
+        nameid_format=fmt,
+        attributes=attributes(app, user),
+        session_index=session.session_index,
+        authn_instant=datetime.fromtimestamp(session.auth_instant, timezone.utc),
+        session_not_on_or_after=datetime.fromtimestamp(session.absolute_expiry, timezone.utc),
+        in_response_to=in_response_to,
+        sign=app.get("sign") or "both",
+    )

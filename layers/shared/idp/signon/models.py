@@ -1,0 +1,90 @@
+"""The nouns of sign-on: what a login resumes when it is done (an SP's AuthnRequest, an IdP-initiated
+start, or the portal), the pending login state bound to one browser, and a live IdP session."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class PendingSignOn:
+    """What to do once the user is signed in. ``kind`` is ``sp`` (answer this AuthnRequest), ``idp``
+    (IdP-initiated SSO to ``slug``) or None (go to the portal)."""
+
+    kind: str | None = None
+    slug: str | None = None
+    request_id: str | None = None
+    acs_url: str | None = None
+    relay_state: str | None = None
+    force_authn: bool = False
+
+    @classmethod
+    def sp(cls, slug: str, request_id: str, acs_url: str, relay_state: str | None, force_authn: bool) -> "PendingSignOn":
+        return cls("sp", slug, request_id, acs_url, relay_state, force_authn)
+
+    @classmethod
+    def idp(cls, slug: str) -> "PendingSignOn":
+        return cls("idp", slug)
+
+    @property
+    def sp_initiated(self) -> bool:
+        return self.kind == "sp"
+
+    def to_item(self) -> dict:
+        """The stored form (the login state item's ``pending`` map)."""
+        if self.kind == "sp":
+            return {"kind": "sp", "slug": self.slug, "request_id": self.request_id, "acs_url": self.acs_url,
+                    "relay_state": self.relay_state, "force_authn": self.force_authn}
+        if self.kind == "idp":
+            return {"kind": "idp", "slug": self.slug}
+        return {}
+
+    @classmethod
+    def from_item(cls, item: Mapping | None) -> "PendingSignOn":
+        item = item or {}
+        return cls(item.get("kind"), item.get("slug"), item.get("request_id"), item.get("acs_url"),
+                   item.get("relay_state"), bool(item.get("force_authn")))
+
+
+@dataclass(frozen=True)
+class LoginState:
+    """One pending login: its id (in the form), its CSRF token, the browser it belongs to (the
+    SHA-256 of that browser's binding cookie) and what it resumes. Stages read and extend it."""
+
+    login_id: str
+    csrf: str
+    browser: str | None
+    pending: PendingSignOn
+
+    @classmethod
+    def from_item(cls, login_id: str, item: Mapping) -> "LoginState":
+        stored = item.get("pending") or {}
+        return cls(login_id, item["csrf"], stored.get("browser"), PendingSignOn.from_item(stored))
+
+
+@dataclass(frozen=True)
+class Session:
+    """A live IdP session (the cookie holds its id; the store only its hash)."""
+
+    uid: str
+    session_index: str
+    csrf: str
+    auth_instant: int  # epoch seconds
+    absolute_expiry: int
+
+    @classmethod
+    def from_item(cls, item: Mapping) -> "Session":
+        return cls(item["uid"], item["session_index"], item["csrf"], int(item["auth_instant"]), int(item["absolute_expiry"]))
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The browser's session and its user (existing and active)."""
+
+    session_id: str
+    session: Session
+    user: dict
+
+    @property
+    def uid(self) -> str:
+        return self.session.uid

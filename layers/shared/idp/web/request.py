@@ -1,0 +1,108 @@
+"""An HTTP request as the routes see it: a frozen value read once from the API Gateway HTTP API
+event (or the local stack's equivalent) at the edge, so nothing further in gets the raw event.
+It keeps the query string's raw octets (Redirect-binding signatures are checked over them as
+received), the decoded query, the form of a POST, the cookies, the client address and the public
+base URL (PUBLIC_BASE_URL, else the custom domain, else API Gateway's own domain name; never a
+header the client sent)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from types import MappingProxyType
+from typing import Mapping
+from urllib.parse import parse_qs
+
+from idp.bootstrap import container
+from idp.kernel.errors import DomainError
+
+MAX_BODY = 256 * 1024
+_CACHE_KEY = "idp.web.request"
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class WebRequest:
+    method: str
+    path: str
+    raw_query: str = ""  # exactly as the client sent it
+    query: Mapping[str, str] = field(default_factory=_empty)  # decoded; the last value of a repeated name wins
+    form: Mapping[str, str] = field(default_factory=_empty)  # a POST's urlencoded body (last value wins); {} otherwise
+    cookies: Mapping[str, str] = field(default_factory=_empty)
+    headers: Mapping[str, str] = field(default_factory=_empty)  # names lower-cased
+    client_ip: str = "unknown"
+    base_url: str = "https://localhost"
+    body: str = ""  # the decoded body text, not size-checked (checked_body() checks)
+
+
+def checked_body(body: str | None) -> str:
+    """The body text, or a 413 when it exceeds MAX_BODY."""
+    if body and len(body) > MAX_BODY:
+        raise DomainError(413, "body_too_large", f"the request body exceeds {MAX_BODY} bytes")
+    return body or ""
+
+
+def parse_form(body: str | None) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body as a dict (last value wins)."""
+    return {k: v[-1] for k, v in parse_qs(checked_body(body), keep_blank_values=True).items()}
+
+
+def parse_cookies(pieces: list[str]) -> dict[str, str]:
+    """Cookies from API Gateway v2's ``cookies`` list and/or a Cookie header; a malformed one is ignored, as browsers do."""
+    jar: dict[str, str] = {}
+    for piece in pieces:
+        parsed = SimpleCookie()
+        try:
+            parsed.load(piece)
+        except Exception:  # noqa: BLE001 - http.cookies raises CookieError and others on junk
+            continue
+        jar.update({k: m.value for k, m in parsed.items()})
+    return jar
+
+
+def gateway_base_url(domain_name: str | None) -> str:
+    """API Gateway's own address for this API (used when neither PUBLIC_BASE_URL nor a custom domain
+    is set). Never the client's Host or X-Forwarded-* headers: the entity ID, the SSO and SLO URLs and
+    the Destination check hang on this value, and a client must not choose them."""
+    return f"https://{domain_name or 'localhost'}"
+
+
+def from_event(event, *, public_base_url: str | None, with_form: bool = True) -> WebRequest:
+    """Read a powertools HTTP event once. ``with_form``: parse a POST body as a form (413 when too large)."""
+    raw = event.raw_event
+    headers = {str(k).lower(): str(v) for k, v in (event.headers or {}).items()}
+    ctx = raw.get("requestContext") or {}
+    method = (event.http_method or "").upper()
+    body = (event.decoded_body if event.body is not None else "") or ""
+    pieces = list(raw.get("cookies") or [])
+    if headers.get("cookie"):
+        pieces.append(headers["cookie"])
+    return WebRequest(
+        method=method,
+        path=event.path or "",
+        raw_query=raw.get("rawQueryString") or "",
+        query=MappingProxyType(dict(event.query_string_parameters or {})),
+        form=MappingProxyType(parse_form(body) if with_form and method == "POST" else {}),
+        cookies=MappingProxyType(parse_cookies(pieces)),
+        headers=MappingProxyType(headers),
+        client_ip=(ctx.get("http") or {}).get("sourceIp") or (ctx.get("identity") or {}).get("sourceIp") or "unknown",
+        base_url=public_base_url or gateway_base_url(ctx.get("domainName")),
+        body=body,
+    )
+
+
+def current_request(router, *, with_form: bool = True) -> WebRequest:
+    """The WebRequest of the request a router (or resolver) is handling, read on first use and kept in
+    the request's context (powertools clears it after each request)."""
+    event = router.current_event
+    key = f"{_CACHE_KEY}.{with_form}"
+    cached = router.context.get(key)
+    if cached is not None and cached[0] is event:
+        return cached[1]
+    settings = container().settings
+    configured = settings.public_base_url or (f"https://{settings.custom_domain}" if settings.custom_domain else None)
+    request = from_event(event, public_base_url=configured, with_form=with_form)
+    router.context[key] = (event, request)
+    return request

@@ -1,0 +1,128 @@
+"""The SSO URL, GET|POST /saml2/<slug> (contract section 3): reads an AuthnRequest (Redirect or POST
+binding) or starts IdP-initiated SSO, then answers from the live session, answers NoPassive, or
+sends the browser to the login page, which resumes here (``issue``) once the user is signed in."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.shared.cookies import Cookie
+
+from idp.bootstrap import container
+from idp.saml import constants as C
+from idp.saml.authn_request import AuthnRequest, parse_post, parse_redirect, peek_issuer
+from idp.saml.binding import split_raw_query
+from idp.saml.errors import SamlRequestError
+from idp.saml.response import build_response, build_status_response
+from idp.signon.assertion import response_params
+from idp.signon.models import PendingSignOn, Session
+from idp.signon.sso import Denied, Step, next_step
+from idp.web import saml_app
+from idp.web.forms import POST_FORM_CSP, render_post_form
+from idp.web.pages import error_page, html, redirect, unknown_app
+from idp.web.request import WebRequest
+from idp.web.session_cookies import SESSION_COOKIE, browser_binding
+
+log = Logger(child=True)
+
+
+def query_names(raw_query: str) -> set[str]:
+    """The parameter names of a raw query (a repeated one counts as SAMLRequest, for the parser to refuse)."""
+    try:
+        return set(split_raw_query(raw_query))
+    except SamlRequestError:
+        return {"SAMLRequest"}
+
+
+def to_login(request: WebRequest, pending: PendingSignOn | None) -> Response:
+    """A new pending login for this browser, and the redirect to its form."""
+    browser, cookies = browser_binding(request)
+    state = container().signon.begin_login(browser, pending)
+    return redirect(f"/login?state={quote(state.login_id)}", cookies)
+
+
+def _denied(app: dict, denied: Denied, user: dict, cookies: list[Cookie]) -> Response:
+    slug, label, uid = app["slug"], app.get("label") or app["slug"], user.get("id")
+    if denied.code == "user_suspended":
+        return error_page(403, "user_suspended", "Account suspended",
+                          "Your account is suspended, so you cannot sign in. Contact your administrator.",
+                          cause=denied.cause, cookies=cookies, app=slug, user_id=uid)
+    if denied.code == "access_denied":
+        return error_page(403, "access_denied", f"No access to {label}",
+                          f"You are not allowed to use {label}. Ask an administrator to give you access.",
+                          cause=denied.cause, cookies=cookies, home=True, app=slug, user_id=uid)
+    return error_page(400, denied.code, "This sign-in request cannot be processed",
+                      "The application's ACS URL is no longer registered.", cause=denied.cause, cookies=cookies,
+                      app=slug, user_id=uid)
+
+
+def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, request: WebRequest,
+          cookies: list[Cookie]) -> Response:
+    """Answer the SP (or start IdP-initiated SSO) for a signed-in user: access check, then the auto-POST form."""
+    grant = container().signon.authorize(app, user, pending)
+    if isinstance(grant, Denied):
+        return _denied(app, grant, user, cookies)
+    slug = app["slug"]
+    params = response_params(app, user, session, idp_entity_id=saml_app.urls(slug, request)["idp_entity_id"],
+                             acs_url=grant.acs_url, in_response_to=grant.in_response_to)
+    saml_response = build_response(params, saml_app.signing_key(app))
+    log.info("saml response issued app=%s user=%s acs=%s sp_initiated=%s request_id=%s",
+             slug, user["id"], grant.acs_url, pending.sp_initiated, pending.request_id,
+             extra={"app": slug, "user_id": user["id"]})
+    return html(200, render_post_form(grant.acs_url, saml_response, grant.relay_state), cookies=cookies, csp=POST_FORM_CSP)
+
+
+def _no_passive(app: dict, req: AuthnRequest, request: WebRequest) -> Response:
+    saml_response = build_status_response(
+        idp_entity_id=saml_app.urls(app["slug"], request)["idp_entity_id"], acs_url=req.acs_url, in_response_to=req.id,
+        status_code=C.STATUS_RESPONDER, sub_status_code=C.STATUS_NO_PASSIVE,
+        message="The user is not signed in at the identity provider", key=saml_app.signing_key(app),
+    )
+    log.info("saml NoPassive answered app=%s request_id=%s", app["slug"], req.id, extra={"app": app["slug"]})
+    return html(200, render_post_form(req.acs_url, saml_response, req.relay_state), csp=POST_FORM_CSP)
+
+
+def _read_authn_request(app: dict, request: WebRequest) -> AuthnRequest | None:
+    """The request's AuthnRequest, checked against the app; None when there is none (IdP-initiated)."""
+    slug = app["slug"]
+    sp = saml_app.sp_policy(app, (saml_app.urls(slug, request)["sso_url"],))
+    seen = container().signon.replay_check(slug)
+    if request.method == "GET" and "SAMLRequest" in query_names(request.raw_query):
+        return parse_redirect(request.raw_query, sp, seen=seen)
+    if request.method == "POST" and "SAMLRequest" in request.form:
+        return parse_post(request.form, sp, seen=seen)
+    return None
+
+
+def sso(slug: str, request: WebRequest) -> Response:
+    """GET|POST /saml2/<slug>."""
+    app = container().store.get_app(slug)
+    if not app:
+        return unknown_app(slug)
+    try:
+        req = _read_authn_request(app, request)
+    except SamlRequestError as exc:
+        issuer = peek_issuer(raw_query=request.raw_query) if request.method == "GET" else peek_issuer(form=request.form)
+        log.warning("authn request refused app=%s code=%s issuer=%r ip=%s cause=%s",
+                    slug, exc.code, issuer, request.client_ip, exc.message, extra={"app": slug})
+        label = app.get("label") or slug
+        return error_page(exc.status, exc.code, "This sign-in request cannot be processed", exc.message,
+                          hint=f"Start the sign-in again from {label}. If it keeps happening, give your administrator the error code below.",
+                          cause=f"app={slug} {exc.code}", app=slug)
+
+    if req is not None:
+        pending = PendingSignOn.sp(slug, req.id, req.acs_url, req.relay_state, req.force_authn)
+        log.info("authn request accepted app=%s request_id=%s binding=%s signed=%s force=%s passive=%s",
+                 slug, req.id, req.binding, req.signed, req.force_authn, req.is_passive, extra={"app": slug})
+    else:
+        pending = PendingSignOn.idp(slug)
+
+    current = container().signon.signed_in(request.cookies.get(SESSION_COOKIE))
+    step = next_step(signed_in=current is not None, force_authn=bool(req and req.force_authn),
+                     is_passive=bool(req and req.is_passive))
+    if step is Step.NO_PASSIVE:
+        return _no_passive(app, req, request)
+    if step is Step.ISSUE:
+        return issue(app, current.user, current.session, pending, request, [])
+    return to_login(request, pending)
