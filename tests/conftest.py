@@ -46,6 +46,7 @@ def aws_env(monkeypatch):
         monkeypatch.setenv("DLQ_URL", res.dlq_url)
         monkeypatch.setenv("SSM_PREFIX", "/test")
         monkeypatch.setenv("ADMIN_TOKEN", ADMIN_TOKEN)
+        monkeypatch.setenv("IDP_ALLOW_LOCAL_TARGETS", "1")  # scim2-server and test SPs on loopback, as locally
         reset_caches()
         yield res
         reset_caches()

@@ -114,7 +114,8 @@ def test_shared_layer(res: dict[str, Any]) -> None:
     assert "boto3" in names
     assert "xmlsec==1.3.17" in reqs and "lxml==6.1.3" in reqs  # pinned together
     assert "aws-lambda-powertools[parser,tracer]==3.37.0" in reqs
-    assert {"python3-saml", "requests", "jinja2", "pydantic", "cryptography", "argon2-cffi", "pyyaml"} <= names
+    assert {"python3-saml", "requests", "jinja2", "pydantic", "cryptography", "argon2-cffi"} <= names
+    assert "pyyaml" not in names and "moto" not in names  # the local stack's needs stay out of the layer
 
 
 @pytest.mark.parametrize("fn", sorted(FUNCTIONS))
@@ -313,6 +314,8 @@ def policy_summary(tpl: dict[str, Any], fn: str) -> list[tuple[str, Any]]:
 TABLE = {"TableName": {"Ref": "DirectoryTable"}}
 QUEUE = {"QueueName": {"Fn::GetAtt": ["DirectoryEventsQueue", "QueueName"]}}
 APPS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*"}}
+SIGNING_KEYS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*/signing-keys/*"}}
+SCIM_TOKENS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*/scim-token"}}
 
 EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
     "AdminApiFunction": [
@@ -320,25 +323,27 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
         ("SQSSendMessagePolicy", QUEUE),
         ("AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": {"Ref": "AdminTokenSecret"}}),
         ("SSMParameterReadPolicy", APPS_SSM),
+        ("Inline", ["ssm:GetParametersByPath"]),
         ("Inline", ["ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:PutParameter"]),
     ],
     "SamlMetadataFunction": [
         ("DynamoDBReadPolicy", TABLE),
     ],
     "SamlLoginFunction": [
-        ("DynamoDBCrudPolicy", TABLE),
-        ("SSMParameterReadPolicy", APPS_SSM),
+        ("DynamoDBReadPolicy", TABLE),
+        ("Inline", ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
+        ("SSMParameterReadPolicy", SIGNING_KEYS_SSM),
     ],
     "ScimPushFunction": [
         ("DynamoDBCrudPolicy", TABLE),
         ("SQSPollerPolicy", QUEUE),
         ("SQSSendMessagePolicy", QUEUE),
-        ("SSMParameterReadPolicy", APPS_SSM),
+        ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),
     ],
     "ReconcileFunction": [
         ("DynamoDBCrudPolicy", TABLE),
         ("SQSSendMessagePolicy", QUEUE),
-        ("SSMParameterReadPolicy", APPS_SSM),
+        ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),
     ],
 }
 
@@ -353,10 +358,11 @@ def test_ssm_write_is_scoped_to_the_stack_apps_path(tpl: dict[str, Any]) -> None
         for p in tpl["Resources"][fn]["Properties"].get("Policies", []):
             for s in p.get("Statement", []):
                 assert s["Effect"] == "Allow"
-                assert s["Resource"] == {
-                    "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/apps/*"
-                }
-                assert fn == "AdminApiFunction"
+                if any(str(a).startswith("ssm:") for a in s["Action"]) or str(s["Action"]).startswith("ssm:"):
+                    assert s["Resource"] == {
+                        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/apps/*"
+                    }
+                    assert fn == "AdminApiFunction"
     # A fixed Role would bypass Policies: SAM must build one role per function.
     assert "Role" not in tpl["Globals"]["Function"]
     assert not any("Role" in tpl["Resources"][fn]["Properties"] for fn in FUNCTIONS)
@@ -439,7 +445,46 @@ def test_outputs(tpl: dict[str, Any]) -> None:
     assert out["EventsQueueUrl"]["Value"] == {"Ref": "DirectoryEventsQueue"}
     assert out["DlqUrl"]["Value"] == {"Ref": "DirectoryEventsDLQ"}
     assert out["AdminTokenSecretArn"]["Value"] == {"Ref": "AdminTokenSecret"}
-    assert "${HttpApi}" in out["ApiUrl"]["Value"]["Fn::Sub"]
+    with_domain, without = out["ApiUrl"]["Value"]["Fn::If"][1:]
+    assert "${DomainName}" in with_domain["Fn::Sub"] and "${HttpApi}" in without["Fn::Sub"]
+
+
+def test_the_internet_facing_login_writes_only_its_own_items(tpl: dict[str, Any]) -> None:
+    """The login function reads the directory but may write only sessions, login state, the replay
+    cache and throttles: a bug or an injection there cannot rewrite users, apps or SCIM state."""
+    statements = [s for p in tpl["Resources"]["SamlLoginFunction"]["Properties"]["Policies"] for s in p.get("Statement", [])]
+    (write,) = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
+    keys = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert sorted(keys) == ["LOGIN#*", "SAMLREQ#*", "SESSION#*", "THROTTLE#*"]
+    assert not any(k.startswith(("USER#", "APP#", "GROUP#", "UNIQUE#", "OUTBOX")) for k in keys)
+
+
+def test_secrets_are_split_by_who_needs_them(tpl: dict[str, Any]) -> None:
+    def ssm_reads(fn):
+        return [arg["ParameterName"]["Fn::Sub"] for name, arg in policy_summary(tpl, fn) if name == "SSMParameterReadPolicy"]
+
+    assert ssm_reads("SamlLoginFunction") == ["${AWS::StackName}/apps/*/signing-keys/*"]  # never a SCIM token
+    assert ssm_reads("ScimPushFunction") == ["${AWS::StackName}/apps/*/scim-token"]  # never a private key
+    assert ssm_reads("ReconcileFunction") == ["${AWS::StackName}/apps/*/scim-token"]
+    assert ssm_reads("SamlMetadataFunction") == []
+
+
+def test_public_routes_are_throttled(tpl: dict[str, Any]) -> None:
+    props = tpl["Resources"]["HttpApi"]["Properties"]
+    assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    login = props["RouteSettings"]["POST /login"]
+    assert 0 < login["ThrottlingRateLimit"] < props["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    reserved = tpl["Resources"]["SamlLoginFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert reserved["Fn::If"][0] == "HasLoginReservation"
+
+
+def test_an_optional_custom_domain_fronts_the_api(tpl: dict[str, Any]) -> None:
+    res = tpl["Resources"]
+    assert res["ApiDomain"]["Condition"] == "HasCustomDomain"
+    assert res["ApiDomainMapping"]["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+    assert res["ApiDomainRecord"]["Condition"] == "HasHostedZone"
+    env = tpl["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["CUSTOM_DOMAIN"] == {"Ref": "DomainName"} and env["PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
 
 
 # --------------------------------------------------------------------------- events/

@@ -37,7 +37,9 @@ class Settings(BaseModel):
     ssm_prefix: str = "/officespace-idp"
     admin_token_secret_arn: str | None = None
     admin_token: str | None = Field(default=None, repr=False)
+    admin_token_cache_seconds: int = Field(default=300, ge=0)  # how long a warm function keeps the secret's value
     public_base_url: str | None = None
+    custom_domain: str | None = None  # the template's DomainName: https://<it> when PUBLIC_BASE_URL is empty
     region: str = "us-east-1"  # AWS_REGION, else AWS_DEFAULT_REGION
     log_level: str = "INFO"
     metrics_namespace: str = "OfficeSpaceIdP"  # POWERTOOLS_METRICS_NAMESPACE
@@ -52,6 +54,10 @@ class Settings(BaseModel):
     idp_login_lockout_seconds: int = Field(default=15 * 60, ge=0)
     # Plain-http local stack on a non-loopback address only: Lax, non-Secure cookies. Never in the template.
     idp_insecure_cookies: bool = False
+
+    # The local stack only (never the template): plain http to loopback, and loopback or private SCIM
+    # targets, are allowed (its OfficeSpace stand-in runs on this machine).
+    idp_allow_local_targets: bool = False
 
     # -- SCIM transport and retry policy
     scim_connect_timeout: float = Field(default=5.0, gt=0)
@@ -75,7 +81,7 @@ class Settings(BaseModel):
     def _base_url(cls, value):
         return _strip_slash(value) if isinstance(value, str) else value
 
-    @field_validator("admin_token_secret_arn", "admin_token", mode="before")
+    @field_validator("admin_token_secret_arn", "admin_token", "custom_domain", mode="before")
     @classmethod
     def _empty_is_none(cls, value):
         return value or None

@@ -375,3 +375,92 @@ def test_no_admin_route_answers_junk_with_a_5xx(api):
                 assert status < 500, (method, path, raw[:30], query, body)
                 if status >= 400:
                     assert body["error"] and body["message"], (method, path, body)
+
+
+def _os_app(api):
+    body = {"slug": "os", "label": "OS", "sp_entity_id": "os.example", "acs_urls": ["https://os.example/acs"]}
+    assert api("POST", "/admin/apps", body)[0] == 201
+
+
+@pytest.fixture
+def in_aws(monkeypatch):
+    """The deployed product: no local targets (the template never sets IDP_ALLOW_LOCAL_TARGETS)."""
+    from idp import bootstrap
+
+    monkeypatch.delenv("IDP_ALLOW_LOCAL_TARGETS", raising=False)
+    bootstrap.reset()
+    yield
+    bootstrap.reset()
+
+
+@pytest.mark.parametrize("base_url, needle", [
+    ("http://os.example/scim/v2", "https"),
+    ("https://169.254.169.254/latest/meta-data", "link-local"),
+    ("https://127.0.0.1:8443/scim", "loopback"),
+    ("http://127.0.0.1:8443/scim", "https"),
+    ("https://localhost/scim", "loopback"),
+    ("https://10.20.30.40/scim", "private"),
+    ("https://[fd00::5]/scim", "private"),
+])
+def test_the_scim_base_url_cannot_point_inside(api, in_aws, base_url, needle):
+    _os_app(api)
+    status, body = api("PUT", "/admin/apps/os/provisioning", {"base_url": base_url, "token": "t", "enabled": True})
+    assert status == 400 and "base_url" in body["message"] and needle in body["message"], body
+
+
+def test_acs_and_slo_urls_must_be_https_in_aws(api, in_aws):
+    body = {"slug": "os", "label": "OS", "sp_entity_id": "os.example", "acs_urls": ["http://os.example/acs"]}
+    status, err = api("POST", "/admin/apps", body)
+    assert status == 400 and "acs_urls" in err["message"] and "https" in err["message"], err
+    _os_app(api)
+    status, err = api("PATCH", "/admin/apps/os", {"sp_slo_url": "http://127.0.0.1/slo"})
+    assert status == 400 and "sp_slo_url" in err["message"], err
+    assert api("PATCH", "/admin/apps/os", {"sp_slo_url": "https://os.example/slo"})[0] == 200
+
+
+def test_the_local_stack_may_use_plain_http_to_loopback(api):
+    _os_app(api)
+    status, app = api("PUT", "/admin/apps/os/provisioning", {"base_url": "http://127.0.0.1:3001/scim/v2", "token": "t",
+                                                             "enabled": False})
+    assert status == 200, app
+    status, err = api("PUT", "/admin/apps/os/provisioning", {"base_url": "http://os.example/scim/v2", "token": "t"})
+    assert status == 400 and "https" in err["message"]
+
+
+def test_the_scim_token_does_not_follow_the_base_url_to_another_origin(api):
+    _os_app(api)
+    assert api("PUT", "/admin/apps/os/provisioning", {"base_url": "https://os.example/api/scim/v2", "token": "t-1",
+                                                      "enabled": False})[0] == 200
+    # same origin, another path: the stored token stays usable
+    assert api("PUT", "/admin/apps/os/provisioning", {"base_url": "https://os.example:443/scim/v2", "enabled": False})[0] == 200
+    for moved in ("https://attacker.example/scim/v2", "https://os.example:8443/scim/v2", "http://127.0.0.1/scim/v2"):
+        status, err = api("PUT", "/admin/apps/os/provisioning", {"base_url": moved, "enabled": False})
+        assert status == 400 and "'token'" in err["message"], (moved, err)
+    assert api("GET", "/admin/apps/os")[1]["provisioning"]["base_url"] == "https://os.example:443/scim/v2"
+    status, app = api("PUT", "/admin/apps/os/provisioning", {"base_url": "https://new.example/scim/v2", "token": "t-2",
+                                                             "enabled": False})
+    assert status == 200 and container().apps.scim_token("os") == "t-2"
+
+
+def test_a_rotated_admin_token_takes_over_without_a_restart(aws_env, monkeypatch):
+    """The token lives in Secrets Manager; a warm function reads it again after ADMIN_TOKEN_CACHE_SECONDS
+    (here 0), so a rotation locks the old token out without redeploying."""
+    from idp import bootstrap
+    from idp.web.admin_routes import router as admin_router
+    from idp.web.resolver import lambda_app
+
+    monkeypatch.delenv("ADMIN_TOKEN")
+    monkeypatch.setenv("ADMIN_TOKEN_SECRET_ARN", aws_env.admin_token_secret_arn)
+    monkeypatch.setenv("ADMIN_TOKEN_CACHE_SECONDS", "0")
+    bootstrap.reset()
+    app = lambda_app(admin_router)
+
+    def status(token):
+        return app.resolve(http_event("GET", "/admin/users", token=token), LambdaContext())["statusCode"]
+
+    old = aws_env.admin_token if hasattr(aws_env, "admin_token") else "test-admin-token-9f8e7d6c5b4a"
+    assert status(old) == 200
+    boto3.client("secretsmanager").put_secret_value(SecretId=aws_env.admin_token_secret_arn, SecretString="rotated-token-7f6e5d4c3b2a")
+    assert status(old) == 401
+    assert status("rotated-token-7f6e5d4c3b2a") == 200
+    bootstrap.reset()

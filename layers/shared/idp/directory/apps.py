@@ -8,6 +8,7 @@ from typing import Callable
 from idp.directory import models
 from idp.directory.ports import Secrets
 from idp.directory.service import DirectoryService
+from idp.kernel import targets
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, conflict, not_found
 from idp.kernel.events import event
@@ -73,6 +74,11 @@ class AppService:
     secrets: Secrets
     # Called when an app's provisioning settings change: its SCIM status and breaker start afresh.
     on_provisioning_changed: Callable[[str], None] = lambda slug: None
+    # Called when the SCIM base URL moves to another origin: the SCIM ids known for that app belong to
+    # the old server, so the app's id mappings are forgotten (the next sync matches users anew).
+    on_provisioning_moved: Callable[[str], None] = lambda slug: None
+    # The local stack only: plain http to loopback is a valid target for SCIM, ACS and SLO URLs.
+    allow_local_targets: bool = False
 
     @property
     def store(self):
@@ -101,7 +107,7 @@ class AppService:
         }
 
     def create(self, body) -> dict:
-        data = models.parse(models.AppCreate, body).model_dump(exclude_none=True)
+        data = models.parse(models.AppCreate, body, allow_local_targets=self.allow_local_targets).model_dump(exclude_none=True)
         if self.store.get_app(data["slug"]):
             raise conflict(f"an app with slug '{data['slug']}' already exists")
         defaults = OFFICESPACE_DEFAULTS if data.get("template", "officespace") == "officespace" else CUSTOM_DEFAULTS
@@ -116,7 +122,7 @@ class AppService:
             raise conflict("the slug (and so the SSO IdP URL) cannot change after the app is created")
         if isinstance(body, dict):
             body = {k: v for k, v in body.items() if k != "slug"}
-        data = models.parse(models.AppPatch, body).model_dump(exclude_unset=True)
+        data = models.parse(models.AppPatch, body, allow_local_targets=self.allow_local_targets).model_dump(exclude_unset=True)
         self.get(slug)
         for required in ("label", "sp_entity_id", "acs_urls", "nameid", "sign"):
             if required in data and data[required] is None:
@@ -181,11 +187,17 @@ class AppService:
     # ---------- provisioning settings ----------
     def put_provisioning(self, slug: str, body) -> dict:
         app = self.get(slug)
-        data = models.parse(models.ProvisioningSettings, body).model_dump(exclude_none=True)
+        data = models.parse(models.ProvisioningSettings, body, allow_local_targets=self.allow_local_targets).model_dump(exclude_none=True)
         token = data.pop("token", None)
-        had_token = bool((app.get("provisioning") or {}).get("token_set"))
+        before = app.get("provisioning") or {}
+        had_token = bool(before.get("token_set"))
         if token is None and not had_token:
             raise DomainError(400, "missing_field", "field 'token' is required the first time provisioning is set up")
+        # The token was entered for one server: it never follows the base URL to another origin.
+        moved = bool(before.get("base_url")) and targets.origin(before["base_url"]) != targets.origin(data["base_url"])
+        if moved and token is None:
+            raise DomainError(400, "missing_field", "field 'token' is required when 'base_url' moves to another "
+                              "scheme, host or port (the stored token stays bound to the old one)")
         if token is not None:
             self.secrets.put(scim_token_secret(slug), token)
         prov = {**(app.get("provisioning") or {}), **data, "token_set": True}
@@ -193,6 +205,8 @@ class AppService:
         # New settings (or a fixed token) close the breaker and clear a failing state; app.sync pushes what waited.
         captured, events_for = self.directory._capture(lambda a: [event("app.sync", slug, app=slug)] if prov.get("enabled") else [])
         updated = self.store.update_app(slug, {"provisioning": prov}, events_for)
+        if moved:
+            self.on_provisioning_moved(slug)
         self.on_provisioning_changed(slug)
         self.directory.publish(captured)
         return updated

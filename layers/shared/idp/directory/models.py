@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from idp.kernel import targets
 from idp.kernel.errors import DomainError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -87,6 +88,15 @@ def _check_url(value: str) -> str:
     return value
 
 
+def _allow_local(info: ValidationInfo) -> bool:
+    return bool((info.context or {}).get("allow_local_targets"))
+
+
+def _check_target(value: str, info: ValidationInfo, *, connect: bool) -> str:
+    """https only (http to loopback in the local stack); the SCIM base URL no internal address either."""
+    return targets.check_url(_check_url(value), allow_local=_allow_local(info), connect=connect)
+
+
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*$")
 
 
@@ -119,10 +129,15 @@ class _AppFields(_Strict):
 
     @field_validator("acs_urls")
     @classmethod
-    def _acs(cls, value):
-        return None if value is None else [_check_url(v) for v in value]
+    def _acs(cls, value, info: ValidationInfo):
+        return None if value is None else [_check_target(v, info, connect=False) for v in value]
 
-    @field_validator("bookmark_url", "sp_slo_url")
+    @field_validator("sp_slo_url")
+    @classmethod
+    def _slo(cls, value, info: ValidationInfo):
+        return None if value is None else _check_target(value, info, connect=False)
+
+    @field_validator("bookmark_url")
     @classmethod
     def _bookmark(cls, value):
         return None if value is None else _check_url(value)
@@ -186,15 +201,19 @@ class ProvisioningSettings(_Strict):
 
         return validate_mapping(value)
 
-    _url = field_validator("base_url")(classmethod(lambda cls, v: _check_url(v).rstrip("/")))
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value, info: ValidationInfo):
+        return _check_target(value, info, connect=True).rstrip("/")
 
 
-def parse(model: type[BaseModel], body) -> BaseModel:
-    """Validate a JSON body into `model`, turning pydantic errors into a 400 that names the field."""
+def parse(model: type[BaseModel], body, *, allow_local_targets: bool = False) -> BaseModel:
+    """Validate a JSON body into `model`, turning pydantic errors into a 400 that names the field.
+    `allow_local_targets`: the local stack, where plain http to loopback is a valid target."""
     if not isinstance(body, dict):
         raise DomainError(400, "invalid_body", "the request body must be a JSON object")
     try:
-        return model.model_validate(body)
+        return model.model_validate(body, context={"allow_local_targets": allow_local_targets})
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "body"
