@@ -218,6 +218,17 @@ class InMemoryProvisioningState:
             else:
                 item.pop("last_error", None)
 
+    def set_memberships_pending(self, slug: str, uid: str, pending: bool) -> None:
+        self._before_map_io()
+        with self.lock:
+            item = self.items.get((f"APP#{slug}", _map_sk("USER", uid)))
+            if item is None:
+                return
+            if pending:
+                item["memberships_pending"] = True
+            else:
+                item.pop("memberships_pending", None)
+
     def forget(self, slug: str, kind: str, eid: str) -> None:
         self._before_map_io()
         with self.lock:

@@ -301,3 +301,16 @@ def test_log_newest_first_per_entity_and_app_wide_in_pages_until_it_expires(stat
     assert LOG_TTL_SECONDS == ADAPTER_LOG_TTL
     clock.advance(LOG_TTL_SECONDS + 1)
     assert state.read_log(APP) == [] and state.read_log(APP, user_id="u1") == []
+
+
+# ---------------------------------------------------------------- memberships still to apply
+def test_memberships_pending_marks_only_an_existing_user_item(state):
+    state.set_memberships_pending(APP, "USER-ghost", True)
+    assert state.get_map(APP, "USER", "USER-ghost") is None  # a forgotten user is not brought back
+    state.save_pushed(APP, "USER", "u1", scim_id="s1", status="synced", pushed_hash="h")
+    state.set_memberships_pending(APP, "u1", True)
+    assert state.get_map(APP, "USER", "u1")["memberships_pending"] is True
+    state.save_pushed(APP, "USER", "u1", scim_id="s1", status="synced", pushed_hash="h2")
+    assert state.get_map(APP, "USER", "u1")["memberships_pending"] is True  # an update keeps the mark
+    state.set_memberships_pending(APP, "u1", False)
+    assert "memberships_pending" not in state.get_map(APP, "USER", "u1")

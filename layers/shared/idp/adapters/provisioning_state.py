@@ -74,6 +74,7 @@ class ProvisioningState:
     put_created = _to("mapping_store", DynamoMappings.put_created)
     update_members = _to("mapping_store", DynamoMappings.update_members)
     set_status = _to("mapping_store", DynamoMappings.set_status)
+    set_memberships_pending = _to("mapping_store", DynamoMappings.set_memberships_pending)
     forget = _to("mapping_store", DynamoMappings.forget)
     forget_app = _to("mapping_store", DynamoMappings.forget_app)
     counts = _to("mapping_store", DynamoMappings.counts)

@@ -139,6 +139,10 @@ class MappingStore(Protocol):
 
     def set_status(self, slug: str, kind: str, eid: str, status: str, last_error: str | None = None) -> None: ...
 
+    def set_memberships_pending(self, slug: str, uid: str, pending: bool) -> None:
+        """Mark (or clear) a user whose group memberships still need applying; a no-op when the user's
+        item does not exist (it was forgotten meanwhile)."""
+
     def forget(self, slug: str, kind: str, eid: str) -> None: ...
 
     def forget_app(self, slug: str) -> None:

@@ -93,8 +93,14 @@ class UserSync:
             # item carries no create claim (read after the lease was taken) needs no claim of its own.
             unclaimed = not (m or {}).get("claim_token")
             out = self._create(run, uid, desired, plan.reason, actual, leased=unclaimed and self.lease.fresh(run))
-        if fix_memberships and cfg.group_management and (out.outcome in ("created", "adopted", "gone") or user is None):
+        pending = bool((m or {}).get("memberships_pending"))
+        if fix_memberships and cfg.group_management and (out.outcome in ("created", "adopted", "gone") or user is None or pending):
+            # Remembered until done: if a group is mid-create elsewhere (Busy) or its PATCH fails, the
+            # user's next delivery applies the memberships even though the user itself is unchanged.
+            if not pending:
+                self.state.set_memberships_pending(cfg.slug, uid, True)
             self.fix_memberships(run, uid, skip_groups)
+            self.state.set_memberships_pending(cfg.slug, uid, False)
         return out
 
     # ---------------------------------------------------------------- match

@@ -132,6 +132,17 @@ class DynamoMappings:
         self.table.update_item(Key=map_key(slug, kind, eid), UpdateExpression=expr,
                                ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=values)
 
+    def set_memberships_pending(self, slug: str, uid: str, pending: bool) -> None:
+        self.buffer.before_map_io()
+        expr = "SET memberships_pending = :t" if pending else "REMOVE memberships_pending"
+        kwargs: dict[str, Any] = {"ExpressionAttributeValues": {":t": True}} if pending else {}
+        try:
+            self.table.update_item(Key=map_key(slug, "USER", uid), UpdateExpression=expr,
+                                   ConditionExpression="attribute_exists(pk)", **kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
     def forget(self, slug: str, kind: str, eid: str) -> None:
         self.buffer.before_map_io()
         self.table.delete_item(Key={"pk": app_pk(slug), "sk": kind_sk(kind, eid)})
