@@ -106,9 +106,9 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "officespace-idp",
             "POWERTOOLS_METRICS_NAMESPACE": "OfficeSpaceIdP", "POWERTOOLS_METRICS_DISABLED": "true",
         })
-        from moto.server import ThreadedMotoServer
+        from idp_local.moto_server import EmbeddedAws
 
-        self.moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto_server = EmbeddedAws(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto_server.start()
         host, port = self.moto_server.get_host_and_port()
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
