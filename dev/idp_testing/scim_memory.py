@@ -11,19 +11,20 @@ import copy
 import itertools
 import re
 import threading
+import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
+from urllib.parse import unquote
 
+from idp.adapters.scim_client import ScimClient
 from idp.scim.protocol import (
     ENTERPRISE_SCHEMA,
     GROUP_SCHEMA,
     USER_SCHEMA,
     AuthError,
     Conflict,
-    Exchange,
     NotFound,
     PermanentError,
-    RetryLater,
     ScimError,
     ScimResponse,
 )
@@ -272,80 +273,29 @@ class InMemoryScim:
             container[key] = value
 
 
-class InMemoryScimClient:
-    """A `ScimApi` on an `InMemoryScim`; the request loop is `ScimClient.request`'s."""
+class InMemoryScimClient(ScimClient):
+    """The real `ScimClient` (its request loop, resource methods and paging), with the network swapped
+    for the in-memory SP: only `_request_once` differs."""
 
     def __init__(self, sp: InMemoryScim, base_url: str, token: str, *, on_exchange=None, retry_wait=None):
+        super().__init__(base_url, token, session=_NO_NETWORK, on_exchange=on_exchange, retry_wait=retry_wait)
         self.sp = sp
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-        self.on_exchange = on_exchange
-        self.retry_wait = retry_wait
-        self.exchanges: list[Exchange] = []
 
-    def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-                headers: dict | None = None) -> ScimResponse:
-        attempt = 0
-        while True:
-            try:
-                return self._request_once(method, path, params, body)
-            except RetryLater as exc:
-                attempt += 1
-                if (exc.status != 429 or exc.delay_seconds is None or self.retry_wait is None
-                        or not self.retry_wait(exc.delay_seconds, attempt)):
-                    raise
-
-    def _request_once(self, method: str, path: str, params: dict | None, body: Any) -> ScimResponse:
+    def _request_once(self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+                      headers: dict | None = None) -> ScimResponse:
+        started = time.monotonic()
         try:
             if self.token != self.sp.token:
                 raise AuthError(f"{method} {path} → 401: invalid bearer token", status=401, method=method, path=path)
-            answer = self.sp.handle(method, path, params, body)
+            answer = self.sp.handle(method, unquote(path), params, body)
         except ScimError as exc:
-            self._record(method, path, exc.status, type(exc).__name__)
+            self._record(method, path, exc.status, started, type(exc).__name__)
             raise
-        self._record(method, path, answer.status, None)
+        self._record(method, path, answer.status, started, None)
         return answer
 
-    def _record(self, method: str, path: str, status: int, error: str | None) -> None:
-        ex = Exchange(method, path, status, 0.0, error)
-        self.exchanges.append(ex)
-        if self.on_exchange:
-            self.on_exchange(ex)
 
-    def get(self, resource: str, scim_id: str, *, params: dict | None = None) -> dict:
-        return self.request("GET", f"/{resource}/{scim_id}", params=params).body or {}
-
-    def create(self, resource: str, payload: dict) -> ScimResponse:
-        return self.request("POST", f"/{resource}", body=payload)
-
-    def replace(self, resource: str, scim_id: str, payload: dict, *, etag: str | None = None) -> ScimResponse:
-        return self.request("PUT", f"/{resource}/{scim_id}", body=payload)
-
-    def patch(self, resource: str, scim_id: str, operations: list[dict], *, etag: str | None = None) -> ScimResponse:
-        return self.request("PATCH", f"/{resource}/{scim_id}", body={"Operations": operations})
-
-    def delete(self, resource: str, scim_id: str) -> None:
-        self.request("DELETE", f"/{resource}/{scim_id}")
-
-    def search(self, resource: str, filter_: str, *, count: int = 10, excluded: str | None = None) -> list[dict]:
-        params = {"filter": filter_, "startIndex": 1, "count": count}
-        if excluded:
-            params["excludedAttributes"] = excluded
-        return list((self.request("GET", f"/{resource}", params=params).body or {}).get("Resources") or [])
-
-    def iterate(self, resource: str, *, page_size: int = 100, excluded: str | None = None,
-                max_pages: int = 10_000) -> Iterator[dict]:
-        start = 1
-        for _ in range(max_pages):
-            params: dict[str, Any] = {"startIndex": start, "count": page_size}
-            if excluded:
-                params["excludedAttributes"] = excluded
-            body = self.request("GET", f"/{resource}", params=params).body or {}
-            items = list(body.get("Resources") or [])
-            yield from items
-            start += len(items)
-            if not items or start > int(body.get("totalResults") or 0):
-                return
+_NO_NETWORK = object()  # ScimClient wants a session; this client never sends a request over one
 
 
 def _matches(item: dict, attr: str, value: str) -> bool:
