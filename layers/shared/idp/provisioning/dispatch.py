@@ -3,8 +3,9 @@ breaker and status bookkeeping. The event only says *what* changed; everything i
 so a repeated, late or reordered event does no harm."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from aws_lambda_powertools import Logger
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from idp.provisioning.reconcile import Reconciler
 
 log = Logger(child=True)
+
+
+STATUS_TTL_SECONDS = 2.0  # how long one consumer trusts the app status (breaker) it read
 
 
 class BadEvent(Exception):
@@ -68,12 +72,28 @@ def parse_event(body: dict) -> dict:
 
 class Dispatcher:
     def __init__(self, engine: Engine, reconciler: "Reconciler | None" = None, breaker: BreakerSettings | None = None,
-                 metrics=None):
+                 metrics=None, *, status_ttl: float = STATUS_TTL_SECONDS, clock: Callable[[], float] = time.monotonic):
         self.engine = engine
         self.state = engine.state
         self.reconciler = reconciler
         self.breaker = breaker or BreakerSettings()
         self.metrics = metrics
+        self.status_ttl, self.clock = status_ttl, clock
+        self._status: dict[str, tuple[float, dict]] = {}  # slug -> (read at, the app's provisioning status)
+
+    def _app_status(self, slug: str) -> dict:
+        """The app's status (breaker), read at most once per `status_ttl` per app: a storm of events that
+        change nothing then costs one state read each (the entity's own item), not two."""
+        hit = self._status.get(slug)
+        now = self.clock()
+        if hit is not None and now - hit[0] < self.status_ttl:
+            return hit[1]
+        status = self.state.app_status(slug)
+        self._status[slug] = (now, status)
+        return status
+
+    def _status_changed(self, slug: str) -> None:
+        self._status.pop(slug, None)
 
     # ---------------------------------------------------------------- entry
     def apply(self, event: dict) -> list[Outcome]:
@@ -101,7 +121,7 @@ class Dispatcher:
         outcomes: list[Outcome] = []
         errors: list[tuple[str, BaseException]] = []
         for slug in slugs:
-            status = self.state.app_status(slug)
+            status = self._app_status(slug)
             remaining = self.state.breaker_open_for(status)
             if remaining > 0 and not force_try:
                 errors.append((slug, BreakerOpen(f"provisioning for '{slug}' is paused: {status.get('reason') or 'circuit open'}",
@@ -112,6 +132,7 @@ class Dispatcher:
             except AuthError as exc:
                 self.engine.credentials_failed(slug)
                 self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
+                self._status_changed(slug)
                 errors.append((slug, exc))
                 continue
             except (Busy, ClaimLost) as exc:
@@ -124,12 +145,14 @@ class Dispatcher:
                     self.state.note_transient_failure(slug, exc.message, threshold=self.breaker.threshold,
                                                       base_cooldown=self.breaker.base_cooldown,
                                                       max_cooldown=self.breaker.max_cooldown)
+                    self._status_changed(slug)
                 errors.append((slug, exc))
                 continue
             except PermanentError as exc:
                 if self.metrics:
                     self.metrics.failure(slug)
                 self.state.note_permanent_failure(slug, exc.message)
+                self._status_changed(slug)
                 errors.append((slug, exc))
                 continue
             except _Partial as part:
@@ -143,11 +166,14 @@ class Dispatcher:
                     self.metrics.push(slug, o.outcome)
             if any(o.requests for o in got) or status.get("state") not in (None, "ok", "halted"):
                 self.state.note_success(slug, status)
+                if status.get("state") not in (None, "ok") or status.get("consecutive_failures") or status.get("open_until"):
+                    self._status_changed(slug)
         if errors:
             raise EventFailed(errors, outcomes)
         return outcomes
 
     def _note_error(self, slug: str, exc: BaseException) -> None:
+        self._status_changed(slug)
         if isinstance(exc, AuthError):
             self.engine.credentials_failed(slug)
             self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
@@ -215,7 +241,8 @@ class Dispatcher:
         cfg = self.engine.config(slug)
         if not cfg or not cfg.enabled:
             return []
-        status = self.state.app_status(slug)
+        status = self.state.app_status(slug)  # app.sync: always the stored status, never a cached one
+        self._status_changed(slug)
         if status.get("state") in ("auth_failed", "failing"):
             # app.sync follows new settings or a new token: give the SP a fresh chance.
             self.engine.credentials_failed(slug)

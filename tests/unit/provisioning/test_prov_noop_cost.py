@@ -1,0 +1,71 @@
+"""A change event that changes nothing costs one provisioning-state read (the user's own item) and no
+SCIM request: the app's status (breaker) is read once per consumer per STATUS_TTL_SECONDS, not per event."""
+from __future__ import annotations
+
+from collections import Counter
+
+from idp.provisioning.dispatch import STATUS_TTL_SECONDS, Dispatcher
+from idp.provisioning.engine import Engine
+
+APP = "office"
+READS = {"get_map", "maps", "app_status", "access_snapshot", "read_log", "counts", "lease_blocks"}
+
+
+class CountingState:
+    def __init__(self, inner):
+        self.inner, self.calls = inner, Counter()
+
+    def __getattr__(self, name):
+        value = getattr(self.inner, name)
+        if not callable(value) or name in ("buffered", "clock"):
+            return value
+
+        def call(*args, **kwargs):
+            self.calls[name] += 1
+            return value(*args, **kwargs)
+
+        return call
+
+
+def test_a_storm_of_no_op_user_events_costs_one_read_each(directory, state, tokens, sp):
+    now = [0.0]
+    counting = CountingState(state)
+    engine = Engine(directory, counting, tokens, client_factory=sp.client_factory)
+    dispatcher = Dispatcher(engine, clock=lambda: now[0])
+    uids = [directory.add_user() for _ in range(30)]
+    for uid in uids:
+        directory.bind_user(APP, uid)
+        dispatcher.apply({"type": "app.access_changed", "id": uid, "app": APP})
+    counting.calls.clear()
+    sp.reset_counts()
+    for uid in uids:  # nothing changed: every event finds the pushed hash equal
+        dispatcher.apply({"type": "user.updated", "id": uid})
+    reads = sum(n for name, n in counting.calls.items() if name in READS)
+    assert reads <= len(uids) + 1, dict(counting.calls)
+    assert sp.counts() == {}
+    now[0] += STATUS_TTL_SECONDS + 0.1  # the status is read again after its TTL
+    dispatcher.apply({"type": "user.updated", "id": uids[0]})
+    assert counting.calls["app_status"] == 1  # none during the storm (read before it), one after the TTL
+
+
+def test_an_opened_breaker_is_seen_at_once_by_the_consumer_that_opened_it(directory, state, tokens, sp):
+    from idp.provisioning.policy import BreakerSettings
+    from idp.scim.protocol import RetryLater
+
+    engine = Engine(directory, state, tokens, client_factory=sp.client_factory)
+    dispatcher = Dispatcher(engine, breaker=BreakerSettings(threshold=1), clock=lambda: 0.0)
+    uid = directory.add_user()
+    directory.bind_user(APP, uid)
+    sp.fail("POST", "Users", RetryLater("SP answered 503", status=503))
+    sp.fail("GET", "Users", RetryLater("SP answered 503", status=503))
+    for _ in range(2):
+        try:
+            dispatcher.apply({"type": "user.created", "id": uid})
+        except Exception:  # noqa: BLE001 - the first fails on the SP, the second on the open breaker
+            pass
+    sp.reset_counts()
+    try:
+        dispatcher.apply({"type": "user.created", "id": uid})
+    except Exception as exc:  # noqa: BLE001
+        assert "paused" in str(exc)
+    assert sp.counts() == {}  # no request while the breaker is open, though the clock did not move
