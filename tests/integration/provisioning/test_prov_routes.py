@@ -130,3 +130,22 @@ def test_admin_changes_reach_the_sp_through_the_queue(api, scim, aws_env, monkey
     assert scim.user_by_name("bob@example.com")["title"] == "Boss"
     assert scim.user_by_name("dan@example.com")["active"] is False
     assert receive_all(sqs, aws_env.dlq_url) == []
+
+
+def test_full_activation_test_against_scim2_server(api, scim):
+    """POST .../provisioning/test {"full": true, "test_email"}: create, update, deactivate, delete a test
+    user in a real SCIM server, each step reported; plain test still only authenticates and lists."""
+    assert api("POST", "/admin/apps", {"slug": "office", "label": "OfficeSpace", "sp_entity_id": "acme.officespacesoftware.com",
+                                       "acs_urls": ["https://acme.officespacesoftware.com/acs"]})[0] == 201
+    assert api("PUT", "/admin/apps/office/provisioning", {"base_url": scim.base_url, "token": "secret", "enabled": False})[0] == 200
+    status, body = api("POST", "/admin/apps/office/provisioning/test", {"full": True})
+    assert status == 400 and "'test_email'" in body["message"]
+    status, body = api("POST", "/admin/apps/office/provisioning/test", {"full": True, "test_email": "idp-test@acme.example"})
+    assert status == 200 and body["ok"] is True, body
+    assert [s["step"] for s in body["steps"]] == ["connect", "create", "update", "deactivate", "delete"]
+    assert all(s["ok"] for s in body["steps"])
+    assert scim.user_by_name("idp-test@acme.example") is None
+    before = len(scim.requests)
+    status, body = api("POST", "/admin/apps/office/provisioning/test")
+    assert status == 200 and body["ok"] and "steps" not in body
+    assert [r[0] for r in scim.requests[before:]] == ["GET"]

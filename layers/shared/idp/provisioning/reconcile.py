@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from idp.provisioning.activation import run_activation_test
 from idp.provisioning.engine import Engine
 from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
 from idp.provisioning.policy import BreakerSettings
@@ -224,6 +225,16 @@ class Reconciler:
             self.engine.credentials_failed(slug)
             self.state.reset_app(slug)
         return {"ok": True, "detail": f"connected to {cfg.base_url}: authenticated and listed users ({total} in the SP)"}
+
+    def activation_test(self, slug: str, test_email: str) -> dict:
+        """Test connection, then JumpCloud's activation check: create, update, deactivate and delete a test user."""
+        connected = self.test_connection(slug)
+        if not connected.get("ok"):
+            return {**connected, "steps": [{"step": "connect", "ok": False, "sp_status": None, "detail": connected["detail"]}]}
+        cfg = self.engine.config(slug)
+        result = run_activation_test(self.engine.client_factory, cfg.base_url, self.engine.tokens(slug), test_email)
+        result["steps"].insert(0, {"step": "connect", "ok": True, "sp_status": 200, "detail": connected["detail"]})
+        return result
 
     # ---------------------------------------------------------------- on demand
     def provision_user_now(self, slug: str, uid: str) -> dict:

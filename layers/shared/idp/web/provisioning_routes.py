@@ -1,7 +1,8 @@
 """Admin routes of Identity Management (contract section 2). `PUT .../provisioning` is the lead's
 (idp.web.admin_routes); these are the rest:
 
-- POST /admin/apps/<slug>/provisioning/test            → {"ok", "detail"}
+- POST /admin/apps/<slug>/provisioning/test            → {"ok", "detail"}; {"full": true, "test_email": ...}
+                                                         also creates, updates, deactivates and deletes a test user ("steps")
 - POST /admin/apps/<slug>/provisioning/sync            → reconcile now ({"confirm": true} passes the
                                                          deprovisioning guard; {"async": true} queues it)
 - POST /admin/apps/<slug>/provisioning/users/<id>/sync → provision one user now
@@ -9,6 +10,8 @@
 - GET  /admin/apps/<slug>/provisioning/status          → counts, state, last error
 """
 from __future__ import annotations
+
+import re
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -24,6 +27,7 @@ from idp.web.http import body_text, json_body
 from idp.web.request import WebRequest, current_request
 
 router = Router()
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 router.use([admin_middleware])
 
 
@@ -67,9 +71,15 @@ def _configured(slug: str) -> ProvisioningConfig:
 
 @router.post("/admin/apps/<slug>/provisioning/test")
 def test_connection(slug: str):
-    _options({})
+    opts = _options({"full": bool, "test_email": str})
     _configured(slug)
-    return _reconciler().test_connection(slug)
+    if not opts.get("full"):
+        return _reconciler().test_connection(slug)
+    email = (opts.get("test_email") or "").strip()
+    if not _EMAIL.match(email):
+        raise DomainError(400, "invalid_field", "field 'test_email': a full test needs the email of a test user, "
+                                               "e.g. idp-test@yourcompany.com (it is created and removed in the SP)")
+    return _reconciler().activation_test(slug, email)
 
 
 @router.post("/admin/apps/<slug>/provisioning/sync")
