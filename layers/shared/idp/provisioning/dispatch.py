@@ -164,10 +164,13 @@ class Dispatcher:
             if self.metrics:
                 for o in got:
                     self.metrics.push(slug, o.outcome)
-            if any(o.requests for o in got) or status.get("state") not in (None, "ok", "halted"):
+            if any(o.requests for o in got):
+                # The SP answered: reset the failure count as it is now, not as this consumer last read it.
+                self.state.note_success(slug, None)
+                self._status_changed(slug)
+            elif status.get("state") not in (None, "ok", "halted"):
                 self.state.note_success(slug, status)
-                if status.get("state") not in (None, "ok") or status.get("consecutive_failures") or status.get("open_until"):
-                    self._status_changed(slug)
+                self._status_changed(slug)
         if errors:
             raise EventFailed(errors, outcomes)
         return outcomes

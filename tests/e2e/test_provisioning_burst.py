@@ -1,0 +1,106 @@
+"""Provisioning over the local stack's HTTP API: a burst of mixed directory changes, made as fast as
+the admin API takes them while the SCIM server behind a fault proxy answers 429s, 5xx, resets and
+timeouts (some after it applied the request), is all in the SP within 30 s of the last change."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from idp_testing.scim_server import FaultProxy, ScimServer
+from idp_testing.stack import start_stack, stop_stack
+
+TOKEN = "burst-scim-token-5f4e3d"
+
+
+@pytest.fixture(scope="module")
+def burst_stack(tmp_path_factory):
+    """Its own stack: the breaker opens after 10 failed events in a row instead of 5 (with three consumers
+    and several requests per event, 10% failed requests can fail 5 events in a row; see the closing note)."""
+    stack = start_stack(tmp_path_factory.mktemp("burst"), extra_env={"SCIM_BREAKER_THRESHOLD": "10"})
+    yield stack
+    stop_stack(stack)
+
+
+@pytest.fixture
+def sp():
+    server = ScimServer(token=TOKEN)
+    proxy = FaultProxy(server.port, seed=11, rate=0.1, hang_seconds=0.5, faulty_requests=80)
+    yield server, proxy
+    proxy.close()
+    server.close()
+
+
+def _expected(s, base):
+    """What the SP must hold, read back from the directory through the admin API."""
+    users = {u["id"]: u for u in s.get(f"{base}/admin/users", params={"limit": 200}, timeout=10).json()["items"]}
+    groups = {g["id"]: g for g in s.get(f"{base}/admin/groups", params={"limit": 200}, timeout=10).json()["items"]}
+    members = {gid: {m["id"] for m in s.get(f"{base}/admin/groups/{gid}/members", params={"limit": 200}, timeout=10).json()["items"]}
+               for gid in groups}
+    return users, groups, members
+
+
+def _converged(server, users, groups, members, direct, bound_groups) -> str | None:
+    by_ext = {u.get("externalId"): u for u in server.list("Users")}
+    for uid, user in users.items():
+        bound = uid in direct or any(uid in members[g] for g in bound_groups)
+        want = bound and user["state"] == "ACTIVE"
+        got = by_ext.get(uid)
+        if want and (got is None or got.get("active") is False or got.get("title") != user.get("title")):
+            return f"user {user['username']} not (yet) right in the SP: {got}"
+        if not want and got is not None and got.get("active") is not False:
+            return f"user {user['username']} should be inactive in the SP"
+    sp_groups = {g.get("externalId"): g for g in server.list("Groups")}
+    for gid in bound_groups:
+        want = {by_ext[u]["id"] for u in members[gid] if u in by_ext}
+        got = sp_groups.get(gid)
+        have = {m["value"] for m in (got or {}).get("members") or []}
+        if want and (got is None or have != want or got.get("displayName") != groups[gid]["name"]):
+            return f"group {groups[gid]['name']}: SP has {len(have)} members, directory {len(want)}"
+    return None
+
+
+def test_a_burst_of_changes_converges_in_seconds_despite_faults(burst_stack, sp):
+    local_stack = burst_stack
+    server, proxy = sp
+    s, base = local_stack.admin(), local_stack.base_url
+    assert s.post(f"{base}/admin/apps", json={"slug": "burst", "label": "Burst", "sp_entity_id": "burst.example",
+                                              "acs_urls": ["https://burst.example/acs"]}, timeout=30).status_code == 201
+    assert s.put(f"{base}/admin/apps/burst/provisioning", json={"base_url": proxy.base_url(), "token": TOKEN, "enabled": True,
+                                                                "group_management": True}, timeout=10).status_code == 200
+    uids = [s.post(f"{base}/admin/users", json={"username": f"b{i}", "email": f"b{i}@example.com", "firstname": "B",
+                                                 "lastname": str(i), "title": "t0"}, timeout=10).json()["id"] for i in range(30)]
+    gids = [s.post(f"{base}/admin/groups", json={"name": f"Burst {n}"}, timeout=10).json()["id"] for n in range(3)]
+    for i, uid in enumerate(uids[:24]):
+        assert s.put(f"{base}/admin/groups/{gids[i % 3]}/members/{uid}", timeout=10).status_code == 204
+    for gid in gids[:2]:
+        assert s.put(f"{base}/admin/apps/burst/groups/{gid}", timeout=10).status_code == 204
+    for uid in uids[24:28]:
+        assert s.put(f"{base}/admin/apps/burst/users/{uid}", timeout=10).status_code == 204
+    for uid in uids[:6]:
+        assert s.patch(f"{base}/admin/users/{uid}", json={"title": "t1"}, timeout=10).status_code == 200
+    assert s.patch(f"{base}/admin/users/{uids[7]}", json={"state": "SUSPENDED"}, timeout=10).status_code == 200
+    assert s.delete(f"{base}/admin/groups/{gids[0]}/members/{uids[3]}", timeout=10).status_code == 204
+    assert s.put(f"{base}/admin/groups/{gids[1]}/members/{uids[29]}", timeout=10).status_code == 204
+    assert s.patch(f"{base}/admin/groups/{gids[1]}", json={"name": "Burst renamed"}, timeout=10).status_code == 200
+    assert s.delete(f"{base}/admin/users/{uids[26]}", timeout=10).status_code == 204
+    assert s.put(f"{base}/admin/apps/burst/groups/{gids[2]}", timeout=10).status_code == 204
+    last_change = time.monotonic()
+    # the SP keeps failing (10% of its first 80 requests) while the consumers catch up
+    users, groups, members = _expected(s, base)
+    direct = set(uids[24:28]) - {uids[26]}
+    bound = set(gids)
+    problem = "not checked"
+    while time.monotonic() - last_change < 30:
+        problem = _converged(server, users, groups, members, direct, bound)
+        if problem is None:
+            break
+        time.sleep(0.5)
+    if problem is not None:
+        problem += f"; status {s.get(f'{base}/admin/apps/burst/provisioning/status', timeout=10).json()}"
+    assert problem is None, f"{problem} ({time.monotonic() - last_change:.1f} s after the last change; faults {proxy.injected})"
+    assert sum(proxy.injected.values()) > 0  # the SP did misbehave during the burst
+    dlq = s.get(f"{base}/admin/apps/burst/provisioning/status", timeout=10).json()
+    assert dlq.get("failed", 0) == 0, dlq
+    assert "dictionary changed size" not in local_stack.logs()  # the embedded DynamoDB stayed consistent
+    print(f"converged {time.monotonic() - last_change:.1f} s after the last change; faults injected {proxy.injected}")
