@@ -148,7 +148,7 @@ def full_login(base_url: str) -> tuple[Browser, float]:
     elapsed = time.perf_counter() - t0
     if not _is_saml_form(r3):
         raise RuntimeError(f"POST /login answered {r3.status_code}, not the auto-POST form: {r3.text[:300]}")
-    if "idp_session" not in b.cookies:
+    if not any(name.endswith("idp_session") for name in b.cookies.keys()):
         raise RuntimeError("POST /login set no idp_session cookie")
     return b, elapsed
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 
 @dataclass
@@ -46,13 +47,28 @@ def parse_post_form(page: str) -> PostForm | None:
     return PostForm(html.unescape(m.group(1)), parse_inputs(m.group(2)))
 
 
+class _FromAddress(HTTPAdapter):
+    """Connections from one local address (e.g. 127.0.0.2: a second client on the loopback network)."""
+
+    def __init__(self, source_ip: str, **kw):
+        self.source_ip = source_ip
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw):
+        kw["source_address"] = (self.source_ip, 0)
+        super().init_poolmanager(*args, **kw)
+
+
 class Browser:
     """Follows redirects itself and keeps cookies itself, as a browser does on http://127.0.0.1
-    (a secure context: Secure cookies are stored and sent; requests' own jar would drop them)."""
+    (a secure context: Secure cookies, ``__Host-`` ones too, are stored and sent; requests' own jar
+    would drop them). ``source_ip`` connects from that local address (another client on loopback)."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, source_ip: str | None = None):
         self.base_url = base_url.rstrip("/")
         self.s = requests.Session()
+        if source_ip:
+            self.s.mount("http://", _FromAddress(source_ip))
         self.jar: dict[str, str] = {}
         self.raw_set_cookies: list[str] = []
         self.history: list[requests.Response] = []

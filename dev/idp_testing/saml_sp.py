@@ -185,6 +185,7 @@ def authn_request_xml(
     protocol_binding: str | None = OC.BINDING_HTTP_POST,
     extra_root_attrs: str = "",
     body_extra: str = "",
+    nameid_format: str | None = OC.NAMEID_EMAIL_ADDRESS,
 ) -> str:
     attrs = [
         f'ID="{req_id}"',
@@ -208,7 +209,7 @@ def authn_request_xml(
         'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
         + " ".join(attrs) + extra_root_attrs + ">"
         f"<saml:Issuer>{issuer}</saml:Issuer>"
-        '<samlp:NameIDPolicy Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress" AllowCreate="true"/>'
+        + (f'<samlp:NameIDPolicy Format="{nameid_format}" AllowCreate="true"/>' if nameid_format else "")
         + body_extra +
         "</samlp:AuthnRequest>"
     )

@@ -168,7 +168,7 @@ def test_sign_out_ends_the_idp_session(stack, page):
     page.goto(f"{stack.base_url}/login")
     fill_login(page, BOB)
     page.wait_for_url(f"{stack.base_url}/")
-    assert any(c["name"] == "idp_session" for c in page.context.cookies())
+    assert any(c["name"] == "__Host-idp_session" for c in page.context.cookies())
 
     # While signed in, the SSO URL goes straight to the SP.
     page.goto(f"{stack.base_url}/saml2/{APP}")
@@ -180,7 +180,7 @@ def test_sign_out_ends_the_idp_session(stack, page):
     page.wait_for_url(f"{stack.base_url}/login?signed_out=1")
     expect(page.locator("main")).to_contain_text("You have signed out.")
     screenshot(page, "signed_out")
-    assert not any(c["name"] == "idp_session" for c in page.context.cookies())
+    assert not any(c["name"] == "__Host-idp_session" for c in page.context.cookies())
 
     # The IdP session is gone: the SSO URL asks for a password again, the portal too.
     page.goto(f"{stack.base_url}/saml2/{APP}")
@@ -204,7 +204,7 @@ def test_single_logout_from_the_standin_ends_both_sessions(stack, page):
     page.wait_for_url(f"{stack.standin_url}/saml/slo?*")
     expect(by_testid(page, "signed-out")).to_contain_text("The IdP confirmed the single logout")
     screenshot(page, "single_logout")
-    assert not any(c["name"] == "idp_session" for c in page.context.cookies())
+    assert not any(c["name"] == "__Host-idp_session" for c in page.context.cookies())
 
     page.goto(f"{stack.standin_url}/")
     expect(by_testid(page, "sign-in-button")).to_be_visible()  # the stand-in's session is gone too

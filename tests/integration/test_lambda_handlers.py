@@ -54,7 +54,7 @@ def test_saml_login_handler_serves_the_login_page_and_sso(aws_env):
     handler = load("saml_login")
     page = handler(sample("http_saml_login.json"), LambdaContext())
     assert page["statusCode"] == 200 and 'name="csrf"' in page["body"]
-    assert any(c.startswith("idp_browser=") for c in page["cookies"])
+    assert any(c.startswith("__Host-idp_browser=") for c in page["cookies"])
     _officespace_app()
     sso = handler(http_event("GET", "/saml2/officespace", token=None), LambdaContext())
     assert sso["statusCode"] == 302 and sso["headers"]["Location"].startswith("/login?state=")

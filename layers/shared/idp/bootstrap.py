@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.event_publisher import EventPublisher
     from idp.adapters.provisioning_state import ProvisioningState
     from idp.adapters.secrets import SecretStore
+    from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
     from idp.directory.apps import AppService
     from idp.directory.service import DirectoryService
@@ -98,7 +99,7 @@ class Container:
     def directory(self) -> "DirectoryService":
         from idp.directory.service import DirectoryService
 
-        return DirectoryService(self.store, self.publisher)
+        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self))
 
     @_part
     def apps(self) -> "AppService":
@@ -131,11 +132,20 @@ class Container:
         return SignonState(self.table, SignonPolicy.from_settings(self.settings))
 
     @_part
+    def device_key(self) -> "DeviceKey":
+        """The key of the device cookies (an SSM SecureString through the secret store; see idp.adapters.signon_keys)."""
+        from idp.adapters.signon_keys import DeviceKey
+
+        return DeviceKey(self.secrets)
+
+    @_part
     def signon(self) -> "SignOn":
         """The sign-on service: the login flow and the IdP session, over the directory and its own state."""
+        from idp.signon.metrics import LoginMetrics
         from idp.signon.service import SignOn
 
-        return SignOn(_SignonDirectory(self.store), self.signon_state)
+        return SignOn(_SignonDirectory(self.store), self.signon_state, device_key=self.device_key.get,
+                      metrics=LoginMetrics(self.settings.metrics_namespace))
 
     # ------------------------------------------------------------------ provisioning
     @_part
@@ -203,10 +213,10 @@ class _SignonDirectory:
     def __init__(self, store: "DirectoryStore"):
         self.store = store
 
-    def find_account(self, field: str, value: str) -> "Account | None":
+    def find_account(self, login_name: str) -> "Account | None":
         from idp.signon.ports import Account
 
-        uid = self.store.find_user_id(field, value)
+        uid = self.store.find_user_id("username", login_name)  # usernames and emails: one namespace
         item = self.store.get_user_item(uid) if uid else None
         return Account(uid, item.get("password_hash")) if item else None
 
@@ -222,6 +232,20 @@ class _SignonDirectory:
         from idp.directory.access import may_use
 
         return may_use(self.store, slug, uid)
+
+
+class _SignonHooks:
+    """What sign-on hears from the directory (idp.directory.ports.SignonHooks): idp.directory may not import
+    idp.signon, so the composition root passes these on, building the sign-on parts only when called."""
+
+    def __init__(self, parts: Container):
+        self.parts = parts
+
+    def password_set(self, uid: str) -> None:
+        self.parts.device_key.ensure()  # password logins are about to happen: their device cookies need the key
+
+    def end_sessions(self, uid: str, reason: str) -> None:
+        self.parts.signon.end_sessions(uid, reason)
 
 
 _current: Container | None = None

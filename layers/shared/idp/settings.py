@@ -48,9 +48,13 @@ class Settings(BaseModel):
     idp_session_lifetime_seconds: int = Field(default=8 * 3600, gt=0)
     idp_session_idle_seconds: int = Field(default=3600, gt=0)
     idp_login_state_seconds: int = Field(default=15 * 60, gt=0)
+    # Login throttling (idp.signon.policy): failures before progressive delays start, per account from one
+    # address or known browser (USER), per account from unknown browsers (ACCOUNT), per address (IP); the
+    # longest delay (LOCKOUT); the quiet time after which a counter is forgotten (FAILURE_WINDOW).
     idp_login_user_max_failures: int = Field(default=5, gt=0)
+    idp_login_account_max_failures: int = Field(default=20, gt=0)
     idp_login_ip_max_failures: int = Field(default=50, gt=0)
-    idp_login_failure_window_seconds: int = Field(default=15 * 60, gt=0)
+    idp_login_failure_window_seconds: int = Field(default=3600, gt=0)
     idp_login_lockout_seconds: int = Field(default=15 * 60, ge=0)
     # Plain-http local stack on a non-loopback address only: Lax, non-Secure cookies. Never in the template.
     idp_insecure_cookies: bool = False

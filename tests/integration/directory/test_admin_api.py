@@ -464,3 +464,31 @@ def test_a_rotated_admin_token_takes_over_without_a_restart(aws_env, monkeypatch
     assert status(old) == 401
     assert status("rotated-token-7f6e5d4c3b2a") == 200
     bootstrap.reset()
+
+
+def test_sessions_revoke_route_and_the_changes_that_end_every_session(api, aws_env):
+    """POST /admin/users/{id}/sessions/revoke (204; 404 for an unknown user), a password change, a
+    suspension and an MFA reset end every IdP session of the user; other changes leave them alone."""
+    user = new_user(api, password=STRONG)
+    signon, state = container().signon, container().signon_state
+
+    def sessions(n=2):
+        return [state.create_session(user["id"])[0] for _ in range(n)]
+
+    live = sessions()
+    assert api("POST", f"/admin/users/{user['id']}/sessions/revoke") == (204, None)
+    assert [signon.signed_in(sid) for sid in live] == [None, None]
+    status, body = api("POST", "/admin/users/no-such-user/sessions/revoke")
+    assert status == 404 and body["error"] == "not_found"
+
+    for change in ({"password": "an0ther-Correct-horse"}, {"state": "SUSPENDED"}):
+        live = sessions()
+        assert api("PATCH", f"/admin/users/{user['id']}", change)[0] == 200
+        assert [signon.signed_in(sid) for sid in live] == [None, None], change
+    assert api("PATCH", f"/admin/users/{user['id']}", {"state": "ACTIVE"})[0] == 200
+
+    live = sessions()
+    assert api("PATCH", f"/admin/users/{user['id']}", {"title": "Engineer"})[0] == 200
+    assert all(signon.signed_in(sid) for sid in live)
+    container().directory.reset_mfa(user["id"])  # the hook the MFA routes call
+    assert [signon.signed_in(sid) for sid in live] == [None, None]

@@ -185,14 +185,14 @@ def test_cookie_flags_fresh_session_and_logout(idp_stack, setup):
     app, user = setup
     b = Browser(idp_stack.base_url)
     page = b.get("/login")
-    pre = b.cookie("idp_session")
+    pre = b.cookie("__Host-idp_session")
     done = b.login(page, user["username"], user["password"])
     assert done.status_code == 200 and urlsplit(done.url).path == "/"
-    raw = [c for c in b.set_cookies() if c.startswith("idp_session=")]
+    raw = [c for c in b.set_cookies() if c.startswith("__Host-idp_session=")]
     assert raw, b.set_cookies()
     flags = raw[-1].split(";")
     assert {"Secure", "HttpOnly", "SameSite=None"} <= {f.strip() for f in flags}
-    sid1 = b.cookie("idp_session")
+    sid1 = b.cookie("__Host-idp_session")
     assert sid1 and sid1 != pre
     # signing in again (e.g. ForceAuthn) issues a new session id
     page = b.get("/login?state=unknown")
@@ -202,10 +202,10 @@ def test_cookie_flags_fresh_session_and_logout(idp_stack, setup):
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     # logout without the token is refused and keeps the session
     r = b.post("/logout", data={})
-    assert r.status_code == 403 and "csrf_failed" in r.text and b.cookie("idp_session") == sid1
+    assert r.status_code == 403 and "csrf_failed" in r.text and b.cookie("__Host-idp_session") == sid1
     r = b.post("/logout", data={"csrf": csrf})
     assert r.status_code == 200 and "You have signed out" in r.text
-    assert not b.cookie("idp_session")
+    assert not b.cookie("__Host-idp_session")
     # SSO now needs the login form again
     page = b.get(f"/saml2/{app['slug']}")
     assert urlsplit(page.url).path == "/login" and no_saml_response(page)
@@ -216,13 +216,13 @@ def test_force_authn_requires_login_again(idp_stack, setup):
     sp = SP(idp_stack, app)
     b = Browser(idp_stack.base_url)
     _login_via(b, b.get("/login"), user)
-    sid1 = b.cookie("idp_session")
+    sid1 = b.cookie("__Host-idp_session")
     req_id, url = sp.redirect_login(force_authn=True)
     page = b.get(url)
     assert urlsplit(page.url).path == "/login" and no_saml_response(page)
     done = b.login(page, user["username"], user["password"])
     sp.accepts(parse_post_form(done.text), req_id)
-    assert b.cookie("idp_session") != sid1
+    assert b.cookie("__Host-idp_session") != sid1
 
 
 def test_is_passive_without_session_answers_no_passive(idp_stack, setup):

@@ -175,7 +175,7 @@ def test_suspended_user(idp_stack, setup, admin):
     b2 = Browser(idp_stack.base_url)
     r = b2.login(b2.get(f"/saml2/{app['slug']}"), user["username"], user["password"])
     _assert_refused(r, 403, "user_suspended")
-    assert not b2.cookie("idp_session")
+    assert not b2.cookie("__Host-idp_session")
 
 
 def test_missing_csrf_token(idp_stack, setup):
@@ -194,26 +194,37 @@ def test_missing_csrf_token(idp_stack, setup):
     other = Browser(idp_stack.base_url)
     r = other.post("/login", data={**base, "csrf": fields["csrf"]})
     _assert_refused(r, 403, "csrf_failed")
-    assert not b.cookie("idp_session") and not other.cookie("idp_session")
+    assert not b.cookie("__Host-idp_session") and not other.cookie("__Host-idp_session")
     # with the token the same form works
     r = b.post("/login", data={**base, "csrf": fields["csrf"]})
     assert parse_post_form(r.text) is not None
 
 
-def test_lockout_after_failed_logins(idp_stack, setup):
+def test_an_outsider_cannot_lock_the_user_out_from_another_address(idp_stack, setup):
+    """Failures for the account from 127.0.0.2 never stop the user's own browser on 127.0.0.1 (it signed
+    in before, so it holds a device cookie); the outsider is told how long to wait and gets no assertion."""
     app, user = setup
-    b = Browser(idp_stack.base_url)
-    page = b.get(f"/saml2/{app['slug']}")
-    for _i in range(5):
-        r = b.login(page, user["username"], "wrong-password")
-        assert r.status_code == 401 and "Wrong username or password" in r.text and no_saml_response(r)
-    # now even the right password is refused, with no assertion
-    r = b.login(page, user["username"], user["password"])
-    _assert_refused(r, 429, "locked_out")
-    assert not b.cookie("idp_session")
-    # the lock is per user (case-insensitive), not for everyone
-    r = b.login(page, user["username"].upper(), user["password"])
-    _assert_refused(r, 429, "locked_out")
+    own = Browser(idp_stack.base_url, source_ip="127.0.0.1")
+    assert urlsplit(own.login(own.get("/login"), user["username"], user["password"]).url).path == "/"
+    assert own.cookie("__Host-idp_device")
+    own.jar.pop("__Host-idp_session")  # the session is gone (closed browser); the device cookie stays
+
+    attacker = Browser(idp_stack.base_url, source_ip="127.0.0.2")
+    page = attacker.get(f"/saml2/{app['slug']}")
+    statuses = []
+    for name in [user["username"], user["email"].upper()] * 8:  # one account, however it is typed
+        r = attacker.login(page, name, "wrong-password")
+        statuses.append(r.status_code)
+        assert no_saml_response(r)
+    assert statuses[:4] == [401] * 4 and statuses[-1] == 429
+    r = attacker.login(page, user["username"], user["password"])  # even the right password waits, from there
+    assert r.status_code == 429 and "Try again in" in r.text and int(r.headers["Retry-After"]) > 0
+    assert no_saml_response(r) and not attacker.cookie("__Host-idp_session")
+
+    sp = SP(idp_stack, app)
+    req_id, url = sp.redirect_login()
+    done = own.login(own.get(url), user["username"], user["password"])  # the user, from their own browser
+    sp.accepts(parse_post_form(done.text), req_id)
 
 
 def test_wrong_password_and_unknown_user_look_the_same(idp_stack, setup):

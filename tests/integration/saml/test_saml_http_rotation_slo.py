@@ -107,7 +107,7 @@ def test_sp_initiated_single_logout(idp_stack, admin):
     assert url.startswith(app["sso_url"] + "/slo?")
     r = b.get(url)
     assert r.status_code == 200 and "You have signed out" in r.text
-    assert not b.cookie("idp_session")
+    assert not b.cookie("__Host-idp_session")
     # the IdP session is gone: SSO needs the login form again
     page = b.get(f"/saml2/{app['slug']}")
     assert urlsplit(page.url).path == "/login" and no_saml_response(page)

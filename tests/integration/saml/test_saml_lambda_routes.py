@@ -131,7 +131,7 @@ def test_lambda_post_binding_with_base64_body_and_cookie_flags(env):
     assert resp.get_nameid() == "ada@example.com" and form.relay_state == "r1"
     assert resp.get_attributes()["first_name"] == ["Ada"]
     assert "script-src 'sha256-" in done.headers["content-security-policy"]
-    session_cookie = [h for h in c.set_cookie_headers if h.startswith("idp_session=")][-1]
+    session_cookie = [h for h in c.set_cookie_headers if h.startswith("__Host-idp_session=")][-1]
     assert {"Secure", "HttpOnly", "SameSite=None", "Path=/"} <= {p.strip() for p in session_cookie.split(";")}
 
 
@@ -160,17 +160,21 @@ def test_lambda_metadata_and_unknown_app(env):
     assert r.status == 404 and "unknown_app" in r.text
 
 
-def test_ip_lockout_spans_usernames_but_not_addresses(env):
+def test_address_throttle_spans_usernames_but_not_addresses_or_known_browsers(env):
     attacker = LambdaClient(env.resolver, ip="203.0.113.9")
     page = attacker.request("GET", "/login")
     for name in ("x1", "x2", "x3"):
         r = _login(attacker, page, username=name, password="nope")
         assert r.status == 401 and "Wrong username or password" in r.text
-    r = _login(attacker, page)  # right credentials, locked address
-    assert r.status == 429 and "locked_out" in r.text and "idp_session" not in attacker.jar
+    r = _login(attacker, page)  # right credentials, an address throttled for browsers it has not seen sign in
+    assert r.status == 429 and "Try again in" in r.text and "__Host-idp_session" not in attacker.jar
     other = LambdaClient(env.resolver, ip="198.51.100.20")
     r = _login(other, other.request("GET", "/login"))
-    assert r.status == 200 and r.path == "/" and "idp_session" in other.jar
+    assert r.status == 200 and r.path == "/" and "__Host-idp_session" in other.jar
+    other.jar.pop("__Host-idp_session")
+    other.ip = "203.0.113.9"  # a browser that signed in before is not held back by its address's throttle
+    r = _login(other, other.request("GET", "/login"))
+    assert r.status == 200 and r.path == "/"
 
 
 def test_replayed_request_refused_in_lambda(env):
@@ -222,7 +226,7 @@ def test_junk_never_5xx_and_never_a_response(env, path):
         if path != "/login":
             assert r.status in (200, 302, 400, 403, 404, 405) and (r.status != 200 or "SAMLResponse" not in r.text or "SAMLRequest" not in form)
     # junk cookies are ignored
-    c.jar = {"idp_session": "x" * 500, "idp_browser": "\u2603"}
+    c.jar = {"__Host-idp_session": "x" * 500, "__Host-idp_browser": "\u2603", "__Host-idp_device": "v1." + "x" * 300}
     assert c.request("GET", "/", follow=False).status == 302
 
 
@@ -283,26 +287,32 @@ def test_replay_cache_ttl(aws_env):
     assert st.seen_request("app", "_r1") is False  # expired entry (moto does not enforce TTL)
 
 
-def test_throttle_window_lock_and_reset(aws_env):
+def test_throttle_progressive_delay_window_and_reset(aws_env):
     from idp.adapters.signon_state import SignonState
-    from idp.signon.policy import SignonPolicy
+    from idp.signon.policy import SignonPolicy, Throttle
 
     clock = Clock()
-    st = SignonState(container().table, policy=SignonPolicy(user_max_failures=3, failure_window=600, lockout=900), clock=clock)
-    assert [st.record_failure("user", "ada") for _ in range(2)] == [1, 2]
-    assert st.locked_for("user", "ada") == 0
-    clock.t += 601  # window over: counting starts again
-    assert st.record_failure("user", "ada") == 1
-    st.record_failure("user", "ada")
-    assert st.record_failure("user", "ada") == 3
-    assert st.locked_for("user", "ada") == 900
-    clock.t += 899
-    assert st.locked_for("user", "ada") == 1
-    clock.t += 2
-    assert st.locked_for("user", "ada") == 0
-    st.record_failure("user", "ada")
-    st.clear_failures("user", "ada")
-    assert st.locked_for("user", "ada") == 0 and st.record_failure("user", "ada") == 1
+    policy = SignonPolicy(source_max_failures=3, failure_window=600, first_delay=30, max_delay=100)
+    st = SignonState(container().table, policy=policy, clock=clock)
+    assert [st.record_failure("source", "u-1#ip:a") for _ in range(2)] == [Throttle(1, 0), Throttle(2, 0)]
+    assert st.throttle("source", "u-1#ip:a") == Throttle(2, 0)
+    clock.t += 601  # quiet for the window: counting starts again
+    assert st.record_failure("source", "u-1#ip:a") == Throttle(1, 0)
+    st.record_failure("source", "u-1#ip:a")
+    assert st.record_failure("source", "u-1#ip:a") == Throttle(3, 30)
+    clock.t += 29
+    assert st.throttle("source", "u-1#ip:a") == Throttle(3, 1)
+    clock.t += 1
+    assert st.record_failure("source", "u-1#ip:a") == Throttle(4, 60)
+    clock.t += 60
+    assert st.record_failure("source", "u-1#ip:a") == Throttle(5, 100)  # capped
+    assert st.throttle("account", "u-1") == Throttle(0, 0)  # another counter
+    st.clear_failures("source", "u-1#ip:a")
+    assert st.throttle("source", "u-1#ip:a") == Throttle(0, 0) and st.record_failure("source", "u-1#ip:a") == Throttle(1, 0)
+    # an item of the older lockout shape (same key as today's address counter) is read as forgotten, then replaced
+    container().table.put_item(Item={"pk": "THROTTLE#ip#192.0.2.1", "sk": "THROTTLE", "failures": 50, "window_ends": clock.t + 900,
+                                     "locked_until": clock.t + 900, "expires_at": clock.t + 1800})
+    assert st.throttle("ip", "192.0.2.1") == Throttle(0, 0) and st.record_failure("ip", "192.0.2.1") == Throttle(1, 0)
 
 
 def test_login_state_bound_and_expiring(aws_env):

@@ -1,10 +1,11 @@
-"""In-memory fakes of sign-on's two ports (idp.signon.ports): a directory and a state store."""
+"""In-memory fakes of sign-on's ports (idp.signon.ports): a directory, a state store that applies the
+policy's progressive delays on an injectable clock, and a metrics sink."""
 from __future__ import annotations
 
 import itertools
 
 from idp.kernel.tokens import new_token
-from idp.signon.policy import SignonPolicy
+from idp.signon.policy import SignonPolicy, Throttle
 from idp.signon.ports import Account
 
 
@@ -14,7 +15,7 @@ class FakeDirectory:
         self.passwords: dict[str, str] = {}
         self.bindings: set[tuple[str, str]] = set()
         self.verified: list[str | None] = []  # the hashes verify_password was asked about
-        self.lookups: list[tuple[str, str]] = []
+        self.lookups: list[str] = []
 
     def add(self, uid: str, username: str, email: str, password: str | None = "pw", **fields) -> dict:
         self.users[uid] = {"id": uid, "username": username, "email": email, "state": "ACTIVE", **fields}
@@ -22,10 +23,10 @@ class FakeDirectory:
             self.passwords[uid] = f"hash:{password}"
         return self.users[uid]
 
-    def find_account(self, field, value):
-        self.lookups.append((field, value))
+    def find_account(self, login_name):
+        self.lookups.append(login_name)
         for uid, user in self.users.items():
-            if user[field].lower() == value.lower():
+            if login_name.lower() in (user["username"].lower(), user["email"].lower()):
                 return Account(uid, self.passwords.get(uid))
         return None
 
@@ -40,14 +41,23 @@ class FakeDirectory:
         return (slug, uid) in self.bindings
 
 
+class Clock:
+    def __init__(self, t: float = 1_900_000_000):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
 class FakeStore:
-    def __init__(self, policy: SignonPolicy | None = None):
+    def __init__(self, policy: SignonPolicy | None = None, clock: Clock | None = None):
         self.policy = policy or SignonPolicy()
+        self.clock = clock or Clock()
         self.logins: dict[str, dict] = {}
         self.sessions: dict[str, dict] = {}
         self.seen: set[tuple[str, str]] = set()
-        self.failures: dict[tuple[str, str], int] = {}
-        self.locked: dict[tuple[str, str], int] = {}
+        self.throttles: dict[tuple[str, str], dict] = {}  # (kind, key) -> failures, last, wait_until
+        self.epochs: dict[str, int] = {}
         self._n = itertools.count(1)
 
     def seen_request(self, slug, request_id):
@@ -70,7 +80,7 @@ class FakeStore:
         sid = new_token()
         n = next(self._n)
         self.sessions[sid] = {"uid": uid, "session_index": f"_s{n}", "csrf": f"csrf{n}", "auth_instant": 1_900_000_000,
-                              "absolute_expiry": 1_900_028_800}
+                              "absolute_expiry": 1_900_028_800, "epoch": self.epochs.get(uid, 0)}
         return sid, dict(self.sessions[sid])
 
     def get_session(self, sid, touch=True):
@@ -79,12 +89,47 @@ class FakeStore:
     def delete_session(self, sid):
         self.sessions.pop(sid, None)
 
-    def locked_for(self, kind, key):
-        return self.locked.get((kind, key), 0)
+    def session_epoch(self, uid):
+        return self.epochs.get(uid, 0)
+
+    def end_sessions(self, uid):
+        self.epochs[uid] = self.epochs.get(uid, 0) + 1
+        return self.epochs[uid]
+
+    # ---------------------------------------------------------------- throttling, as the policy says
+    def _live(self, kind, key):
+        item = self.throttles.get((kind, key))
+        now = self.clock()
+        if item and max(item["last"], item["wait_until"]) + self.policy.failure_window <= now:  # as SignonState forgets
+            del self.throttles[(kind, key)]
+            return None
+        return item
+
+    def throttle(self, kind, key):
+        item = self._live(kind, key)
+        if not item:
+            return Throttle(0, 0)
+        return Throttle(item["failures"], max(0, int(item["wait_until"] - self.clock())))
 
     def record_failure(self, kind, key):
-        self.failures[(kind, key)] = self.failures.get((kind, key), 0) + 1
-        return self.failures[(kind, key)]
+        now = self.clock()
+        item = self._live(kind, key) or {"failures": 0, "last": now, "wait_until": now}
+        item["failures"] += 1
+        item["last"] = now
+        item["wait_until"] = max(item["wait_until"], now + self.policy.delay_after(kind, item["failures"]))
+        self.throttles[(kind, key)] = item
+        return Throttle(item["failures"], max(0, int(item["wait_until"] - now)))
 
     def clear_failures(self, kind, key):
-        self.failures.pop((kind, key), None)
+        self.throttles.pop((kind, key), None)
+
+    def failures(self) -> dict[tuple[str, str], int]:
+        return {k: v["failures"] for k, v in self.throttles.items()}
+
+
+class FakeMetrics:
+    def __init__(self):
+        self.failures: list[str] = []
+
+    def login_failure(self, reason: str) -> None:
+        self.failures.append(reason)

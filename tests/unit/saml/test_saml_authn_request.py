@@ -402,3 +402,33 @@ def test_query_params_helper_sanity():
     q = redirect_query(authn_request_xml(), relay_state="a&b=c")
     assert query_params(q)["RelayState"] == "a&b=c"
     assert parse_redirect(q, UNSIGNED_SP).relay_state == "a&b=c"
+
+
+# ----------------------------------------------------------------------------- inconsistent requests (issue 11, item 6)
+
+
+@pytest.mark.parametrize("drop", ["Signature", "SigAlg"])
+def test_redirect_with_only_one_of_signature_and_sigalg_is_refused(drop):
+    q = redirect_query(authn_request_xml(), sp_keypair=sp_key())
+    half = "&".join(p for p in q.split("&") if not p.startswith(drop + "="))
+    for sp in (UNSIGNED_SP, signed_sp()):  # whether or not the app checks signatures
+        e = err(parse_redirect, half, sp)
+        assert e.code == "inconsistent_request" and drop in e.message
+
+
+# ----------------------------------------------------------------------------- what the SP asked for (issue 11, item 7)
+
+
+def test_requested_authn_context_comparison_and_decl_refs_are_read():
+    ctx = ('<samlp:RequestedAuthnContext Comparison="minimum">'
+           '<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport'
+           '</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>')
+    req = parse_redirect(redirect_query(authn_request_xml(body_extra=ctx)), UNSIGNED_SP)
+    assert req.requested_authn_contexts == (C.AC_PASSWORD_PROTECTED_TRANSPORT,)
+    assert req.requested_authn_comparison == "minimum" and req.requested_authn_decl_refs == ()
+    decl = ('<samlp:RequestedAuthnContext><saml:AuthnContextDeclRef>urn:example:decl</saml:AuthnContextDeclRef>'
+            '</samlp:RequestedAuthnContext>')
+    req = parse_redirect(redirect_query(authn_request_xml(req_id="_r2", body_extra=decl)), UNSIGNED_SP)
+    assert req.requested_authn_comparison == "exact" and req.requested_authn_decl_refs == ("urn:example:decl",)
+    plain = parse_redirect(redirect_query(authn_request_xml(req_id="_r3", nameid_format=None)), UNSIGNED_SP)
+    assert plain.requested_authn_comparison is None and plain.nameid_policy_format is None

@@ -181,3 +181,45 @@ def test_post_form_without_relay_state_and_field_guard():
 def test_error_page_escapes():
     page = render_error(400, "Bad request", "<b>ACS</b> not registered", code="acs_not_registered")
     assert "&lt;b&gt;ACS&lt;/b&gt;" in page and "acs_not_registered" in page and "HTTP 400" in page
+
+
+# ----------------------------------------------------------------------------- single logout rules (issue 11, item 5)
+
+
+@pytest.mark.parametrize("status", [C.STATUS_REQUESTER, C.STATUS_RESPONDER])
+def test_logout_response_with_a_non_success_status_and_message(status):
+    b64 = build_logout_response(idp_entity_id=IDP_ENTITY_ID, destination=SP_SLO_URL, in_response_to="ONELOGIN_lr",
+                                key=idp_signing_key(), status_code=status, message="no IdP session was ended")
+    root = etree.fromstring(base64.b64decode(b64))
+    assert root.find(f"{{{C.NS_SAMLP}}}Status/{{{C.NS_SAMLP}}}StatusMessage").text == "no IdP session was ended"
+    s = sp_settings(idp_key().certificate_pem, want_messages_signed=False)
+    lr = OneLogin_Saml2_Logout_Response(s, b64)
+    rd = {"https": "on", "http_host": SP_HOST, "script_name": urlsplit(SP_SLO_URL).path, "get_data": {}, "post_data": {}}
+    assert lr.is_valid(rd, "ONELOGIN_lr", raise_exceptions=True) and lr.get_status() == status
+    url = build_logout_response_redirect_url(idp_entity_id=IDP_ENTITY_ID, destination=SP_SLO_URL, in_response_to="x",
+                                             key=idp_signing_key(), status_code=status, message="nothing ended")
+    get_data = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert b"nothing ended" in OneLogin_Saml2_Utils.decode_base64_and_inflate(get_data["SAMLResponse"])
+    auth = OneLogin_Saml2_Auth(dict(rd, get_data=get_data), sp_settings(idp_key().certificate_pem, sp_keypair=sp_key()))
+    auth.process_slo(request_id="x", keep_local_session=True)
+    assert auth.get_errors() == ["logout_not_success"]  # the strict SP reports that the IdP ended nothing
+
+
+def test_logout_request_replay_and_one_of_signature_and_sigalg():
+    auth = sp_auth()
+    query = urlsplit(auth.logout(name_id="ada@example.com", session_index="_s1")).query
+    seen: set[str] = set()
+
+    def check(rid):
+        hit = rid in seen
+        seen.add(rid)
+        return hit
+
+    parse_logout_redirect(query, SP_SIGNED, seen=check)
+    with pytest.raises(SamlRequestError) as ei:
+        parse_logout_redirect(query, SP_SIGNED, seen=check)
+    assert ei.value.code == "replayed"
+    half = "&".join(p for p in query.split("&") if not p.startswith("Signature="))
+    with pytest.raises(SamlRequestError) as ei:
+        parse_logout_redirect(half, SP_UNSIGNED)
+    assert ei.value.code == "inconsistent_request"

@@ -247,3 +247,22 @@ def test_wrong_audience_rejected(sp):
         parse(sp(**WANT_BOTH), b64, outstanding={REQ_ID: "/"})
     assert f"Local entity_id={SP_ENTITY_ID}" in str(ei.value)
 
+
+
+# ------------------------------------------------------------------------------- SAML statuses (issue 11, item 7)
+
+
+@pytest.mark.parametrize("top,sub,exception", [
+    (C.STATUS_RESPONDER, C.STATUS_NO_PASSIVE, "StatusNoPassive"),
+    (C.STATUS_RESPONDER, C.STATUS_REQUEST_DENIED, "StatusRequestDenied"),
+    (C.STATUS_REQUESTER, C.STATUS_INVALID_NAMEID_POLICY, "StatusInvalidNameidPolicy"),
+    (C.STATUS_RESPONDER, C.STATUS_NO_AUTHN_CONTEXT, "StatusNoAuthnContext"),
+])
+def test_status_responses_are_read_by_pysaml2_as_that_status(sp, top, sub, exception):
+    from idp.saml.response import build_status_response
+
+    b64 = build_status_response(idp_entity_id=IDP_ENTITY_ID, acs_url=ACS_URL, in_response_to=REQ_ID, status_code=top,
+                                sub_status_code=sub, message="why, in words", key=idp_signing_key())
+    with pytest.raises(Exception) as ei:
+        parse(sp(want_response_signed=True, want_assertions_signed=False), b64, outstanding={REQ_ID: "/"})
+    assert type(ei.value).__name__ == exception and "why, in words" in str(ei.value)

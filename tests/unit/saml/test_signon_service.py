@@ -5,9 +5,10 @@ import pytest
 from signon_fakes import FakeDirectory, FakeStore
 
 from idp.kernel.tokens import hash_token
+from idp.saml import constants as C
 from idp.signon.models import PendingSignOn
 from idp.signon.service import SignOn
-from idp.signon.sso import Denied, Grant, Step, answer_to, next_step
+from idp.signon.sso import Denied, Grant, Step, answer_to, next_step, passive_denied, unsatisfiable
 
 ACS, ACS_2 = "https://sp.example/acs", "https://sp.example/acs2"
 APP = {"slug": "officespace", "label": "OfficeSpace", "sp_entity_id": "sp.example", "acs_urls": [ACS, ACS_2],
@@ -86,20 +87,47 @@ def test_sign_out_needs_the_sessions_csrf_token(world):
     assert signon.sign_out(None, None) is True
 
 
-@pytest.mark.parametrize("app_nameid,nameid,ended", [
-    ("email", "ada@example.com", True),
-    ("email", None, True),
-    ("email", "eve@example.com", False),
-    ("email", "ada", False),
-    ("username", "ada", True),
+@pytest.mark.parametrize("app_nameid,nameid,indexes,code", [
+    ("email", "ada@example.com", ("_s1",), "ended"),
+    ("email", "ada@example.com", ("_other", "_s1"), "ended"),
+    ("username", "ada", ("_s1",), "ended"),
+    ("email", None, ("_s1",), "nameid_mismatch"),  # a NameID is required
+    ("email", "eve@example.com", ("_s1",), "nameid_mismatch"),
+    ("email", "ada", ("_s1",), "nameid_mismatch"),
+    ("email", "ada@example.com", (), "session_index_mismatch"),  # a SessionIndex is required
+    ("email", "ada@example.com", ("_s999",), "session_index_mismatch"),
 ])
-def test_single_logout_ends_the_session_only_for_the_users_nameid(world, app_nameid, nameid, ended):
+def test_single_logout_ends_the_session_only_when_nameid_and_session_index_match(world, app_nameid, nameid, indexes, code):
     _directory, store, signon = world
-    sid, _ = store.create_session("u-1")
+    sid, _ = store.create_session("u-1")  # session index _s1
     app = {**APP, "nameid": app_nameid}
-    assert signon.single_logout(signon.signed_in(sid), app, nameid) is ended
-    assert (sid not in store.sessions) is ended
-    assert signon.single_logout(None, app, nameid) is False
+    result = signon.single_logout(signon.signed_in(sid), app, nameid, indexes)
+    assert result.code == code and result.ended is (code == "ended") and result.message
+    assert (sid not in store.sessions) is result.ended
+    assert signon.single_logout(None, app, nameid, indexes).code == "no_session"
+
+
+def test_end_sessions_ends_every_session_of_the_user_at_once(world):
+    directory, store, signon = world
+    directory.add("u-2", "bob", "bob@example.com")
+    sids = [store.create_session("u-1")[0] for _ in range(3)]
+    bobs, _ = store.create_session("u-2")
+    signon.end_sessions("u-1", reason="revoked")
+    assert all(signon.signed_in(sid) is None for sid in sids)
+    assert not any(sid in store.sessions for sid in sids)  # ended where met, not just ignored
+    assert signon.signed_in(bobs) is not None  # only that user's
+    fresh, _ = store.create_session("u-1")
+    assert signon.signed_in(fresh).uid == "u-1"  # a login after the revocation counts
+
+
+def test_an_unsuspended_users_old_session_stays_dead(world):
+    directory, store, signon = world
+    sid, _ = store.create_session("u-1")
+    directory.users["u-1"]["state"] = "SUSPENDED"
+    signon.end_sessions("u-1", reason="suspended")
+    directory.users["u-1"]["state"] = "ACTIVE"
+    store.sessions[sid]["uid"] = "u-1"  # even if the session item had survived somewhere
+    assert signon.signed_in(sid) is None
 
 
 def test_begin_login_and_login_form_are_bound_to_one_browser(world):
@@ -124,3 +152,55 @@ def test_pending_round_trips_through_its_stored_form():
     for pending in (PendingSignOn.sp("a", "_r", ACS, None, True), PendingSignOn.idp("a"), PendingSignOn()):
         assert PendingSignOn.from_item(pending.to_item()) == pending
     assert PendingSignOn().to_item() == {} and PendingSignOn.idp("a").to_item() == {"kind": "idp", "slug": "a"}
+
+
+# ---------------------------------------------------------------------------- requests the IdP cannot satisfy
+
+PPT = C.AC_PASSWORD_PROTECTED_TRANSPORT
+UNSPEC_AC = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"
+MFA = "https://refeds.org/profile/mfa"
+
+
+@pytest.mark.parametrize("app_nameid,fmt,ok", [
+    ("email", None, True),
+    ("email", C.NAMEID_EMAIL, True),
+    ("email", C.NAMEID_UNSPECIFIED, True),
+    ("email", C.NAMEID_PERSISTENT, False),
+    ("email", C.NAMEID_TRANSIENT, False),
+    ("username", C.NAMEID_UNSPECIFIED, True),
+    ("username", C.NAMEID_EMAIL, False),
+])
+def test_nameid_policy_the_app_cannot_produce_is_invalid_nameid_policy(app_nameid, fmt, ok):
+    status = unsatisfiable({**APP, "nameid": app_nameid}, nameid_format=fmt, authn_contexts=(), comparison=None)
+    if ok:
+        assert status is None
+    else:
+        assert (status.code, status.sub_code) == (C.STATUS_REQUESTER, C.STATUS_INVALID_NAMEID_POLICY) and fmt in status.message
+
+
+@pytest.mark.parametrize("contexts,comparison,decl,ok", [
+    ((), None, False, True),
+    ((PPT,), None, False, True),
+    ((PPT,), "exact", False, True),
+    ((PPT,), "minimum", False, True),
+    ((UNSPEC_AC,), "minimum", False, True),
+    ((MFA, PPT), "exact", False, True),  # one of them is enough
+    ((MFA,), "exact", False, False),
+    ((MFA,), "minimum", False, False),
+    ((PPT,), "better", False, False),
+    ((PPT,), "maximum", False, False),
+    ((), "exact", True, False),  # an AuthnContextDeclRef: nothing this IdP can match
+])
+def test_requested_authn_context_the_idp_cannot_satisfy_is_no_authn_context(contexts, comparison, decl, ok):
+    status = unsatisfiable(APP, nameid_format=None, authn_contexts=contexts, comparison=comparison, decl_refs=decl)
+    if ok:
+        assert status is None
+    else:
+        assert (status.code, status.sub_code) == (C.STATUS_RESPONDER, C.STATUS_NO_AUTHN_CONTEXT) and status.message
+
+
+def test_a_passive_request_for_a_refused_user_is_request_denied():
+    for denied in (Denied("access_denied", "x"), Denied("user_suspended", "y")):
+        status = passive_denied(denied)
+        assert (status.code, status.sub_code) == (C.STATUS_RESPONDER, C.STATUS_REQUEST_DENIED) and status.message
+    assert passive_denied(Denied("acs_not_registered")) is None  # never answered to an unregistered ACS

@@ -1,7 +1,8 @@
-"""The DynamoDB state of sign-on (``idp.signon.ports.SignonStore``): IdP sessions, pending login
-state with its CSRF token, the AuthnRequest replay cache and login throttling, applying the rules
-of ``idp.signon.policy.SignonPolicy``. Session and login ids are random 256-bit tokens of which only
-the SHA-256 is stored, so a table read does not give away a usable cookie."""
+"""The DynamoDB state of sign-on (``idp.signon.ports.SignonStore``): IdP sessions and the per-user
+session epoch, pending login state with its CSRF token, the AuthnRequest / LogoutRequest replay
+cache and the login throttle counters, applying the rules of ``idp.signon.policy.SignonPolicy``.
+Session and login ids are random 256-bit tokens of which only the SHA-256 is stored, so a table read
+does not give away a usable cookie."""
 
 from __future__ import annotations
 
@@ -13,15 +14,18 @@ from botocore.exceptions import ClientError
 
 from idp.adapters.dynamo import from_ddb, to_ddb
 from idp.kernel.tokens import hash_token, new_token
-from idp.signon.policy import SignonPolicy
+from idp.signon.policy import SignonPolicy, Throttle
 
-# Items (one table, see docs/ARCHITECTURE.md). Each carries a TTL `expires_at`, and readers ignore
-# expired items themselves because moto does not enforce TTL.
-#   SESSION#{sha256(sid)}  SESSION   IdP session
-#   LOGIN#{sha256(lid)}    LOGIN     pending login (CSRF token, browser binding, what it resumes)
-#   SAMLREQ#{slug}#{id}    SEEN      replay cache of inbound request IDs
-#   THROTTLE#user#{name}   THROTTLE  failed logins of a login name
-#   THROTTLE#ip#{addr}     THROTTLE  failed logins from an address
+# Items (one table, see docs/ARCHITECTURE.md). Each but the epoch carries a TTL `expires_at`, and
+# readers ignore expired items themselves because moto does not enforce TTL.
+#   SESSION#{sha256(sid)}           SESSION   IdP session (with the user's session epoch when it began)
+#   SESSIONEPOCH#{uid}              EPOCH     the user's session epoch; written by the admin API only
+#   LOGIN#{sha256(lid)}             LOGIN     pending login (CSRF token, browser binding, what it resumes)
+#   SAMLREQ#{slug}#{id}             SEEN      replay cache of AuthnRequest IDs ({slug}#slo#{id}: LogoutRequests)
+#   THROTTLE#source#{acct}#{src}    THROTTLE  failures of an account from one address (ip:) or known browser (dev:)
+#   THROTTLE#account#{acct}         THROTTLE  failures of an account from browsers it never signed in from
+#   THROTTLE#ip#{addr}              THROTTLE  failures from an address (unknown browsers, any account)
+# {acct} is the user id, or "?" + a hash of a login name that names no account.
 _h = hash_token
 
 
@@ -88,13 +92,14 @@ class SignonState:
     # ------------------------------------------------------------------ sessions
 
     def create_session(self, uid: str) -> tuple[str, dict]:
-        """A fresh session (new random id: never reuse a pre-auth id)."""
+        """A fresh session (new random id: never reuse a pre-auth id), stamped with the user's session epoch."""
         sid = new_token()
         now = self._now()
         item = {
             "pk": f"SESSION#{_h(sid)}",
             "sk": "SESSION",
             "uid": uid,
+            "epoch": self.session_epoch(uid),
             "session_index": "_" + token_hex(20),
             "csrf": new_token(),
             "auth_instant": now,
@@ -107,7 +112,7 @@ class SignonState:
         return sid, from_ddb(item)
 
     def get_session(self, sid: str | None, touch: bool = True) -> dict | None:
-        """The live session for a cookie value, or None (unknown, expired or idle too long)."""
+        """The live session for a cookie value, or None (unknown, expired, idle too long, or deleted meanwhile)."""
         if not sid or len(sid) > 128:
             return None
         item = self._get(f"SESSION#{_h(sid)}", "SESSION")
@@ -118,11 +123,17 @@ class SignonState:
             return None
         if touch and self.policy.needs_touch(last_seen=last_seen, now=now):
             expires = self.policy.session_expiry(absolute_expiry=absolute, now=now)
-            self.table.update_item(
-                Key={"pk": item["pk"], "sk": "SESSION"},
-                UpdateExpression="SET last_seen = :n, expires_at = :e",
-                ExpressionAttributeValues={":n": now, ":e": expires},
-            )
+            try:  # an update would create the item again: a logout that just deleted it must win
+                self.table.update_item(
+                    Key={"pk": item["pk"], "sk": "SESSION"},
+                    UpdateExpression="SET last_seen = :n, expires_at = :e",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":n": now, ":e": expires},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    return None
+                raise
             item["last_seen"], item["expires_at"] = now, expires
         return item
 
@@ -130,47 +141,70 @@ class SignonState:
         if sid and len(sid) <= 128:
             self.table.delete_item(Key={"pk": f"SESSION#{_h(sid)}", "sk": "SESSION"})
 
+    def session_epoch(self, uid: str) -> int:
+        """The user's session epoch (0 until a first revocation); a session counts only while it carries it."""
+        item = self.table.get_item(Key={"pk": f"SESSIONEPOCH#{uid}", "sk": "EPOCH"}, ConsistentRead=True).get("Item")
+        return int(item["epoch"]) if item else 0
+
+    def end_sessions(self, uid: str) -> int:
+        """Every session of the user ends at once: the epoch moves on (no TTL: it must outlive every session)."""
+        out = self.table.update_item(
+            Key={"pk": f"SESSIONEPOCH#{uid}", "sk": "EPOCH"},
+            UpdateExpression="ADD epoch :one SET changed_at = :now",
+            ExpressionAttributeValues={":one": 1, ":now": self._now()},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(out["Attributes"]["epoch"])
+
     # ------------------------------------------------------------------ throttling
 
-    def locked_for(self, kind: str, key: str) -> int:
-        """Seconds left of a lockout for ``kind`` (``user``/``ip``) and ``key``; 0 when free."""
-        item = self._get(f"THROTTLE#{kind}#{key}", "THROTTLE")
-        if not item:
-            return 0
-        return max(0, int(item.get("locked_until", 0)) - self._now())
+    def _counter(self, kind: str, key: str) -> dict:
+        return {"pk": f"THROTTLE#{kind}#{key[:300]}", "sk": "THROTTLE"}
 
-    def record_failure(self, kind: str, key: str) -> int:
-        """Count a failed sign-in; lock when the limit is reached. Returns the failure count."""
+    def throttle(self, kind: str, key: str) -> Throttle:
+        """A counter as it stands: failures (0 once forgotten) and seconds left of its delay."""
+        item = self._get(**self._counter(kind, key))
         now = self._now()
-        pk = f"THROTTLE#{kind}#{key}"
-        window_end = now + self.policy.failure_window
-        try:
-            # A new window when there is none (or the old one has ended)
-            self.table.put_item(
-                Item={"pk": pk, "sk": "THROTTLE", "failures": 1, "window_ends": window_end,
-                      "locked_until": 0, "expires_at": window_end + self.policy.lockout},
-                ConditionExpression="attribute_not_exists(pk) OR (window_ends <= :now AND locked_until <= :now)",
-                ExpressionAttributeValues={":now": now},
+        if not item or self._forgotten(item, now):
+            return Throttle(0, 0)
+        return Throttle(int(item.get("failures", 0)), max(0, int(item.get("wait_until", 0)) - now))
+
+    def _forgotten(self, item: dict, now: int) -> bool:
+        """Quiet for the failure window since the last failure, and since its delay ended (an item of the
+        older lockout shape has neither, so it counts as forgotten)."""
+        return max(int(item.get("last_failure", 0)), int(item.get("wait_until", 0))) + self.policy.failure_window <= now
+
+    def record_failure(self, kind: str, key: str) -> Throttle:
+        """Count a failed sign-in (one write, two when it starts or lengthens a delay); the next try waits
+        as the policy says for this many failures."""
+        now, key_attrs = self._now(), self._counter(kind, key)
+        cut = now - self.policy.failure_window
+        expires = now + self.policy.failure_window + self.policy.max_delay  # TTL clean-up only; readers decide
+        try:  # add to a live count ...
+            out = self.table.update_item(
+                Key=key_attrs, UpdateExpression="ADD failures :one SET last_failure = :now, expires_at = :e",
+                ConditionExpression="attribute_exists(pk) AND (last_failure > :cut OR wait_until > :cut)",
+                ExpressionAttributeValues={":one": 1, ":now": now, ":e": expires, ":cut": cut}, ReturnValues="ALL_NEW",
             )
-            count = 1
+            failures, wait_until = int(out["Attributes"]["failures"]), int(out["Attributes"]["wait_until"])
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            out = self.table.update_item(
-                Key={"pk": pk, "sk": "THROTTLE"},
-                UpdateExpression="ADD failures :one",
-                ExpressionAttributeValues={":one": 1},
-                ReturnValues="ALL_NEW",
-            )
-            count = int(out["Attributes"]["failures"])
-        if count >= self.policy.max_failures(kind):
-            until = now + self.policy.lockout
-            self.table.update_item(
-                Key={"pk": pk, "sk": "THROTTLE"},
-                UpdateExpression="SET locked_until = :u, expires_at = :e",
-                ExpressionAttributeValues={":u": until, ":e": until + 60},
-            )
-        return count
+            # ... or start a fresh one (none yet, or the old one is forgotten); a racing first failure may lose a count
+            self.table.put_item(Item={**key_attrs, "failures": 1, "last_failure": now, "wait_until": now, "expires_at": expires})
+            failures, wait_until = 1, now
+        delay_until = now + self.policy.delay_after(kind, failures)
+        if delay_until > wait_until:
+            try:  # never shorten a delay another failure set meanwhile
+                self.table.update_item(
+                    Key=key_attrs, UpdateExpression="SET wait_until = :w", ConditionExpression="wait_until < :w",
+                    ExpressionAttributeValues={":w": delay_until},
+                )
+                wait_until = delay_until
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return Throttle(failures, max(0, wait_until - now))
 
     def clear_failures(self, kind: str, key: str) -> None:
-        self.table.delete_item(Key={"pk": f"THROTTLE#{kind}#{key}", "sk": "THROTTLE"})
+        self.table.delete_item(Key=self._counter(kind, key))

@@ -1,5 +1,6 @@
-"""The ports of the directory: where it stores, where it publishes change events, where secrets live.
-The adapters satisfy them; tests pass fakes."""
+"""The ports of the directory: where it stores, where it publishes change events, where secrets live,
+and what sign-on must hear (a password set, every session of a user to end). The adapters and the
+composition root satisfy them; tests pass fakes."""
 from __future__ import annotations
 
 from typing import Iterable, Protocol
@@ -8,6 +9,16 @@ from typing import Iterable, Protocol
 class Publisher(Protocol):
     def publish(self, events: list[dict]) -> list[dict]:
         """Send the events; return those that could not be sent."""
+
+
+class SignonHooks(Protocol):
+    """Sign-on, as the directory tells it what changed (idp.directory may not import idp.signon)."""
+
+    def password_set(self, uid: str) -> None:
+        """A password was set for the user (at creation or later): password logins are about to happen."""
+
+    def end_sessions(self, uid: str, reason: str) -> None:
+        """Every IdP session of the user ends now (``password_changed``, ``suspended``, ``mfa_reset``, ``revoked``)."""
 
 
 class DirectoryRepository(Protocol):

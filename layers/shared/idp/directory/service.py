@@ -1,4 +1,5 @@
-"""Directory use cases behind the admin API: validate, store with events, publish."""
+"""Directory use cases behind the admin API: validate, store with events, publish; and tell sign-on
+what ends a user's sessions (a password change, a suspension, an MFA reset, an admin's revoke)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +8,7 @@ from aws_lambda_powertools import Logger
 
 from idp.directory import models
 from idp.directory.passwords import hash_password
-from idp.directory.ports import DirectoryRepository, Publisher
+from idp.directory.ports import DirectoryRepository, Publisher, SignonHooks
 from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
 
@@ -21,6 +22,7 @@ OUTBOX_ROOM = 95
 class DirectoryService:
     store: DirectoryRepository
     publisher: Publisher
+    signon: SignonHooks | None = None  # None: nothing listens (unit tests of the directory alone)
 
     # ---------- publishing ----------
     def publish(self, events: list[dict], in_outbox: bool = True) -> None:
@@ -50,6 +52,8 @@ class DirectoryService:
         captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
         user = self.store.create_user(data, hash_password(password) if password else None, events_for)
         self.publish(captured)
+        if password and self.signon:
+            self.signon.password_set(user["id"])
         return user
 
     def get_user(self, uid: str) -> dict:
@@ -67,7 +71,27 @@ class DirectoryService:
         captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
         user = self.store.update_user(uid, data, hash_password(password) if password else None, events_for)
         self.publish(captured)
+        # After the change is stored: a login racing it with the old password gets a session of the old epoch.
+        if password and self.signon:
+            self.signon.password_set(uid)
+            self._end_sessions(uid, "password_changed")
+        if data.get("state") == "SUSPENDED":
+            self._end_sessions(uid, "suspended")  # for good: unsuspending does not bring the old cookies back
         return user
+
+    def revoke_sessions(self, uid: str) -> None:
+        """POST /admin/users/{id}/sessions/revoke: every IdP session of the user ends (404 for an unknown user)."""
+        self.get_user(uid)
+        self._end_sessions(uid, "revoked")
+
+    def reset_mfa(self, uid: str) -> None:
+        """The hook an MFA reset calls once the user's factors are gone: every IdP session of the user ends."""
+        self.get_user(uid)
+        self._end_sessions(uid, "mfa_reset")
+
+    def _end_sessions(self, uid: str, reason: str) -> None:
+        if self.signon:
+            self.signon.end_sessions(uid, reason)
 
     def delete_user(self, uid: str) -> None:
         captured, events_for = self._capture(lambda u: [event("user.deleted", u["id"], version=int(u.get("version", 1)) + 1)])

@@ -51,7 +51,9 @@ class AuthnRequest:
     destination: str | None = None
     nameid_policy_format: str | None = None
     allow_create: bool | None = None
-    requested_authn_contexts: tuple[str, ...] = field(default_factory=tuple)
+    requested_authn_contexts: tuple[str, ...] = field(default_factory=tuple)  # AuthnContextClassRef values
+    requested_authn_comparison: str | None = None  # exact (the default) | minimum | maximum | better; None: nothing asked
+    requested_authn_decl_refs: tuple[str, ...] = field(default_factory=tuple)
     provider_name: str | None = None
 
 
@@ -140,10 +142,10 @@ def _parse(
     allow_create = None
     if policy is not None and policy.get("AllowCreate") is not None:
         allow_create = B.parse_bool(policy.get("AllowCreate"), "AllowCreate")
-    contexts = tuple(
-        (n.text or "").strip()
-        for n in root.iterfind(f"{{{C.NS_SAMLP}}}RequestedAuthnContext/{{{C.NS_SAML}}}AuthnContextClassRef")
-    )
+    requested = root.find(f"{{{C.NS_SAMLP}}}RequestedAuthnContext")
+    contexts = tuple((n.text or "").strip() for n in root.iterfind(f"{{{C.NS_SAMLP}}}RequestedAuthnContext/{{{C.NS_SAML}}}AuthnContextClassRef"))
+    decl_refs = tuple((n.text or "").strip() for n in root.iterfind(f"{{{C.NS_SAMLP}}}RequestedAuthnContext/{{{C.NS_SAML}}}AuthnContextDeclRef"))
+    comparison = (requested.get("Comparison") or "exact") if requested is not None else None
 
     if seen is not None and seen(req_id):
         raise SamlRequestError("replayed", f"the AuthnRequest {req_id} was already used; start the sign-in again from the application")
@@ -162,6 +164,8 @@ def _parse(
         nameid_policy_format=nameid_format,
         allow_create=allow_create,
         requested_authn_contexts=contexts,
+        requested_authn_comparison=comparison,
+        requested_authn_decl_refs=decl_refs,
         provider_name=root.get("ProviderName"),
     )
 

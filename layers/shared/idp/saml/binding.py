@@ -28,7 +28,8 @@ from idp.saml.errors import SamlRequestError
 # - the encoded parameter and the inflated XML are size-capped (deflate bombs are refused);
 # - XML is parsed with python3-saml's parser, which refuses DTDs and entity declarations;
 # - Redirect signatures are verified over the *raw* query octets as received
-#   (SAMLRequest=..&RelayState=..&SigAlg=..), never re-encoded;
+#   (SAMLRequest=..&RelayState=..&SigAlg=..), never re-encoded; a query with only one of Signature /
+#   SigAlg is refused (inconsistent_request) whether or not the app checks signatures;
 # - POST (enveloped) signatures must be the root's only ds:Signature, a direct child of the root, with
 #   exactly one Reference whose URI is # + the root's ID and only the enveloped / exclusive-c14n
 #   transforms; SHA-1 is refused for signatures and digests.
@@ -210,6 +211,10 @@ def decode_redirect(raw_query: str, param: str = "SAMLRequest") -> InboundMessag
     raw = split_raw_query(raw_query or "")
     if param not in raw or not raw[param]:
         raise SamlRequestError("malformed", f"the query string has no {param} parameter")
+    if ("Signature" in raw) != ("SigAlg" in raw):  # half a signature is refused, never ignored
+        has, lacks = ("Signature", "SigAlg") if "Signature" in raw else ("SigAlg", "Signature")
+        raise SamlRequestError("inconsistent_request", f"the query string carries {has} without {lacks}; "
+                               "a signed HTTP-Redirect request needs both, an unsigned one neither")
     value = unquote_plus(raw[param])
     xml = inflate_capped(b64decode_strict(value, param), what=param)
     root = parse_xml(xml, param)

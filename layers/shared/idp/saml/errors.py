@@ -9,7 +9,7 @@ class SamlRequestError(Exception):
     ``code`` is a short machine-readable reason (``malformed``, ``unknown_sp``,
     ``acs_not_registered``, ``bad_signature``, ``signature_required``, ``expired``,
     ``replayed``, ``relay_state_too_long``, ``wrong_destination``,
-    ``unsupported_binding``); ``message`` says what is wrong in words a human
+    ``unsupported_binding``, ``inconsistent_request``); ``message`` says what is wrong in words a human
     administrator can act on; ``status`` is the HTTP status to answer with (always 4xx).
     """
 

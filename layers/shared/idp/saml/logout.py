@@ -101,10 +101,11 @@ def build_logout_response_xml(
     in_response_to: str | None,
     key: SigningKey | None,
     status_code: str = C.STATUS_SUCCESS,
+    message: str | None = None,
     now: datetime | None = None,
 ) -> bytes:
     r = _response_root(idp_entity_id, destination, in_response_to, _now(now), tag="LogoutResponse")
-    _status(r, status_code)
+    _status(r, status_code, message=message)
     if key is not None:
         sign_element(r, key)
     return etree.tostring(r, encoding="UTF-8")
@@ -117,15 +118,17 @@ def build_logout_response(
     in_response_to: str | None,
     key: SigningKey,
     status_code: str = C.STATUS_SUCCESS,
+    message: str | None = None,
     now: datetime | None = None,
 ) -> str:
-    """A signed LogoutResponse, base64 (HTTP-POST binding form value)."""
+    """A signed LogoutResponse, base64 (HTTP-POST binding form value); ``message`` says why when not Success."""
     xml = build_logout_response_xml(
         idp_entity_id=idp_entity_id,
         destination=destination,
         in_response_to=in_response_to,
         key=key,
         status_code=status_code,
+        message=message,
         now=now,
     )
     return base64.b64encode(xml).decode("ascii")
@@ -139,6 +142,7 @@ def build_logout_response_redirect_url(
     key: SigningKey,
     relay_state: str | None = None,
     status_code: str = C.STATUS_SUCCESS,
+    message: str | None = None,
     now: datetime | None = None,
 ) -> str:
     """HTTP-Redirect binding: ``destination?SAMLResponse=..&RelayState=..&SigAlg=..&Signature=..``."""
@@ -150,6 +154,7 @@ def build_logout_response_redirect_url(
         in_response_to=in_response_to,
         key=None,
         status_code=status_code,
+        message=message,
         now=now,
     )
     c = zlib.compressobj(9, zlib.DEFLATED, -15)

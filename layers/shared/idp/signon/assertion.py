@@ -1,21 +1,33 @@
 """What an assertion says about a user for one app: the NameID (email or username, by the app's
 ``nameid`` setting), the attributes (the app's SAML name → user field mapping; ``name`` is the
-display name), and the ResponseParams of a signed-in user's answer. Pure: no store, no key."""
+display name), and the ResponseParams of a signed-in user's answer. Pure: no store, no key (and the
+Response builder is imported only when an answer is built)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from idp.kernel.users import display_name
 from idp.saml import constants as C
-from idp.saml.response import ResponseParams
 from idp.signon.models import Session
+
+if TYPE_CHECKING:
+    from idp.saml.response import ResponseParams
+
+
+def nameid_format(app: dict) -> str:
+    """The NameID format the app's assertions carry (``nameid``: email, else username = unspecified)."""
+    return C.NAMEID_UNSPECIFIED if app.get("nameid", "email") == "username" else C.NAMEID_EMAIL
+
+
+def nameid_for(app: dict, user: dict) -> str:
+    """The NameID value the app knows this user by."""
+    return user["username"] if app.get("nameid", "email") == "username" else user["email"]
 
 
 def nameid(app: dict, user: dict) -> tuple[str, str]:
     """(NameID value, NameID format) the app gets for this user."""
-    if app.get("nameid", "email") == "username":
-        return user["username"], C.NAMEID_UNSPECIFIED
-    return user["email"], C.NAMEID_EMAIL
+    return nameid_for(app, user), nameid_format(app)
 
 
 def user_field(user: dict, field: str):
@@ -37,8 +49,10 @@ def attributes(app: dict, user: dict) -> dict[str, list[str]]:
 
 
 def response_params(app: dict, user: dict, session: Session, *, idp_entity_id: str, acs_url: str,
-                    in_response_to: str | None) -> ResponseParams:
+                    in_response_to: str | None) -> "ResponseParams":
     """Everything the signed Response says: who, to whom, for which session."""
+    from idp.saml.response import ResponseParams
+
     value, fmt = nameid(app, user)
     return ResponseParams(
         idp_entity_id=idp_entity_id,

@@ -1,18 +1,21 @@
 """The login flow, authentik-style: a login is a short sequence of stages over one pending login
 state. Each stage looks at the submission and what earlier stages found, and either passes (None)
 or decides: show the form again (ShowForm), refuse (Refused) or done (LoggedIn). The password
-login is: the form belongs to this browser, credentials given, not locked out, password, active
-user, start the session. A second factor becomes one more stage before the session starts."""
+login is: the form belongs to this browser, credentials given, the account resolved (and whether
+this browser signed in to it before), not throttled, password, active user, start the session.
+A second factor becomes one more stage before the session starts."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from aws_lambda_powertools import Logger
 
 from idp.kernel.tokens import hash_token, same
+from idp.signon import devices
 from idp.signon.models import LoginState, PendingSignOn, Session, SignedIn
-from idp.signon.ports import SignonDirectory, SignonStore
+from idp.signon.policy import ACCOUNT, ADDRESS, SOURCE, Throttle
+from idp.signon.ports import Account, LoginMetricsSink, SignonDirectory, SignonStore
 
 log = Logger(child=True)
 
@@ -28,33 +31,37 @@ class LoginSubmission:
     password: str
     client: str  # the client address (a throttle key)
     old_session: str | None = None  # the session cookie it replaces
+    device: str | None = None  # the device cookie: this browser signed in before
 
 
 @dataclass(frozen=True)
 class ShowForm:
-    """Show the login form of ``state`` again; ``reason`` is ``missing_credentials`` or ``wrong_credentials``."""
+    """Show the login form of ``state`` again; ``reason`` is ``missing_credentials``, ``wrong_credentials``
+    or ``throttled``; ``retry_after`` is how many seconds the next try must wait (0: none)."""
 
     state: LoginState
     reason: str
     username: str
+    retry_after: int = 0
 
 
 @dataclass(frozen=True)
 class Refused:
-    """The login stops: ``csrf_failed``, ``locked_out`` (``retry_after`` seconds) or ``user_suspended``."""
+    """The login stops: ``csrf_failed`` or ``user_suspended``."""
 
     code: str
     cause: str
-    retry_after: int = 0
     uid: str | None = None
 
 
 @dataclass(frozen=True)
 class LoggedIn:
-    """A new session; ``pending`` is what to resume (an SSO answer, or the portal)."""
+    """A new session; ``pending`` is what to resume (an SSO answer, or the portal); ``device_cookie`` is
+    the browser's new device cookie value (None without a device key)."""
 
     signed_in: SignedIn
     pending: PendingSignOn
+    device_cookie: str | None = None
 
 
 Outcome = ShowForm | Refused | LoggedIn
@@ -67,10 +74,18 @@ class LoginContext:
     submission: LoginSubmission
     directory: SignonDirectory
     store: SignonStore
+    device_key: bytes | None = None
+    now: int = 0
+    metrics: LoginMetricsSink | None = None
     state: LoginState | None = None
     username: str = ""
-    user_key: str = ""  # throttle key of the login name (case-insensitive)
     client_key: str = ""
+    account: Account | None = None
+    account_key: str = ""  # the resolved account's id, or a hash of an unknown login name
+    device: devices.KnownDevice | None = None  # a device cookie that verified (any account)
+    known_device: bool = False  # ... and it is this account's: failures from elsewhere do not hold it back
+    source_key: str = ""  # the account from this address, or from this known browser
+    counters: dict[str, tuple[str, Throttle]] = field(default_factory=dict)  # kind -> (key, as read)
     uid: str | None = None
     user: dict | None = None
 
@@ -95,27 +110,55 @@ def credentials_given(ctx: LoginContext) -> Outcome | None:
     ctx.username = (ctx.submission.username or "").strip()
     if not ctx.username or not ctx.submission.password:
         return ShowForm(ctx.state, "missing_credentials", ctx.username)
-    ctx.user_key = ctx.username.lower()[:256]
     ctx.client_key = (ctx.submission.client or "unknown")[:64]
     return None
 
 
-def not_locked_out(ctx: LoginContext) -> Outcome | None:
-    locked = max(ctx.store.locked_for("user", ctx.user_key), ctx.store.locked_for("ip", ctx.client_key))
-    if locked:
-        return Refused("locked_out", f"lockout user={ctx.user_key!r} ip={ctx.client_key}", retry_after=locked)
+def identify(ctx: LoginContext) -> Outcome | None:
+    """Resolve the login name to its account (username and email are one namespace), and tell whether
+    this browser signed in to that account before (a device cookie that verifies, for this account)."""
+    ctx.account = ctx.directory.find_account(ctx.username[:256])
+    # An unknown name is throttled like an account (by a hash, never the typed text): nothing tells them apart.
+    ctx.account_key = ctx.account.uid if ctx.account else "?" + hash_token(ctx.username.lower())[:32]
+    ctx.device = devices.verify(ctx.device_key, ctx.submission.device, now=ctx.now, max_age=ctx.store.policy.device_lifetime)
+    ctx.known_device = bool(ctx.account and ctx.device and ctx.device.uid == ctx.account.uid)
+    source = f"dev:{ctx.device.device_id}" if ctx.known_device else f"ip:{ctx.client_key}"
+    ctx.source_key = f"{ctx.account_key}#{source}"
+    return None
+
+
+def _failed(ctx: LoginContext, reason: str) -> None:
+    if ctx.metrics is not None:
+        ctx.metrics.login_failure(reason)
+
+
+def not_throttled(ctx: LoginContext) -> Outcome | None:
+    """Refuse without checking the password while a counter of this try delays it: the account from this
+    source; and, unless this browser signed in to the account before, the account and the address."""
+    keys = {SOURCE: ctx.source_key}
+    if not ctx.known_device:
+        keys.update({ACCOUNT: ctx.account_key, ADDRESS: ctx.client_key})
+    ctx.counters = {kind: (key, ctx.store.throttle(kind, key)) for kind, key in keys.items()}
+    wait = max(t.wait for _key, t in ctx.counters.values())
+    if wait:
+        _failed(ctx, "throttled")
+        log.warning("login throttled account=%s ip=%s known_browser=%s wait=%s", ctx.account_key, ctx.client_key,
+                    ctx.known_device, wait, extra={"user_id": ctx.account.uid if ctx.account else None})
+        return ShowForm(ctx.state, "throttled", ctx.username, retry_after=wait)
     return None
 
 
 def password(ctx: LoginContext) -> Outcome | None:
-    """Identify the user by the login name (a username, else an email) and check the password; failures count."""
-    account = ctx.directory.find_account("username", ctx.username) or ctx.directory.find_account("email", ctx.username)
+    """Check the password of the resolved account; a failure counts on this try's counters."""
+    account = ctx.account
     if not ctx.directory.verify_password(account.password_hash if account else None, ctx.submission.password):
-        count = ctx.store.record_failure("user", ctx.user_key)
-        ctx.store.record_failure("ip", ctx.client_key)
-        log.warning("login failed user=%r ip=%s failures=%s known=%s", ctx.user_key, ctx.client_key, count, bool(account),
+        after = {kind: ctx.store.record_failure(kind, key) for kind, (key, _t) in ctx.counters.items()}
+        wait = max(t.wait for t in after.values())
+        _failed(ctx, "wrong_credentials")
+        log.warning("login failed account=%s ip=%s known_browser=%s failures=%s wait=%s", ctx.account_key, ctx.client_key,
+                    ctx.known_device, {k: t.failures for k, t in after.items()}, wait,
                     extra={"user_id": account.uid if account else None})
-        return ShowForm(ctx.state, "wrong_credentials", ctx.username)
+        return ShowForm(ctx.state, "wrong_credentials", ctx.username, retry_after=wait)
     ctx.uid = account.uid
     return None
 
@@ -128,18 +171,27 @@ def active_user(ctx: LoginContext) -> Outcome | None:
 
 
 def start_session(ctx: LoginContext) -> Outcome | None:
-    """Done: failures forgotten, the login state used up, any old session ended, a fresh session id."""
-    ctx.store.clear_failures("user", ctx.user_key)
+    """Done: this source's failures forgotten (and the account's, when they were all this source's), the
+    login state used up, any old session ended, a fresh session id, and the browser's device cookie."""
+    _key, source = ctx.counters.get(SOURCE, ("", Throttle(0, 0)))
+    if source.failures:
+        ctx.store.clear_failures(SOURCE, ctx.source_key)
+    if ACCOUNT in ctx.counters and 0 < ctx.counters[ACCOUNT][1].failures <= source.failures:
+        ctx.store.clear_failures(ACCOUNT, ctx.account_key)
     ctx.store.delete_login(ctx.state.login_id)
     if ctx.submission.old_session:
         ctx.store.delete_session(ctx.submission.old_session)
     sid, item = ctx.store.create_session(ctx.uid)
-    log.info("login ok user=%s ip=%s", ctx.uid, ctx.client_key, extra={"user_id": ctx.uid, "app": ctx.state.pending.slug})
-    return LoggedIn(SignedIn(sid, Session.from_item(item), ctx.user), ctx.state.pending)
+    cookie = None
+    if ctx.device_key:
+        cookie = devices.issue(ctx.device_key, ctx.uid, ctx.now, ctx.device.device_id if ctx.device else None)
+    log.info("login ok user=%s ip=%s known_browser=%s", ctx.uid, ctx.client_key, ctx.known_device,
+             extra={"user_id": ctx.uid, "app": ctx.state.pending.slug})
+    return LoggedIn(SignedIn(sid, Session.from_item(item), ctx.user), ctx.state.pending, cookie)
 
 
-PASSWORD_LOGIN: tuple[Stage, ...] = (form_bound_to_browser, credentials_given, not_locked_out, password, active_user,
-                                     start_session)
+PASSWORD_LOGIN: tuple[Stage, ...] = (form_bound_to_browser, credentials_given, identify, not_throttled, password,
+                                     active_user, start_session)
 
 
 def run(stages: Sequence[Stage], ctx: LoginContext) -> Outcome:

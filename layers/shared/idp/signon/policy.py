@@ -1,9 +1,23 @@
 """The rules of an IdP session and of login throttling, as numbers and pure checks: how long a
 session lives (absolute and idle), how often its last use is written back, how long a login form
-is good for, and how many failures lock a username or an address. The state adapter applies them."""
+is good for, how long a browser that signed in is remembered, and how failed logins slow down
+further tries (progressive delays, never a hard lock). The state adapter applies them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# The throttle counters (``kind``): an account from one source (an address, or a browser that has
+# signed in to that account before), an account from every browser it has never signed in from, and
+# one address across accounts (browsers it has not seen sign in). A known browser meets only its own.
+SOURCE, ACCOUNT, ADDRESS = "source", "account", "ip"
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """One counter as read or just written: failures counted, and seconds until the next try is allowed."""
+
+    failures: int
+    wait: int
 
 
 @dataclass(frozen=True)
@@ -13,10 +27,13 @@ class SignonPolicy:
     touch_every: int = 60  # refresh last_seen at most this often
     login_state_ttl: int = 15 * 60  # a login form is good for this long
     replay_ttl: int = 15 * 60  # > the ±5 min IssueInstant window on both sides
-    user_max_failures: int = 5
-    ip_max_failures: int = 50
-    failure_window: int = 15 * 60
-    lockout: int = 15 * 60
+    source_max_failures: int = 5  # failures of one account from one source before the first delay
+    account_max_failures: int = 20  # ... of one account from unknown browsers anywhere
+    ip_max_failures: int = 50  # ... from one address, unknown browsers, any account
+    first_delay: int = 30  # the first delay; each further failure doubles it
+    max_delay: int = 15 * 60  # the longest delay (0: no throttling)
+    failure_window: int = 3600  # a counter is forgotten this long after its last failure (once its delay is over)
+    device_lifetime: int = 180 * 86400  # a browser that signed in is remembered this long after its last sign-in
 
     @classmethod
     def from_settings(cls, settings) -> "SignonPolicy":
@@ -24,10 +41,11 @@ class SignonPolicy:
             session_lifetime=settings.idp_session_lifetime_seconds,
             session_idle=settings.idp_session_idle_seconds,
             login_state_ttl=settings.idp_login_state_seconds,
-            user_max_failures=settings.idp_login_user_max_failures,
+            source_max_failures=settings.idp_login_user_max_failures,
+            account_max_failures=settings.idp_login_account_max_failures,
             ip_max_failures=settings.idp_login_ip_max_failures,
             failure_window=settings.idp_login_failure_window_seconds,
-            lockout=settings.idp_login_lockout_seconds,
+            max_delay=settings.idp_login_lockout_seconds,
         )
 
     def session_alive(self, *, absolute_expiry: int, last_seen: int, now: int) -> bool:
@@ -42,5 +60,13 @@ class SignonPolicy:
         return now - last_seen >= self.touch_every
 
     def max_failures(self, kind: str) -> int:
-        """Failed logins within the window that lock a ``user`` (a login name) or an ``ip`` (an address)."""
-        return self.user_max_failures if kind == "user" else self.ip_max_failures
+        """Failures a counter of ``kind`` (SOURCE, ACCOUNT or ADDRESS) takes before it delays the next try."""
+        return {SOURCE: self.source_max_failures, ACCOUNT: self.account_max_failures}.get(kind, self.ip_max_failures)
+
+    def delay_after(self, kind: str, failures: int) -> int:
+        """Seconds the next try waits after the ``failures``-th failure: none below the limit, then
+        ``first_delay`` doubling with each further failure, at most ``max_delay``."""
+        over = failures - self.max_failures(kind)
+        if over < 0 or self.max_delay <= 0:
+            return 0
+        return min(self.first_delay * 2 ** min(over, 30), self.max_delay)

@@ -1,12 +1,13 @@
-"""What sign-on needs from outside itself, as Protocols: the directory (find an account by username
-or email, check its password, read the user, the access rule) and the store of its own state
-(sessions, login state, replay cache, failure counters). The composition root wires the real ones."""
+"""What sign-on needs from outside itself, as Protocols: the directory (find an account by its login
+name, check its password, read the user, the access rule), the store of its own state (sessions and
+the per-user session epoch, login state, replay cache, throttle counters) and the failed-login metric.
+The composition root wires the real ones."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from idp.signon.policy import SignonPolicy
+from idp.signon.policy import SignonPolicy, Throttle
 
 
 @dataclass(frozen=True)
@@ -18,8 +19,8 @@ class Account:
 
 
 class SignonDirectory(Protocol):
-    def find_account(self, field: str, value: str) -> Account | None:
-        """The user whose ``field`` (``username`` or ``email``, case-insensitive) is ``value``; None when there is none."""
+    def find_account(self, login_name: str) -> Account | None:
+        """The user whose username or email (one namespace, case-insensitive) is ``login_name``; None when there is none."""
 
     def verify_password(self, password_hash: str | None, password: str) -> bool:
         """True when ``password`` matches; spends one hash verification even without a hash (timing tells nothing)."""
@@ -45,16 +46,28 @@ class SignonStore(Protocol):
     def delete_login(self, lid: str | None) -> None: ...
 
     def create_session(self, uid: str) -> tuple[str, dict]:
-        """A fresh session under a new random id: (session id, item)."""
+        """A fresh session under a new random id, stamped with the user's current session epoch: (session id, item)."""
 
-    def get_session(self, sid: str | None, touch: bool = True) -> dict | None: ...
+    def get_session(self, sid: str | None, touch: bool = True) -> dict | None:
+        """The live session item; the idle refresh never brings back one deleted meanwhile."""
 
     def delete_session(self, sid: str | None) -> None: ...
 
-    def locked_for(self, kind: str, key: str) -> int:
-        """Seconds left of a lockout of ``kind`` (``user``/``ip``) ``key``; 0 when free."""
+    def session_epoch(self, uid: str) -> int:
+        """The user's session epoch: a session counts only while it carries the current one."""
 
-    def record_failure(self, kind: str, key: str) -> int:
-        """Count a failed login (locking at the policy's limit); returns the count in the window."""
+    def end_sessions(self, uid: str) -> int:
+        """Move the user's session epoch on (every session of the user ends); returns the new epoch."""
+
+    def throttle(self, kind: str, key: str) -> Throttle:
+        """A throttle counter as it stands (failures, seconds left to wait)."""
+
+    def record_failure(self, kind: str, key: str) -> Throttle:
+        """Count a failed login on a counter, delaying the next try as the policy says."""
 
     def clear_failures(self, kind: str, key: str) -> None: ...
+
+
+class LoginMetricsSink(Protocol):
+    def login_failure(self, reason: str) -> None:
+        """One failed login (``wrong_credentials`` or ``throttled``)."""

@@ -1,51 +1,85 @@
-"""The sign-on service: the IdP session of a browser (live only while its user exists and is
-active), the pending login and its flow, whether a signed-in user may be answered for an app,
-and signing out (the portal's button, an SP's LogoutRequest). Behind two ports: the directory and
-the store of sign-on state; the web routes hand it plain values and render what it decides."""
+"""The sign-on service: the IdP session of a browser (live only while its user exists and is active
+and it carries the user's current session epoch), the pending login and its flow, whether a
+signed-in user may be answered for an app, and signing out (the portal's button, an SP's
+LogoutRequest that names the session, every session of a user at once). Behind its ports: the
+directory, the store of sign-on state and the failed-login metric; the web routes hand it plain
+values and render what it decides."""
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from aws_lambda_powertools import Logger
 
 from idp.kernel.tokens import hash_token, same
-from idp.signon import assertion, login
+from idp.signon import login
+from idp.signon.assertion import nameid_for
 from idp.signon.models import LoginState, PendingSignOn, Session, SignedIn
-from idp.signon.ports import SignonDirectory, SignonStore
+from idp.signon.ports import LoginMetricsSink, SignonDirectory, SignonStore
 from idp.signon.sso import Denied, Grant, answer_to
 
 log = Logger(child=True)
 
 
+@dataclass(frozen=True)
+class LogoutResult:
+    """What an SP's LogoutRequest did: ``code`` is ``ended``, ``no_session``, ``nameid_mismatch`` or
+    ``session_index_mismatch``; ``message`` says it in words (for the LogoutResponse or the page)."""
+
+    code: str
+    message: str
+
+    @property
+    def ended(self) -> bool:
+        return self.code == "ended"
+
+
 class SignOn:
-    def __init__(self, directory: SignonDirectory, store: SignonStore, stages: Sequence[login.Stage] = login.PASSWORD_LOGIN):
+    def __init__(self, directory: SignonDirectory, store: SignonStore, stages: Sequence[login.Stage] = login.PASSWORD_LOGIN,
+                 *, device_key: Callable[[], bytes | None] = lambda: None, metrics: LoginMetricsSink | None = None,
+                 clock: Callable[[], float] = time.time):
         self.directory = directory
         self.store = store
         self.stages = tuple(stages)
+        self.device_key = device_key
+        self.metrics = metrics
+        self.clock = clock
 
     @property
     def session_lifetime(self) -> int:
         """Seconds a session lives at most (the session cookie's Max-Age)."""
         return self.store.policy.session_lifetime
 
-    def replay_check(self, slug: str) -> Callable[[str], bool]:
-        """``seen(request_id)`` for the app's inbound requests: True when the ID was used before (marks it)."""
-        return lambda request_id: self.store.seen_request(slug, request_id)
+    @property
+    def device_lifetime(self) -> int:
+        """Seconds a browser that signed in is remembered (the device cookie's Max-Age)."""
+        return self.store.policy.device_lifetime
+
+    def replay_check(self, slug: str, kind: str = "authn") -> Callable[[str], bool]:
+        """``seen(request_id)`` for the app's inbound AuthnRequests (``authn``) or LogoutRequests (``logout``):
+        True when the ID was used before (marks it)."""
+        scope = slug if kind == "authn" else f"{slug}#slo"
+        return lambda request_id: self.store.seen_request(scope, request_id)
 
     # ------------------------------------------------------------------ the session
 
     def signed_in(self, session_id: str | None) -> SignedIn | None:
-        """The live session behind a cookie, of an existing, active user; a session whose user is gone
-        or no longer active is ended here."""
+        """The live session behind a cookie, of an existing, active user, carrying the user's current session
+        epoch; a session that fails any of these is ended here."""
         if not session_id:
             return None
         item = self.store.get_session(session_id)
         if not item:
             return None
-        user = self.directory.get_user(item["uid"])
+        uid = item["uid"]
+        if int(item.get("epoch", 0)) != self.store.session_epoch(uid):
+            log.info("session ended: the user's sessions were revoked", extra={"user_id": uid})
+            self.store.delete_session(session_id)
+            return None
+        user = self.directory.get_user(uid)
         if not user or user.get("state", "ACTIVE") != "ACTIVE":
-            log.info("session ended: user %s is %s", item["uid"], "gone" if not user else user.get("state"),
-                     extra={"user_id": item["uid"]})
+            log.info("session ended: user %s is %s", uid, "gone" if not user else user.get("state"), extra={"user_id": uid})
             self.store.delete_session(session_id)
             return None
         return SignedIn(session_id, Session.from_item(item), user)
@@ -59,15 +93,25 @@ class SignOn:
             self.store.delete_session(session_id)
         return True
 
-    def single_logout(self, current: SignedIn | None, app: dict, nameid: str | None) -> bool:
-        """An SP's LogoutRequest: end the session when its NameID (if any) is the one this app knows the user by."""
+    def end_sessions(self, uid: str, reason: str) -> None:
+        """Every IdP session of the user ends at once (password change, suspension, MFA reset, an admin's revoke)."""
+        epoch = self.store.end_sessions(uid)
+        log.info("every session of user %s ended reason=%s epoch=%s", uid, reason, epoch, extra={"user_id": uid})
+
+    def single_logout(self, current: SignedIn | None, app: dict, nameid: str | None,
+                      session_indexes: Sequence[str]) -> LogoutResult:
+        """An SP's LogoutRequest ends the browser's session only when it names it: the NameID this app knows
+        the user by, and the session's SessionIndex (which only SPs that got an assertion know)."""
         if current is None:
-            return False
-        ours, _fmt = assertion.nameid(app, current.user)
-        if nameid is None or nameid == ours:
-            self.store.delete_session(current.session_id)
-            return True
-        return False
+            return LogoutResult("no_session", "this browser has no session at the identity provider")
+        if not nameid or nameid != nameid_for(app, current.user):
+            return LogoutResult("nameid_mismatch", "the LogoutRequest's NameID is not the signed-in user's")
+        if current.session.session_index not in session_indexes:
+            return LogoutResult("session_index_mismatch",
+                                "the LogoutRequest names no SessionIndex of this browser's session" if session_indexes
+                                else "the LogoutRequest has no SessionIndex; it must name the session to end")
+        self.store.delete_session(current.session_id)
+        return LogoutResult("ended", "the identity provider session was ended")
 
     # ------------------------------------------------------------------ the login
 
@@ -86,7 +130,9 @@ class SignOn:
 
     def login(self, submission: login.LoginSubmission) -> login.Outcome:
         """Run the login flow's stages over the submission."""
-        return login.run(self.stages, login.LoginContext(submission, self.directory, self.store))
+        ctx = login.LoginContext(submission, self.directory, self.store, device_key=self.device_key(),
+                                 now=int(self.clock()), metrics=self.metrics)
+        return login.run(self.stages, ctx)
 
     # ------------------------------------------------------------------ answering an app
 

@@ -1,10 +1,16 @@
 """The decisions of the SSO URL, pure: whether a request is answered from the live session, with
-NoPassive, or after a login; and where an answer may go (the ACS URL must still be registered)."""
+NoPassive, or after a login; where an answer may go (the ACS URL must still be registered); and
+which SAML status answers what the SP asked for and this IdP cannot give (a NameID format the app
+does not produce, an authentication context stronger than a password, a passive request for a user
+who may not be answered)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Sequence
 
+from idp.saml import constants as C
+from idp.signon.assertion import nameid_format as app_nameid_format
 from idp.signon.models import PendingSignOn
 
 
@@ -51,3 +57,45 @@ def answer_to(app: dict, pending: PendingSignOn) -> Grant | Denied:
     if not acs or acs not in acs_urls:  # the app changed since the request was checked
         return Denied("acs_not_registered")
     return Grant(acs, relay_state, in_response_to)
+
+
+@dataclass(frozen=True)
+class SamlStatus:
+    """A non-success answer to the SP: top-level ``code``, second-level ``sub_code``, ``message`` in words."""
+
+    code: str
+    sub_code: str
+    message: str
+
+
+#: What a password login satisfies (the MFA stage will add https://refeds.org/profile/mfa).
+SATISFIED_CONTEXTS = frozenset({C.AC_PASSWORD_PROTECTED_TRANSPORT, C.AC_UNSPECIFIED})
+#: NameID formats any app satisfies besides its own (unspecified: "whatever the IdP sends").
+_ANY_FORMAT = frozenset({C.NAMEID_UNSPECIFIED})
+
+
+def unsatisfiable(app: dict, *, nameid_format: str | None, authn_contexts: Sequence[str], comparison: str | None,
+                  decl_refs: Sequence[str] | bool = ()) -> SamlStatus | None:
+    """The status for an AuthnRequest this IdP cannot satisfy for ``app`` (InvalidNameIDPolicy, NoAuthnContext),
+    or None. Authentication contexts: only by class reference, compared ``exact`` or ``minimum``, and at
+    least one requested class must be PasswordProtectedTransport or unspecified."""
+    produced = app_nameid_format(app)
+    if nameid_format and nameid_format not in _ANY_FORMAT | {produced}:
+        return SamlStatus(C.STATUS_REQUESTER, C.STATUS_INVALID_NAMEID_POLICY,
+                          f"this application's NameID format is {produced}, not the requested {nameid_format}")
+    if comparison is None and not authn_contexts and not decl_refs:
+        return None
+    if decl_refs or comparison not in (None, "exact", "minimum") or not SATISFIED_CONTEXTS & set(authn_contexts):
+        asked = ", ".join(authn_contexts) or "an AuthnContextDeclRef"
+        return SamlStatus(C.STATUS_RESPONDER, C.STATUS_NO_AUTHN_CONTEXT,
+                          f"the requested authentication context ({comparison or 'exact'}: {asked}) cannot be met; "
+                          f"this identity provider authenticates with {C.AC_PASSWORD_PROTECTED_TRANSPORT}")
+    return None
+
+
+def passive_denied(denied: Denied) -> SamlStatus | None:
+    """The answer to an IsPassive request for a signed-in user who may not be answered (RequestDenied), or None
+    when the refusal must not go to the ACS at all (an ACS URL no longer registered)."""
+    if denied.code not in ("access_denied", "user_suspended"):
+        return None
+    return SamlStatus(C.STATUS_RESPONDER, C.STATUS_REQUEST_DENIED, "the signed-in user may not use this application")

@@ -1,4 +1,5 @@
-"""Admin API routes (contract section 2): the directory, apps, access and provisioning settings."""
+"""Admin API routes (contract section 2): the directory (and ending a user's IdP sessions), apps,
+access and provisioning settings."""
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
@@ -64,6 +65,12 @@ def patch_user(user_id: str):
 @router.delete("/admin/users/<user_id>")
 def delete_user(user_id: str):
     directory().delete_user(user_id)
+    return _no_content()
+
+
+@router.post("/admin/users/<user_id>/sessions/revoke")
+def revoke_sessions(user_id: str):
+    directory().revoke_sessions(user_id)
     return _no_content()
 
 

@@ -1,6 +1,8 @@
 """The IdP's own pages of sign-on (contract section 3): GET /login shows the form of a pending login
 bound to this browser, POST /login runs the login flow (idp.signon) and resumes what the login was
-for (an SSO answer, else the portal), POST /logout ends the session (CSRF-checked)."""
+for (an SSO answer, else the portal), and sets the device cookie; a throttled try gets the form
+again with a 429, a Retry-After and how long to wait in words; POST /logout ends the session
+(CSRF-checked) and keeps the device cookie."""
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
@@ -13,7 +15,17 @@ from idp.signon.models import LoginState
 from idp.web.forms import render
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
-from idp.web.session_cookies import BROWSER_COOKIE, SESSION_COOKIE, browser_binding, clear, session_cookie
+from idp.web.session_cookies import (
+    BROWSER,
+    DEVICE,
+    SESSION,
+    browser_binding,
+    clear,
+    device_cookie,
+    read,
+    session_cookie,
+    session_id,
+)
 from idp.web.sso_routes import issue
 
 log = Logger(child=True)
@@ -22,18 +34,30 @@ log = Logger(child=True)
 _FORM_ERRORS = {
     "missing_credentials": (400, "Enter your username and password."),
     "wrong_credentials": (401, "Wrong username or password."),
+    "throttled": (429, "Too many failed sign-in attempts."),
 }
 
 
+def wait_words(seconds: int) -> str:
+    """``30 seconds``, ``2 minutes``: how long to wait, rounded up."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def _login_page(status: int, state: LoginState, *, error: str | None = None, username: str = "",
-                cookies: list[Cookie] | None = None, notice: str | None = None) -> Response:
+                cookies: list[Cookie] | None = None, notice: str | None = None, retry_after: int = 0,
+                error_code: str | None = None) -> Response:
     label = None
     if state.pending.slug:
         app = container().store.get_app(state.pending.slug)
         label = (app or {}).get("label")
+    if retry_after:
+        error = f"{error} Try again in {wait_words(retry_after)}."
     body = render("login.html", action="/login", login_id=state.login_id, csrf=state.csrf, error=error,
-                  username=username, app_label=label, notice=notice)
-    return html(status, body, cookies=cookies)
+                  error_code=error_code, username=username, app_label=label, notice=notice)
+    return html(status, body, cookies=cookies, headers={"Retry-After": str(retry_after)} if retry_after else None)
 
 
 def _refused(refused: Refused) -> Response:
@@ -41,11 +65,6 @@ def _refused(refused: Refused) -> Response:
         return error_page(403, "csrf_failed", "Sign-in form expired",
                           "The sign-in form is missing its security token, has expired, or was not sent from this site. "
                           "Reload the sign-in page and try again.", cause=refused.cause)
-    if refused.code == "locked_out":
-        minutes = max(1, (refused.retry_after + 59) // 60)
-        return error_page(429, "locked_out", "Too many failed sign-in attempts",
-                          f"Sign-in is locked after too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-                          cause=refused.cause)
     return error_page(403, refused.code, "Account suspended",
                       "Your account is suspended, so you cannot sign in. Contact your administrator.", cause=refused.cause,
                       user_id=refused.uid)
@@ -59,7 +78,7 @@ def login_get(request: WebRequest) -> Response:
     state = signon.login_form(lid, browser) if not cookies else None
     if state is not None:
         return _login_page(200, state)
-    if signon.signed_in(request.cookies.get(SESSION_COOKIE)) is not None:
+    if signon.signed_in(session_id(request)) is not None:
         return redirect("/")
     if lid:
         log.info("login state unknown, expired or from another browser; starting a new one")
@@ -72,17 +91,20 @@ def login_post(request: WebRequest) -> Response:
     """POST /login: the login flow; done, it resumes the pending SSO (or goes to the portal)."""
     form = request.form
     outcome = container().signon.login(LoginSubmission(
-        login_id=form.get("login"), csrf=form.get("csrf"), browser=request.cookies.get(BROWSER_COOKIE),
+        login_id=form.get("login"), csrf=form.get("csrf"), browser=read(request, BROWSER),
         username=form.get("username") or "", password=form.get("password") or "", client=request.client_ip,
-        old_session=request.cookies.get(SESSION_COOKIE),
+        old_session=session_id(request), device=read(request, DEVICE),
     ))
     if isinstance(outcome, ShowForm):
         status, error = _FORM_ERRORS[outcome.reason]
-        return _login_page(status, outcome.state, error=error, username=outcome.username)
+        return _login_page(status, outcome.state, error=error, username=outcome.username,
+                           retry_after=outcome.retry_after, error_code=outcome.reason)
     if isinstance(outcome, Refused):
         return _refused(outcome)
     assert isinstance(outcome, LoggedIn)
     cookies = [session_cookie(outcome.signed_in.session_id)]
+    if outcome.device_cookie:
+        cookies.append(device_cookie(outcome.device_cookie))
     slug = outcome.pending.slug
     if not slug:
         return redirect("/", cookies)
@@ -94,8 +116,8 @@ def login_post(request: WebRequest) -> Response:
 
 def logout_post(request: WebRequest) -> Response:
     """POST /logout: end the session (its CSRF token required) and go to the login page."""
-    if not container().signon.sign_out(request.cookies.get(SESSION_COOKIE), request.form.get("csrf")):
+    if not container().signon.sign_out(session_id(request), request.form.get("csrf")):
         return error_page(403, "csrf_failed", "Sign-out form expired",
                           "The sign-out request is missing its security token. Use the Sign out button on your portal.",
                           cause="logout csrf check failed", home=True)
-    return redirect("/login?signed_out=1", [clear(SESSION_COOKIE)])
+    return redirect("/login?signed_out=1", [clear(SESSION)])

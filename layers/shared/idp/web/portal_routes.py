@@ -10,12 +10,12 @@ from idp.kernel.users import display_name
 from idp.web.forms import render
 from idp.web.pages import html, redirect
 from idp.web.request import WebRequest
-from idp.web.session_cookies import SESSION_COOKIE
+from idp.web.session_cookies import session_id
 
 
 def portal(request: WebRequest) -> Response:
     """GET /."""
-    current = container().signon.signed_in(request.cookies.get(SESSION_COOKIE))
+    current = container().signon.signed_in(session_id(request))
     if current is None:
         return redirect("/login")
     store = container().store

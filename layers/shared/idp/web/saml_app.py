@@ -1,11 +1,39 @@
 """What the SAML routes need of one app record: its IdP URLs under this request's public base, the
-SP policy its inbound requests are checked against, and its active signing key from the secret store."""
+SP policy its inbound requests are checked against, its active signing key from the secret store,
+and the binding an inbound request came in (refusing one that says two things at once)."""
 from __future__ import annotations
 
 from idp.bootstrap import container
+from idp.saml import constants as C
 from idp.saml.authn_request import SpPolicy
+from idp.saml.binding import split_raw_query
+from idp.saml.errors import SamlRequestError
 from idp.saml.signing import SigningKey
 from idp.web.request import WebRequest
+
+
+def query_names(raw_query: str) -> set[str]:
+    """The parameter names of a raw query (a repeated one counts as SAMLRequest, for the parser to refuse)."""
+    try:
+        return set(split_raw_query(raw_query))
+    except SamlRequestError:
+        return {"SAMLRequest"}
+
+
+def inbound_binding(request: WebRequest) -> str | None:
+    """The binding of the request's SAMLRequest (HTTP-Redirect: a GET's query; HTTP-POST: a POST's body), or
+    None when it carries none. One in both places, or in the query of a POST, is refused, never guessed at."""
+    in_query = "SAMLRequest" in query_names(request.raw_query)
+    in_body = request.method == "POST" and "SAMLRequest" in request.form
+    if in_query and in_body:
+        raise SamlRequestError("inconsistent_request", "SAMLRequest is in both the query string and the body; "
+                               "send it once (HTTP-Redirect: in the query of a GET; HTTP-POST: in the body of a POST)")
+    if in_query and request.method != "GET":
+        raise SamlRequestError("inconsistent_request", "a SAMLRequest in the query string must come with GET "
+                               "(HTTP-Redirect binding); a POST carries it in its body (HTTP-POST binding)")
+    if in_body:
+        return C.BINDING_POST
+    return C.BINDING_REDIRECT if in_query else None
 
 
 def urls(slug: str, request: WebRequest) -> dict:

@@ -1,6 +1,11 @@
-"""The sign-on cookies: ``idp_session`` (the IdP session id) and ``idp_browser`` (binds a pending
-login and its CSRF token to one browser). Both ``Path=/; Secure; HttpOnly; SameSite=None``, since
-POST-binding SPs are cross-site; the local stack on a LAN address over http may ask for Lax."""
+"""The sign-on cookies: the IdP session id, the browser binding of a pending login (and its CSRF
+token), and the device cookie (this browser signed in before; see idp.signon.devices). Deployed they
+are ``__Host-idp_session``, ``__Host-idp_browser`` and ``__Host-idp_device``: ``Secure; HttpOnly;
+SameSite=None; Path=/`` with no Domain, so no sibling host can set or shadow them (POST-binding SPs
+are cross-site, hence None). The local stack on a LAN address over http (IDP_INSECURE_COOKIES) uses
+the unprefixed names with Lax, since a ``__Host-`` cookie must be Secure. The old unprefixed names
+are not read when secure: a session cookie a sibling could plant is what the prefix is there to stop.
+"""
 from __future__ import annotations
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
@@ -9,31 +14,54 @@ from idp.bootstrap import container
 from idp.kernel.tokens import new_token
 from idp.web.request import WebRequest
 
-SESSION_COOKIE = "idp_session"
-BROWSER_COOKIE = "idp_browser"
+SESSION, BROWSER, DEVICE = "idp_session", "idp_browser", "idp_device"
+HOST_PREFIX = "__Host-"
 
 
-def cookie(name: str, value: str, max_age: int | None = None) -> Cookie:
+def _insecure() -> bool:
+    return container().settings.idp_insecure_cookies
+
+
+def cookie_name(base: str) -> str:
+    """The name a cookie has in this deployment (``__Host-`` + base, except in the insecure local fallback)."""
+    return base if _insecure() else HOST_PREFIX + base
+
+
+def read(request: WebRequest, base: str) -> str | None:
+    """The value of this deployment's cookie ``base``, if the browser sent it."""
+    return request.cookies.get(cookie_name(base))
+
+
+def cookie(base: str, value: str, max_age: int | None = None) -> Cookie:
     # SameSite=None (POST-binding SPs are cross-site) requires Secure. Browsers drop Secure cookies on
     # plain-http origins other than localhost, so the local stack served on a LAN address sets
     # IDP_INSECURE_COOKIES=1 and falls back to Lax; the deployed template never sets it.
-    if container().settings.idp_insecure_cookies:
+    name = cookie_name(base)
+    if _insecure():
         return Cookie(name, value, path="/", secure=False, http_only=True, max_age=max_age, same_site=SameSite.LAX_MODE)
     return Cookie(name, value, path="/", secure=True, http_only=True, max_age=max_age, same_site=SameSite.NONE_MODE)
 
 
-def clear(name: str) -> Cookie:
-    return cookie(name, "", max_age=0)
+def clear(base: str) -> Cookie:
+    return cookie(base, "", max_age=0)
 
 
-def session_cookie(session_id: str) -> Cookie:
-    return cookie(SESSION_COOKIE, session_id, max_age=container().signon.session_lifetime)
+def session_id(request: WebRequest) -> str | None:
+    return read(request, SESSION)
+
+
+def session_cookie(sid: str) -> Cookie:
+    return cookie(SESSION, sid, max_age=container().signon.session_lifetime)
+
+
+def device_cookie(value: str) -> Cookie:
+    return cookie(DEVICE, value, max_age=container().signon.device_lifetime)
 
 
 def browser_binding(request: WebRequest) -> tuple[str, list[Cookie]]:
     """The browser's binding token, and the cookie to set when it has none yet (a new token)."""
-    token = request.cookies.get(BROWSER_COOKIE)
+    token = read(request, BROWSER)
     if token and 20 <= len(token) <= 128:
         return token, []
     token = new_token()
-    return token, [cookie(BROWSER_COOKIE, token)]
+    return token, [cookie(BROWSER, token)]

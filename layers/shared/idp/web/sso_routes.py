@@ -1,5 +1,6 @@
 """The SSO URL, GET|POST /saml2/<slug> (contract section 3): reads an AuthnRequest (Redirect or POST
-binding) or starts IdP-initiated SSO, then answers from the live session, answers NoPassive, or
+binding) or starts IdP-initiated SSO, then answers from the live session, answers in SAML what
+cannot be given (InvalidNameIDPolicy, NoAuthnContext; for IsPassive NoPassive or RequestDenied), or
 sends the browser to the login page, which resumes here (``issue``) once the user is signed in."""
 from __future__ import annotations
 
@@ -12,27 +13,18 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from idp.bootstrap import container
 from idp.saml import constants as C
 from idp.saml.authn_request import AuthnRequest, parse_post, parse_redirect, peek_issuer
-from idp.saml.binding import split_raw_query
 from idp.saml.errors import SamlRequestError
 from idp.saml.response import build_response, build_status_response
 from idp.signon.assertion import response_params
 from idp.signon.models import PendingSignOn, Session
-from idp.signon.sso import Denied, Step, next_step
+from idp.signon.sso import Denied, SamlStatus, Step, next_step, passive_denied, unsatisfiable
 from idp.web import saml_app
 from idp.web.forms import POST_FORM_CSP, render_post_form
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
-from idp.web.session_cookies import SESSION_COOKIE, browser_binding
+from idp.web.session_cookies import browser_binding, session_id
 
 log = Logger(child=True)
-
-
-def query_names(raw_query: str) -> set[str]:
-    """The parameter names of a raw query (a repeated one counts as SAMLRequest, for the parser to refuse)."""
-    try:
-        return set(split_raw_query(raw_query))
-    except SamlRequestError:
-        return {"SAMLRequest"}
 
 
 def to_login(request: WebRequest, pending: PendingSignOn | None) -> Response:
@@ -58,10 +50,16 @@ def _denied(app: dict, denied: Denied, user: dict, cookies: list[Cookie]) -> Res
 
 
 def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, request: WebRequest,
-          cookies: list[Cookie]) -> Response:
-    """Answer the SP (or start IdP-initiated SSO) for a signed-in user: access check, then the auto-POST form."""
+          cookies: list[Cookie], *, passive: bool = False) -> Response:
+    """Answer the SP (or start IdP-initiated SSO) for a signed-in user: access check, then the auto-POST form;
+    a refusal is a page, or for an IsPassive request a RequestDenied Response (the SP asked for no page)."""
     grant = container().signon.authorize(app, user, pending)
     if isinstance(grant, Denied):
+        status = passive_denied(grant) if passive and pending.sp_initiated else None
+        if status is not None:
+            log.info("passive request refused app=%s user=%s reason=%s", app["slug"], user.get("id"), grant.code,
+                     extra={"app": app["slug"], "user_id": user.get("id")})
+            return status_answer(app, pending.acs_url, pending.request_id, pending.relay_state, status, request, cookies)
         return _denied(app, grant, user, cookies)
     slug = app["slug"]
     params = response_params(app, user, session, idp_entity_id=saml_app.urls(slug, request)["idp_entity_id"],
@@ -73,26 +71,29 @@ def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, reque
     return html(200, render_post_form(grant.acs_url, saml_response, grant.relay_state), cookies=cookies, csp=POST_FORM_CSP)
 
 
-def _no_passive(app: dict, req: AuthnRequest, request: WebRequest) -> Response:
+def status_answer(app: dict, acs_url: str, in_response_to: str | None, relay_state: str | None, status: SamlStatus,
+                  request: WebRequest, cookies: list[Cookie] | None = None) -> Response:
+    """A signed Response without an assertion, carrying ``status``, auto-POSTed to the (checked) ACS URL."""
     saml_response = build_status_response(
-        idp_entity_id=saml_app.urls(app["slug"], request)["idp_entity_id"], acs_url=req.acs_url, in_response_to=req.id,
-        status_code=C.STATUS_RESPONDER, sub_status_code=C.STATUS_NO_PASSIVE,
-        message="The user is not signed in at the identity provider", key=saml_app.signing_key(app),
+        idp_entity_id=saml_app.urls(app["slug"], request)["idp_entity_id"], acs_url=acs_url, in_response_to=in_response_to,
+        status_code=status.code, sub_status_code=status.sub_code, message=status.message, key=saml_app.signing_key(app),
     )
-    log.info("saml NoPassive answered app=%s request_id=%s", app["slug"], req.id, extra={"app": app["slug"]})
-    return html(200, render_post_form(req.acs_url, saml_response, req.relay_state), csp=POST_FORM_CSP)
+    log.info("saml status answered app=%s request_id=%s status=%s", app["slug"], in_response_to,
+             status.sub_code.rsplit(":", 1)[-1], extra={"app": app["slug"]})
+    return html(200, render_post_form(acs_url, saml_response, relay_state), cookies=cookies, csp=POST_FORM_CSP)
 
 
 def _read_authn_request(app: dict, request: WebRequest) -> AuthnRequest | None:
     """The request's AuthnRequest, checked against the app; None when there is none (IdP-initiated)."""
+    binding = saml_app.inbound_binding(request)
+    if binding is None:
+        return None
     slug = app["slug"]
     sp = saml_app.sp_policy(app, (saml_app.urls(slug, request)["sso_url"],))
     seen = container().signon.replay_check(slug)
-    if request.method == "GET" and "SAMLRequest" in query_names(request.raw_query):
+    if binding == C.BINDING_REDIRECT:
         return parse_redirect(request.raw_query, sp, seen=seen)
-    if request.method == "POST" and "SAMLRequest" in request.form:
-        return parse_post(request.form, sp, seen=seen)
-    return None
+    return parse_post(request.form, sp, seen=seen)
 
 
 def sso(slug: str, request: WebRequest) -> Response:
@@ -115,14 +116,19 @@ def sso(slug: str, request: WebRequest) -> Response:
         pending = PendingSignOn.sp(slug, req.id, req.acs_url, req.relay_state, req.force_authn)
         log.info("authn request accepted app=%s request_id=%s binding=%s signed=%s force=%s passive=%s",
                  slug, req.id, req.binding, req.signed, req.force_authn, req.is_passive, extra={"app": slug})
+        cannot = unsatisfiable(app, nameid_format=req.nameid_policy_format, authn_contexts=req.requested_authn_contexts,
+                               comparison=req.requested_authn_comparison, decl_refs=req.requested_authn_decl_refs)
+        if cannot is not None:  # no login could satisfy it: say so to the SP now
+            return status_answer(app, req.acs_url, req.id, req.relay_state, cannot, request)
     else:
         pending = PendingSignOn.idp(slug)
 
-    current = container().signon.signed_in(request.cookies.get(SESSION_COOKIE))
-    step = next_step(signed_in=current is not None, force_authn=bool(req and req.force_authn),
-                     is_passive=bool(req and req.is_passive))
+    current = container().signon.signed_in(session_id(request))
+    passive = bool(req and req.is_passive)
+    step = next_step(signed_in=current is not None, force_authn=bool(req and req.force_authn), is_passive=passive)
     if step is Step.NO_PASSIVE:
-        return _no_passive(app, req, request)
+        return status_answer(app, req.acs_url, req.id, req.relay_state, SamlStatus(
+            C.STATUS_RESPONDER, C.STATUS_NO_PASSIVE, "The user is not signed in at the identity provider"), request)
     if step is Step.ISSUE:
-        return issue(app, current.user, current.session, pending, request, [])
+        return issue(app, current.user, current.session, pending, request, [], passive=passive)
     return to_login(request, pending)
