@@ -23,10 +23,12 @@ def sizes(is_quick: bool) -> dict:
     if is_quick:
         return {"saml_ours": 100, "saml_floor": 100, "saml_pysaml2": 20, "cold_n": 3,
                 "sso_roundtrip": 50, "sso_seconds": 3.0, "sso_logins": 3, "sso_clients": 4,
-                "prov_users": 100, "prov_groups": 10, "rl_users": 60, "rl_groups": 1, "rl_rate": 20}
+                "prov_users": 100, "prov_groups": 10, "rl_users": 60, "rl_groups": 1, "rl_rate": 20,
+                "scale_users": 300, "scale_groups": 5}
     return {"saml_ours": 500, "saml_floor": 500, "saml_pysaml2": 200, "cold_n": 10,
             "sso_roundtrip": 300, "sso_seconds": 10.0, "sso_logins": 15, "sso_clients": 4,
-            "prov_users": 1000, "prov_groups": 10, "rl_users": 300, "rl_groups": 3, "rl_rate": 30}
+            "prov_users": 1000, "prov_groups": 10, "rl_users": 300, "rl_groups": 3, "rl_rate": 30,
+            "scale_users": 10_000, "scale_groups": 50}
 
 
 def _section(results: dict, name: str, fn) -> None:
@@ -76,6 +78,7 @@ def run(only: tuple[str, ...] = SECTIONS, is_quick: bool | None = None) -> dict:
             with _quiet():
                 out = {"sync": provisioning.bench_sync(sz["prov_users"], sz["prov_groups"])}
                 out["rate_limited"] = provisioning.bench_rate_limited(sz["rl_users"], sz["rl_groups"], sz["rl_rate"])
+                out["scale"] = provisioning.bench_scale(sz["scale_users"], sz["scale_groups"])
             logging.disable(logging.NOTSET)
             return out
 

@@ -384,6 +384,50 @@ def bench_sync(n_users: int, n_groups: int) -> dict:
     return out
 
 
+def bench_scale(n_users: int, n_groups: int, noop_events: int = 1000) -> dict:
+    """(e) scale: the initial sync of n_users in n_groups (requests against the minimum, wall against the
+    bare loop, DynamoDB calls per user, the consumer's peak Python memory), then a sample of no-op
+    events (DynamoDB calls per event)."""
+    import tracemalloc
+
+    from moto import mock_aws
+
+    sizes = [n_users // n_groups + (1 if g < n_users % n_groups else 0) for g in range(n_groups)]
+    out: dict[str, Any] = {"users": n_users, "groups": n_groups, "minimum_requests": minimum_initial_requests(n_users, sizes)}
+    with _aws_env(), mock_aws():
+        sp = ScimSP()
+        try:
+            out["bare_s"], out["bare_requests"] = bare_initial_sync(sp, build_directory(n_users, n_groups, sp.base_url))
+        finally:
+            sp.close()
+        sp = ScimSP()
+        try:
+            d = build_directory(n_users, n_groups, sp.base_url)
+            consumer = build_consumer(d, create_table(f"{TABLE}-{uuid.uuid4().hex[:8]}"))
+            tracemalloc.start()
+            with Meter() as meter:
+                t0 = time.perf_counter()
+                failed = _send_events(consumer, [event("app.sync", APP)])
+                out["ours_s"] = time.perf_counter() - t0
+            out["peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            if failed:
+                raise RuntimeError("the initial sync failed; see the provisioning log")
+            _check_sp(sp, d)
+            out["ours_requests"] = sp.total()
+            out["layers"] = meter.result(out["ours_s"])
+            sample = [event("user.updated", uid) for uid in sorted(d.users)[:noop_events]]
+            sp.reset_counts()
+            with Meter() as meter:
+                t0 = time.perf_counter()
+                _send_events(consumer, sample)
+                wall = time.perf_counter() - t0
+            out["noop"] = {"events": len(sample), "ours_s": wall, "requests": sp.total(), "layers": meter.result(wall)}
+        finally:
+            sp.close()
+    return out
+
+
 class Meter:
     """Splits our wall time by layer while active: SCIM HTTP (client-side wall of every
     `requests` call) and AWS API calls (botocore, here DynamoDB in moto); the rest is our code."""

@@ -103,3 +103,16 @@ def test_minimum_initial_requests():
     assert minimum_initial_requests(1000, [100] * 10) == 1 + 1000 + 1 + 10
     assert minimum_initial_requests(250, [250]) == 1 + 250 + 1 + 1 + 2  # POST with 100, 2 PATCHes
     assert minimum_initial_requests(0, [0]) == 2
+
+
+def test_provisioning_scale():
+    from benchmarks import provisioning
+    from benchmarks.report import render
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        e = provisioning.bench_scale(4, 2, noop_events=3)
+    assert e["ours_requests"] == e["minimum_requests"] == 8  # 2 lists + 4 users + 2 groups
+    assert e["noop"]["requests"] == 0 and e["noop"]["events"] == 3
+    assert _number(e["peak_mib"]) and e["layers"]["aws_calls"] > 0
+    text = render({"quick": True, "sizes": {}, "machine": {}, "versions": {}, "started": "now", "prov": {"scale": e}})
+    assert "(e) scale" in text and "DynamoDB calls per user" in text
