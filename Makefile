@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test unit lint bench deploy clean system-deps build requirements
+.PHONY: install run test unit lint bench deploy clean system-deps build requirements openapi fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,17 @@ unit: install system-deps
 lint: install
 	$(BIN)/ruff check layers functions dev standin tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/python dev/write_openapi.py --check
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --template template.yaml
+
+# docs/openapi.json from the admin routes (make lint fails while it is stale).
+openapi: install
+	$(BIN)/python dev/write_openapi.py
+
+# The long schemathesis run against the local stack (make test runs a short one).
+fuzz: install
+	FUZZ_EXAMPLES=100 $(BIN)/python -m pytest tests/e2e/test_openapi_fuzz.py -q -p no:cacheprovider
 
 bench: install system-deps
 	$(BIN)/python -m benchmarks

@@ -3,15 +3,12 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 
 from idp.bootstrap import container
-from idp.web.admin_routes import router as admin_router
-from idp.web.health_routes import router as health_router
-from idp.web.provisioning_routes import router as provisioning_router
-from idp.web.resolver import lambda_app
+from idp.web.admin_api import admin_resolver
 
 container()  # read and validate the environment at cold start: a bad value fails the init, naming it
 logger = Logger()
 tracer = Tracer()
-app = lambda_app(admin_router, provisioning_router, health_router)
+app = admin_resolver()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

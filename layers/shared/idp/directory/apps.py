@@ -124,7 +124,7 @@ class AppService:
             body = {k: v for k, v in body.items() if k != "slug"}
         data = models.parse(models.AppPatch, body, allow_local_targets=self.allow_local_targets).model_dump(exclude_unset=True)
         self.get(slug)
-        for required in ("label", "sp_entity_id", "acs_urls", "nameid", "sign"):
+        for required in models.AppPatch.NOT_NULL:
             if required in data and data[required] is None:
                 raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
         if data.get("sp_certificate"):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -55,6 +55,7 @@ class UserCreate(_Strict):
 
 
 class UserPatch(_Strict):
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("username", "email", "firstname", "lastname", "state")  # omit, not null
     username: str | None = Field(default=None, min_length=1, max_length=128)
     email: str | None = Field(default=None, max_length=254)
     firstname: str | None = Field(default=None, min_length=1, max_length=128)
@@ -78,6 +79,7 @@ class GroupCreate(_Strict):
 
 
 class GroupPatch(_Strict):
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("name",)
     name: str | None = Field(default=None, min_length=1, max_length=256)
     description: str | None = Field(default=None, max_length=1024)
 
@@ -177,7 +179,7 @@ class AppCreate(_AppFields):
 
 
 class AppPatch(_AppFields):
-    pass
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("label", "sp_entity_id", "acs_urls", "nameid", "sign")
 
 
 class ProvisioningSettings(_Strict):

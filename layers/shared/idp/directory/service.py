@@ -64,7 +64,7 @@ class DirectoryService:
 
     def update_user(self, uid: str, body) -> dict:
         data = models.parse(models.UserPatch, body).model_dump(exclude_unset=True)
-        for required in ("username", "email", "firstname", "lastname", "state"):
+        for required in models.UserPatch.NOT_NULL:
             if required in data and data[required] is None:
                 raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
         password = data.pop("password", None)
@@ -114,8 +114,9 @@ class DirectoryService:
 
     def update_group(self, gid: str, body) -> dict:
         data = models.parse(models.GroupPatch, body).model_dump(exclude_unset=True)
-        if "name" in data and data["name"] is None:
-            raise DomainError(400, "invalid_field", "field 'name' cannot be null")
+        for required in models.GroupPatch.NOT_NULL:
+            if required in data and data[required] is None:
+                raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
         captured, events_for = self._capture(lambda g: [event("group.updated", g["id"], version=g["version"])])
         group = self.store.update_group(gid, data, events_for)
         self.publish(captured)

@@ -29,6 +29,8 @@ def admin_middleware(app, next_middleware):
     """Every /admin route needs the token. powertools hoists a router's middlewares to the whole app,
     so the check keys on the path: public routes mounted beside the admin router stay public."""
     path = app.current_event.path or ""
+    if path in getattr(app, "public_paths", ()):  # the local stack's Swagger UI page
+        return next_middleware(app)
     if path == "/admin" or path.startswith("/admin/"):
         require_admin(current_request(app, with_form=False))
     return next_middleware(app)

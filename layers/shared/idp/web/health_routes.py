@@ -16,7 +16,12 @@ def add_check(check: Callable[[], str | None]) -> None:
     _checks.append(check)
 
 
-@router.get("/healthz")
+@router.get("/healthz", tags=["health"], summary="200 once every part of this process is up, else 503",
+            responses={200: {"description": "up", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}}}}},
+                503: {"description": "starting: what is not up yet", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["status", "problems"], "properties": {
+                        "status": {"type": "string"}, "problems": {"type": "array", "items": {"type": "string"}}}}}}}})
 def healthz():
     problems = [p for p in (check() for check in _checks) if p]
     if problems:

@@ -22,13 +22,26 @@ from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
 from idp.provisioning.planner import ProvisioningConfig
 from idp.scim.protocol import AuthError, ScimError
+from idp.web import api_models as api
+from idp.web.api_models import Cursor, IdFilter, LogLimit, ok, options
 from idp.web.auth import admin_middleware
 from idp.web.http import body_text, json_body
 from idp.web.request import WebRequest, current_request
 
 router = Router()
+router.typed = True  # documented in the admin API's OpenAPI document (idp.web.api_models)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 router.use([admin_middleware])
+
+TestOptions = options("ConnectionTestOptions", {"full": {"type": "boolean"}, "test_email": {"type": "string", "format": "email"}},
+                      "optional: {\"full\": true, \"test_email\": ...} also creates, changes and removes a test user")
+SyncOptions = options("SyncOptions", {"confirm": {"type": "boolean"}, "async": {"type": "boolean"}},
+                      "optional: confirm passes the deprovisioning guard; async queues the sync")
+NoOptions = options("NoOptions", {}, "optional; no fields")
+
+
+def doc(summary: str, responses: dict) -> dict:
+    return {"tags": ["provisioning"], "summary": summary, "responses": responses, "security": api.SECURITY}
 
 
 def _reconciler():
@@ -69,8 +82,8 @@ def _configured(slug: str) -> ProvisioningConfig:
     return cfg
 
 
-@router.post("/admin/apps/<slug>/provisioning/test")
-def test_connection(slug: str):
+@router.post("/admin/apps/<slug>/provisioning/test", **doc("Test the SCIM connection", ok(200, api.ConnectionTest, "the outcome", 400, 404, 409, 413)))
+def test_connection(slug: str, body: TestOptions = None):
     opts = _options({"full": bool, "test_email": str})
     _configured(slug)
     if not opts.get("full"):
@@ -82,8 +95,8 @@ def test_connection(slug: str):
     return _reconciler().activation_test(slug, email)
 
 
-@router.post("/admin/apps/<slug>/provisioning/sync")
-def sync_app(slug: str):
+@router.post("/admin/apps/<slug>/provisioning/sync", **doc("Reconcile the app now", {**ok(200, api.SyncResult, "the sync's summary", 400, 404, 409, 413, 503), 202: {"description": "queued", "content": {"application/json": {"model": api.SyncResult}}}}))
+def sync_app(slug: str, body: SyncOptions = None):
     opts = _options({"confirm": bool, "async": bool})
     cfg = _configured(slug)
     if not cfg.enabled:
@@ -113,8 +126,8 @@ def sync_app(slug: str):
     return {"ok": summary.get("result") == "reconciled" and not summary.get("failed"), **summary}
 
 
-@router.post("/admin/apps/<slug>/provisioning/users/<user_id>/sync")
-def sync_user(slug: str, user_id: str):
+@router.post("/admin/apps/<slug>/provisioning/users/<user_id>/sync", **doc("Provision one user now", ok(200, api.SyncResult, "the outcome", 400, 404, 409, 413)))
+def sync_user(slug: str, user_id: str, body: NoOptions = None):
     _options({})
     cfg = _configured(slug)
     rec = _reconciler()
@@ -138,8 +151,8 @@ def _int_query(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-@router.get("/admin/apps/<slug>/provisioning/log")
-def read_log(slug: str):
+@router.get("/admin/apps/<slug>/provisioning/log", **doc("What was sent, the SP's answer, the outcome (newest first)", ok(200, api.LogPage, "a page of entries", 400, 404)))
+def read_log(slug: str, user_id: IdFilter = None, group_id: IdFilter = None, limit: LogLimit = None, cursor: Cursor = None):
 
     _app(slug)
     user_id, group_id = _request().query.get("user_id"), _request().query.get("group_id")
@@ -152,7 +165,7 @@ def read_log(slug: str):
     return {"items": items, "next_cursor": encode_cursor(last)}
 
 
-@router.get("/admin/apps/<slug>/provisioning/status")
+@router.get("/admin/apps/<slug>/provisioning/status", **doc("Counts, state and the last error", ok(200, api.ProvisioningStatus, "the status", 404)))
 def status(slug: str):
     app = _app(slug)
     cfg = ProvisioningConfig.from_app(app)

@@ -1,0 +1,45 @@
+"""The admin API's resolver: every router the admin_api function mounts, in one place, so the Lambda
+handler, the local stack, `dev/write_openapi.py` and the tests serve and check the same document."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+OPENAPI_PATH = "/admin/openapi.json"
+
+
+def admin_routers() -> tuple:
+    from idp.web.admin_routes import router as admin_router
+    from idp.web.health_routes import router as health_router
+    from idp.web.provisioning_routes import router as provisioning_router
+
+    return admin_router, provisioning_router, health_router
+
+
+def admin_resolver():
+    """The API Gateway resolver of the admin API: powertools validation on, GET /admin/openapi.json."""
+    from idp.web.resolver import lambda_app
+
+    app = lambda_app(*admin_routers())
+    install_openapi_route(app)
+    return app
+
+
+@lru_cache(maxsize=1)
+def openapi_json() -> str:
+    """The admin API's OpenAPI document (docs/openapi.json holds this text), generated once per process
+    from a resolver of the admin routers alone (the local stack's app also mounts the SAML routes)."""
+    from idp.web.api_models import openapi_json as render
+
+    return render(admin_resolver())
+
+
+def install_openapi_route(app) -> None:
+    """GET /admin/openapi.json, behind the admin token like every /admin route."""
+    from aws_lambda_powertools.event_handler import Response
+
+    from idp.web import api_models as api
+
+    @app.get(OPENAPI_PATH, tags=["health"], summary="This document (OpenAPI 3.1)", security=api.SECURITY,
+             responses=api.ok(200, None, "the OpenAPI document of the admin API"))
+    def openapi_document():
+        return Response(status_code=200, content_type="application/json", body=openapi_json())

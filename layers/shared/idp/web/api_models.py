@@ -1,0 +1,250 @@
+"""The admin API's OpenAPI vocabulary: the response models, the one error model, and the request bodies
+and query parameters as powertools annotations over idp.directory.models (not second copies).
+
+Request bodies are *documented* with the services' models but validated by the services
+(`idp.directory.models.parse`): the app and provisioning models need a validation context (plain http
+to loopback in the local stack) powertools cannot pass, and `parse()` words the 400s the contract
+promises. Only the admin resolver imports this module (the SAML functions' cold start never does).
+"""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from idp.directory import models
+
+BEARER = "bearerAuth"
+SECURITY_SCHEMES = {BEARER: HTTPBearer(description="`Authorization: Bearer <admin token>` (the ADMIN_TOKEN secret)")}
+SECURITY = [{BEARER: []}]
+TAGS = [
+    Tag(name="users", description="The directory's people"),
+    Tag(name="groups", description="Groups and their members"),
+    Tag(name="apps", description="Connected service providers (one per SP)"),
+    Tag(name="access", description="Who may sign in to an app (implicit deny)"),
+    Tag(name="keys", description="An app's SAML signing keys and their rotation"),
+    Tag(name="provisioning", description="SCIM push to an app (Identity Management)"),
+    Tag(name="health", description="Liveness and the API document"),
+]
+
+
+class _View(BaseModel):
+    """A response: the fields named here are always the documented ones; more may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": "invalid_field",
+                                                               "message": "field 'email': must be an email address like name@example.com"}]})
+    error: str = Field(description="a stable code: invalid_json, invalid_body, invalid_field, missing_field, "
+                                   "unknown_field, invalid_query, unauthorized, not_found, conflict, ...")
+    message: str = Field(description="what is wrong, naming the field")
+
+
+class UserView(_View):
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "id": "3f1c...", "username": "jdoe", "email": "jdoe@example.com", "firstname": "Jane", "lastname": "Doe",
+        "state": "ACTIVE", "version": 1, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}]})
+    id: str
+    username: str
+    email: str
+    firstname: str | None = None
+    lastname: str | None = None
+    state: str | None = None
+
+
+class GroupView(_View):
+    id: str
+    name: str
+    description: str | None = None
+
+
+class SigningKeyView(_View):
+    kid: str
+    status: str
+    fingerprint_sha256: str | None = None
+    not_before: str | None = None
+    not_after: str | None = None
+    created_at: str | None = None
+
+
+class AppView(_View):
+    """An app as the admin API shows it: settings, the IdP's URLs for it, certificate facts; never a secret."""
+
+    slug: str
+    label: str | None = None
+    sp_entity_id: str | None = None
+    acs_urls: list[str] | None = None
+    idp_entity_id: str
+    sso_url: str
+    metadata_url: str
+    certificate_url: str
+    certificate_fingerprint_sha256: str | None = None
+    signing_keys: list[SigningKeyView] = []
+    provisioning: dict[str, Any] | None = Field(default=None, description="the settings; the token is never returned")
+
+
+class UserPage(BaseModel):
+    items: list[UserView]
+    next_cursor: str | None
+
+
+class GroupPage(BaseModel):
+    items: list[GroupView]
+    next_cursor: str | None
+
+
+class MemberPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class AppPage(BaseModel):
+    items: list[AppView]
+    next_cursor: str | None
+
+
+class KeyPage(BaseModel):
+    items: list[SigningKeyView]
+    next_cursor: str | None
+
+
+class LogPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class ConnectionTest(_View):
+    ok: bool
+    detail: str | None = None
+
+
+class SyncResult(_View):
+    """A synchronous sync's summary (`ok` and counts), or 202 `{"queued": true}` for an asynchronous one."""
+
+    ok: bool | None = None
+    queued: bool | None = None
+
+
+class ProvisioningStatus(_View):
+    app: str
+    enabled: bool
+    state: str
+    in_sync: int
+    pending: int
+    failed: int
+    last_error: str | None = None
+
+
+class Health(_View):
+    status: str
+
+
+# ---------- request bodies and query parameters (documentation; the services validate) ----------
+def body(model: type[BaseModel], description: str, *, example: dict | None = None):
+    """A JSON request body documented by `model`'s schema."""
+    schema = dict(model.model_json_schema())
+    for name in getattr(model, "NOT_NULL", ()):  # optional in a PATCH, but the service refuses null
+        prop = schema["properties"][name]
+        kept = [alt for alt in prop.pop("anyOf", []) if alt.get("type") != "null"]
+        if kept:
+            prop.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+        prop.pop("default", None)
+    examples = {"example": {"summary": "a typical body", "value": example}} if example else None
+    return Annotated[Any, Body(title=model.__name__, description=description, openapi_examples=examples),
+                     WithJsonSchema(schema)]
+
+
+def options(title: str, properties: dict[str, dict], description: str):
+    """An optional JSON object of the given boolean/string options (unknown ones are a 400)."""
+    schema = {"title": title, "type": "object", "additionalProperties": False, "properties": properties}
+    return Annotated[Any, Body(title=title, description=description), WithJsonSchema(schema)]
+
+
+Limit = Annotated[str | None, Query(description="page size, 1 to 200 (default 50)"),
+                  WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 200})]
+LogLimit = Annotated[str | None, Query(description="page size, 1 to 500 (default 50)"),
+                     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 500})]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
+IdFilter = Annotated[str | None, Query(description="only entries about this id (give user_id or group_id, not both)")]
+
+UserCreateBody = body(models.UserCreate, "a new user (the password is write-only)",
+                      example={"username": "jdoe", "email": "jdoe@example.com", "firstname": "Jane", "lastname": "Doe"})
+UserPatchBody = body(models.UserPatch, "any of the user's fields", example={"title": "Engineer", "state": "SUSPENDED"})
+GroupCreateBody = body(models.GroupCreate, "a new group", example={"name": "Engineering"})
+GroupPatchBody = body(models.GroupPatch, "any of the group's fields", example={"description": "the builders"})
+AppCreateBody = body(models.AppCreate, "a new app (a signing key pair is generated)",
+                     example={"slug": "officespace", "label": "OfficeSpace", "template": "officespace",
+                              "sp_entity_id": "https://acme.officespacesoftware.com",
+                              "acs_urls": ["https://acme.officespacesoftware.com/users/auth/saml/callback"]})
+AppPatchBody = body(models.AppPatch, "any of the app's settings (not its slug)", example={"label": "OfficeSpace (HQ)"})
+ProvisioningBody = body(models.ProvisioningSettings, "SCIM settings (the token is write-only)",
+                        example={"base_url": "https://acme.officespacesoftware.com/api/scim/v2", "token": "<SCIM token>",
+                                 "enabled": True, "group_management": False})
+
+
+def errors(*statuses: int) -> dict[int, dict]:
+    """The error answers a route can give, each the one error model."""
+    described = {400: "invalid request (the message names the field)", 401: "no or a wrong admin token",
+                 404: "no such resource", 409: "conflict with the current state", 413: "request body too large",
+                 503: "a dependency is unavailable; try again"}
+    return {s: {"description": described[s], "content": {"application/json": {"model": ErrorBody}}}
+            for s in sorted({401, *statuses})}
+
+
+def ok(status: int, model: type[BaseModel] | None, description: str, *more: int) -> dict[int, dict]:
+    """The route's success answer (`model`, or no body when None) and its error answers."""
+    success = {"description": description}
+    if model is not None:
+        success["content"] = {"application/json": {"model": model}}
+    return {status: success, **errors(*more)}
+
+
+# ---------- the document ----------
+TITLE = "OfficeSpace IdP admin API"
+VERSION = "1.0.0"
+DESCRIPTION = ("The directory, apps, access, signing keys and SCIM provisioning of the IdP (CONTRACT.md section 2). "
+               "Errors are `{\"error\", \"message\"}`; unknown body fields are a 400; lists take `?limit=&cursor=`.")
+
+
+_POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+
+
+def _polish(document: dict) -> dict:
+    """What powertools generates, with the contract's answers: no 422 (validation failures are our 400
+    ErrorBody), no body on a 204, and the request models as named components."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            if "204" in responses:
+                responses["204"].pop("content", None)
+            content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            schema = content.get("schema") or {}
+            if schema.get("title") and "properties" in schema:
+                schemas.setdefault(schema["title"], schema)
+                content["schema"] = {"$ref": f"#/components/schemas/{schema['title']}"}
+    for name in _POWERTOOLS_ONLY:
+        schemas.pop(name, None)
+    document["components"] = {k: document["components"][k] for k in sorted(document["components"])}
+    document["components"]["schemas"] = dict(sorted(schemas.items()))
+    return document
+
+
+def openapi_document(app) -> dict:
+    """The OpenAPI 3 document of the admin resolver's routes (what GET /admin/openapi.json serves)."""
+    raw = app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION,
+                                      security_schemes=SECURITY_SCHEMES, tags=TAGS)
+    return _polish(json.loads(raw))
+
+
+def openapi_json(app) -> str:
+    return json.dumps(openapi_document(app), indent=2, sort_keys=False) + "\n"
+
