@@ -1,5 +1,5 @@
 """SAML metadata Lambda: IdP metadata and certificate.pem per app."""
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from idp.bootstrap import container
@@ -8,11 +8,11 @@ from idp.web.resolver import lambda_app
 
 container()  # read and validate the environment at cold start: a bad value fails the init, naming it
 logger = Logger()
-tracer = Tracer()
+# No Tracer here: importing the X-Ray SDK costs ~150 ms of every cold start of this public,
+# latency-bound function (measured); the admin, push and reconcile functions are traced.
 app = lambda_app(metadata_router)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
 def lambda_handler(event, context):
     return app.resolve(event, context)
