@@ -100,6 +100,11 @@ class DirectoryStore:
         page = self.table.query(**kwargs)
         return [_clean(i) for i in page.get("Items", [])], encode_cursor(page.get("LastEvaluatedKey"))
 
+    def _gsi1_keys(self, gsi1pk: str) -> list[str]:
+        """Every id (or slug) of one gsi1 listing: USERS, GROUPS or APPS."""
+        return [i["gsi1sk"] for i in self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(gsi1pk),
+                                                     ProjectionExpression="gsi1sk")]
+
     def _get(self, pk: str, sk: str, consistent: bool = True) -> dict | None:
         return self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent).get("Item")
 
@@ -168,7 +173,7 @@ class DirectoryStore:
         return self._page("USERS", limit, cursor)
 
     def all_user_ids(self) -> list[str]:
-        return [i["gsi1sk"] for i in self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("USERS"), ProjectionExpression="gsi1sk")]
+        return self._gsi1_keys("USERS")
 
     def update_user(self, uid: str, changes: dict, password_hash: str | None, events_for) -> dict:
         current = self.get_user_item(uid)
@@ -236,7 +241,7 @@ class DirectoryStore:
         return self._page("GROUPS", limit, cursor)
 
     def all_group_ids(self) -> list[str]:
-        return [i["gsi1sk"] for i in self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("GROUPS"), ProjectionExpression="gsi1sk")]
+        return self._gsi1_keys("GROUPS")
 
     def update_group(self, gid: str, changes: dict, events_for) -> dict:
         current = self._get(f"GROUP#{gid}", "META")
@@ -333,7 +338,7 @@ class DirectoryStore:
         return self._page("APPS", limit, cursor)
 
     def all_app_slugs(self) -> list[str]:
-        return [i["gsi1sk"] for i in self._query_all(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq("APPS"), ProjectionExpression="gsi1sk")]
+        return self._gsi1_keys("APPS")
 
     def update_app(self, slug: str, changes: dict, events_for) -> dict:
         current = self._get(f"APP#{slug}", "META")

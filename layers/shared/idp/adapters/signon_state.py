@@ -26,7 +26,6 @@ from idp.signon.policy import SignonPolicy, Throttle
 #   THROTTLE#account#{acct}         THROTTLE  failures of an account from browsers it never signed in from
 #   THROTTLE#ip#{addr}              THROTTLE  failures from an address (unknown browsers, any account)
 # {acct} is the user id, or "?" + a hash of a login name that names no account.
-_h = hash_token
 
 
 class SignonState:
@@ -70,7 +69,7 @@ class SignonState:
         """A pre-auth state: returns (login id for the cookie and form, the item with its csrf)."""
         lid = new_token()
         item = {
-            "pk": f"LOGIN#{_h(lid)}",
+            "pk": f"LOGIN#{hash_token(lid)}",
             "sk": "LOGIN",
             "csrf": new_token(),
             "expires_at": self._now() + self.policy.login_state_ttl,
@@ -83,11 +82,11 @@ class SignonState:
     def get_login(self, lid: str | None) -> dict | None:
         if not lid or len(lid) > 128:
             return None
-        return self._get(f"LOGIN#{_h(lid)}", "LOGIN")
+        return self._get(f"LOGIN#{hash_token(lid)}", "LOGIN")
 
     def delete_login(self, lid: str | None) -> None:
         if lid and len(lid) <= 128:
-            self.table.delete_item(Key={"pk": f"LOGIN#{_h(lid)}", "sk": "LOGIN"})
+            self.table.delete_item(Key={"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"})
 
     # ------------------------------------------------------------------ sessions
 
@@ -96,7 +95,7 @@ class SignonState:
         sid = new_token()
         now = self._now()
         item = {
-            "pk": f"SESSION#{_h(sid)}",
+            "pk": f"SESSION#{hash_token(sid)}",
             "sk": "SESSION",
             "uid": uid,
             "epoch": self.session_epoch(uid),
@@ -115,7 +114,7 @@ class SignonState:
         """The live session for a cookie value, or None (unknown, expired, idle too long, or deleted meanwhile)."""
         if not sid or len(sid) > 128:
             return None
-        item = self._get(f"SESSION#{_h(sid)}", "SESSION")
+        item = self._get(f"SESSION#{hash_token(sid)}", "SESSION")
         if not item:
             return None
         now, absolute, last_seen = self._now(), int(item["absolute_expiry"]), int(item["last_seen"])
@@ -139,7 +138,7 @@ class SignonState:
 
     def delete_session(self, sid: str | None) -> None:
         if sid and len(sid) <= 128:
-            self.table.delete_item(Key={"pk": f"SESSION#{_h(sid)}", "sk": "SESSION"})
+            self.table.delete_item(Key={"pk": f"SESSION#{hash_token(sid)}", "sk": "SESSION"})
 
     def session_epoch(self, uid: str) -> int:
         """The user's session epoch (0 until a first revocation); a session counts only while it carries it."""

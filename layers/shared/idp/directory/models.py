@@ -24,8 +24,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def is_email(value: str) -> bool:
+    """The shape the directory accepts as an email address (users, and the activation test user)."""
+    return bool(_EMAIL.match(value))
+
+
 def _check_email(value: str | None) -> str | None:
-    if value is not None and not _EMAIL.match(value):
+    if value is not None and not is_email(value):
         raise ValueError("must be an email address like name@example.com")
     return value
 

@@ -11,13 +11,12 @@
 """
 from __future__ import annotations
 
-import re
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from idp.adapters.dynamo import decode_cursor, encode_cursor
 from idp.bootstrap import container
+from idp.directory.models import is_email
 from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
 from idp.provisioning.planner import ProvisioningConfig
@@ -30,7 +29,6 @@ from idp.web.request import WebRequest, current_request
 
 router = Router()
 router.typed = True  # documented in the admin API's OpenAPI document (idp.web.api_models)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 router.use([admin_middleware])
 
 TestOptions = options("ConnectionTestOptions", {"full": {"type": "boolean"}, "test_email": {"type": "string", "format": "email"}},
@@ -89,7 +87,7 @@ def test_connection(slug: str, body: TestOptions = None):
     if not opts.get("full"):
         return _reconciler().test_connection(slug)
     email = (opts.get("test_email") or "").strip()
-    if not _EMAIL.match(email):
+    if not is_email(email):
         raise DomainError(400, "invalid_field", "field 'test_email': a full test needs the email of a test user, "
                                                "e.g. idp-test@yourcompany.com (it is created and removed in the SP)")
     return _reconciler().activation_test(slug, email)
