@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
 
@@ -46,34 +45,6 @@ def resolve(value, names: dict):
     return value
 
 
-def create_resources(template: dict, names: dict, endpoint: str) -> None:
-    """Create the template's DynamoDB tables, SQS queues and secrets in moto; record what Ref/GetAtt give."""
-    def client(service):
-        return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
-
-    resources = template["Resources"]
-    of_type = lambda cfn_type: [lid for lid, res in resources.items() if res["Type"] == cfn_type]  # noqa: E731
-    for lid in of_type("AWS::DynamoDB::Table"):
-        props = resolve(resources[lid]["Properties"], names)
-        names[lid] = props.get("TableName", f"{STACK}-{lid}")
-        keys = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode")
-        client("dynamodb").create_table(TableName=names[lid], **{k: props[k] for k in keys if k in props})
-    sqs = client("sqs")
-    # A dead-letter queue must exist before the queue whose RedrivePolicy names its Arn.
-    for lid in sorted(of_type("AWS::SQS::Queue"), key=lambda lid: "RedrivePolicy" in resources[lid]["Properties"]):
-        props = resolve(resources[lid]["Properties"], names)
-        name = props.pop("QueueName", f"{STACK}-{lid}" + (".fifo" if props.get("FifoQueue") else ""))
-        # CloudFormation's queue properties are the SQS attribute names; SQS takes every value as a string.
-        attrs = {k: json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else str(v)
-                 for k, v in props.items() if k != "Tags"}
-        url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
-        names[lid], names[f"{lid}.QueueName"] = url, name
-        names[f"{lid}.Arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    for lid in of_type("AWS::SecretsManager::Secret"):
-        # The template's one secret is the admin API token (GenerateSecretString in AWS).
-        names[lid] = client("secretsmanager").create_secret(Name=f"{STACK}-{lid}", SecretString=ADMIN_TOKEN)["ARN"]
-
-
 @pytest.fixture(scope="module")
 def template() -> dict:
     # No skip: pytest alone never builds, and a missing build must fail CI rather than pass it quietly.
@@ -84,17 +55,26 @@ def template() -> dict:
 
 @pytest.fixture(scope="module")
 def stack(template):
-    """moto over HTTP holding the template's resources; yields (endpoint, what each Ref/GetAtt resolves to)."""
-    from moto.server import ThreadedMotoServer
+    """moto over HTTP holding the template's resources, created as the local stack creates them;
+    yields (endpoint, what each Ref resolves to)."""
+    from idp_local.moto_server import EmbeddedAws
+    from idp_local.resources import create_from_template
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = EmbeddedAws(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+                           "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"]}.items():
+            mp.setenv(key, value)
+        res = create_from_template(template, STACK, ADMIN_TOKEN, region=REGION)
     names = {"AWS::StackName": STACK, "AWS::Region": REGION, "AWS::AccountId": "123456789012",
-             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+             "DirectoryTable": res.table_name, "DirectoryEventsQueue": res.queue_url,
+             "DirectoryEventsDLQ": res.dlq_url, "AdminTokenSecret": res.admin_token_secret_arn,
+             "DirectoryEventsQueue.Arn": res.queue_arn}
     names.update({name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()})
-    create_resources(template, names, endpoint)
     yield endpoint, names
     server.stop()
 
