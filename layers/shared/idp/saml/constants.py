@@ -61,3 +61,8 @@ NAMEID_FORMATS = {
     "unspecified": NAMEID_UNSPECIFIED,
     "persistent": NAMEID_PERSISTENT,
 }
+
+
+def nameid_format(nameid: str | None) -> str:
+    """The NameID format for an app's `nameid` setting (metadata and assertions alike): email unless set."""
+    return NAMEID_FORMATS.get(nameid or "email", NAMEID_EMAIL)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def nameid_format(app: dict) -> str:
     """The NameID format the app's assertions carry (``nameid``: email, else username = unspecified)."""
-    return C.NAMEID_UNSPECIFIED if app.get("nameid", "email") == "username" else C.NAMEID_EMAIL
+    return C.nameid_format(app.get("nameid"))
 
 
 def nameid_for(app: dict, user: dict) -> str:

@@ -45,7 +45,7 @@ def idp_metadata(slug: str):
         return _error(409, "no_signing_key", "No signing certificate",
                       f"The application '{slug}' has no signing certificate yet.")
     urls = _urls(slug, _request())
-    fmt = C.NAMEID_UNSPECIFIED if app.get("nameid") == "username" else C.NAMEID_EMAIL
+    fmt = C.nameid_format(app.get("nameid"))
     xml = build_idp_metadata(
         urls["idp_entity_id"], urls["sso_url"], urls["slo_url"],
         [k["certificate_pem"] for k in ordered], [fmt],
