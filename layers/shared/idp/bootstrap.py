@@ -88,6 +88,14 @@ class Container:
 
         return EventPublisher(self.sqs, self.settings.events_queue_url)
 
+    # ------------------------------------------------------------------ audit
+    @_part
+    def audit(self):
+        """The audit log every context records into (idp.kernel.audit.AuditSink)."""
+        from idp.kernel.audit import NullAudit
+
+        return NullAudit()
+
     # ------------------------------------------------------------------ directory
     @_part
     def store(self) -> "DirectoryStore":

@@ -1,0 +1,78 @@
+"""The audit vocabulary (contract section 8), shared by every context that records what happened:
+sign-on (login, mfa, sso, logout, lockout), the directory and apps (admin.<resource>.<action>) and
+provisioning. A context is handed an `AuditSink` by the composition root and calls `record`; the
+sink never raises into a sign-in or an admin change (a failed write is counted and logged by the
+adapter, not lost silently). Events never carry secret values: `changes` names fields only, and
+`detail` is for short, non-secret facts (an ACS URL, a SCIM status)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Protocol
+
+OUTCOMES = frozenset({"success", "failure"})
+ACTOR_TYPES = frozenset({"user", "admin", "system"})
+# Field names whose values are secrets: they may be named in `changes`, never carried in `detail`.
+SECRET_FIELDS = frozenset({"password", "password_hash", "token", "scim_token", "private_key", "key", "secret",
+                           "totp_secret", "recovery_codes", "code"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: an end user (their id), an administrator (a console user's id, or None for the
+    bearer-token API), or the system (the consumer, the schedule)."""
+
+    type: str = "system"
+    id: str | None = None
+
+    def __post_init__(self):
+        if self.type not in ACTOR_TYPES:
+            raise ValueError(f"unknown actor type {self.type!r}")
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, **({"id": self.id} if self.id else {})}
+
+
+SYSTEM = Actor("system")
+API_ADMIN = Actor("admin")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One thing that happened. ``type`` is ``login``, ``mfa``, ``sso``, ``logout``, ``lockout``,
+    ``admin.<resource>.<action>``, ``provisioning`` or ``key``; ``reason`` is a code (``not_bound``,
+    ``suspended``, ``acs_not_registered``, ...) on a failure."""
+
+    type: str
+    outcome: str = "success"
+    actor: Actor = SYSTEM
+    user_id: str | None = None
+    app: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    reason: str | None = None
+    changes: tuple[str, ...] = ()
+    detail: Mapping[str, str | int | bool | None] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+        leaked = SECRET_FIELDS.intersection(self.detail)
+        if leaked:
+            raise ValueError(f"audit detail may not carry secret fields: {sorted(leaked)}")
+
+
+def changed_fields(fields: Iterable[str]) -> tuple[str, ...]:
+    """The sorted field names of a change (names only: values, secret or not, are never recorded)."""
+    return tuple(sorted(set(fields)))
+
+
+class AuditSink(Protocol):
+    def record(self, event: AuditEvent) -> None:
+        """Append ``event``; never raises (a failing write is the sink's to count and report)."""
+
+
+class NullAudit:
+    """Records nothing (a context built without an audit log)."""
+
+    def record(self, event: AuditEvent) -> None:
+        return None
