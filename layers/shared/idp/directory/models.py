@@ -41,6 +41,20 @@ def _check_username(value: str | None) -> str | None:
     return value
 
 
+#: What a user may be besides a person in the directory: "admin" may use the console (contract section 6).
+ROLES = ("admin",)
+
+
+def _check_roles(value: list[str] | None) -> list[str] | None:
+    """Known roles only, each once, in a stable order (None: not given)."""
+    if value is None:
+        return None
+    unknown = [r for r in value if r not in ROLES]
+    if unknown:
+        raise ValueError(f"unknown role '{unknown[0]}' (known roles: {', '.join(ROLES)})")
+    return sorted(set(value))
+
+
 class UserCreate(_Strict):
     username: str = Field(min_length=1, max_length=128)
     email: str = Field(max_length=254)
@@ -54,9 +68,11 @@ class UserCreate(_Strict):
     phone: str | None = Field(default=None, max_length=64)
     location: str | None = Field(default=None, max_length=256)
     state: UserState = "ACTIVE"
+    roles: list[str] | None = Field(default=None, max_length=10)
 
     _email = field_validator("email")(_check_email)
     _username = field_validator("username")(_check_username)
+    _roles = field_validator("roles")(_check_roles)
 
 
 class UserPatch(_Strict):
@@ -73,9 +89,11 @@ class UserPatch(_Strict):
     phone: str | None = Field(default=None, max_length=64)
     location: str | None = Field(default=None, max_length=256)
     state: UserState | None = None
+    roles: list[str] | None = Field(default=None, max_length=10)
 
     _email = field_validator("email")(_check_email)
     _username = field_validator("username")(_check_username)
+    _roles = field_validator("roles")(_check_roles)
 
 
 class GroupCreate(_Strict):

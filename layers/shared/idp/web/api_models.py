@@ -57,6 +57,7 @@ class UserView(_View):
     firstname: str | None = None
     lastname: str | None = None
     state: str | None = None
+    roles: list[str] | None = Field(default=None, description='"admin": may use the admin console')
 
 
 class GroupView(_View):
