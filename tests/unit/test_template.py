@@ -134,11 +134,13 @@ def test_table_keys_gsi_ttl_pitr(res: dict[str, Any]) -> None:
     assert p["BillingMode"] == "PAY_PER_REQUEST"
     assert {(k["AttributeName"], k["KeyType"]) for k in p["KeySchema"]} == {("pk", "HASH"), ("sk", "RANGE")}
     types = {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]}
-    assert types == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
-    (gsi,) = p["GlobalSecondaryIndexes"]
+    assert types == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S", "gsi2pk": "S", "gsi2sk": "S"}
+    gsi, audit_by_app = p["GlobalSecondaryIndexes"]
     assert gsi["IndexName"] == "gsi1"
     assert {(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]} == {("gsi1pk", "HASH"), ("gsi1sk", "RANGE")}
     assert gsi["Projection"]["ProjectionType"] == "ALL"
+    assert audit_by_app["IndexName"] == "gsi2"
+    assert {(k["AttributeName"], k["KeyType"]) for k in audit_by_app["KeySchema"]} == {("gsi2pk", "HASH"), ("gsi2sk", "RANGE")}
     assert p["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert p["SSESpecification"]["SSEEnabled"] is True
@@ -455,7 +457,7 @@ def test_the_internet_facing_login_writes_only_its_own_items(tpl: dict[str, Any]
     statements = [s for p in tpl["Resources"]["SamlLoginFunction"]["Properties"]["Policies"] for s in p.get("Statement", [])]
     (write,) = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
     keys = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert sorted(keys) == ["LOGIN#*", "SAMLREQ#*", "SESSION#*", "THROTTLE#*"]
+    assert sorted(keys) == ["AUDIT#*", "LOGIN#*", "SAMLREQ#*", "SESSION#*", "THROTTLE#*"]
     assert not any(k.startswith(("USER#", "APP#", "GROUP#", "UNIQUE#", "OUTBOX")) for k in keys)
 
 

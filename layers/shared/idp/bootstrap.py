@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from idp.settings import Settings
 
 if TYPE_CHECKING:  # the types only; the modules load lazily below
+    from idp.adapters.audit_log import DynamoAuditLog
     from idp.adapters.directory_store import DirectoryStore
     from idp.adapters.event_publisher import EventPublisher
     from idp.adapters.provisioning_state import ProvisioningState
@@ -90,11 +91,13 @@ class Container:
 
     # ------------------------------------------------------------------ audit
     @_part
-    def audit(self):
-        """The audit log every context records into (idp.kernel.audit.AuditSink)."""
-        from idp.kernel.audit import NullAudit
+    def audit(self) -> "DynamoAuditLog":
+        """The audit log every context records into (idp.kernel.audit.AuditSink) and GET /admin/events reads."""
+        from idp.adapters.audit_log import DynamoAuditLog
+        from idp.adapters.audit_metrics import AuditMetrics
 
-        return NullAudit()
+        return DynamoAuditLog(self.table, self.settings.audit_retention_days,
+                              metrics=AuditMetrics(self.settings.metrics_namespace))
 
     # ------------------------------------------------------------------ directory
     @_part

@@ -75,6 +75,9 @@ class Settings(BaseModel):
     scim_permanent_retry_seconds: float = Field(default=5.0, ge=0)
     events_max_receive_count: int = Field(default=8, gt=0)
 
+    # -- audit log (idp.adapters.audit_log): days an event is kept (the template's AuditRetentionDays)
+    audit_retention_days: int = Field(default=90, gt=0, le=3650)
+
     @field_validator("ssm_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:

@@ -1,0 +1,174 @@
+"""The audit log in DynamoDB (contract section 8): one item per event in the directory table.
+
+| access path | key | used when |
+|---|---|---|
+| every event of a UTC day | pk `AUDIT#{yyyy-mm-dd}`, sk `{event id}` | no user or app filter (type, outcome, time filter it) |
+| a user's events | gsi1pk `AUDIT#USER#{uid}`, gsi1sk `{event id}` | `user_id=` (other filters applied to it) |
+| an app's events | gsi2pk `AUDIT#APP#{slug}`, gsi2sk `{event id}` | `app=` without `user_id=` |
+
+Event ids sort newest first (idp.kernel.audit_log), so every path is read in ascending key order and a
+time range is a key range. `expires_at` (TTL) is now + the retention; reads skip expired items, since TTL
+deletion lags (and moto has none). Cost: an event is one write to the table and one to each index it is
+in (at most three); a query filtered only by type or outcome reads every event of the days it spans and
+drops what does not match (per page at most MAX_QUERIES requests, then it answers with a cursor).
+
+A write that fails is logged (the event's type, app and user, never its detail) and counted as the
+AuditWriteFailures metric (alarm in template.yaml); it never raises into the sign-in or change that
+recorded it."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger
+from boto3.dynamodb.conditions import Attr, Key
+
+from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb
+from idp.kernel.audit import AuditEvent
+from idp.kernel.audit_log import (
+    DEFAULT_RETENTION_DAYS,
+    ID_PREFIX,
+    AuditQuery,
+    day_of,
+    days_between,
+    event_id,
+    event_view,
+    id_boundary,
+    id_ms,
+)
+
+log = Logger(child=True)
+
+MAX_QUERIES = 40  # DynamoDB requests one page of GET /admin/events may make
+_KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expires_at")
+_DAY_MS = 86_400_000
+_SKEW_MS = 5 * 60_000  # writers' clocks may run a little ahead of the reader's
+
+
+def cursor_for(after: str) -> str:
+    return encode_cursor({"after": after})
+
+
+def after_of(cursor: str | None) -> str | None:
+    """The sort key a cursor continues after (400 for a cursor this API did not give)."""
+    key = decode_cursor(cursor, {"after": ID_PREFIX})
+    return key["after"] if key else None
+
+
+def key_range(query: AuditQuery, after: str | None) -> tuple[str, str]:
+    """The sort-key range (inclusive) of the query's time range, past ``after``."""
+    low = id_boundary(query.until) if query.until is not None else ID_PREFIX
+    if after and after + "!" > low:
+        low = after + "!"
+    high = id_boundary(query.since) + "~" if query.since is not None else ID_PREFIX + "~"
+    return low, high
+
+
+class DynamoAuditLog:
+    """AuditSink over the directory table, and the reader of GET /admin/events."""
+
+    def __init__(self, table, retention_days: int = DEFAULT_RETENTION_DAYS, *, metrics=None,
+                 clock: Callable[[], float] = time.time):
+        self.table = table
+        self.retention_days = retention_days
+        self.metrics = metrics
+        self.clock = clock
+
+    # ------------------------------------------------------------------ writing
+    def record(self, event: AuditEvent) -> None:
+        """Append the event; a failing write is logged and counted, never raised."""
+        try:
+            now_ms = int(self.clock() * 1000)
+            eid = event_id(now_ms)
+            item: dict[str, Any] = {"pk": f"AUDIT#{day_of(now_ms)}", "sk": eid,
+                                    "expires_at": now_ms // 1000 + self.retention_days * 86_400,
+                                    **_stored(event_view(eid, now_ms, event))}
+            if event.user_id:
+                item.update(gsi1pk=f"AUDIT#USER#{event.user_id}", gsi1sk=eid)
+            if event.app:
+                item.update(gsi2pk=f"AUDIT#APP#{event.app}", gsi2sk=eid)
+            self.table.put_item(Item=item)
+        except Exception as exc:  # noqa: BLE001 - an audit write never breaks what it records
+            log.warning("audit event not written type=%s outcome=%s app=%s user=%s error=%s", event.type, event.outcome,
+                        event.app, event.user_id, type(exc).__name__, extra={"app": event.app, "user_id": event.user_id})
+            if self.metrics is not None:
+                self.metrics.write_failed(event)
+            return
+        if self.metrics is not None:
+            self.metrics.recorded(event)
+
+    # ------------------------------------------------------------------ reading
+    def query(self, query: AuditQuery, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """One page of matching events, newest first, and the cursor of the next (None at the end)."""
+        after = after_of(cursor)
+        now_ms = int(self.clock() * 1000)
+        oldest = now_ms - self.retention_days * _DAY_MS
+        since = max(query.since if query.since is not None else oldest, oldest)
+        bounded = AuditQuery(query.type, query.user_id, query.app, query.outcome, since, query.until)
+        low, high = key_range(bounded, after)
+        if low > high:
+            return [], None
+        filters = Attr("expires_at").gt(now_ms // 1000)
+        for name, value in (("type", query.type), ("outcome", query.outcome),
+                            ("app", query.app if query.user_id else None)):
+            if value is not None:
+                filters &= Attr(name).eq(value)
+        paths = self._paths(bounded, after, now_ms)
+        out: list[dict] = []
+        queries = 0
+        position = after
+        for index, pk_name, sk_name, pk in paths:
+            kwargs: dict[str, Any] = {"KeyConditionExpression": Key(pk_name).eq(pk) & Key(sk_name).between(low, high),
+                                      "FilterExpression": filters, "ScanIndexForward": True, "Limit": 200}
+            if index:
+                kwargs["IndexName"] = index
+            while True:
+                if queries >= MAX_QUERIES:
+                    return out, cursor_for(position) if position else None
+                page = self.table.query(**kwargs)
+                queries += 1
+                for item in page.get("Items", []):
+                    out.append(_view(item))
+                    if len(out) > limit:
+                        return out[:limit], cursor_for(out[limit - 1]["id"])
+                    position = item["sk"]
+                last = page.get("LastEvaluatedKey")
+                if not last:
+                    break
+                position = last["sk"]
+                kwargs["ExclusiveStartKey"] = last
+            if index is None:  # a day done: continue past its oldest millisecond
+                day_start = _day_start_ms(pk[len("AUDIT#"):])
+                position = max(position or "", id_boundary(day_start) + "~")
+        return out, None
+
+    def _paths(self, query: AuditQuery, after: str | None, now_ms: int) -> list[tuple[str | None, str, str, str]]:
+        if query.user_id:
+            return [("gsi1", "gsi1pk", "gsi1sk", f"AUDIT#USER#{query.user_id}")]
+        if query.app:
+            return [("gsi2", "gsi2pk", "gsi2sk", f"AUDIT#APP#{query.app}")]
+        newest = query.until if query.until is not None else now_ms + _SKEW_MS
+        if after:
+            newest = min(newest, id_ms(after))
+        return [(None, "pk", "sk", f"AUDIT#{day}") for day in days_between(newest, query.since or 0)]
+
+
+def _day_start_ms(day: str) -> int:
+    from datetime import datetime, timezone
+
+    return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def _stored(view: dict) -> dict:
+    """The view as an item: user agents and reasons cut to a sane length (they come from outside)."""
+    item = dict(view)
+    for name, size in (("user_agent", 400), ("reason", 200), ("ip", 64)):
+        if name in item:
+            item[name] = str(item[name])[:size]
+    if "detail" in item:
+        item["detail"] = {k: (v[:1000] if isinstance(v, str) else v) for k, v in item["detail"].items()}
+    return item
+
+
+def _view(item: dict) -> dict:
+    return {k: v for k, v in from_ddb(item).items() if k not in _KEYS}

@@ -1,0 +1,141 @@
+"""The audit log in DynamoDB (moto, the table from template.yaml): order, filters, time range, pages,
+retention and a failing write, and GET /admin/events through the admin API's handler."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from tests.integration.test_lambda_handlers import load
+
+from idp_testing.lambda_events import LambdaContext, http_event
+
+
+class Clock:
+    def __init__(self, now: float = 1_796_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def log(aws_env):
+    from idp.adapters.audit_log import DynamoAuditLog
+    from idp.bootstrap import container
+
+    clock = Clock()
+    return DynamoAuditLog(container().table, 90, clock=clock), clock
+
+
+def _event(type_="login", **kw):
+    from idp.kernel.audit import AuditEvent
+
+    return AuditEvent(type_, **kw)
+
+
+def test_newest_first_paged_and_filtered(log):
+    from idp.kernel.audit_log import AuditQuery
+
+    audit, clock = log
+    for i in range(7):
+        clock.now += 3600 * 7  # spans several UTC days
+        audit.record(_event("sso", outcome="failure" if i % 2 else "success", user_id=f"u-{i % 2}", app="officespace",
+                            reason="not_bound" if i % 2 else None, detail={"n": i}))
+    clock.now += 1
+    audit.record(_event("admin.user.updated", user_id="u-0", changes=("email", "password")))
+    everything, cursor = audit.query(AuditQuery(), limit=3)
+    assert [e["type"] for e in everything][:1] == ["admin.user.updated"] and cursor
+    seen = list(everything)
+    while cursor:
+        page, cursor = audit.query(AuditQuery(), limit=3, cursor=cursor)
+        seen += page
+    assert len(seen) == 8 and len({e["id"] for e in seen}) == 8
+    assert [e["at"] for e in seen] == sorted((e["at"] for e in seen), reverse=True)
+    assert [e["detail"]["n"] for e in seen if e["type"] == "sso"] == [6, 5, 4, 3, 2, 1, 0]
+    failures, _ = audit.query(AuditQuery(outcome="failure", app="officespace"))
+    assert [e["detail"]["n"] for e in failures] == [5, 3, 1] and all(e["reason"] == "not_bound" for e in failures)
+    by_user, _ = audit.query(AuditQuery(user_id="u-0", type="sso"))
+    assert [e["detail"]["n"] for e in by_user] == [6, 4, 2, 0]
+    assert audit.query(AuditQuery(user_id="u-0", type="admin.user.updated"))[0][0]["changes"] == ["email", "password"]
+
+
+def test_time_range_is_inclusive_and_retention_hides_old_events(log):
+    from idp.kernel.audit_log import AuditQuery
+
+    audit, clock = log
+    start = clock.now
+    for i in range(5):
+        clock.now = start + i * 86400
+        audit.record(_event("logout", user_id="u-1", detail={"day": i}))
+    ms = lambda t: int(t * 1000)  # noqa: E731
+    window, _ = audit.query(AuditQuery(since=ms(start + 86400), until=ms(start + 3 * 86400)))
+    assert [e["detail"]["day"] for e in window] == [3, 2, 1]
+    clock.now = start + 90.5 * 86400  # day 0 is past 90 days of retention (TTL may not have run yet)
+    kept, _ = audit.query(AuditQuery(user_id="u-1"))
+    assert [e["detail"]["day"] for e in kept] == [4, 3, 2, 1]
+
+
+def test_ids_are_unique_under_concurrency(log):
+    from idp.kernel.audit_log import AuditQuery
+
+    audit, _clock = log  # one frozen millisecond for every writer
+    threads = [threading.Thread(target=lambda: [audit.record(_event("login", app="a")) for _ in range(10)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    items, _ = audit.query(AuditQuery(app="a"), limit=100)
+    assert len(items) == 40 and len({e["id"] for e in items}) == 40
+
+
+def test_a_failing_write_is_counted_and_never_raised(log, caplog):
+    from idp.adapters.audit_log import DynamoAuditLog
+
+    class Broken:
+        def put_item(self, **kw):
+            raise RuntimeError("ProvisionedThroughputExceeded")
+
+    class Counting:
+        def __init__(self):
+            self.failed = []
+
+        def write_failed(self, event):
+            self.failed.append(event.type)
+
+        def recorded(self, event):
+            raise AssertionError("not written")
+
+    metrics = Counting()
+    DynamoAuditLog(Broken(), metrics=metrics).record(_event("login", outcome="failure", reason="wrong_password"))
+    assert metrics.failed == ["login"]
+
+
+def test_a_bad_cursor_or_filter_is_a_400_naming_it(log):
+    from idp.kernel.audit_log import AuditQuery
+    from idp.kernel.errors import DomainError
+
+    audit, _ = log
+    with pytest.raises(DomainError, match="cursor"):
+        audit.query(AuditQuery(), cursor="bm90LWEtY3Vyc29y")
+    for params, name in (({"outcome": "maybe"}, "outcome"), ({"since": "yesterday"}, "since"),
+                         ({"since": "2026-12-02T00:00:00Z", "until": "2026-12-01T00:00:00Z"}, "since")):
+        with pytest.raises(DomainError, match=name):
+            AuditQuery.from_params(params)
+
+
+def test_events_route(aws_env):
+    from idp.bootstrap import container
+    from idp.kernel.audit import AuditEvent
+
+    handler = load("admin_api")
+    container().audit.record(AuditEvent("sso", outcome="failure", user_id="u-9", app="officespace", reason="suspended"))
+    assert handler(http_event("GET", "/admin/events", token=None), LambdaContext())["statusCode"] == 401
+    answer = handler(http_event("GET", "/admin/events", query={"app": "officespace", "outcome": "failure"}), LambdaContext())
+    assert answer["statusCode"] == 200, answer["body"]
+    body = json.loads(answer["body"])
+    assert body["next_cursor"] is None
+    (event,) = [e for e in body["items"] if e["type"] == "sso"]
+    assert event["reason"] == "suspended" and event["actor"] == {"type": "system"} and event["id"].startswith("ev-")
+    bad = handler(http_event("GET", "/admin/events", query={"outcome": "x"}), LambdaContext())
+    assert bad["statusCode"] == 400 and json.loads(bad["body"])["error"] == "invalid_query"
