@@ -266,6 +266,19 @@ class InMemoryProvisioningState:
                         entity_id=eid, updated_at=now_iso())
             return token
 
+    def forget_unclaimed(self, slug: str, kind: str, eid: str) -> bool:
+        self._before_map_io()
+        now = self.clock()
+        with self.lock:
+            key = (f"APP#{slug}", _map_sk(kind, eid))
+            current = self.items.get(key)
+            if current is None:
+                return True
+            if "scim_id" in current or ("claim_until" in current and not current["claim_until"] < round(now, 3)):
+                return False
+            del self.items[key]
+            return True
+
     def release_claim(self, slug: str, kind: str, eid: str, token: str) -> None:
         self._before_map_io()
         with self.lock:

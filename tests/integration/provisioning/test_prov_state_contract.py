@@ -65,6 +65,21 @@ def test_no_claim_once_the_item_has_a_scim_id(state, clock):
     assert state.claim_create(APP, "GROUP", "g1") is None
 
 
+def test_forget_unclaimed_spares_a_live_claim_and_a_mapped_item(state, clock):
+    token = state.claim_create(APP, "USER", "u1")
+    assert state.forget_unclaimed(APP, "USER", "u1") is False  # someone is creating it right now
+    clock.advance(CLAIM_SECONDS + 1)
+    assert state.forget_unclaimed(APP, "USER", "u1") is True  # the claim lapsed: an abandoned create
+    assert state.get_map(APP, "USER", "u1") is None
+    token = state.claim_create(APP, "USER", "u2")
+    state.release_claim(APP, "USER", "u2", token)  # released after a failure: left 'creating'
+    assert state.forget_unclaimed(APP, "USER", "u2") is True and state.get_map(APP, "USER", "u2") is None
+    token = state.claim_create(APP, "GROUP", "g1")
+    state.save_pushed(APP, "GROUP", "g1", scim_id="s1", status="synced", claim_token=token)
+    assert state.forget_unclaimed(APP, "GROUP", "g1") is False and state.get_map(APP, "GROUP", "g1")["scim_id"] == "s1"
+    assert state.forget_unclaimed(APP, "USER", "never-seen") is True
+
+
 def test_save_pushed_with_a_stale_claim_raises_claim_lost(state, clock):
     first = state.claim_create(APP, "USER", "u1")
     clock.advance(CLAIM_SECONDS + 1)

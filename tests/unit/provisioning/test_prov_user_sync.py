@@ -167,9 +167,6 @@ def test_retry_after_goes_back_to_the_queue_when_it_does_not_fit(engine, sp, sta
     assert state.get_map(APP, "USER", uid)["status"] == "pending"
 
 
-@pytest.mark.xfail(strict=True, reason="known: an item left 'creating' without a claim (a 401 during the create's "
-                                       "match, or a lapsed claim) is never forgotten once the user is unbound, and "
-                                       "the status view counts it as pending for ever")
 def test_an_abandoned_create_is_forgotten_once_the_user_is_unbound(engine, state, tokens, directory, bound_user):
     uid = bound_user()
     tokens.tokens[APP] = "wrong"

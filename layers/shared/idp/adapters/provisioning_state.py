@@ -82,6 +82,7 @@ class ProvisioningState:
     # ---------------------------------------------------------------- create claims
     claim_create = _to("claim_store", DynamoClaims.claim_create)
     release_claim = _to("claim_store", DynamoClaims.release_claim)
+    forget_unclaimed = _to("claim_store", DynamoClaims.forget_unclaimed)
 
     # ---------------------------------------------------------------- the reconcile lease
     acquire_lease = _to("lease_store", DynamoLease.acquire_lease)

@@ -67,8 +67,8 @@ class GroupSync:
         desired = self._desired_members(run, gid) if (group is not None and bound and cfg.group_management) else {}
         plan = plan_group(group, bound, mapped, len(desired), cfg.group_management)
         if plan.action == "none":
-            if gm and not mapped and gm.get("status") != "creating":
-                self.state.forget(slug, "GROUP", gid)
+            if gm and not mapped:  # a leftover (failed, abandoned or lapsed create): gone unless in flight
+                self.state.forget_unclaimed(slug, "GROUP", gid)
             return Outcome("group", gid, slug, "no_change", plan.reason)
         if plan.action == "leave":
             if gm.get("status") != "left":

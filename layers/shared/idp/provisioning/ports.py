@@ -160,6 +160,10 @@ class ClaimStore(Protocol):
     def release_claim(self, slug: str, kind: str, eid: str, token: str) -> None:
         """Give the claim back; a no-op when it is no longer `token`'s."""
 
+    def forget_unclaimed(self, slug: str, kind: str, eid: str) -> bool:
+        """Delete the mapping item if it has no scim_id and no live claim (an abandoned or lapsed
+        create, a leftover status); False when it has either (someone is creating it right now)."""
+
 
 class LeaseStore(Protocol):
     """`APP#{slug}` / `SCIM#LEASE`: one reconcile run per app; consumer creates wait while it is held."""

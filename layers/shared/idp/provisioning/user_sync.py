@@ -76,8 +76,8 @@ class UserSync:
         bound = user is not None and d.user_bound(cfg.slug, uid)
         plan = plan_user(user, bound, provisioned, cfg.deprovision)
         if plan.action == "none":
-            if m and not provisioned and m.get("status") != "creating":
-                self.state.forget(cfg.slug, "USER", uid)
+            if m and not provisioned:  # a leftover (failed, abandoned or lapsed create): gone unless in flight
+                self.state.forget_unclaimed(cfg.slug, "USER", uid)
             return Outcome("user", uid, cfg.slug, "no_change", plan.reason)
         if plan.action == "delete":
             return self._delete(run, uid, m, plan.reason)

@@ -41,6 +41,21 @@ class DynamoClaims:
             raise
         return token
 
+    def forget_unclaimed(self, slug: str, kind: str, eid: str) -> bool:
+        """One conditional DeleteItem: only an item with no scim_id and no live claim goes."""
+        self.buffer.before_map_io()
+        try:
+            self.table.delete_item(
+                Key=map_key(slug, kind, eid),
+                ConditionExpression="attribute_not_exists(scim_id) AND (attribute_not_exists(claim_until) OR claim_until < :now)",
+                ExpressionAttributeValues={":now": number(self.clock())},
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
     def release_claim(self, slug: str, kind: str, eid: str, token: str) -> None:
         self.buffer.before_map_io()
         try:
