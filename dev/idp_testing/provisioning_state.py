@@ -301,10 +301,11 @@ class InMemoryProvisioningState:
             return token, until
 
     def renew_lease(self, slug: str, token: str, seconds: float = LEASE_SECONDS) -> float | None:
-        until = round(self.clock() + seconds, 3)
+        now = self.clock()
+        until = round(now + seconds, 3)
         with self.lock:
             item = self.items.get((f"APP#{slug}", "SCIM#LEASE"))
-            if item is None or item.get("lease_token") != token:
+            if item is None or item.get("lease_token") != token or float(item.get("lease_until") or 0) < round(now, 3):
                 return None
             item["lease_until"] = until
             return until

@@ -43,14 +43,16 @@ class DynamoLease:
         return token, until
 
     def renew_lease(self, slug: str, token: str, seconds: float = LEASE_SECONDS) -> float | None:
-        """Extend our lease: the new `until`, or None when it is no longer ours."""
-        until = round(self.clock() + seconds, 3)
+        """Extend our lease: the new `until`, or None when it is no longer ours or has lapsed (a
+        consumer may have claimed and started a create since: the run must not go on claimless)."""
+        now = self.clock()
+        until = round(now + seconds, 3)
         try:
             self.table.update_item(
                 Key=self._key(slug),
                 UpdateExpression="SET lease_until = :u",
-                ConditionExpression="lease_token = :t",
-                ExpressionAttributeValues={":t": token, ":u": number(until)},
+                ConditionExpression="lease_token = :t AND lease_until >= :now",
+                ExpressionAttributeValues={":t": token, ":u": number(until), ":now": number(now)},
             )
         except ClientError as exc:
             if condition_failed(exc):
