@@ -185,8 +185,8 @@ def test_nameid_policy_the_app_cannot_produce_is_invalid_nameid_policy(app_namei
     ((PPT,), "minimum", False, True),
     ((UNSPEC_AC,), "minimum", False, True),
     ((MFA, PPT), "exact", False, True),  # one of them is enough
-    ((MFA,), "exact", False, False),
-    ((MFA,), "minimum", False, False),
+    ((MFA,), "exact", False, True),  # the REFEDS MFA profile: met by a step-up (sso.mfa_requested)
+    ((MFA,), "minimum", False, True),
     ((PPT,), "better", False, False),
     ((PPT,), "maximum", False, False),
     ((), "exact", True, False),  # an AuthnContextDeclRef: nothing this IdP can match

@@ -25,6 +25,8 @@ ATTRNAME_URI = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
 CM_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 AC_PASSWORD_PROTECTED_TRANSPORT = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 AC_UNSPECIFIED = "urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified"
+#: The REFEDS MFA profile: the user passed a second factor (or a user-verified passkey).
+AC_REFEDS_MFA = "https://refeds.org/profile/mfa"
 
 STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 STATUS_REQUESTER = "urn:oasis:names:tc:SAML:2.0:status:Requester"

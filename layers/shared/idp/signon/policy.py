@@ -10,6 +10,8 @@ from dataclasses import dataclass
 # signed in to that account before), an account from every browser it has never signed in from, and
 # one address across accounts (browsers it has not seen sign in). A known browser meets only its own.
 SOURCE, ACCOUNT, ADDRESS = "source", "account", "ip"
+# Second-factor tries of one user (past the password: the attacker already has it), as strict as SOURCE.
+MFA = "mfa"
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,8 @@ class SignonPolicy:
 
     def max_failures(self, kind: str) -> int:
         """Failures a counter of ``kind`` (SOURCE, ACCOUNT or ADDRESS) takes before it delays the next try."""
-        return {SOURCE: self.source_max_failures, ACCOUNT: self.account_max_failures}.get(kind, self.ip_max_failures)
+        return {SOURCE: self.source_max_failures, MFA: self.source_max_failures,
+                ACCOUNT: self.account_max_failures}.get(kind, self.ip_max_failures)
 
     def delay_after(self, kind: str, failures: int) -> int:
         """Seconds the next try waits after the ``failures``-th failure: none below the limit, then

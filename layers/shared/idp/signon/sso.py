@@ -68,8 +68,9 @@ class SamlStatus:
     message: str
 
 
-#: What a password login satisfies (the MFA stage will add https://refeds.org/profile/mfa).
-SATISFIED_CONTEXTS = frozenset({C.AC_PASSWORD_PROTECTED_TRANSPORT, C.AC_UNSPECIFIED})
+#: What a password login satisfies; with a second factor (the MFA stages), the REFEDS MFA profile too.
+PASSWORD_CONTEXTS = frozenset({C.AC_PASSWORD_PROTECTED_TRANSPORT, C.AC_UNSPECIFIED})
+SATISFIED_CONTEXTS = PASSWORD_CONTEXTS | {C.AC_REFEDS_MFA}
 #: NameID formats any app satisfies besides its own (unspecified: "whatever the IdP sends").
 _ANY_FORMAT = frozenset({C.NAMEID_UNSPECIFIED})
 
@@ -78,7 +79,8 @@ def unsatisfiable(app: dict, *, nameid_format: str | None, authn_contexts: Seque
                   decl_refs: Sequence[str] | bool = ()) -> SamlStatus | None:
     """The status for an AuthnRequest this IdP cannot satisfy for ``app`` (InvalidNameIDPolicy, NoAuthnContext),
     or None. Authentication contexts: only by class reference, compared ``exact`` or ``minimum``, and at
-    least one requested class must be PasswordProtectedTransport or unspecified."""
+    least one requested class must be PasswordProtectedTransport, unspecified or the REFEDS MFA profile (which
+    the sign-in then steps up to: ``mfa_requested``)."""
     produced = app_nameid_format(app)
     if nameid_format and nameid_format not in _ANY_FORMAT | {produced}:
         return SamlStatus(C.STATUS_REQUESTER, C.STATUS_INVALID_NAMEID_POLICY,
@@ -89,8 +91,15 @@ def unsatisfiable(app: dict, *, nameid_format: str | None, authn_contexts: Seque
         asked = ", ".join(authn_contexts) or "an AuthnContextDeclRef"
         return SamlStatus(C.STATUS_RESPONDER, C.STATUS_NO_AUTHN_CONTEXT,
                           f"the requested authentication context ({comparison or 'exact'}: {asked}) cannot be met; "
-                          f"this identity provider authenticates with {C.AC_PASSWORD_PROTECTED_TRANSPORT}")
+                          f"this identity provider authenticates with {C.AC_PASSWORD_PROTECTED_TRANSPORT} "
+                          f"or {C.AC_REFEDS_MFA}")
     return None
+
+
+def mfa_requested(authn_contexts: Sequence[str]) -> bool:
+    """The SP's RequestedAuthnContext is met only by a second factor: the REFEDS MFA profile is the one requested
+    class this IdP satisfies (a request that also accepts a password is met by a password)."""
+    return bool(SATISFIED_CONTEXTS & set(authn_contexts)) and not PASSWORD_CONTEXTS & set(authn_contexts)
 
 
 def passive_denied(denied: Denied) -> SamlStatus | None:
