@@ -1,7 +1,7 @@
 """`python -m benchmarks` (`make bench`): run every benchmark on this machine, side by side, and write
 docs/benchmarks.md. BENCH_QUICK=1 runs small sizes (rough numbers, about a minute).
 
-Options: --only saml,cold,sso,prov (a subset) and --out PATH (default docs/benchmarks.md).
+Options: --only saml,cold,sso,prov,calls (a subset) and --out PATH (default docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import logging
 import time
 import traceback
 
-from . import cold_start, provisioning, saml_response, sso
+from . import aws_calls, cold_start, provisioning, saml_response, sso
 from .common import ROOT, log, machine, quick, versions
 from .report import render
 
-SECTIONS = ("saml", "cold", "sso", "prov")
+SECTIONS = ("saml", "cold", "sso", "prov", "calls")
 
 
 def sizes(is_quick: bool) -> dict:
@@ -24,11 +24,11 @@ def sizes(is_quick: bool) -> dict:
         return {"saml_ours": 100, "saml_floor": 100, "saml_pysaml2": 20, "cold_n": 3,
                 "sso_roundtrip": 50, "sso_seconds": 3.0, "sso_logins": 3, "sso_clients": 4,
                 "prov_users": 100, "prov_groups": 10, "rl_users": 60, "rl_groups": 1, "rl_rate": 20,
-                "scale_users": 300, "scale_groups": 5}
+                "scale_users": 300, "scale_groups": 5, "calls_n": 3}
     return {"saml_ours": 500, "saml_floor": 500, "saml_pysaml2": 200, "cold_n": 10,
             "sso_roundtrip": 300, "sso_seconds": 10.0, "sso_logins": 15, "sso_clients": 4,
             "prov_users": 1000, "prov_groups": 10, "rl_users": 300, "rl_groups": 3, "rl_rate": 30,
-            "scale_users": 10_000, "scale_groups": 50}
+            "scale_users": 10_000, "scale_groups": 50, "calls_n": 10}
 
 
 def _section(results: dict, name: str, fn) -> None:
@@ -83,6 +83,14 @@ def run(only: tuple[str, ...] = SECTIONS, is_quick: bool | None = None) -> dict:
             return out
 
         _section(results, "prov", prov)
+    if "calls" in only:
+        def calls():
+            with _quiet():
+                out = aws_calls.run(sz["calls_n"])
+            logging.disable(logging.NOTSET)
+            return out
+
+        _section(results, "calls", calls)
     results["total_s"] = time.monotonic() - t0
     return results
 

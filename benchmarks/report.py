@@ -1,6 +1,7 @@
 """Render the results of `python -m benchmarks` as docs/benchmarks.md."""
 from __future__ import annotations
 
+from . import aws_calls
 from .cold_start import FUNCTIONS, TARGETS_MS
 from .common import fmt_ms, fmt_x, ratio
 
@@ -294,6 +295,11 @@ def render(results: dict) -> str:
         _sso(results["sso"], body)
     if "prov" in results:
         _prov(results["prov"], t, body)
+    if "calls" in results and "error" not in results["calls"]:
+        prov = results.get("prov") if isinstance(results.get("prov"), dict) else {}
+        aws_calls.render(results["calls"], results.get("sso") if "error" not in results.get("sso", {}) else None,
+                         prov.get("scale") if isinstance(prov.get("scale"), dict) and "error" not in prov.get("scale", {}) else None,
+                         body)
 
     m, v = results["machine"], results["versions"]
     out = ["# Benchmarks", ""]

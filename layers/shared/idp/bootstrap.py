@@ -110,7 +110,7 @@ class Container:
     def directory(self) -> "DirectoryService":
         from idp.directory.service import DirectoryService
 
-        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self))
+        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self), audit=self.audit)
 
     @_part
     def apps(self) -> "AppService":
@@ -156,14 +156,16 @@ class Container:
         from idp.signon.service import SignOn
 
         return SignOn(_SignonDirectory(self.store), self.signon_state, device_key=self.device_key.get,
-                      metrics=LoginMetrics(self.settings.metrics_namespace))
+                      metrics=LoginMetrics(self.settings.metrics_namespace), audit=self.audit)
 
     # ------------------------------------------------------------------ provisioning
     @_part
     def provisioning_state(self) -> "ProvisioningState":
         from idp.adapters.provisioning_state import ProvisioningState
 
-        return ProvisioningState(self.table)
+        state = ProvisioningState(self.table)
+        state.log_store.audit = self.audit  # each provisioning log entry is also an audit event pointing at it
+        return state
 
     @_part
     def breaker(self) -> "BreakerSettings":

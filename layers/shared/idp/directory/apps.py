@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from idp.directory import models
 from idp.directory.ports import Secrets
 from idp.directory.service import DirectoryService
 from idp.kernel import targets
+from idp.kernel.audit import Actor
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, conflict, not_found
 from idp.kernel.events import event
@@ -84,6 +85,10 @@ class AppService:
     def store(self):
         return self.directory.store
 
+    def acting_as(self, actor: Actor, ip: str | None = None, user_agent: str | None = None) -> "AppService":
+        """This service recording its changes (admin.app.*, admin.key.*) as done by ``actor``."""
+        return replace(self, directory=self.directory.acting_as(actor, ip, user_agent))
+
     def get(self, slug: str) -> dict:
         app = self.store.get_app(slug)
         if not app:
@@ -115,7 +120,10 @@ class AppService:
         if "sp_certificate" in app:
             app["sp_certificate"] = _sp_certificate(app["sp_certificate"])
         app["signing_keys"] = [self._new_key(app["slug"], "active")]
-        return self.store.create_app(app, lambda a: [])  # nothing is bound yet: no event
+        created = self.store.create_app(app, lambda a: [])  # nothing is bound yet: no event
+        self.directory.record("admin.app.created", app=data["slug"], changes=data,
+                              detail={"kid": app["signing_keys"][0]["kid"]})
+        return created
 
     def update(self, slug: str, body) -> dict:
         if isinstance(body, dict) and "slug" in body and body["slug"] != slug:
@@ -132,12 +140,14 @@ class AppService:
         captured, events_for = self.directory._capture(lambda a: [event("app.sync", slug, app=slug)])
         app = self.store.update_app(slug, data, events_for)
         self.directory.publish(captured)
+        self.directory.record("admin.app.updated", app=slug, changes=data)
         return app
 
     def delete(self, slug: str) -> None:
         self.get(slug)
         self.store.delete_app(slug)
         self.secrets.delete_prefix(f"apps/{slug}")
+        self.directory.record("admin.app.deleted", app=slug)
 
     # ---------- signing key rotation ----------
     def add_next_key(self, slug: str) -> dict:
@@ -147,7 +157,10 @@ class AppService:
         if any(k["status"] == "next" for k in keys):
             raise conflict(f"app '{slug}' already has a next signing key; activate or retire it first")
         keys = keys + [self._new_key(slug, "next")]
-        return self.store.update_app(slug, {"signing_keys": keys}, lambda a: [])
+        updated = self.store.update_app(slug, {"signing_keys": keys}, lambda a: [])
+        self.directory.record("admin.key.added", app=slug, detail={"kid": keys[-1]["kid"],
+                                                                   "fingerprint_sha256": keys[-1]["fingerprint_sha256"]})
+        return updated
 
     def activate_key(self, slug: str, kid: str) -> dict:
         """Make `kid` the signing key; the old one stays published (status `previous`) until retired."""
@@ -163,7 +176,9 @@ class AppService:
                 key["status"] = "active"
             elif key["status"] == "active":
                 key["status"] = "previous"
-        return self.store.update_app(slug, {"signing_keys": keys}, lambda a: [])
+        updated = self.store.update_app(slug, {"signing_keys": keys}, lambda a: [])
+        self.directory.record("admin.key.activated", app=slug, detail={"kid": kid, "fingerprint_sha256": target["fingerprint_sha256"]})
+        return updated
 
     def retire_key(self, slug: str, kid: str) -> dict:
         """Retire a key that is not active: it leaves the metadata and its private key is destroyed."""
@@ -176,7 +191,9 @@ class AppService:
             raise conflict(f"signing key '{kid}' is active; activate another key before retiring it")
         key["status"] = "retired"
         self.secrets.delete(signing_key_secret(slug, kid))
-        return self.store.update_app(slug, {"signing_keys": keys}, lambda a: [])
+        updated = self.store.update_app(slug, {"signing_keys": keys}, lambda a: [])
+        self.directory.record("admin.key.retired", app=slug, detail={"kid": kid})
+        return updated
 
     def signing_key_pem(self, slug: str, kid: str) -> str:
         pem = self.secrets.get(signing_key_secret(slug, kid))
@@ -209,6 +226,8 @@ class AppService:
             self.on_provisioning_moved(slug)
         self.on_provisioning_changed(slug)
         self.directory.publish(captured)
+        self.directory.record("admin.app.provisioning_updated", app=slug,
+                              changes=[*data, *(["token"] if token is not None else [])])
         return updated
 
     def scim_token(self, slug: str) -> str | None:

@@ -2,13 +2,14 @@
 what ends a user's sessions (a password change, a suspension, an MFA reset, an admin's revoke)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from aws_lambda_powertools import Logger
 
 from idp.directory import models
 from idp.directory.passwords import hash_password
 from idp.directory.ports import DirectoryRepository, Publisher, SignonHooks
+from idp.kernel.audit import API_ADMIN, Actor, AuditEvent, AuditSink, NullAudit, changed_fields
 from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
 
@@ -23,6 +24,21 @@ class DirectoryService:
     store: DirectoryRepository
     publisher: Publisher
     signon: SignonHooks | None = None  # None: nothing listens (unit tests of the directory alone)
+    # Every change is recorded as admin.<resource>.<action> (field names only), by this actor, from this client.
+    audit: AuditSink = field(default_factory=NullAudit)
+    actor: Actor = API_ADMIN
+    ip: str | None = None
+    user_agent: str | None = None
+
+    def acting_as(self, actor: Actor, ip: str | None = None, user_agent: str | None = None) -> "DirectoryService":
+        """This service recording its changes as done by ``actor`` (the console passes Actor("admin", uid))."""
+        return replace(self, actor=actor, ip=ip, user_agent=user_agent)
+
+    def record(self, type_: str, *, user_id: str | None = None, app: str | None = None, changes=(),
+               detail: dict | None = None) -> None:
+        """Append an audit event of a change this service (or the app service) made."""
+        self.audit.record(AuditEvent(type_, actor=self.actor, user_id=user_id, app=app, ip=self.ip, user_agent=self.user_agent,
+                                     changes=changed_fields(changes), detail=detail or {}))
 
     # ---------- publishing ----------
     def publish(self, events: list[dict], in_outbox: bool = True) -> None:
@@ -52,6 +68,7 @@ class DirectoryService:
         captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
         user = self.store.create_user(data, hash_password(password) if password else None, events_for)
         self.publish(captured)
+        self.record("admin.user.created", user_id=user["id"], changes=[*data, *(["password"] if password else [])])
         if password and self.signon:
             self.signon.password_set(user["id"])
         return user
@@ -71,6 +88,7 @@ class DirectoryService:
         captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
         user = self.store.update_user(uid, data, hash_password(password) if password else None, events_for)
         self.publish(captured)
+        self.record("admin.user.updated", user_id=uid, changes=[*data, *(["password"] if password else [])])
         # After the change is stored: a login racing it with the old password gets a session of the old epoch.
         if password and self.signon:
             self.signon.password_set(uid)
@@ -83,11 +101,13 @@ class DirectoryService:
         """POST /admin/users/{id}/sessions/revoke: every IdP session of the user ends (404 for an unknown user)."""
         self.get_user(uid)
         self._end_sessions(uid, "revoked")
+        self.record("admin.user.sessions_revoked", user_id=uid)
 
     def reset_mfa(self, uid: str) -> None:
         """The hook an MFA reset calls once the user's factors are gone: every IdP session of the user ends."""
         self.get_user(uid)
         self._end_sessions(uid, "mfa_reset")
+        self.record("admin.user.mfa_reset", user_id=uid)
 
     def _end_sessions(self, uid: str, reason: str) -> None:
         if self.signon:
@@ -97,6 +117,7 @@ class DirectoryService:
         captured, events_for = self._capture(lambda u: [event("user.deleted", u["id"], version=int(u.get("version", 1)) + 1)])
         self.store.delete_user(uid, events_for)
         self.publish(captured)
+        self.record("admin.user.deleted", user_id=uid)
 
     # ---------- groups ----------
     def create_group(self, body) -> dict:
@@ -104,6 +125,7 @@ class DirectoryService:
         captured, events_for = self._capture(lambda g: [event("group.created", g["id"], version=1)])
         group = self.store.create_group(data, events_for)
         self.publish(captured)
+        self.record("admin.group.created", changes=data, detail={"group_id": group["id"]})
         return group
 
     def get_group(self, gid: str) -> dict:
@@ -120,6 +142,7 @@ class DirectoryService:
         captured, events_for = self._capture(lambda g: [event("group.updated", g["id"], version=g["version"])])
         group = self.store.update_group(gid, data, events_for)
         self.publish(captured)
+        self.record("admin.group.updated", changes=data, detail={"group_id": gid})
         return group
 
     def delete_group(self, gid: str) -> None:
@@ -132,6 +155,7 @@ class DirectoryService:
         )
         self.store.delete_group(gid, events_for)
         self.publish(captured)
+        self.record("admin.group.deleted", detail={"group_id": gid})
         self.publish(fan_out[OUTBOX_ROOM:], in_outbox=False)
 
     def _require_user(self, uid: str) -> None:
@@ -153,6 +177,7 @@ class DirectoryService:
         events = [event("group.members_changed", gid)]
         events += [event("app.access_changed", uid, app=slug) for slug in self.store.apps_of_group(gid)]
         (self.store.add_member if add else self.store.remove_member)(gid, uid, events[:OUTBOX_ROOM])
+        self.record("admin.group.member_added" if add else "admin.group.member_removed", user_id=uid, detail={"group_id": gid})
         self.publish(events[:OUTBOX_ROOM])
         self.publish(events[OUTBOX_ROOM:], in_outbox=False)
 
@@ -169,6 +194,7 @@ class DirectoryService:
             return
         events = [event("app.access_changed", uid, app=slug)]
         (self.store.bind_user if bind else self.store.unbind_user)(slug, uid, events)
+        self.record("admin.app.user_bound" if bind else "admin.app.user_unbound", user_id=uid, app=slug)
         self.publish(events)
 
     def bind_group(self, slug: str, gid: str, bind: bool) -> None:
@@ -182,6 +208,7 @@ class DirectoryService:
         events = [event("app.access_changed", gid, app=slug)]
         events += [event("app.access_changed", uid, app=slug) for uid in members]
         (self.store.bind_group if bind else self.store.unbind_group)(slug, gid, events[:OUTBOX_ROOM])
+        self.record("admin.app.group_bound" if bind else "admin.app.group_unbound", app=slug, detail={"group_id": gid})
         self.publish(events[:OUTBOX_ROOM])
         self.publish(events[OUTBOX_ROOM:], in_outbox=False)
 

@@ -12,9 +12,11 @@ from typing import Callable, Sequence
 
 from aws_lambda_powertools import Logger
 
+from idp.kernel.audit import AuditSink, NullAudit
 from idp.kernel.tokens import hash_token, same
 from idp.signon import login
 from idp.signon.assertion import nameid_for
+from idp.signon.audit_trail import login_events, logout_event
 from idp.signon.models import LoginState, PendingSignOn, Session, SignedIn
 from idp.signon.ports import LoginMetricsSink, SignonDirectory, SignonStore
 from idp.signon.sso import Denied, Grant, answer_to
@@ -38,13 +40,14 @@ class LogoutResult:
 class SignOn:
     def __init__(self, directory: SignonDirectory, store: SignonStore, stages: Sequence[login.Stage] = login.PASSWORD_LOGIN,
                  *, device_key: Callable[[], bytes | None] = lambda: None, metrics: LoginMetricsSink | None = None,
-                 clock: Callable[[], float] = time.time):
+                 audit: AuditSink | None = None, clock: Callable[[], float] = time.time):
         self.directory = directory
         self.store = store
         self.stages = tuple(stages)
         self.device_key = device_key
         self.metrics = metrics
         self.clock = clock
+        self.audit = audit or NullAudit()  # login, lockout and logout events (idp.signon.audit_trail)
 
     @property
     def session_lifetime(self) -> int:
@@ -84,13 +87,16 @@ class SignOn:
             return None
         return SignedIn(session_id, Session.from_item(item), user)
 
-    def sign_out(self, session_id: str | None, csrf: str | None) -> bool:
+    def sign_out(self, session_id: str | None, csrf: str | None, *, ip: str | None = None,
+                 user_agent: str | None = None) -> bool:
         """End the browser's session; False (nothing ended) when a live session's CSRF token does not match."""
         current = self.signed_in(session_id)
         if current is not None and not same(csrf, current.session.csrf):
             return False
         if session_id:
             self.store.delete_session(session_id)
+        if current is not None:
+            self.audit.record(logout_event(current.session.uid, ip=ip, user_agent=user_agent))
         return True
 
     def end_sessions(self, uid: str, reason: str) -> None:
@@ -99,9 +105,16 @@ class SignOn:
         log.info("every session of user %s ended reason=%s epoch=%s", uid, reason, epoch, extra={"user_id": uid})
 
     def single_logout(self, current: SignedIn | None, app: dict, nameid: str | None,
-                      session_indexes: Sequence[str]) -> LogoutResult:
+                      session_indexes: Sequence[str], *, ip: str | None = None, user_agent: str | None = None) -> LogoutResult:
         """An SP's LogoutRequest ends the browser's session only when it names it: the NameID this app knows
         the user by, and the session's SessionIndex (which only SPs that got an assertion know)."""
+        result = self._single_logout(current, app, nameid, session_indexes)
+        self.audit.record(logout_event(current.session.uid if current else None, app=app["slug"], slo=True, ip=ip,
+                                       user_agent=user_agent, reason=None if result.ended else result.code))
+        return result
+
+    def _single_logout(self, current: SignedIn | None, app: dict, nameid: str | None,
+                       session_indexes: Sequence[str]) -> LogoutResult:
         if current is None:
             return LogoutResult("no_session", "this browser has no session at the identity provider")
         if not nameid or nameid != nameid_for(app, current.user):
@@ -128,11 +141,16 @@ class SignOn:
         state = LoginState.from_item(login_id, item)
         return state if same(state.browser, hash_token(browser)) else None
 
-    def login(self, submission: login.LoginSubmission) -> login.Outcome:
-        """Run the login flow's stages over the submission."""
+    def login(self, submission: login.LoginSubmission, *, user_agent: str | None = None) -> login.Outcome:
+        """Run the login flow's stages over the submission (and record its login / lockout events)."""
         ctx = login.LoginContext(submission, self.directory, self.store, device_key=self.device_key(),
                                  now=int(self.clock()), metrics=self.metrics)
-        return login.run(self.stages, ctx)
+        outcome = login.run(self.stages, ctx)
+        uid = ctx.uid or (ctx.account.uid if ctx.account else None) or getattr(outcome, "uid", None)
+        for event in login_events(outcome, account_uid=uid, password_checked=bool(submission.password) and ctx.uid is not None,
+                                  app=ctx.state.pending.slug if ctx.state else None, ip=submission.client, user_agent=user_agent):
+            self.audit.record(event)
+        return outcome
 
     # ------------------------------------------------------------------ answering an app
 

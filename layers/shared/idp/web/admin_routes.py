@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from idp.bootstrap import container
 from idp.directory.apps import AppService, app_view
 from idp.directory.service import DirectoryService
+from idp.kernel.audit import API_ADMIN
 from idp.web import api_models as api
 from idp.web.api_models import Cursor, Limit, ok
 from idp.web.auth import admin_middleware
@@ -25,11 +26,14 @@ def doc(tag: str, summary: str, responses: dict) -> dict:
 
 
 def directory() -> DirectoryService:
-    return container().directory
+    """The directory service, recording changes as the bearer-token admin from this request's client."""
+    request = _request()
+    return container().directory.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
 
 
 def apps() -> AppService:
-    return container().apps
+    request = _request()
+    return container().apps.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
 
 
 def _created(body: dict) -> Response:

@@ -94,7 +94,7 @@ def login_post(request: WebRequest) -> Response:
         login_id=form.get("login"), csrf=form.get("csrf"), browser=read(request, BROWSER),
         username=form.get("username") or "", password=form.get("password") or "", client=request.client_ip,
         old_session=session_id(request), device=read(request, DEVICE),
-    ))
+    ), user_agent=request.headers.get("user-agent"))
     if isinstance(outcome, ShowForm):
         status, error = _FORM_ERRORS[outcome.reason]
         return _login_page(status, outcome.state, error=error, username=outcome.username,
@@ -116,7 +116,8 @@ def login_post(request: WebRequest) -> Response:
 
 def logout_post(request: WebRequest) -> Response:
     """POST /logout: end the session (its CSRF token required) and go to the login page."""
-    if not container().signon.sign_out(session_id(request), request.form.get("csrf")):
+    if not container().signon.sign_out(session_id(request), request.form.get("csrf"), ip=request.client_ip,
+                                       user_agent=request.headers.get("user-agent")):
         return error_page(403, "csrf_failed", "Sign-out form expired",
                           "The sign-out request is missing its security token. Use the Sign out button on your portal.",
                           cause="logout csrf check failed", home=True)

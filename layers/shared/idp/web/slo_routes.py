@@ -19,6 +19,7 @@ from idp.saml.logout import (
     parse_logout_post,
     parse_logout_redirect,
 )
+from idp.signon.audit_trail import logout_event
 from idp.signon.service import LogoutResult
 from idp.web import saml_app
 from idp.web.forms import POST_FORM_CSP, render, render_post_form
@@ -64,6 +65,8 @@ def slo(slug: str, request: WebRequest) -> Response:
     try:
         req = _read_logout_request(app, request, urls)
     except SamlRequestError as exc:
+        container().audit.record(logout_event(None, app=slug, slo=True, reason=exc.code, ip=request.client_ip,
+                                              user_agent=request.headers.get("user-agent")))
         log.warning("logout request refused app=%s code=%s ip=%s cause=%s", slug, exc.code, request.client_ip, exc.message,
                     extra={"app": slug})
         return error_page(exc.status, exc.code, "This sign-out request cannot be processed", exc.message,
@@ -71,7 +74,8 @@ def slo(slug: str, request: WebRequest) -> Response:
 
     signon = container().signon
     current = signon.signed_in(session_id(request))
-    result = signon.single_logout(current, app, req.nameid, req.session_indexes)
+    result = signon.single_logout(current, app, req.nameid, req.session_indexes, ip=request.client_ip,
+                                  user_agent=request.headers.get("user-agent"))
     log.info("logout request app=%s request_id=%s signed=%s outcome=%s", slug, req.id, req.signed, result.code,
              extra={"app": slug, "user_id": current.uid if current else None})
     cookies = [clear(SESSION)] if result.ended else []

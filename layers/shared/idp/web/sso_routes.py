@@ -23,6 +23,9 @@ from idp.web.forms import POST_FORM_CSP, render_post_form
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
 from idp.web.session_cookies import browser_binding, session_id
+from idp.web.sso_audit import issued as audit_issued
+from idp.web.sso_audit import refused as audit_refused
+from idp.web.sso_audit import status_answered as audit_status
 
 log = Logger(child=True)
 
@@ -55,6 +58,7 @@ def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, reque
     a refusal is a page, or for an IsPassive request a RequestDenied Response (the SP asked for no page)."""
     grant = container().signon.authorize(app, user, pending)
     if isinstance(grant, Denied):
+        audit_refused(request, app["slug"], grant.code, user_id=user.get("id"), pending=pending)
         status = passive_denied(grant) if passive and pending.sp_initiated else None
         if status is not None:
             log.info("passive request refused app=%s user=%s reason=%s", app["slug"], user.get("id"), grant.code,
@@ -68,6 +72,7 @@ def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, reque
     log.info("saml response issued app=%s user=%s acs=%s sp_initiated=%s request_id=%s",
              slug, user["id"], grant.acs_url, pending.sp_initiated, pending.request_id,
              extra={"app": slug, "user_id": user["id"]})
+    audit_issued(request, slug, user["id"], grant.acs_url, pending)
     return html(200, render_post_form(grant.acs_url, saml_response, grant.relay_state), cookies=cookies, csp=POST_FORM_CSP)
 
 
@@ -78,6 +83,7 @@ def status_answer(app: dict, acs_url: str, in_response_to: str | None, relay_sta
         idp_entity_id=saml_app.urls(app["slug"], request)["idp_entity_id"], acs_url=acs_url, in_response_to=in_response_to,
         status_code=status.code, sub_status_code=status.sub_code, message=status.message, key=saml_app.signing_key(app),
     )
+    audit_status(request, app["slug"], status.sub_code, in_response_to, acs_url)
     log.info("saml status answered app=%s request_id=%s status=%s", app["slug"], in_response_to,
              status.sub_code.rsplit(":", 1)[-1], extra={"app": app["slug"]})
     return html(200, render_post_form(acs_url, saml_response, relay_state), cookies=cookies, csp=POST_FORM_CSP)
@@ -100,6 +106,7 @@ def sso(slug: str, request: WebRequest) -> Response:
     """GET|POST /saml2/<slug>."""
     app = container().store.get_app(slug)
     if not app:
+        audit_refused(request, slug, "unknown_sp")
         return unknown_app(slug)
     try:
         req = _read_authn_request(app, request)
@@ -107,6 +114,7 @@ def sso(slug: str, request: WebRequest) -> Response:
         issuer = peek_issuer(raw_query=request.raw_query) if request.method == "GET" else peek_issuer(form=request.form)
         log.warning("authn request refused app=%s code=%s issuer=%r ip=%s cause=%s",
                     slug, exc.code, issuer, request.client_ip, exc.message, extra={"app": slug})
+        audit_refused(request, slug, exc.code, issuer=(issuer or "")[:200] or None)
         label = app.get("label") or slug
         return error_page(exc.status, exc.code, "This sign-in request cannot be processed", exc.message,
                           hint=f"Start the sign-in again from {label}. If it keeps happening, give your administrator the error code below.",

@@ -11,16 +11,22 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from idp.adapters.provisioning.buffer import DynamoWriteBuffer
 from idp.adapters.provisioning.items import plain
+from idp.kernel.audit import AuditEvent, AuditSink, NullAudit
 from idp.kernel.clock import now_iso_ms as now_iso
 
 LOG_TTL_SECONDS = 30 * 24 * 3600
+# Log outcomes that are failures in the audit log (success, conflict then adopt, not_found then re-match are steps).
+FAILED_OUTCOMES = frozenset({"failed", "retry", "auth_failed", "halted"})
 
 
 class DynamoProvisioningLog:
-    def __init__(self, table, buffer: DynamoWriteBuffer, clock: Callable[[], float]):
+    def __init__(self, table, buffer: DynamoWriteBuffer, clock: Callable[[], float], audit: AuditSink | None = None):
         self.table = table
         self.buffer = buffer
         self.clock = clock
+        # Each entry is also a `provisioning` audit event carrying the entry's key (`log_key`): the log keeps
+        # what was sent and answered, the audit log points at it (one truth, two views).
+        self.audit: AuditSink = audit or NullAudit()
 
     def log(self, slug: str, kind: str, eid: str, *, action: str, outcome: str, request: dict | None = None,
             sp_status: int | None = None, sp_message: str | None = None, detail: str | None = None) -> None:
@@ -39,6 +45,11 @@ class DynamoProvisioningLog:
             item["sp_message"] = sp_message[:1000]
         if detail:
             item["detail"] = detail[:1000]
+        self.audit.record(AuditEvent(
+            "provisioning", "failure" if outcome in FAILED_OUTCOMES else "success", user_id=eid if kind == "USER" else None,
+            app=slug, reason=outcome if outcome in FAILED_OUTCOMES else None,
+            detail={"action": action, "log_key": f"{item['pk']}|{sk}", "sp_status": item.get("sp_status"),
+                    **({"group_id": eid} if kind == "GROUP" else {})}))
         if self.buffer.buffering:
             self.buffer.hold_log(item)
             return

@@ -1,0 +1,169 @@
+"""Every event type and reason code of the audit log, recorded by the real routes (API Gateway v2 events
+into the SAML and admin resolvers on moto) and read back through GET /admin/events; and no secret value
+in any event."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from idp_testing.lambda_events import LambdaContext, http_event
+from idp_testing.saml_browser import parse_inputs
+from idp_testing.saml_sp import sp_post_login
+from tests.integration.saml.test_saml_lambda_routes import PASSWORD, LambdaClient, _login, env  # noqa: F401 - env: fixture
+from tests.integration.test_lambda_handlers import load
+
+
+def events(**query) -> list[dict]:
+    answer = load("admin_api")(http_event("GET", "/admin/events", query={"limit": "500", **query}), LambdaContext())
+    assert answer["statusCode"] == 200, answer["body"]
+    return json.loads(answer["body"])["items"]
+
+
+def one(items: list[dict], **match) -> dict:
+    found = [e for e in items if all(e.get(k) == v for k, v in match.items())]
+    assert found, f"no event {match} in {[(e['type'], e['outcome'], e.get('reason')) for e in items]}"
+    return found[0]
+
+
+def test_password_step_sso_and_logout_are_recorded_with_client_and_reason(env):
+    uid = env.user["id"]
+    c = LambdaClient(env.resolver)
+    page = c.request("GET", "/saml2/officespace")  # IdP-initiated: to the login page
+    assert _login(c, page, password="wrong").status == 401
+    assert _login(c, c.request("GET", "/login"), username="nobody").status == 401
+    done = _login(c, c.request("GET", "/saml2/officespace"))
+    assert done.status == 200 and "SAMLResponse" in done.text
+    portal = c.request("GET", "/")
+    assert c.request("POST", "/logout", form={"csrf": parse_inputs(portal.text)["csrf"]}).status == 200
+
+    mine = events(user_id=uid)
+    wrong = one(mine, type="login", outcome="failure")
+    assert wrong["reason"] == "wrong_password" and wrong["ip"] == "198.51.100.7" and wrong["user_agent"] == "pytest"
+    assert wrong["actor"] == {"type": "user", "id": uid}
+    assert one(events(type="login", outcome="failure"), reason="unknown_user").get("user_id") is None
+    assert one(mine, type="login", outcome="success")["app"] == "officespace"
+    sso = one(mine, type="sso", outcome="success")
+    assert sso["app"] == "officespace" and sso["detail"]["acs"] == "https://acme.officespacesoftware.com/users/sign_in/saml"
+    assert sso["detail"]["sp_initiated"] is False
+    assert one(mine, type="logout")["outcome"] == "success"
+    assert [e["type"] for e in mine][:1] == ["logout"]  # newest first
+
+
+def test_sso_refusals_carry_their_reason_codes(env):
+    uid = env.user["id"]
+    c = LambdaClient(env.resolver)
+    assert c.request("GET", "/saml2/nope").status == 404
+    assert one(events(type="sso", app="nope"), outcome="failure")["reason"] == "unknown_sp"
+
+    _req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
+    assert c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64}).path == "/login"
+    assert c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64}).status == 400
+    _req_id, unsigned = sp_post_login(env.sp)
+    assert c.request("POST", "/saml2/officespace", form={"SAMLRequest": unsigned}).status in (400, 403)
+    reasons = {e.get("reason") for e in events(type="sso", app="officespace", outcome="failure")}
+    assert {"replayed", "signature_required"} <= reasons or {"replayed", "bad_signature"} <= reasons
+
+    env.directory.bind_user("officespace", uid, bind=False)
+    assert _login(c, c.request("GET", "/saml2/officespace")).status == 403
+    refused = one(events(type="sso", user_id=uid), outcome="failure")
+    assert refused["reason"] == "not_bound" and refused["app"] == "officespace"
+
+    env.directory.bind_user("officespace", uid, bind=True)
+    c = LambdaClient(env.resolver)  # no session yet: the request waits for the login
+    _req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
+    page = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64})
+    env.apps.update("officespace", {"acs_urls": ["https://acme.officespacesoftware.com/other"]})
+    assert _login(c, page).status == 400
+    moved = one(events(type="sso", user_id=uid, outcome="failure"), reason="acs_not_registered")
+    assert moved["detail"]["sp_initiated"] is True
+
+
+def test_suspended_and_locked_out_sign_ins(env, monkeypatch):
+    monkeypatch.setenv("IDP_LOGIN_USER_MAX_FAILURES", "2")
+    from idp import bootstrap
+
+    bootstrap.reset()
+    uid = env.user["id"]
+    c = LambdaClient(env.resolver)
+    for _ in range(3):
+        _login(c, c.request("GET", "/login"), password="wrong")
+    assert _login(c, c.request("GET", "/login")).status == 429
+    mine = events(user_id=uid)
+    assert one(mine, type="lockout")["outcome"] == "failure"
+    assert one(mine, type="login", reason="locked_out")["outcome"] == "failure"
+
+    bootstrap.container().signon_state.clear_failures("source", f"{uid}#ip:198.51.100.7")
+    bootstrap.container().directory.update_user(uid, {"state": "SUSPENDED"})
+    other = LambdaClient(env.resolver, ip="198.51.100.99")
+    assert _login(other, other.request("GET", "/login")).status == 403
+    assert one(events(user_id=uid, type="login"), reason="suspended")["ip"] == "198.51.100.99"
+
+
+def test_admin_changes_name_fields_and_no_secret_value_appears_anywhere(aws_env):
+    handler = load("admin_api")
+
+    def call(method, path, body=None):
+        answer = handler(http_event(method, path, body, headers={"user-agent": "admin-cli/1.0"}), LambdaContext())
+        assert answer["statusCode"] < 300, (method, path, answer["body"])
+        return json.loads(answer["body"]) if answer.get("body") else None
+
+    secret_password, new_password, scim_token = "S3cret-Passw0rd-One", "An0ther-Secret-Two", "scim-token-do-not-log-77"
+    user = call("POST", "/admin/users", {"username": "bo", "email": "bo@example.com", "firstname": "Bo", "lastname": "K",
+                                         "password": secret_password})
+    call("PATCH", f"/admin/users/{user['id']}", {"password": new_password, "title": "Engineer"})
+    group = call("POST", "/admin/groups", {"name": "Eng"})
+    call("PUT", f"/admin/groups/{group['id']}/members/{user['id']}")
+    app = call("POST", "/admin/apps", {"slug": "os", "label": "OS", "sp_entity_id": "acme.officespacesoftware.com",
+                                       "acs_urls": ["https://acme.officespacesoftware.com/users/sign_in/saml"]})
+    call("PUT", f"/admin/apps/os/groups/{group['id']}")
+    call("PUT", "/admin/apps/os/provisioning", {"base_url": "https://acme.officespacesoftware.com/api/scim/v2",
+                                                "token": scim_token, "enabled": False, "group_management": False})
+    nxt = [k for k in call("POST", "/admin/apps/os/keys")["signing_keys"] if k["status"] == "next"][0]
+    call("POST", f"/admin/apps/os/keys/{nxt['kid']}/activate")
+    call("DELETE", f"/admin/apps/os/keys/{app['signing_keys'][0]['kid']}")
+    call("POST", f"/admin/users/{user['id']}/sessions/revoke")
+
+    items = events()
+    updated = one(items, type="admin.user.updated")
+    assert updated["changes"] == ["password", "title"] and updated["actor"] == {"type": "admin"}
+    assert updated["user_agent"] == "admin-cli/1.0" and updated["ip"] == "198.51.100.7"
+    assert "password" in one(items, type="admin.user.created")["changes"]
+    assert one(items, type="admin.app.provisioning_updated")["changes"] == ["base_url", "enabled", "group_management", "token"]
+    for kind in ("admin.group.created", "admin.group.member_added", "admin.app.created", "admin.app.group_bound",
+                 "admin.key.added", "admin.key.activated", "admin.key.retired", "admin.user.sessions_revoked"):
+        one(items, type=kind)
+    assert one(items, type="admin.key.activated")["detail"]["kid"] == nxt["kid"]
+    assert one(events(app="os"), type="admin.key.retired")["app"] == "os"
+
+    from idp.bootstrap import container
+
+    text = json.dumps(items)
+    raw = json.dumps(container().table.scan()["Items"], default=str)
+    private_keys = [container().secrets.get(f"apps/os/signing-keys/{nxt['kid']}")]
+    for secret in (secret_password, new_password, scim_token, *private_keys):
+        assert secret and secret not in text
+    audit_items = [i for i in container().table.scan()["Items"] if str(i["pk"]).startswith("AUDIT#")]
+    assert audit_items and not any(s in json.dumps(audit_items, default=str)
+                                   for s in (secret_password, new_password, scim_token, *private_keys))
+    assert "BEGIN PRIVATE KEY" not in raw
+
+
+def test_each_provisioning_log_entry_is_an_event_pointing_at_it(aws_env):
+    from idp.bootstrap import container
+
+    state = container().provisioning_state
+    state.log("os", "USER", "u-1", action="create", outcome="success", sp_status=201)
+    state.log("os", "USER", "u-1", action="update", outcome="failed", sp_status=400, sp_message="bad email")
+    failed, ok = events(type="provisioning", app="os")
+    assert failed["outcome"] == "failure" and failed["reason"] == "failed" and failed["detail"]["sp_status"] == 400
+    assert ok["outcome"] == "success" and ok["actor"] == {"type": "system"} and ok["user_id"] == "u-1"
+    entries = state.read_log("os", user_id="u-1")
+    pk, sk = failed["detail"]["log_key"].split("|")
+    assert pk == "PLOG#os#USER#u-1" and any(e["at"] == sk.split("#")[0] and e["outcome"] == "failed" for e in entries)
+
+
+@pytest.mark.parametrize("query", [{"limit": "0"}, {"until": "soon"}, {"cursor": "abc"}])
+def test_bad_queries_are_400s(aws_env, query):
+    answer = load("admin_api")(http_event("GET", "/admin/events", query=query), LambdaContext())
+    assert answer["statusCode"] == 400 and json.loads(answer["body"])["error"] in ("invalid_query", "invalid_cursor")
