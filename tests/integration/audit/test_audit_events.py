@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.integration.saml.test_saml_lambda_routes import LambdaClient, _login
+from tests.integration.test_lambda_handlers import load
 
 from idp_testing.lambda_events import LambdaContext, http_event
 from idp_testing.saml_browser import parse_inputs
 from idp_testing.saml_sp import sp_post_login
-from tests.integration.saml.test_saml_lambda_routes import PASSWORD, LambdaClient, _login, env  # noqa: F401 - env: fixture
-from tests.integration.test_lambda_handlers import load
 
 
 def events(**query) -> list[dict]:
