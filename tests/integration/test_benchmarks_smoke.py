@@ -116,3 +116,38 @@ def test_provisioning_scale():
     assert _number(e["peak_mib"]) and e["layers"]["aws_calls"] > 0
     text = render({"quick": True, "sizes": {}, "machine": {}, "versions": {}, "started": "now", "prov": {"scale": e}})
     assert "(e) scale" in text and "DynamoDB calls per user" in text
+
+
+def test_request_units_follow_dynamodbs_rounding():
+    from benchmarks.aws_calls import read_units, write_units
+
+    assert read_units(10) == 0.5 and read_units(4096) == 0.5 and read_units(4097) == 1.0
+    assert read_units(10, consistent=True) == 1.0 and read_units(10, transactional=True) == 2.0
+    assert write_units(1) == 1.0 and write_units(1025) == 2.0 and write_units(10, transactional=True) == 2.0
+
+
+def test_aws_calls_per_operation_are_counted():
+    """The count runs the local stack in a process of its own (it sets the environment and the container)."""
+    import json
+    import subprocess
+    import sys
+
+    from benchmarks.common import ROOT
+
+    code = ("import json, logging, contextlib, io, sys; logging.disable(logging.WARNING)\n"
+            "from benchmarks import aws_calls\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    r = aws_calls.run(2)\n"
+            "sys.stdout.write(json.dumps(r))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    calls = json.loads(done.stdout)
+    for op in ("metadata", "full_login", "sso_session", "admin_change", "user_pushed", "noop_event"):
+        assert calls[op]["dynamodb"] >= 1, (op, calls[op])
+    assert calls["metadata"]["wru"] == 0  # serving metadata writes nothing
+    assert calls["noop_event"]["wru"] == 0  # a no-op event writes nothing to DynamoDB
+    assert calls["admin_change"]["ops"].get("sqs.SendMessageBatch", 0) + calls["admin_change"]["ops"].get("sqs.SendMessage", 0) >= 1
+    out: list[str] = []
+    from benchmarks.aws_calls import render
+
+    render(calls, None, None, out)
+    assert any("initial sync of 100,000 users" in line for line in out)
