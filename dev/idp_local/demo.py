@@ -1,4 +1,5 @@
-"""The demo directory `make run` seeds unless DEMO=0: users, groups, the officespace app, bindings."""
+"""The demo directory `make run` seeds unless DEMO=0: users (one of them an administrator of the console),
+groups, the officespace app, bindings."""
 from __future__ import annotations
 
 DEMO_USERS = [
@@ -8,6 +9,9 @@ DEMO_USERS = [
      "title": "Facilities lead", "department": "Facilities", "password": "bob-demo-Pass1", "note": "bound to OfficeSpace directly"},
     {"username": "carol", "email": "carol@example.com", "firstname": "Carol", "lastname": "Clark",
      "title": "Analyst", "department": "Finance", "password": "carol-demo-Pass1", "note": "not bound: denied by OfficeSpace"},
+    {"username": "admin", "email": "admin@example.com", "firstname": "Ada", "lastname": "Admin",
+     "title": "IT administrator", "department": "IT", "password": "admin-demo-Pass1", "roles": ["admin"],
+     "note": "administrator: signs in to the console"},
 ]
 
 

@@ -172,7 +172,9 @@ class LocalStack:
         except ImportError:
             log.warning("OfficeSpace stand-in not installed; starting without it")
             return
-        self.standin = start_standin(self.config.host, self.config.standin_port, idp_base_url=self.base_url)
+        # STANDIN_SCIM_TOKEN: a known SCIM token (tests configure a second app against the stand-in); else random.
+        self.standin = start_standin(self.config.host, self.config.standin_port, idp_base_url=self.base_url,
+                                     scim_token=os.environ.get("STANDIN_SCIM_TOKEN") or None)
 
     def seed(self) -> None:
         if self.config.demo:
@@ -206,11 +208,16 @@ def banner(stack: LocalStack) -> str:
     ]
     if stack.standin is not None:
         lines.append(f"  OfficeSpace stand-in  http://{stack.config.host}:{stack.config.standin_port}/   (SCIM: /scim/v2)")
+        if getattr(stack.standin, "scim_base_url", None):
+            lines.append(f"  Stand-in SCIM         {stack.standin.scim_base_url}   token {stack.standin.scim_token}")
     if stack.demo_info:
         lines.append("  Demo logins:")
         for user in stack.demo_info["users"]:
             lines.append(f"    {user['username']:<8} {user['password']:<22} {user['note']}")
         lines.append(f"  Demo app              {stack.base_url}/saml2/officespace/metadata")
+        admins = [u for u in stack.demo_info["users"] if "admin" in (u.get("roles") or [])]
+        if admins:
+            lines.append(f"  Admin console         {stack.base_url}/console   (sign in as {admins[0]['username']} / {admins[0]['password']})")
     lines.append("  Ctrl-C stops everything.")
     return "\n".join(lines)
 

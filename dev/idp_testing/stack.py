@@ -35,6 +35,9 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
     raise TimeoutError(f"{url} not healthy after {timeout}s")
 
 
+STANDIN_SCIM_TOKEN = "standin-scim-token-e2e-7c6b5a4d3e2f"
+
+
 class RunningStack:
     def __init__(self, proc, base_url, admin_token, log_path, standin_port):
         self.proc = proc
@@ -43,6 +46,9 @@ class RunningStack:
         self.log_path = log_path
         self.standin_port = standin_port
         self.standin_url = f"http://127.0.0.1:{standin_port}"
+        # The stand-in's SCIM server (with standin=True), as an administrator would configure it for a new app.
+        self.scim_base_url = f"{self.standin_url}/scim/v2"
+        self.scim_token = STANDIN_SCIM_TOKEN
 
     def admin(self):
         import requests
@@ -59,7 +65,8 @@ def start_stack(tmp_path: Path, demo: bool = False, standin: bool = False, extra
     port, standin_port = free_port(), free_port()
     env = {**os.environ, "PORT": str(port), "STANDIN_PORT": str(standin_port), "HOST": "127.0.0.1",
            "ADMIN_TOKEN": ADMIN_TOKEN, "DEMO": "1" if demo else "0", "STANDIN": "1" if standin else "0",
-           "LOCAL_VISIBILITY_TIMEOUT": "5", "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+           "LOCAL_VISIBILITY_TIMEOUT": "5", "PYTHONUNBUFFERED": "1", "STANDIN_SCIM_TOKEN": STANDIN_SCIM_TOKEN,
+           **(extra_env or {})}
     env.pop("AWS_ENDPOINT_URL", None)
     log_path = tmp_path / f"stack-{port}.log"
     log = open(log_path, "w")

@@ -21,7 +21,8 @@ RUNTIME = Path(__file__).with_name("lambda_runtime.py")
 STACK, REGION = "pkg", "us-east-1"
 ADMIN_TOKEN = "pkg-admin-token-5a4b3c2d1e0f"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-SMOKE_TESTED = {"AdminApiFunction", "SamlMetadataFunction", "SamlLoginFunction", "ScimPushFunction", "ReconcileFunction"}
+SMOKE_TESTED = {"AdminApiFunction", "SamlMetadataFunction", "SamlLoginFunction", "ScimPushFunction", "ReconcileFunction",
+                "ConsoleFunction"}
 
 
 def sample(name: str) -> dict:
@@ -188,6 +189,13 @@ def test_saml_login_page_renders(invoke):
     assert answer["statusCode"] == 200, answer
     assert answer["headers"]["Content-Type"].startswith("text/html")
     assert "<form" in answer["body"] and 'name="password"' in answer["body"]
+
+
+def test_console_sends_a_browser_without_a_session_to_the_login(invoke):
+    (answer,) = invoke("ConsoleFunction", [sample("http_console.json")])
+    assert answer["statusCode"] == 302, answer
+    assert answer["headers"]["Location"].startswith("/login?state=")
+    assert "frame-ancestors 'none'" in answer["headers"]["Content-Security-Policy"]
 
 
 def test_scim_push_takes_the_sample_batch_and_every_event_kind(invoke, template, stack):

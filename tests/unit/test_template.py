@@ -77,6 +77,7 @@ FUNCTIONS = {
     "SamlLoginFunction": "functions/saml_login/",
     "ScimPushFunction": "functions/scim_push/",
     "ReconcileFunction": "functions/reconcile/",
+    "ConsoleFunction": "functions/console/",
 }
 
 
@@ -254,6 +255,21 @@ CONTRACT_ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/login", "SamlLoginFunction"),
     ("POST", "/logout", "SamlLoginFunction"),
     ("GET", "/", "SamlLoginFunction"),
+    # multi-factor sign-in (section 7)
+    ("GET", "/admin/mfa", "AdminApiFunction"),
+    ("PUT", "/admin/mfa", "AdminApiFunction"),
+    ("GET", "/admin/users/{id}/mfa", "AdminApiFunction"),
+    ("DELETE", "/admin/users/{id}/mfa", "AdminApiFunction"),
+    ("GET", "/account", "SamlLoginFunction"),
+    ("POST", "/account/{proxy+}", "SamlLoginFunction"),
+    ("POST", "/account/password", "AdminApiFunction"),
+    ("POST", "/login/{proxy+}", "SamlLoginFunction"),
+    ("GET", "/static/{proxy+}", "SamlLoginFunction"),
+    # the admin console (section 6)
+    ("GET", "/console", "ConsoleFunction"),
+    ("POST", "/console", "ConsoleFunction"),
+    ("GET", "/console/{proxy+}", "ConsoleFunction"),
+    ("POST", "/console/{proxy+}", "ConsoleFunction"),
 ]
 
 
@@ -347,6 +363,16 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
         ("SQSSendMessagePolicy", QUEUE),
         ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),
     ],
+    # The console calls the admin API's services (signing keys, SCIM tokens), authenticated by the IdP
+    # session instead of the admin token; it reads the queues' depths for its dashboard.
+    "ConsoleFunction": [
+        ("DynamoDBCrudPolicy", TABLE),
+        ("SQSSendMessagePolicy", QUEUE),
+        ("SSMParameterReadPolicy", APPS_SSM),
+        ("Inline", ["ssm:GetParametersByPath"]),
+        ("Inline", ["ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:PutParameter"]),
+        ("Inline", ["sqs:GetQueueAttributes"]),
+    ],
 }
 
 
@@ -364,7 +390,7 @@ def test_ssm_write_is_scoped_to_the_stack_apps_path(tpl: dict[str, Any]) -> None
                     assert s["Resource"] == {
                         "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/apps/*"
                     }
-                    assert fn == "AdminApiFunction"
+                    assert fn in ("AdminApiFunction", "ConsoleFunction")
     # A fixed Role would bypass Policies: SAM must build one role per function.
     assert "Role" not in tpl["Globals"]["Function"]
     assert not any("Role" in tpl["Resources"][fn]["Properties"] for fn in FUNCTIONS)
@@ -457,7 +483,7 @@ def test_the_internet_facing_login_writes_only_its_own_items(tpl: dict[str, Any]
     statements = [s for p in tpl["Resources"]["SamlLoginFunction"]["Properties"]["Policies"] for s in p.get("Statement", [])]
     (write,) = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
     keys = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert sorted(keys) == ["AUDIT#*", "LOGIN#*", "SAMLREQ#*", "SESSION#*", "THROTTLE#*"]
+    assert sorted(keys) == ["AUDIT#*", "LOGIN#*", "MFA#*", "SAMLREQ#*", "SESSION#*", "THROTTLE#*"]
     assert not any(k.startswith(("USER#", "APP#", "GROUP#", "UNIQUE#", "OUTBOX")) for k in keys)
 
 

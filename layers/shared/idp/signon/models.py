@@ -17,6 +17,7 @@ class PendingSignOn:
     acs_url: str | None = None
     relay_state: str | None = None
     force_authn: bool = False
+    return_to: str | None = None  # kind "console": the console page to go back to
 
     @classmethod
     def sp(cls, slug: str, request_id: str, acs_url: str, relay_state: str | None, force_authn: bool) -> "PendingSignOn":
@@ -25,6 +26,16 @@ class PendingSignOn:
     @classmethod
     def idp(cls, slug: str) -> "PendingSignOn":
         return cls("idp", slug)
+
+    @classmethod
+    def console(cls, path: str) -> "PendingSignOn":
+        """Back to this page of the admin console (a path under /console; anything else is /console)."""
+        return cls("console", return_to=console_path(path))
+
+    @property
+    def resume_path(self) -> str:
+        """Where a login that answers no app goes: the console page it came from, else the portal."""
+        return console_path(self.return_to) if self.kind == "console" else "/"
 
     @property
     def sp_initiated(self) -> bool:
@@ -37,13 +48,24 @@ class PendingSignOn:
                     "relay_state": self.relay_state, "force_authn": self.force_authn}
         if self.kind == "idp":
             return {"kind": "idp", "slug": self.slug}
+        if self.kind == "console":
+            return {"kind": "console", "return_to": self.return_to}
         return {}
 
     @classmethod
     def from_item(cls, item: Mapping | None) -> "PendingSignOn":
         item = item or {}
         return cls(item.get("kind"), item.get("slug"), item.get("request_id"), item.get("acs_url"),
-                   item.get("relay_state"), bool(item.get("force_authn")))
+                   item.get("relay_state"), bool(item.get("force_authn")), item.get("return_to"))
+
+
+def console_path(path: str | None) -> str:
+    """``path`` when it is a plain path under /console (no scheme, host, backslash or dot segment: never
+    an open redirect), else /console."""
+    if path and (path == "/console" or path.startswith(("/console/", "/console?"))) and "\\" not in path \
+            and "//" not in path and ".." not in path and all(31 < ord(c) < 127 for c in path):
+        return path
+    return "/console"
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def login_post(request: WebRequest) -> Response:
         cookies.append(device_cookie(outcome.device_cookie))
     slug = outcome.pending.slug
     if not slug:
-        return redirect("/", cookies)
+        return redirect(outcome.pending.resume_path, cookies)  # the portal, or the console page it came from
     app = container().store.get_app(slug)
     if not app:
         return unknown_app(slug)

@@ -1,0 +1,130 @@
+"""An app's Identity Management tab (Base URL, Token Key write-only, the group-management checkbox,
+dialect, matching attribute, deprovisioning; Test Connection, Activate, Save; the status; Sync now and
+provisioning one user on demand) and its Provisioning log tab. Through AppService.put_provisioning and
+the reconciler, as the admin API's provisioning routes."""
+from __future__ import annotations
+
+from idp.adapters.dynamo import decode_cursor, encode_cursor
+from idp.bootstrap import container
+from idp.kernel.errors import DomainError
+from idp.kernel.events import event
+from idp.web.console.apps import app_context
+from idp.web.console.dashboard import provisioning_status
+from idp.web.console.fields import FormErrors, checked, page_size, text
+from idp.web.console.guard import Admin, console_route, page, see_other
+from idp.web.console.router import console_router, get_app
+
+FIELDS = ("base_url", "token", "group_management", "dialect", "matching_attribute", "deprovision", "test_email", "user")
+CHOICES = {"dialect": ("standard", "entra", "put"), "matching_attribute": ("userName", "emails", "externalId"),
+           "deprovision": ("deactivate", "delete")}
+NOTICES = {"saved": "Settings saved.", "activated": "Provisioning is active: bound users and groups are being pushed.",
+           "deactivated": "Provisioning is off: nothing is pushed until you activate it again.",
+           "sync_queued": "A full sync is queued; the status below fills in as it runs."}
+
+
+def _settings_body(form, *, enabled: bool) -> dict:
+    body: dict = {"base_url": (form.get("base_url") or "").strip(), "enabled": enabled,
+                  "group_management": checked(form, "group_management")}
+    if form.get("token"):
+        body["token"] = form["token"]  # write-only: used here, never shown again
+    for name, allowed in CHOICES.items():
+        if form.get(name) in allowed:
+            body[name] = form[name]
+    return body
+
+
+def im_page(admin: Admin, slug: str, *, status: int = 200, errors: FormErrors | None = None, values: dict | None = None,
+            notice: str | None = None, result: dict | None = None):
+    ctx = app_context(admin, slug)
+    prov = ctx["app"].get("provisioning") or {}
+    shown = dict(values) if values is not None else {**prov, "group_management": "on" if prov.get("group_management") else ""}
+    shown.pop("token", None)  # never echoed, not even what was just typed
+    return page(status, "console/app_im.html", admin, tab="im", values=shown, errors=errors, prov=prov,
+                status=provisioning_status(slug), notice=notice, result=result, choices=CHOICES, **ctx)
+
+
+@console_router.get("/console/apps/<slug>/identity-management")
+@console_route(console_router)
+def identity_management(admin: Admin, slug: str):
+    return im_page(admin, slug, notice=NOTICES.get(admin.request.query.get("done", "")))
+
+
+@console_router.post("/console/apps/<slug>/identity-management")
+@console_route(console_router)
+def save_identity_management(admin: Admin, slug: str):
+    """One form, three buttons: Save (settings as they are), Activate / Deactivate, Test Connection
+    (saves, then tests the SCIM server; with a test user email, the full create/update/deactivate/delete)."""
+    form, op = admin.form, admin.form.get("op") or "save"
+    enabled_now = bool((get_app(slug).get("provisioning") or {}).get("enabled"))
+    enabled = {"activate": True, "deactivate": False}.get(op, enabled_now)
+    email = text(form, "test_email")
+    try:
+        if op == "test" and email and not _is_email(email):
+            raise DomainError(400, "invalid_field", "field 'test_email': must be an email address like idp-test@example.com")
+        admin.call(container().apps.put_provisioning, slug, _settings_body(form, enabled=enabled))
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        errors = FormErrors.of(exc, FIELDS)
+        return im_page(admin, slug, status=errors.status, errors=errors, values=dict(form))
+    if op != "test":
+        done = {"activate": "activated", "deactivate": "deactivated"}.get(op, "saved")
+        return see_other(f"/console/apps/{slug}/identity-management?done={done}")
+    reconciler = container().reconciler
+    result = reconciler.activation_test(slug, email) if email else reconciler.test_connection(slug)
+    return im_page(admin, slug, result=result, values={**dict(form), "token": ""},
+                   notice="Settings saved; the connection test ran.")
+
+
+def _is_email(value: str) -> bool:
+    from idp.directory.models import is_email
+
+    return is_email(value)
+
+
+@console_router.post("/console/apps/<slug>/provisioning/sync")
+@console_route(console_router)
+def sync_now(admin: Admin, slug: str):
+    prov = get_app(slug).get("provisioning") or {}
+    if not prov.get("enabled"):
+        raise DomainError(409, "disabled", "provisioning is not active for this application; activate it first")
+    if container().publisher.publish([event("app.sync", slug, app=slug)]):
+        raise DomainError(503, "queue_unavailable", "the sync could not be queued; try again")
+    return see_other(f"/console/apps/{slug}/identity-management?done=sync_queued")
+
+
+@console_router.post("/console/apps/<slug>/provisioning/user")
+@console_route(console_router)
+def provision_user(admin: Admin, slug: str):
+    login = (admin.form.get("user") or "").strip()
+    uid = container().store.find_user_id("username", login) if login else None
+    if not uid:
+        exc = DomainError(404, "not_found", f"field 'user': no user has the username or email '{login[:100]}'")
+        return im_page(admin, slug, status=404, errors=FormErrors.of(exc, FIELDS))
+    if not (get_app(slug).get("provisioning") or {}).get("enabled"):
+        raise DomainError(409, "disabled", "provisioning is not active for this application; activate it first")
+    outcome = container().reconciler.provision_user_now(slug, uid)
+    ok = bool(outcome.get("ok", outcome.get("result") not in ("failed", "error")))
+    return im_page(admin, slug, result={"ok": ok, "detail": f"{login}: {outcome.get('result') or outcome}"})
+
+
+@console_router.get("/console/apps/<slug>/log")
+@console_route(console_router)
+def provisioning_log(admin: Admin, slug: str):
+    ctx = app_context(admin, slug)
+    query = admin.request.query
+    uid, login = query.get("user_id") or None, (query.get("user") or "").strip()
+    error = None
+    if login and not uid:
+        uid = container().store.find_user_id("username", login)
+        if not uid:
+            error = f"no user has the username or email '{login[:100]}'"
+    entries, last = ([], None) if error else container().reconciler.state.read_log_page(
+        slug, user_id=uid, limit=page_size(query, 50), start_key=decode_cursor(query.get("cursor")))
+    cursor = encode_cursor(last)
+    user = container().store.get_user(uid) if uid else None
+    base = f"/console/apps/{slug}/log" + (f"?user_id={uid}&" if uid else "?")
+    return page(404 if error else 200, "console/app_log.html", admin, tab="log", log=entries, error=error,
+                who=user, login=login or (user or {}).get("username", ""),
+                next_url=f"{base}cursor={cursor}" if cursor else None,
+                first_url=base.rstrip("?&") if query.get("cursor") else None, **ctx)

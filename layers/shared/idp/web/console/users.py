@@ -1,0 +1,236 @@
+"""Users: the searchable, paginated list; Create user; a user's page (Save, Suspend, Activate,
+Revoke sessions, set a password, the admin role, groups, the apps the user may open and through what,
+the user's provisioning per app) and deleting a user after a confirmation. Every change goes through
+the DirectoryService the admin API calls."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from idp.bootstrap import container
+from idp.directory.access import apps_for_user
+from idp.kernel.errors import DomainError
+from idp.web.console.fields import FormErrors, checked, page_size, text
+from idp.web.console.guard import ADMIN_ROLE, Admin, console_route, page, see_other
+from idp.web.console.router import console_router
+
+PROFILE = ("username", "email", "firstname", "lastname", "displayname", "title", "department")
+REQUIRED = ("username", "email", "firstname", "lastname")
+FORM_FIELDS = PROFILE + ("password", "roles", "state")
+SEARCH_SCAN_LIMIT = 2000  # users read at most by one search (the directory has no text index)
+NOTICES = {"created": "User created.", "saved": "Changes saved.", "suspended": "User suspended; every session ended.",
+           "activated": "User activated.", "revoked": "Every session of this user ended.", "deleted": "User deleted.",
+           "group_added": "Added to the group.", "group_removed": "Removed from the group."}
+
+
+def directory():
+    return container().directory
+
+
+def _matches(user: dict, needle: str) -> bool:
+    return any(needle in str(user.get(k) or "").lower() for k in ("username", "email", "firstname", "lastname", "displayname"))
+
+
+def search(needle: str, offset: int, limit: int) -> tuple[list[dict], bool]:
+    """Users whose name, username or email contains ``needle`` (a page of them, and whether more follow)."""
+    store, needle = directory().store, needle.lower()
+    found, cursor, scanned = [], None, 0
+    while scanned < SEARCH_SCAN_LIMIT:
+        batch, cursor = store.list_users(200, cursor)
+        scanned += len(batch)
+        found += [u for u in batch if _matches(u, needle)]
+        if not cursor or len(found) > offset + limit:
+            break
+    return found[offset:offset + limit], len(found) > offset + limit
+
+
+@console_router.get("/console/users")
+@console_route(console_router)
+def list_users(admin: Admin):
+    query, limit = admin.request.query, page_size(admin.request.query)
+    needle = (query.get("q") or "").strip()
+    if needle:
+        try:
+            offset = max(0, int(query.get("offset") or 0))
+        except ValueError:
+            offset = 0
+        users, more = search(needle, offset, limit)
+        next_url = "/console/users?" + urlencode({"q": needle, "offset": offset + limit}) if more else None
+        first_url = "/console/users?" + urlencode({"q": needle}) if offset else None
+    else:
+        users, cursor = directory().store.list_users(limit, query.get("cursor"))
+        next_url = f"/console/users?cursor={cursor}" if cursor else None
+        first_url = "/console/users" if query.get("cursor") else None
+    return page(200, "console/users.html", admin, users=users, q=needle, next_url=next_url, first_url=first_url,
+                notice=NOTICES.get(query.get("done", "")))
+
+
+@console_router.get("/console/users/new")
+@console_route(console_router)
+def new_user(admin: Admin):
+    return page(200, "console/user_new.html", admin, values={}, errors=None)
+
+
+@console_router.post("/console/users/new")
+@console_route(console_router)
+def create_user(admin: Admin):
+    form = admin.form
+    body = {name: value for name in PROFILE if (value := text(form, name)) is not None}
+    if text(form, "password"):
+        body["password"] = form["password"]
+    if checked(form, "admin_role"):
+        body["roles"] = [ADMIN_ROLE]
+    for name in REQUIRED:
+        body.setdefault(name, "")  # the service names a missing one
+    try:
+        user = admin.call(directory().create_user, body)
+    except DomainError as exc:
+        return page(FormErrors.of(exc, FORM_FIELDS).status, "console/user_new.html", admin, values=dict(form),
+                    errors=FormErrors.of(exc, FORM_FIELDS))
+    return see_other(f"/console/users/{user['id']}?done=created")
+
+
+def _access(uid: str) -> list[dict]:
+    """The apps the user may open, and through what: a direct binding and/or the bound groups they are in."""
+    store = directory().store
+    groups = set(store.groups_of_user(uid))
+    rows = []
+    for slug in apps_for_user(store, uid):
+        app = store.get_app(slug)
+        if not app:
+            continue
+        via = [g for g in store.app_group_bindings(slug) if g in groups]
+        names = [(store.get_group(g) or {}).get("name", g) for g in via]
+        rows.append({"slug": slug, "label": app.get("label") or slug,
+                     "direct": store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}"), "groups": sorted(names)})
+    return rows
+
+
+def _provisioning(uid: str) -> list[dict]:
+    """Per app with provisioning: the user's SCIM state there and the newest log entries about them."""
+    from idp.provisioning.planner import ProvisioningConfig
+
+    store, state = directory().store, container().reconciler.state
+    rows = []
+    for slug in store.all_app_slugs():
+        app = store.get_app(slug)
+        if ProvisioningConfig.from_app(app) is None:
+            continue
+        mapping = state.get_map(slug, "USER", uid) or {}
+        log, _ = state.read_log_page(slug, user_id=uid, limit=5)
+        if mapping or log:
+            rows.append({"slug": slug, "label": app.get("label") or slug, "mapping": mapping, "log": log})
+    return rows
+
+
+def user_page(admin: Admin, uid: str, *, status: int = 200, errors: FormErrors | None = None,
+              values: dict | None = None, notice: str | None = None):
+    user = directory().get_user(uid)
+    store = directory().store
+    groups = [g for g in (store.get_group(gid) for gid in store.groups_of_user(uid)) if g]
+    others, _ = store.list_groups(200, None)
+    member_of = {g["id"] for g in groups}
+    return page(status, "console/user.html", admin, u=user, values=values if values is not None else user, errors=errors,
+                groups=sorted(groups, key=lambda g: g["name"].lower()),
+                other_groups=sorted((g for g in others if g["id"] not in member_of), key=lambda g: g["name"].lower()),
+                access=_access(uid), provisioning=_provisioning(uid), is_admin=ADMIN_ROLE in (user.get("roles") or []),
+                is_self=uid == admin.uid, notice=notice)
+
+
+@console_router.get("/console/users/<uid>")
+@console_route(console_router)
+def show_user(admin: Admin, uid: str):
+    return user_page(admin, uid, notice=NOTICES.get(admin.request.query.get("done", "")))
+
+
+@console_router.post("/console/users/<uid>")
+@console_route(console_router)
+def save_user(admin: Admin, uid: str):
+    form = admin.form
+    body: dict = {name: (form.get(name) or "").strip() or (None if name not in REQUIRED else "") for name in PROFILE}
+    if text(form, "password"):
+        body["password"] = form["password"]
+    wants_admin = checked(form, "admin_role")
+    if uid == admin.uid and not wants_admin:
+        exc = DomainError(400, "invalid_field", "field 'roles': you cannot remove your own admin role "
+                                                "(another administrator can)")
+        return user_page(admin, uid, status=400, errors=FormErrors.of(exc, FORM_FIELDS), values=dict(form))
+    roles = set(directory().get_user(uid).get("roles") or [])
+    body["roles"] = sorted(roles | {ADMIN_ROLE} if wants_admin else roles - {ADMIN_ROLE})
+    try:
+        admin.call(directory().update_user, uid, body)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return user_page(admin, uid, status=FormErrors.of(exc, FORM_FIELDS).status,
+                         errors=FormErrors.of(exc, FORM_FIELDS), values=dict(form))
+    return see_other(f"/console/users/{uid}?done=saved")
+
+
+def _set_state(admin: Admin, uid: str, state: str, done: str):
+    if uid == admin.uid and state == "SUSPENDED":
+        raise DomainError(400, "invalid_field", "you cannot suspend yourself")
+    admin.call(directory().update_user, uid, {"state": state})
+    return see_other(f"/console/users/{uid}?done={done}")
+
+
+@console_router.post("/console/users/<uid>/suspend")
+@console_route(console_router)
+def suspend_user(admin: Admin, uid: str):
+    return _set_state(admin, uid, "SUSPENDED", "suspended")
+
+
+@console_router.post("/console/users/<uid>/activate")
+@console_route(console_router)
+def activate_user(admin: Admin, uid: str):
+    return _set_state(admin, uid, "ACTIVE", "activated")
+
+
+@console_router.post("/console/users/<uid>/revoke-sessions")
+@console_route(console_router)
+def revoke_sessions(admin: Admin, uid: str):
+    admin.call(directory().revoke_sessions, uid)
+    return see_other(f"/console/users/{uid}?done=revoked")
+
+
+@console_router.post("/console/users/<uid>/groups")
+@console_route(console_router)
+def add_to_group(admin: Admin, uid: str):
+    gid = text(admin.form, "group_id")
+    if not gid:
+        raise DomainError(400, "missing_field", "choose a group to add the user to")
+    admin.call(directory().add_member, gid, uid)
+    return see_other(f"/console/users/{uid}?done=group_added")
+
+
+@console_router.post("/console/users/<uid>/groups/<gid>/remove")
+@console_route(console_router)
+def remove_from_group(admin: Admin, uid: str, gid: str):
+    admin.call(directory().remove_member, gid, uid)
+    return see_other(f"/console/users/{uid}?done=group_removed")
+
+
+def _confirm_delete(admin: Admin, user: dict, status: int = 200, errors: FormErrors | None = None):
+    return page(status, "console/confirm.html", admin, title=f"Delete user {user['username']}",
+                message=f"Deleting {user['username']} removes the account, its group memberships and its access. "
+                        "Apps with provisioning deactivate (or delete) the user there. This cannot be undone.",
+                action=f"/console/users/{user['id']}/delete", button="Delete user",
+                confirm_label=f"Yes, delete {user['username']}", back=f"/console/users/{user['id']}", errors=errors)
+
+
+@console_router.get("/console/users/<uid>/delete")
+@console_route(console_router)
+def confirm_delete_user(admin: Admin, uid: str):
+    return _confirm_delete(admin, directory().get_user(uid))
+
+
+@console_router.post("/console/users/<uid>/delete")
+@console_route(console_router)
+def delete_user(admin: Admin, uid: str):
+    user = directory().get_user(uid)
+    if not checked(admin.form, "confirm"):
+        exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm the deletion")
+        return _confirm_delete(admin, user, 400, FormErrors.of(exc, ("confirm",)))
+    if uid == admin.uid:
+        raise DomainError(400, "invalid_field", "you cannot delete your own account")
+    admin.call(directory().delete_user, uid)
+    return see_other("/console/users?done=deleted")

@@ -1,0 +1,43 @@
+"""The console's routes in one Lambda resolver (with the login routes the sign-in goes through), an
+administrator and a plain user in the directory, and a browser for each."""
+from __future__ import annotations
+
+import pytest
+from tests.integration.console.console_client import Browser
+
+ADMIN = {"username": "root", "email": "root@example.com", "firstname": "Ro", "lastname": "Ot",
+         "password": "root-console-Pass1", "roles": ["admin"]}
+PLAIN = {"username": "pat", "email": "pat@example.com", "firstname": "Pat", "lastname": "Plain",
+         "password": "pat-console-Pass1"}
+
+
+@pytest.fixture
+def app(aws_env):
+    from idp.web.console import console_router
+    from idp.web.resolver import lambda_app
+    from idp.web.saml_routes import login_router
+
+    return lambda_app(login_router, console_router)
+
+
+@pytest.fixture
+def people(app):
+    from idp.bootstrap import container
+
+    directory = container().directory
+    return {"admin": directory.create_user(ADMIN), "plain": directory.create_user(PLAIN)}
+
+
+@pytest.fixture
+def admin_browser(app, people) -> Browser:
+    browser = Browser(app)
+    answer = browser.login(ADMIN["username"], ADMIN["password"], start="/console")
+    assert answer.status == 302 and answer.location == "/console", answer.body
+    return browser
+
+
+@pytest.fixture
+def plain_browser(app, people) -> Browser:
+    browser = Browser(app)
+    assert browser.login(PLAIN["username"], PLAIN["password"]).status == 302
+    return browser

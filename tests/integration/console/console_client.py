@@ -1,0 +1,77 @@
+"""A cookie-keeping browser of the console's Lambda routes (login and console routers), driven with API
+Gateway v2 events against moto: forms are read from the pages as a browser reads them."""
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlencode, urlsplit
+
+from idp_testing.lambda_events import LambdaContext, http_event
+
+FORM_FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+class Page:
+    def __init__(self, answer: dict):
+        self.status = answer["statusCode"]
+        self.headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        self.body = answer.get("body") or ""
+        self.cookies = answer.get("cookies") or []
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("location")
+
+    def hidden(self, name: str, action: str | None = None) -> str:
+        """The value of hidden field ``name`` (in the form posting to ``action``, when given)."""
+        text = self.body
+        if action is not None:
+            start = text.index(f'action="{action}"')
+            text = text[start:text.index("</form>", start)]
+        for field, value in FORM_FIELD.findall(text):
+            if field == name:
+                return html.unescape(value)
+        raise AssertionError(f"no hidden field {name!r} on the page")
+
+    @property
+    def text(self) -> str:
+        return html.unescape(re.sub(r"<[^>]+>", " ", self.body))
+
+
+class Browser:
+    def __init__(self, app):
+        self.app = app
+        self.jar: dict[str, str] = {}
+
+    def _send(self, method: str, path: str, form: dict | None = None) -> Page:
+        parts = urlsplit(path)
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p) if parts.query else None
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        if self.jar:
+            headers["cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
+        event = http_event(method, parts.path, token=None, query=query, headers=headers,
+                           raw_body=urlencode(form) if form is not None else None)
+        page = Page(self.app.resolve(event, LambdaContext()))
+        for cookie in page.cookies:
+            name, _, rest = cookie.partition("=")
+            value = rest.split(";", 1)[0]
+            if "Max-Age=0" in cookie or not value:
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
+        return page
+
+    def get(self, path: str) -> Page:
+        return self._send("GET", path)
+
+    def post(self, path: str, form: dict) -> Page:
+        return self._send("POST", path, form)
+
+    def login(self, username: str, password: str, start: str = "/login") -> Page:
+        """Sign in through the IdP's login page (following the redirect from ``start``)."""
+        page = self.get(start)
+        if page.status == 302:
+            page = self.get(page.location)
+        assert page.status == 200, page.body
+        form = {"login": page.hidden("login"), "csrf": page.hidden("csrf"), "username": username, "password": password}
+        return self.post("/login", form)

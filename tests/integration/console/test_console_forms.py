@@ -1,0 +1,170 @@
+"""The console's forms: a service's error shows next to the field it names with a 4xx; what a form
+changes goes through the services (the same validation and events as the admin API); destructive
+actions need their confirmation; the Token Key is never echoed."""
+from __future__ import annotations
+
+import re
+
+from idp.bootstrap import container
+
+
+def _csrf(browser, path="/console"):
+    return browser.get(path).hidden("csrf")
+
+
+def _error_next_to(page, field: str) -> str:
+    """The error text rendered beside ``field`` (its id="<field>-error" paragraph)."""
+    match = re.search(rf'<p class="field-error" id="{field}-error" role="alert">([^<]*)</p>', page.body)
+    assert match, f"no error next to {field}: {page.text[:2000]}"
+    return match.group(1)
+
+
+USER = {"username": "dana", "email": "dana@example.com", "firstname": "Dana", "lastname": "Doe"}
+
+
+def test_create_user_errors_show_next_to_their_field(admin_browser):
+    csrf = _csrf(admin_browser, "/console/users/new")
+    page = admin_browser.post("/console/users/new", {**USER, "email": "not-an-email", "csrf": csrf})
+    assert page.status == 400 and "email address" in _error_next_to(page, "email")
+    assert 'value="dana"' in page.body  # what was typed stays in the form
+    page = admin_browser.post("/console/users/new", {**USER, "password": "short", "csrf": csrf})
+    assert page.status == 400 and "password" in _error_next_to(page, "password")
+    page = admin_browser.post("/console/users/new", {**USER, "firstname": "", "csrf": csrf})
+    assert page.status == 400 and _error_next_to(page, "firstname")
+    page = admin_browser.post("/console/users/new", {**USER, "username": "root", "csrf": csrf})  # the admin's own
+    assert page.status == 409 and "already taken" in _error_next_to(page, "username")
+    assert container().store.find_user_id("username", "dana") is None
+
+
+def test_create_and_edit_a_user_through_the_directory_service(admin_browser, people):
+    csrf = _csrf(admin_browser, "/console/users/new")
+    done = admin_browser.post("/console/users/new", {**USER, "password": "dana-console-Pass1", "csrf": csrf})
+    assert done.status == 303
+    uid = done.location.split("/")[-1].split("?")[0]
+    user = container().store.get_user(uid)
+    assert user["email"] == "dana@example.com" and "roles" not in user
+    assert container().store.get_user_item(uid)["password_hash"].startswith("$argon2")
+    page = admin_browser.get(done.location)
+    assert page.status == 200 and "User created." in page.text
+    form = {**USER, "title": "Engineer", "admin_role": "on", "csrf": csrf}
+    assert admin_browser.post(f"/console/users/{uid}", form).status == 303
+    assert container().store.get_user(uid)["roles"] == ["admin"] and container().store.get_user(uid)["title"] == "Engineer"
+    page = admin_browser.post(f"/console/users/{uid}", {**form, "email": "root@example.com"})
+    assert page.status == 409 and "already taken" in _error_next_to(page, "email")
+    # Suspend and activate, revoke sessions
+    assert admin_browser.post(f"/console/users/{uid}/suspend", {"csrf": csrf}).status == 303
+    assert container().store.get_user(uid)["state"] == "SUSPENDED"
+    assert admin_browser.post(f"/console/users/{uid}/activate", {"csrf": csrf}).status == 303
+    assert container().store.get_user(uid)["state"] == "ACTIVE"
+    assert admin_browser.post(f"/console/users/{uid}/revoke-sessions", {"csrf": csrf}).status == 303
+
+
+def test_an_admin_cannot_lock_themselves_out(admin_browser, people):
+    uid, csrf = people["admin"]["id"], _csrf(admin_browser)
+    page = admin_browser.post(f"/console/users/{uid}", {"username": "root", "email": "root@example.com",
+                                                         "firstname": "Ro", "lastname": "Ot", "csrf": csrf})
+    assert page.status == 400 and "own admin role" in page.text
+    assert container().store.get_user(uid)["roles"] == ["admin"]
+    assert admin_browser.post(f"/console/users/{uid}/suspend", {"csrf": csrf}).status == 400
+    assert container().store.get_user(uid)["state"] == "ACTIVE"
+
+
+def test_deleting_needs_the_confirmation(admin_browser, people):
+    uid, csrf = people["plain"]["id"], _csrf(admin_browser)
+    confirm = admin_browser.get(f"/console/users/{uid}/delete")
+    assert confirm.status == 200 and "cannot be undone" in confirm.text and '<label for="confirm">' in confirm.body
+    page = admin_browser.post(f"/console/users/{uid}/delete", {"csrf": csrf})
+    assert page.status == 400 and "confirm" in _error_next_to(page, "confirm")
+    assert container().store.get_user(uid) is not None
+    assert admin_browser.post(f"/console/users/{uid}/delete", {"csrf": csrf, "confirm": "on"}).status == 303
+    assert container().store.get_user(uid) is None
+
+
+def test_groups_members_and_rename(admin_browser, people):
+    csrf = _csrf(admin_browser, "/console/groups/new")
+    page = admin_browser.post("/console/groups/new", {"name": "", "csrf": csrf})
+    assert page.status == 400 and _error_next_to(page, "name")
+    done = admin_browser.post("/console/groups/new", {"name": "Facilities", "csrf": csrf})
+    gid = done.location.split("/")[-1].split("?")[0]
+    page = admin_browser.post(f"/console/groups/{gid}/members", {"member": "nobody", "csrf": csrf})
+    assert page.status == 404 and "nobody" in page.text
+    assert admin_browser.post(f"/console/groups/{gid}/members", {"member": "pat@example.com", "csrf": csrf}).status == 303
+    assert container().store.list_members(gid) == [people["plain"]["id"]]
+    assert "pat@example.com" in admin_browser.get(f"/console/groups/{gid}").text
+    clash = admin_browser.post("/console/groups/new", {"name": "Other", "csrf": csrf})
+    page = admin_browser.post(f"/console/groups/{gid}", {"name": "other", "csrf": csrf})
+    assert clash.status == 303 and page.status == 409 and "already exists" in _error_next_to(page, "name")
+    assert admin_browser.post(f"/console/groups/{gid}/members/{people['plain']['id']}/remove", {"csrf": csrf}).status == 303
+    assert container().store.list_members(gid) == []
+
+
+def _new_app(browser, csrf, **fields):
+    form = {"label": "OfficeSpace", "sp_entity_id": "acme.officespacesoftware.com",
+            "acs_urls": "https://acme.officespacesoftware.com/users/sign_in/saml\n\n", "csrf": csrf, **fields}
+    return browser.post("/console/apps/new/officespace", form)
+
+
+def test_app_from_the_catalogue_its_errors_keys_and_access(admin_browser, people):
+    csrf = _csrf(admin_browser, "/console/apps/new")
+    catalogue = admin_browser.get("/console/apps/new")
+    assert ">OfficeSpace</a>" in catalogue.body and ">Custom SAML</a>" in catalogue.body
+    page = _new_app(admin_browser, csrf, acs_urls="ftp://acme/acs")
+    assert page.status == 400 and "http" in _error_next_to(page, "acs_urls")
+    page = _new_app(admin_browser, csrf, default_relay_state="x" * 81)
+    assert page.status == 400 and "80 bytes" in _error_next_to(page, "default_relay_state")
+    done = _new_app(admin_browser, csrf)
+    assert done.status == 303 and done.location == "/console/apps/officespace/sso?done=created"
+    app = container().store.get_app("officespace")
+    assert app["acs_urls"] == ["https://acme.officespacesoftware.com/users/sign_in/saml"] and app["nameid"] == "email"
+    assert _new_app(admin_browser, csrf).location.startswith("/console/apps/officespace-2/")  # a free slug
+    sso = admin_browser.get("/console/apps/officespace/sso")
+    fingerprint = app["signing_keys"][0]["fingerprint_sha256"]
+    assert fingerprint in sso.text and 'href="/saml2/officespace/certificate.pem"' in sso.body
+    assert 'href="/saml2/officespace/metadata"' in sso.body and "Export Metadata" in sso.text
+    # Rotation: add next, activate only after the confirmation with OfficeSpace's warning, retire the old one.
+    assert admin_browser.post("/console/apps/officespace/keys", {"csrf": csrf}).status == 303
+    old, new = [k["kid"] for k in container().store.get_app("officespace")["signing_keys"]]
+    confirm = admin_browser.get(f"/console/apps/officespace/keys/{new}/activate")
+    assert "pins one certificate" in confirm.text
+    assert admin_browser.post(f"/console/apps/officespace/keys/{new}/activate", {"csrf": csrf}).status == 400
+    assert admin_browser.post(f"/console/apps/officespace/keys/{new}/activate", {"csrf": csrf, "confirm": "on"}).status == 303
+    assert admin_browser.post(f"/console/apps/officespace/keys/{old}/retire", {"csrf": csrf, "confirm": "on"}).status == 303
+    states = {k["kid"]: k["status"] for k in container().store.get_app("officespace")["signing_keys"]}
+    assert states == {old: "retired", new: "active"}
+    # Access: the checkbox of a group binds it; unchecking the page's boxes unbinds only what the page showed.
+    gid = container().directory.create_group({"name": "Engineering"})["id"]
+    tab = admin_browser.get("/console/apps/officespace/groups")
+    assert f'<label for="bind_{gid}">Engineering</label>' in tab.body
+    assert admin_browser.post("/console/apps/officespace/groups", {"csrf": csrf, "shown": gid, f"bind_{gid}": "on"}).status == 303
+    assert container().store.app_group_bindings("officespace") == [gid]
+    uid = people["plain"]["id"]
+    assert admin_browser.post("/console/apps/officespace/users", {"csrf": csrf, "shown": uid, f"bind_{uid}": "on"}).status == 303
+    assert admin_browser.post("/console/apps/officespace/groups", {"csrf": csrf, "shown": ""}).status == 303
+    assert container().store.app_group_bindings("officespace") == [gid]  # not shown: left as it was
+    assert admin_browser.post("/console/apps/officespace/groups", {"csrf": csrf, "shown": gid}).status == 303
+    assert container().store.app_group_bindings("officespace") == []
+    assert "direct" in admin_browser.get(f"/console/users/{uid}").text
+
+
+def test_identity_management_keeps_the_token_write_only(admin_browser):
+    csrf = _csrf(admin_browser, "/console/apps/new")
+    _new_app(admin_browser, csrf)
+    form = {"base_url": "http://127.0.0.1:9/scim/v2", "csrf": csrf, "op": "save"}
+    page = admin_browser.post("/console/apps/officespace/identity-management", form)
+    assert page.status == 400 and "token" in _error_next_to(page, "token")
+    page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "base_url": "ftp://x"})
+    assert page.status == 400 and _error_next_to(page, "base_url")
+    secret = "console-scim-token-0123456789"
+    done = admin_browser.post("/console/apps/officespace/identity-management",
+                              {**form, "token": secret, "group_management": "on"})
+    assert done.status == 303
+    prov = container().store.get_app("officespace")["provisioning"]
+    assert prov["enabled"] is False and prov["group_management"] is True and "token" not in prov
+    assert container().apps.scim_token("officespace") == secret
+    page = admin_browser.get("/console/apps/officespace/identity-management")
+    assert secret not in page.body and "A token is stored" in page.text
+    # Test Connection saves, then tests: nothing listens on port 9, and the panel says so.
+    page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "op": "test"})
+    assert page.status == 200 and 'data-testid="test-result" data-ok="false"' in page.body and secret not in page.body
+    assert admin_browser.post("/console/apps/officespace/identity-management", {**form, "op": "activate"}).status == 303
+    assert container().store.get_app("officespace")["provisioning"]["enabled"] is True
