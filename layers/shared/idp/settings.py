@@ -1,4 +1,4 @@
-"""Every environment variable the product reads, as one pydantic settings model validated at cold start.
+"""Every environment variable the product reads, as one settings dataclass validated at cold start.
 
 A bad value is an error naming the variable (``Settings.load()`` raises ``SettingsError``), never a
 silent default. Only the composition root (``idp.bootstrap``) reads the environment; everything else
@@ -6,29 +6,79 @@ is handed the part of the settings it needs.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
-from typing import Mapping
+import types
+import typing
+from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-# pydantic-settings would read the environment for us, but importing it costs ~50 ms of every cold
-# start (the metadata function's budget is 150 ms in all); the environment is a flat mapping, so
-# reading it by field name is a few lines.
+# Plain dataclasses, not pydantic: importing pydantic and building a model costs ~50-75 ms of every
+# cold start (measured with `python -X importtime`; the metadata function's budget is 120 ms in all),
+# and the environment is a flat mapping of strings whose few rules fit in this module.
 _ALIASES = {"region": ("AWS_REGION", "AWS_DEFAULT_REGION"), "metrics_namespace": ("POWERTOOLS_METRICS_NAMESPACE",)}
+_TRUE = frozenset({"1", "true", "yes", "on", "t", "y"})
+_FALSE = frozenset({"0", "false", "no", "off", "f", "n", ""})
 
 
 class SettingsError(ValueError):
     """A variable of the environment has a value the product cannot use."""
 
 
+def Field(default: Any = None, *, gt: float | None = None, ge: float | None = None, le: float | None = None,  # noqa: N802
+          repr: bool = True) -> Any:  # noqa: A002 - the name pydantic's Field uses
+    """A setting with bounds (``gt``/``ge``/``le``) and, for secrets, ``repr=False``."""
+    return dataclasses.field(default=default, repr=repr, metadata={"gt": gt, "ge": ge, "le": le})
+
+
 def _strip_slash(value: str | None) -> str | None:
     return (value or "").rstrip("/") or None
 
 
-class Settings(BaseModel):
-    """The product's configuration; field name = environment variable, upper-cased."""
+def _coerce(kind: Any, raw: Any) -> Any:
+    """``raw`` (a string from the environment, or a value passed in) as ``kind``; ValueError if it is not one."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if raw is None:
+            return None
+        return _coerce(args[0], raw)
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError("not a boolean (use true/false or 1/0)")
+    if kind is int:
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError("not a whole number")
+        try:
+            return int(str(raw).strip()) if not isinstance(raw, (int, float)) else int(raw)
+        except ValueError:
+            raise ValueError("not a whole number") from None
+    if kind is float:
+        try:
+            return float(str(raw).strip()) if not isinstance(raw, (int, float)) else float(raw)
+        except ValueError:
+            raise ValueError("not a number") from None
+    return str(raw)
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def _check_bounds(value: Any, meta: Mapping[str, Any]) -> None:
+    if value is None:
+        return
+    if meta.get("gt") is not None and not value > meta["gt"]:
+        raise ValueError(f"must be greater than {meta['gt']}")
+    if meta.get("ge") is not None and not value >= meta["ge"]:
+        raise ValueError(f"must be at least {meta['ge']}")
+    if meta.get("le") is not None and not value <= meta["le"]:
+        raise ValueError(f"must be at most {meta['le']}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The product's configuration; field name = environment variable, upper-cased."""
 
     # -- resources (template.yaml Globals)
     table_name: str = "officespace-idp-directory"
@@ -78,39 +128,51 @@ class Settings(BaseModel):
     # -- audit log (idp.adapters.audit_log): days an event is kept (the template's AuditRetentionDays)
     audit_retention_days: int = Field(default=90, gt=0, le=3650)
 
-    @field_validator("ssm_prefix")
-    @classmethod
-    def _prefix(cls, value: str) -> str:
-        return value.rstrip("/")
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        problems = []
+        for f in dataclasses.fields(self):
+            raw = getattr(self, f.name)
+            if f.name in _EMPTY_IS_NONE and not raw:
+                raw = None
+            try:
+                value = _coerce(hints[f.name], raw)
+                _check_bounds(value, f.metadata)
+            except ValueError as exc:
+                shown = "<hidden>" if not f.repr else repr(raw)[:60]
+                problems.append(f"{_variable(f.name)}: {exc} (got {shown})")
+                continue
+            if f.name == "ssm_prefix":
+                value = value.rstrip("/")
+            elif f.name == "public_base_url":
+                value = _strip_slash(value)
+            object.__setattr__(self, f.name, value)
+        if problems:
+            raise SettingsError("invalid environment: " + "; ".join(problems))
 
-    @field_validator("public_base_url", mode="before")
     @classmethod
-    def _base_url(cls, value):
-        return _strip_slash(value) if isinstance(value, str) else value
-
-    @field_validator("admin_token_secret_arn", "admin_token", "custom_domain", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value):
-        return value or None
+    def fields(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
         """Read and validate the environment; a bad value raises SettingsError naming the variable."""
         environ = os.environ if environ is None else environ
         values: dict = {}
-        for name in cls.model_fields:
+        for name in cls.fields():
             for var in _ALIASES.get(name, (name.upper(),)):
                 if var in environ:
                     values[name] = environ[var]
                     break
+        unknown = set(overrides) - set(cls.fields())
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         values.update(overrides)
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            problems = "; ".join(f"{_variable(err['loc'])}: {err['msg']} (got {err.get('input')!r:.60})" for err in exc.errors())
-            raise SettingsError(f"invalid environment: {problems}") from None
+        return cls(**values)
 
 
-def _variable(loc: tuple) -> str:
-    name = str(loc[0]) if loc else "?"
+_EMPTY_IS_NONE = frozenset({"admin_token_secret_arn", "admin_token", "custom_domain"})
+
+
+def _variable(name: str) -> str:
     return _ALIASES.get(name, (name.upper(),))[0]

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from idp.saml.pem import PEM_BLOCK, certificate_body  # noqa: F401 - certificate_body is part of this module's API
+
 
 @dataclass(frozen=True)
 class GeneratedKey:
@@ -126,7 +128,7 @@ def certificate_info(pem: str) -> dict:
     }
 
 
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+_PEM_BLOCK = PEM_BLOCK
 
 
 def normalize_sp_certificate(pem: str) -> str:
@@ -171,8 +173,3 @@ def normalize_sp_certificate(pem: str) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def certificate_body(pem: str) -> str:
-    """The base64 body of a PEM certificate on one line (for ds:X509Certificate)."""
-    m = _PEM_BLOCK.search(pem)
-    body = m.group(2) if m else pem
-    return re.sub(r"\s+", "", body)

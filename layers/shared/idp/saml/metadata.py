@@ -7,7 +7,7 @@ from typing import Iterable, Sequence
 from lxml import etree
 
 from idp.saml import constants as C
-from idp.saml.keys import certificate_body
+from idp.saml.pem import certificate_body
 
 DEFAULT_NAMEID_FORMATS = (C.NAMEID_EMAIL, C.NAMEID_UNSPECIFIED)
 

@@ -8,8 +8,10 @@ import base64
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -25,7 +27,10 @@ PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;
 
 
 @lru_cache(maxsize=1)
-def environment() -> Environment:
+def environment() -> "Environment":
+    """Built on the first page rendered (the metadata function renders only its error pages)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(enabled_extensions=("html", "xml"), default_for_string=True, default=True),
