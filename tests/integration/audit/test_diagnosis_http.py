@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from idp_testing.lambda_events import LambdaContext, http_event
 from tests.integration.saml.test_saml_lambda_routes import LambdaClient, _login
 from tests.integration.test_lambda_handlers import load
+
+from idp_testing.lambda_events import LambdaContext, http_event
 
 
 def diagnose(slug: str, uid: str, status: int = 200) -> dict:

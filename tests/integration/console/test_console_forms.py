@@ -168,3 +168,14 @@ def test_identity_management_keeps_the_token_write_only(admin_browser):
     assert page.status == 200 and 'data-testid="test-result" data-ok="false"' in page.body and secret not in page.body
     assert admin_browser.post("/console/apps/officespace/identity-management", {**form, "op": "activate"}).status == 303
     assert container().store.get_app("officespace")["provisioning"]["enabled"] is True
+
+
+def test_console_changes_are_audited_as_the_signed_in_administrator(admin_browser, people):
+    from idp.kernel.audit_log import AuditQuery
+
+    csrf = _csrf(admin_browser, "/console/users/new")
+    done = admin_browser.post("/console/users/new", {**USER, "password": "dana-console-Pass1", "csrf": csrf})
+    uid = done.location.split("/")[-1].split("?")[0]
+    events, _ = container().audit.query(AuditQuery(type="admin.user.created", user_id=uid))
+    assert len(events) == 1 and events[0]["actor"] == {"type": "admin", "id": people["admin"]["id"]}
+    assert "dana-console-Pass1" not in repr(events)

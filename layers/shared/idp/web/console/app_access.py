@@ -68,12 +68,12 @@ def _save(admin: Admin, slug: str, kind: str):
     get_app(slug)
     selection = Selection.of(admin.form, "bind_")
     bind, unbind = selection.changes(_bound(slug, kind))
-    directory = container().directory
+    directory = admin.directory
     method = directory.bind_group if kind == "groups" else directory.bind_user
     for ident in bind:
-        admin.call(method, slug, ident, bind=True)
+        method(slug, ident, bind=True)
     for ident in unbind:
-        admin.call(method, slug, ident, bind=False)
+        method(slug, ident, bind=False)
     back = admin.form.get("back") or ""
     if not back.startswith(f"/console/apps/{slug}/{kind}") or "//" in back:
         back = f"/console/apps/{slug}/{kind}"

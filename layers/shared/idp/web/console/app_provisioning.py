@@ -61,7 +61,7 @@ def save_identity_management(admin: Admin, slug: str):
     try:
         if op == "test" and email and not _is_email(email):
             raise DomainError(400, "invalid_field", "field 'test_email': must be an email address like idp-test@example.com")
-        admin.call(container().apps.put_provisioning, slug, _settings_body(form, enabled=enabled))
+        admin.apps.put_provisioning(slug, _settings_body(form, enabled=enabled))
     except DomainError as exc:
         if exc.status == 404:
             raise

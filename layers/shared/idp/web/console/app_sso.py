@@ -58,7 +58,7 @@ def save_sso(admin: Admin, slug: str):
                 "default_relay_state": text(form, "default_relay_state"), "sp_slo_url": text(form, "sp_slo_url"),
                 "sp_certificate": text(form, "sp_certificate"), "attributes": key_values(form, "attributes") or {}}
         body.update({k: form[k] for k in ("nameid", "sign") if form.get(k)})
-        admin.call(apps().update, slug, body)
+        admin.apps.update(slug, body)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -70,7 +70,7 @@ def save_sso(admin: Admin, slug: str):
 @console_router.post("/console/apps/<slug>/keys")
 @console_route(console_router)
 def add_key(admin: Admin, slug: str):
-    admin.call(apps().add_next_key, slug)
+    admin.apps.add_next_key(slug)
     return see_other(f"/console/apps/{slug}/sso?done=key_added")
 
 
@@ -120,7 +120,7 @@ def change_key(admin: Admin, slug: str, kid: str, action: str):
         exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm")
         return _confirm(admin, slug, kid, action, 400, FormErrors.of(exc, FIELDS))
     if action == "activate":
-        admin.call(apps().activate_key, slug, kid)
+        admin.apps.activate_key(slug, kid)
         return see_other(f"/console/apps/{slug}/sso?done=key_activated")
-    admin.call(apps().retire_key, slug, kid)
+    admin.apps.retire_key(slug, kid)
     return see_other(f"/console/apps/{slug}/sso?done=key_retired")

@@ -85,7 +85,7 @@ def create_app(admin: Admin, template: str):
     if template == "custom":
         body.update({k: form[k] for k in ("nameid", "sign") if form.get(k)})
     try:
-        app = admin.call(apps().create, body)
+        app = admin.apps.create(body)
     except DomainError as exc:
         errors = FormErrors.of(exc, FIELDS)
         return page(errors.status, "console/app_new.html", admin, app_template=template, entry=entry, values=dict(form),
@@ -112,7 +112,7 @@ def save_general(admin: Admin, slug: str):
     form = admin.form
     body = {"label": (form.get("label") or "").strip(), "bookmark_url": text(form, "bookmark_url")}
     try:
-        admin.call(apps().update, slug, body)
+        admin.apps.update(slug, body)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -145,5 +145,5 @@ def delete_app(admin: Admin, slug: str):
     if not checked(admin.form, "confirm"):
         exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm the deletion")
         return _confirm(admin, app, 400, FormErrors.of(exc, FIELDS))
-    admin.call(apps().delete, slug)
+    admin.apps.delete(slug)
     return see_other("/console/apps?done=deleted")

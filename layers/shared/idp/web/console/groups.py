@@ -41,7 +41,7 @@ def create_group(admin: Admin):
     if text(admin.form, "description"):
         body["description"] = text(admin.form, "description")
     try:
-        group = admin.call(directory().create_group, body)
+        group = admin.directory.create_group(body)
     except DomainError as exc:
         errors = FormErrors.of(exc, FIELDS)
         return page(errors.status, "console/group_new.html", admin, values=dict(admin.form), errors=errors)
@@ -71,7 +71,7 @@ def show_group(admin: Admin, gid: str):
 def save_group(admin: Admin, gid: str):
     body = {"name": (admin.form.get("name") or "").strip(), "description": text(admin.form, "description")}
     try:
-        admin.call(directory().update_group, gid, body)
+        admin.directory.update_group(gid, body)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -95,7 +95,7 @@ def add_member(admin: Admin, gid: str):
     directory().get_group(gid)
     try:
         uid = _find_user((admin.form.get("member") or "").strip())
-        admin.call(directory().add_member, gid, uid)
+        admin.directory.add_member(gid, uid)
     except DomainError as exc:
         errors = FormErrors.of(exc, FIELDS)
         if not errors.by_field:
@@ -107,7 +107,7 @@ def add_member(admin: Admin, gid: str):
 @console_router.post("/console/groups/<gid>/members/<uid>/remove")
 @console_route(console_router)
 def remove_member(admin: Admin, gid: str, uid: str):
-    admin.call(directory().remove_member, gid, uid)
+    admin.directory.remove_member(gid, uid)
     return see_other(f"/console/groups/{gid}?done=removed")
 
 
@@ -135,7 +135,7 @@ def delete_group(admin: Admin, gid: str):
     if not checked(admin.form, "confirm"):
         exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm the deletion")
         return _confirm(admin, group, 400, FormErrors.of(exc, FIELDS))
-    admin.call(directory().delete_group, gid)
+    admin.directory.delete_group(gid)
     return see_other("/console/groups?done=deleted")
 
 

@@ -82,7 +82,7 @@ def create_user(admin: Admin):
     for name in REQUIRED:
         body.setdefault(name, "")  # the service names a missing one
     try:
-        user = admin.call(directory().create_user, body)
+        user = admin.directory.create_user(body)
     except DomainError as exc:
         return page(FormErrors.of(exc, FORM_FIELDS).status, "console/user_new.html", admin, values=dict(form),
                     errors=FormErrors.of(exc, FORM_FIELDS))
@@ -157,7 +157,7 @@ def save_user(admin: Admin, uid: str):
     roles = set(directory().get_user(uid).get("roles") or [])
     body["roles"] = sorted(roles | {ADMIN_ROLE} if wants_admin else roles - {ADMIN_ROLE})
     try:
-        admin.call(directory().update_user, uid, body)
+        admin.directory.update_user(uid, body)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -169,7 +169,7 @@ def save_user(admin: Admin, uid: str):
 def _set_state(admin: Admin, uid: str, state: str, done: str):
     if uid == admin.uid and state == "SUSPENDED":
         raise DomainError(400, "invalid_field", "you cannot suspend yourself")
-    admin.call(directory().update_user, uid, {"state": state})
+    admin.directory.update_user(uid, {"state": state})
     return see_other(f"/console/users/{uid}?done={done}")
 
 
@@ -188,7 +188,7 @@ def activate_user(admin: Admin, uid: str):
 @console_router.post("/console/users/<uid>/revoke-sessions")
 @console_route(console_router)
 def revoke_sessions(admin: Admin, uid: str):
-    admin.call(directory().revoke_sessions, uid)
+    admin.directory.revoke_sessions(uid)
     return see_other(f"/console/users/{uid}?done=revoked")
 
 
@@ -198,14 +198,14 @@ def add_to_group(admin: Admin, uid: str):
     gid = text(admin.form, "group_id")
     if not gid:
         raise DomainError(400, "missing_field", "choose a group to add the user to")
-    admin.call(directory().add_member, gid, uid)
+    admin.directory.add_member(gid, uid)
     return see_other(f"/console/users/{uid}?done=group_added")
 
 
 @console_router.post("/console/users/<uid>/groups/<gid>/remove")
 @console_route(console_router)
 def remove_from_group(admin: Admin, uid: str, gid: str):
-    admin.call(directory().remove_member, gid, uid)
+    admin.directory.remove_member(gid, uid)
     return see_other(f"/console/users/{uid}?done=group_removed")
 
 
@@ -232,5 +232,5 @@ def delete_user(admin: Admin, uid: str):
         return _confirm_delete(admin, user, 400, FormErrors.of(exc, ("confirm",)))
     if uid == admin.uid:
         raise DomainError(400, "invalid_field", "you cannot delete your own account")
-    admin.call(directory().delete_user, uid)
+    admin.directory.delete_user(uid)
     return see_other("/console/users?done=deleted")
