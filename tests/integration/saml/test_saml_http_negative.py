@@ -235,3 +235,22 @@ def test_wrong_password_and_unknown_user_look_the_same(idp_stack, setup):
     r2 = b.login(page, "nobody-" + user["username"], "nope-nope")
     assert r1.status_code == r2.status_code == 401
     assert "Wrong username or password" in r1.text and "Wrong username or password" in r2.text
+
+
+def test_access_changes_take_effect_on_the_next_sso_of_a_live_session(idp_stack, setup, admin):
+    """The SSO answer reads the session, the user and the bindings in batches of this request: an
+    unbinding, a binding through a group and a suspension each count from the very next request."""
+    app, user = setup
+    slug = app["slug"]
+    b = _signed_in(idp_stack, user)
+    for _ in range(2):
+        assert parse_post_form(b.get(f"/saml2/{slug}").text) is not None
+    admin._ok(admin.s.delete(f"{admin.base_url}/admin/apps/{slug}/users/{user['id']}"))
+    _assert_refused(b.get(f"/saml2/{slug}"), 403, "access_denied")
+    group = admin.group()
+    admin.add_member(group["id"], user["id"])
+    admin.bind_group(slug, group["id"])
+    assert parse_post_form(b.get(f"/saml2/{slug}").text) is not None  # through the group now
+    admin.patch_user(user["id"], state="SUSPENDED")
+    page = b.get(f"/saml2/{slug}")
+    assert urlsplit(page.url).path == "/login" and no_saml_response(page)

@@ -1,0 +1,85 @@
+"""One request's single-item reads, fetched together: inside `request_reads()`, `prefetch` reads
+every item a request is about to need in one BatchGetItem (strongly consistent), and `get_item`
+answers from what the scope already holds before it asks DynamoDB. Outside a scope `get_item` is
+a plain GetItem, so code paths that never open one behave as before.
+
+A scope is opened only around the SSO answer: it writes none of the items it reads (the session's
+touch updates the item in hand, the replay cache and the audit log write other items), so an item
+read once stays what the request saw. Access stays fresh: every read is of this request."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Callable, Iterable, Iterator, Mapping
+
+_scope: ContextVar[dict | None] = ContextVar("idp_request_reads", default=None)
+_MAX_BATCH = 100  # BatchGetItem's limit per call
+_RETRIES = 3  # rounds for UnprocessedKeys before the rest is read one by one
+
+
+def _k(key: Mapping) -> tuple[str, str]:
+    return key["pk"], key["sk"]
+
+
+_ON_USER = ("", "on-user")  # the scope's entry for what to read once the signed-in user is known
+
+
+@contextmanager
+def request_reads(table=None, keys: Iterable[dict] = (), on_user: Callable[[str], Iterable[dict]] | None = None) -> Iterator[None]:
+    """Open a scope; with `table`, prefetch `keys` now and, once `user_known(uid)` is called (by the
+    session read), the keys `on_user(uid)` names, in a second BatchGetItem."""
+    token = _scope.set({})
+    try:
+        if table is not None:
+            prefetch(table, keys)
+            if on_user is not None:
+                _scope.get()[_ON_USER] = lambda uid: prefetch(table, on_user(uid))
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def user_known(uid: str) -> None:
+    """The request's signed-in user is known (a session was read): read ahead what the scope asked for."""
+    cache = _scope.get()
+    follow = cache.pop(_ON_USER, None) if cache is not None else None
+    if follow is not None:
+        follow(uid)
+
+
+def get_item(table, key: dict, consistent: bool = True) -> dict | None:
+    cache = _scope.get()
+    if cache is not None and _k(key) in cache:
+        return cache[_k(key)]
+    item = table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+    if cache is not None:
+        cache[_k(key)] = item
+    return item
+
+
+def prefetch(table, keys: Iterable[dict]) -> int:
+    """Read the items of `keys` the scope does not hold yet in one BatchGetItem (a missing item is
+    remembered as None). Returns the number of DynamoDB calls made; 0 outside a scope."""
+    cache = _scope.get()
+    if cache is None:
+        return 0
+    wanted: dict[tuple[str, str], dict] = {}
+    for key in keys:
+        if _k(key) not in cache:
+            wanted.setdefault(_k(key), {"pk": key["pk"], "sk": key["sk"]})
+    calls = 0
+    pending = list(wanted.values())
+    for _ in range(_RETRIES):
+        if not pending:
+            break
+        batch, pending = pending[:_MAX_BATCH], pending[_MAX_BATCH:]
+        out = table.meta.client.batch_get_item(RequestItems={table.name: {"Keys": batch, "ConsistentRead": True}})
+        calls += 1
+        for item in out.get("Responses", {}).get(table.name, []):
+            cache[_k(item)] = item
+        pending = list(out.get("UnprocessedKeys", {}).get(table.name, {}).get("Keys", [])) + pending
+    left = {_k(key) for key in pending}  # still unprocessed: read one by one later, never taken as missing
+    for key in wanted:
+        if key not in cache and key not in left:
+            cache[key] = None  # asked for and not there
+    return calls
