@@ -12,6 +12,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
+from idp.adapters.read_scope import get_item
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, conflict, not_found
 
@@ -106,7 +107,7 @@ class DirectoryStore:
                                                      ProjectionExpression="gsi1sk")]
 
     def _get(self, pk: str, sk: str, consistent: bool = True) -> dict | None:
-        return self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=consistent).get("Item")
+        return get_item(self.table, {"pk": pk, "sk": sk}, consistent)
 
     def _next_version(self, current: dict, changes: dict, drop_none: bool = False) -> tuple[dict, dict]:
         """(the item with `changes` and the next version, the Put that writes it only over the version
@@ -329,6 +330,19 @@ class DirectoryStore:
             [f"an app with slug '{app['slug']}' already exists"],
         )
         return _clean(item)
+
+    @staticmethod
+    def app_key(slug: str) -> dict:
+        return {"pk": f"APP#{slug}", "sk": "META"}
+
+    @staticmethod
+    def user_key(uid: str) -> dict:
+        return {"pk": f"USER#{uid}", "sk": "PROFILE"}
+
+    @staticmethod
+    def user_binding_key(slug: str, uid: str) -> dict:
+        """The direct binding of a user to an app (what `idp.directory.access.may_use` reads first)."""
+        return {"pk": f"APP#{slug}", "sk": f"BIND#USER#{uid}"}
 
     def get_app(self, slug: str) -> dict | None:
         item = self._get(f"APP#{slug}", "META")

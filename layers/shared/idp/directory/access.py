@@ -6,9 +6,11 @@ from idp.kernel import access
 
 
 def may_use(store: DirectoryRepository, slug: str, uid: str) -> bool:
-    """True when the user is bound to the app directly or through one of their groups."""
-    return access.is_bound(directly=store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}"),
-                           user_groups=store.groups_of_user(uid), app_groups=store.app_group_bindings(slug))
+    """True when the user is bound to the app directly or through one of their groups (the groups are
+    read only when there is no direct binding)."""
+    if store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}"):
+        return True
+    return access.is_bound(directly=False, user_groups=store.groups_of_user(uid), app_groups=store.app_group_bindings(slug))
 
 
 def apps_for_user(store: DirectoryRepository, uid: str) -> list[str]:
