@@ -11,13 +11,18 @@ PLAIN = {"username": "pat", "email": "pat@example.com", "firstname": "Pat", "las
          "password": "pat-console-Pass1"}
 
 
-@pytest.fixture
-def app(aws_env):
+@pytest.fixture(params=["console function", "beside the admin API"])
+def app(aws_env, request):
+    """The console function's resolver; and one that also mounts the typed admin routes (powertools then
+    validates every route's parameters, as in the local stack's one resolver)."""
+    from idp.web.admin_api import admin_routers
     from idp.web.console import console_router
     from idp.web.resolver import lambda_app
     from idp.web.saml_routes import login_router
 
-    return lambda_app(login_router, console_router)
+    if request.param == "console function":
+        return lambda_app(login_router, console_router)
+    return lambda_app(*admin_routers(), login_router, console_router)
 
 
 @pytest.fixture

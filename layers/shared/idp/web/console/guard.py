@@ -7,6 +7,7 @@ becomes a 4xx page (forms show it next to their field, see idp.web.console.field
 from __future__ import annotations
 
 import functools
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote
@@ -146,6 +147,11 @@ def console_route(router) -> Callable:
                 return problem(500, "Something went wrong", "An internal error occurred; it has been logged.",
                                admin if isinstance(admin, Admin) else None)
 
+        # The route's parameters are the path's alone: powertools (validating, as in the local stack's resolver
+        # beside the typed admin routes) would read an extra one, the Admin, as a JSON body to parse.
+        signature = inspect.signature(fn)
+        del wrapper.__wrapped__
+        wrapper.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
         return wrapper
 
     return decorate
