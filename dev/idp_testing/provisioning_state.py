@@ -376,6 +376,9 @@ class InMemoryProvisioningState:
     def reset_app(self, slug: str) -> None:
         self._status_update(slug, {"state": "ok", "consecutive_failures": 0}, removes=("open_until", "reason"))
 
+    def open_import_gate(self, slug: str) -> None:
+        self._status_update(slug, {"import_gate": "open", "import_gate_opened_at": now_iso()})
+
     def note_reconcile(self, slug: str, summary: dict) -> None:
         self._status_update(slug, {"last_reconcile_at": now_iso(), "last_reconcile": summary})
 

@@ -37,3 +37,22 @@ def test_event_ids_sort_newest_first_and_carry_their_time():
     older, newer = event_id(1_000_000), event_id(2_000_000)
     assert newer < older and id_ms(newer) == 2_000_000 and id_boundary(2_000_000) < newer < id_boundary(2_000_000) + "~"
     assert len({event_id(5) for _ in range(1000)}) == 1000
+
+
+def test_import_classification_of_candidates_and_links():
+    from idp.provisioning.import_report import classify
+
+    desired = {"u-a": {"userName": "a@x.com"}, "u-b": {"userName": "b@x.com"}, "u-c": {"userName": "c@x.com"}}
+    sp = [{"id": "1", "userName": "A@X.com"}, {"id": "2", "userName": "a@x.com"}, {"id": "3", "userName": "b@x.com"},
+          {"id": "4", "userName": "nobody@x.com"}, {"id": "5", "userName": "other@x.com"}]
+    report = classify(sp, desired, linked={"u-c": "5"}, bound={"u-a", "u-b", "u-c", "u-d"})
+    rows = {r["sp_id"]: r for r in report.items}
+    assert rows["1"]["status"] == rows["2"]["status"] == "conflict" and rows["1"]["reason"] == "several_sp_users"
+    assert rows["3"]["status"] == "matched" and rows["3"]["user_id"] == "u-b"
+    assert rows["4"]["status"] == "unmatched"
+    assert rows["5"] == {"sp_id": "5", "userName": "other@x.com", "status": "matched", "user_id": "u-c", "reason": "already_linked"}
+    assert report.to_create == ["u-d"]
+    twins = classify([{"id": "9", "emails": [{"value": "same@x.com"}]}],
+                     {"u-1": {'emails[type eq "work"].value': "same@x.com"}, "u-2": {'emails[type eq "work"].value': "SAME@x.com"}},
+                     linked={}, bound=set(), attribute="emails")
+    assert twins.items[0]["status"] == "conflict" and twins.items[0]["reason"] == "several_candidates"

@@ -99,6 +99,7 @@ class ProvisioningState:
     note_permanent_failure = _to("status_store", DynamoAppStatus.note_permanent_failure)
     set_halted = _to("status_store", DynamoAppStatus.set_halted)
     reset_app = _to("status_store", DynamoAppStatus.reset_app)
+    open_import_gate = _to("status_store", DynamoAppStatus.open_import_gate)
     note_reconcile = _to("status_store", DynamoAppStatus.note_reconcile)
 
     # ---------------------------------------------------------------- bound-group snapshots

@@ -212,6 +212,7 @@ class ProvisioningSettings(_Strict):
     group_management: bool = False
     dialect: Literal["standard", "entra", "put"] | None = None
     matching_attribute: Literal["userName", "emails", "externalId"] | None = None
+    require_import_confirmation: bool | None = None  # the first push to a non-empty SP waits for POST .../provisioning/import confirmed
     deprovision: Literal["deactivate", "delete"] | None = None
     max_deprovision_share: float | None = Field(default=None, ge=0, le=1)
     deprovision_guard_min: int | None = Field(default=None, ge=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from idp.provisioning import import_gate
 from idp.provisioning.claims import CLAIM_WAIT_SECONDS, Busy, CreateClaims  # noqa: F401 - re-exported
 from idp.provisioning.clients import ScimClients
 from idp.provisioning.group_sync import GroupSync
@@ -122,7 +123,10 @@ class Engine:
         cfg = self.config(slug, d)
         if not cfg or not cfg.enabled:
             return None
-        return Run(cfg, self.client_for(cfg), d)
+        run = Run(cfg, self.client_for(cfg), d)
+        if cfg.require_import_confirmation and not import_gate.may_push(run, self.state):
+            return None  # the SP holds users and the import is not confirmed yet
+        return run
 
     _run = open_run
 

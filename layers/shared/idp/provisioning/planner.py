@@ -22,6 +22,7 @@ class ProvisioningConfig:
     max_deprovision_share: float = DEFAULT_DEPROVISION_SHARE
     deprovision_guard_min: int = DEFAULT_DEPROVISION_MIN
     attribute_mapping: dict | None = None
+    require_import_confirmation: bool = False  # the first push to a non-empty SP waits for the import (import_gate)
 
     @classmethod
     def from_app(cls, app: dict | None) -> "ProvisioningConfig | None":
@@ -42,6 +43,7 @@ class ProvisioningConfig:
             max_deprovision_share=DEFAULT_DEPROVISION_SHARE if share is None else float(share),
             deprovision_guard_min=int(prov.get("deprovision_guard_min") or DEFAULT_DEPROVISION_MIN),
             attribute_mapping=prov.get("attribute_mapping") or None,
+            require_import_confirmation=bool(prov.get("require_import_confirmation")),
         )
 
 

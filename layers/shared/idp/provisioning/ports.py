@@ -204,6 +204,9 @@ class AppStatusStore(Protocol):
 
     def reset_app(self, slug: str) -> None: ...
 
+    def open_import_gate(self, slug: str) -> None:
+        """Pushes to the app may go ahead (idp.provisioning.import_gate)."""
+
     def note_reconcile(self, slug: str, summary: dict) -> None: ...
 
 

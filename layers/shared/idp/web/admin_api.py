@@ -12,9 +12,10 @@ def admin_routers() -> tuple:
     from idp.web.audit_routes import router as audit_router
     from idp.web.diagnosis_routes import router as diagnosis_router
     from idp.web.health_routes import router as health_router
+    from idp.web.import_routes import router as import_router
     from idp.web.provisioning_routes import router as provisioning_router
 
-    return admin_router, provisioning_router, audit_router, diagnosis_router, health_router
+    return admin_router, provisioning_router, audit_router, diagnosis_router, import_router, health_router
 
 
 def admin_resolver():

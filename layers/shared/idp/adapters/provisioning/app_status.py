@@ -90,6 +90,10 @@ class DynamoAppStatus:
     def set_halted(self, slug: str, reason: str) -> None:
         self._update(slug, {"state": "halted", "reason": reason, "halted_at": now_iso()})
 
+    def open_import_gate(self, slug: str) -> None:
+        """Pushes to the app may go ahead (its import was confirmed, or its SP was empty): idp.provisioning.import_gate."""
+        self._update(slug, {"import_gate": "open", "import_gate_opened_at": now_iso()})
+
     def reset_app(self, slug: str) -> None:
         """Close the breaker and clear a failing/halted state (new settings or token)."""
         self._update(slug, {"state": "ok", "consecutive_failures": 0}, removes=["open_until", "reason"])
