@@ -1,7 +1,7 @@
 """`python -m benchmarks` (`make bench`): run every benchmark on this machine, side by side, and write
 docs/benchmarks.md. BENCH_QUICK=1 runs small sizes (rough numbers, about a minute).
 
-Options: --only saml,cold,sso,prov,calls (a subset) and --out PATH (default docs/benchmarks.md).
+Options: --only saml,cold,sso,floor,prov,calls (a subset) and --out PATH (default docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import logging
 import time
 import traceback
 
-from . import aws_calls, cold_start, provisioning, saml_response, sso
+from . import aws_calls, cold_start, provisioning, saml_response, sso, sso_floor
 from .common import ROOT, log, machine, quick, versions
 from .report import render
 
-SECTIONS = ("saml", "cold", "sso", "prov", "calls")
+SECTIONS = ("saml", "cold", "sso", "floor", "prov", "calls")
 
 
 def sizes(is_quick: bool) -> dict:
@@ -24,11 +24,11 @@ def sizes(is_quick: bool) -> dict:
         return {"saml_ours": 100, "saml_floor": 100, "saml_pysaml2": 20, "cold_n": 3,
                 "sso_roundtrip": 50, "sso_seconds": 3.0, "sso_logins": 3, "sso_clients": 4,
                 "prov_users": 100, "prov_groups": 10, "rl_users": 60, "rl_groups": 1, "rl_rate": 20,
-                "scale_users": 300, "scale_groups": 5, "calls_n": 3}
+                "scale_users": 300, "scale_groups": 5, "calls_n": 3, "floor_n": 50}
     return {"saml_ours": 500, "saml_floor": 500, "saml_pysaml2": 200, "cold_n": 10,
             "sso_roundtrip": 300, "sso_seconds": 10.0, "sso_logins": 15, "sso_clients": 4,
             "prov_users": 1000, "prov_groups": 10, "rl_users": 300, "rl_groups": 3, "rl_rate": 30,
-            "scale_users": 10_000, "scale_groups": 50, "calls_n": 10}
+            "scale_users": 10_000, "scale_groups": 50, "calls_n": 10, "floor_n": 300}
 
 
 def _section(results: dict, name: str, fn) -> None:
@@ -73,6 +73,14 @@ def run(only: tuple[str, ...] = SECTIONS, is_quick: bool | None = None) -> dict:
     if "sso" in only:
         _section(results, "sso", lambda: sso.run(sz["sso_roundtrip"], sz["sso_seconds"], sz["sso_logins"],
                                                   sz["sso_clients"]))
+    if "floor" in only:
+        def floor():
+            with _quiet():
+                out = sso_floor.run(sz["floor_n"])
+            logging.disable(logging.NOTSET)
+            return out
+
+        _section(results, "floor", floor)
     if "prov" in only:
         def prov():
             with _quiet():

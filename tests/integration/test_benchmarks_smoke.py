@@ -151,3 +151,29 @@ def test_aws_calls_per_operation_are_counted():
 
     render(calls, None, None, out)
     assert any("initial sync of 100,000 users" in line for line in out)
+
+
+def test_sso_floor_is_measured_and_broken_down():
+    """The floor benchmark runs the stack in a process of its own here too (it sets the environment)."""
+    import json
+    import subprocess
+    import sys
+
+    from benchmarks.common import ROOT
+
+    code = ("import json, logging, contextlib, io, sys; logging.disable(logging.WARNING)\n"
+            "from benchmarks import sso_floor\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n    r = sso_floor.run(5)\n"
+            "sys.stdout.write(json.dumps(r))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    r = json.loads(done.stdout)
+    for part in ("real", "framework", "batch_get"):
+        _timing(r[part], 5)
+    assert _number(r["floor_ms"]) and r["floor_ms"] > 0 and _number(r["ratio"])
+    assert r["dynamodb_calls_per_request"] >= 1 and "build and sign the Response" in r["parts_ms"]
+    out: list[str] = []
+    from benchmarks.sso_floor import render
+
+    render(r, out)
+    assert any("floor" in line for line in out)
