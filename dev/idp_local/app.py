@@ -9,14 +9,14 @@ SWAGGER_PATH = "/admin/swagger"
 
 def build_app(consumer_check: Callable[[], str | None]):
     from idp.web import api_models, health_routes
-    from idp.web.admin_api import admin_routers, install_openapi_route
+    from idp.web.admin_api import admin_function_routers, install_openapi_route
     from idp.web.console import console_router
     from idp.web.metadata_routes import metadata_router
     from idp.web.resolver import local_app
     from idp.web.saml_routes import login_router
 
     health_routes.add_check(consumer_check)
-    app = local_app(*admin_routers(), metadata_router, login_router, console_router)
+    app = local_app(*admin_function_routers(), metadata_router, login_router, console_router)
     install_openapi_route(app)
     app.enable_swagger(path=SWAGGER_PATH, title=api_models.TITLE, version=api_models.VERSION,
                        description=api_models.DESCRIPTION, security_schemes=api_models.SECURITY_SCHEMES,

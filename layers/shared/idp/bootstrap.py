@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.provisioning.metrics import ProvisioningMetrics
     from idp.provisioning.policy import BreakerSettings
     from idp.provisioning.reconcile import Reconciler
+    from idp.signon.mfa.passkey_service import PasskeyService
+    from idp.signon.mfa.service import MfaService
     from idp.signon.ports import Account
     from idp.signon.service import SignOn
 
@@ -156,7 +158,24 @@ class Container:
         from idp.signon.service import SignOn
 
         return SignOn(_SignonDirectory(self.store), self.signon_state, device_key=self.device_key.get,
-                      metrics=LoginMetrics(self.settings.metrics_namespace), audit=self.audit)
+                      metrics=LoginMetrics(self.settings.metrics_namespace), audit=self.audit, mfa=self.mfa)
+
+    @_part
+    def passkeys(self) -> "PasskeyService":
+        """Passkey registration and sign-in (WebAuthn) over the MFA store."""
+        from idp.signon.mfa.passkey_service import PasskeyService
+
+        return PasskeyService(self.mfa.store, audit=self.audit)
+
+    @_part
+    def mfa(self) -> "MfaService":
+        """Second factors (TOTP, passkeys, recovery codes) and the MFA policy (idp.signon.mfa)."""
+        from idp.adapters.mfa_keys import SeedSealer
+        from idp.adapters.mfa_state import MfaState
+        from idp.signon.mfa.service import MfaService
+
+        return MfaService(MfaState(self.table), SeedSealer(self.secrets), self.signon_state, audit=self.audit,
+                          app_mfa=lambda slug: (self.store.get_app(slug) or {}).get("mfa"))
 
     # ------------------------------------------------------------------ provisioning
     @_part
@@ -256,6 +275,7 @@ class _SignonHooks:
 
     def password_set(self, uid: str) -> None:
         self.parts.device_key.ensure()  # password logins are about to happen: their device cookies need the key
+        self.parts.mfa.sealer.ensure()  # ... and enrolments in the login function, which may not create the seed key
 
     def end_sessions(self, uid: str, reason: str) -> None:
         self.parts.signon.end_sessions(uid, reason)

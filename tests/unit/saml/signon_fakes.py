@@ -76,11 +76,14 @@ class FakeStore:
     def delete_login(self, lid):
         self.logins.pop(lid, None)
 
-    def create_session(self, uid):
+    def advance_login(self, lid, uid, amr):
+        self.logins[lid].update(uid=uid, amr=list(amr))
+
+    def create_session(self, uid, amr=None):
         sid = new_token()
         n = next(self._n)
         self.sessions[sid] = {"uid": uid, "session_index": f"_s{n}", "csrf": f"csrf{n}", "auth_instant": 1_900_000_000,
-                              "absolute_expiry": 1_900_028_800, "epoch": self.epochs.get(uid, 0)}
+                              "absolute_expiry": 1_900_028_800, "epoch": self.epochs.get(uid, 0), "amr": list(amr or ["pwd"])}
         return sid, dict(self.sessions[sid])
 
     def get_session(self, sid, touch=True):

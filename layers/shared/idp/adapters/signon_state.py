@@ -84,14 +84,20 @@ class SignonState:
             return None
         return self._get(f"LOGIN#{hash_token(lid)}", "LOGIN")
 
+    def advance_login(self, lid: str, uid: str, amr: list[str]) -> None:
+        """The login is past its password (or is a session's step-up): it names the user and how they signed in so far."""
+        self.table.update_item(Key={"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"}, UpdateExpression="SET uid = :u, amr = :a",
+                               ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":u": uid, ":a": amr})
+
     def delete_login(self, lid: str | None) -> None:
         if lid and len(lid) <= 128:
             self.table.delete_item(Key={"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"})
 
     # ------------------------------------------------------------------ sessions
 
-    def create_session(self, uid: str) -> tuple[str, dict]:
-        """A fresh session (new random id: never reuse a pre-auth id), stamped with the user's session epoch."""
+    def create_session(self, uid: str, amr: list[str] | None = None) -> tuple[str, dict]:
+        """A fresh session (new random id: never reuse a pre-auth id), stamped with the user's session epoch and
+        how the user signed in (``amr``: pwd, otp, webauthn)."""
         sid = new_token()
         now = self._now()
         item = {
@@ -102,6 +108,7 @@ class SignonState:
             "session_index": "_" + token_hex(20),
             "csrf": new_token(),
             "auth_instant": now,
+            "amr": list(amr or ["pwd"]),
             "created_at": now,
             "last_seen": now,
             "absolute_expiry": now + self.policy.session_lifetime,

@@ -18,8 +18,9 @@ OFFICESPACE_DEFAULTS = {
     "nameid": "email",
     "sign": "both",
     "attributes": {"email": "email", "name": "name", "first_name": "firstname", "last_name": "lastname"},
+    "mfa": "inherit",
 }
-CUSTOM_DEFAULTS = {"nameid": "email", "sign": "both", "attributes": {}}
+CUSTOM_DEFAULTS = {"nameid": "email", "sign": "both", "attributes": {}, "mfa": "inherit"}
 
 
 def signing_key_secret(slug: str, kid: str) -> str:

@@ -149,6 +149,7 @@ class _AppFields(_Strict):
     sp_slo_url: str | None = None  # where the SP takes LogoutResponses (its SingleLogoutService)
     sp_certificate: str | None = None
     deprovision: Literal["deactivate", "delete"] | None = None
+    mfa: Literal["inherit", "required"] | None = None  # the app's MFA override (contract section 7)
 
     _entity = field_validator("sp_entity_id")(classmethod(lambda cls, v: _check_entity_id(v)))
 
@@ -202,7 +203,7 @@ class AppCreate(_AppFields):
 
 
 class AppPatch(_AppFields):
-    NOT_NULL: ClassVar[tuple[str, ...]] = ("label", "sp_entity_id", "acs_urls", "nameid", "sign")
+    NOT_NULL: ClassVar[tuple[str, ...]] = ("label", "sp_entity_id", "acs_urls", "nameid", "sign", "mfa")
 
 
 class ProvisioningSettings(_Strict):

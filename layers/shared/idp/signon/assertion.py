@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from idp.kernel.users import display_name
 from idp.saml import constants as C
+from idp.signon.mfa.policy import SECOND_FACTORS
 from idp.signon.models import Session
 
 if TYPE_CHECKING:
@@ -66,4 +67,5 @@ def response_params(app: dict, user: dict, session: Session, *, idp_entity_id: s
         session_not_on_or_after=datetime.fromtimestamp(session.absolute_expiry, timezone.utc),
         in_response_to=in_response_to,
         sign=app.get("sign") or "both",
+        authn_context=C.AC_REFEDS_MFA if SECOND_FACTORS.intersection(session.amr) else C.AC_PASSWORD_PROTECTED_TRANSPORT,
     )

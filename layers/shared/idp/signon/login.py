@@ -2,17 +2,20 @@
 state. Each stage looks at the submission and what earlier stages found, and either passes (None)
 or decides: show the form again (ShowForm), refuse (Refused) or done (LoggedIn). The password
 login is: the form belongs to this browser, credentials given, the account resolved (and whether
-this browser signed in to it before), not throttled, password, active user, start the session.
-A second factor becomes one more stage before the session starts."""
+this browser signed in to it before), not throttled, password, active user, second factor (when
+this sign-in needs one the user has, the form asks for it and the login state remembers the user),
+start the session. The second step (a login past its password, or a live session's step-up) is a
+shorter sequence: the code, active user, start the session."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from aws_lambda_powertools import Logger
 
 from idp.kernel.tokens import hash_token, same
 from idp.signon import devices
+from idp.signon.mfa.policy import OTP, PWD, Need
 from idp.signon.models import LoginState, PendingSignOn, Session, SignedIn
 from idp.signon.policy import ACCOUNT, ADDRESS, SOURCE, Throttle
 from idp.signon.ports import Account, LoginMetricsSink, SignonDirectory, SignonStore
@@ -32,12 +35,14 @@ class LoginSubmission:
     client: str  # the client address (a throttle key)
     old_session: str | None = None  # the session cookie it replaces
     device: str | None = None  # the device cookie: this browser signed in before
+    code: str = ""  # the second step's TOTP or recovery code
 
 
 @dataclass(frozen=True)
 class ShowForm:
     """Show the login form of ``state`` again; ``reason`` is ``missing_credentials``, ``wrong_credentials``
-    or ``throttled``; ``retry_after`` is how many seconds the next try must wait (0: none)."""
+    or ``throttled``; or the second step's form: ``second_factor`` (asked for the first time),
+    ``missing_code``, ``wrong_code``; ``retry_after`` is how many seconds the next try must wait (0: none)."""
 
     state: LoginState
     reason: str
@@ -88,6 +93,8 @@ class LoginContext:
     counters: dict[str, tuple[str, Throttle]] = field(default_factory=dict)  # kind -> (key, as read)
     uid: str | None = None
     user: dict | None = None
+    mfa: object | None = None  # idp.signon.mfa.service.MfaService (None: no second factors)
+    amr: tuple[str, ...] = (PWD,)  # how the user signed in, for the session
 
 
 Stage = Callable[[LoginContext], "Outcome | None"]
@@ -170,28 +177,79 @@ def active_user(ctx: LoginContext) -> Outcome | None:
     return None
 
 
-def start_session(ctx: LoginContext) -> Outcome | None:
-    """Done: this source's failures forgotten (and the account's, when they were all this source's), the
-    login state used up, any old session ended, a fresh session id, and the browser's device cookie."""
+def _forget_failures(ctx: LoginContext) -> None:
+    """The password was right: this source's failures are forgotten (and the account's, when they were all this source's)."""
     _key, source = ctx.counters.get(SOURCE, ("", Throttle(0, 0)))
     if source.failures:
         ctx.store.clear_failures(SOURCE, ctx.source_key)
     if ACCOUNT in ctx.counters and 0 < ctx.counters[ACCOUNT][1].failures <= source.failures:
         ctx.store.clear_failures(ACCOUNT, ctx.account_key)
+    ctx.counters = {}
+
+
+def second_factor(ctx: LoginContext) -> Outcome | None:
+    """When this sign-in needs a factor the user has (policy, the app, the SP's RequestedAuthnContext), the
+    login state remembers the user past the password and the form asks for the factor; the session starts
+    only after it. A factor the user still has to enrol is asked for before any Response (idp.web.mfa_gate)."""
+    if ctx.mfa is None or ctx.mfa.need(ctx.user, ctx.state.pending) is not Need.VERIFY:
+        return None
+    _forget_failures(ctx)
+    ctx.store.advance_login(ctx.state.login_id, ctx.uid, [PWD])
+    log.info("login password ok, second factor asked user=%s", ctx.uid, extra={"user_id": ctx.uid, "app": ctx.state.pending.slug})
+    return ShowForm(replace(ctx.state, uid=ctx.uid, amr=(PWD,)), "second_factor", ctx.username)
+
+
+def second_step(ctx: LoginContext) -> Outcome | None:
+    """A login past its password (or a live session's step-up): only the second factor is left."""
+    if not ctx.state.uid:
+        return None
+    return run(SECOND_STEP, ctx)
+
+
+def code_checked(ctx: LoginContext) -> Outcome | None:
+    """The second step's code (TOTP or recovery code), throttled per user like passwords."""
+    ctx.uid, ctx.client_key = ctx.state.uid, (ctx.submission.client or "unknown")[:64]
+    if ctx.mfa is None:
+        return Refused("csrf_failed", "a second step without the MFA service")
+    check = ctx.mfa.verify_code(ctx.uid, ctx.submission.code, ip=ctx.client_key, app=ctx.state.pending.slug)
+    if not check.ok:
+        _failed(ctx, "wrong_code" if check.reason != "throttled" else "throttled")
+        return ShowForm(ctx.state, check.reason, "", retry_after=check.retry_after)
+    ctx.amr = tuple(dict.fromkeys((*(ctx.state.amr or (PWD,)), OTP)))
+    return None
+
+
+def start_session(ctx: LoginContext) -> Outcome | None:
+    """Done: this source's failures forgotten (and the account's, when they were all this source's), the
+    login state used up, any old session ended, a fresh session id (saying how the user signed in), and the
+    browser's device cookie."""
+    _forget_failures(ctx)
     ctx.store.delete_login(ctx.state.login_id)
     if ctx.submission.old_session:
         ctx.store.delete_session(ctx.submission.old_session)
-    sid, item = ctx.store.create_session(ctx.uid)
+    sid, item = ctx.store.create_session(ctx.uid, amr=list(ctx.amr))
     cookie = None
     if ctx.device_key:
         cookie = devices.issue(ctx.device_key, ctx.uid, ctx.now, ctx.device.device_id if ctx.device else None)
-    log.info("login ok user=%s ip=%s known_browser=%s", ctx.uid, ctx.client_key, ctx.known_device,
+    log.info("login ok user=%s ip=%s known_browser=%s amr=%s", ctx.uid, ctx.client_key, ctx.known_device, ",".join(ctx.amr),
              extra={"user_id": ctx.uid, "app": ctx.state.pending.slug})
     return LoggedIn(SignedIn(sid, Session.from_item(item), ctx.user), ctx.state.pending, cookie)
 
 
-PASSWORD_LOGIN: tuple[Stage, ...] = (form_bound_to_browser, credentials_given, identify, not_throttled, password,
-                                     active_user, start_session)
+PASSWORD_LOGIN: tuple[Stage, ...] = (form_bound_to_browser, second_step, credentials_given, identify, not_throttled, password,
+                                     active_user, second_factor, start_session)
+SECOND_STEP: tuple[Stage, ...] = (code_checked, active_user, start_session)
+
+
+def passkey_matches_login(ctx: LoginContext) -> Outcome | None:
+    """A passkey as the second step must be the user the login is past the password for."""
+    if ctx.state.uid and ctx.state.uid != ctx.uid:
+        return Refused("csrf_failed", "a passkey of another user answered this login's second step", uid=ctx.uid)
+    return None
+
+
+#: A login finished by a verified passkey (idp.signon.mfa.passkey_service): the caller sets ``uid`` and ``amr``.
+PASSKEY_LOGIN: tuple[Stage, ...] = (form_bound_to_browser, passkey_matches_login, active_user, start_session)
 
 
 def run(stages: Sequence[Stage], ctx: LoginContext) -> Outcome:

@@ -18,10 +18,17 @@ class PendingSignOn:
     relay_state: str | None = None
     force_authn: bool = False
     return_to: str | None = None  # kind "console": the console page to go back to
+    mfa_requested: bool = False  # the AuthnRequest asked for the REFEDS MFA profile
 
     @classmethod
-    def sp(cls, slug: str, request_id: str, acs_url: str, relay_state: str | None, force_authn: bool) -> "PendingSignOn":
-        return cls("sp", slug, request_id, acs_url, relay_state, force_authn)
+    def sp(cls, slug: str, request_id: str, acs_url: str, relay_state: str | None, force_authn: bool,
+           mfa_requested: bool = False) -> "PendingSignOn":
+        return cls("sp", slug, request_id, acs_url, relay_state, force_authn, mfa_requested=mfa_requested)
+
+    @classmethod
+    def account(cls) -> "PendingSignOn":
+        """Back to the account page (after a step-up it asked for)."""
+        return cls("account")
 
     @classmethod
     def idp(cls, slug: str) -> "PendingSignOn":
@@ -35,6 +42,8 @@ class PendingSignOn:
     @property
     def resume_path(self) -> str:
         """Where a login that answers no app goes: the console page it came from, else the portal."""
+        if self.kind == "account":
+            return "/account"
         return console_path(self.return_to) if self.kind == "console" else "/"
 
     @property
@@ -45,9 +54,11 @@ class PendingSignOn:
         """The stored form (the login state item's ``pending`` map)."""
         if self.kind == "sp":
             return {"kind": "sp", "slug": self.slug, "request_id": self.request_id, "acs_url": self.acs_url,
-                    "relay_state": self.relay_state, "force_authn": self.force_authn}
+                    "relay_state": self.relay_state, "force_authn": self.force_authn, "mfa_requested": self.mfa_requested}
         if self.kind == "idp":
             return {"kind": "idp", "slug": self.slug}
+        if self.kind == "account":
+            return {"kind": "account"}
         if self.kind == "console":
             return {"kind": "console", "return_to": self.return_to}
         return {}
@@ -56,7 +67,8 @@ class PendingSignOn:
     def from_item(cls, item: Mapping | None) -> "PendingSignOn":
         item = item or {}
         return cls(item.get("kind"), item.get("slug"), item.get("request_id"), item.get("acs_url"),
-                   item.get("relay_state"), bool(item.get("force_authn")), item.get("return_to"))
+                   item.get("relay_state"), bool(item.get("force_authn")), item.get("return_to"),
+                   bool(item.get("mfa_requested")))
 
 
 def console_path(path: str | None) -> str:
@@ -71,17 +83,22 @@ def console_path(path: str | None) -> str:
 @dataclass(frozen=True)
 class LoginState:
     """One pending login: its id (in the form), its CSRF token, the browser it belongs to (the
-    SHA-256 of that browser's binding cookie) and what it resumes. Stages read and extend it."""
+    SHA-256 of that browser's binding cookie) and what it resumes. Stages read and extend it. Past the
+    password (or for a step-up of a live session) it names the user and how they signed in so far
+    (``uid``, ``amr``): the second step then asks for a factor only."""
 
     login_id: str
     csrf: str
     browser: str | None
     pending: PendingSignOn
+    uid: str | None = None
+    amr: tuple[str, ...] = ()
 
     @classmethod
     def from_item(cls, login_id: str, item: Mapping) -> "LoginState":
         stored = item.get("pending") or {}
-        return cls(login_id, item["csrf"], stored.get("browser"), PendingSignOn.from_item(stored))
+        return cls(login_id, item["csrf"], stored.get("browser"), PendingSignOn.from_item(stored), item.get("uid"),
+                   tuple(item.get("amr") or ()))
 
 
 @dataclass(frozen=True)
@@ -93,10 +110,12 @@ class Session:
     csrf: str
     auth_instant: int  # epoch seconds
     absolute_expiry: int
+    amr: tuple[str, ...] = ("pwd",)  # how the user signed in (RFC 8176: pwd, otp, webauthn)
 
     @classmethod
     def from_item(cls, item: Mapping) -> "Session":
-        return cls(item["uid"], item["session_index"], item["csrf"], int(item["auth_instant"]), int(item["absolute_expiry"]))
+        return cls(item["uid"], item["session_index"], item["csrf"], int(item["auth_instant"]), int(item["absolute_expiry"]),
+                   tuple(item.get("amr") or ("pwd",)))
 
 
 @dataclass(frozen=True)

@@ -43,10 +43,14 @@ class SignonStore(Protocol):
 
     def get_login(self, lid: str | None) -> dict | None: ...
 
+    def advance_login(self, lid: str, uid: str, amr: list[str]) -> None:
+        """The login is past its password: it names the user and how they signed in so far."""
+
     def delete_login(self, lid: str | None) -> None: ...
 
-    def create_session(self, uid: str) -> tuple[str, dict]:
-        """A fresh session under a new random id, stamped with the user's current session epoch: (session id, item)."""
+    def create_session(self, uid: str, amr: list[str] | None = None) -> tuple[str, dict]:
+        """A fresh session under a new random id, stamped with the user's current session epoch and how the user
+        signed in (``amr``, default a password): (session id, item)."""
 
     def get_session(self, sid: str | None, touch: bool = True) -> dict | None:
         """The live session item; the idle refresh never brings back one deleted meanwhile."""

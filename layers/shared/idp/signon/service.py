@@ -40,7 +40,7 @@ class LogoutResult:
 class SignOn:
     def __init__(self, directory: SignonDirectory, store: SignonStore, stages: Sequence[login.Stage] = login.PASSWORD_LOGIN,
                  *, device_key: Callable[[], bytes | None] = lambda: None, metrics: LoginMetricsSink | None = None,
-                 audit: AuditSink | None = None, clock: Callable[[], float] = time.time):
+                 audit: AuditSink | None = None, clock: Callable[[], float] = time.time, mfa=None):
         self.directory = directory
         self.store = store
         self.stages = tuple(stages)
@@ -48,6 +48,7 @@ class SignOn:
         self.metrics = metrics
         self.clock = clock
         self.audit = audit or NullAudit()  # login, lockout and logout events (idp.signon.audit_trail)
+        self.mfa = mfa  # idp.signon.mfa.service.MfaService, or None: no second factors
 
     @property
     def session_lifetime(self) -> int:
@@ -144,13 +145,43 @@ class SignOn:
     def login(self, submission: login.LoginSubmission, *, user_agent: str | None = None) -> login.Outcome:
         """Run the login flow's stages over the submission (and record its login / lockout events)."""
         ctx = login.LoginContext(submission, self.directory, self.store, device_key=self.device_key(),
-                                 now=int(self.clock()), metrics=self.metrics)
+                                 now=int(self.clock()), metrics=self.metrics, mfa=self.mfa)
         outcome = login.run(self.stages, ctx)
         uid = ctx.uid or (ctx.account.uid if ctx.account else None) or getattr(outcome, "uid", None)
         for event in login_events(outcome, account_uid=uid, password_checked=bool(submission.password) and ctx.uid is not None,
                                   app=ctx.state.pending.slug if ctx.state else None, ip=submission.client, user_agent=user_agent):
             self.audit.record(event)
         return outcome
+
+    def passkey_login(self, submission: login.LoginSubmission, uid: str, amr: Sequence[str]) -> login.Outcome:
+        """Finish a login with a verified passkey (``uid`` is the user it proved): the form's CSRF token and browser,
+        an active user, then the session, saying ``amr``."""
+        ctx = login.LoginContext(submission, self.directory, self.store, device_key=self.device_key(),
+                                 now=int(self.clock()), metrics=self.metrics, mfa=self.mfa, uid=uid, amr=tuple(amr))
+        return login.run(login.PASSKEY_LOGIN, ctx)
+
+    def begin_step_up(self, browser: str, session: Session, pending: PendingSignOn) -> LoginState:
+        """A pending login for a live session that must pass a second factor first: past the password already,
+        it asks for the factor only (and replaces the session when it is passed)."""
+        state = self.begin_login(browser, pending)
+        self.store.advance_login(state.login_id, session.uid, list(session.amr))
+        return LoginState(state.login_id, state.csrf, state.browser, state.pending, session.uid, session.amr)
+
+    def renew_session(self, current: SignedIn, amr: Sequence[str]) -> SignedIn:
+        """This browser's session replaced by a fresh one that also says ``amr`` (a factor just proved on the
+        account page, or a password change that ended every other session)."""
+        merged = list(dict.fromkeys((*current.session.amr, *amr)))
+        self.store.delete_session(current.session_id)
+        sid, item = self.store.create_session(current.uid, amr=merged)
+        return SignedIn(sid, Session.from_item(item), current.user)
+
+    def mfa_gate(self, user: dict, session: Session, pending: PendingSignOn):
+        """What this session still lacks before a Response for ``pending`` (idp.signon.mfa.policy.Need)."""
+        from idp.signon.mfa.policy import Need, gate
+
+        if self.mfa is None:
+            return Need.NONE
+        return gate(self.mfa.need(user, pending), session.amr)
 
     # ------------------------------------------------------------------ answering an app
 

@@ -13,16 +13,25 @@ def admin_routers() -> tuple:
     from idp.web.diagnosis_routes import router as diagnosis_router
     from idp.web.health_routes import router as health_router
     from idp.web.import_routes import router as import_router
+    from idp.web.mfa_routes import router as mfa_router
     from idp.web.provisioning_routes import router as provisioning_router
 
-    return admin_router, provisioning_router, audit_router, diagnosis_router, import_router, health_router
+    return admin_router, provisioning_router, audit_router, diagnosis_router, import_router, mfa_router, health_router
+
+
+def admin_function_routers() -> tuple:
+    """What the admin_api function serves: the admin API, and /account's password change (authorized by the IdP
+    session, not the admin token; out of the OpenAPI document), which writes the user as only this function may."""
+    from idp.web.account_password_routes import router as account_password_router
+
+    return (*admin_routers(), account_password_router)
 
 
 def admin_resolver():
     """The API Gateway resolver of the admin API: powertools validation on, GET /admin/openapi.json."""
     from idp.web.resolver import lambda_app
 
-    app = lambda_app(*admin_routers())
+    app = lambda_app(*admin_function_routers())
     install_openapi_route(app)
     return app
 

@@ -28,6 +28,7 @@ TAGS = [
     Tag(name="keys", description="An app's SAML signing keys and their rotation"),
     Tag(name="provisioning", description="SCIM push to an app (Identity Management)"),
     Tag(name="audit", description="The audit log, sign-in diagnosis and the import of an SP's users"),
+    Tag(name="mfa", description="Multi-factor sign-in: the global policy"),
     Tag(name="health", description="Liveness and the API document"),
 ]
 

@@ -13,6 +13,7 @@ from idp.bootstrap import container
 from idp.signon.login import LoggedIn, LoginSubmission, Refused, ShowForm
 from idp.signon.models import LoginState
 from idp.web.forms import render
+from idp.web.mfa_pages import SCRIPT_PAGE_CSP, second_step_page
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
 from idp.web.session_cookies import (
@@ -35,6 +36,9 @@ _FORM_ERRORS = {
     "missing_credentials": (400, "Enter your username and password."),
     "wrong_credentials": (401, "Wrong username or password."),
     "throttled": (429, "Too many failed sign-in attempts."),
+    "second_factor": (200, None),
+    "missing_code": (400, "Enter the code from your authenticator app, or a recovery code."),
+    "wrong_code": (401, "That code is not valid. Enter the current code from your authenticator app, or an unused recovery code."),
 }
 
 
@@ -55,9 +59,13 @@ def _login_page(status: int, state: LoginState, *, error: str | None = None, use
         label = (app or {}).get("label")
     if retry_after:
         error = f"{error} Try again in {wait_words(retry_after)}."
+    if state.uid:  # past the password (or a step-up): the second step's form
+        return second_step_page(status, state, label, error=error, error_code=error_code, cookies=cookies,
+                                headers={"Retry-After": str(retry_after)} if retry_after else None)
     body = render("login.html", action="/login", login_id=state.login_id, csrf=state.csrf, error=error,
                   error_code=error_code, username=username, app_label=label, notice=notice)
-    return html(status, body, cookies=cookies, headers={"Retry-After": str(retry_after)} if retry_after else None)
+    return html(status, body, cookies=cookies, headers={"Retry-After": str(retry_after)} if retry_after else None,
+                csp=SCRIPT_PAGE_CSP)
 
 
 def _refused(refused: Refused) -> Response:
@@ -93,8 +101,14 @@ def login_post(request: WebRequest) -> Response:
     outcome = container().signon.login(LoginSubmission(
         login_id=form.get("login"), csrf=form.get("csrf"), browser=read(request, BROWSER),
         username=form.get("username") or "", password=form.get("password") or "", client=request.client_ip,
-        old_session=session_id(request), device=read(request, DEVICE),
+        old_session=session_id(request), device=read(request, DEVICE), code=form.get("code") or "",
     ), user_agent=request.headers.get("user-agent"))
+    return finish_login(outcome, request)
+
+
+def finish_login(outcome, request: WebRequest) -> Response:
+    """The answer to a run of the login flow (password, second step or passkey): the form again, a refusal, or
+    the session's cookies and what the login resumes."""
     if isinstance(outcome, ShowForm):
         status, error = _FORM_ERRORS[outcome.reason]
         return _login_page(status, outcome.state, error=error, username=outcome.username,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from idp.web import login_routes, portal_routes, slo_routes, sso_routes
+from idp.web import account_routes, login_routes, passkey_routes, portal_routes, slo_routes, sso_routes
 from idp.web.pages import guard
 from idp.web.request import current_request
 
@@ -51,3 +51,82 @@ def logout_post():
 @guard
 def portal():
     return portal_routes.portal(_request())
+
+
+# ---------- the account page and passkeys (contract section 7) ----------
+@login_router.get("/account")
+@guard
+def account():
+    return account_routes.account(_request())
+
+
+@login_router.get("/account/setup")
+@guard
+def account_setup():
+    return account_routes.account(_request())
+
+
+@login_router.post("/account/totp")
+@guard
+def account_totp():
+    return account_routes.totp_begin(_request())
+
+
+@login_router.post("/account/totp/confirm")
+@guard
+def account_totp_confirm():
+    return account_routes.totp_confirm(_request())
+
+
+@login_router.post("/account/recovery")
+@guard
+def account_recovery():
+    return account_routes.recovery_regenerate(_request())
+
+
+@login_router.post("/account/factors/<fid>/rename")
+@guard
+def account_factor_rename(fid: str):
+    return account_routes.factor_rename(_request(), fid)
+
+
+@login_router.post("/account/factors/<fid>/remove")
+@guard
+def account_factor_remove(fid: str):
+    return account_routes.factor_remove(_request(), fid)
+
+
+@login_router.post("/account/resume")
+@guard
+def account_resume():
+    return account_routes.resume(_request())
+
+
+@login_router.post("/account/passkeys/options")
+@guard
+def passkey_registration_options():
+    return passkey_routes.registration_options(_request())
+
+
+@login_router.post("/account/passkeys")
+@guard
+def passkey_register():
+    return passkey_routes.register(_request())
+
+
+@login_router.post("/login/passkey/options")
+@guard
+def passkey_login_options():
+    return passkey_routes.authentication_options(_request())
+
+
+@login_router.post("/login/passkey")
+@guard
+def passkey_login():
+    return passkey_routes.authenticate(_request())
+
+
+@login_router.get("/static/webauthn.js")
+@guard
+def webauthn_js():
+    return passkey_routes.script()

@@ -16,9 +16,10 @@ from idp.saml.authn_request import AuthnRequest, parse_post, parse_redirect, pee
 from idp.saml.errors import SamlRequestError
 from idp.saml.response import build_response, build_status_response
 from idp.signon.assertion import response_params
+from idp.signon.mfa.policy import Need
 from idp.signon.models import PendingSignOn, Session
-from idp.signon.sso import Denied, SamlStatus, Step, next_step, passive_denied, unsatisfiable
-from idp.web import saml_app
+from idp.signon.sso import Denied, SamlStatus, Step, mfa_requested, next_step, passive_denied, unsatisfiable
+from idp.web import mfa_gate, saml_app
 from idp.web.forms import POST_FORM_CSP, render_post_form
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
@@ -65,6 +66,12 @@ def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, reque
                      extra={"app": app["slug"], "user_id": user.get("id")})
             return status_answer(app, pending.acs_url, pending.request_id, pending.relay_state, status, request, cookies)
         return _denied(app, grant, user, cookies)
+    need = container().signon.mfa_gate(user, session, pending)
+    if need is not Need.NONE:  # no Response without the second factor this sign-in needs
+        status = mfa_gate.status_for(need, pending, passive=passive)
+        if status is not None and pending.sp_initiated:
+            return status_answer(app, pending.acs_url, pending.request_id, pending.relay_state, status, request, cookies)
+        return mfa_gate.interrupt(need, user, session, pending, request, cookies)
     slug = app["slug"]
     params = response_params(app, user, session, idp_entity_id=saml_app.urls(slug, request)["idp_entity_id"],
                              acs_url=grant.acs_url, in_response_to=grant.in_response_to)
@@ -121,7 +128,8 @@ def sso(slug: str, request: WebRequest) -> Response:
                           cause=f"app={slug} {exc.code}", app=slug)
 
     if req is not None:
-        pending = PendingSignOn.sp(slug, req.id, req.acs_url, req.relay_state, req.force_authn)
+        pending = PendingSignOn.sp(slug, req.id, req.acs_url, req.relay_state, req.force_authn,
+                                   mfa_requested=mfa_requested(req.requested_authn_contexts))
         log.info("authn request accepted app=%s request_id=%s binding=%s signed=%s force=%s passive=%s",
                  slug, req.id, req.binding, req.signed, req.force_authn, req.is_passive, extra={"app": slug})
         cannot = unsatisfiable(app, nameid_format=req.nameid_policy_format, authn_contexts=req.requested_authn_contexts,

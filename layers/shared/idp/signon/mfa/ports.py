@@ -44,6 +44,12 @@ class MfaStore(Protocol):
     def use_recovery(self, uid: str, code_hash: str) -> bool:
         """Remove ``code_hash`` from the user's codes (atomic): False when it is not one of them (or was used)."""
 
+    def put_challenge(self, challenge: str, *, purpose: str, bound_to: str, ttl: int) -> None:
+        """Remember a WebAuthn challenge we issued (``purpose``: register / authenticate; ``bound_to``: a user or a login)."""
+
+    def take_challenge(self, challenge: str, *, purpose: str, bound_to: str) -> bool:
+        """True once for a live challenge issued for this purpose and binding (atomic)."""
+
 
 class SeedSealer(Protocol):
     def seal(self, secret: str, context: str) -> str:

@@ -1,0 +1,161 @@
+"""The DynamoDB state of MFA (``idp.signon.mfa.ports.MfaStore``): a user's factors, the hashes of their
+recovery codes and the global policy. TOTP seeds are stored sealed (``mfa_keys.SeedSealer``), never
+plain; every check-and-set (a TOTP timecode, a passkey's sign counter, a recovery code) is one
+conditional write, so two tries racing with one code cannot both pass.
+
+  MFA#{uid}     FACTOR#{id}  type, name, created_at, last_used_at; totp: seed (sealed), last_timecode,
+                             pending (+ expires_at until the first code); webauthn: credential_id,
+                             public_key, sign_count, transports
+  MFA#{uid}     RECOVERY     codes: a string set of SHA-256 hashes
+  MFAPOLICY     POLICY       policy, grace_days, methods, required_since
+  MFA#challenge#{sha256}  CHALLENGE  a WebAuthn challenge we issued: purpose, bound_to; TTL, taken once
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from idp.adapters.dynamo import from_ddb, to_ddb
+from idp.kernel.clock import now_iso
+from idp.kernel.tokens import hash_token
+from idp.signon.mfa.policy import MfaPolicy
+
+_POLICY_KEY = {"pk": "MFAPOLICY", "sk": "POLICY"}
+
+
+def _conditional(fn) -> bool:
+    try:
+        fn()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+class MfaState:
+    def __init__(self, table, clock: Callable[[], float] = time.time):
+        self.table = table
+        self.clock = clock
+
+    @staticmethod
+    def _key(uid: str, fid: str) -> dict:
+        return {"pk": f"MFA#{uid}", "sk": f"FACTOR#{fid}"}
+
+    # ------------------------------------------------------------------ policy
+
+    def get_policy(self) -> MfaPolicy:
+        item = self.table.get_item(Key=_POLICY_KEY, ConsistentRead=True).get("Item")
+        if not item:
+            return MfaPolicy()
+        item = from_ddb(item)
+        return MfaPolicy(policy=item["policy"], grace_days=int(item["grace_days"]), methods=list(item["methods"]),
+                         required_since=int(item["required_since"]) if item.get("required_since") is not None else None)
+
+    def put_policy(self, policy: MfaPolicy) -> None:
+        self.table.put_item(Item={**_POLICY_KEY, **policy.view(), "required_since": policy.required_since, "updated_at": now_iso()})
+
+    # ------------------------------------------------------------------ factors
+
+    def factors(self, uid: str, *, include_pending: bool = False) -> list[dict]:
+        out, start = [], None
+        now = int(self.clock())
+        while True:
+            kw = {"KeyConditionExpression": Key("pk").eq(f"MFA#{uid}") & Key("sk").begins_with("FACTOR#"), "ConsistentRead": True}
+            if start:
+                kw["ExclusiveStartKey"] = start
+            page = self.table.query(**kw)
+            for raw in page.get("Items", []):
+                item = from_ddb(raw)
+                if item.get("pending") and (not include_pending or int(item.get("expires_at", 0)) <= now):
+                    continue
+                out.append(item)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return out
+
+    def get_factor(self, uid: str, fid: str) -> dict | None:
+        item = self.table.get_item(Key=self._key(uid, fid), ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        item = from_ddb(item)
+        if item.get("pending") and int(item.get("expires_at", 0)) <= int(self.clock()):
+            return None
+        return item
+
+    def put_factor(self, uid: str, factor: dict, *, pending_ttl: int | None = None) -> None:
+        item = {**self._key(uid, factor["id"]), **to_ddb({k: v for k, v in factor.items() if v is not None})}
+        if pending_ttl:
+            item.update(pending=True, expires_at=int(self.clock()) + pending_ttl)
+        self.table.put_item(Item=item)
+
+    def confirm_factor(self, uid: str, fid: str, *, timecode: int, now: int) -> bool:
+        return _conditional(lambda: self.table.update_item(
+            Key=self._key(uid, fid), UpdateExpression="SET last_timecode = :tc, last_used_at = :at REMOVE pending, expires_at",
+            ConditionExpression="attribute_exists(pk) AND pending = :t AND expires_at > :now",
+            ExpressionAttributeValues={":tc": timecode, ":at": now_iso(), ":t": True, ":now": now}))
+
+    def accept_timecode(self, uid: str, fid: str, timecode: int, now: int) -> bool:
+        return _conditional(lambda: self.table.update_item(
+            Key=self._key(uid, fid), UpdateExpression="SET last_timecode = :tc, last_used_at = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(pending) AND "
+                                "(attribute_not_exists(last_timecode) OR last_timecode < :tc)",
+            ExpressionAttributeValues={":tc": timecode, ":at": now_iso()}))
+
+    def update_sign_count(self, uid: str, fid: str, sign_count: int, now: int) -> bool:
+        return _conditional(lambda: self.table.update_item(
+            Key=self._key(uid, fid), UpdateExpression="SET sign_count = :n, last_used_at = :at",
+            ConditionExpression="attribute_exists(pk) AND (sign_count < :n OR (sign_count = :zero AND :n = :zero))",
+            ExpressionAttributeValues={":n": sign_count, ":zero": 0, ":at": now_iso()}))
+
+    def rename_factor(self, uid: str, fid: str, name: str) -> bool:
+        return _conditional(lambda: self.table.update_item(
+            Key=self._key(uid, fid), UpdateExpression="SET #n = :n", ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":n": name}))
+
+    def delete_factor(self, uid: str, fid: str) -> bool:
+        return _conditional(lambda: self.table.delete_item(Key=self._key(uid, fid), ConditionExpression="attribute_exists(pk)"))
+
+    def delete_all(self, uid: str) -> int:
+        factors = self.factors(uid, include_pending=True)
+        with self.table.batch_writer() as batch:
+            for f in factors:
+                batch.delete_item(Key=self._key(uid, f["id"]))
+            batch.delete_item(Key={"pk": f"MFA#{uid}", "sk": "RECOVERY"})
+        return sum(1 for f in factors if not f.get("pending"))
+
+    # ------------------------------------------------------------------ recovery codes
+
+    def put_recovery(self, uid: str, hashes: list[str]) -> None:
+        self.table.put_item(Item={"pk": f"MFA#{uid}", "sk": "RECOVERY", "codes": set(hashes), "created_at": now_iso()})
+
+    def recovery_left(self, uid: str) -> int:
+        item = self.table.get_item(Key={"pk": f"MFA#{uid}", "sk": "RECOVERY"}, ConsistentRead=True).get("Item")
+        return len(item.get("codes") or ()) if item else 0
+
+    def use_recovery(self, uid: str, code_hash: str) -> bool:
+        return _conditional(lambda: self.table.update_item(
+            Key={"pk": f"MFA#{uid}", "sk": "RECOVERY"}, UpdateExpression="DELETE codes :c",
+            ConditionExpression="contains(codes, :h)", ExpressionAttributeValues={":c": {code_hash}, ":h": code_hash}))
+
+    # ------------------------------------------------------------------ WebAuthn challenges
+
+    def put_challenge(self, challenge: str, *, purpose: str, bound_to: str, ttl: int) -> None:
+        self.table.put_item(Item={"pk": f"MFA#challenge#{hash_token(challenge)}", "sk": "CHALLENGE", "purpose": purpose,
+                                  "bound_to": bound_to, "expires_at": int(self.clock()) + ttl})
+
+    def take_challenge(self, challenge: str, *, purpose: str, bound_to: str) -> bool:
+        """True once for a live challenge we issued for this purpose and binding (it is deleted as it is taken)."""
+        try:
+            self.table.delete_item(
+                Key={"pk": f"MFA#challenge#{hash_token(challenge[:200])}", "sk": "CHALLENGE"},
+                ConditionExpression="purpose = :p AND bound_to = :b AND expires_at > :now",
+                ExpressionAttributeValues={":p": purpose, ":b": bound_to, ":now": int(self.clock())})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

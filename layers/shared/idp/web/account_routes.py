@@ -1,0 +1,193 @@
+"""The signed-in user's account page, /account (contract section 7): sign-in methods with their last use,
+"Set up authenticator app" (a QR code of the otpauth:// URI and the setup key, confirmed by a field named
+``code``), passkeys (added by web/passkey_routes; renamed and removed here), recovery codes (regenerated,
+shown once) and a password change (the current password required; every other session ends). Every
+POST carries the session's CSRF token. A user who holds a factor manages them only from a session that
+passed one (a stolen password alone cannot add an attacker's authenticator); a user who must enrol
+before a Response comes here with ``resume`` and goes on to the app once enrolled."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import segno
+from aws_lambda_powertools.event_handler import Response
+
+from idp.bootstrap import container
+from idp.kernel.errors import DomainError
+from idp.kernel.tokens import same
+from idp.signon.mfa.policy import OTP, satisfied
+from idp.signon.models import PendingSignOn, SignedIn
+from idp.web.forms import render
+from idp.web.mfa_pages import SCRIPT_PAGE_CSP
+from idp.web.pages import error_page, html, redirect, unknown_app
+from idp.web.request import WebRequest
+from idp.web.session_cookies import browser_binding, session_cookie, session_id
+
+
+def _current(request: WebRequest) -> SignedIn | None:
+    return container().signon.signed_in(session_id(request))
+
+
+def may_manage(current: SignedIn) -> bool:
+    """A user with a factor changes factors only from a session that passed one."""
+    return satisfied(current.session.amr) or not container().mfa.has_factor(current.uid)
+
+
+def _step_up(request: WebRequest, current: SignedIn) -> Response:
+    browser, cookies = browser_binding(request)
+    state = container().signon.begin_step_up(browser, current.session, PendingSignOn.account())
+    return redirect(f"/login?state={quote(state.login_id)}", cookies)
+
+
+def _csrf_failed() -> Response:
+    return error_page(403, "csrf_failed", "Form expired", "The form is missing its security token or has expired. "
+                      "Reload your account page and try again.", cause="account csrf check failed", home=True)
+
+
+def _guard_post(request: WebRequest) -> tuple[SignedIn | None, Response | None]:
+    """The signed-in user of a POST with the session's CSRF token, allowed to manage factors; else the answer."""
+    current = _current(request)
+    if current is None:
+        return None, redirect("/login")
+    if not same(request.form.get("csrf"), current.session.csrf):
+        return None, _csrf_failed()
+    if not may_manage(current):
+        return None, _step_up(request, current)
+    return current, None
+
+
+def _page(current: SignedIn, *, status: int = 200, notice: str | None = None, error: str | None = None,
+          cookies=None, resume: str | None = None, **extra) -> Response:
+    mfa = container().mfa
+    body = render("account.html", user=current.user, csrf=current.session.csrf, factors=mfa.factors(current.uid),
+                  recovery_left=mfa.recovery_left(current.uid), policy=mfa.policy().view(), notice=notice, error=error,
+                  resume=resume, **extra)
+    return html(status, body, cookies=cookies, csp=SCRIPT_PAGE_CSP)
+
+
+def account(request: WebRequest) -> Response:
+    """GET /account (and /account/setup?resume=: enrol before going on to the app)."""
+    current = _current(request)
+    if current is None:
+        return redirect("/login")
+    if not may_manage(current):
+        return _step_up(request, current)
+    resume = request.query.get("resume")
+    notice = "Your organization requires a second sign-in step. Set up an authenticator app or a passkey to continue." \
+        if resume else None
+    return _page(current, notice=notice, resume=resume)
+
+
+def _qr_data_uri(uri: str) -> str:
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+def totp_begin(request: WebRequest) -> Response:
+    """POST /account/totp: a pending authenticator app; the page shows its QR code and setup key."""
+    current, refused = _guard_post(request)
+    if refused:
+        return refused
+    setup = container().mfa.begin_totp(current.uid, current.user.get("email") or current.user["username"])
+    body = render("account_totp.html", csrf=current.session.csrf, factor_id=setup.factor_id, secret=setup.secret,
+                  qr=_qr_data_uri(setup.uri), resume=request.form.get("resume") or None, error=None)
+    return html(200, body)
+
+
+def totp_confirm(request: WebRequest) -> Response:
+    """POST /account/totp/confirm: the first code confirms the app; new recovery codes are shown once."""
+    current, refused = _guard_post(request)
+    if refused:
+        return refused
+    fid, resume = request.form.get("factor") or "", request.form.get("resume") or None
+    codes = container().mfa.confirm_totp(current.uid, fid, request.form.get("code") or "", ip=request.client_ip)
+    if codes is None:
+        factor = container().mfa.store.get_factor(current.uid, fid)
+        if not factor or not factor.get("pending"):
+            return _page(current, status=400, error="That setup expired. Start again with “Set up authenticator app”.",
+                         resume=resume)
+        secret = container().mfa.sealer.unseal(factor["seed"], f"{current.uid}/{fid}")
+        from idp.signon.mfa.totp import provisioning_uri
+
+        uri = provisioning_uri(secret, account=current.user.get("email") or current.user["username"], issuer=container().mfa.issuer)
+        body = render("account_totp.html", csrf=current.session.csrf, factor_id=fid, secret=secret, qr=_qr_data_uri(uri),
+                      resume=resume, error="That code is not valid. Enter the code your authenticator app shows now.")
+        return html(401, body)
+    renewed = container().signon.renew_session(current, [OTP])  # the code just proved the new factor
+    return _page(renewed, notice="Authenticator app added.", recovery_codes=codes or None, resume=resume,
+                 cookies=[session_cookie(renewed.session_id)])
+
+
+def recovery_regenerate(request: WebRequest) -> Response:
+    """POST /account/recovery: ten new recovery codes (the old ones stop working), shown once."""
+    current, refused = _guard_post(request)
+    if refused:
+        return refused
+    if not container().mfa.has_factor(current.uid):
+        return _page(current, status=400, error="Set up an authenticator app or a passkey first.")
+    codes = container().mfa.regenerate_recovery(current.uid)
+    return _page(current, notice="New recovery codes: the old ones no longer work.", recovery_codes=codes)
+
+
+def factor_rename(request: WebRequest, fid: str) -> Response:
+    current, refused = _guard_post(request)
+    if refused:
+        return refused
+    if not container().mfa.rename(current.uid, fid, request.form.get("name") or ""):
+        return _page(current, status=400, error="Give the passkey a name (and pick one of yours).")
+    return _page(current, notice="Renamed.")
+
+
+def factor_remove(request: WebRequest, fid: str) -> Response:
+    current, refused = _guard_post(request)
+    if refused:
+        return refused
+    if not container().mfa.remove(current.uid, fid):
+        return _page(current, status=404, error="No such sign-in method.")
+    return _page(current, notice="Removed.")
+
+
+def password_change(request: WebRequest) -> Response:
+    """POST /account/password: the current password, then the new one; every other session of the user ends."""
+    current = _current(request)
+    if current is None:
+        return redirect("/login")
+    if not same(request.form.get("csrf"), current.session.csrf):
+        return _csrf_failed()
+    form, signon = request.form, container().signon
+    account = signon.directory.find_account(current.user["username"])
+    if not account or not signon.directory.verify_password(account.password_hash, form.get("current_password") or ""):
+        return _page(current, status=401, error="Your current password is not right.")
+    try:
+        container().directory.update_user(current.uid, {"password": form.get("new_password") or ""})
+    except DomainError as exc:
+        return _page(current, status=exc.status, error=exc.message.replace("field 'password'", "The new password"))
+    # The change ended every session of the user (the epoch moved on); this browser gets a fresh one.
+    sid, item = signon.store.create_session(current.uid, amr=list(current.session.amr))
+    from idp.signon.models import Session
+
+    renewed = SignedIn(sid, Session.from_item(item), current.user)
+    return _page(renewed, notice="Password changed. You were signed out everywhere else.", cookies=[session_cookie(sid)])
+
+
+def resume(request: WebRequest) -> Response:
+    """POST /account/resume: after enrolling, go on to the app the sign-in was for."""
+    from idp.web.sso_routes import issue
+
+    current = _current(request)
+    if current is None:
+        return redirect("/login")
+    if not same(request.form.get("csrf"), current.session.csrf):
+        return _csrf_failed()
+    browser, _cookies = browser_binding(request)
+    signon = container().signon
+    state = signon.login_form(request.form.get("resume"), browser)
+    if state is None:
+        return redirect("/")
+    signon.store.delete_login(state.login_id)
+    slug = state.pending.slug
+    if not slug:
+        return redirect(state.pending.resume_path)
+    app = container().store.get_app(slug)
+    if not app:
+        return unknown_app(slug)
+    return issue(app, current.user, current.session, state.pending, request, [])

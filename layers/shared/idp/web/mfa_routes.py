@@ -1,0 +1,75 @@
+"""MFA in the admin API (contract section 7): GET|PUT /admin/mfa (the global policy), GET
+/admin/users/{id}/mfa (a user's factors, never a seed or a key) and DELETE /admin/users/{id}/mfa (all
+factors and recovery codes removed, every session of the user ended)."""
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, ConfigDict, Field
+
+from idp.bootstrap import container
+from idp.directory.models import parse
+from idp.kernel.audit import API_ADMIN
+from idp.signon.mfa.policy import MfaPolicySettings
+from idp.web import api_models as api
+from idp.web.api_models import ok
+from idp.web.auth import admin_middleware
+from idp.web.http import json_body
+from idp.web.request import current_request
+
+router = Router()
+router.use([admin_middleware])
+router.typed = True
+
+
+class MfaPolicyView(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"policy": "required", "grace_days": 7, "methods": ["totp", "webauthn"]}]})
+    policy: str = Field(description="off, optional or required")
+    grace_days: int = Field(description="days a user may still sign in without a factor once required applies to them")
+    methods: list[str] = Field(description="the methods that count as a second factor: totp, webauthn")
+
+
+class FactorView(BaseModel):
+    id: str
+    type: str = Field(description="totp or webauthn")
+    name: str | None = None
+    created_at: str | None = None
+    last_used_at: str | None = None
+
+
+class FactorList(BaseModel):
+    factors: list[FactorView]
+
+
+MfaPolicyBody = api.body(MfaPolicySettings, "the global MFA policy",
+                         example={"policy": "required", "grace_days": 7, "methods": ["totp", "webauthn"]})
+
+
+def _doc(summary: str, responses: dict, tag: str = "mfa") -> dict:
+    return {"tags": [tag], "summary": summary, "responses": responses, "security": api.SECURITY}
+
+
+@router.get("/admin/mfa", **_doc("The global MFA policy", ok(200, MfaPolicyView, "the policy")))
+def get_policy():
+    return container().mfa.policy().view()
+
+
+@router.put("/admin/mfa", **_doc("Set the global MFA policy", ok(200, MfaPolicyView, "the policy", 400, 413)))
+def put_policy(body: MfaPolicyBody):
+    settings = parse(MfaPolicySettings, json_body(current_request(router, with_form=False)))
+    container().mfa.sealer.ensure()  # the login function enrols factors but may not create the seed key
+    return container().mfa.set_policy(settings).view()
+
+
+@router.get("/admin/users/<user_id>/mfa", **_doc("A user's second factors", ok(200, FactorList, "the factors", 404), "users"))
+def get_factors(user_id: str):
+    container().directory.get_user(user_id)  # 404 for an unknown user
+    return {"factors": container().mfa.factors(user_id)}
+
+
+@router.delete("/admin/users/<user_id>/mfa", **_doc("Reset a user's MFA (every factor; sessions end)", ok(204, None, "reset", 404), "users"))
+def reset(user_id: str):
+    container().directory.get_user(user_id)
+    container().mfa.reset(user_id, API_ADMIN)
+    container().directory.reset_mfa(user_id)  # every session of the user ends
+    return Response(status_code=204, content_type="application/json", body="")

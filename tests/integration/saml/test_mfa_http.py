@@ -1,0 +1,377 @@
+"""Issue 13 (multi-factor sign-in) over HTTP through the Lambda resolvers on moto: TOTP enrolment on
+/account, the login's second step, step-up of a live session, replay, drift, throttling, recovery codes,
+the grace period, the per-app override and RequestedAuthnContext, the admin API; each sign-in ends with
+python3-saml (strict) reading the Response's AuthnContextClassRef."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from test_saml_lambda_routes import PASSWORD, LambdaClient, env  # noqa: F401 - env is a fixture
+
+from idp import bootstrap
+from idp.saml import constants as C
+from idp.signon.mfa import totp
+from idp_testing.lambda_events import LambdaContext, http_event
+from idp_testing.saml_browser import parse_inputs, parse_post_form
+from idp_testing.saml_sp import authn_request_xml, redirect_query, sp_accepts, sp_settings
+
+PPT, MFA = C.AC_PASSWORD_PROTECTED_TRANSPORT, C.AC_REFEDS_MFA
+ACS = "https://open.example.com/acs"
+SESSION = "__Host-idp_session"
+ASK_MFA = ('<samlp:RequestedAuthnContext Comparison="exact"><saml:AuthnContextClassRef>https://refeds.org/profile/mfa'
+           '</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>')
+
+
+class World:
+    pass
+
+
+@pytest.fixture
+def world(env, monkeypatch):  # noqa: F811 - the imported fixture
+    """``env`` plus an app ``open`` (unsigned requests) bound to ada, and the admin API (users, apps, MFA)."""
+    from idp.web.admin_routes import router as admin_router
+    from idp.web.mfa_routes import router as mfa_router
+    from idp.web.resolver import lambda_app
+
+    admin_app = lambda_app(admin_router, mfa_router)
+    w = World()
+    w.env, w.user, w.resolver = env, env.user, env.resolver
+
+    def admin(method, path, body=None):
+        out = admin_app.resolve(http_event(method, path, body), LambdaContext())
+        return out["statusCode"], json.loads(out["body"]) if out.get("body") else None
+
+    w.admin = admin
+    w.app = bootstrap.container().apps.create({"slug": "open", "label": "Open", "template": "officespace",
+                                               "sp_entity_id": "open.example.com", "acs_urls": [ACS]})
+    bootstrap.container().directory.bind_user("open", w.user["id"], bind=True)
+    w.sp = sp_settings(w.app["signing_keys"][0]["certificate_pem"], sp_entity_id="open.example.com", acs_url=ACS,
+                       idp_entity_id="https://idp.example.com/saml2/open", sso_url="https://idp.example.com/saml2/open")
+    return w
+
+
+# ---------------------------------------------------------------------------- helpers
+
+_n = iter(range(10**6))
+
+
+def sso(c: LambdaClient, *, force_authn=False, is_passive=False, body_extra="", follow=True):
+    """An SP-initiated AuthnRequest of app ``open``; returns (request id, the IdP's answer)."""
+    req_id = f"_mfa{next(_n)}"
+    xml = authn_request_xml(req_id=req_id, issuer="open.example.com", acs_url=ACS, destination="https://idp.example.com/saml2/open",
+                            force_authn=force_authn, is_passive=is_passive, body_extra=body_extra)
+    return req_id, c.request("GET", "/saml2/open", raw_query=redirect_query(xml), follow=follow)
+
+
+def password_step(c: LambdaClient, page, username="ada", password=PASSWORD):
+    fields = parse_inputs(page.text)
+    assert "login" in fields and "csrf" in fields, page.text[:400]
+    fields.update(username=username, password=password)
+    return c.request("POST", "/login", form=fields)
+
+
+def code_step(c: LambdaClient, page, code: str):
+    fields = parse_inputs(page.text)
+    assert "code" in fields and "username" not in fields, page.text[:400]  # the second step asks for the factor only
+    fields["code"] = code
+    return c.request("POST", "/login", form=fields)
+
+
+def context_of(w: World, page, request_id: str | None) -> str:
+    """The strict SP accepts the Response; its AuthnContextClassRef."""
+    form = parse_post_form(page.text)
+    assert form is not None and form.saml_response and form.action == ACS, (page.status, page.text[:400])
+    (ctx,) = sp_accepts(w.sp, form.saml_response, request_id, acs_url=ACS).get_authn_contexts()
+    return ctx
+
+
+def no_response(page) -> bool:
+    return parse_post_form(page.text) is None
+
+
+def signed_in(w: World) -> LambdaClient:
+    c = LambdaClient(w.resolver)
+    r = password_step(c, c.request("GET", "/login"))
+    assert r.status == 200 and r.path == "/", (r.status, r.path, r.text[:300])
+    return c
+
+
+def enrol_totp(c: LambdaClient) -> tuple[str, list[str]]:
+    """Set up an authenticator app on /account; returns (its secret, the recovery codes shown once)."""
+    page = c.request("GET", "/account")
+    assert page.status == 200 and "Set up authenticator app" in page.text, page.text[:300]
+    csrf = parse_inputs(page.text)["csrf"]
+    setup = c.request("POST", "/account/totp", form={"csrf": csrf})
+    secret = re.search(r'data-testid="setup-key">([A-Z2-7]+)<', setup.text).group(1)
+    assert 'src="data:image/svg+xml' in setup.text  # the QR code, generated server-side
+    fields = parse_inputs(setup.text)
+    bad = c.request("POST", "/account/totp/confirm", form={**fields, "code": "000000" if totp.code_at(secret, time.time()) != "000000" else "111111"})
+    assert bad.status == 401
+    done = c.request("POST", "/account/totp/confirm", form={**fields, "code": totp.code_at(secret, time.time())})
+    assert done.status == 200 and "Authenticator app added" in done.text, done.text[:400]
+    codes = re.findall(r"<li><code>([a-z0-9-]{19})</code></li>", done.text)
+    return secret, codes
+
+
+def set_policy(w: World, **body):
+    status, view = w.admin("PUT", "/admin/mfa", body)
+    assert status == 200, view
+    return view
+
+
+def next_code(secret: str, steps_ahead: int = 1) -> str:
+    """A code one step ahead (inside the drift window): a login after one that used this step's code."""
+    return totp.code_at(secret, time.time() + 30 * steps_ahead)
+
+
+# ---------------------------------------------------------------------------- tests
+
+
+def test_enrol_then_the_login_asks_for_the_code_and_the_sp_sees_mfa(world):
+    set_policy(world, policy="optional", grace_days=7, methods=["totp", "webauthn"])
+    c = signed_in(world)
+    secret, codes = enrol_totp(c)
+    assert len(codes) == 10 == len(set(codes))
+
+    b = LambdaClient(world.resolver)  # a new browser: password, then the code
+    req_id, page = sso(b)
+    second = password_step(b, page)
+    assert second.status == 200 and 'name="code"' in second.text and no_response(second)
+    wrong = code_step(b, second, "123456" if next_code(secret) != "123456" else "654321")
+    assert wrong.status == 401 and "not valid" in wrong.text and no_response(wrong)
+    answer = code_step(b, wrong, next_code(secret))
+    assert context_of(world, answer, req_id) == MFA
+
+    # the same code again (another browser, within its window): a replay
+    d = LambdaClient(world.resolver)
+    _, page = sso(d)
+    replay = code_step(d, password_step(d, page), next_code(secret))
+    assert replay.status == 401 and no_response(replay)
+
+
+def test_drift_of_one_step_either_way_and_no_more(world):
+    set_policy(world, policy="optional")
+    c = signed_in(world)
+    secret, _ = enrol_totp(c)  # used the current step
+    for steps, ok in ((3, False), (-2, False), (1, True)):
+        b = LambdaClient(world.resolver)
+        req_id, page = sso(b)
+        r = code_step(b, password_step(b, page), totp.code_at(secret, time.time() + 30 * steps))
+        assert (not no_response(r)) is ok, (steps, r.status)
+        if ok:
+            assert context_of(world, r, req_id) == MFA
+
+
+def test_wrong_codes_are_throttled_like_passwords(world):
+    set_policy(world, policy="optional")
+    c = signed_in(world)
+    secret, _ = enrol_totp(c)
+    b = LambdaClient(world.resolver)
+    _, page = sso(b)
+    page = password_step(b, page)
+    statuses = []
+    for _ in range(6):
+        page = code_step(b, page, "000000" if next_code(secret) != "000000" else "999999")
+        statuses.append(page.status)
+    # the enrolment's wrong first code counted too: five failures, then the next try waits
+    assert statuses == [401] * 4 + [429] * 2 and int(page.headers["retry-after"]) > 0
+    held = code_step(b, page, next_code(secret))  # even the right code waits
+    assert held.status == 429 and no_response(held)
+
+
+def test_recovery_codes_work_once_and_can_be_regenerated(world):
+    set_policy(world, policy="required", grace_days=0)
+    c = signed_in(world)
+    _, codes = enrol_totp(c)
+    b = LambdaClient(world.resolver)
+    req_id, page = sso(b)
+    answer = code_step(b, password_step(b, page), codes[0].upper())
+    assert context_of(world, answer, req_id) == MFA
+    again = LambdaClient(world.resolver)
+    _, page = sso(again)
+    refused = code_step(again, password_step(again, page), codes[0])
+    assert refused.status == 401 and no_response(refused)
+
+    page = c.request("GET", "/account")
+    assert "9 unused recovery codes" in page.text
+    fresh = c.request("POST", "/account/recovery", form={"csrf": parse_inputs(page.text)["csrf"]})
+    new_codes = re.findall(r"<li><code>([a-z0-9-]{19})</code></li>", fresh.text)
+    assert len(new_codes) == 10 and not set(new_codes) & set(codes)
+    old = LambdaClient(world.resolver)
+    _, page = sso(old)
+    assert code_step(old, password_step(old, page), codes[1]).status == 401  # the old ones stopped working
+
+
+def test_grace_period_then_enrolment_before_any_response(world):
+    set_policy(world, policy="required", grace_days=7)  # ada was created just now: in grace
+    b = LambdaClient(world.resolver)
+    req_id, page = sso(b)
+    assert context_of(world, password_step(b, page), req_id) == PPT
+
+    set_policy(world, policy="required", grace_days=0)  # past grace: enrol first
+    b = LambdaClient(world.resolver)
+    req_id, page = sso(b)
+    setup = password_step(b, page)
+    assert setup.status == 200 and setup.path == "/account/setup" and no_response(setup)
+    assert "requires a second sign-in step" in setup.text
+    idp_initiated = b.request("GET", "/saml2/open")  # IdP-initiated with this session: no Response either
+    assert no_response(idp_initiated) and idp_initiated.path == "/account/setup"
+    csrf = parse_inputs(setup.text)["csrf"]
+    resume = re.search(r'name="resume" value="([^"]+)"', setup.text).group(1)
+    totp_page = b.request("POST", "/account/totp", form={"csrf": csrf, "resume": resume})
+    secret = re.search(r'data-testid="setup-key">([A-Z2-7]+)<', totp_page.text).group(1)
+    done = b.request("POST", "/account/totp/confirm", form={**parse_inputs(totp_page.text), "code": totp.code_at(secret, time.time())})
+    assert done.status == 200 and "Continue" in done.text and len(re.findall(r"<li><code>", done.text)) == 10
+    answer = b.request("POST", "/account/resume", form=parse_inputs(done.text.split('action="/account/resume"', 1)[1]))
+    assert context_of(world, answer, req_id) == MFA
+
+
+def test_an_app_that_requires_mfa_steps_up_a_password_session(world):
+    set_policy(world, policy="off")
+    c = signed_in(world)
+    secret, _ = enrol_totp(c)
+    b = signed_in(world)  # policy off: a password alone
+    req_id, page = sso(b)
+    assert context_of(world, page, req_id) == PPT
+    assert world.admin("PATCH", "/admin/apps/open", {"mfa": "required"})[1]["mfa"] == "required"
+    assert world.admin("GET", "/admin/apps/open")[1]["mfa"] == "required"
+    assert world.admin("PATCH", "/admin/apps/open", {"mfa": "sometimes"})[0] == 400
+    req_id, page = sso(b)  # the same session now steps up
+    assert page.status == 200 and 'name="code"' in page.text and no_response(page)
+    answer = code_step(b, page, next_code(secret))
+    assert context_of(world, answer, req_id) == MFA
+    req_id, page = sso(b)  # the stepped-up session answers at once
+    assert context_of(world, page, req_id) == MFA
+
+
+def test_requested_authn_context_mfa_steps_up_or_is_no_authn_context(world):
+    set_policy(world, policy="off")
+    b = signed_in(world)  # no factor yet
+    req_id, page = sso(b, body_extra=ASK_MFA)
+    form = parse_post_form(page.text)
+    status = sp_accepts.__globals__["OneLogin_Saml2_Response"](world.sp, form.saml_response)
+    assert C.STATUS_NO_AUTHN_CONTEXT in status.document.xpath("//*[local-name()='StatusCode']/@Value")
+
+    secret, _ = enrol_totp(b)
+    b2 = signed_in(world)  # off: a password session; the SP asks for MFA
+    _, page = sso(b2, body_extra=ASK_MFA, is_passive=True)
+    form = parse_post_form(page.text)
+    doc = sp_accepts.__globals__["OneLogin_Saml2_Response"](world.sp, form.saml_response).document
+    assert C.STATUS_NO_AUTHN_CONTEXT in doc.xpath("//*[local-name()='StatusCode']/@Value")  # passive: no step-up page
+    req_id, page = sso(b2, body_extra=ASK_MFA)
+    assert 'name="code"' in page.text and no_response(page)
+    assert context_of(world, code_step(b2, page, next_code(secret)), req_id) == MFA
+
+
+def test_force_authn_asks_for_every_factor_again(world):
+    set_policy(world, policy="required", grace_days=0)
+    c = signed_in(world)  # no factor: the account page may enrol one
+    secret, _ = enrol_totp(c)  # the session now says pwd + otp
+    req_id, page = sso(c)
+    assert context_of(world, page, req_id) == MFA
+    req_id, page = sso(c, force_authn=True)
+    assert 'name="password"' in page.text and no_response(page)
+    second = password_step(c, page)
+    assert 'name="code"' in second.text and no_response(second)
+    assert context_of(world, code_step(c, second, next_code(secret)), req_id) == MFA
+
+
+def test_with_policy_required_no_response_without_a_second_factor_in_any_flow(world):
+    """SP- and IdP-initiated, a new login, an existing password session (signed in before the policy), ForceAuthn:
+    each flow stops before any Response until a second factor is given, and the Response then says MFA."""
+    c = signed_in(world)
+    _, codes = enrol_totp(c)
+    pwd_session, pwd_session_2 = signed_in(world), signed_in(world)  # policy off: password-only sessions
+    set_policy(world, policy="required", grace_days=0)
+    fresh = iter(codes)  # one recovery code per flow (TOTP allows one code per 30 s step)
+
+    def new_browser_sp():
+        b = LambdaClient(world.resolver)
+        return (b, *sso(b))
+
+    def new_browser_idp():
+        b = LambdaClient(world.resolver)
+        return b, None, b.request("GET", "/saml2/open")
+
+    flows = {
+        "sp-initiated, new browser": new_browser_sp,
+        "idp-initiated, new browser": new_browser_idp,
+        "sp-initiated, password session": lambda: (pwd_session, *sso(pwd_session)),
+        "idp-initiated, password session": lambda: (pwd_session_2, None, pwd_session_2.request("GET", "/saml2/open")),
+        "force authn, mfa session": lambda: (c, *sso(c, force_authn=True)),
+    }
+    for name, start in flows.items():
+        client, req_id, page = start()
+        seen_code_form = False
+        for _ in range(3):
+            assert no_response(page), name  # nothing reaches the SP before the factor
+            if 'name="password"' in page.text:
+                page = password_step(client, page)
+            elif 'name="code"' in page.text:
+                seen_code_form = True
+                page = code_step(client, page, next(fresh))
+                break
+        assert seen_code_form and context_of(world, page, req_id) == MFA, name
+    # and the MFA session answers at once afterwards (no second step again)
+    req_id, page = sso(pwd_session)
+    assert context_of(world, page, req_id) == MFA
+
+
+def test_admin_api_policy_factors_and_reset(world):
+    from idp.web.audit_routes import router as audit_router
+    from idp.web.resolver import lambda_app
+
+    assert world.admin("GET", "/admin/mfa") == (200, {"policy": "off", "grace_days": 7, "methods": ["totp", "webauthn"]})
+    for body, field in (({"policy": "always"}, "policy"), ({"grace_days": 400}, "grace_days"), ({"methods": ["sms"]}, "methods"),
+                        ({"policy": "optional", "since": 1}, "since")):
+        status, err = world.admin("PUT", "/admin/mfa", body)
+        assert status == 400 and field in err["message"], (body, err)
+    assert set_policy(world, policy="optional", grace_days=3, methods=["totp"]) == {"policy": "optional", "grace_days": 3, "methods": ["totp"]}
+    assert world.admin("GET", "/admin/mfa")[1]["grace_days"] == 3
+
+    uid = world.user["id"]
+    assert world.admin("GET", f"/admin/users/{uid}/mfa") == (200, {"factors": []})
+    c = signed_in(world)
+    secret, codes = enrol_totp(c)
+    status, body = world.admin("GET", f"/admin/users/{uid}/mfa")
+    (factor,) = body["factors"]
+    assert status == 200 and set(factor) == {"id", "type", "name", "created_at", "last_used_at"} and factor["type"] == "totp"
+    assert secret not in json.dumps(body)
+    assert world.admin("GET", "/admin/users/nobody/mfa")[0] == 404
+
+    # the seed is sealed in the table: no item holds it in plain text
+    items = bootstrap.container().table.scan()["Items"]
+    assert not any(secret in json.dumps(i, default=str) for i in items)
+    assert not any(code in json.dumps(i, default=str) for i in items for code in codes)
+
+    assert world.admin("DELETE", f"/admin/users/{uid}/mfa") == (204, None)
+    assert world.admin("GET", f"/admin/users/{uid}/mfa") == (200, {"factors": []})
+    assert c.request("GET", "/", follow=False).status == 302  # the reset ended the user's sessions
+    b = LambdaClient(world.resolver)  # and the next login asks for nothing more (optional, no factor)
+    req_id, page = sso(b)
+    assert context_of(world, password_step(b, page), req_id) == PPT
+
+    audit = lambda_app(audit_router)
+    out = audit.resolve(http_event("GET", "/admin/events", query={"type": "mfa", "user_id": uid}), LambdaContext())
+    events = json.loads(out["body"])["items"]
+    assert out["statusCode"] == 200 and events, out
+    text = json.dumps(events)
+    assert secret not in text and not any(code in text for code in codes)
+    assert {"success", "failure"} <= {e["outcome"] for e in events}  # the wrong first code, the enrolment, the reset
+
+
+def test_account_posts_need_the_csrf_token_and_a_password_alone_gives_no_session(world):
+    set_policy(world, policy="optional")
+    c = signed_in(world)
+    secret, _ = enrol_totp(c)
+    assert c.request("POST", "/account/totp", form={"csrf": "forged"}).status == 403
+    stolen = LambdaClient(world.resolver)
+    page = password_step(stolen, stolen.request("GET", "/login"))
+    assert SESSION not in stolen.jar and 'name="code"' in page.text
+    assert stolen.request("GET", "/account", follow=False).status == 302  # no session, no account page
+    answer = code_step(stolen, page, next_code(secret))
+    assert answer.path == "/" and SESSION in stolen.jar
