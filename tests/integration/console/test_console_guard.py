@@ -108,3 +108,12 @@ def test_every_form_control_has_a_label(admin_browser, people):
         assert len(ids) == len(controls), path
         for control_id in ids:
             assert f'<label for="{control_id}">' in body, (path, control_id)
+
+
+def test_the_dashboard_shows_recent_sign_in_failures(app, admin_browser, people):
+    from tests.integration.console.console_client import Browser as Fresh
+
+    Fresh(app).login("pat", "not-pats-password")
+    page = admin_browser.get("/console")
+    assert page.status == 200 and "Sign-in failures, last 24 hours" in page.text
+    assert 'data-testid="failure-row"' in page.body and ">pat</a>" in page.body

@@ -67,6 +67,31 @@ def save_sso(admin: Admin, slug: str):
     return see_other(f"/console/apps/{slug}/sso?done=saved")
 
 
+@console_router.post("/console/apps/<slug>/sso/metadata")
+@console_route(console_router)
+def fill_from_metadata(admin: Admin, slug: str):
+    """The SP's metadata (pasted) fills the SP fields of the form; nothing is saved until Save."""
+    from idp.saml.errors import SamlRequestError
+    from idp.saml.sp_metadata import read_sp_metadata
+
+    xml = admin.form.get("sp_metadata") or ""
+    current = _values(app_context(admin, slug)["app"])
+    try:
+        if not xml.strip():
+            raise SamlRequestError("malformed", "paste the SP's metadata XML first")
+        md = read_sp_metadata(xml)
+    except SamlRequestError as exc:
+        error = DomainError(400, "invalid_field", f"field 'sp_metadata': {exc.message}")
+        return sso_page(admin, slug, status=400, errors=FormErrors.of(error, FIELDS + ("sp_metadata",)),
+                        values={**current, "sp_metadata": xml})
+    filled = {**current, "sp_entity_id": md.entity_id, "acs_urls": "\n".join(md.acs_urls)}
+    if md.slo_url:
+        filled["sp_slo_url"] = md.slo_url
+    if md.certificate:
+        filled["sp_certificate"] = md.certificate
+    return sso_page(admin, slug, values=filled, notice="Filled from the SP's metadata: review the fields and press Save.")
+
+
 @console_router.post("/console/apps/<slug>/keys")
 @console_route(console_router)
 def add_key(admin: Admin, slug: str):

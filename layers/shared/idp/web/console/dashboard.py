@@ -1,5 +1,5 @@
 """GET /console: every app with its SSO and provisioning health (state, counts, circuit breaker, last
-error), and the change-event queue's backlog and dead letters."""
+error), the change-event queue's backlog and dead letters, and the recent sign-in failures (audit log)."""
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
@@ -52,12 +52,37 @@ def queue_depths() -> dict:
     return depths
 
 
+def recent_sign_in_failures(limit: int = 10) -> list[dict] | None:
+    """The newest failed logins and refused SSO answers of the last 24 hours (None when the audit log is unreadable)."""
+    import time
+
+    from idp.kernel.audit_log import AuditQuery
+
+    since = int(time.time() * 1000) - 24 * 3600 * 1000
+    try:
+        found = []
+        for kind in ("login", "sso"):
+            items, _ = container().audit.query(AuditQuery(type=kind, outcome="failure", since=since), limit=limit)
+            found += items
+    except Exception:  # noqa: BLE001 - a convenience: the dashboard still renders
+        log.warning("dashboard: audit log unreadable")
+        return None
+    store = container().store
+    names: dict[str, str] = {}
+    for item in found:
+        uid = item.get("user_id")
+        if uid and uid not in names:
+            names[uid] = (store.get_user(uid) or {}).get("username", uid)
+        item["username"] = names.get(uid) if uid else None
+    return sorted(found, key=lambda e: e.get("at") or "", reverse=True)[:limit]
+
+
 @console_router.get("/console")
 @console_route(console_router)
 def dashboard(admin: Admin):
     cursor = admin.request.query.get("cursor")
     apps, next_cursor = container().store.list_apps(page_size(admin.request.query, 25), cursor)
     rows = [app_health(app) for app in apps]
-    return page(200, "console/dashboard.html", admin, apps=rows, queues=queue_depths(),
+    return page(200, "console/dashboard.html", admin, apps=rows, queues=queue_depths(), failures=recent_sign_in_failures(),
                 next_url=f"/console?cursor={next_cursor}" if next_cursor else None,
                 first_url="/console" if cursor else None)
