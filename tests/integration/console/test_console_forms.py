@@ -192,3 +192,22 @@ def test_sp_metadata_fills_the_sp_fields_without_saving(admin_browser):
     assert page.status == 200 and 'value="acme.officespacesoftware.com"' in page.body
     assert "https://acme.officespacesoftware.com/a\nhttps://acme.officespacesoftware.com/b</textarea>" in page.body
     assert container().store.get_app("officespace")["sp_entity_id"] == "placeholder.example.com"  # not saved yet
+
+
+def test_identity_management_mapping_and_deletion_guard(admin_browser):
+    csrf = _csrf(admin_browser, "/console/apps/new")
+    _new_app(admin_browser, csrf)
+    form = {"base_url": "http://127.0.0.1:9/scim/v2", "token": "t-0123456789", "csrf": csrf, "op": "save"}
+    page = admin_browser.get("/console/apps/officespace/identity-management")
+    assert "userName = email" in page.body and 'value="25"' in page.body  # the defaults, shown
+    page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "attribute_mapping": "displayName = displayname"})
+    assert page.status == 400 and "userName" in _error_next_to(page, "attribute_mapping")
+    page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "max_deprovision_share": "lots"})
+    assert page.status == 400 and "not a number" in _error_next_to(page, "max_deprovision_share")
+    done = admin_browser.post("/console/apps/officespace/identity-management", {
+        **form, "attribute_mapping": "userName = username\nname.givenName = firstname", "max_deprovision_share": "10",
+        "deprovision_guard_min": "3"})
+    assert done.status == 303
+    prov = container().store.get_app("officespace")["provisioning"]
+    assert prov["attribute_mapping"] == {"userName": "username", "name.givenName": "firstname"}
+    assert float(prov["max_deprovision_share"]) == 0.1 and int(prov["deprovision_guard_min"]) == 3

@@ -10,11 +10,12 @@ from idp.kernel.errors import DomainError
 from idp.kernel.events import event
 from idp.web.console.apps import app_context
 from idp.web.console.dashboard import provisioning_status
-from idp.web.console.fields import FormErrors, checked, page_size, text
+from idp.web.console.fields import FormErrors, checked, key_values, page_size, text
 from idp.web.console.guard import Admin, console_route, page, see_other
 from idp.web.console.router import console_router, get_app
 
-FIELDS = ("base_url", "token", "group_management", "dialect", "matching_attribute", "deprovision", "test_email", "user")
+FIELDS = ("base_url", "token", "group_management", "dialect", "matching_attribute", "deprovision", "test_email", "user",
+          "attribute_mapping", "max_deprovision_share", "deprovision_guard_min")
 CHOICES = {"dialect": ("standard", "entra", "put"), "matching_attribute": ("userName", "emails", "externalId"),
            "deprovision": ("deactivate", "delete")}
 NOTICES = {"saved": "Settings saved.", "activated": "Provisioning is active: bound users and groups are being pushed.",
@@ -30,14 +31,42 @@ def _settings_body(form, *, enabled: bool) -> dict:
     for name, allowed in CHOICES.items():
         if form.get(name) in allowed:
             body[name] = form[name]
+    mapping = key_values(form, "attribute_mapping")
+    if mapping:
+        body["attribute_mapping"] = mapping
+    share, minimum = text(form, "max_deprovision_share"), text(form, "deprovision_guard_min")
+    if share is not None:
+        body["max_deprovision_share"] = _number(share, "max_deprovision_share", float) / 100
+    if minimum is not None:
+        body["deprovision_guard_min"] = _number(minimum, "deprovision_guard_min", int)
     return body
+
+
+def _number(raw: str, name: str, kind: type):
+    try:
+        return kind(raw)
+    except ValueError:
+        raise DomainError(400, "invalid_field", f"field '{name}': '{raw[:20]}' is not a number") from None
+
+
+def _shown(prov: dict) -> dict:
+    """The stored settings as the form shows them (the mapping one per line, the share in percent)."""
+    from idp.provisioning.planner import DEFAULT_DEPROVISION_MIN, DEFAULT_DEPROVISION_SHARE
+    from idp.scim.mapping import DEFAULT_USER_MAPPING
+
+    share = prov.get("max_deprovision_share")
+    mapping = prov.get("attribute_mapping") or DEFAULT_USER_MAPPING
+    return {**prov, "group_management": "on" if prov.get("group_management") else "",
+            "attribute_mapping": "\n".join(f"{k} = {v}" for k, v in mapping.items()),
+            "max_deprovision_share": f"{float(DEFAULT_DEPROVISION_SHARE if share is None else share) * 100:g}",
+            "deprovision_guard_min": str(prov.get("deprovision_guard_min") or DEFAULT_DEPROVISION_MIN)}
 
 
 def im_page(admin: Admin, slug: str, *, status: int = 200, errors: FormErrors | None = None, values: dict | None = None,
             notice: str | None = None, result: dict | None = None):
     ctx = app_context(admin, slug)
     prov = ctx["app"].get("provisioning") or {}
-    shown = dict(values) if values is not None else {**prov, "group_management": "on" if prov.get("group_management") else ""}
+    shown = dict(values) if values is not None else _shown(prov)
     shown.pop("token", None)  # never echoed, not even what was just typed
     return page(status, "console/app_im.html", admin, tab="im", values=shown, errors=errors, prov=prov,
                 status=provisioning_status(slug), notice=notice, result=result, choices=CHOICES, **ctx)
@@ -59,9 +88,10 @@ def save_identity_management(admin: Admin, slug: str):
     enabled = {"activate": True, "deactivate": False}.get(op, enabled_now)
     email = text(form, "test_email")
     try:
+        body = _settings_body(form, enabled=enabled)
         if op == "test" and email and not _is_email(email):
             raise DomainError(400, "invalid_field", "field 'test_email': must be an email address like idp-test@example.com")
-        admin.apps.put_provisioning(slug, _settings_body(form, enabled=enabled))
+        admin.apps.put_provisioning(slug, body)
     except DomainError as exc:
         if exc.status == 404:
             raise
