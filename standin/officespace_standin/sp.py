@@ -52,6 +52,7 @@ class AcsResult:
     session_index: str | None = None
     session_expiration: int | None = None
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    authn_contexts: list[str] = field(default_factory=list)  # the AuthnStatement's AuthnContextClassRef (how the user signed in)
     issuer: str | None = None
     in_response_to: str | None = None
     message_id: str | None = None
@@ -64,7 +65,7 @@ class AcsResult:
         return {
             "at": self.at, "ok": self.ok, "flow": self.flow, "nameid": self.nameid,
             "nameid_format": self.nameid_format, "session_index": self.session_index,
-            "attributes": self.attributes, "relay_state": self.relay_state,
+            "attributes": self.attributes, "authn_contexts": list(self.authn_contexts), "relay_state": self.relay_state,
             "in_response_to": self.in_response_to, "errors": list(self.errors), "reason": self.reason,
         }
 
@@ -307,6 +308,7 @@ class SamlSP:
         result.session_index = auth.get_session_index()
         result.session_expiration = auth.get_session_expiration()
         result.attributes = {k: [str(v) for v in vals] for k, vals in auth.get_attributes().items()}
+        result.authn_contexts = list(auth.get_last_authn_contexts() or [])
         result.message_id, result.assertion_id = message_id, assertion_id
         result.issuer = idp.get("entityId")
         return None
