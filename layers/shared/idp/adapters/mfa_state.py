@@ -19,6 +19,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from idp.adapters.dynamo import from_ddb, to_ddb
+from idp.adapters.read_scope import get_item
 from idp.kernel.clock import now_iso
 from idp.kernel.tokens import hash_token
 from idp.signon.mfa.policy import MfaPolicy
@@ -37,6 +38,8 @@ def _conditional(fn) -> bool:
 
 
 class MfaState:
+    POLICY_KEY = _POLICY_KEY
+
     def __init__(self, table, clock: Callable[[], float] = time.time):
         self.table = table
         self.clock = clock
@@ -48,7 +51,7 @@ class MfaState:
     # ------------------------------------------------------------------ policy
 
     def get_policy(self) -> MfaPolicy:
-        item = self.table.get_item(Key=_POLICY_KEY, ConsistentRead=True).get("Item")
+        item = get_item(self.table, dict(_POLICY_KEY))  # in an SSO's read scope: read with the app and the session
         if not item:
             return MfaPolicy()
         item = from_ddb(item)

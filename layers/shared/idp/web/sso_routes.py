@@ -64,13 +64,15 @@ def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, reque
         if status is not None:
             log.info("passive request refused app=%s user=%s reason=%s", app["slug"], user.get("id"), grant.code,
                      extra={"app": app["slug"], "user_id": user.get("id")})
-            return status_answer(app, pending.acs_url, pending.request_id, pending.relay_state, status, request, cookies)
+            return status_answer(app, pending.acs_url, pending.request_id, pending.relay_state, status, request, cookies,
+                                 audited=True)
         return _denied(app, grant, user, cookies)
     need = container().signon.mfa_gate(user, session, pending)
     if need is not Need.NONE:  # no Response without the second factor this sign-in needs
         status = mfa_gate.status_for(need, pending, passive=passive)
         if status is not None and pending.sp_initiated:
-            return status_answer(app, pending.acs_url, pending.request_id, pending.relay_state, status, request, cookies)
+            return status_answer(app, pending.acs_url, pending.request_id, pending.relay_state, status, request, cookies,
+                                 user_id=user["id"])
         return mfa_gate.interrupt(need, user, session, pending, request, cookies)
     slug = app["slug"]
     params = response_params(app, user, session, idp_entity_id=saml_app.urls(slug, request)["idp_entity_id"],
@@ -84,13 +86,16 @@ def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, reque
 
 
 def status_answer(app: dict, acs_url: str, in_response_to: str | None, relay_state: str | None, status: SamlStatus,
-                  request: WebRequest, cookies: list[Cookie] | None = None) -> Response:
-    """A signed Response without an assertion, carrying ``status``, auto-POSTed to the (checked) ACS URL."""
+                  request: WebRequest, cookies: list[Cookie] | None = None, *, user_id: str | None = None,
+                  audited: bool = False) -> Response:
+    """A signed Response without an assertion, carrying ``status``, auto-POSTed to the (checked) ACS URL (and an
+    sso audit event, unless the refusal was ``audited`` already)."""
     saml_response = build_status_response(
         idp_entity_id=saml_app.urls(app["slug"], request)["idp_entity_id"], acs_url=acs_url, in_response_to=in_response_to,
         status_code=status.code, sub_status_code=status.sub_code, message=status.message, key=saml_app.signing_key(app),
     )
-    audit_status(request, app["slug"], status.sub_code, in_response_to, acs_url)
+    if not audited:
+        audit_status(request, app["slug"], status, in_response_to, acs_url, user_id=user_id)
     log.info("saml status answered app=%s request_id=%s status=%s", app["slug"], in_response_to,
              status.sub_code.rsplit(":", 1)[-1], extra={"app": app["slug"]})
     return html(200, render_post_form(acs_url, saml_response, relay_state), cookies=cookies, csp=POST_FORM_CSP)
@@ -110,7 +115,12 @@ def _read_authn_request(app: dict, request: WebRequest) -> AuthnRequest | None:
 
 
 def sso(slug: str, request: WebRequest) -> Response:
-    """GET|POST /saml2/<slug>."""
+    """GET|POST /saml2/<slug>: what it reads of the app, the session and its user comes in two batches."""
+    with container().sso_reads(slug, session_id(request)):
+        return _sso(slug, request)
+
+
+def _sso(slug: str, request: WebRequest) -> Response:
     app = container().store.get_app(slug)
     if not app:
         audit_refused(request, slug, "unknown_sp")
