@@ -127,3 +127,15 @@ def test_passwordless_sign_in_with_a_passkey(local, browser_page):
     start_at_sp(local, page)
     page.get_by_role("button", name="Sign in with a passkey").click()  # no username, no password
     sp_accepted_with_mfa(local, page, "mfa_passwordless")
+
+
+def test_the_default_stack_answers_on_localhost_as_on_127_0_0_1(local_stack):
+    """`make run` listens on 127.0.0.1; http://localhost:<PORT> reaches the same IdP (where passkeys work)."""
+    port = urlsplit(local_stack.base_url).port
+    for host in ("127.0.0.1", "localhost"):
+        r = requests.get(f"http://{host}:{port}/login", timeout=10)
+        assert r.status_code == 200 and "Sign in with a passkey" in r.text, host
+        js = requests.get(f"http://{host}:{port}/static/webauthn.js", timeout=10)
+        assert js.status_code == 200 and "parseRequestOptionsFromJSON" in js.text
+        assert js.headers["content-type"].startswith("text/javascript") and js.headers["x-content-type-options"] == "nosniff"
+        assert "script-src 'self'" in r.headers["content-security-policy"]  # the one static script; no inline script
