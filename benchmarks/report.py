@@ -296,7 +296,7 @@ def render(results: dict) -> str:
     if "prov" in results:
         _prov(results["prov"], t, body)
     if "floor" in results:
-        sso_floor.render(results["floor"], body)
+        sso_floor.render(results["floor"], body, t)
     if "calls" in results and "error" not in results["calls"]:
         prov = results.get("prov") if isinstance(results.get("prov"), dict) else {}
         aws_calls.render(results["calls"], results.get("sso") if "error" not in results.get("sso", {}) else None,
