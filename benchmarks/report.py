@@ -145,7 +145,7 @@ def _cold(r: dict, t: Targets, out: list[str]) -> None:
                    "the layer's requirements, so Lambda would not pay for it unless something pulls it in.\n")
 
 
-def _sso(r: dict, out: list[str]) -> None:
+def _sso(r: dict, out: list[str], t: "Targets | None" = None) -> None:
     out.append("## 3. SSO through the local HTTP stack\n")
     err = _err(r)
     if err:
@@ -166,6 +166,11 @@ def _sso(r: dict, out: list[str]) -> None:
         out.append(f"({tp['connection_retries']} GETs were sent again after the server reset a kept-alive "
                    "connection, as a browser does.)\n")
     share = ph["median_ms"] / fl["median_ms"] if fl["median_ms"] else 0
+    if t is not None:
+        budget = 1.2 * (ph["median_ms"] + rt["median_ms"])
+        ok = fl["median_ms"] <= budget
+        t.add("Full login ≤ 1.2× (password hash + SSO round trip)", f"{fl['median_ms']:.1f} ms (budget {budget:.1f} ms)", ok,
+              "" if ok else f"{fl['median_ms'] / budget:.2f}× the budget")
     out.append(f"The password hash is {share:.0%} of a full login. The SAML Response itself (section 1, under a "
                "millisecond) is a small part of a round trip; the rest is the stack around it, which this run does "
                "not break down: by the code, the session, user, app and binding reads (DynamoDB in moto, over "
@@ -292,7 +297,7 @@ def render(results: dict) -> str:
     if "cold" in results:
         _cold(results["cold"], t, body)
     if "sso" in results:
-        _sso(results["sso"], body)
+        _sso(results["sso"], body, t)
     if "prov" in results:
         _prov(results["prov"], t, body)
     if "floor" in results:
