@@ -167,3 +167,23 @@ def test_each_provisioning_log_entry_is_an_event_pointing_at_it(aws_env):
 def test_bad_queries_are_400s(aws_env, query):
     answer = load("admin_api")(http_event("GET", "/admin/events", query=query), LambdaContext())
     assert answer["statusCode"] == 400 and json.loads(answer["body"])["error"] in ("invalid_query", "invalid_cursor")
+
+
+
+def test_an_sp_asking_for_mfa_of_a_user_without_a_factor_is_refused_as_mfa_required(env):
+    from idp.bootstrap import container
+    from idp_testing.saml_sp import authn_request_xml, redirect_query
+
+    acs = "https://open.example.com/acs"
+    container().apps.create({"slug": "open", "label": "Open", "sp_entity_id": "open.example.com", "acs_urls": [acs]})
+    container().directory.bind_user("open", env.user["id"], bind=True)
+    c = LambdaClient(env.resolver)
+    assert _login(c, c.request("GET", "/login")).path == "/"
+    ask_mfa = ('<samlp:RequestedAuthnContext Comparison="exact"><saml:AuthnContextClassRef>https://refeds.org/profile/mfa'
+               '</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>')
+    xml = authn_request_xml(req_id="_ask_mfa_1", issuer="open.example.com", acs_url=acs,
+                            destination="https://idp.example.com/saml2/open", body_extra=ask_mfa)
+    page = c.request("GET", "/saml2/open", raw_query=redirect_query(xml))
+    assert "SAMLResponse" in page.text  # a NoAuthnContext status: the user has no second factor
+    refused = one(events(type="sso", app="open", outcome="failure"), reason="mfa_required")
+    assert refused["detail"]["request_id"] == "_ask_mfa_1" and refused["user_id"] == env.user["id"]
