@@ -34,12 +34,7 @@
     form.submit();
   }
 
-  document.addEventListener("submit", function (event) {
-    const form = event.target;
-    if (!form.dataset || !form.dataset.webauthn || form.elements.credential.value) {
-      return;
-    }
-    event.preventDefault();
+  function start(form) {
     if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
       fail(form, "This browser cannot use passkeys here.");
       return;
@@ -47,5 +42,24 @@
     ceremony(form).catch(function (error) {
       fail(form, error && error.name === "NotAllowedError" ? "The passkey was not used (cancelled or timed out)." : String(error.message || error));
     });
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!form.dataset || !form.dataset.webauthn || form.elements.credential.value) {
+      return;
+    }
+    event.preventDefault();
+    start(form);
+  });
+
+  // A link that runs the ceremony of the form it names (the login page's "Sign in with a passkey").
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest ? event.target.closest("a[data-webauthn-form]") : null;
+    if (!link) {
+      return;
+    }
+    event.preventDefault();
+    start(document.getElementById(link.dataset.webauthnForm));
   });
 })();
