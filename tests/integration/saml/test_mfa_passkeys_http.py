@@ -125,3 +125,18 @@ def test_passkey_requests_need_the_forms_tokens(world):  # noqa: F811 - the impo
     page = s.request("GET", "/account")
     junk = s.request("POST", "/account/passkeys", form={"csrf": parse_inputs(page.text)["csrf"], "credential": "not json"})
     assert junk.status == 400 and "not added" in junk.text
+
+
+def test_a_throttled_second_step_refuses_the_passkey_too(world):  # noqa: F811 - the imported fixture
+    from test_mfa_http import code_step
+
+    set_policy(world, policy="optional")
+    auth = SoftAuthenticator(ORIGIN)
+    register(signed_in(world), auth)
+    b = LambdaClient(world.resolver)
+    _, page = sso(b)
+    page = password_step(b, page)
+    for _ in range(5):
+        page = code_step(b, page, "000000")
+    held = passkey_step(b, page, auth)
+    assert held.status == 429 and no_response(held)

@@ -95,6 +95,10 @@ def authenticate(request: WebRequest) -> Response:
     if state is None:
         return error_page(403, "csrf_failed", "Sign-in form expired", "Reload the sign-in page and try again.",
                           cause="passkey login csrf check failed")
+    wait = container().signon.store.throttle("mfa", state.uid).wait if state.uid else 0
+    if wait:  # the second step's failures (codes or passkeys) hold it back, like wrong codes
+        return error_page(429, "throttled", "Too many failed attempts", f"Try again in {wait} seconds.",
+                          cause=f"second step throttled user={state.uid}")
     try:
         use = container().passkeys.authenticate(_rp(request), request.form.get("credential") or "", hash_token(state.login_id),
                                                 expected_uid=state.uid, ip=request.client_ip)
