@@ -116,7 +116,7 @@ def test_an_administrator_configures_officespace_in_the_console(stack, browser):
     nav(page, "Groups").click()
     page.get_by_role("link", name="Create group").click()
     page.get_by_label("Name").fill("HQ Staff")
-    page.get_by_role("button", name="Create group").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_label("New member (login or email address)").fill("carol")
     page.get_by_role("button", name="Add member").click()
     expect(page.locator('[data-testid="member-row"][data-username="carol"]')).to_be_visible()
@@ -223,4 +223,19 @@ def test_a_form_posted_without_its_csrf_token_is_refused(stack, browser):
     assert accepted.status == 303
     users = stack.admin().get(f"{stack.base_url}/admin/users", params={"limit": 200}, timeout=5).json()["items"]
     assert [u["username"] for u in users].count("mallory") == 1
+
+    # The same form as a person fills it: the contract's labels, Save, and a clash shown next to its field.
+    page.get_by_label("Username").fill("erin")
+    page.get_by_label("Email").fill("mallory@example.com")
+    page.get_by_label("First name").fill("Erin")
+    page.get_by_label("Last name").fill("Early")
+    page.get_by_label("Password").fill("erin-console-Pass1")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#email-error")).to_contain_text("already taken")
+    shot(page, "16_form_error")
+    page.get_by_label("Email").fill("erin@example.com")
+    page.get_by_label("Password").fill("erin-console-Pass1")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("heading", name="erin")).to_be_visible()
+    expect(page.get_by_text("User created.")).to_be_visible()
     page.context.close()
