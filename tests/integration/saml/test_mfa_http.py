@@ -375,3 +375,27 @@ def test_account_posts_need_the_csrf_token_and_a_password_alone_gives_no_session
     assert stolen.request("GET", "/account", follow=False).status == 302  # no session, no account page
     answer = code_step(stolen, page, next_code(secret))
     assert answer.path == "/" and SESSION in stolen.jar
+
+
+def test_password_change_needs_the_current_password_and_ends_other_sessions(world):
+    from idp.web.account_password_routes import router as account_password_router
+    from idp.web.metadata_routes import metadata_router
+    from idp.web.resolver import lambda_app
+    from idp.web.saml_routes import login_router
+
+    world.resolver = lambda_app(metadata_router, login_router, account_password_router)  # as the local stack mounts them
+    other, mine = signed_in(world), signed_in(world)
+    csrf = parse_inputs(mine.request("GET", "/account").text)["csrf"]
+    new = "A-new-Passw0rd-2026"
+    assert mine.request("POST", "/account/password", form={"current_password": PASSWORD, "new_password": new}).status == 403
+    wrong = mine.request("POST", "/account/password", form={"csrf": csrf, "current_password": "nope", "new_password": new})
+    assert wrong.status == 401 and "current password" in wrong.text
+    weak = mine.request("POST", "/account/password", form={"csrf": csrf, "current_password": PASSWORD, "new_password": "x"})
+    assert weak.status == 400
+    done = mine.request("POST", "/account/password", form={"csrf": csrf, "current_password": PASSWORD, "new_password": new})
+    assert done.status == 200 and "Password changed" in done.text
+    assert mine.request("GET", "/", follow=False).status == 200  # this browser carries on (a fresh session)
+    assert other.request("GET", "/", follow=False).status == 302  # every other session ended
+    c = LambdaClient(world.resolver)
+    assert password_step(c, c.request("GET", "/login")).status == 401  # the old password no longer works
+    assert password_step(c, c.request("GET", "/login"), password=new).path == "/"
