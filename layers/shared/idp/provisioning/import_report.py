@@ -22,7 +22,7 @@ from typing import Iterable
 from idp.scim import mapping as mp
 
 IDENTIFYING = ("userName", mp.WORK_EMAIL, "externalId")
-MAX_SP_USERS = 20_000  # the report reads at most this many SP users (then says it is truncated)
+MAX_SP_USERS = 10_000  # at most this many SP users (100 GETs of 100; then the report says it is truncated)
 
 
 def _fold(value) -> str | None:

@@ -1,7 +1,7 @@
 """Import of the users an SP already holds (contract section 8):
 
 - POST /admin/apps/<slug>/provisioning/import (no body, or {}) → reads every SP user (SCIM GET /Users,
-  paged, bounded; nothing is written to the SP), classifies them (idp.provisioning.import_report), stores the
+  paged, at most 10,000; nothing is written to the SP), classifies them (idp.provisioning.import_report), stores the
   report for 7 days and answers ``{"id", "items", "to_create", "truncated"}``;
 - POST /admin/apps/<slug>/provisioning/import/<id>/confirm ``{"links": [{"sp_id", "user_id"}], "create_users":
   [sp_id]}`` → once per report (409 the second time): writes the id mappings the push uses (so the next push
