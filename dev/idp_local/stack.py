@@ -205,6 +205,8 @@ def banner(stack: LocalStack) -> str:
         f"  API and IdP           {stack.base_url}   (health: {stack.base_url}/healthz)",
         f"  Admin token           {stack.config.admin_token}",
         f"  User portal / login   {stack.base_url}/  ,  {stack.base_url}/login",
+        f"  Account (MFA)         {stack.base_url}/account   (passkeys: open http://localhost:{stack.config.port}/; "
+        "an IP address cannot be a WebAuthn RP ID)",
     ]
     if stack.standin is not None:
         lines.append(f"  OfficeSpace stand-in  http://{stack.config.host}:{stack.config.standin_port}/   (SCIM: /scim/v2)")
