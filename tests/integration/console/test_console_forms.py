@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pyotp
+
 from idp.bootstrap import container
 
 
@@ -211,3 +213,17 @@ def test_identity_management_mapping_and_deletion_guard(admin_browser):
     prov = container().store.get_app("officespace")["provisioning"]
     assert prov["attribute_mapping"] == {"userName": "username", "name.givenName": "firstname"}
     assert float(prov["max_deprovision_share"]) == 0.1 and int(prov["deprovision_guard_min"]) == 3
+
+
+def test_an_mfa_reset_removes_the_factors_after_its_confirmation(admin_browser, people):
+    uid, csrf = people["plain"]["id"], _csrf(admin_browser)
+    mfa = container().mfa
+    setup = mfa.begin_totp(uid, "pat@example.com")
+    assert mfa.confirm_totp(uid, setup.factor_id, pyotp.TOTP(setup.secret).now()) is not None
+    page = admin_browser.get(f"/console/users/{uid}")
+    assert 'data-testid="factor-row"' in page.body and "authenticator app" in page.text
+    assert admin_browser.post(f"/console/users/{uid}/mfa-reset", {"csrf": csrf}).status == 400
+    assert mfa.has_factor(uid)
+    assert admin_browser.post(f"/console/users/{uid}/mfa-reset", {"csrf": csrf, "confirm": "on"}).status == 303
+    assert not mfa.has_factor(uid)
+    assert "No second factor enrolled." in admin_browser.get(f"/console/users/{uid}").text

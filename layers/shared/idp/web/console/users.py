@@ -19,7 +19,8 @@ FORM_FIELDS = PROFILE + ("password", "roles", "state")
 SEARCH_SCAN_LIMIT = 2000  # users read at most by one search (the directory has no text index)
 NOTICES = {"created": "User created.", "saved": "Changes saved.", "suspended": "User suspended; every session ended.",
            "activated": "User activated.", "revoked": "Every session of this user ended.", "deleted": "User deleted.",
-           "group_added": "Added to the group.", "group_removed": "Removed from the group."}
+           "group_added": "Added to the group.", "group_removed": "Removed from the group.",
+           "mfa_reset": "Every second factor of this user was removed and every session ended."}
 
 
 def directory():
@@ -133,6 +134,7 @@ def user_page(admin: Admin, uid: str, *, status: int = 200, errors: FormErrors |
                 groups=sorted(groups, key=lambda g: g["name"].lower()),
                 other_groups=sorted((g for g in others if g["id"] not in member_of), key=lambda g: g["name"].lower()),
                 access=_access(uid), provisioning=_provisioning(uid), is_admin=ADMIN_ROLE in (user.get("roles") or []),
+                factors=container().mfa.factors(uid),
                 is_self=uid == admin.uid, notice=notice)
 
 
@@ -234,3 +236,30 @@ def delete_user(admin: Admin, uid: str):
         raise DomainError(400, "invalid_field", "you cannot delete your own account")
     admin.directory.delete_user(uid)
     return see_other("/console/users?done=deleted")
+
+
+def _confirm_mfa_reset(admin: Admin, user: dict, status: int = 200, errors: FormErrors | None = None):
+    return page(status, "console/confirm.html", admin, title=f"Reset {user['username']}'s MFA",
+                message=f"Every second factor of {user['username']} (authenticator apps, passkeys, recovery codes) is "
+                        "removed and every session ends. Where MFA is required, the user enrols again at the next sign-in.",
+                action=f"/console/users/{user['id']}/mfa-reset", button="Reset MFA",
+                confirm_label=f"Yes, reset {user['username']}'s MFA", back=f"/console/users/{user['id']}", errors=errors)
+
+
+@console_router.get("/console/users/<uid>/mfa-reset")
+@console_route(console_router)
+def confirm_mfa_reset(admin: Admin, uid: str):
+    return _confirm_mfa_reset(admin, directory().get_user(uid))
+
+
+@console_router.post("/console/users/<uid>/mfa-reset")
+@console_route(console_router)
+def mfa_reset(admin: Admin, uid: str):
+    """As DELETE /admin/users/{id}/mfa: the factors go, then the directory ends every session."""
+    user = directory().get_user(uid)
+    if not checked(admin.form, "confirm"):
+        exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm the reset")
+        return _confirm_mfa_reset(admin, user, 400, FormErrors.of(exc, ("confirm",)))
+    container().mfa.reset(uid, admin.actor)
+    admin.directory.reset_mfa(uid)
+    return see_other(f"/console/users/{uid}?done=mfa_reset")
