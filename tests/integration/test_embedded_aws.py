@@ -30,6 +30,7 @@ def ddb(monkeypatch):
         client.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {"pk": {"S": f"old-{n}"}, "pad": {"S": "x" * 200}}}}
                                                     for n in range(start, start + 25)]})
     yield client, server
+    client.delete_table(TableName="t")  # moto's backends outlive the server in this process
     server.stop()
 
 
@@ -68,3 +69,83 @@ def test_failed_transactions_roll_back_nothing_written_meanwhile(ddb):
     assert set(written) <= keys, f"{len(set(written) - keys)} writes were rolled back"
     assert not any(k.startswith("new-") for k in keys)  # the cancelled transactions left nothing
     assert server.app.served > len(written)
+    assert server.app.server_errors == 0
+
+
+def test_a_transaction_is_all_or_nothing_and_says_why(ddb):
+    client, _ = ddb
+    client.put_item(TableName="t", Item={"pk": {"S": "counter"}, "n": {"N": "1"}})
+    with pytest.raises(ClientError) as err:
+        client.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "t", "Key": {"pk": {"S": "counter"}}, "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {"ConditionCheck": {"TableName": "t", "Key": {"pk": {"S": "taken"}}, "ConditionExpression": "attribute_not_exists(pk)",
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        ])
+    assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
+    reasons = err.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["None", "ConditionalCheckFailed"] and reasons[1]["Item"]["pk"] == {"S": "taken"}
+    assert client.get_item(TableName="t", Key={"pk": {"S": "counter"}})["Item"]["n"] == {"N": "1"}  # nothing applied
+    client.transact_write_items(TransactItems=[
+        {"Update": {"TableName": "t", "Key": {"pk": {"S": "counter"}}, "UpdateExpression": "SET n = n + :one",
+                    "ConditionExpression": "n = :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Delete": {"TableName": "t", "Key": {"pk": {"S": "old-0"}}}},
+        {"Put": {"TableName": "t", "Item": {"pk": {"S": "fresh"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+    ])
+    assert client.get_item(TableName="t", Key={"pk": {"S": "counter"}})["Item"]["n"] == {"N": "2"}
+    assert "Item" not in client.get_item(TableName="t", Key={"pk": {"S": "old-0"}})
+    assert "Item" in client.get_item(TableName="t", Key={"pk": {"S": "fresh"}})
+    with pytest.raises(ClientError) as twice:  # one item twice in a transaction: refused as DynamoDB does
+        client.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": {"pk": {"S": "x"}}}},
+                                                   {"Delete": {"TableName": "t", "Key": {"pk": {"S": "x"}}}}])
+    assert twice.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_transaction_costs_the_items_it_touches_not_the_table():
+    """Counted, not timed: the patched transaction never copies the table (moto's copied every table
+    a transaction named, so its cost grew with the directory)."""
+    import copy
+
+    from moto import mock_aws
+
+    from idp_local import moto_transactions
+
+    moto_transactions.install()
+    copied: list[type] = []
+    real = copy.deepcopy
+
+    def watching(obj, *args, **kwargs):
+        copied.append(type(obj).__name__)
+        return real(obj, *args, **kwargs)
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="big", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        for start in range(0, 500, 25):
+            client.batch_write_item(RequestItems={"big": [{"PutRequest": {"Item": {"pk": {"S": f"u{n}"}}}}
+                                                          for n in range(start, start + 25)]})
+        moto_transactions.copy.deepcopy = watching
+        try:
+            client.transact_write_items(TransactItems=[{"Put": {"TableName": "big", "Item": {"pk": {"S": "one"}}}}])
+        finally:
+            moto_transactions.copy.deepcopy = real
+    assert "Table" not in copied and len(copied) <= 1  # at most the one touched item (absent here: None)
+
+
+def test_every_5xx_of_the_embedded_aws_is_counted_and_logged(caplog):
+    from idp_local.moto_server import SERVER_ERROR_MARKER, SerializedDynamoDB
+
+    def failing(environ, start_response):
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+        return [b"boom"]
+
+    app = SerializedDynamoDB(failing)
+    statuses = []
+    with caplog.at_level("ERROR", logger="idp_local.moto_server"):
+        body = app({"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.TransactWriteItems"}, lambda s, h, e=None: statuses.append(s))
+        app({"PATH_INFO": "/"}, lambda s, h, e=None: statuses.append(s))  # SQS and the others too
+    assert body == [b"boom"] and statuses == ["500 Internal Server Error"] * 2
+    assert app.server_errors == 2 and app.served == 1
+    assert sum(SERVER_ERROR_MARKER in r.getMessage() for r in caplog.records) == 2
