@@ -399,3 +399,15 @@ def test_password_change_needs_the_current_password_and_ends_other_sessions(worl
     c = LambdaClient(world.resolver)
     assert password_step(c, c.request("GET", "/login")).status == 401  # the old password no longer works
     assert password_step(c, c.request("GET", "/login"), password=new).path == "/"
+
+
+def test_a_revocation_during_the_second_step_voids_it(world):
+    """Sessions revoked (a lost laptop) while a sign-in waits for its code: the code no longer starts a session."""
+    set_policy(world, policy="optional")
+    secret, _ = enrol_totp(signed_in(world))
+    b = LambdaClient(world.resolver)
+    _, page = sso(b)
+    second = password_step(b, page)
+    assert world.admin("POST", f"/admin/users/{world.user['id']}/sessions/revoke") == (204, None)
+    refused = code_step(b, second, next_code(secret))
+    assert refused.status == 403 and no_response(refused) and SESSION not in b.jar

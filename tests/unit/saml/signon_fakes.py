@@ -77,7 +77,7 @@ class FakeStore:
         self.logins.pop(lid, None)
 
     def advance_login(self, lid, uid, amr):
-        self.logins[lid].update(uid=uid, amr=list(amr))
+        self.logins[lid].update(uid=uid, amr=list(amr), epoch=self.epochs.get(uid, 0))
 
     def create_session(self, uid, amr=None):
         sid = new_token()

@@ -86,9 +86,11 @@ class SignonState:
         return self._get(f"LOGIN#{hash_token(lid)}", "LOGIN")
 
     def advance_login(self, lid: str, uid: str, amr: list[str]) -> None:
-        """The login is past its password (or is a session's step-up): it names the user and how they signed in so far."""
-        self.table.update_item(Key={"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"}, UpdateExpression="SET uid = :u, amr = :a",
-                               ConditionExpression="attribute_exists(pk)", ExpressionAttributeValues={":u": uid, ":a": amr})
+        """The login is past its password (or is a session's step-up): it names the user, how they signed in so far,
+        and the user's session epoch now (a revocation before the second step is done voids it)."""
+        self.table.update_item(Key={"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"},
+                               UpdateExpression="SET uid = :u, amr = :a, epoch = :e", ConditionExpression="attribute_exists(pk)",
+                               ExpressionAttributeValues={":u": uid, ":a": amr, ":e": self.session_epoch(uid)})
 
     def delete_login(self, lid: str | None) -> None:
         if lid and len(lid) <= 128:

@@ -211,6 +211,8 @@ def code_checked(ctx: LoginContext) -> Outcome | None:
     ctx.uid, ctx.client_key = ctx.state.uid, (ctx.submission.client or "unknown")[:64]
     if ctx.mfa is None:
         return Refused("csrf_failed", "a second step without the MFA service")
+    if ctx.state.epoch is not None and ctx.state.epoch != ctx.store.session_epoch(ctx.uid):
+        return Refused("csrf_failed", "the user's sessions were revoked during this sign-in", uid=ctx.uid)
     check = ctx.mfa.verify_code(ctx.uid, ctx.submission.code, ip=ctx.client_key, app=ctx.state.pending.slug)
     if not check.ok:
         _failed(ctx, "wrong_code" if check.reason != "throttled" else "throttled")
@@ -245,6 +247,8 @@ def passkey_matches_login(ctx: LoginContext) -> Outcome | None:
     """A passkey as the second step must be the user the login is past the password for."""
     if ctx.state.uid and ctx.state.uid != ctx.uid:
         return Refused("csrf_failed", "a passkey of another user answered this login's second step", uid=ctx.uid)
+    if ctx.state.epoch is not None and ctx.state.epoch != ctx.store.session_epoch(ctx.uid):
+        return Refused("csrf_failed", "the user's sessions were revoked during this sign-in", uid=ctx.uid)
     return None
 
 

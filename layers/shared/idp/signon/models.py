@@ -93,12 +93,13 @@ class LoginState:
     pending: PendingSignOn
     uid: str | None = None
     amr: tuple[str, ...] = ()
+    epoch: int | None = None  # the user's session epoch when the login got past the password
 
     @classmethod
     def from_item(cls, login_id: str, item: Mapping) -> "LoginState":
         stored = item.get("pending") or {}
         return cls(login_id, item["csrf"], stored.get("browser"), PendingSignOn.from_item(stored), item.get("uid"),
-                   tuple(item.get("amr") or ()))
+                   tuple(item.get("amr") or ()), int(item["epoch"]) if item.get("epoch") is not None else None)
 
 
 @dataclass(frozen=True)
