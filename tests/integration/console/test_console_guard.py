@@ -117,3 +117,14 @@ def test_the_dashboard_shows_recent_sign_in_failures(app, admin_browser, people)
     page = admin_browser.get("/console")
     assert page.status == 200 and "Sign-in failures, last 24 hours" in page.text
     assert 'data-testid="failure-row"' in page.body and ">pat</a>" in page.body
+
+
+def test_the_dashboard_shows_each_apps_last_sign_in(admin_browser):
+    from idp.kernel.audit import AuditEvent
+
+    container().apps.create({"slug": "officespace", "label": "OfficeSpace", "sp_entity_id": "acme.officespacesoftware.com",
+                             "acs_urls": ["https://acme.officespacesoftware.com/users/sign_in/saml"]})
+    assert "none yet" in admin_browser.get("/console").text
+    container().audit.record(AuditEvent("sso", outcome="failure", app="officespace", reason="not_bound"))
+    page = admin_browser.get("/console")
+    assert "badge-failure" in page.body and "not_bound" in page.text

@@ -29,7 +29,19 @@ def app_health(app: dict) -> dict:
         log.exception("dashboard: provisioning status unreadable", extra={"app": app["slug"]})
         prov = {"state": "error", "in_sync": 0, "pending": 0, "failed": 0, "last_error": "status unavailable"}
     return {"slug": app["slug"], "label": app.get("label") or app["slug"], "sso": sso,
-            "next_key": any(k.get("status") == "next" for k in keys), "provisioning": prov}
+            "next_key": any(k.get("status") == "next" for k in keys), "provisioning": prov, "last_sso": last_sso(app["slug"])}
+
+
+def last_sso(slug: str) -> dict | None:
+    """The app's newest SSO answer or refusal (audit log), or None."""
+    from idp.kernel.audit_log import AuditQuery
+
+    try:
+        items, _ = container().audit.query(AuditQuery(type="sso", app=slug), limit=1)
+    except Exception:  # noqa: BLE001 - a convenience: the dashboard still renders
+        log.warning("dashboard: audit log unreadable", extra={"app": slug})
+        return None
+    return items[0] if items else None
 
 
 def queue_depths() -> dict:
