@@ -227,3 +227,15 @@ def test_an_mfa_reset_removes_the_factors_after_its_confirmation(admin_browser, 
     assert admin_browser.post(f"/console/users/{uid}/mfa-reset", {"csrf": csrf, "confirm": "on"}).status == 303
     assert not mfa.has_factor(uid)
     assert "No second factor enrolled." in admin_browser.get(f"/console/users/{uid}").text
+
+
+def test_the_user_page_diagnoses_a_sign_in(admin_browser, people):
+    csrf = _csrf(admin_browser, "/console/apps/new")
+    _new_app(admin_browser, csrf)
+    uid = people["plain"]["id"]
+    page = admin_browser.get(f"/console/users/{uid}?diagnose=officespace")
+    assert 'data-can-sign-in="false"' in page.body and "not bound to the app" in page.text
+    container().directory.bind_user("officespace", uid, bind=True)
+    page = admin_browser.get(f"/console/users/{uid}?diagnose=officespace")
+    assert 'data-can-sign-in="true"' in page.body
+    assert admin_browser.get(f"/console/users/{uid}?diagnose=nope").status == 404

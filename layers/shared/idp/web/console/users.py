@@ -124,7 +124,7 @@ def _provisioning(uid: str) -> list[dict]:
 
 
 def user_page(admin: Admin, uid: str, *, status: int = 200, errors: FormErrors | None = None,
-              values: dict | None = None, notice: str | None = None):
+              values: dict | None = None, notice: str | None = None, diagnosis: dict | None = None):
     user = directory().get_user(uid)
     store = directory().store
     groups = [g for g in (store.get_group(gid) for gid in store.groups_of_user(uid)) if g]
@@ -134,14 +134,29 @@ def user_page(admin: Admin, uid: str, *, status: int = 200, errors: FormErrors |
                 groups=sorted(groups, key=lambda g: g["name"].lower()),
                 other_groups=sorted((g for g in others if g["id"] not in member_of), key=lambda g: g["name"].lower()),
                 access=_access(uid), provisioning=_provisioning(uid), is_admin=ADMIN_ROLE in (user.get("roles") or []),
-                factors=container().mfa.factors(uid),
+                factors=container().mfa.factors(uid), diagnosis=diagnosis, all_apps=store.list_apps(200, None)[0],
                 is_self=uid == admin.uid, notice=notice)
+
+
+REASONS = {"not_bound": "not bound to the app, directly or through a group", "suspended": "the account is suspended",
+           "locked_out": "locked out by failed sign-ins for now", "mfa_not_enrolled": "MFA is required and not enrolled",
+           "no_acs_url": "the app has no ACS URL", "signed_requests_failing": "the app's signed AuthnRequests are failing"}
+
+
+def _diagnosis(slug: str, uid: str) -> dict:
+    """GET /admin/apps/{slug}/users/{user_id}/diagnosis's answer (the one reading of it), with the reasons in words."""
+    from idp.web.diagnosis_routes import diagnosis
+
+    found = diagnosis(slug, uid)
+    return {**found, "slug": slug, "words": [REASONS.get(r, r) for r in found["reasons"]]}
 
 
 @console_router.get("/console/users/<uid>")
 @console_route(console_router)
 def show_user(admin: Admin, uid: str):
-    return user_page(admin, uid, notice=NOTICES.get(admin.request.query.get("done", "")))
+    slug = (admin.request.query.get("diagnose") or "").strip()
+    return user_page(admin, uid, notice=NOTICES.get(admin.request.query.get("done", "")),
+                     diagnosis=_diagnosis(slug, uid) if slug else None)
 
 
 @console_router.post("/console/users/<uid>")
