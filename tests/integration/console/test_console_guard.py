@@ -100,9 +100,18 @@ def test_every_page_carries_the_strict_headers(admin_browser, plain_browser):
 def test_every_form_control_has_a_label(admin_browser, people):
     import re
 
-    for path in ("/console/users/new", f"/console/users/{people['plain']['id']}", "/console/groups/new",
-                 "/console/apps/new/officespace", "/console/apps/new/custom"):
-        body = admin_browser.get(path).body
+    container().apps.create({"slug": "os", "label": "OfficeSpace", "sp_entity_id": "acme.officespacesoftware.com",
+                             "acs_urls": ["https://acme.officespacesoftware.com/users/sign_in/saml"]})
+    gid = container().directory.create_group({"name": "Ops"})["id"]
+    uid = people["plain"]["id"]
+    for path in ("/console", "/console/users", "/console/users?q=pat", "/console/users/new", f"/console/users/{uid}",
+                 f"/console/users/{uid}?diagnose=os", f"/console/users/{uid}/delete", "/console/groups", "/console/groups/new",
+                 f"/console/groups/{gid}", "/console/apps", "/console/apps/new", "/console/apps/new/officespace",
+                 "/console/apps/new/custom", "/console/apps/os", "/console/apps/os/sso", "/console/apps/os/identity-management",
+                 "/console/apps/os/groups", "/console/apps/os/users", "/console/apps/os/log", "/console/apps/os/delete"):
+        page = admin_browser.get(path)
+        assert page.status == 200, path
+        body = page.body
         ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', body)
         controls = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*>', body)
         assert len(ids) == len(controls), path
