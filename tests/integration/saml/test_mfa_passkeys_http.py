@@ -140,3 +140,20 @@ def test_a_throttled_second_step_refuses_the_passkey_too(world):  # noqa: F811 -
         page = code_step(b, page, "000000")
     held = passkey_step(b, page, auth)
     assert held.status == 429 and no_response(held)
+
+
+def test_a_policy_without_webauthn_turns_passkeys_off(world):  # noqa: F811 - the imported fixture
+    set_policy(world, policy="optional")
+    auth = SoftAuthenticator(ORIGIN)
+    register(signed_in(world), auth)
+    b = LambdaClient(world.resolver)
+    _, page = sso(b)
+    set_policy(world, policy="optional", methods=["totp"])
+    form = parse_inputs(page.text.split('data-webauthn="authenticate"', 1)[1])
+    assert b.request("POST", "/login/passkey/options", form={"login": form["login"], "csrf": form["csrf"]}).status == 403
+    _, page = sso(LambdaClient(world.resolver))
+    assert "Sign in with a passkey" not in page.text
+    # a password session of a user who holds a (now uncounted) passkey: the account page asks for a code first,
+    # and the passkey is not offered
+    step_up = signed_in(world).request("GET", "/account")
+    assert step_up.path == "/login" and 'name="code"' in step_up.text and "Use a passkey" not in step_up.text

@@ -90,6 +90,8 @@ def test_what_a_sign_in_needs(policy, app_mfa, requested, factors, created, expe
 def test_a_session_with_a_second_factor_passes_the_gate():
     assert satisfied(["pwd", "otp"]) and satisfied(["webauthn"]) and not satisfied(["pwd"])
     assert gate(Need.VERIFY, ["pwd"]) is Need.VERIFY and gate(Need.ENROL, ["pwd", "otp"]) is Need.NONE
+    assert gate(Need.VERIFY, ["webauthn"], ["totp"]) is Need.VERIFY  # a method the policy does not count
+    assert gate(Need.VERIFY, ["pwd", "otp"], ["totp"]) is Need.NONE
 
 
 def test_grace_counts_from_when_required_began_and_survives_a_resave():

@@ -177,11 +177,11 @@ class SignOn:
 
     def mfa_gate(self, user: dict, session: Session, pending: PendingSignOn):
         """What this session still lacks before a Response for ``pending`` (idp.signon.mfa.policy.Need)."""
-        from idp.signon.mfa.policy import Need, gate
+        from idp.signon.mfa.policy import Need
 
         if self.mfa is None:
             return Need.NONE
-        return gate(self.mfa.need(user, pending), session.amr)
+        return self.mfa.missing(user, pending, session.amr)
 
     # ------------------------------------------------------------------ answering an app
 

@@ -13,7 +13,7 @@ from idp.bootstrap import container
 from idp.signon.login import LoggedIn, LoginSubmission, Refused, ShowForm
 from idp.signon.models import LoginState
 from idp.web.forms import render
-from idp.web.mfa_pages import SCRIPT_PAGE_CSP, second_step_page
+from idp.web.mfa_pages import SCRIPT_PAGE_CSP, passkeys_allowed, second_step_page
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
 from idp.web.session_cookies import (
@@ -63,7 +63,8 @@ def _login_page(status: int, state: LoginState, *, error: str | None = None, use
         return second_step_page(status, state, label, error=error, error_code=error_code, cookies=cookies,
                                 headers={"Retry-After": str(retry_after)} if retry_after else None)
     body = render("login.html", action="/login", login_id=state.login_id, csrf=state.csrf, error=error,
-                  error_code=error_code, username=username, app_label=label, notice=notice)
+                  error_code=error_code, username=username, app_label=label, notice=notice,
+                  passkeys=passkeys_allowed())
     return html(status, body, cookies=cookies, headers={"Retry-After": str(retry_after)} if retry_after else None,
                 csp=SCRIPT_PAGE_CSP)
 

@@ -18,6 +18,7 @@ from idp.signon.mfa.passkeys import PasskeyError, relying_party
 from idp.signon.mfa.policy import WEBAUTHN
 from idp.signon.models import LoginState
 from idp.web import account_routes
+from idp.web.mfa_pages import passkeys_allowed
 from idp.web.pages import error_page, security_headers
 from idp.web.request import WebRequest
 from idp.web.session_cookies import BROWSER, DEVICE, read, session_cookie, session_id
@@ -40,6 +41,9 @@ def _rp(request: WebRequest):
     return relying_party(request.base_url)
 
 
+_OFF = {"error": "passkeys_off", "message": "your organization's sign-in policy does not allow passkeys"}
+
+
 # ------------------------------------------------------------------ registration (the account page)
 
 def registration_options(request: WebRequest) -> Response:
@@ -50,6 +54,8 @@ def registration_options(request: WebRequest) -> Response:
         return _json(403, {"error": "csrf_failed", "message": "the form's security token is missing or expired"})
     if not account_routes.may_manage(current):
         return _json(403, {"error": "step_up_required", "message": "verify with your existing factor first"})
+    if not passkeys_allowed():
+        return _json(403, _OFF)
     return _json(200, container().passkeys.registration_options(_rp(request), current.user))
 
 
@@ -58,6 +64,8 @@ def register(request: WebRequest) -> Response:
     if refused:
         return refused
     resume = request.form.get("resume") or None
+    if not passkeys_allowed():
+        return account_routes._page(current, status=403, error=_OFF["message"], resume=resume)
     try:
         container().passkeys.register(_rp(request), current.uid, request.form.get("credential") or "",
                                       request.form.get("name") or "Passkey", ip=request.client_ip)
@@ -84,6 +92,8 @@ def authentication_options(request: WebRequest) -> Response:
     state = _login_state(request)
     if state is None:
         return _json(403, {"error": "csrf_failed", "message": "the sign-in form expired; reload it"})
+    if not passkeys_allowed():
+        return _json(403, _OFF)
     return _json(200, container().passkeys.authentication_options(_rp(request), hash_token(state.login_id), uid=state.uid))
 
 
@@ -95,6 +105,8 @@ def authenticate(request: WebRequest) -> Response:
     if state is None:
         return error_page(403, "csrf_failed", "Sign-in form expired", "Reload the sign-in page and try again.",
                           cause="passkey login csrf check failed")
+    if not passkeys_allowed():
+        return error_page(403, "passkeys_off", "Passkeys are turned off", _OFF["message"] + ".", cause="passkey sign-in: policy")
     wait = container().signon.store.throttle("mfa", state.uid).wait if state.uid else 0
     if wait:  # the second step's failures (codes or passkeys) hold it back, like wrong codes
         return error_page(429, "throttled", "Too many failed attempts", f"Try again in {wait} seconds.",

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from idp.kernel.audit import Actor, AuditEvent, AuditSink, NullAudit
 from idp.kernel.clock import now_iso
 from idp.signon.mfa import recovery, totp
-from idp.signon.mfa.policy import OTP, MfaPolicy, MfaPolicySettings, Need, epoch_of, need
+from idp.signon.mfa.policy import OTP, MfaPolicy, MfaPolicySettings, Need, epoch_of, gate, need
 from idp.signon.mfa.ports import MfaStore, SeedSealer, ThrottleCounters
 from idp.signon.models import PendingSignOn
 from idp.signon.policy import MFA
@@ -77,10 +77,15 @@ class MfaService:
         log.info("mfa policy set policy=%s grace_days=%s methods=%s", stored.policy, stored.grace_days, stored.methods)
         return stored
 
-    def need(self, user: dict, pending: PendingSignOn | None) -> Need:
+    def missing(self, user: dict, pending: PendingSignOn | None, amr) -> Need:
+        """What a session that signed in with ``amr`` still lacks for this sign-in (one policy read)."""
+        policy = self.policy()
+        return gate(self.need(user, pending, policy), amr, policy.methods)
+
+    def need(self, user: dict, pending: PendingSignOn | None, policy: MfaPolicy | None = None) -> Need:
         """What this sign-in needs (before looking at how the session signed in)."""
         pending = pending or PendingSignOn()
-        return need(self.policy(), app_mfa=self.app_mfa(pending.slug) if pending.slug else None,
+        return need(policy or self.policy(), app_mfa=self.app_mfa(pending.slug) if pending.slug else None,
                     requested_mfa=pending.mfa_requested, factor_types=[f["type"] for f in self.store.factors(user["id"])],
                     user_created=epoch_of(user.get("created_at")), now=int(self.clock()))
 
