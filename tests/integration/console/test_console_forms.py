@@ -239,3 +239,18 @@ def test_the_user_page_diagnoses_a_sign_in(admin_browser, people):
     page = admin_browser.get(f"/console/users/{uid}?diagnose=officespace")
     assert 'data-can-sign-in="true"' in page.body
     assert admin_browser.get(f"/console/users/{uid}?diagnose=nope").status == 404
+
+
+def test_settings_set_the_global_mfa_policy_and_an_app_requires_mfa(admin_browser):
+    csrf = _csrf(admin_browser, "/console/settings")
+    page = admin_browser.post("/console/settings", {"csrf": csrf, "policy": "required", "grace_days": "400",
+                                                     "method_totp": "on"})
+    assert page.status == 400 and "grace_days" in _error_next_to(page, "grace_days")
+    page = admin_browser.post("/console/settings", {"csrf": csrf, "policy": "required", "grace_days": "7"})
+    assert page.status == 400 and "methods" in page.text  # at least one method
+    assert admin_browser.post("/console/settings", {"csrf": csrf, "policy": "required", "grace_days": "7",
+                                                     "method_totp": "on"}).status == 303
+    assert container().mfa.policy().view() == {"policy": "required", "grace_days": 7, "methods": ["totp"]}
+    _new_app(admin_browser, csrf)
+    assert admin_browser.post("/console/apps/officespace", {"csrf": csrf, "label": "OfficeSpace", "mfa": "required"}).status == 303
+    assert container().store.get_app("officespace")["mfa"] == "required"

@@ -108,7 +108,8 @@ def test_every_form_control_has_a_label(admin_browser, people):
                  f"/console/users/{uid}?diagnose=os", f"/console/users/{uid}/delete", "/console/groups", "/console/groups/new",
                  f"/console/groups/{gid}", "/console/apps", "/console/apps/new", "/console/apps/new/officespace",
                  "/console/apps/new/custom", "/console/apps/os", "/console/apps/os/sso", "/console/apps/os/identity-management",
-                 "/console/apps/os/groups", "/console/apps/os/users", "/console/apps/os/log", "/console/apps/os/delete"):
+                 "/console/apps/os/groups", "/console/apps/os/users", "/console/apps/os/log", "/console/apps/os/delete",
+                 "/console/settings"):
         page = admin_browser.get(path)
         assert page.status == 200, path
         body = page.body

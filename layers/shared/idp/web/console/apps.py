@@ -20,7 +20,7 @@ CATALOGUE = {
     "custom": {"name": "Custom SAML", "label": "",
                "summary": "Any SAML 2.0 service provider: you choose the NameID, what is signed and the attributes."},
 }
-FIELDS = ("label", "slug", "sp_entity_id", "acs_urls", "default_relay_state", "nameid", "sign", "bookmark_url", "confirm")
+FIELDS = ("label", "slug", "sp_entity_id", "acs_urls", "default_relay_state", "nameid", "sign", "bookmark_url", "mfa", "confirm")
 NOTICES = {"saved": "Changes saved.", "deleted": "Application deleted."}
 
 
@@ -111,6 +111,8 @@ def general(admin: Admin, slug: str):
 def save_general(admin: Admin, slug: str):
     form = admin.form
     body = {"label": (form.get("label") or "").strip(), "bookmark_url": text(form, "bookmark_url")}
+    if form.get("mfa") in ("inherit", "required"):
+        body["mfa"] = form["mfa"]
     try:
         admin.apps.update(slug, body)
     except DomainError as exc:
