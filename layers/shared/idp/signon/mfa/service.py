@@ -84,9 +84,12 @@ class MfaService:
 
     def need(self, user: dict, pending: PendingSignOn | None, policy: MfaPolicy | None = None) -> Need:
         """What this sign-in needs (before looking at how the session signed in)."""
-        pending = pending or PendingSignOn()
-        return need(policy or self.policy(), app_mfa=self.app_mfa(pending.slug) if pending.slug else None,
-                    requested_mfa=pending.mfa_requested, factor_types=[f["type"] for f in self.store.factors(user["id"])],
+        pending, policy = pending or PendingSignOn(), policy or self.policy()
+        app_mfa = self.app_mfa(pending.slug) if pending.slug else None
+        if policy.policy == "off" and app_mfa != "required" and not pending.mfa_requested:
+            return Need.NONE  # the default: no factor query on the sign-in path
+        return need(policy, app_mfa=app_mfa, requested_mfa=pending.mfa_requested,
+                    factor_types=[f["type"] for f in self.store.factors(user["id"])],
                     user_created=epoch_of(user.get("created_at")), now=int(self.clock()))
 
     # ------------------------------------------------------------------ factors
