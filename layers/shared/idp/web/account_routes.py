@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import segno
 from aws_lambda_powertools.event_handler import Response
 
 from idp.bootstrap import container
@@ -79,6 +78,8 @@ def account(request: WebRequest) -> Response:
 
 
 def _qr_data_uri(uri: str) -> str:
+    import segno  # on an enrolment only (cold start of the login function)
+
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 

@@ -14,7 +14,6 @@ from aws_lambda_powertools.event_handler import Response
 from idp.bootstrap import container
 from idp.kernel.tokens import hash_token, same
 from idp.signon.login import LoginSubmission
-from idp.signon.mfa.passkeys import PasskeyError, relying_party
 from idp.signon.mfa.policy import WEBAUTHN
 from idp.signon.models import LoginState
 from idp.web import account_routes
@@ -38,7 +37,15 @@ def _json(status: int, body: dict | str) -> Response:
 
 
 def _rp(request: WebRequest):
+    from idp.signon.mfa.passkeys import relying_party  # py_webauthn loads on a passkey request only (cold start)
+
     return relying_party(request.base_url)
+
+
+def _passkey_error():
+    from idp.signon.mfa.passkeys import PasskeyError
+
+    return PasskeyError
 
 
 _OFF = {"error": "passkeys_off", "message": "your organization's sign-in policy does not allow passkeys"}
@@ -69,7 +76,7 @@ def register(request: WebRequest) -> Response:
     try:
         container().passkeys.register(_rp(request), current.uid, request.form.get("credential") or "",
                                       request.form.get("name") or "Passkey", ip=request.client_ip)
-    except PasskeyError as exc:
+    except _passkey_error() as exc:
         return account_routes._page(current, status=400, error=f"The passkey was not added: {exc}", resume=resume)
     mfa = container().mfa
     codes = None if mfa.recovery_left(current.uid) else mfa.regenerate_recovery(current.uid, audit=False)
@@ -114,7 +121,7 @@ def authenticate(request: WebRequest) -> Response:
     try:
         use = container().passkeys.authenticate(_rp(request), request.form.get("credential") or "", hash_token(state.login_id),
                                                 expected_uid=state.uid, ip=request.client_ip)
-    except PasskeyError as exc:
+    except _passkey_error() as exc:
         if state.uid:  # a second step's failures count on the user's MFA throttle, like wrong codes
             container().signon.store.record_failure("mfa", state.uid)
         return error_page(401, f"passkey_{exc.code}", "The passkey did not sign you in", str(exc),
