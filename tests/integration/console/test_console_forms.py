@@ -154,8 +154,10 @@ def test_identity_management_keeps_the_token_write_only(admin_browser):
     form = {"base_url": "http://127.0.0.1:9/scim/v2", "csrf": csrf, "op": "save"}
     page = admin_browser.post("/console/apps/officespace/identity-management", form)
     assert page.status == 400 and "token" in _error_next_to(page, "token")
-    page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "base_url": "ftp://x"})
+    page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "base_url": "ftp://x",
+                                                                                  "token": "typed-token-9876543210"})
     assert page.status == 400 and _error_next_to(page, "base_url")
+    assert "typed-token-9876543210" not in page.body  # not echoed back, not even after an error
     secret = "console-scim-token-0123456789"
     done = admin_browser.post("/console/apps/officespace/identity-management",
                               {**form, "token": secret, "group_management": "on"})
