@@ -126,6 +126,11 @@ class AtomicTable:
 
         return _Writer()
 
+    def transact_write_items(self, **kw):
+        """A transaction, under the same lock (the table resource has no method of its own for it)."""
+        with self.lock:
+            return self.inner.meta.client.transact_write_items(**kw)
+
     def __getattr__(self, name):
         attr = getattr(self.inner, name)
         if not callable(attr):

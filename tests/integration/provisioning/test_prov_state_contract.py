@@ -6,6 +6,7 @@ snapshots and the provisioning log."""
 import threading
 
 import pytest
+from boto3.dynamodb.conditions import Key
 
 from idp.adapters.provisioning.log import LOG_TTL_SECONDS as ADAPTER_LOG_TTL
 from idp.adapters.provisioning_state import ProvisioningState
@@ -195,6 +196,30 @@ def test_members_are_a_string_set(state):
     assert "members" not in item and item["display_name"] == "Eng"
     state.update_members(APP, "g2", add={"x"})  # upserts, as UpdateItem does
     assert state.get_map(APP, "GROUP", "g2")["members"] == {"x"}
+
+
+def test_a_group_past_one_items_ceiling_keeps_every_member(state, request):
+    """15,000 ids of 36 characters are ~540 KB: more than one DynamoDB item holds (400 KB). The
+    member set lives in shards under the group's item (idp.adapters.provisioning.member_shards)."""
+    members = {f"u-{i:08d}-{'x' * 25}" for i in range(15_000)}
+    state.save_pushed(APP, "GROUP", "big", scim_id="s-big", status="synced", display_name="Everyone", members=members)
+    assert state.get_map(APP, "GROUP", "big")["members"] == members
+    assert state.maps(APP, "GROUP")["big"]["members"] == members
+    assert set(state.maps(APP, "GROUP", attributes=("scim_id",))) == {"big"}
+    one = next(iter(members))
+    state.update_members(APP, "big", add={"u-new"}, remove={one})
+    assert state.get_map(APP, "GROUP", "big")["members"] == (members - {one}) | {"u-new"}
+    state.put_access_snapshot(APP, "big", members)
+    assert state.access_snapshot(APP, "big") == members
+    state.save_pushed(APP, "GROUP", "big", scim_id="s-big", status="synced", members={"u-only"})  # replaced, not merged
+    assert state.get_map(APP, "GROUP", "big")["members"] == {"u-only"}
+    state.forget(APP, "GROUP", "big")
+    state.delete_access_snapshot(APP, "big")
+    assert state.get_map(APP, "GROUP", "big") is None and state.access_snapshot(APP, "big") is None
+    if "moto" in request.node.name:  # nothing of it is left behind
+        table = request.getfixturevalue("table")
+        left = table.query(KeyConditionExpression=Key("pk").eq(f"APP#{APP}"))["Items"]
+        assert [i["sk"] for i in left if "big" in i["sk"]] == []
 
 
 def test_maps_by_kind_with_a_projection_and_counts(state):

@@ -1,9 +1,11 @@
 """Bound-group access snapshots in DynamoDB: `APP#{slug}` / `SCIM#ACCESS#{gid}`, the members of a bound
-group last seen, so a membership change knows who lost access."""
+group last seen, so a membership change knows who lost access; the members sit in shard items under
+it (`member_shards`: no 400 KB ceiling), written with it in one transaction."""
 from __future__ import annotations
 
 from typing import Any
 
+from idp.adapters.provisioning import member_shards as shards
 from idp.adapters.provisioning.items import app_pk
 from idp.kernel.clock import now_iso_ms as now_iso
 
@@ -16,16 +18,19 @@ class DynamoAccessSnapshots:
         return {"pk": app_pk(slug), "sk": f"SCIM#ACCESS#{gid}"}
 
     def access_snapshot(self, slug: str, gid: str) -> set[str] | None:
-        item = self.table.get_item(Key=self._key(slug, gid), ConsistentRead=True).get("Item")
-        if item is None:
-            return None
-        return set(item.get("members") or ())
+        key = self._key(slug, gid)
+        item, members = shards.read(self.table, key["pk"], key["sk"])
+        return None if item is None else members
 
     def put_access_snapshot(self, slug: str, gid: str, members: set[str]) -> None:
-        item: dict[str, Any] = {**self._key(slug, gid), "updated_at": now_iso()}
-        if members:
-            item["members"] = set(members)
-        self.table.put_item(Item=item)
+        key = self._key(slug, gid)
+        now = now_iso()
+        item: dict[str, Any] = {**key, "updated_at": now}
+        shards.transact(self.table, [{"Put": {"TableName": self.table.name, "Item": item}},
+                                     *shards.replace_ops(self.table.name, key["pk"], key["sk"], set(members), now)])
 
     def delete_access_snapshot(self, slug: str, gid: str) -> None:
-        self.table.delete_item(Key=self._key(slug, gid))
+        key = self._key(slug, gid)
+        with self.table.batch_writer() as writer:
+            for k in (key, *shards.all_keys(key["pk"], key["sk"])):
+                writer.delete_item(Key=k)

@@ -1,8 +1,9 @@
 """Mapping items in DynamoDB: `APP#{slug}` / `SCIM#USER#{uid}` and `SCIM#GROUP#{gid}`, what was pushed
 for a user or group (scim_id, etag, pushed_hash, pushed (flat state JSON), status, last_error,
-updated_at; groups also `display_name` and `members`, the string set of directory user ids whose
-membership the SP holds). `save_pushed` with a claim token writes only while that claim is on the
-item; leased creates (`put_created`) are held by the write buffer."""
+updated_at; groups also `display_name`). A group's `members`, the directory user ids whose membership
+the SP holds, sit in shard items under the group's sort key (`member_shards`: no 400 KB ceiling on a
+group) and are read with it in one Query. `save_pushed` with a claim token writes only while that
+claim is on the item; leased creates (`put_created`) are held by the write buffer."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -10,8 +11,9 @@ from typing import Any, Callable
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from idp.adapters.provisioning import member_shards as shards
 from idp.adapters.provisioning.buffer import DynamoWriteBuffer
-from idp.adapters.provisioning.items import app_pk, condition_failed, decode_map, encode_pushed, kind_sk, map_key
+from idp.adapters.provisioning.items import app_pk, condition_failed, decode_map, encode_pushed, map_key
 from idp.kernel.clock import now_iso_ms as now_iso
 from idp.provisioning.ports import IN_SYNC, STATUS_FAILED, ClaimLost
 
@@ -27,6 +29,14 @@ class DynamoMappings:
         held = self.buffer.held_map(key["pk"], key["sk"])
         if held is not None:
             return decode_map(dict(held))
+        if kind == "GROUP":
+            item, members = shards.read(self.table, key["pk"], key["sk"])
+            if item is None and not members:
+                return None
+            item = decode_map(item or dict(key))  # members alone: an upsert, as UpdateItem's ADD makes one
+            if members:
+                item["members"] = members
+            return item
         item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
         return decode_map(item) if item else None
 
@@ -44,13 +54,23 @@ class DynamoMappings:
             names = {f"#p{i}": a for i, a in enumerate(("sk", *attributes))}
             kwargs["ProjectionExpression"] = ", ".join(names)
             kwargs["ExpressionAttributeNames"] = names
+        want_members = kind == "GROUP" and (not attributes or "members" in attributes)
+        members: dict[str, set[str]] = {}
         while True:
             page = self.table.query(**kwargs)
             for item in page.get("Items", []):
-                out[item["sk"][len(prefix):]] = decode_map(item)
+                sk = item["sk"]
+                if shards.is_shard(sk):
+                    if want_members and item.get("members"):
+                        members.setdefault(shards.base_of(sk)[len(prefix):], set()).update(item["members"])
+                    continue
+                out[sk[len(prefix):]] = decode_map(item)
             if "LastEvaluatedKey" not in page:
-                return out
+                break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for eid, ids in members.items():
+            out.setdefault(eid, decode_map({"pk": app_pk(slug), "sk": prefix + eid}))["members"] = ids
+        return out
 
     def save_pushed(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
                     pushed: dict | None = None, pushed_hash: str | None = None, display_name: str | None = None,
@@ -68,12 +88,6 @@ class DynamoMappings:
         if pushed is not None:
             sets.append("pushed = :pushed")
             values[":pushed"] = encode_pushed(pushed)
-        if members is not None:
-            if members:
-                sets.append("members = :members")
-                values[":members"] = set(members)
-            else:
-                removes.append("members")
         expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         kwargs: dict[str, Any] = {
             "Key": map_key(slug, kind, eid),
@@ -85,9 +99,14 @@ class DynamoMappings:
             kwargs["ConditionExpression"] = "claim_token = :claim"
             values[":claim"] = claim_token
         try:
-            self.table.update_item(**kwargs)
+            if members is None:
+                self.table.update_item(**kwargs)
+            else:  # the item and exactly these members, in one transaction
+                key = kwargs["Key"]
+                shards.transact(self.table, [{"Update": {"TableName": self.table.name, **kwargs}},
+                                             *shards.replace_ops(self.table.name, key["pk"], key["sk"], set(members), now_iso())])
         except ClientError as exc:
-            if condition_failed(exc):
+            if condition_failed(exc) or _first_condition_failed(exc):
                 raise ClaimLost(f"{kind} {eid}: the create claim was taken over") from None
             raise
 
@@ -110,15 +129,10 @@ class DynamoMappings:
         self.buffer.hold_map(item)
 
     def update_members(self, slug: str, gid: str, add: set[str] = frozenset(), remove: set[str] = frozenset()) -> None:
-        """Atomically add/remove directory user ids in a group's pushed member set."""
+        """Atomically add/remove directory user ids in a group's pushed member set (per shard)."""
         self.buffer.before_map_io()
         key = map_key(slug, "GROUP", gid)
-        if add:
-            self.table.update_item(Key=key, UpdateExpression="ADD members :m SET updated_at = :ts",
-                                   ExpressionAttributeValues={":m": set(add), ":ts": now_iso()})
-        if remove:
-            self.table.update_item(Key=key, UpdateExpression="DELETE members :m SET updated_at = :ts",
-                                   ExpressionAttributeValues={":m": set(remove), ":ts": now_iso()})
+        shards.change(self.table, key["pk"], key["sk"], add=set(add), remove=set(remove), now=now_iso())
 
     def set_status(self, slug: str, kind: str, eid: str, status: str, last_error: str | None = None) -> None:
         self.buffer.before_map_io()
@@ -145,13 +159,28 @@ class DynamoMappings:
 
     def forget(self, slug: str, kind: str, eid: str) -> None:
         self.buffer.before_map_io()
-        self.table.delete_item(Key={"pk": app_pk(slug), "sk": kind_sk(kind, eid)})
+        key = map_key(slug, kind, eid)
+        if kind != "GROUP":
+            self.table.delete_item(Key=key)
+            return
+        with self.table.batch_writer() as writer:  # the group's item and its member shards
+            for k in (key, *shards.all_keys(key["pk"], key["sk"])):
+                writer.delete_item(Key=k)
 
     def forget_app(self, slug: str) -> None:
         """Forget every user and group mapping item of the app (its SCIM base URL moved to another
         server, whose ids these are not): the next sync matches anew."""
         self.buffer.before_map_io()
-        keys = [map_key(slug, kind, eid) for kind in ("USER", "GROUP") for eid in self.maps(slug, kind, attributes=("scim_id",))]
+        keys = []
+        for prefix in ("SCIM#USER#", "SCIM#GROUP#"):  # every item under them: member shards too
+            kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(app_pk(slug)) & Key("sk").begins_with(prefix),
+                                      "ProjectionExpression": "pk, sk", "ConsistentRead": True}
+            while True:
+                page = self.table.query(**kwargs)
+                keys.extend({"pk": i["pk"], "sk": i["sk"]} for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         if not keys:
             return
         with self.table.batch_writer() as writer:
@@ -173,3 +202,11 @@ class DynamoMappings:
                     c["pending"] += 1
             result[kind.lower() + "s"] = c
         return result
+
+
+def _first_condition_failed(exc: ClientError) -> bool:
+    """A cancelled transaction whose first item (the mapping item's claim check) failed its condition."""
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = exc.response.get("CancellationReasons") or []
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
