@@ -83,3 +83,11 @@ def test_signed_requests_failing(env):
 def test_unknown_app_or_user_is_a_404(env):
     assert diagnose("nope", env.user["id"], 404)["error"] == "not_found"
     assert diagnose("officespace", "u-nobody", 404)["error"] == "not_found"
+
+
+def test_mfa_not_enrolled_under_the_real_policy_past_its_grace(env):
+    answer = load("admin_api")(http_event("PUT", "/admin/mfa", {"policy": "required", "grace_days": 0}), LambdaContext())
+    assert answer["statusCode"] == 200, answer["body"]
+    assert diagnose("officespace", env.user["id"])["reasons"] == ["mfa_not_enrolled"]
+    answer = load("admin_api")(http_event("PUT", "/admin/mfa", {"policy": "required", "grace_days": 30}), LambdaContext())
+    assert diagnose("officespace", env.user["id"])["reasons"] == []  # inside the grace period: may still sign in (and enrol)
