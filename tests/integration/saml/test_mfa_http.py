@@ -411,3 +411,14 @@ def test_a_revocation_during_the_second_step_voids_it(world):
     assert world.admin("POST", f"/admin/users/{world.user['id']}/sessions/revoke") == (204, None)
     refused = code_step(b, second, next_code(secret))
     assert refused.status == 403 and no_response(refused) and SESSION not in b.jar
+
+
+@pytest.mark.parametrize("fid", ["x" * 2000, "totp-../../", "", "pk-0123456789abcdef"])
+def test_junk_factor_ids_on_the_account_page_are_4xx_never_5xx(world, fid):
+    c = signed_in(world)
+    csrf = parse_inputs(c.request("GET", "/account").text)["csrf"]
+    for action, form in (("rename", {"csrf": csrf, "name": "n"}), ("remove", {"csrf": csrf})):
+        r = c.request("POST", f"/account/factors/{fid}/{action}", form=form)
+        assert 400 <= r.status < 500, (action, fid[:20], r.status)
+    r = c.request("POST", "/account/totp/confirm", form={"csrf": csrf, "factor": fid, "code": "123456"})
+    assert 400 <= r.status < 500

@@ -12,6 +12,7 @@ conditional write, so two tries racing with one code cannot both pass.
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable
 
@@ -25,6 +26,7 @@ from idp.kernel.tokens import hash_token
 from idp.signon.mfa.policy import MfaPolicy
 
 _POLICY_KEY = {"pk": "MFAPOLICY", "sk": "POLICY"}
+_FACTOR_ID = re.compile(r"^(totp|pk)-[0-9a-f]{16}$")
 
 
 def _conditional(fn) -> bool:
@@ -47,6 +49,11 @@ class MfaState:
     @staticmethod
     def _key(uid: str, fid: str) -> dict:
         return {"pk": f"MFA#{uid}", "sk": f"FACTOR#{fid}"}
+
+    @staticmethod
+    def _ours(fid: str) -> bool:
+        """A factor id this store issued (anything else names no factor: never a key DynamoDB refuses)."""
+        return bool(_FACTOR_ID.match(fid or ""))
 
     # ------------------------------------------------------------------ policy
 
@@ -81,6 +88,8 @@ class MfaState:
                 return out
 
     def get_factor(self, uid: str, fid: str) -> dict | None:
+        if not self._ours(fid):
+            return None
         item = self.table.get_item(Key=self._key(uid, fid), ConsistentRead=True).get("Item")
         if not item:
             return None
@@ -115,12 +124,12 @@ class MfaState:
             ExpressionAttributeValues={":n": sign_count, ":zero": 0, ":at": now_iso()}))
 
     def rename_factor(self, uid: str, fid: str, name: str) -> bool:
-        return _conditional(lambda: self.table.update_item(
+        return self._ours(fid) and _conditional(lambda: self.table.update_item(
             Key=self._key(uid, fid), UpdateExpression="SET #n = :n", ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":n": name}))
 
     def delete_factor(self, uid: str, fid: str) -> bool:
-        return _conditional(lambda: self.table.delete_item(Key=self._key(uid, fid), ConditionExpression="attribute_exists(pk)"))
+        return self._ours(fid) and _conditional(lambda: self.table.delete_item(Key=self._key(uid, fid), ConditionExpression="attribute_exists(pk)"))
 
     def delete_all(self, uid: str) -> int:
         factors = self.factors(uid, include_pending=True)
