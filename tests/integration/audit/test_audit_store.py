@@ -58,6 +58,9 @@ def test_newest_first_paged_and_filtered(log):
     by_user, _ = audit.query(AuditQuery(user_id="u-0", type="sso"))
     assert [e["detail"]["n"] for e in by_user] == [6, 4, 2, 0]
     assert audit.query(AuditQuery(user_id="u-0", type="admin.user.updated"))[0][0]["changes"] == ["email", "password"]
+    assert [e["type"] for e in audit.query(AuditQuery(type="admin.*"))[0]] == ["admin.user.updated"]
+    assert audit.query(AuditQuery(type="admin.*", user_id="u-1"))[0] == []
+    assert len(audit.query(AuditQuery(type="s*"))[0]) == 0  # only a dotted prefix is a wildcard
 
 
 def test_time_range_is_inclusive_and_retention_hides_old_events(log):

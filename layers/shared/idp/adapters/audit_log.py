@@ -109,7 +109,9 @@ class DynamoAuditLog:
         if low > high:
             return [], None
         filters = Attr("expires_at").gt(now_ms // 1000)
-        for name, value in (("type", query.type), ("outcome", query.outcome),
+        if query.type_prefix is not None:
+            filters &= Attr("type").begins_with(query.type_prefix)
+        for name, value in (("type", None if query.type_prefix else query.type), ("outcome", query.outcome),
                             ("app", query.app if query.user_id else None)):
             if value is not None:
                 filters &= Attr(name).eq(value)

@@ -105,9 +105,16 @@ class AuditQuery:
             raise DomainError(400, "invalid_query", "query parameter 'since' is after 'until'")
         return query
 
+    @property
+    def type_prefix(self) -> str | None:
+        """``admin.`` for ``type=admin.*``: a type ending in ``.*`` matches every type under it."""
+        return self.type[:-1] if self.type and self.type.endswith(".*") else None
+
     def matches(self, view: dict) -> bool:
         """Whether a stored event (as event_view shows it) passes every filter but the time range."""
+        if self.type_prefix is not None and not str(view.get("type", "")).startswith(self.type_prefix):
+            return False
         return all(value is None or view.get(name) == value
-                   for name, value in (("type", self.type), ("user_id", self.user_id), ("app", self.app),
-                                       ("outcome", self.outcome)))
+                   for name, value in (("type", None if self.type_prefix else self.type), ("user_id", self.user_id),
+                                       ("app", self.app), ("outcome", self.outcome)))
 
