@@ -1,7 +1,7 @@
 """Render the results of `python -m benchmarks` as docs/benchmarks.md."""
 from __future__ import annotations
 
-from . import aws_calls, sso_floor
+from . import aws_calls, load, sso_floor
 from .cold_start import FUNCTIONS, TARGETS_MS
 from .common import fmt_ms, fmt_x, ratio
 
@@ -302,6 +302,10 @@ def render(results: dict) -> str:
         _prov(results["prov"], t, body)
     if "floor" in results:
         sso_floor.render(results["floor"], body, t)
+    if "load" in results:
+        load.render(results["load"], body)
+        if "error" not in results["load"]:
+            t.add("Load test: no failures", str(results["load"]["failures"]), results["load"]["failures"] == 0)
     if "calls" in results and "error" not in results["calls"]:
         prov = results.get("prov") if isinstance(results.get("prov"), dict) else {}
         aws_calls.render(results["calls"], results.get("sso") if "error" not in results.get("sso", {}) else None,

@@ -177,3 +177,14 @@ def test_sso_floor_is_measured_and_broken_down():
 
     render(r, out)
     assert any("floor" in line for line in out)
+
+
+def test_load_test_runs_locust_against_the_stack():
+    from benchmarks import load
+
+    r = load.run(users=2, seconds=3)
+    assert r["failures"] == 0, r["rows"]
+    assert r["rows"]["Aggregated"]["requests"] > 0 and _number(r["stack_cpu"]) and r["stack_cpu"] > 0
+    out: list[str] = []
+    load.render(r, out)
+    assert any("the mix" in line for line in out)
