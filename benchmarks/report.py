@@ -1,6 +1,8 @@
 """Render the results of `python -m benchmarks` as docs/benchmarks.md."""
 from __future__ import annotations
 
+from idp.adapters.provisioning.member_shards import CEILING, SHARDS
+
 from . import aws_calls, load, sso_floor
 from .cold_start import FUNCTIONS, TARGETS_MS
 from .common import fmt_ms, fmt_x, ratio
@@ -282,9 +284,10 @@ def _prov(r: dict, t: Targets, out: list[str]) -> None:
         out.append("DynamoDB calls of the initial sync by operation: " + ", ".join(f"{k} {v}" for k, v in la["aws_ops"].items()) +
                    "; of the no-op sample: " + ", ".join(f"{k} {v}" for k, v in nl["aws_ops"].items()) + ". The memory column is "
                    "the growth of the benchmark process's peak RSS during the sync, moto's tables and the in-memory SP "
-                   "included, so an upper bound for the consumer. A group's pushed "
-                   "member set is one DynamoDB string set in the group's item: at about 30 bytes an id, the 400 KB item "
-                   "limit is the ceiling (about 10,000 members a group).\n")
+                   "included, so an upper bound for the consumer. A group's pushed member set sits in "
+                   f"{SHARDS} shard items beside the group's item (`idp.adapters.provisioning.member_shards`), read "
+                   "with it in one Query: the 400 KB item limit caps a shard, not the group, at about "
+                   f"{CEILING:,} members a group.\n")
     elif e:
         out.append(f"(e) not measured: `{e['error']}`\n")
 
