@@ -265,16 +265,17 @@ PRICES = {
     "ssm_standard_api": 0.0,  # standard throughput parameters: no charge per call
 }
 PRICES_DATE = "2026-12-01"
-MEMORY_GB = 0.5  # the template's Globals MemorySize: 512
+MEMORY_GB = 0.5  # the template's Globals MemorySize: 512 (push, reconcile, admin, metadata)
+LOGIN_MEMORY_GB = 1.769  # SamlLoginFunction: one full vCPU, so its measured single-core times hold
 
 
 def cost(per_op: dict, count: float, lambda_ms: float, http_requests: float, lambda_invocations: float,
-         sqs_requests: float) -> dict:
+         sqs_requests: float, memory_gb: float = MEMORY_GB) -> dict:
     """Dollars for `count` operations given their per-operation counts and measured duration."""
     p = PRICES
     ddb = count * (per_op["wru"] * p["dynamodb_wru_per_million"] + per_op["rru"] * p["dynamodb_rru_per_million"]) / 1e6
     lam = count * (lambda_invocations * p["lambda_request_per_million"] / 1e6
-                   + lambda_invocations * (lambda_ms / 1000) * MEMORY_GB * p["lambda_gb_second"])
+                   + lambda_invocations * (lambda_ms / 1000) * memory_gb * p["lambda_gb_second"])
     api = count * http_requests * p["http_api_request_per_million"] / 1e6
     sqs = count * sqs_requests * p["sqs_fifo_request_per_million"] / 1e6
     return {"dynamodb": ddb, "lambda": lam, "api_gateway": api, "sqs": sqs, "total": ddb + lam + api + sqs}
@@ -289,7 +290,7 @@ def model(calls: dict, sso: dict | None = None, scale: dict | None = None) -> di
     for name, op, http, ms in (("1M SSO answers with a session", "sso_session", 1, rt_ms),
                                ("1M full logins (password, then SSO)", "full_login", 3, login_ms / 3)):
         per = calls[op]
-        rows.append({"name": name, **cost(per, 1e6, ms, http, http, 0), "per_op": per})
+        rows.append({"name": name, **cost(per, 1e6, ms, http, http, 0, LOGIN_MEMORY_GB), "per_op": per})
     if scale and "layers" in scale:
         users = scale["users"]
         ops = scale["layers"]["aws_ops"]
@@ -334,7 +335,8 @@ def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str]) ->
     m = model(calls, sso, scale)
     out.append(f"**Cost** (us-east-1 on-demand list prices as known on {PRICES_DATE}, free tiers ignored: DynamoDB "
                f"${PRICES['dynamodb_wru_per_million']}/M write units and ${PRICES['dynamodb_rru_per_million']}/M read units; "
-               f"Lambda ${PRICES['lambda_gb_second']}/GB-s (x86_64, {int(MEMORY_GB * 1024)} MB as the template) + "
+               f"Lambda ${PRICES['lambda_gb_second']}/GB-s (x86_64; the login function at {int(LOGIN_MEMORY_GB * 1000)} MB, "
+               f"the others at {int(MEMORY_GB * 1024)} MB, as the template) + "
                f"${PRICES['lambda_request_per_million']}/M invocations; API Gateway HTTP API "
                f"${PRICES['http_api_request_per_million']}/M requests; SQS FIFO ${PRICES['sqs_fifo_request_per_million']}/M "
                "requests. Lambda time per request is the measured local round trip (an upper bound of the handler's time). "
