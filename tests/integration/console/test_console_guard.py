@@ -138,3 +138,10 @@ def test_the_dashboard_shows_each_apps_last_sign_in(admin_browser):
     container().audit.record(AuditEvent("sso", outcome="failure", app="officespace", reason="not_bound"))
     page = admin_browser.get("/console")
     assert "badge-failure" in page.body and "not_bound" in page.text
+
+
+def test_an_unknown_console_page_is_the_consoles_404(admin_browser):
+    for path in ("/console/nope", "/console/users/u-1/nope", "/console/apps/x/keys/k/activate/extra"):
+        page = admin_browser.get(path)
+        assert page.status == 404 and "Page not found" in page.text and page.headers["x-frame-options"] == "DENY", path
+    assert admin_browser.get("/console/users").status == 200  # the screens still win
