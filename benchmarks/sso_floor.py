@@ -133,7 +133,7 @@ def run(n: int = 300) -> dict:
     import boto3
 
     from benchmarks.aws_calls import InProcessStack, login
-    from idp.adapters.directory_store import DirectoryStore
+    from idp.adapters import directory_keys
     from idp.adapters.signon_state import SignonState
     from idp.bootstrap import container
     from idp.web import sso_routes
@@ -162,7 +162,7 @@ def run(n: int = 300) -> dict:
         session_id = next(v for k, v in browser.cookies.items() if k.endswith("idp_session"))
         uid = container().signon.signed_in(session_id).user["id"]
         table = container().table
-        keys = [SignonState.session_key(session_id), DirectoryStore.user_key(uid), DirectoryStore.user_binding_key(APP, uid)]
+        keys = [SignonState.session_key(session_id), directory_keys.user_key(uid), directory_keys.user_binding_key(APP, uid)]
         batch = []
         for i in range(n + 10):
             t0 = time.perf_counter()

@@ -182,15 +182,15 @@ class Container:
         policy, the session and (named by the cookie, checked against the session) its user, their session
         epoch and their direct binding to the app; a cookie without the user's id in front reads those in a
         second batch once the session names them. Every read is of this request: access stays fresh."""
-        from idp.adapters.directory_store import DirectoryStore
+        from idp.adapters import directory_keys as keys_of
         from idp.adapters.mfa_state import MfaState
         from idp.adapters.read_scope import request_reads
         from idp.adapters.signon_state import SignonState
 
         def of_user(uid: str) -> list[dict]:
-            return [DirectoryStore.user_key(uid), SignonState.epoch_key(uid), DirectoryStore.user_binding_key(slug, uid)]
+            return [keys_of.user_key(uid), SignonState.epoch_key(uid), keys_of.user_binding_key(slug, uid)]
 
-        keys = [DirectoryStore.app_key(slug), dict(MfaState.POLICY_KEY)]
+        keys = [keys_of.app_key(slug), dict(MfaState.POLICY_KEY)]
         if session_cookie and len(session_cookie) <= 128:
             keys.append(SignonState.session_key(session_cookie))
             claimed = SignonState.claimed_user(session_cookie)

@@ -331,19 +331,6 @@ class DirectoryStore:
         )
         return _clean(item)
 
-    @staticmethod
-    def app_key(slug: str) -> dict:
-        return {"pk": f"APP#{slug}", "sk": "META"}
-
-    @staticmethod
-    def user_key(uid: str) -> dict:
-        return {"pk": f"USER#{uid}", "sk": "PROFILE"}
-
-    @staticmethod
-    def user_binding_key(slug: str, uid: str) -> dict:
-        """The direct binding of a user to an app (what `idp.directory.access.may_use` reads first)."""
-        return {"pk": f"APP#{slug}", "sk": f"BIND#USER#{uid}"}
-
     def get_app(self, slug: str) -> dict | None:
         item = self._get(f"APP#{slug}", "META")
         return _clean(item) if item else None
