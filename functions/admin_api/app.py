@@ -1,17 +1,17 @@
 """Admin API Lambda: the directory, apps, access and provisioning routes behind API Gateway."""
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 
 from idp.bootstrap import container
 from idp.web.admin_api import admin_resolver
+from idp.web.tracing import traced
 
 container()  # read and validate the environment at cold start: a bad value fails the init, naming it
 logger = Logger()
-tracer = Tracer()
 app = admin_resolver()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@tracer.capture_lambda_handler
+@traced  # the X-Ray SDK only with DetailedTracing (idp.web.tracing)
 def lambda_handler(event, context):
     return app.resolve(event, context)
