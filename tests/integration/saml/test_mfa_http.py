@@ -422,3 +422,25 @@ def test_junk_factor_ids_on_the_account_page_are_4xx_never_5xx(world, fid):
         assert 400 <= r.status < 500, (action, fid[:20], r.status)
     r = c.request("POST", "/account/totp/confirm", form={"csrf": csrf, "factor": fid, "code": "123456"})
     assert 400 <= r.status < 500
+
+
+def test_the_console_asks_for_mfa_when_the_policy_does(world):
+    """Contract section 6: the console needs a session "with MFA when the policy asks"."""
+    from idp.web.console import console_router
+    from idp.web.metadata_routes import metadata_router
+    from idp.web.resolver import lambda_app
+    from idp.web.saml_routes import login_router
+
+    world.resolver = lambda_app(metadata_router, login_router, console_router)
+    bootstrap.container().directory.update_user(world.user["id"], {"roles": ["admin"]})
+    c = signed_in(world)  # policy off: a password session
+    assert c.request("GET", "/console", follow=False).status == 200
+    set_policy(world, policy="required", grace_days=0)
+    enrol = c.request("GET", "/console")  # no factor yet: enrol first, then back to the console
+    assert enrol.path == "/account/setup" and "requires a second sign-in step" in enrol.text
+    secret, _ = enrol_totp(c)
+    assert c.request("GET", "/console", follow=False).status == 200  # the enrolment proved the factor
+    d = LambdaClient(world.resolver)
+    page = password_step(d, d.request("GET", "/console"))  # a new browser: password, then the code, then the console
+    assert 'name="code"' in page.text
+    assert code_step(d, page, next_code(secret)).path.startswith("/console")

@@ -49,3 +49,12 @@ def interrupt(need: Need, user: dict, session: Session, pending: PendingSignOn, 
         return redirect(f"/login?state={quote(state.login_id)}", cookies + more)
     state = signon.begin_login(browser, pending)
     return redirect(f"/account/setup?resume={quote(state.login_id)}", cookies + more)
+
+
+def before_page(request: WebRequest, current, pending: PendingSignOn) -> Response | None:
+    """For the IdP's own protected pages (the admin console): the step-up or enrolment this session still needs
+    under the MFA policy before the page, coming back to ``pending`` (a console path); None when nothing is missing."""
+    need = container().signon.mfa_gate(current.user, current.session, pending)
+    if need is Need.NONE:
+        return None
+    return interrupt(need, current.user, current.session, pending, request, [])

@@ -20,6 +20,7 @@ from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
 from idp.kernel.tokens import same
 from idp.signon.models import PendingSignOn, SignedIn
+from idp.web import mfa_gate
 from idp.web.forms import render
 from idp.web.pages import html, redirect
 from idp.web.request import WebRequest, current_request
@@ -112,6 +113,10 @@ def authorize(request: WebRequest) -> Admin | Response:
         return problem(403, "Administrators only",
                        "You are signed in, but your account is not an administrator of this identity provider. "
                        "Ask an administrator to give you the admin role.", code="not_admin")
+    back = request.path + (f"?{request.raw_query}" if request.raw_query else "") if request.method == "GET" else "/console"
+    step = mfa_gate.before_page(request, current, PendingSignOn.console(back))  # "with MFA when the policy asks"
+    if step is not None:
+        return step
     admin = Admin(current, request)
     if request.method == "POST" and not same(request.form.get("csrf"), current.session.csrf):
         log.warning("console refused: CSRF token missing or wrong", extra={"user_id": current.uid})
