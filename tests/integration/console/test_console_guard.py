@@ -109,7 +109,7 @@ def test_every_form_control_has_a_label(admin_browser, people):
                  f"/console/groups/{gid}", "/console/apps", "/console/apps/new", "/console/apps/new/officespace",
                  "/console/apps/new/custom", "/console/apps/os", "/console/apps/os/sso", "/console/apps/os/identity-management",
                  "/console/apps/os/groups", "/console/apps/os/users", "/console/apps/os/log", "/console/apps/os/delete",
-                 "/console/settings"):
+                 "/console/settings", "/console/events"):
         page = admin_browser.get(path)
         assert page.status == 200, path
         body = page.body
@@ -145,3 +145,16 @@ def test_an_unknown_console_page_is_the_consoles_404(admin_browser):
         page = admin_browser.get(path)
         assert page.status == 404 and "Page not found" in page.text and page.headers["x-frame-options"] == "DENY", path
     assert admin_browser.get("/console/users").status == 200  # the screens still win
+
+
+def test_the_events_page_shows_the_audit_log_filtered(app, admin_browser, people):
+    from tests.integration.console.console_client import Browser as Fresh
+
+    Fresh(app).login("pat", "not-pats-password")
+    page = admin_browser.get("/console/events?type=login&outcome=failure")
+    assert page.status == 200 and 'data-type="login"' in page.body and ">pat</a>" in page.body
+    page = admin_browser.get("/console/events?user=root&type=login")
+    assert 'data-testid="event-row"' in page.body and ">pat</a>" not in page.body
+    page = admin_browser.get("/console/events?user=nobody")
+    assert page.status == 400 and "nobody" in page.text
+    assert admin_browser.get("/console/events?outcome=maybe").status == 400
