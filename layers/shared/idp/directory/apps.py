@@ -54,6 +54,7 @@ def app_urls(slug: str, base_url: str) -> dict:
 def app_view(app: dict, base_url: str) -> dict:
     """What the admin API shows of an app: settings, URLs and certificate facts, never a secret."""
     view = {k: v for k, v in app.items() if k not in ("signing_keys", "provisioning")}
+    view.setdefault("mfa", "inherit")  # apps stored before the MFA override existed
     view.update(app_urls(app["slug"], base_url))
     keys = app.get("signing_keys", [])
     view["signing_keys"] = [
