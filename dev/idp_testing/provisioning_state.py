@@ -403,7 +403,7 @@ class InMemoryProvisioningState:
     def log(self, slug: str, kind: str, eid: str, *, action: str, outcome: str, request: dict | None = None,
             sp_status: int | None = None, sp_message: str | None = None, detail: str | None = None) -> None:
         ts = now_iso()
-        sk = f"{ts}#{next(self._seq):08x}"  # the adapter's suffix is random; this one keeps the order of writes
+        sk = f"{ts}#{next(self._seq):08x}"  # as the adapter: the order of writes within a millisecond
         item: dict[str, Any] = {"pk": f"PLOG#{slug}#{kind}#{eid}", "sk": sk, "gsi1pk": f"PLOG#{slug}", "gsi1sk": sk,
                                 "kind": kind.lower(), "entity_id": eid, "app": slug, "at": ts, "action": action,
                                 "outcome": outcome, "expires_at": int(self.clock()) + LOG_TTL_SECONDS}

@@ -353,3 +353,10 @@ def test_memberships_pending_marks_only_an_existing_user_item(state):
     assert state.get_map(APP, "USER", "u1")["memberships_pending"] is True  # an update keeps the mark
     state.set_memberships_pending(APP, "u1", False)
     assert "memberships_pending" not in state.get_map(APP, "USER", "u1")
+
+
+def test_log_entries_of_one_millisecond_keep_their_order(state):
+    for i in range(30):  # far more than one millisecond holds on the fake; many share one on moto
+        state.log(APP, "USER", "u-order", action=f"step{i}", outcome="success")
+    entries = state.read_log(APP, user_id="u-order", limit=30)
+    assert [e["action"] for e in entries] == [f"step{i}" for i in reversed(range(30))]

@@ -1,8 +1,9 @@
 """The provisioning log in DynamoDB: `PLOG#{slug}#USER#{uid}` / `PLOG#{slug}#GROUP#{gid}`, sk
-`{iso}#{n}`, gsi1pk `PLOG#{slug}` for the app-wide view, TTL `expires_at` (readers skip expired
+`{iso}#{seq}{random}` (newest first, in write order within a millisecond), gsi1pk `PLOG#{slug}` for the app-wide view, TTL `expires_at` (readers skip expired
 entries: TTL deletion lags, and the local stack has none). Entries are held by the write buffer while it buffers."""
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 from typing import Any, Callable
@@ -15,6 +16,9 @@ from idp.kernel.audit import AuditEvent, AuditSink, NullAudit
 from idp.kernel.clock import now_iso_ms as now_iso
 
 LOG_TTL_SECONDS = 30 * 24 * 3600
+# The sort key after the millisecond: this process's write order (so one consumer's entries of one
+# millisecond stay in the order it wrote them), then a few random bytes (so two processes never collide).
+_SEQ = itertools.count()
 # Log outcomes that are failures in the audit log (success, conflict then adopt, not_found then re-match are steps).
 FAILED_OUTCOMES = frozenset({"failed", "retry", "auth_failed", "halted"})
 
@@ -31,7 +35,7 @@ class DynamoProvisioningLog:
     def log(self, slug: str, kind: str, eid: str, *, action: str, outcome: str, request: dict | None = None,
             sp_status: int | None = None, sp_message: str | None = None, detail: str | None = None) -> None:
         ts = now_iso()
-        sk = f"{ts}#{secrets.token_hex(4)}"
+        sk = f"{ts}#{next(_SEQ):012x}{secrets.token_hex(2)}"
         item: dict[str, Any] = {
             "pk": f"PLOG#{slug}#{kind}#{eid}", "sk": sk, "gsi1pk": f"PLOG#{slug}", "gsi1sk": sk,
             "kind": kind.lower(), "entity_id": eid, "app": slug, "at": ts, "action": action, "outcome": outcome,
