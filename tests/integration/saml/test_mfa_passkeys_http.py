@@ -157,3 +157,23 @@ def test_a_policy_without_webauthn_turns_passkeys_off(world):  # noqa: F811 - th
     # and the passkey is not offered
     step_up = signed_in(world).request("GET", "/account")
     assert step_up.path == "/login" and 'name="code"' in step_up.text and "Use a passkey" not in step_up.text
+
+
+def test_rename_and_remove_a_passkey_on_the_account_page(world):  # noqa: F811 - the imported fixture
+    set_policy(world, policy="optional")
+    auth = SoftAuthenticator(ORIGIN)
+    c = signed_in(world)
+    register(c, auth, name="Laptop")
+    register(c, SoftAuthenticator(ORIGIN), name="Phone")  # several passkeys per user, each named
+    page = c.request("GET", "/account")  # (adding a passkey renewed the session, and its CSRF token)
+    factors = world.admin("GET", f"/admin/users/{world.user['id']}/mfa")[1]["factors"]
+    assert sorted(f["name"] for f in factors) == ["Laptop", "Phone"]
+    laptop = next(f["id"] for f in factors if f["name"] == "Laptop")
+    csrf = parse_inputs(page.text)["csrf"]
+    renamed = c.request("POST", f"/account/factors/{laptop}/rename", form={"csrf": csrf, "name": "  Work   laptop "})
+    assert renamed.status == 200 and "Work laptop" in renamed.text
+    assert c.request("POST", f"/account/factors/{laptop}/rename", form={"csrf": csrf, "name": "   "}).status == 400
+    for f in factors:
+        assert c.request("POST", f"/account/factors/{f['id']}/remove", form={"csrf": csrf}).status == 200
+    assert world.admin("GET", f"/admin/users/{world.user['id']}/mfa")[1]["factors"] == []
+    assert "0 unused recovery codes" in c.request("GET", "/account").text  # the last factor took its codes along

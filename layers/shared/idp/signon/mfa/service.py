@@ -112,6 +112,8 @@ class MfaService:
         ok = bool(factor) and self.store.delete_factor(uid, fid)
         if ok:
             self._record(uid, "removed", method=factor["type"])
+            if not self.store.factors(uid):  # the last one: its recovery codes go too (new ones come with the next)
+                self.store.delete_all(uid)
         return ok
 
     def reset(self, uid: str, actor: Actor) -> int:
