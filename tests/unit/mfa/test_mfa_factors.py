@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from idp.signon.mfa import recovery, totp
-from idp.signon.mfa.policy import DAY, MfaPolicy, MfaPolicySettings, Need, epoch_of, gate, need, satisfied
+from idp.signon.mfa.policy import DAY, MfaPolicy, Need, epoch_of, gate, need, satisfied
+from idp.signon.mfa.policy_body import MfaPolicySettings
 from idp.signon.sso import mfa_requested
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()  # RFC 6238 Appendix B, SHA-1 seed

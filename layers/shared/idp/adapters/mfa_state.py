@@ -62,7 +62,7 @@ class MfaState:
         if not item:
             return MfaPolicy()
         item = from_ddb(item)
-        return MfaPolicy(policy=item["policy"], grace_days=int(item["grace_days"]), methods=list(item["methods"]),
+        return MfaPolicy(policy=item["policy"], grace_days=int(item["grace_days"]), methods=tuple(item["methods"]),
                          required_since=int(item["required_since"]) if item.get("required_since") is not None else None)
 
     def put_policy(self, policy: MfaPolicy) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from idp.bootstrap import container
 from idp.directory.models import parse
 from idp.kernel.audit import API_ADMIN
-from idp.signon.mfa.policy import MfaPolicySettings
+from idp.signon.mfa.policy_body import MfaPolicySettings
 from idp.web import api_models as api
 from idp.web.api_models import ok
 from idp.web.auth import admin_middleware

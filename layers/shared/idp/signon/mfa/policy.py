@@ -5,11 +5,10 @@ signed in (its ``amr``). The answer is a ``Need``: nothing, verify a factor, enr
 (an SP asked for MFA and the user has no factor) the SAML status NoAuthnContext."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Iterable, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Iterable
 
 METHODS = ("totp", "webauthn")
 #: ``amr`` values (RFC 8176) of a session: a password, a one-time code (TOTP or recovery), a passkey.
@@ -19,36 +18,33 @@ DEFAULT_GRACE_DAYS = 7
 DAY = 86400
 
 
-class MfaPolicySettings(BaseModel):
-    """The global policy as PUT /admin/mfa takes it (a field left out takes its default)."""
+def __getattr__(name: str):
+    # The PUT body's pydantic model is loaded only by who validates one (the admin API, the console): the
+    # login function's cold start imports this module and no pydantic.
+    if name == "MfaPolicySettings":
+        from idp.signon.mfa.policy_body import MfaPolicySettings
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    policy: Literal["off", "optional", "required"] = "off"
-    grace_days: int = Field(default=DEFAULT_GRACE_DAYS, ge=0, le=365)
-    methods: list[Literal["totp", "webauthn"]] = Field(default_factory=lambda: list(METHODS), min_length=1)
-
-    @field_validator("methods")
-    @classmethod
-    def _unique(cls, value):
-        if len(set(value)) != len(value):
-            raise ValueError("each method at most once")
-        return value
+        return MfaPolicySettings
+    raise AttributeError(name)
 
 
-class MfaPolicy(MfaPolicySettings):
+@dataclass(frozen=True)
+class MfaPolicy:
     """The stored policy; ``required_since`` (epoch seconds, not in the API) is when it last became
     ``required``: the grace period counts from it."""
 
+    policy: str = "off"
+    grace_days: int = DEFAULT_GRACE_DAYS
+    methods: tuple[str, ...] = METHODS
     required_since: int | None = None
 
     def view(self) -> dict:
         return {"policy": self.policy, "grace_days": self.grace_days, "methods": list(self.methods)}
 
-    def replaced_by(self, new: MfaPolicySettings, now: int) -> "MfaPolicy":
-        """``new``, keeping when ``required`` began if it already was, else starting it now."""
+    def replaced_by(self, new, now: int) -> "MfaPolicy":
+        """``new`` (a validated policy body), keeping when ``required`` began if it already was, else starting it now."""
         since = (self.required_since or now) if self.policy == "required" else now
-        return MfaPolicy(**new.model_dump(), required_since=since if new.policy == "required" else None)
+        return MfaPolicy(new.policy, new.grace_days, tuple(new.methods), since if new.policy == "required" else None)
 
 
 class Need(str, Enum):

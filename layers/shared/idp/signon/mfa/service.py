@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from idp.kernel.audit import Actor, AuditEvent, AuditSink, NullAudit
 from idp.kernel.clock import now_iso
 from idp.signon.mfa import recovery, totp
-from idp.signon.mfa.policy import OTP, MfaPolicy, MfaPolicySettings, Need, epoch_of, gate, need
+from idp.signon.mfa.policy import OTP, MfaPolicy, Need, epoch_of, gate, need
 from idp.signon.mfa.ports import MfaStore, SeedSealer, ThrottleCounters
 from idp.signon.models import PendingSignOn
 from idp.signon.policy import MFA
@@ -70,7 +70,7 @@ class MfaService:
     def policy(self) -> MfaPolicy:
         return self.store.get_policy()
 
-    def set_policy(self, new: MfaPolicySettings) -> MfaPolicy:
+    def set_policy(self, new) -> MfaPolicy:
         """PUT /admin/mfa: the grace period of ``required`` counts from when it began."""
         stored = self.policy().replaced_by(new, int(self.clock()))
         self.store.put_policy(stored)
