@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable
 
 from idp.kernel.clock import now_iso_ms as now_iso
-from idp.provisioning.policy import auth_failure_reason, breaker_cooldown, breaker_reason
+from idp.provisioning.policy import auth_failure_reason, breaker_cooldown, breaker_opens, breaker_reason
 from idp.provisioning.ports import CLAIM_SECONDS, IN_SYNC, LEASE_SECONDS, STATUS_CREATING, STATUS_FAILED, ClaimLost
 
 LOG_TTL_SECONDS = 30 * 24 * 3600
@@ -344,22 +344,46 @@ class InMemoryProvisioningState:
     def breaker_open_for(self, status: dict) -> float:
         return max(0.0, float(status.get("open_until") or 0) - self.clock())
 
-    def note_success(self, slug: str, status: dict | None = None) -> None:
-        status = status if status is not None else self.app_status(slug)
-        if status.get("state", "ok") == "ok" and not status.get("consecutive_failures") and not status.get("open_until"):
+    def _close(self, slug: str) -> None:
+        self._status_update(slug, {"state": "ok", "consecutive_failures": 0, "window_successes": 0, "recovered_at": now_iso()},
+                            removes=("open_until", "reason", "opened_at_failures"))
+
+    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> None:
+        if status is not None:
+            if status.get("state", "ok") != "ok" or status.get("consecutive_failures") or status.get("open_until"):
+                self._close(slug)
             return
-        self._status_update(slug, {"state": "ok", "consecutive_failures": 0, "recovered_at": now_iso()},
-                            removes=("open_until", "reason"))
+        new = self._count(slug, "window_successes", window, {}, by=max(1, int(requests)))
+        if new.get("state", "ok") not in ("ok", "halted") or new.get("open_until"):
+            self._close(slug)
+
+    def _count(self, slug: str, counter: str, window: float, sets: dict, by: int = 1) -> dict:
+        """As the adapter's: one more in the window, or a fresh window starting with this event."""
+        now = self.clock()
+        other = "window_successes" if counter == "consecutive_failures" else "consecutive_failures"
+        with self.lock:
+            item = self._upsert(f"APP#{slug}", "SCIM#STATUS")
+            item.update(sets)
+            fresh = "window_start" in item and not float(item["window_start"]) < round(now - window, 3)
+            if fresh or item.get("state") == "failing":
+                item[counter] = item.get(counter, 0) + by
+            else:
+                item.update({counter: by, other: 0, "window_start": round(now, 3)})
+            item["window_at"] = round(now, 3)
+            return _plain(copy.deepcopy(item))
 
     def note_transient_failure(self, slug: str, message: str, *, threshold: int, base_cooldown: float,
-                               max_cooldown: float) -> float:
-        new = self._status_update(slug, {"last_error": message[:1000], "last_error_at": now_iso()},
-                                  add={"consecutive_failures": 1})
-        n = int(new.get("consecutive_failures") or 0)
-        if n < threshold or new.get("state") == "auth_failed":
+                               max_cooldown: float, window: float = 60.0) -> float:
+        now = self.clock()
+        new = self._count(slug, "consecutive_failures", window, {"last_error": message[:1000], "last_error_at": now_iso()})
+        n, s = int(new.get("consecutive_failures") or 0), int(new.get("window_successes") or 0)
+        if new.get("state") == "auth_failed" or not breaker_opens(n, s, threshold):
             return 0.0
-        cooldown = breaker_cooldown(n, threshold=threshold, base_cooldown=base_cooldown, max_cooldown=max_cooldown)
-        self._status_update(slug, {"state": "failing", "open_until": self.clock() + cooldown, "reason": breaker_reason(n, message)})
+        opened_at = int(new.get("opened_at_failures") or n) if new.get("state") == "failing" else n
+        cooldown = breaker_cooldown(threshold + n - opened_at, threshold=threshold, base_cooldown=base_cooldown,
+                                    max_cooldown=max_cooldown)
+        self._status_update(slug, {"state": "failing", "open_until": now + cooldown, "opened_at_failures": opened_at,
+                                   "reason": breaker_reason(n, message, s, window)})
         return cooldown
 
     def note_auth_failure(self, slug: str, message: str, retry_seconds: float) -> None:
@@ -374,7 +398,7 @@ class InMemoryProvisioningState:
         self._status_update(slug, {"state": "halted", "reason": reason, "halted_at": now_iso()})
 
     def reset_app(self, slug: str) -> None:
-        self._status_update(slug, {"state": "ok", "consecutive_failures": 0}, removes=("open_until", "reason"))
+        self._status_update(slug, {"state": "ok", "consecutive_failures": 0, "window_successes": 0}, removes=("open_until", "reason", "opened_at_failures"))
 
     def open_import_gate(self, slug: str) -> None:
         self._status_update(slug, {"import_gate": "open", "import_gate_opened_at": now_iso()})

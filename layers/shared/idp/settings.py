@@ -124,6 +124,7 @@ class Settings:
     scim_breaker_threshold: int = Field(default=5, gt=0)
     scim_breaker_cooldown_seconds: float = Field(default=30.0, ge=0)
     scim_breaker_max_cooldown_seconds: float = Field(default=600.0, ge=0)
+    scim_breaker_window_seconds: float = Field(default=60.0, gt=0)
     scim_auth_retry_seconds: float = Field(default=60.0, ge=0)
     scim_backoff_base_seconds: float = Field(default=2.0, ge=0)
     scim_backoff_max_seconds: float = Field(default=900.0, ge=0)

@@ -360,3 +360,31 @@ def test_log_entries_of_one_millisecond_keep_their_order(state):
         state.log(APP, "USER", "u-order", action=f"step{i}", outcome="success")
     entries = state.read_log(APP, user_id="u-order", limit=30)
     assert [e["action"] for e in entries] == [f"step{i}" for i in reversed(range(30))]
+
+
+# ---------------------------------------------------------------- the breaker's window
+def test_failures_among_more_successes_do_not_open_the_breaker(state, clock):
+    """Several consumers push at once: a failure rate under half, however long the run, keeps it closed."""
+    for _ in range(4):
+        state.note_success(APP)
+    for _ in range(BREAKER.threshold):
+        assert transient(state) == 0.0  # 3 failures against 4 successes in the window
+    assert state.app_status(APP).get("state", "ok") == "ok"
+    assert transient(state) == BREAKER.base_cooldown  # 4 against 4: half the answers failed
+    status = state.app_status(APP)
+    assert status["state"] == "failing" and "4 transient failures against 4 successes" in status["reason"]
+
+
+def test_the_window_restarts_the_count_but_not_while_open(state, clock):
+    for _ in range(BREAKER.threshold - 1):
+        transient(state)
+    clock.advance(BREAKER.window + 1)
+    assert transient(state) == 0.0 and state.app_status(APP)["consecutive_failures"] == 1  # a fresh window
+    for _ in range(BREAKER.threshold - 1):
+        transient(state)
+    assert state.breaker_open_for(state.app_status(APP)) == BREAKER.base_cooldown
+    clock.advance(BREAKER.window + 1)  # open past the window: the count goes on, so the cooldown doubles
+    assert transient(state) == 2 * BREAKER.base_cooldown
+    state.note_success(APP)  # the SP answered: closed, counts gone
+    status = state.app_status(APP)
+    assert status["state"] == "ok" and status["consecutive_failures"] == 0 and "open_until" not in status

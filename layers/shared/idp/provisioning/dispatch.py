@@ -144,7 +144,7 @@ class Dispatcher:
                 if exc.status != 429:  # throttling is the SP pacing us, not the SP failing
                     self.state.note_transient_failure(slug, exc.message, threshold=self.breaker.threshold,
                                                       base_cooldown=self.breaker.base_cooldown,
-                                                      max_cooldown=self.breaker.max_cooldown)
+                                                      max_cooldown=self.breaker.max_cooldown, window=self.breaker.window)
                     self._status_changed(slug)
                 errors.append((slug, exc))
                 continue
@@ -164,9 +164,10 @@ class Dispatcher:
             if self.metrics:
                 for o in got:
                     self.metrics.push(slug, o.outcome)
-            if any(o.requests for o in got):
-                # The SP answered: reset the failure count as it is now, not as this consumer last read it.
-                self.state.note_success(slug, None)
+            answered = sum(o.requests for o in got)
+            if answered:
+                # The SP answered: count it in the window as the status is now, not as this consumer last read it.
+                self.state.note_success(slug, None, window=self.breaker.window, requests=answered)
                 self._status_changed(slug)
             elif status.get("state") not in (None, "ok", "halted"):
                 self.state.note_success(slug, status)
@@ -182,7 +183,7 @@ class Dispatcher:
             self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
         elif isinstance(exc, RetryLater) and not isinstance(exc, Busy) and exc.status != 429:
             self.state.note_transient_failure(slug, exc.message, threshold=self.breaker.threshold,
-                                              base_cooldown=self.breaker.base_cooldown, max_cooldown=self.breaker.max_cooldown)
+                                              base_cooldown=self.breaker.base_cooldown, max_cooldown=self.breaker.max_cooldown, window=self.breaker.window)
         elif isinstance(exc, PermanentError):
             self.state.note_permanent_failure(slug, exc.message)
 

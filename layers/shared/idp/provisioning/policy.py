@@ -8,15 +8,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class BreakerSettings:
-    threshold: int = 5  # transient failures in a row that open the breaker
+    threshold: int = 5  # transient failures in the window (at least as many as successes) that open the breaker
     base_cooldown: float = 30.0  # first open period; doubles up to max_cooldown
     max_cooldown: float = 600.0
     auth_retry: float = 60.0  # after a 401/403: messages wait this long, then try the (maybe fixed) token again
+    window: float = 60.0  # failures and successes are counted over this many seconds (restarted by the first failure after it)
 
     @classmethod
     def from_settings(cls, settings) -> "BreakerSettings":
         return cls(threshold=settings.scim_breaker_threshold, base_cooldown=settings.scim_breaker_cooldown_seconds,
-                   max_cooldown=settings.scim_breaker_max_cooldown_seconds, auth_retry=settings.scim_auth_retry_seconds)
+                   max_cooldown=settings.scim_breaker_max_cooldown_seconds, auth_retry=settings.scim_auth_retry_seconds,
+                   window=settings.scim_breaker_window_seconds)
 
     def cooldown_after(self, failures: int) -> float:
         """Seconds the breaker stays open after `failures` transient failures in a row (0: closed)."""
@@ -31,8 +33,17 @@ def breaker_cooldown(failures: int, *, threshold: int, base_cooldown: float, max
     return min(max_cooldown, base_cooldown * (2 ** min(16, failures - threshold)))
 
 
-def breaker_reason(failures: int, message: str) -> str:
-    return f"{failures} transient failures in a row; the last: {message[:300]}"
+def breaker_opens(failures: int, successes: int, threshold: int) -> bool:
+    """Several consumers push at once, so failures interleave with successes: the breaker opens on
+    `threshold` failed events in the window when they are at least as many as the requests the SP
+    answered there (half of it failing), not on a run of failures other consumers' successes surround."""
+    return failures >= threshold and failures >= successes
+
+
+def breaker_reason(failures: int, message: str, successes: int = 0, window: float = 60.0) -> str:
+    if not successes:
+        return f"{failures} transient failures in a row; the last: {message[:300]}"
+    return f"{failures} transient failures against {successes} successes in {window:.0f} s; the last: {message[:300]}"
 
 
 def auth_failure_reason(slug: str, message: str) -> str:

@@ -191,10 +191,16 @@ class AppStatusStore(Protocol):
 
     def breaker_open_for(self, status: dict) -> float: ...
 
-    def note_success(self, slug: str, status: dict | None = None) -> None: ...
+    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> None:
+        """The SP answered. With `status` (as the caller read it): only close a breaker that is open or
+        counting failures. Without: count `requests` answered requests in the window (atomically) and
+        close it if open: the breaker weighs failed events against the requests the SP answered."""
 
     def note_transient_failure(self, slug: str, message: str, *, threshold: int, base_cooldown: float,
-                               max_cooldown: float) -> float: ...
+                               max_cooldown: float, window: float = 60.0) -> float:
+        """Count a transient failure in the app's window (a fresh window once `window` seconds passed,
+        unless the breaker is open); open the breaker as `policy.breaker_opens` says. Returns the
+        seconds it is open for (0: closed)."""
 
     def note_auth_failure(self, slug: str, message: str, retry_seconds: float) -> None: ...
 

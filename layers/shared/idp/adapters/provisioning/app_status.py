@@ -6,9 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Callable
 
-from idp.adapters.provisioning.items import app_pk, plain
+from botocore.exceptions import ClientError
+
+from idp.adapters.provisioning.items import app_pk, condition_failed, number, plain
 from idp.kernel.clock import now_iso_ms as now_iso
-from idp.provisioning.policy import auth_failure_reason, breaker_cooldown, breaker_reason
+from idp.provisioning.policy import auth_failure_reason, breaker_cooldown, breaker_opens, breaker_reason
 
 STATUS_SK = "SCIM#STATUS"
 
@@ -57,24 +59,64 @@ class DynamoAppStatus:
         until = float(status.get("open_until") or 0)
         return max(0.0, until - self.clock())
 
-    def note_success(self, slug: str, status: dict | None = None) -> None:
-        status = status if status is not None else self.app_status(slug)
-        if status.get("state", "ok") == "ok" and not status.get("consecutive_failures") and not status.get("open_until"):
+    def _close(self, slug: str) -> None:
+        self._update(slug, {"state": "ok", "consecutive_failures": 0, "window_successes": 0, "recovered_at": now_iso()},
+                     removes=["open_until", "reason", "opened_at_failures"])
+
+    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> None:
+        if status is not None:  # as the caller read it: close only what is open or counting
+            if status.get("state", "ok") != "ok" or status.get("consecutive_failures") or status.get("open_until"):
+                self._close(slug)
             return
-        self._update(slug, {"state": "ok", "consecutive_failures": 0, "recovered_at": now_iso()},
-                     removes=["open_until", "reason"])
+        new = self._count(slug, "window_successes", window, {}, by=max(1, int(requests)))
+        if new.get("state", "ok") not in ("ok", "halted") or new.get("open_until"):
+            self._close(slug)
+
+    def _count(self, slug: str, counter: str, window: float, sets: dict[str, Any], by: int = 1) -> dict:
+        """Add one to `counter` in the app's window, atomically: one conditional UpdateItem while the
+        window is fresh (or the breaker open), else one that starts a fresh window with this event."""
+        now = self.clock()
+        other = "window_successes" if counter == "consecutive_failures" else "consecutive_failures"
+        key = {"pk": app_pk(slug), "sk": STATUS_SK}
+        names = {"#st": "state", "#c": counter, **{f"#s{i}": k for i, k in enumerate(sets)}}
+        values = {":one": by, ":cut": number(now - window), ":now": number(now), ":failing": "failing",
+                  **{f":s{i}": v for i, v in enumerate(sets.values())}}
+        assign = "".join(f", #s{i} = :s{i}" for i in range(len(sets)))
+        attempts = (
+            ("SET window_at = :now" + assign + " ADD #c :one", "window_start >= :cut OR #st = :failing", {}, {}),
+            ("SET #c = :one, #o = :zero, window_start = :now, window_at = :now" + assign,
+             "(attribute_not_exists(window_start) OR window_start < :cut) AND (attribute_not_exists(#st) OR #st <> :failing)",
+             {"#o": other}, {":zero": 0}),
+        )
+        for _ in range(2):  # the window may turn between the two conditional writes: try again once
+            for expr, condition, more_names, more_values in attempts:
+                try:
+                    out = self.table.update_item(Key=key, UpdateExpression=expr, ConditionExpression=condition,
+                                                 ExpressionAttributeNames={**names, **more_names},
+                                                 ExpressionAttributeValues={**values, **more_values},
+                                                 ReturnValues="ALL_NEW")
+                    return plain(out.get("Attributes") or {})
+                except ClientError as exc:
+                    if not condition_failed(exc):
+                        raise
+        return self.app_status(slug)
 
     def note_transient_failure(self, slug: str, message: str, *, threshold: int, base_cooldown: float,
-                               max_cooldown: float) -> float:
-        """Count a transient failure; open the breaker after `threshold` in a row. Returns the
-        seconds the breaker is now open for (0 when it stays closed)."""
-        new = self._update(slug, {"last_error": message[:1000], "last_error_at": now_iso()},
-                           add={"consecutive_failures": 1}, return_new=True)
-        n = int(new.get("consecutive_failures") or 0)
-        if n < threshold or new.get("state") == "auth_failed":
+                               max_cooldown: float, window: float = 60.0) -> float:
+        """Count a transient failure in the window (a fresh one after `window` seconds, unless the
+        breaker is open: then the count goes on and the cooldown doubles); open the breaker as
+        `breaker_opens` says. Returns the seconds it is open for (0 when it stays closed)."""
+        now = self.clock()
+        item = self._count(slug, "consecutive_failures", window, {"last_error": message[:1000], "last_error_at": now_iso()})
+        n, s = int(item.get("consecutive_failures") or 0), int(item.get("window_successes") or 0)
+        if item.get("state") == "auth_failed" or not breaker_opens(n, s, threshold):
             return 0.0
-        cooldown = breaker_cooldown(n, threshold=threshold, base_cooldown=base_cooldown, max_cooldown=max_cooldown)
-        self._update(slug, {"state": "failing", "open_until": self.clock() + cooldown, "reason": breaker_reason(n, message)})
+        # The cooldown doubles with every failure after the breaker opened (a half-open try that fails).
+        opened_at = int(item.get("opened_at_failures") or n) if item.get("state") == "failing" else n
+        cooldown = breaker_cooldown(threshold + n - opened_at, threshold=threshold, base_cooldown=base_cooldown,
+                                    max_cooldown=max_cooldown)
+        self._update(slug, {"state": "failing", "open_until": now + cooldown, "opened_at_failures": opened_at,
+                            "reason": breaker_reason(n, message, s, window)})
         return cooldown
 
     def note_auth_failure(self, slug: str, message: str, retry_seconds: float) -> None:
@@ -96,7 +138,7 @@ class DynamoAppStatus:
 
     def reset_app(self, slug: str) -> None:
         """Close the breaker and clear a failing/halted state (new settings or token)."""
-        self._update(slug, {"state": "ok", "consecutive_failures": 0}, removes=["open_until", "reason"])
+        self._update(slug, {"state": "ok", "consecutive_failures": 0, "window_successes": 0}, removes=["open_until", "reason", "opened_at_failures"])
 
     def note_reconcile(self, slug: str, summary: dict) -> None:
         self._update(slug, {"last_reconcile_at": now_iso(), "last_reconcile": summary})
