@@ -18,16 +18,6 @@ DEFAULT_GRACE_DAYS = 7
 DAY = 86400
 
 
-def __getattr__(name: str):
-    # The PUT body's pydantic model is loaded only by who validates one (the admin API, the console): the
-    # login function's cold start imports this module and no pydantic.
-    if name == "MfaPolicySettings":
-        from idp.signon.mfa.policy_body import MfaPolicySettings
-
-        return MfaPolicySettings
-    raise AttributeError(name)
-
-
 @dataclass(frozen=True)
 class MfaPolicy:
     """The stored policy; ``required_since`` (epoch seconds, not in the API) is when it last became

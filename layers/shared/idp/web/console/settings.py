@@ -28,7 +28,7 @@ def settings(admin: Admin):
 @console_router.post("/console/settings")
 @console_route(console_router)
 def save_settings(admin: Admin):
-    from idp.signon.mfa.policy import MfaPolicySettings
+    from idp.signon.mfa.policy_body import MfaPolicySettings
 
     form = admin.form
     grace = (form.get("grace_days") or "").strip()
