@@ -232,14 +232,16 @@ def test_grace_period_then_enrolment_before_any_response(world):
 
 def test_an_app_that_requires_mfa_steps_up_a_password_session(world):
     set_policy(world, policy="off")
+    b = signed_in(world)  # policy off, no factor: a password alone
     c = signed_in(world)
-    secret, _ = enrol_totp(c)
-    b = signed_in(world)  # policy off: a password alone
     req_id, page = sso(b)
     assert context_of(world, page, req_id) == PPT
     assert world.admin("PATCH", "/admin/apps/open", {"mfa": "required"})[1]["mfa"] == "required"
     assert world.admin("GET", "/admin/apps/open")[1]["mfa"] == "required"
     assert world.admin("PATCH", "/admin/apps/open", {"mfa": "sometimes"})[0] == 400
+    _, page = sso(b)  # the app requires a factor the user has not got: enrol first, no Response
+    assert no_response(page) and page.path.startswith("/account"), (page.status, page.path)
+    secret, _ = enrol_totp(c)  # enrolled from another browser; b's session is still a password session
     req_id, page = sso(b)  # the same session now steps up
     assert page.status == 200 and 'name="code"' in page.text and no_response(page)
     answer = code_step(b, page, next_code(secret))
@@ -256,8 +258,8 @@ def test_requested_authn_context_mfa_steps_up_or_is_no_authn_context(world):
     status = sp_accepts.__globals__["OneLogin_Saml2_Response"](world.sp, form.saml_response)
     assert C.STATUS_NO_AUTHN_CONTEXT in status.document.xpath("//*[local-name()='StatusCode']/@Value")
 
+    b2 = signed_in(world)  # a password session, signed in before the factor was enrolled; the SP asks for MFA
     secret, _ = enrol_totp(b)
-    b2 = signed_in(world)  # off: a password session; the SP asks for MFA
     _, page = sso(b2, body_extra=ASK_MFA, is_passive=True)
     form = parse_post_form(page.text)
     doc = sp_accepts.__globals__["OneLogin_Saml2_Response"](world.sp, form.saml_response).document
@@ -283,9 +285,9 @@ def test_force_authn_asks_for_every_factor_again(world):
 def test_with_policy_required_no_response_without_a_second_factor_in_any_flow(world):
     """SP- and IdP-initiated, a new login, an existing password session (signed in before the policy), ForceAuthn:
     each flow stops before any Response until a second factor is given, and the Response then says MFA."""
+    pwd_session, pwd_session_2 = signed_in(world), signed_in(world)  # password-only sessions, before any factor
     c = signed_in(world)
     _, codes = enrol_totp(c)
-    pwd_session, pwd_session_2 = signed_in(world), signed_in(world)  # policy off: password-only sessions
     set_policy(world, policy="required", grace_days=0)
     fresh = iter(codes)  # one recovery code per flow (TOTP allows one code per 30 s step)
 
@@ -444,3 +446,15 @@ def test_the_console_asks_for_mfa_when_the_policy_does(world):
     page = password_step(d, d.request("GET", "/console"))  # a new browser: password, then the code, then the console
     assert 'name="code"' in page.text
     assert code_step(d, page, next_code(secret)).path.startswith("/console")
+
+
+def test_policy_off_an_enrolled_factor_is_still_asked_for(world):
+    """Contract section 7: after the password, the second step comes when a factor is required *or enrolled*."""
+    set_policy(world, policy="off")
+    c = signed_in(world)
+    secret, _ = enrol_totp(c)
+    b = LambdaClient(world.resolver)
+    req_id, page = sso(b)
+    second = password_step(b, page)
+    assert 'name="code"' in second.text and no_response(second)
+    assert context_of(world, code_step(b, second, next_code(secret)), req_id) == MFA

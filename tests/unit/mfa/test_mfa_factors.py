@@ -70,7 +70,7 @@ REQUIRED = MfaPolicy(policy="required", grace_days=7, required_since=NOW - 10 * 
 
 @pytest.mark.parametrize("policy,app_mfa,requested,factors,created,expected", [
     (MfaPolicy(), None, False, [], 0, Need.NONE),
-    (MfaPolicy(), None, False, ["totp"], 0, Need.NONE),  # off: an enrolled factor is not asked for
+    (MfaPolicy(), None, False, ["totp"], 0, Need.VERIFY),  # off: an enrolled factor is still asked for (contract 7)
     (MfaPolicy(), "required", False, ["totp"], 0, Need.VERIFY),  # the app's override
     (MfaPolicy(), "required", False, [], 0, Need.ENROL),
     (MfaPolicy(), None, True, ["webauthn"], 0, Need.VERIFY),  # the SP asked for REFEDS MFA

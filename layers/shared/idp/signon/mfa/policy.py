@@ -75,9 +75,7 @@ def need(policy: MfaPolicy, *, app_mfa: str | None, requested_mfa: bool, factor_
         return Need.VERIFY if has else Need.NO_CONTEXT
     if app_mfa == "required":
         return Need.VERIFY if has else Need.ENROL
-    if policy.policy == "off":
-        return Need.NONE
-    if has:
+    if has:  # contract section 7: the second step comes when a factor is required or enrolled (policy off too)
         return Need.VERIFY
     if policy.policy == "required" and not in_grace(policy, user_created=user_created, now=now):
         return Need.ENROL
