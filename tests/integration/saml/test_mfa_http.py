@@ -458,3 +458,24 @@ def test_policy_off_an_enrolled_factor_is_still_asked_for(world):
     second = password_step(b, page)
     assert 'name="code"' in second.text and no_response(second)
     assert context_of(world, code_step(b, second, next_code(secret)), req_id) == MFA
+
+
+def test_without_the_seed_key_totp_enrolment_says_so_and_a_get_of_the_policy_creates_it(world, monkeypatch):
+    from idp.adapters.mfa_keys import SealKeyUnavailable
+    from idp.bootstrap import container
+
+    c = signed_in(world)
+    sealer = container().mfa.sealer
+    real = type(sealer)._key
+
+    def missing(self):
+        raise SealKeyUnavailable("the MFA seed key does not exist yet")
+
+    monkeypatch.setattr(type(sealer), "_key", missing)
+    page = c.request("GET", "/account")
+    r = c.request("POST", "/account/totp", form={"csrf": parse_inputs(page.text)["csrf"]})
+    assert r.status == 503 and "not ready yet" in r.text and "setup-key" not in r.text
+    monkeypatch.setattr(type(sealer), "_key", real)
+    assert world.admin("GET", "/admin/mfa")[0] == 200
+    secret, _ = enrol_totp(c)
+    assert secret

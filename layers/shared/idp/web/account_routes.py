@@ -88,7 +88,14 @@ def totp_begin(request: WebRequest) -> Response:
     current, refused = _guard_post(request)
     if refused:
         return refused
-    setup = container().mfa.begin_totp(current.uid, current.user.get("email") or current.user["username"])
+    from idp.adapters.mfa_keys import SealKeyUnavailable
+
+    try:
+        setup = container().mfa.begin_totp(current.uid, current.user.get("email") or current.user["username"])
+    except SealKeyUnavailable:  # a fresh deployment whose admin function has not created the seed key yet
+        return _page(current, status=503, error="Authenticator apps are not ready yet on this sign-in service: "
+                     "an administrator opens the MFA settings once (the console's Settings, or GET /admin/mfa), "
+                     "which creates their key. A passkey works already.")
     body = render("account_totp.html", csrf=current.session.csrf, factor_id=setup.factor_id, secret=setup.secret,
                   qr=_qr_data_uri(setup.uri), resume=request.form.get("resume") or None, error=None)
     return html(200, body)

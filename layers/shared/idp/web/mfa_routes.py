@@ -51,6 +51,7 @@ def _doc(summary: str, responses: dict, tag: str = "mfa") -> dict:
 
 @router.get("/admin/mfa", **_doc("The global MFA policy", ok(200, MfaPolicyView, "the policy")))
 def get_policy():
+    container().mfa.sealer.ensure()  # an administrator looking at MFA: the login function's TOTP enrolment needs the key
     return container().mfa.policy().view()
 
 

@@ -22,6 +22,7 @@ def _page(admin: Admin, status: int = 200, errors: FormErrors | None = None, val
 @console_router.get("/console/settings")
 @console_route(console_router)
 def settings(admin: Admin):
+    container().mfa.sealer.ensure()  # the login function's TOTP enrolment needs this key and may not create it
     return _page(admin, notice="Saved." if admin.request.query.get("done") == "saved" else None)
 
 
