@@ -50,6 +50,17 @@ def _quiet():
     return contextlib.redirect_stdout(io.StringIO())
 
 
+def _quietly(fn):
+    """`fn` with the console kept to the benchmark's own progress lines (see `_quiet`)."""
+    def quiet_run():
+        with _quiet():
+            out = fn()
+        logging.disable(logging.NOTSET)
+        return out
+
+    return quiet_run
+
+
 def run(only: tuple[str, ...] = SECTIONS, is_quick: bool | None = None) -> dict:
     is_quick = quick() if is_quick is None else is_quick
     sz = sizes(is_quick)
@@ -74,13 +85,7 @@ def run(only: tuple[str, ...] = SECTIONS, is_quick: bool | None = None) -> dict:
         _section(results, "sso", lambda: sso.run(sz["sso_roundtrip"], sz["sso_seconds"], sz["sso_logins"],
                                                   sz["sso_clients"]))
     if "floor" in only:
-        def floor():
-            with _quiet():
-                out = sso_floor.run(sz["floor_n"])
-            logging.disable(logging.NOTSET)
-            return out
-
-        _section(results, "floor", floor)
+        _section(results, "floor", _quietly(lambda: sso_floor.run(sz["floor_n"])))
     if "load" in only:
         _section(results, "load", lambda: load.run(sz["load_users"], sz["load_seconds"]))
     if "prov" in only:
@@ -94,13 +99,7 @@ def run(only: tuple[str, ...] = SECTIONS, is_quick: bool | None = None) -> dict:
 
         _section(results, "prov", prov)
     if "calls" in only:
-        def calls():
-            with _quiet():
-                out = aws_calls.run(sz["calls_n"])
-            logging.disable(logging.NOTSET)
-            return out
-
-        _section(results, "calls", calls)
+        _section(results, "calls", _quietly(lambda: aws_calls.run(sz["calls_n"])))
     results["total_s"] = time.monotonic() - t0
     return results
 

@@ -118,6 +118,24 @@ def test_provisioning_scale():
     assert "(e) scale" in text and "DynamoDB calls per user" in text
 
 
+def _in_own_process(module: str, n: int) -> dict:
+    """`benchmarks.<module>.run(n)` in a fresh interpreter (it starts the local stack in its process, setting
+    the environment and the container), its result as JSON."""
+    import json
+    import subprocess
+    import sys
+
+    from benchmarks.common import ROOT
+
+    code = ("import json, logging, contextlib, io, sys; logging.disable(logging.WARNING)\n"
+            f"from benchmarks import {module}\n"
+            f"with contextlib.redirect_stdout(io.StringIO()):\n    r = {module}.run({n})\n"
+            "sys.stdout.write(json.dumps(r))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
 def test_request_units_follow_dynamodbs_rounding():
     from benchmarks.aws_calls import read_units, write_units
 
@@ -128,19 +146,7 @@ def test_request_units_follow_dynamodbs_rounding():
 
 def test_aws_calls_per_operation_are_counted():
     """The count runs the local stack in a process of its own (it sets the environment and the container)."""
-    import json
-    import subprocess
-    import sys
-
-    from benchmarks.common import ROOT
-
-    code = ("import json, logging, contextlib, io, sys; logging.disable(logging.WARNING)\n"
-            "from benchmarks import aws_calls\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n    r = aws_calls.run(2)\n"
-            "sys.stdout.write(json.dumps(r))\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    calls = json.loads(done.stdout)
+    calls = _in_own_process("aws_calls", 2)
     for op in ("metadata", "full_login", "sso_session", "admin_change", "user_pushed", "noop_event"):
         assert calls[op]["dynamodb"] >= 1, (op, calls[op])
     assert calls["metadata"]["wru"] == 0  # serving metadata writes nothing
@@ -155,19 +161,7 @@ def test_aws_calls_per_operation_are_counted():
 
 def test_sso_floor_is_measured_and_broken_down():
     """The floor benchmark runs the stack in a process of its own here too (it sets the environment)."""
-    import json
-    import subprocess
-    import sys
-
-    from benchmarks.common import ROOT
-
-    code = ("import json, logging, contextlib, io, sys; logging.disable(logging.WARNING)\n"
-            "from benchmarks import sso_floor\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n    r = sso_floor.run(5)\n"
-            "sys.stdout.write(json.dumps(r))\n")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    r = json.loads(done.stdout)
+    r = _in_own_process("sso_floor", 5)
     for part in ("real", "framework", "batch_get"):
         _timing(r[part], 5)
     assert _number(r["floor_ms"]) and r["floor_ms"] > 0 and _number(r["ratio"])

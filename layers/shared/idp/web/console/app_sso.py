@@ -8,7 +8,7 @@ from __future__ import annotations
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError, not_found
 from idp.web.console.apps import app_context
-from idp.web.console.fields import FormErrors, checked, key_values, lines, text
+from idp.web.console.fields import FormErrors, key_values, lines, text, unconfirmed
 from idp.web.console.guard import Admin, console_route, page, see_other
 from idp.web.console.router import console_router, get_app
 
@@ -141,9 +141,8 @@ def confirm_key(admin: Admin, slug: str, kid: str, action: str):
 def change_key(admin: Admin, slug: str, kid: str, action: str):
     if action not in ("activate", "retire"):
         raise DomainError(404, "not_found", "no such key action")
-    if not checked(admin.form, "confirm"):
-        exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm")
-        return _confirm(admin, slug, kid, action, 400, FormErrors.of(exc, FIELDS))
+    if errors := unconfirmed(admin.form):
+        return _confirm(admin, slug, kid, action, 400, errors)
     if action == "activate":
         admin.apps.activate_key(slug, kid)
         return see_other(f"/console/apps/{slug}/sso?done=key_activated")

@@ -9,7 +9,7 @@ import re
 from idp.bootstrap import container
 from idp.directory.apps import app_view
 from idp.kernel.errors import DomainError
-from idp.web.console.fields import FormErrors, checked, lines, page_size, text
+from idp.web.console.fields import FormErrors, lines, page_size, text, unconfirmed
 from idp.web.console.guard import Admin, console_route, page, see_other
 from idp.web.console.router import console_router, get_app
 
@@ -144,8 +144,7 @@ def confirm_delete_app(admin: Admin, slug: str):
 @console_route(console_router)
 def delete_app(admin: Admin, slug: str):
     app = get_app(slug)
-    if not checked(admin.form, "confirm"):
-        exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm the deletion")
-        return _confirm(admin, app, 400, FormErrors.of(exc, FIELDS))
+    if errors := unconfirmed(admin.form, "deletion"):
+        return _confirm(admin, app, 400, errors)
     admin.apps.delete(slug)
     return see_other("/console/apps?done=deleted")

@@ -65,6 +65,15 @@ def checked(form: Mapping[str, str], name: str) -> bool:
     return form.get(name) in ("on", "true", "1", "yes")
 
 
+def unconfirmed(form: Mapping[str, str], what: str = "") -> FormErrors | None:
+    """The errors of a confirmation form whose "confirm" box is not ticked (None once it is): every
+    destructive action asks first."""
+    if checked(form, "confirm"):
+        return None
+    exc = DomainError(400, "missing_field", f"field 'confirm': tick the box to confirm{' the ' + what if what else ''}")
+    return FormErrors.of(exc, ("confirm",))
+
+
 def body_of(form: Mapping[str, str], names: Iterable[str]) -> dict:
     """The non-empty text fields of ``names`` as a service body."""
     return {n: v for n in names if (v := text(form, n)) is not None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
-from idp.web.console.fields import FormErrors, checked, page_size, text
+from idp.web.console.fields import FormErrors, page_size, text, unconfirmed
 from idp.web.console.guard import Admin, console_route, page, see_other
 from idp.web.console.router import console_router
 
@@ -132,9 +132,8 @@ def confirm_delete_group(admin: Admin, gid: str):
 @console_route(console_router)
 def delete_group(admin: Admin, gid: str):
     group = directory().get_group(gid)
-    if not checked(admin.form, "confirm"):
-        exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm the deletion")
-        return _confirm(admin, group, 400, FormErrors.of(exc, FIELDS))
+    if errors := unconfirmed(admin.form, "deletion"):
+        return _confirm(admin, group, 400, errors)
     admin.directory.delete_group(gid)
     return see_other("/console/groups?done=deleted")
 

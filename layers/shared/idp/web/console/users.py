@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from idp.bootstrap import container
 from idp.directory.access import apps_for_user
 from idp.kernel.errors import DomainError
-from idp.web.console.fields import FormErrors, checked, page_size, text
+from idp.web.console.fields import FormErrors, checked, page_size, text, unconfirmed
 from idp.web.console.guard import ADMIN_ROLE, Admin, console_route, page, see_other
 from idp.web.console.router import console_router
 
@@ -244,9 +244,8 @@ def confirm_delete_user(admin: Admin, uid: str):
 @console_route(console_router)
 def delete_user(admin: Admin, uid: str):
     user = directory().get_user(uid)
-    if not checked(admin.form, "confirm"):
-        exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm the deletion")
-        return _confirm_delete(admin, user, 400, FormErrors.of(exc, ("confirm",)))
+    if errors := unconfirmed(admin.form, "deletion"):
+        return _confirm_delete(admin, user, 400, errors)
     if uid == admin.uid:
         raise DomainError(400, "invalid_field", "you cannot delete your own account")
     admin.directory.delete_user(uid)
@@ -272,9 +271,8 @@ def confirm_mfa_reset(admin: Admin, uid: str):
 def mfa_reset(admin: Admin, uid: str):
     """As DELETE /admin/users/{id}/mfa: the factors go, then the directory ends every session."""
     user = directory().get_user(uid)
-    if not checked(admin.form, "confirm"):
-        exc = DomainError(400, "missing_field", "field 'confirm': tick the box to confirm the reset")
-        return _confirm_mfa_reset(admin, user, 400, FormErrors.of(exc, ("confirm",)))
+    if errors := unconfirmed(admin.form, "reset"):
+        return _confirm_mfa_reset(admin, user, 400, errors)
     container().mfa.reset(uid, admin.actor)
     admin.directory.reset_mfa(uid)
     return see_other(f"/console/users/{uid}?done=mfa_reset")
