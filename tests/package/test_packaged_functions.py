@@ -75,7 +75,8 @@ def stack(template):
              "DirectoryTable": res.table_name, "DirectoryEventsQueue": res.queue_url,
              "DirectoryEventsDLQ": res.dlq_url, "AdminTokenSecret": res.admin_token_secret_arn,
              "DirectoryEventsQueue.Arn": res.queue_arn}
-    names.update({name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()})
+    # A Ref to a parameter is its value as a string (a Number parameter too), as CloudFormation gives it.
+    names.update({name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()})
     yield endpoint, names
     server.stop()
 

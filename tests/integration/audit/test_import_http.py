@@ -120,3 +120,13 @@ def test_import_needs_provisioning_and_takes_no_fields(api, scim):
     assert api("POST", "/admin/apps/os/provisioning/import/imp-nope/confirm", {}, 404)["error"] == "not_found"
     empty = api("POST", "/admin/apps/os/provisioning/import", None, 200)
     assert empty["items"] == [] and empty["to_create"] == []
+
+
+def test_an_sp_that_cannot_be_read_is_a_409_naming_it_not_a_5xx(api, scim):
+    api("POST", "/admin/apps", {"slug": "down", "label": "Down", "sp_entity_id": "down.example.com",
+                                "acs_urls": ["https://down.example.com/saml"]}, 201)
+    api("PUT", "/admin/apps/down/provisioning", {"base_url": scim.base_url, "token": "sp-token", "enabled": True,
+                                                 "group_management": False}, 200)
+    scim.close()  # the SP goes away: nothing listens there any more
+    answer = api("POST", "/admin/apps/down/provisioning/import", {}, 409)
+    assert answer["error"] == "sp_unavailable" and "provisioning/test" in answer["message"]

@@ -107,7 +107,10 @@ def _sp_users(cfg: ProvisioningConfig) -> tuple[list[dict], bool]:
     except AuthError as exc:
         raise DomainError(409, "sp_auth_failed", f"the SP refused the token: {exc.message}") from None
     except ScimError as exc:
-        raise DomainError(503, "sp_unavailable", f"the SP's users could not be read: {exc.message}") from None
+        # The app's SP configuration cannot be used right now: a 409 naming it (the request itself is fine, and
+        # nothing of ours failed); Test Connection says more, and the report can be asked for again.
+        raise DomainError(409, "sp_unavailable", f"the SP's users could not be read: {exc.message}; check Base URL "
+                          "and Token Key with POST .../provisioning/test, then ask for the report again") from None
     return users, False
 
 
@@ -123,7 +126,7 @@ def _directory_states(cfg: ProvisioningConfig) -> dict[str, dict]:
 
 @router.post("/admin/apps/<slug>/provisioning/import", tags=["audit"], security=api.SECURITY,
              summary="Match the SP's users against the directory (writes nothing to the SP)",
-             responses=ok(200, ImportReportView, "the report", 400, 404, 409, 503))
+             responses=ok(200, ImportReportView, "the report", 400, 404, 409))
 def import_report(slug: str, body: NoBody = None):
     _object_body(set())
     _app, cfg = _config(slug)
