@@ -79,9 +79,17 @@ class CallCounter:
         context["count_request_size"] = len(body)
         if model.service_model.endpoint_prefix == "dynamodb" and body:
             try:
-                context["count_consistent"] = bool(json.loads(body).get("ConsistentRead"))
+                request = json.loads(body)
             except ValueError:
-                pass
+                return
+            context["count_consistent"] = bool(request.get("ConsistentRead"))
+            if model.name == "BatchWriteItem":  # each item is billed on its own: 1 unit per KB, at least 1
+                context["count_write_units"] = sum(
+                    write_units(len(json.dumps(r.get("PutRequest", r.get("DeleteRequest", r)))))
+                    for reqs in request.get("RequestItems", {}).values() for r in reqs)
+            elif model.name == "TransactWriteItems":
+                context["count_write_units"] = sum(write_units(len(json.dumps(i)), transactional=True)
+                                                   for i in request.get("TransactItems", []))
 
     def _after(self, model, http_response, context, **_):
         service = model.service_model.endpoint_prefix
@@ -90,6 +98,7 @@ class CallCounter:
         if service == "dynamodb":
             rru, wru = self._units(op, len(getattr(http_response, "content", b"") or b""),
                                    context.get("count_request_size", 0), context.get("count_consistent", False))
+            wru = context.get("count_write_units", wru)
         with self.lock:
             self.current.ops[(service, op)] += 1
             self.current.rru += rru
@@ -247,6 +256,24 @@ def run(n: int = 5) -> dict:
             stack.push_pending()
 
         out["noop_event"] = measure(counter, noop, n)
+
+        # An initial sync, per user: users bound to the app, then one app.sync (the reconcile) and its pushes.
+        sync_users = 10 * n
+        for i in range(sync_users):
+            new = stack.admin("POST", "/admin/users", {"username": f"sync{i}", "email": f"sync{i}@example.com",
+                                                       "firstname": "Sync", "lastname": f"User{i}"}).json()["id"]
+            stack.admin("PUT", f"/admin/apps/{APP}/users/{new}")
+        # Their change events are dropped, not pushed: the SP has never seen them, as before a first sync.
+        sqs.purge_queue(QueueUrl=stack.stack.resources.queue_url)
+        counter.take()
+        t0 = time.perf_counter()
+        stack.admin("POST", f"/admin/apps/{APP}/provisioning/sync")
+        stack.push_pending()
+        wall = time.perf_counter() - t0
+        tally = counter.take().to_dict()
+        out["initial_sync_per_user"] = {**{k: (v / sync_users if isinstance(v, (int, float)) else
+                                               {op: c / sync_users for op, c in v.items()}) for k, v in tally.items()},
+                                        "users": sync_users, "wall_s": wall}
         return out
     finally:
         stack.stop()
@@ -291,20 +318,18 @@ def model(calls: dict, sso: dict | None = None, scale: dict | None = None) -> di
                                ("1M full logins (password, then SSO)", "full_login", 3, login_ms / 3)):
         per = calls[op]
         rows.append({"name": name, **cost(per, 1e6, ms, http, http, 0, LOGIN_MEMORY_GB), "per_op": per})
+    # Request units per user as an initial sync of users (counted above, the audit events included);
+    # Lambda time and SCIM requests per user from the 10,000-user row of section 4 when it ran.
+    per = calls.get("initial_sync_per_user") or calls["user_pushed"]
     if scale and "layers" in scale:
         users = scale["users"]
         ops = scale["layers"]["aws_ops"]
-        per_user_calls = scale["layers"]["aws_calls"] / users
-        # Units per user from the single-user push (its writes are the same items), scaled by the
-        # share of calls the initial sync needs per user against one push.
-        one = calls["user_pushed"]
-        share = per_user_calls / max(1e-9, one["dynamodb"])
-        per = {"wru": one["wru"] * share, "rru": one["rru"] * share}
         lambda_ms_per_user = scale["ours_s"] * 1000 / users
         requests_per_user = scale["ours_requests"] / users
     else:
-        ops, per = {}, {"wru": calls["user_pushed"]["wru"], "rru": calls["user_pushed"]["rru"]}
-        lambda_ms_per_user, requests_per_user = 20.0, 1.0
+        ops = {}
+        lambda_ms_per_user = per.get("wall_s", 0.02 * per.get("users", 1)) * 1000 / per.get("users", 1)
+        requests_per_user = 1.0
     for n in (10_000, 100_000):
         c = cost(per, n, lambda_ms_per_user, 0, 1 / 500, 0)  # one reconcile invocation per 500 users (its 300 s budget)
         rows.append({"name": f"initial sync of {n:,} users", **c,
@@ -314,7 +339,7 @@ def model(calls: dict, sso: dict | None = None, scale: dict | None = None) -> di
 
 
 def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str]) -> None:
-    out.append("## 5. AWS calls per operation, and a capacity and cost model\n")
+    out.append("## 7. AWS calls per operation, and a capacity and cost model\n")
     out.append("Counted with botocore event hooks (`before-call`/`after-call`) on the in-process local stack: every "
                "AWS call one operation makes, averaged over several, after one untimed run (warm caches, as in a warm "
                "container). Request units are estimated from the bytes on the wire by DynamoDB's on-demand rules "
@@ -324,7 +349,7 @@ def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str]) ->
     out.append("|---|---:|---:|---:|---:|---:|---|")
     names = {"sso_session": "SSO with a session", "full_login": "full login (3 requests)", "metadata": "metadata fetch",
              "admin_change": "admin change (PATCH a user)", "user_pushed": "one user pushed (its events)",
-             "noop_event": "one no-op event"}
+             "noop_event": "one no-op event", "initial_sync_per_user": "initial sync (app.sync), per user"}
     for key, label in names.items():
         c = calls.get(key)
         if not c:

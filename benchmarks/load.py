@@ -48,7 +48,7 @@ def run(users: int = 10, seconds: int = 20) -> dict:
 
 
 def render(r: dict, out: list[str]) -> None:
-    out.append("## 7. Load test (locust)\n")
+    out.append("## 6. Load test (locust)\n")
     if "error" in r:
         out.append(f"Not measured: `{r['error']}`\n")
         return

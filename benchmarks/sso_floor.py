@@ -188,7 +188,7 @@ def run(n: int = 300) -> dict:
 
 
 def render(r: dict, out: list[str], targets=None) -> None:
-    out.append("## 6. The SSO round trip against its floor\n")
+    out.append("## 5. The SSO round trip against its floor\n")
     if "error" in r:
         out.append(f"Not measured: `{r['error']}`\n")
         return
