@@ -10,8 +10,8 @@ import time
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
-from tests.e2e.browser import VIEWPORT, launch, screenshot
+from playwright.sync_api import expect
+from tests.e2e.browser import VIEWPORT, screenshot
 
 from idp_testing.stack import start_stack, stop_stack
 
@@ -29,14 +29,6 @@ def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("browser-stack"), demo=True, standin=True)
     yield running
     stop_stack(running)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
-from tests.e2e.browser import launch
+from playwright.sync_api import expect
 
 from idp_testing.stack import start_stack, stop_stack
 
@@ -32,14 +31,6 @@ def stack(tmp_path_factory):
     running = start_stack(tmp_path_factory.mktemp("console-stack"), demo=True, standin=True)
     yield running
     stop_stack(running)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def new_page(browser, viewport=VIEWPORT):
