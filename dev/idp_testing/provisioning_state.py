@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable
 
 from idp.kernel.clock import now_iso_ms as now_iso
-from idp.provisioning.policy import auth_failure_reason, breaker_cooldown, breaker_opens, breaker_reason
+from idp.provisioning.policy import auth_failure_reason, breaker_trip
 from idp.provisioning.ports import CLAIM_SECONDS, IN_SYNC, LEASE_SECONDS, STATUS_CREATING, STATUS_FAILED, ClaimLost
 
 LOG_TTL_SECONDS = 30 * 24 * 3600
@@ -376,15 +376,12 @@ class InMemoryProvisioningState:
                                max_cooldown: float, window: float = 60.0) -> float:
         now = self.clock()
         new = self._count(slug, "consecutive_failures", window, {"last_error": message[:1000], "last_error_at": now_iso()})
-        n, s = int(new.get("consecutive_failures") or 0), int(new.get("window_successes") or 0)
-        if new.get("state") == "auth_failed" or not breaker_opens(n, s, threshold):
+        trip = breaker_trip(new, message, now=now, threshold=threshold, base_cooldown=base_cooldown,
+                            max_cooldown=max_cooldown, window=window)
+        if trip is None:
             return 0.0
-        opened_at = int(new.get("opened_at_failures") or n) if new.get("state") == "failing" else n
-        cooldown = breaker_cooldown(threshold + n - opened_at, threshold=threshold, base_cooldown=base_cooldown,
-                                    max_cooldown=max_cooldown)
-        self._status_update(slug, {"state": "failing", "open_until": now + cooldown, "opened_at_failures": opened_at,
-                                   "reason": breaker_reason(n, message, s, window)})
-        return cooldown
+        self._status_update(slug, trip[1])
+        return trip[0]
 
     def note_auth_failure(self, slug: str, message: str, retry_seconds: float) -> None:
         self._status_update(slug, {"state": "auth_failed", "open_until": self.clock() + retry_seconds,

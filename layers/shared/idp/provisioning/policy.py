@@ -4,6 +4,7 @@ DynamoDB adapter and the in-memory fake) compute with these, so they cannot drif
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,22 @@ def breaker_opens(failures: int, successes: int, threshold: int) -> bool:
     `threshold` failed events in the window when they are at least as many as the requests the SP
     answered there (half of it failing), not on a run of failures other consumers' successes surround."""
     return failures >= threshold and failures >= successes
+
+
+def breaker_trip(status: Mapping, message: str, *, now: float, threshold: int, base_cooldown: float,
+                 max_cooldown: float, window: float) -> tuple[float, dict] | None:
+    """After a failure was counted into `status` (the app status item as the store now holds it): the
+    seconds the breaker opens for and the status changes that open it, or None when it stays closed
+    (or a 401/403 holds the app). The cooldown doubles with every failure after it opened (a
+    half-open try that fails)."""
+    failures, successes = int(status.get("consecutive_failures") or 0), int(status.get("window_successes") or 0)
+    if status.get("state") == "auth_failed" or not breaker_opens(failures, successes, threshold):
+        return None
+    opened_at = int(status.get("opened_at_failures") or failures) if status.get("state") == "failing" else failures
+    cooldown = breaker_cooldown(threshold + failures - opened_at, threshold=threshold, base_cooldown=base_cooldown,
+                                max_cooldown=max_cooldown)
+    return cooldown, {"state": "failing", "open_until": now + cooldown, "opened_at_failures": opened_at,
+                      "reason": breaker_reason(failures, message, successes, window)}
 
 
 def breaker_reason(failures: int, message: str, successes: int = 0, window: float = 60.0) -> str:

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from idp.adapters.provisioning.items import app_pk, condition_failed, number, plain
 from idp.kernel.clock import now_iso_ms as now_iso
-from idp.provisioning.policy import auth_failure_reason, breaker_cooldown, breaker_opens, breaker_reason
+from idp.provisioning.policy import auth_failure_reason, breaker_trip
 
 STATUS_SK = "SCIM#STATUS"
 
@@ -108,16 +108,12 @@ class DynamoAppStatus:
         `breaker_opens` says. Returns the seconds it is open for (0 when it stays closed)."""
         now = self.clock()
         item = self._count(slug, "consecutive_failures", window, {"last_error": message[:1000], "last_error_at": now_iso()})
-        n, s = int(item.get("consecutive_failures") or 0), int(item.get("window_successes") or 0)
-        if item.get("state") == "auth_failed" or not breaker_opens(n, s, threshold):
+        trip = breaker_trip(item, message, now=now, threshold=threshold, base_cooldown=base_cooldown,
+                            max_cooldown=max_cooldown, window=window)
+        if trip is None:
             return 0.0
-        # The cooldown doubles with every failure after the breaker opened (a half-open try that fails).
-        opened_at = int(item.get("opened_at_failures") or n) if item.get("state") == "failing" else n
-        cooldown = breaker_cooldown(threshold + n - opened_at, threshold=threshold, base_cooldown=base_cooldown,
-                                    max_cooldown=max_cooldown)
-        self._update(slug, {"state": "failing", "open_until": now + cooldown, "opened_at_failures": opened_at,
-                            "reason": breaker_reason(n, message, s, window)})
-        return cooldown
+        self._update(slug, trip[1])
+        return trip[0]
 
     def note_auth_failure(self, slug: str, message: str, retry_seconds: float) -> None:
         self._update(slug, {
