@@ -32,6 +32,9 @@ class FakeStore:
     def groups_of_user(self, uid):
         return [g for g, members in self.memberships.items() if uid in members]
 
+    def groups_of_user_among(self, uid, gids):
+        return [g for g in gids if uid in self.memberships.get(g, ())]
+
     def app_user_bindings(self, slug):
         return [u for s, u in self.direct if s == slug]
 

@@ -11,12 +11,16 @@ from typing import Any, Iterable
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from idp.adapters import app_revisions as revisions
+from idp.adapters.directory_apps import AppRecords
+from idp.adapters.directory_keys import clean as _clean
 from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
-from idp.adapters.read_scope import get_item
+from idp.adapters.read_scope import get_item, in_scope, prefetch
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, conflict, not_found
 
 MAX_PAGE = 200
+MAX_MEMBERSHIP_READS = 40  # bound groups checked item by item in an SSO's read scope; past it one Query of the user's groups
 _ITEM_PK = {"USERS": "USER#", "GROUPS": "GROUP#", "APPS": "APP#"}  # gsi1 listing -> its items' pk prefix
 
 
@@ -33,20 +37,12 @@ def _login_names(username: str, email: str) -> list[tuple[str, str]]:
     return names
 
 
-def _clean(item: dict) -> dict:
-    """Strip key attributes and internal fields from an item."""
-    return {
-        k: from_ddb(v)
-        for k, v in item.items()
-        if k not in ("pk", "sk", "gsi1pk", "gsi1sk", "password_hash", "kind")
-    }
-
-
-class DirectoryStore:
+class DirectoryStore(AppRecords):
     """Users, groups, membership, apps and bindings in the directory table."""
 
     def __init__(self, table):
         self.table = table
+        self.revisions = revisions.RevisionCache()  # this container's copies of app configs and bound groups
 
     @property
     def _ddb(self):
@@ -278,6 +274,9 @@ class DirectoryStore:
                     batch.delete_item(Key={"pk": f"USER#{rel['sk'][7:]}", "sk": f"MEMBEROF#{gid}"})
                 elif rel["sk"].startswith("APP#"):
                     batch.delete_item(Key={"pk": f"APP#{rel['sk'][4:]}", "sk": f"BIND#GROUP#{gid}"})
+        for rel in related:  # after the bindings went (app_revisions says why not before)
+            if rel["sk"].startswith("APP#"):
+                self._ddb.update_item(**revisions.bump(self.table.name, rel["sk"][4:], revisions.GROUPS)["Update"])
 
     def add_member(self, gid: str, uid: str, events: list[dict]) -> None:
         self._edge(True, ("GROUP", gid, "MEMBER", uid), ("USER", uid, "MEMBEROF", gid), events)
@@ -285,13 +284,14 @@ class DirectoryStore:
     def remove_member(self, gid: str, uid: str, events: list[dict]) -> None:
         self._edge(False, ("GROUP", gid, "MEMBER", uid), ("USER", uid, "MEMBEROF", gid), events)
 
-    def _edge(self, add: bool, a: tuple, b: tuple, events: list[dict]) -> None:
+    def _edge(self, add: bool, a: tuple, b: tuple, events: list[dict], also: tuple[dict, ...] = ()) -> None:
         ts = now_iso()
         keys = [{"pk": f"{a[0]}#{a[1]}", "sk": f"{a[2]}#{a[3]}"}, {"pk": f"{b[0]}#{b[1]}", "sk": f"{b[2]}#{b[3]}"}]
         if add:
             ops = [self._put_item({**k, "created_at": ts}) for k in keys]
         else:
             ops = [{"Delete": {"TableName": self.table.name, "Key": k}} for k in keys]
+        ops += list(also)
         self._transact(ops + self._outbox_puts(events[: 100 - len(ops)]), [])
 
     def has_edge(self, pk: str, sk: str) -> bool:
@@ -319,73 +319,22 @@ class DirectoryStore:
     def groups_of_user(self, uid: str) -> list[str]:
         return self._children(f"USER#{uid}", "MEMBEROF#")
 
-    # ---------- apps ----------
-    def create_app(self, app: dict, events_for) -> dict:
-        ts = now_iso()
-        item = {"pk": f"APP#{app['slug']}", "sk": "META", "gsi1pk": "APPS", "gsi1sk": app["slug"], "kind": "app",
-                **to_ddb(app), "created_at": ts, "updated_at": ts, "version": 1}
-        self._transact(
-            [{"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}]
-            + self._outbox_puts(events_for(app)),
-            [f"an app with slug '{app['slug']}' already exists"],
-        )
-        return _clean(item)
+    @staticmethod
+    def membership_key(uid: str, gid: str) -> dict:
+        return {"pk": f"USER#{uid}", "sk": f"MEMBEROF#{gid}"}
 
-    def get_app(self, slug: str) -> dict | None:
-        item = self._get(f"APP#{slug}", "META")
-        return _clean(item) if item else None
-
-    def list_apps(self, limit=None, cursor=None):
-        return self._page("APPS", limit, cursor)
-
-    def all_app_slugs(self) -> list[str]:
-        return self._gsi1_keys("APPS")
-
-    def update_app(self, slug: str, changes: dict, events_for) -> dict:
-        current = self._get(f"APP#{slug}", "META")
-        if not current:
-            raise not_found("app", slug)
-        new, put = self._next_version(current, to_ddb(changes), drop_none=True)
-        self._transact([put] + self._outbox_puts(events_for(_clean(new))), ["the app changed concurrently; try again"])
-        return _clean(new)
-
-    def delete_app(self, slug: str) -> None:
-        related = self._query_all(KeyConditionExpression=Key("pk").eq(f"APP#{slug}"))
-        if not any(r["sk"] == "META" for r in related):
-            raise not_found("app", slug)
-        with self.table.batch_writer() as batch:
-            for rel in related:
-                batch.delete_item(Key={"pk": rel["pk"], "sk": rel["sk"]})
-                if rel["sk"].startswith("BIND#USER#"):
-                    batch.delete_item(Key={"pk": f"USER#{rel['sk'][10:]}", "sk": f"APP#{slug}"})
-                elif rel["sk"].startswith("BIND#GROUP#"):
-                    batch.delete_item(Key={"pk": f"GROUP#{rel['sk'][11:]}", "sk": f"APP#{slug}"})
-
-    # ---------- bindings ----------
-    def bind_user(self, slug: str, uid: str, events: list[dict]) -> None:
-        self._edge(True, ("APP", slug, "BIND#USER", uid), ("USER", uid, "APP", slug), events)
-
-    def unbind_user(self, slug: str, uid: str, events: list[dict]) -> None:
-        self._edge(False, ("APP", slug, "BIND#USER", uid), ("USER", uid, "APP", slug), events)
-
-    def bind_group(self, slug: str, gid: str, events: list[dict]) -> None:
-        self._edge(True, ("APP", slug, "BIND#GROUP", gid), ("GROUP", gid, "APP", slug), events)
-
-    def unbind_group(self, slug: str, gid: str, events: list[dict]) -> None:
-        self._edge(False, ("APP", slug, "BIND#GROUP", gid), ("GROUP", gid, "APP", slug), events)
-
-    def app_user_bindings(self, slug: str) -> list[str]:
-        return self._children(f"APP#{slug}", "BIND#USER#")
-
-    def app_group_bindings(self, slug: str) -> list[str]:
-        return self._children(f"APP#{slug}", "BIND#GROUP#")
-
-    def apps_of_user(self, uid: str) -> list[str]:
-        """Apps the user is bound to directly."""
-        return self._children(f"USER#{uid}", "APP#")
-
-    def apps_of_group(self, gid: str) -> list[str]:
-        return self._children(f"GROUP#{gid}", "APP#")
+    def groups_of_user_among(self, uid: str, gids: Iterable[str]) -> list[str]:
+        """Which of `gids` the user is a member of. In a read scope (an SSO), the membership items of a
+        few groups are read in one BatchGetItem, none when the scope prefetched them; else one Query."""
+        gids = list(gids)
+        if not gids:
+            return []
+        if in_scope() and len(gids) <= MAX_MEMBERSHIP_READS:
+            keys = [self.membership_key(uid, gid) for gid in gids]
+            prefetch(self.table, keys)
+            return [gid for gid, key in zip(gids, keys) if get_item(self.table, key) is not None]
+        held = set(self.groups_of_user(uid))
+        return [gid for gid in gids if gid in held]
 
     # ---------- outbox ----------
     def pending_outbox(self, limit: int = 100) -> list[dict]:

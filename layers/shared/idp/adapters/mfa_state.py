@@ -7,6 +7,10 @@ conditional write, so two tries racing with one code cannot both pass.
                              pending (+ expires_at until the first code); webauthn: credential_id,
                              public_key, sign_count, transports
   MFA#{uid}     RECOVERY     codes: a string set of SHA-256 hashes
+  MFA#{uid}     INDEX        factors: a string set of the ids of the user's live factors (none: no attribute),
+                             written in the same transaction as each factor that goes live or goes; an SSO
+                             reads it with its batch instead of querying the factors. No INDEX item (a user
+                             whose factors predate it): the factors are queried and the index written once.
   MFAPOLICY     POLICY       policy, grace_days, methods, required_since
   MFA#challenge#{sha256}  CHALLENGE  a WebAuthn challenge we issued: purpose, bound_to; TTL, taken once
 """
@@ -27,6 +31,7 @@ from idp.signon.mfa.policy import MfaPolicy
 
 _POLICY_KEY = {"pk": "MFAPOLICY", "sk": "POLICY"}
 _FACTOR_ID = re.compile(r"^(totp|pk)-[0-9a-f]{16}$")
+_TYPE_OF_ID = {"totp": "totp", "pk": "webauthn"}  # a factor id's prefix names its type
 
 
 def _conditional(fn) -> bool:
@@ -49,6 +54,10 @@ class MfaState:
     @staticmethod
     def _key(uid: str, fid: str) -> dict:
         return {"pk": f"MFA#{uid}", "sk": f"FACTOR#{fid}"}
+
+    @staticmethod
+    def index_key(uid: str) -> dict:
+        return {"pk": f"MFA#{uid}", "sk": "INDEX"}
 
     @staticmethod
     def _ours(fid: str) -> bool:
@@ -87,6 +96,41 @@ class MfaState:
             if not start:
                 return out
 
+    def factor_types(self, uid: str) -> list[str]:
+        """The types of the user's live factors, from the index (in an SSO's read scope: read with its batch)."""
+        index = get_item(self.table, self.index_key(uid))
+        if index is None:
+            return sorted(f["type"] for f in self._write_index(uid))
+        return sorted(_TYPE_OF_ID[fid.split("-", 1)[0]] for fid in index.get("factors") or ())
+
+    def _write_index(self, uid: str) -> list[dict]:
+        """Index the user's factors when no index exists yet (an index written meanwhile wins: it is newer)."""
+        factors = self.factors(uid)
+        item = {**self.index_key(uid), **({"factors": {f["id"] for f in factors}} if factors else {})}
+        _conditional(lambda: self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)"))
+        return factors
+
+    def _ensure_index(self, uid: str) -> None:
+        """Before a factor goes live or goes: an index to change (a factor from before the index is in it)."""
+        if self.table.get_item(Key=self.index_key(uid), ConsistentRead=True).get("Item") is None:
+            self._write_index(uid)
+
+    def _index_change(self, uid: str, op: str, fid: str) -> dict:
+        """The transaction element that ADDs `fid` to the index or DELETEs it."""
+        return {"Update": {"TableName": self.table.name, "Key": self.index_key(uid), "UpdateExpression": f"{op} factors :f",
+                           "ExpressionAttributeValues": {":f": {fid}}}}
+
+    def _transact(self, items: list[dict]) -> bool:
+        """One transaction; False when one of its conditions failed."""
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException" and any(
+                    r.get("Code") == "ConditionalCheckFailed" for r in exc.response.get("CancellationReasons") or []):
+                return False
+            raise
+        return True
+
     def get_factor(self, uid: str, fid: str) -> dict | None:
         if not self._ours(fid):
             return None
@@ -102,13 +146,19 @@ class MfaState:
         item = {**self._key(uid, factor["id"]), **to_ddb({k: v for k, v in factor.items() if v is not None})}
         if pending_ttl:
             item.update(pending=True, expires_at=int(self.clock()) + pending_ttl)
-        self.table.put_item(Item=item)
+            self.table.put_item(Item=item)
+            return
+        self._ensure_index(uid)
+        self._transact([{"Put": {"TableName": self.table.name, "Item": item}}, self._index_change(uid, "ADD", factor["id"])])
 
     def confirm_factor(self, uid: str, fid: str, *, timecode: int, now: int) -> bool:
-        return _conditional(lambda: self.table.update_item(
-            Key=self._key(uid, fid), UpdateExpression="SET last_timecode = :tc, last_used_at = :at REMOVE pending, expires_at",
-            ConditionExpression="attribute_exists(pk) AND pending = :t AND expires_at > :now",
-            ExpressionAttributeValues={":tc": timecode, ":at": now_iso(), ":t": True, ":now": now}))
+        self._ensure_index(uid)
+        return self._transact([
+            {"Update": {"TableName": self.table.name, "Key": self._key(uid, fid),
+                        "UpdateExpression": "SET last_timecode = :tc, last_used_at = :at REMOVE pending, expires_at",
+                        "ConditionExpression": "attribute_exists(pk) AND pending = :t AND expires_at > :now",
+                        "ExpressionAttributeValues": {":tc": timecode, ":at": now_iso(), ":t": True, ":now": now}}},
+            self._index_change(uid, "ADD", fid)])
 
     def accept_timecode(self, uid: str, fid: str, timecode: int, now: int) -> bool:
         return _conditional(lambda: self.table.update_item(
@@ -129,15 +179,27 @@ class MfaState:
             ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":n": name}))
 
     def delete_factor(self, uid: str, fid: str) -> bool:
-        return self._ours(fid) and _conditional(lambda: self.table.delete_item(Key=self._key(uid, fid), ConditionExpression="attribute_exists(pk)"))
+        if not self._ours(fid):
+            return False
+        self._ensure_index(uid)
+        return self._transact([
+            {"Delete": {"TableName": self.table.name, "Key": self._key(uid, fid), "ConditionExpression": "attribute_exists(pk)"}},
+            self._index_change(uid, "DELETE", fid)])
 
     def delete_all(self, uid: str) -> int:
         factors = self.factors(uid, include_pending=True)
+        live = [f for f in factors if not f.get("pending")]
+        if live:
+            self._ensure_index(uid)
+        for f in live:  # each with its index entry, as delete_factor does: an enrolment racing a reset stays indexed
+            self._transact([{"Delete": {"TableName": self.table.name, "Key": self._key(uid, f["id"])}},
+                            self._index_change(uid, "DELETE", f["id"])])
         with self.table.batch_writer() as batch:
             for f in factors:
-                batch.delete_item(Key=self._key(uid, f["id"]))
+                if f.get("pending"):
+                    batch.delete_item(Key=self._key(uid, f["id"]))
             batch.delete_item(Key={"pk": f"MFA#{uid}", "sk": "RECOVERY"})
-        return sum(1 for f in factors if not f.get("pending"))
+        return len(live)
 
     # ------------------------------------------------------------------ recovery codes
 

@@ -47,6 +47,16 @@ def user_known(uid: str) -> None:
         follow(uid)
 
 
+def in_scope() -> bool:
+    return _scope.get() is not None
+
+
+def peek(key: Mapping) -> dict | None:
+    """The item the open scope read for `key` (None when it holds none or no scope is open); never reads."""
+    cache = _scope.get()
+    return cache.get(_k(key)) if cache is not None else None
+
+
 def get_item(table, key: dict, consistent: bool = True) -> dict | None:
     cache = _scope.get()
     if cache is not None and _k(key) in cache:

@@ -7,10 +7,12 @@ from idp.kernel import access
 
 def may_use(store: DirectoryRepository, slug: str, uid: str) -> bool:
     """True when the user is bound to the app directly or through one of their groups (the groups are
-    read only when there is no direct binding)."""
+    read only when there is no direct binding, and only the memberships of the app's groups)."""
     if store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}"):
         return True
-    return access.is_bound(directly=False, user_groups=store.groups_of_user(uid), app_groups=store.app_group_bindings(slug))
+    app_groups = store.app_group_bindings(slug)
+    return access.is_bound(directly=False, user_groups=store.groups_of_user_among(uid, app_groups) if app_groups else (),
+                           app_groups=app_groups)
 
 
 def apps_for_user(store: DirectoryRepository, uid: str) -> list[str]:

@@ -65,6 +65,9 @@ class DirectoryRepository(Protocol):
 
     def groups_of_user(self, uid: str) -> list[str]: ...
 
+    def groups_of_user_among(self, uid: str, gids) -> list[str]:
+        """Which of `gids` the user is a member of (the access check reads only those memberships)."""
+
     def create_app(self, app: dict, events_for) -> dict: ...
 
     def get_app(self, slug: str) -> dict | None: ...

@@ -16,6 +16,9 @@ class MfaStore(Protocol):
     def factors(self, uid: str, *, include_pending: bool = False) -> list[dict]:
         """The user's factors (``id``, ``type``, ``name``, ``created_at``, ``last_used_at`` and the type's own fields)."""
 
+    def factor_types(self, uid: str) -> list[str]:
+        """The types of the user's live factors (what every sign-in asks: one read, not a listing)."""
+
     def get_factor(self, uid: str, fid: str) -> dict | None: ...
 
     def put_factor(self, uid: str, factor: dict, *, pending_ttl: int | None = None) -> None:
