@@ -77,3 +77,18 @@ def test_the_resource_client_takes_and_gives_python_values(table):
         prefetch(table, [{"pk": "A", "sk": "B"}])
         item = get_item(table, {"pk": "A", "sk": "B"})
     assert item["items"] == ["x", "y"] and int(item["n"]) == 5
+
+
+def test_a_written_item_is_forgotten_and_read_again(table):
+    from idp.adapters.read_scope import forget
+
+    key = {"pk": "THROTTLE#ip#1", "sk": "THROTTLE"}
+    table.put_item(Item={**key, "failures": 1})
+    t = Counting(table)
+    with request_reads():
+        prefetch(t, [key])
+        assert int(get_item(t, key)["failures"]) == 1
+        table.put_item(Item={**key, "failures": 2})
+        forget(key)
+        assert int(get_item(t, key)["failures"]) == 2 and t.gets == 1
+    forget(key)  # outside a scope: nothing to drop

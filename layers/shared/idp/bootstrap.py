@@ -177,39 +177,23 @@ class Container:
         return MfaService(MfaState(self.table), SeedSealer(self.secrets), self.signon_state, audit=self.audit,
                           app_mfa=lambda slug: (self.store.get_app(slug) or {}).get("mfa"))
 
-    def sso_reads(self, slug: str, session_cookie: str | None):
-        """The read scope of one SSO answer (idp.adapters.read_scope): one BatchGetItem of the app's
-        revisions (its configuration too when this container holds no copy), the MFA policy, the session
-        and (named by the cookie, checked against the session) its user, their session epoch, their direct
-        binding to the app, their factor index and their memberships of the groups bound to the app (as
-        this container last read them); a cookie without the user's id in front reads the user's items in a
-        second batch once the session names them. Every access-deciding item is read in this request, and
-        the copies kept are checked against the revisions it read (idp.adapters.app_revisions)."""
-        from idp.adapters import app_revisions as revisions
-        from idp.adapters import directory_keys as keys_of
-        from idp.adapters.directory_store import MAX_MEMBERSHIP_READS, DirectoryStore
-        from idp.adapters.mfa_state import MfaState
-        from idp.adapters.read_scope import request_reads
-        from idp.adapters.signon_state import SignonState
+    def sso_reads(self, slug: str, session_cookie: str | None = None, uid: str | None = None):
+        """The read scope of one SSO answer (idp.adapters.answer_reads.sso_reads)."""
+        from idp.adapters import answer_reads
 
-        copies = self.store.revisions
-        bound = copies.last(slug, revisions.GROUPS) or ()
+        return answer_reads.sso_reads(self.table, self.store.revisions, slug, session_cookie, uid)
 
-        def of_user(uid: str) -> list[dict]:
-            keys = [keys_of.user_key(uid), SignonState.epoch_key(uid), keys_of.user_binding_key(slug, uid), MfaState.index_key(uid)]
-            if len(bound) <= MAX_MEMBERSHIP_READS:
-                keys += [DirectoryStore.membership_key(uid, gid) for gid in bound]
-            return keys
+    def answer_reads(self, slug: str, uid: str):
+        """The reads of an answer right after a sign-in (idp.adapters.answer_reads.after_sign_in)."""
+        from idp.adapters import answer_reads
 
-        keys = [revisions.rev_key(slug), dict(MfaState.POLICY_KEY)]
-        if not copies.holds(slug, revisions.CONFIG):
-            keys.append(keys_of.app_key(slug))
-        if session_cookie and len(session_cookie) <= 128:
-            keys.append(SignonState.session_key(session_cookie))
-            claimed = SignonState.claimed_user(session_cookie)
-            if claimed:
-                keys.extend(of_user(claimed))
-        return request_reads(self.table, keys, on_user=of_user)
+        return answer_reads.after_sign_in(self.table, self.store.revisions, slug, uid)
+
+    def login_reads(self, login_id: str | None, username: str | None, client: str | None):
+        """The read scope of POST /login and the answer it resumes (idp.adapters.answer_reads.login_reads)."""
+        from idp.adapters import answer_reads
+
+        return answer_reads.login_reads(self.table, self.store.revisions, login_id, username, client)
 
     # ------------------------------------------------------------------ provisioning
     @_part

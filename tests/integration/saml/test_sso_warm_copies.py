@@ -121,3 +121,24 @@ def test_a_factor_from_before_the_index_is_still_asked_for(signed_in):
     assert not _issued(resp) and resp.status == 302 and resp.headers["location"].startswith("/login?state=")  # the second step
     index = table.get_item(Key=MfaState.index_key(w.user["id"]))["Item"]
     assert index["factors"] == {"pk-0123456789abcdef"}
+
+
+def test_a_password_login_reads_in_two_batches(signed_in):
+    """POST /login and the Response it resumes: the login state, the account and its counters, the app's
+    reads in two BatchGetItems; then the login state goes, the session is written, and the two events."""
+    w = signed_in
+    fresh = LambdaClient(w.resolver)
+    page = fresh.request("GET", "/saml2/officespace")
+    assert page.path == "/login"
+    resp, calls = w.calls.during(lambda: _login(fresh, page))
+    assert _issued(resp)
+    assert calls == ["BatchGetItem", "BatchGetItem", "DeleteItem", "PutItem", "PutItem", "PutItem"]
+
+
+def test_a_wrong_password_then_the_right_one_counts_as_before(signed_in):
+    """The counters a failed try writes are read fresh by the next try (they are dropped from the scope)."""
+    w = signed_in
+    fresh = LambdaClient(w.resolver)
+    page = fresh.request("GET", "/saml2/officespace")
+    assert _login(fresh, page, password="wrong-one").status == 401
+    assert _issued(_login(fresh, page))

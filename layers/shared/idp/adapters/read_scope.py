@@ -3,9 +3,11 @@ every item a request is about to need in one BatchGetItem (strongly consistent),
 answers from what the scope already holds before it asks DynamoDB. Outside a scope `get_item` is
 a plain GetItem, so code paths that never open one behave as before.
 
-A scope is opened only around the SSO answer: it writes none of the items it reads (the session's
-touch updates the item in hand, the replay cache and the audit log write other items), so an item
-read once stays what the request saw. Access stays fresh: every read is of this request."""
+A scope is opened around an SSO answer and around a login (POST /login and the SSO it resumes). An
+adapter that writes an item a scope may hold calls `forget(key)` (the login state, throttle counters,
+a session's epoch), so a later read in the same request asks DynamoDB again; the SSO writes none of
+what it reads (the session's touch updates the item in hand; the replay cache and the audit log write
+other items). Access stays fresh: every read is of this request."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -45,6 +47,13 @@ def user_known(uid: str) -> None:
     follow = cache.pop(_ON_USER, None) if cache is not None else None
     if follow is not None:
         follow(uid)
+
+
+def forget(key: Mapping) -> None:
+    """An item this request just wrote: the scope's copy (if any) is dropped, so the next read asks again."""
+    cache = _scope.get()
+    if cache is not None:
+        cache.pop(_k(key), None)
 
 
 def in_scope() -> bool:

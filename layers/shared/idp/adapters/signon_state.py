@@ -13,7 +13,7 @@ from typing import Callable
 from botocore.exceptions import ClientError
 
 from idp.adapters.dynamo import from_ddb, to_ddb
-from idp.adapters.read_scope import get_item, user_known
+from idp.adapters.read_scope import forget, get_item, user_known
 from idp.kernel.tokens import hash_token, new_token
 from idp.signon.policy import SignonPolicy, Throttle
 
@@ -80,21 +80,27 @@ class SignonState:
         self.table.put_item(Item=item)
         return lid, from_ddb(item)
 
+    @staticmethod
+    def login_key(lid: str) -> dict:
+        return {"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"}
+
     def get_login(self, lid: str | None) -> dict | None:
         if not lid or len(lid) > 128:
             return None
-        return self._get(f"LOGIN#{hash_token(lid)}", "LOGIN")
+        return self._get(**self.login_key(lid))
 
     def advance_login(self, lid: str, uid: str, amr: list[str]) -> None:
         """The login is past its password (or is a session's step-up): it names the user, how they signed in so far,
         and the user's session epoch now (a revocation before the second step is done voids it)."""
-        self.table.update_item(Key={"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"},
+        forget(self.login_key(lid))
+        self.table.update_item(Key=self.login_key(lid),
                                UpdateExpression="SET uid = :u, amr = :a, epoch = :e", ConditionExpression="attribute_exists(pk)",
                                ExpressionAttributeValues={":u": uid, ":a": amr, ":e": self.session_epoch(uid)})
 
     def delete_login(self, lid: str | None) -> None:
         if lid and len(lid) <= 128:
-            self.table.delete_item(Key={"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"})
+            forget(self.login_key(lid))
+            self.table.delete_item(Key=self.login_key(lid))
 
     # ------------------------------------------------------------------ sessions
 
@@ -174,8 +180,9 @@ class SignonState:
 
     def end_sessions(self, uid: str) -> int:
         """Every session of the user ends at once: the epoch moves on (no TTL: it must outlive every session)."""
+        forget(self.epoch_key(uid))
         out = self.table.update_item(
-            Key={"pk": f"SESSIONEPOCH#{uid}", "sk": "EPOCH"},
+            Key=self.epoch_key(uid),
             UpdateExpression="ADD epoch :one SET changed_at = :now",
             ExpressionAttributeValues={":one": 1, ":now": self._now()},
             ReturnValues="UPDATED_NEW",
@@ -184,12 +191,17 @@ class SignonState:
 
     # ------------------------------------------------------------------ throttling
 
-    def _counter(self, kind: str, key: str) -> dict:
+    @staticmethod
+    def counter_key(kind: str, key: str) -> dict:
         return {"pk": f"THROTTLE#{kind}#{key[:300]}", "sk": "THROTTLE"}
+
+    def _counter(self, kind: str, key: str) -> dict:
+        forget(self.counter_key(kind, key))  # about to be written: a later read in this request asks again
+        return self.counter_key(kind, key)
 
     def throttle(self, kind: str, key: str) -> Throttle:
         """A counter as it stands: failures (0 once forgotten) and seconds left of its delay."""
-        item = self._get(**self._counter(kind, key))
+        item = self._get(**self.counter_key(kind, key))  # in a login's read scope: read with its batch
         now = self._now()
         if not item or self._forgotten(item, now):
             return Throttle(0, 0)

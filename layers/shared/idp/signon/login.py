@@ -117,8 +117,18 @@ def credentials_given(ctx: LoginContext) -> Outcome | None:
     ctx.username = (ctx.submission.username or "").strip()
     if not ctx.username or not ctx.submission.password:
         return ShowForm(ctx.state, "missing_credentials", ctx.username)
-    ctx.client_key = (ctx.submission.client or "unknown")[:64]
+    ctx.client_key = client_key(ctx.submission.client)
     return None
+
+
+def client_key(client: str | None) -> str:
+    """The address a try came from, as its throttle counters key it."""
+    return (client or "unknown")[:64]
+
+
+def source_key(account_key: str, client: str, device_id: str | None = None) -> str:
+    """The throttle key of an account tried from one source: a browser that signed in to it before, else the address."""
+    return f"{account_key}#" + (f"dev:{device_id}" if device_id else f"ip:{client}")
 
 
 def identify(ctx: LoginContext) -> Outcome | None:
@@ -129,8 +139,7 @@ def identify(ctx: LoginContext) -> Outcome | None:
     ctx.account_key = ctx.account.uid if ctx.account else "?" + hash_token(ctx.username.lower())[:32]
     ctx.device = devices.verify(ctx.device_key, ctx.submission.device, now=ctx.now, max_age=ctx.store.policy.device_lifetime)
     ctx.known_device = bool(ctx.account and ctx.device and ctx.device.uid == ctx.account.uid)
-    source = f"dev:{ctx.device.device_id}" if ctx.known_device else f"ip:{ctx.client_key}"
-    ctx.source_key = f"{ctx.account_key}#{source}"
+    ctx.source_key = source_key(ctx.account_key, ctx.client_key, ctx.device.device_id if ctx.known_device else None)
     return None
 
 

@@ -99,12 +99,13 @@ def login_get(request: WebRequest) -> Response:
 def login_post(request: WebRequest) -> Response:
     """POST /login: the login flow; done, it resumes the pending SSO (or goes to the portal)."""
     form = request.form
-    outcome = container().signon.login(LoginSubmission(
-        login_id=form.get("login"), csrf=form.get("csrf"), browser=read(request, BROWSER),
-        username=form.get("username") or "", password=form.get("password") or "", client=request.client_ip,
-        old_session=session_id(request), device=read(request, DEVICE), code=form.get("code") or "",
-    ), user_agent=request.headers.get("user-agent"))
-    return finish_login(outcome, request)
+    with container().login_reads(form.get("login"), form.get("username"), request.client_ip):
+        outcome = container().signon.login(LoginSubmission(
+            login_id=form.get("login"), csrf=form.get("csrf"), browser=read(request, BROWSER),
+            username=form.get("username") or "", password=form.get("password") or "", client=request.client_ip,
+            old_session=session_id(request), device=read(request, DEVICE), code=form.get("code") or "",
+        ), user_agent=request.headers.get("user-agent"))
+        return finish_login(outcome, request)
 
 
 def finish_login(outcome, request: WebRequest) -> Response:
@@ -123,10 +124,11 @@ def finish_login(outcome, request: WebRequest) -> Response:
     slug = outcome.pending.slug
     if not slug:
         return redirect(outcome.pending.resume_path, cookies)  # the portal, or the console page it came from
-    app = container().store.get_app(slug)
-    if not app:
-        return unknown_app(slug)
-    return issue(app, outcome.signed_in.user, outcome.signed_in.session, outcome.pending, request, cookies)
+    with container().answer_reads(slug, outcome.signed_in.user["id"]):
+        app = container().store.get_app(slug)
+        if not app:
+            return unknown_app(slug)
+        return issue(app, outcome.signed_in.user, outcome.signed_in.session, outcome.pending, request, cookies)
 
 
 def logout_post(request: WebRequest) -> Response:
