@@ -26,7 +26,7 @@ def sizes(is_quick: bool) -> dict:
                 "prov_users": 100, "prov_groups": 10, "rl_users": 60, "rl_groups": 1, "rl_rate": 20,
                 "scale_users": 300, "scale_groups": 5, "calls_n": 3, "floor_n": 50, "load_users": 4, "load_seconds": 5}
     return {"saml_ours": 500, "saml_floor": 500, "saml_pysaml2": 200, "cold_n": 10,
-            "sso_roundtrip": 300, "sso_seconds": 10.0, "sso_logins": 15, "sso_clients": 4,
+            "sso_roundtrip": 300, "sso_seconds": 10.0, "sso_logins": 25, "sso_clients": 4,
             "prov_users": 1000, "prov_groups": 10, "rl_users": 300, "rl_groups": 3, "rl_rate": 30,
             "scale_users": 10_000, "scale_groups": 50, "calls_n": 10, "floor_n": 300, "load_users": 10, "load_seconds": 30}
 

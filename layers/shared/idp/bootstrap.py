@@ -189,6 +189,12 @@ class Container:
 
         return answer_reads.after_sign_in(self.table, self.store.revisions, slug, uid)
 
+    def login_page_reads(self, login_id: str | None):
+        """The read scope of GET /login (idp.adapters.answer_reads.login_page_reads)."""
+        from idp.adapters import answer_reads
+
+        return answer_reads.login_page_reads(self.table, login_id)
+
     def login_reads(self, login_id: str | None, username: str | None, client: str | None):
         """The read scope of POST /login and the answer it resumes (idp.adapters.answer_reads.login_reads)."""
         from idp.adapters import answer_reads

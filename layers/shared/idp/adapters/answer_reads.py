@@ -87,3 +87,11 @@ def login_reads(table, copies: revisions.RevisionCache, login_id: str | None, us
         return more
 
     return request_reads(table, keys, on_user=of_user)
+
+
+def login_page_reads(table, login_id: str | None):
+    """GET /login: the pending login and the MFA policy (whether to offer passkeys) in one BatchGetItem."""
+    keys = [dict(MfaState.POLICY_KEY)]
+    if login_id and len(login_id) <= 128:
+        keys.append(SignonState.login_key(login_id))
+    return request_reads(table, keys)

@@ -3,7 +3,7 @@ every item a request is about to need in one BatchGetItem (strongly consistent),
 answers from what the scope already holds before it asks DynamoDB. Outside a scope `get_item` is
 a plain GetItem, so code paths that never open one behave as before.
 
-A scope is opened around an SSO answer and around a login (POST /login and the SSO it resumes). An
+A scope is opened around an SSO answer, the login page, and a login (POST /login and the SSO it resumes). An
 adapter that writes an item a scope may hold calls `forget(key)` (the login state, throttle counters,
 a session's epoch), so a later read in the same request asks DynamoDB again; the SSO writes none of
 what it reads (the session's touch updates the item in hand; the replay cache and the audit log write

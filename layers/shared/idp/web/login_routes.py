@@ -81,6 +81,11 @@ def _refused(refused: Refused) -> Response:
 
 def login_get(request: WebRequest) -> Response:
     """GET /login[?state=…]: the pending login's form, or a new one (or the portal when signed in)."""
+    with container().login_page_reads(request.query.get("state")):
+        return _login_get(request)
+
+
+def _login_get(request: WebRequest) -> Response:
     signon = container().signon
     browser, cookies = browser_binding(request)
     lid = request.query.get("state")
