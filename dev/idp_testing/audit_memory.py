@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import nullcontext
 from typing import Callable
 
 from idp.adapters.audit_log import after_of, cursor_for, key_range
@@ -21,6 +22,9 @@ class MemoryAudit:
         self._lock = threading.Lock()
         self.fail_writes = False
         self.write_failures = 0
+
+    def batched(self):
+        return nullcontext()
 
     def record(self, event: AuditEvent) -> None:
         with self._lock:

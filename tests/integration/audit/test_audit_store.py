@@ -142,3 +142,32 @@ def test_events_route(aws_env):
     assert event["reason"] == "suspended" and event["actor"] == {"type": "system"} and event["id"].startswith("ev-")
     bad = handler(http_event("GET", "/admin/events", query={"outcome": "x"}), LambdaContext())
     assert bad["statusCode"] == 400 and json.loads(bad["body"])["error"] == "invalid_query"
+
+
+def test_batched_events_are_written_25_a_call_and_all_land(log):
+    from idp.kernel.audit_log import AuditQuery
+
+    audit, clock = log
+    calls = []
+    audit.table.meta.client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    with audit.batched():
+        for i in range(60):
+            clock.now += 0.001
+            audit.record(_event("provisioning", app="p", user_id=f"u-{i}"))
+        with audit.batched():  # nested: the outer block writes
+            audit.record(_event("provisioning", app="p", user_id="u-60"))
+        assert calls.count("BatchWriteItem") == 2  # 50 written, 11 still held
+    assert calls.count("BatchWriteItem") == 3 and "PutItem" not in calls
+    items, _ = audit.query(AuditQuery(app="p"), limit=100)
+    assert len(items) == 61
+
+
+def test_batched_events_are_written_when_the_block_fails(log):
+    from idp.kernel.audit_log import AuditQuery
+
+    audit, _clock = log
+    with pytest.raises(RuntimeError), audit.batched():
+        audit.record(_event("provisioning", app="q", user_id="u-1"))
+        raise RuntimeError("the SP went away")
+    items, _ = audit.query(AuditQuery(app="q"), limit=10)
+    assert len(items) == 1

@@ -14,11 +14,14 @@ drops what does not match (per page at most MAX_QUERIES requests, then it answer
 
 A write that fails is logged (the event's type, app and user, never its detail) and counted as the
 AuditWriteFailures metric (alarm in template.yaml); it never raises into the sign-in or change that
-recorded it."""
+recorded it. Inside `batched()` (a provisioning run: one event per log entry) events are held and
+written with BatchWriteItem, 25 a call, when 25 wait and when the block ends (an exception included)."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator
 
 from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
@@ -40,6 +43,8 @@ from idp.kernel.audit_log import (
 log = Logger(child=True)
 
 MAX_QUERIES = 40  # DynamoDB requests one page of GET /admin/events may make
+BATCH = 25  # BatchWriteItem's limit
+_held: ContextVar[list | None] = ContextVar("idp_audit_held", default=None)
 _KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expires_at")
 _DAY_MS = 86_400_000
 _SKEW_MS = 5 * 60_000  # writers' clocks may run a little ahead of the reader's
@@ -75,27 +80,71 @@ class DynamoAuditLog:
         self.clock = clock
 
     # ------------------------------------------------------------------ writing
-    def record(self, event: AuditEvent) -> None:
-        """Append the event; a failing write is logged and counted, never raised."""
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Within: events are held and written 25 a call; the rest when the block ends."""
+        if _held.get() is not None:  # inside one already: the outer block writes
+            yield
+            return
+        token = _held.set([])
         try:
-            now_ms = int(self.clock() * 1000)
-            eid = event_id(now_ms)
-            item: dict[str, Any] = {"pk": f"AUDIT#{day_of(now_ms)}", "sk": eid,
-                                    "expires_at": now_ms // 1000 + self.retention_days * 86_400,
-                                    **_stored(event_view(eid, now_ms, event))}
-            if event.user_id:
-                item.update(gsi1pk=f"AUDIT#USER#{event.user_id}", gsi1sk=eid)
-            if event.app:
-                item.update(gsi2pk=f"AUDIT#APP#{event.app}", gsi2sk=eid)
-            self.table.put_item(Item=item)
+            yield
+        finally:
+            held = _held.get() or []
+            _held.reset(token)
+            self._write(held)
+
+    def record(self, event: AuditEvent) -> None:
+        """Append the event (its id and time taken now); a failing write is logged and counted, never raised."""
+        try:
+            item = self._item(event)
         except Exception as exc:  # noqa: BLE001 - an audit write never breaks what it records
+            self._failed([event], exc)
+            return
+        held = _held.get()
+        if held is None:
+            self._write([(item, event)])
+            return
+        held.append((item, event))
+        if len(held) >= BATCH:
+            batch, held[:] = list(held), []
+            self._write(batch)
+
+    def _item(self, event: AuditEvent) -> dict[str, Any]:
+        now_ms = int(self.clock() * 1000)
+        eid = event_id(now_ms)
+        item: dict[str, Any] = {"pk": f"AUDIT#{day_of(now_ms)}", "sk": eid,
+                                "expires_at": now_ms // 1000 + self.retention_days * 86_400,
+                                **_stored(event_view(eid, now_ms, event))}
+        if event.user_id:
+            item.update(gsi1pk=f"AUDIT#USER#{event.user_id}", gsi1sk=eid)
+        if event.app:
+            item.update(gsi2pk=f"AUDIT#APP#{event.app}", gsi2sk=eid)
+        return item
+
+    def _write(self, held: list[tuple[dict, AuditEvent]]) -> None:
+        if not held:
+            return
+        try:
+            if len(held) == 1:
+                self.table.put_item(Item=held[0][0])
+            else:
+                with self.table.batch_writer() as writer:  # BatchWriteItem, its UnprocessedItems sent again
+                    for item, _event in held:
+                        writer.put_item(Item=item)
+        except Exception as exc:  # noqa: BLE001 - an audit write never breaks what it records
+            self._failed([event for _item, event in held], exc)
+            return
+        if self.metrics is not None:
+            for _item, event in held:
+                self.metrics.recorded(event)
+
+    def _failed(self, events: list[AuditEvent], exc: Exception) -> None:
+        for event in events:
             log.warning("audit event not written type=%s outcome=%s app=%s user=%s error=%s", event.type, event.outcome,
                         event.app, event.user_id, type(exc).__name__, extra={"app": event.app, "user_id": event.user_id})
             if self.metrics is not None:
                 self.metrics.write_failed(event)
-            return
-        if self.metrics is not None:
-            self.metrics.recorded(event)
 
     # ------------------------------------------------------------------ reading
     def query(self, query: AuditQuery, limit: int = 50, cursor: str | None = None) -> tuple[list[dict], str | None]:

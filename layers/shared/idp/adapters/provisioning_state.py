@@ -55,8 +55,8 @@ class ProvisioningState:
     # ---------------------------------------------------------------- write buffer
     @contextlib.contextmanager
     def buffered(self):
-        """See `DynamoWriteBuffer.buffered`."""
-        with self.write_buffer.buffered():
+        """See `DynamoWriteBuffer.buffered`; the run's audit events are batched too (DynamoAuditLog.batched)."""
+        with self.write_buffer.buffered(), self.log_store.audit.batched():
             yield self
 
     @property

@@ -6,8 +6,9 @@ adapter, not lost silently). Events never carry secret values: `changes` names f
 `detail` is for short, non-secret facts (an ACS URL, a SCIM status)."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Protocol
+from typing import ContextManager, Iterable, Mapping, Protocol
 
 OUTCOMES = frozenset({"success", "failure"})
 ACTOR_TYPES = frozenset({"user", "admin", "system"})
@@ -70,9 +71,15 @@ class AuditSink(Protocol):
     def record(self, event: AuditEvent) -> None:
         """Append ``event``; never raises (a failing write is the sink's to count and report)."""
 
+    def batched(self) -> ContextManager[None]:
+        """A block whose events may be written together when it ends (a provisioning run's): none is lost."""
+
 
 class NullAudit:
     """Records nothing (a context built without an audit log)."""
 
     def record(self, event: AuditEvent) -> None:
         return None
+
+    def batched(self) -> ContextManager[None]:
+        return nullcontext()
