@@ -338,7 +338,23 @@ def model(calls: dict, sso: dict | None = None, scale: dict | None = None) -> di
     return {"rows": rows, "scale_ops": ops}
 
 
-def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str]) -> None:
+def memory_sizes(sso: dict | None, cold: dict | None) -> str:
+    """Why the template's memory sizes are what they are, from this run's measurements."""
+    hash_ms = ((sso or {}).get("password_hash") or {}).get("median_ms")
+    rss = {name: row["peak_rss_mib"] for name, row in (cold or {}).items() if isinstance(row, dict) and "peak_rss_mib" in row}
+    others = [f"`{n}` {rss[n]:.0f} MiB" for n in ("admin_api", "scim_push", "reconcile", "saml_metadata") if n in rss]
+    return ("**Memory sizes** (template.yaml). The login function has 1769 MB, which is one full vCPU (Lambda gives CPU "
+            "in proportion to memory). Its requests are CPU-bound: the password hash alone "
+            + (f"took {hash_ms:.0f} ms (p50) on one core here (section 3)" if hash_ms else "is most of a login (section 3)")
+            + ", plus two RSA signatures per Response. At 512 MB (about 0.29 vCPU) the same login would take about 3.5 times longer for "
+            "about the same GB-seconds; that is inferred from Lambda's CPU rule, not measured here. Memory is not what "
+            "it needs: argon2id takes 64 MiB per check (RFC 9106 low-memory profile) over an import-time peak RSS of "
+            + (f"{rss['saml_login']:.0f} MiB" if "saml_login" in rss else "about 40 MiB") + " (section 2). The other "
+            "functions wait on DynamoDB and the SP, not the CPU, and stay at 512 MB, several times their import-time peak "
+            "RSS (" + (", ".join(others) if others else "section 2") + ").\n")
+
+
+def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str], cold: dict | None = None) -> None:
     out.append("## 7. AWS calls per operation, and a capacity and cost model\n")
     out.append("Counted with botocore event hooks (`before-call`/`after-call`) on the in-process local stack: every "
                "AWS call one operation makes, averaged over several, after one untimed run (warm caches, as in a warm "
@@ -382,3 +398,4 @@ def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str]) ->
                "timeout per run; every mapping item of an app is in one DynamoDB partition (`APP#<slug>`), which takes "
                "1,000 write units a second, i.e. roughly 1,000 users a second: far above any SP's rate. SQS FIFO in "
                "high-throughput mode (`FifoThroughputLimit: perMessageGroupId`) is not the limit at these sizes.\n")
+    out.append(memory_sizes(sso, cold))

@@ -313,7 +313,7 @@ def render(results: dict) -> str:
         prov = results.get("prov") if isinstance(results.get("prov"), dict) else {}
         aws_calls.render(results["calls"], results.get("sso") if "error" not in results.get("sso", {}) else None,
                          prov.get("scale") if isinstance(prov.get("scale"), dict) and "error" not in prov.get("scale", {}) else None,
-                         body)
+                         body, cold=results.get("cold") if "error" not in results.get("cold", {}) else None)
 
     m, v = results["machine"], results["versions"]
     out = ["# Benchmarks", ""]
