@@ -21,7 +21,9 @@ USER_FIELDS = (
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Built on first use (the first request that validates it), not at import: a cold start of the admin
+    # API validates one model per request, and the OpenAPI document is rendered only when asked for.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 def is_email(value: str) -> bool:

@@ -5,52 +5,68 @@ Request bodies are *documented* with the services' models but validated by the s
 (`idp.directory.models.parse`): the app and provisioning models need a validation context (plain http
 to loopback in the local stack) powertools cannot pass, and `parse()` words the 400s the contract
 promises. Only the admin resolver imports this module (the SAML functions' cold start never does).
+
+Nothing here is built at import (the admin function's cold start): the models defer their schemas
+(`defer_build`), the request bodies' JSON schemas are made when powertools first reads a route's
+annotations, and powertools' OpenAPI models (`HTTPBearer`, `Tag`) load when the document is rendered.
 """
 from __future__ import annotations
 
 import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Tag
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from idp.directory import models
 
 BEARER = "bearerAuth"
-SECURITY_SCHEMES = {BEARER: HTTPBearer(description="`Authorization: Bearer <admin token>` (the ADMIN_TOKEN secret)")}
 SECURITY = [{BEARER: []}]
-TAGS = [
-    Tag(name="users", description="The directory's people"),
-    Tag(name="groups", description="Groups and their members"),
-    Tag(name="apps", description="Connected service providers (one per SP)"),
-    Tag(name="access", description="Who may sign in to an app (implicit deny)"),
-    Tag(name="keys", description="An app's SAML signing keys and their rotation"),
-    Tag(name="provisioning", description="SCIM push to an app (Identity Management)"),
-    Tag(name="audit", description="The audit log, sign-in diagnosis and the import of an SP's users"),
-    Tag(name="mfa", description="Multi-factor sign-in: the global policy"),
-    Tag(name="health", description="Liveness and the API document"),
-]
+
+
+def security_schemes() -> dict:
+    """The bearer scheme of the document. powertools' OpenAPI models (tens of pydantic models, built as
+    they are imported) load only when the document is rendered, never at a cold start."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    return {BEARER: HTTPBearer(description="`Authorization: Bearer <admin token>` (the ADMIN_TOKEN secret)")}
+
+
+def tags() -> list:
+    """The document's tags, in order (powertools' Tag model, imported then)."""
+    from aws_lambda_powertools.event_handler.openapi.models import Tag
+
+    return [
+        Tag(name="users", description="The directory's people"),
+        Tag(name="groups", description="Groups and their members"),
+        Tag(name="apps", description="Connected service providers (one per SP)"),
+        Tag(name="access", description="Who may sign in to an app (implicit deny)"),
+        Tag(name="keys", description="An app's SAML signing keys and their rotation"),
+        Tag(name="provisioning", description="SCIM push to an app (Identity Management)"),
+        Tag(name="audit", description="The audit log, sign-in diagnosis and the import of an SP's users"),
+        Tag(name="mfa", description="Multi-factor sign-in: the global policy"),
+        Tag(name="health", description="Liveness and the API document"),
+    ]
 
 
 class _View(BaseModel):
     """A response: the fields named here are always the documented ones; more may follow."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class ErrorBody(BaseModel):
     """Every 4xx/5xx answer."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"error": "invalid_field",
-                                                               "message": "field 'email': must be an email address like name@example.com"}]})
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [{
+        "error": "invalid_field", "message": "field 'email': must be an email address like name@example.com"}]})
     error: str = Field(description="a stable code: invalid_json, invalid_body, invalid_field, missing_field, "
                                    "unknown_field, invalid_query, unauthorized, not_found, conflict, ...")
     message: str = Field(description="what is wrong, naming the field")
 
 
 class UserView(_View):
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="allow", defer_build=True, json_schema_extra={"examples": [{
         "id": "3f1c...", "username": "jdoe", "email": "jdoe@example.com", "firstname": "Jane", "lastname": "Doe",
         "state": "ACTIVE", "version": 1, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}]})
     id: str
@@ -94,31 +110,43 @@ class AppView(_View):
 
 
 class UserPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[UserView]
     next_cursor: str | None
 
 
 class GroupPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[GroupView]
     next_cursor: str | None
 
 
 class MemberPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[dict[str, Any]]
     next_cursor: str | None
 
 
 class AppPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[AppView]
     next_cursor: str | None
 
 
 class KeyPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[SigningKeyView]
     next_cursor: str | None
 
 
 class LogPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     items: list[dict[str, Any]]
     next_cursor: str | None
 
@@ -177,19 +205,33 @@ LogLimit = Annotated[str | None, Query(description="page size, 1 to 500 (default
 Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page")]
 IdFilter = Annotated[str | None, Query(description="only entries about this id (give user_id or group_id, not both)")]
 
-UserCreateBody = body(models.UserCreate, "a new user (the password is write-only)",
-                      example={"username": "jdoe", "email": "jdoe@example.com", "firstname": "Jane", "lastname": "Doe"})
-UserPatchBody = body(models.UserPatch, "any of the user's fields", example={"title": "Engineer", "state": "SUSPENDED"})
-GroupCreateBody = body(models.GroupCreate, "a new group", example={"name": "Engineering"})
-GroupPatchBody = body(models.GroupPatch, "any of the group's fields", example={"description": "the builders"})
-AppCreateBody = body(models.AppCreate, "a new app (a signing key pair is generated)",
-                     example={"slug": "officespace", "label": "OfficeSpace", "template": "officespace",
-                              "sp_entity_id": "https://acme.officespacesoftware.com",
-                              "acs_urls": ["https://acme.officespacesoftware.com/users/auth/saml/callback"]})
-AppPatchBody = body(models.AppPatch, "any of the app's settings (not its slug)", example={"label": "OfficeSpace (HQ)"})
-ProvisioningBody = body(models.ProvisioningSettings, "SCIM settings (the token is write-only)",
-                        example={"base_url": "https://acme.officespacesoftware.com/api/scim/v2", "token": "<SCIM token>",
-                                 "enabled": True, "group_management": False})
+def _mfa_policy_settings() -> type[BaseModel]:
+    from idp.signon.mfa.policy_body import MfaPolicySettings  # only PUT /admin/mfa and the document need it
+
+    return MfaPolicySettings
+
+
+# The request bodies of the typed routes, by the name their annotations use (`body: api.UserCreateBody`):
+# the model (or a function that imports it), the description, an example. Each is made on first access
+# (PEP 562 `__getattr__` below): powertools reads a route's annotations when it first serves that route
+# (or renders the document), so a cold start builds no model's JSON schema.
+_BODIES = {
+    "UserCreateBody": (models.UserCreate, "a new user (the password is write-only)",
+                       {"username": "jdoe", "email": "jdoe@example.com", "firstname": "Jane", "lastname": "Doe"}),
+    "UserPatchBody": (models.UserPatch, "any of the user's fields", {"title": "Engineer", "state": "SUSPENDED"}),
+    "GroupCreateBody": (models.GroupCreate, "a new group", {"name": "Engineering"}),
+    "GroupPatchBody": (models.GroupPatch, "any of the group's fields", {"description": "the builders"}),
+    "AppCreateBody": (models.AppCreate, "a new app (a signing key pair is generated)",
+                      {"slug": "officespace", "label": "OfficeSpace", "template": "officespace",
+                       "sp_entity_id": "https://acme.officespacesoftware.com",
+                       "acs_urls": ["https://acme.officespacesoftware.com/users/auth/saml/callback"]}),
+    "AppPatchBody": (models.AppPatch, "any of the app's settings (not its slug)", {"label": "OfficeSpace (HQ)"}),
+    "ProvisioningBody": (models.ProvisioningSettings, "SCIM settings (the token is write-only)",
+                         {"base_url": "https://acme.officespacesoftware.com/api/scim/v2", "token": "<SCIM token>",
+                          "enabled": True, "group_management": False}),
+    "MfaPolicyBody": (_mfa_policy_settings, "the global MFA policy",
+                      {"policy": "required", "grace_days": 7, "methods": ["totp", "webauthn"]}),
+}
 
 
 def errors(*statuses: int) -> dict[int, dict]:
@@ -244,10 +286,26 @@ def _polish(document: dict) -> dict:
 def openapi_document(app) -> dict:
     """The OpenAPI 3 document of the admin resolver's routes (what GET /admin/openapi.json serves)."""
     raw = app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION,
-                                      security_schemes=SECURITY_SCHEMES, tags=TAGS)
+                                      security_schemes=security_schemes(), tags=tags())
     return _polish(json.loads(raw))
 
 
 def openapi_json(app) -> str:
     return json.dumps(openapi_document(app), indent=2, sort_keys=False) + "\n"
 
+
+_LAZY = {"SECURITY_SCHEMES": security_schemes, "TAGS": tags}
+
+
+def __getattr__(name: str):
+    """The request bodies (`UserCreateBody`, ...), `SECURITY_SCHEMES` and `TAGS` (the local stack's Swagger
+    UI, the tests): each built on its first access, then kept as a module attribute."""
+    if name in _BODIES:
+        model, description, example = _BODIES[name]
+        value = body(model if isinstance(model, type) else model(), description, example=example)
+    elif name in _LAZY:
+        value = _LAZY[name]()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -22,6 +22,7 @@ router.use([admin_middleware])
 
 
 class ActorView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     type: str = Field(description="user, admin or system")
     id: str | None = None
 
@@ -29,7 +30,7 @@ class ActorView(BaseModel):
 class EventView(BaseModel):
     """One audit event; absent facts are left out."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+    model_config = ConfigDict(defer_build=True, extra="allow", json_schema_extra={"examples": [{
         "id": "ev-82...", "at": "2026-12-01T09:00:00.000Z", "type": "sso", "outcome": "failure",
         "actor": {"type": "user", "id": "u-1"}, "user_id": "u-1", "app": "officespace", "ip": "198.51.100.7",
         "user_agent": "Mozilla/5.0", "reason": "not_bound"}]})
@@ -48,6 +49,7 @@ class EventView(BaseModel):
 
 
 class EventPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[EventView]
     next_cursor: str | None
 

@@ -23,12 +23,13 @@ router.use([admin_middleware])
 
 
 class AccessView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     direct: bool = Field(description="bound to the app directly")
     groups: list[str] = Field(description="ids of the bound groups the user is a member of")
 
 
 class ProvisioningStateView(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(defer_build=True, extra="allow")
     state: str = Field(description="not_configured, not_provisioned, synced, deactivated, pending, failed, creating")
     scim_id: str | None = None
     active: bool | None = None
@@ -36,7 +37,7 @@ class ProvisioningStateView(BaseModel):
 
 
 class Diagnosis(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [{
         "can_sign_in": False, "reasons": ["not_bound"], "access": {"direct": False, "groups": []},
         "last_sso": None, "provisioning": {"state": "not_provisioned", "last": None}}]})
     can_sign_in: bool

@@ -10,26 +10,24 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field
 
 from idp.bootstrap import container
-from idp.directory.access import users_of_app
 from idp.kernel.audit import API_ADMIN
 from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
-from idp.provisioning.import_report import MAX_SP_USERS, classify
-from idp.provisioning.planner import ProvisioningConfig
-from idp.scim import mapping as mp
-from idp.scim.protocol import AuthError, ScimError
 from idp.web import api_models as api
 from idp.web.api_models import ok, options
 from idp.web.auth import admin_middleware
 from idp.web.http import body_text, json_body
 from idp.web.request import current_request
+
+if TYPE_CHECKING:  # the import's helpers (the planner, the SCIM mapping and client errors) load with its first request
+    from idp.provisioning.planner import ProvisioningConfig
 
 log = Logger(child=True)
 router = Router()
@@ -45,7 +43,7 @@ ConfirmBody = options("ImportConfirmation", {
 
 
 class ImportItem(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(defer_build=True, extra="allow")
     sp_id: str
     userName: str
     status: str = Field(description="matched, conflict or unmatched")
@@ -54,6 +52,7 @@ class ImportItem(BaseModel):
 
 
 class ImportReportView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     items: list[ImportItem]
     to_create: list[str] = Field(description="ids of users bound to the app that the SP does not hold")
@@ -61,6 +60,7 @@ class ImportReportView(BaseModel):
 
 
 class ImportConfirmed(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     linked: list[dict[str, Any]]
     created: list[dict[str, Any]]
@@ -73,6 +73,8 @@ def _reports():
 
 
 def _config(slug: str) -> tuple[dict, ProvisioningConfig]:
+    from idp.provisioning.planner import ProvisioningConfig
+
     app = container().store.get_app(slug)
     if not app:
         raise not_found("app", slug)
@@ -97,6 +99,9 @@ def _object_body(allowed: set[str]) -> dict:
 
 
 def _sp_users(cfg: ProvisioningConfig) -> tuple[list[dict], bool]:
+    from idp.provisioning.import_report import MAX_SP_USERS
+    from idp.scim.protocol import AuthError, ScimError
+
     client = container().engine.client_for(cfg)
     users: list[dict] = []
     try:
@@ -115,6 +120,8 @@ def _sp_users(cfg: ProvisioningConfig) -> tuple[list[dict], bool]:
 
 
 def _directory_states(cfg: ProvisioningConfig) -> dict[str, dict]:
+    from idp.scim import mapping as mp
+
     store, states, cursor = container().store, {}, None
     while True:
         page, cursor = store.list_users(200, cursor)
@@ -128,6 +135,10 @@ def _directory_states(cfg: ProvisioningConfig) -> dict[str, dict]:
              summary="Match the SP's users against the directory (writes nothing to the SP)",
              responses=ok(200, ImportReportView, "the report", 400, 404, 409))
 def import_report(slug: str, body: NoBody = None):
+    from idp.directory.access import users_of_app
+    from idp.provisioning.import_report import classify
+    from idp.scim import mapping as mp
+
     _object_body(set())
     _app, cfg = _config(slug)
     sp_users, truncated = _sp_users(cfg)
@@ -156,6 +167,7 @@ def _strings(body: dict, name: str) -> list:
              responses=ok(200, ImportConfirmed, "what was linked and created", 400, 404, 409))
 def confirm_import(slug: str, report_id: str, body: ConfirmBody = None):
     from idp.provisioning.ports import STATUS_PENDING
+    from idp.scim import mapping as mp
 
     opts = _object_body({"links", "create_users"})
     _config(slug)
@@ -219,6 +231,8 @@ def _validated_links(links: list, rows: dict, parts, slug: str) -> list[tuple[st
 
 def _create_user(directory, sp_id: str, state: dict) -> dict:
     """A directory user (unbound) from an SP-only user; a clash or a bad value is reported, not raised."""
+    from idp.scim import mapping as mp
+
     username = str(state.get("userName") or "")
     email = state.get(mp.WORK_EMAIL) or (username if "@" in username else None)
     local = username.split("@")[0] or username

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from idp.bootstrap import container
 from idp.directory.models import parse
 from idp.kernel.audit import API_ADMIN
-from idp.signon.mfa.policy_body import MfaPolicySettings
 from idp.web import api_models as api
 from idp.web.api_models import ok
 from idp.web.auth import admin_middleware
@@ -23,13 +22,14 @@ router.typed = True
 
 
 class MfaPolicyView(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"policy": "required", "grace_days": 7, "methods": ["totp", "webauthn"]}]})
+    model_config = ConfigDict(defer_build=True, json_schema_extra={"examples": [{"policy": "required", "grace_days": 7, "methods": ["totp", "webauthn"]}]})
     policy: str = Field(description="off, optional or required")
     grace_days: int = Field(description="days a user may still sign in without a factor once required applies to them")
     methods: list[str] = Field(description="the methods that count as a second factor: totp, webauthn")
 
 
 class FactorView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     type: str = Field(description="totp or webauthn")
     name: str | None = None
@@ -38,11 +38,8 @@ class FactorView(BaseModel):
 
 
 class FactorList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     factors: list[FactorView]
-
-
-MfaPolicyBody = api.body(MfaPolicySettings, "the global MFA policy",
-                         example={"policy": "required", "grace_days": 7, "methods": ["totp", "webauthn"]})
 
 
 def _doc(summary: str, responses: dict, tag: str = "mfa") -> dict:
@@ -56,7 +53,9 @@ def get_policy():
 
 
 @router.put("/admin/mfa", **_doc("Set the global MFA policy", ok(200, MfaPolicyView, "the policy", 400, 413)))
-def put_policy(body: MfaPolicyBody):
+def put_policy(body: api.MfaPolicyBody):
+    from idp.signon.mfa.policy_body import MfaPolicySettings  # only who validates a policy imports it
+
     settings = parse(MfaPolicySettings, json_body(current_request(router, with_form=False)))
     container().mfa.sealer.ensure()  # the login function enrols factors but may not create the seed key
     return container().mfa.set_policy(settings).view()

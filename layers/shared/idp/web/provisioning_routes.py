@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -19,13 +21,14 @@ from idp.bootstrap import container
 from idp.directory.models import is_email
 from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
-from idp.provisioning.planner import ProvisioningConfig
-from idp.scim.protocol import AuthError, ScimError
 from idp.web import api_models as api
 from idp.web.api_models import Cursor, IdFilter, LogLimit, ok, options
 from idp.web.auth import admin_middleware
 from idp.web.http import body_text, json_body
 from idp.web.request import WebRequest, current_request
+
+if TYPE_CHECKING:  # the planner and the SCIM client's errors load with the first provisioning request (its reconciler needs them)
+    from idp.provisioning.planner import ProvisioningConfig
 
 router = Router()
 router.typed = True  # documented in the admin API's OpenAPI document (idp.web.api_models)
@@ -73,6 +76,8 @@ def _options(allowed: dict[str, type]) -> dict:
 
 
 def _configured(slug: str) -> ProvisioningConfig:
+    from idp.provisioning.planner import ProvisioningConfig
+
     cfg = ProvisioningConfig.from_app(_app(slug))
     if cfg is None:
         raise DomainError(409, "not_configured",
@@ -95,6 +100,8 @@ def test_connection(slug: str, body: TestOptions = None):
 
 @router.post("/admin/apps/<slug>/provisioning/sync", **doc("Reconcile the app now", {**ok(200, api.SyncResult, "the sync's summary", 400, 404, 409, 413, 503), 202: {"description": "queued", "content": {"application/json": {"model": api.SyncResult}}}}))
 def sync_app(slug: str, body: SyncOptions = None):
+    from idp.scim.protocol import AuthError, ScimError
+
     opts = _options({"confirm": bool, "async": bool})
     cfg = _configured(slug)
     if not cfg.enabled:
@@ -165,6 +172,8 @@ def read_log(slug: str, user_id: IdFilter = None, group_id: IdFilter = None, lim
 
 @router.get("/admin/apps/<slug>/provisioning/status", **doc("Counts, state and the last error", ok(200, api.ProvisioningStatus, "the status", 404)))
 def status(slug: str):
+    from idp.provisioning.planner import ProvisioningConfig
+
     app = _app(slug)
     cfg = ProvisioningConfig.from_app(app)
     rec = _reconciler()
