@@ -36,8 +36,11 @@ run: install
 	$(BIN)/python -m idp_local
 
 # tests/package runs what this builds, as Lambda would; pytest alone never rebuilds.
+# sam build copies the layer's sources without bytecode, and Lambda cannot write it into /opt: compile it
+# here (unchecked-hash: valid whatever the zip does to mtimes), or every cold start compiles the layer.
 build: install
 	$(BIN)/sam build --template template.yaml
+	$(BIN)/python -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build > /dev/null
 
 test: install lint system-deps build
 	$(BIN)/python -m pytest
@@ -61,11 +64,11 @@ openapi: install
 fuzz: install
 	FUZZ_EXAMPLES=100 $(BIN)/python -m pytest tests/e2e/test_openapi_fuzz.py -q -p no:cacheprovider
 
-bench: install system-deps
+bench: install system-deps build
 	$(BIN)/python -m benchmarks
 
 deploy: install
-	$(BIN)/sam build && $(BIN)/sam deploy --guided
+	$(MAKE) build && $(BIN)/sam deploy --guided
 
 # layers/shared/requirements.txt is generated from pyproject.toml's [project].dependencies.
 requirements: | $(BIN)/python

@@ -1,22 +1,52 @@
 """Benchmark 2: cold start of each Lambda function.
 
-A fresh interpreter imports ``functions/<name>/app.py`` the way the Lambda runtime does (which builds
+A fresh interpreter imports the function's ``app.py`` the way the Lambda runtime does (which builds
 what the module builds at init: routers, resolver, logger), then exits; against a bare
-``python -c pass``. Wall time from spawn to exit, and the child's peak RSS (``ru_maxrss`` from
-``wait4``). The environment mirrors the template's Globals (no AWS call happens at import).
+``python -c pass``. Wall time from spawn to exit, and the child's peak RSS. The environment mirrors
+the template's Globals (no AWS call happens at import).
+
+What is imported is the layer as shipped when `sam build` has run (``make bench`` builds first):
+``.aws-sam/build``'s layer and function directories on ``PYTHONPATH``, with ``python -S`` so nothing of
+this venv's site-packages is seen (the standard library only, as in the runtime), and the bytecode
+`make build` compiles into the build (the layer cannot write it on Lambda). Without a build it
+falls back to this venv (``functions/<name>/app.py``), and the report says so.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from .common import ROOT
 
 FUNCTIONS = ("saml_metadata", "saml_login", "scim_push", "admin_api", "reconcile")
+BUILD = ROOT / ".aws-sam" / "build"
+LAYER = BUILD / "SharedLayer" / "python"
+
+
+@functools.lru_cache(maxsize=1)
+def built_functions() -> dict[str, Path]:
+    """function name (``functions/<name>``) -> its directory in ``sam build``'s output, from the template."""
+    from idp_local.cfn import load_template
+
+    out = {}
+    for logical, res in load_template(ROOT / "template.yaml").get("Resources", {}).items():
+        code = str((res.get("Properties") or {}).get("CodeUri") or "")
+        if res.get("Type") == "AWS::Serverless::Function" and code.startswith("functions/"):
+            out[code.strip("/").split("/")[1]] = BUILD / logical
+    return out
+
+
+def shipped() -> bool:
+    """True when the cold starts are measured on `sam build`'s output (the layer as shipped)."""
+    return LAYER.is_dir() and all((d / "app.py").is_file() for d in built_functions().values())
 #: Budget above bare Python (ms) per the performance issue; functions without one are reported only.
 TARGETS_MS = {"saml_metadata": 120.0, "saml_login": 250.0, "scim_push": 250.0, "admin_api": 250.0}
 
@@ -49,7 +79,7 @@ _BLOCK_AWSCRT = (
 
 
 def lambda_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "PYTHONPATH"))}
     env.update({
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -64,19 +94,29 @@ def lambda_env() -> dict:
     return env
 
 
-def command(name: str | None, block_awscrt: bool = False) -> list[str]:
-    """The child's command line: bare Python (`pass`, plus reading its own peak RSS) or the handler import."""
+def command(name: str | None, variant: bool = False, build: Path | None = None) -> list[str]:
+    """The child's command line: bare Python (`pass`, plus reading its own peak RSS) or the handler import.
+    On the shipped build, `variant` imports from `build` (a copy without bytecode); on the venv, it blocks awscrt."""
+    if not shipped():
+        if name is None:
+            return [sys.executable, "-c", "pass\n" + _REPORT_HWM]
+        code = (_BLOCK_AWSCRT if variant else "") + _IMPORT_HANDLER
+        return [sys.executable, "-c", code, str(ROOT / "functions" / name / "app.py")]
     if name is None:
-        return [sys.executable, "-c", "pass\n" + _REPORT_HWM]
-    code = (_BLOCK_AWSCRT if block_awscrt else "") + _IMPORT_HANDLER
-    return [sys.executable, "-c", code, str(ROOT / "functions" / name / "app.py")]
+        return [sys.executable, "-S", "-c", "pass\n" + _REPORT_HWM]
+    root = build if variant and build else BUILD
+    fdir = root / built_functions()[name].name
+    # The function's directory first, then the layer, as the runtime has them (/var/task, then /opt/python).
+    code = f"import sys; sys.path[:0] = [{str(fdir)!r}, {str(root / LAYER.relative_to(BUILD))!r}]\n" + _IMPORT_HANDLER
+    return [sys.executable, "-S", "-c", code, str(fdir / "app.py")]
 
 
-def run_once(name: str | None, env: dict | None = None, block_awscrt: bool = False) -> tuple[float, int]:
+def run_once(name: str | None, env: dict | None = None, variant: bool = False, build: Path | None = None) -> tuple[float, int]:
     """(wall seconds, peak RSS in KiB) of one fresh process."""
     env = env or lambda_env()
+    cmd = command(name, variant, build)
     t0 = time.perf_counter()
-    proc = subprocess.run(command(name, block_awscrt), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{name or 'bare python'} exited with {proc.returncode}: {proc.stderr[-2000:]}")
@@ -84,13 +124,13 @@ def run_once(name: str | None, env: dict | None = None, block_awscrt: bool = Fal
     return wall, int(m.group(1)) if m else 0
 
 
-def bench_cold_start(name: str | None, n: int, block_awscrt: bool = False) -> dict:
+def bench_cold_start(name: str | None, n: int, variant: bool = False) -> dict:
     """Median wall time and peak RSS over n fresh processes (one untimed warm-up for the page cache)."""
     env = lambda_env()
-    run_once(name, env, block_awscrt)
+    run_once(name, env, variant)
     walls, rss = [], []
     for _ in range(n):
-        w, r = run_once(name, env, block_awscrt)
+        w, r = run_once(name, env, variant)
         walls.append(w)
         rss.append(r)
     return {"n": n, "median_ms": statistics.median(walls) * 1000, "min_ms": min(walls) * 1000,
@@ -98,28 +138,34 @@ def bench_cold_start(name: str | None, n: int, block_awscrt: bool = False) -> di
 
 
 def bench_all(n: int, names=FUNCTIONS) -> dict:
-    """Every function, interleaved round by round with bare Python so drift hits all alike; then the
-    same without awscrt (as the layer ships)."""
+    """Every function, interleaved round by round with bare Python so drift hits all alike; and each again
+    as a variant: on the shipped build, a copy of it without bytecode (what `sam build` alone ships); on the
+    venv, without awscrt (which the layer does not ship)."""
     env = lambda_env()
     keys = [(None, False)] + [(name, False) for name in names] + [(name, True) for name in names]
-    for name, block in keys:
-        run_once(name, env, block)  # warm the page cache
-    walls: dict = {k: [] for k in keys}
-    rss: dict = {k: [] for k in keys}
-    for _ in range(n):
-        for name, block in keys:
-            w, r = run_once(name, env, block)
-            walls[(name, block)].append(w)
-            rss[(name, block)].append(r)
+    with tempfile.TemporaryDirectory(prefix="cold-nopyc-") as tmp:
+        build = None
+        if shipped():
+            build = Path(tmp) / "build"
+            shutil.copytree(BUILD, build, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for name, variant in keys:
+            run_once(name, env, variant, build)  # warm the page cache
+        walls: dict = {k: [] for k in keys}
+        rss: dict = {k: [] for k in keys}
+        for _ in range(n):
+            for name, variant in keys:
+                w, r = run_once(name, env, variant, build)
+                walls[(name, variant)].append(w)
+                rss[(name, variant)].append(r)
 
     def row(k):
         return {"n": n, "median_ms": statistics.median(walls[k]) * 1000, "min_ms": min(walls[k]) * 1000,
                 "max_ms": max(walls[k]) * 1000, "peak_rss_mib": statistics.median(rss[k]) / 1024}
 
-    out = {"bare": row((None, False))}
+    out = {"bare": row((None, False)), "shipped": shipped()}
     for name in names:
         out[name] = row((name, False))
-        out[name]["no_awscrt"] = row((name, True))
+        out[name]["no_bytecode" if shipped() else "no_awscrt"] = row((name, True))
     return out
 
 

@@ -93,15 +93,26 @@ def _cold(r: dict, t: Targets, out: list[str]) -> None:
         out.append(f"Not measured: `{err}`\n")
         return
     bare = r["bare"]
-    out.append("A fresh `python` process imports `functions/<name>/app.py` as the Lambda runtime does (the module "
-               "builds its logger, routers and resolver at import) and exits; against `python -c pass`. Wall "
-               "time from spawn to exit (median) and the child's peak RSS (`VmHWM`, read by the child itself as "
-               "it ends). Environment as the template's Globals; nothing calls AWS at import.\n")
-    out.append("Runs are interleaved round by round (bare, each function, each function without awscrt), so "
-               "drift on the machine hits all of them alike. The last two columns block `awscrt`, which this "
-               "venv has and botocore imports when present, but which the layer does not ship: that is what "
-               "Lambda would import. The targets are judged on the venv as it is (the larger number).\n")
-    out.append("| function | runs | median wall | above bare Python | target (above bare) | | peak RSS | without awscrt: above bare | peak RSS |")
+    if r.get("shipped"):
+        what = ("the layer as shipped: `sam build`'s output (`.aws-sam/build`: the function's directory, then the "
+                "layer's, on `sys.path`; `python -S`, so nothing of the venv is seen), with the bytecode `make build` "
+                "compiles into it (`compileall --invalidation-mode unchecked-hash`)")
+        variant, variant_text = "without bytecode", (
+            "The last two columns import a copy of the same build without its bytecode: what `sam build` alone ships. "
+            "Lambda cannot write bytecode into `/opt`, so without it every cold start compiles the layer again.")
+    else:
+        what = "this venv's `functions/<name>/app.py` (no `sam build` output was found: not the layer as shipped)"
+        variant, variant_text = "without awscrt", (
+            "The last two columns block `awscrt`, which this venv has and botocore imports when present, but which "
+            "the layer does not ship. The targets are judged on the venv as it is (the larger number).")
+    out.append("A fresh `python` process imports the function's `app.py` as the Lambda runtime does (the module "
+               "builds its logger, routers and resolver at import) and exits; against a bare `python -c pass` "
+               f"started the same way. What is imported: {what}. Wall time from spawn to exit (median) and the "
+               "child's peak RSS (`VmHWM`, read by the child itself as it ends). Environment as the template's "
+               "Globals; nothing calls AWS at import.\n")
+    out.append(f"Runs are interleaved round by round (bare, each function, each function {variant}), so drift on the "
+               f"machine hits all of them alike. {variant_text}\n")
+    out.append(f"| function | runs | median wall | above bare Python | target (above bare) | | peak RSS | {variant}: above bare | peak RSS |")
     out.append("|---|---:|---:|---:|---:|---|---:|---:|---:|")
     out.append(f"| bare `python -c pass` | {bare['n']} | {fmt_ms(bare['median_ms'], 1)} | – | – | | {bare['peak_rss_mib']:.1f} MiB | | |")
     missed = []
@@ -112,7 +123,7 @@ def _cold(r: dict, t: Targets, out: list[str]) -> None:
         above = row["median_ms"] - bare["median_ms"]
         target = TARGETS_MS.get(name)
         ok = None if target is None else above <= target
-        nc = row.get("no_awscrt")
+        nc = row.get("no_bytecode") or row.get("no_awscrt")
         nc_cells = (f"{fmt_ms(nc['median_ms'] - bare['median_ms'], 1)} | {nc['peak_rss_mib']:.1f} MiB" if nc else " | ")
         out.append(f"| `{name}` | {row['n']} | {fmt_ms(row['median_ms'], 1)} | {fmt_ms(above, 1)} | "
                    f"{fmt_ms(target, 0) if target else 'none'} | {_met(ok) if target else ''} | {row['peak_rss_mib']:.1f} MiB | {nc_cells} |")
@@ -123,10 +134,14 @@ def _cold(r: dict, t: Targets, out: list[str]) -> None:
                 missed.append(name)
     out.append("")
     profiles = r.get("import_profiles") or {}
-    if missed and profiles:
+    # The functions that missed, else the two largest: what is left to cut, and where it comes from.
+    largest = sorted((n for n in FUNCTIONS if r.get(n)), key=lambda n: -r[n]["median_ms"])[:2]
+    shown = missed or largest
+    if shown and profiles:
         out.append("**What costs the time** (`python -X importtime`, which inflates the totals; read it for shares). "
-                   "Self time summed per top-level package, and which of our modules first imported it:\n")
-        for name in missed:
+                   f"Self time summed per top-level package, and which of our modules first imported it, for "
+                   f"{'the functions over their target' if missed else 'the two largest'}:\n")
+        for name in shown:
             p = profiles.get(name)
             if not p:
                 continue
