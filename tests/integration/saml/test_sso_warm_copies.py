@@ -9,6 +9,7 @@ from test_saml_lambda_routes import LambdaClient, _login, env  # noqa: F401 - en
 from idp.adapters.app_revisions import rev_key
 from idp.adapters.mfa_state import MfaState
 from idp.bootstrap import container
+from idp.kernel.audit_log import AuditQuery
 from idp_testing.saml_browser import parse_post_form
 
 SP_ACS = "https://acme.officespacesoftware.com/users/sign_in/saml"
@@ -125,14 +126,17 @@ def test_a_factor_from_before_the_index_is_still_asked_for(signed_in):
 
 def test_a_password_login_reads_in_two_batches(signed_in):
     """POST /login and the Response it resumes: the login state, the account and its counters, the app's
-    reads in two BatchGetItems; then the login state goes, the session is written, and the two events."""
+    reads in two BatchGetItems; then the login state goes, the session is written, and the two events
+    (login, then the Response's) in one BatchWriteItem as the request ends."""
     w = signed_in
     fresh = LambdaClient(w.resolver)
     page = fresh.request("GET", "/saml2/officespace")
     assert page.path == "/login"
     resp, calls = w.calls.during(lambda: _login(fresh, page))
     assert _issued(resp)
-    assert calls == ["BatchGetItem", "BatchGetItem", "DeleteItem", "PutItem", "PutItem", "PutItem"]
+    assert calls == ["BatchGetItem", "BatchGetItem", "DeleteItem", "PutItem", "BatchWriteItem"]
+    events = [e["type"] for e in container().audit.query(AuditQuery(user_id=w.user["id"]), limit=5)[0]]
+    assert events[:2] == ["sso", "login"]  # newest first: both written
 
 
 def test_a_wrong_password_then_the_right_one_counts_as_before(signed_in):

@@ -41,6 +41,15 @@ class AppRecords:
                 self.revisions.put(slug, revisions.CONFIG, token, item)
         return _clean(item) if item else None
 
+    def app_label(self, slug: str) -> str | None:
+        """The app's label for a page to show (the login form's "Sign in to ..."): from this container's copy
+        when it holds one, unchecked, since a label decides nothing (every answer reads the app fresh, or
+        checks its copy); else read."""
+        copy = self.revisions.last(slug, revisions.CONFIG)
+        if copy is not None:
+            return copy.get("label")
+        return (self.get_app(slug) or {}).get("label")
+
     def list_apps(self, limit=None, cursor=None):
         return self._page("APPS", limit, cursor)
 

@@ -53,10 +53,7 @@ def wait_words(seconds: int) -> str:
 def _login_page(status: int, state: LoginState, *, error: str | None = None, username: str = "",
                 cookies: list[Cookie] | None = None, notice: str | None = None, retry_after: int = 0,
                 error_code: str | None = None) -> Response:
-    label = None
-    if state.pending.slug:
-        app = container().store.get_app(state.pending.slug)
-        label = (app or {}).get("label")
+    label = container().store.app_label(state.pending.slug) if state.pending.slug else None
     if retry_after:
         error = f"{error} Try again in {wait_words(retry_after)}."
     if state.uid:  # past the password (or a step-up): the second step's form
@@ -104,7 +101,8 @@ def _login_get(request: WebRequest) -> Response:
 def login_post(request: WebRequest) -> Response:
     """POST /login: the login flow; done, it resumes the pending SSO (or goes to the portal)."""
     form = request.form
-    with container().login_reads(form.get("login"), form.get("username"), request.client_ip):
+    # Its reads in two batches, its two audit events (login, then the Response's) in one write when it ends.
+    with container().login_reads(form.get("login"), form.get("username"), request.client_ip), container().audit.batched():
         outcome = container().signon.login(LoginSubmission(
             login_id=form.get("login"), csrf=form.get("csrf"), browser=read(request, BROWSER),
             username=form.get("username") or "", password=form.get("password") or "", client=request.client_ip,
