@@ -126,17 +126,19 @@ def test_a_factor_from_before_the_index_is_still_asked_for(signed_in):
 
 def test_a_password_login_reads_in_two_batches(signed_in):
     """POST /login and the Response it resumes: the login state, the account and its counters, the app's
-    reads in two BatchGetItems; then the login state goes, the session is written, and the two events
-    (login, then the Response's) in one BatchWriteItem as the request ends."""
+    reads in two BatchGetItems; then the login state goes as the session is written (one BatchWriteItem),
+    and the two events (login, then the Response's) in one BatchWriteItem as the request ends."""
     w = signed_in
     fresh = LambdaClient(w.resolver)
     page = fresh.request("GET", "/saml2/officespace")
     assert page.path == "/login"
     resp, calls = w.calls.during(lambda: _login(fresh, page))
     assert _issued(resp)
-    assert calls == ["BatchGetItem", "BatchGetItem", "DeleteItem", "PutItem", "BatchWriteItem"]
+    assert calls == ["BatchGetItem", "BatchGetItem", "BatchWriteItem", "BatchWriteItem"]
     events = [e["type"] for e in container().audit.query(AuditQuery(user_id=w.user["id"]), limit=5)[0]]
     assert events[:2] == ["sso", "login"]  # newest first: both written
+    again = _login(fresh, page)  # the same form again: its login state went with that write
+    assert again.status == 403 and "csrf_failed" in again.text
 
 
 def test_a_wrong_password_then_the_right_one_counts_as_before(signed_in):

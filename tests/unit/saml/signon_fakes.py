@@ -79,7 +79,9 @@ class FakeStore:
     def advance_login(self, lid, uid, amr):
         self.logins[lid].update(uid=uid, amr=list(amr), epoch=self.epochs.get(uid, 0))
 
-    def create_session(self, uid, amr=None):
+    def create_session(self, uid, amr=None, *, ending=(None, None)):
+        self.delete_login(ending[0])
+        self.delete_session(ending[1])
         sid = new_token()
         n = next(self._n)
         self.sessions[sid] = {"uid": uid, "session_index": f"_s{n}", "csrf": f"csrf{n}", "auth_instant": 1_900_000_000,

@@ -104,9 +104,11 @@ class SignonState:
 
     # ------------------------------------------------------------------ sessions
 
-    def create_session(self, uid: str, amr: list[str] | None = None) -> tuple[str, dict]:
+    def create_session(self, uid: str, amr: list[str] | None = None, *,
+                       ending: tuple[str | None, str | None] = (None, None)) -> tuple[str, dict]:
         """A fresh session (new random id: never reuse a pre-auth id), stamped with the user's session epoch and
-        how the user signed in (``amr``: pwd, otp, webauthn)."""
+        how the user signed in (``amr``: pwd, otp, webauthn). ``ending`` (the login state used up, the old
+        session): deleted in the same BatchWriteItem as the session's put."""
         sid = f"{uid}.{new_token()}"  # the user id in front: an SSO reads session and user in one batch
         now = self._now()
         item = {
@@ -123,7 +125,18 @@ class SignonState:
             "absolute_expiry": now + self.policy.session_lifetime,
             "expires_at": self.policy.session_expiry(absolute_expiry=now + self.policy.session_lifetime, now=now),
         }
-        self.table.put_item(Item=item)
+        lid, old_sid = ending
+        gone = ([self.login_key(lid)] if lid and len(lid) <= 128 else []) + \
+               ([self.session_key(old_sid)] if old_sid and len(old_sid) <= 128 else [])
+        if not gone:
+            self.table.put_item(Item=item)
+            return sid, from_ddb(item)
+        for key in gone:
+            forget(key)
+        with self.table.batch_writer() as batch:  # one BatchWriteItem (its UnprocessedItems sent again)
+            for key in gone:
+                batch.delete_item(Key=key)
+            batch.put_item(Item=item)
         return sid, from_ddb(item)
 
     def get_session(self, sid: str | None, touch: bool = True) -> dict | None:

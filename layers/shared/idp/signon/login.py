@@ -235,10 +235,7 @@ def start_session(ctx: LoginContext) -> Outcome | None:
     login state used up, any old session ended, a fresh session id (saying how the user signed in), and the
     browser's device cookie."""
     _forget_failures(ctx)
-    ctx.store.delete_login(ctx.state.login_id)
-    if ctx.submission.old_session:
-        ctx.store.delete_session(ctx.submission.old_session)
-    sid, item = ctx.store.create_session(ctx.uid, amr=list(ctx.amr))
+    sid, item = ctx.store.create_session(ctx.uid, amr=list(ctx.amr), ending=(ctx.state.login_id, ctx.submission.old_session))
     cookie = None
     if ctx.device_key:
         cookie = devices.issue(ctx.device_key, ctx.uid, ctx.now, ctx.device.device_id if ctx.device else None)

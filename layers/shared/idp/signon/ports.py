@@ -48,9 +48,11 @@ class SignonStore(Protocol):
 
     def delete_login(self, lid: str | None) -> None: ...
 
-    def create_session(self, uid: str, amr: list[str] | None = None) -> tuple[str, dict]:
+    def create_session(self, uid: str, amr: list[str] | None = None, *,
+                       ending: tuple[str | None, str | None] = (None, None)) -> tuple[str, dict]:
         """A fresh session under a new random id, stamped with the user's current session epoch and how the user
-        signed in (``amr``, default a password): (session id, item)."""
+        signed in (``amr``, default a password): (session id, item). ``ending``: the login state it uses up and
+        the browser's old session, gone with the same write."""
 
     def get_session(self, sid: str | None, touch: bool = True) -> dict | None:
         """The live session item; the idle refresh never brings back one deleted meanwhile."""
