@@ -54,7 +54,7 @@ def _client(url: str, cookie: str, n: int) -> list[float]:
 def _purpose(op: str, body: bytes) -> str:
     """What a DynamoDB call was for, from the key it names."""
     if op == "BatchGetItem":
-        return "batched reads (app, session; user, epoch, binding)"
+        return "batched reads (app revision, MFA policy, session; user, epoch, binding, factor index, memberships)"
     text = body.decode("utf-8", "replace")
     for marker, name in (("MEMBEROF#", "groups of the user"), ("BIND#GROUP#", "groups bound to the app"),
                          ("MFAPOLICY", "MFA policy"), ("MFA#", "MFA factors"), ("AUDIT", "audit log write"),
@@ -214,6 +214,11 @@ def render(r: dict, out: list[str], targets=None) -> None:
     out.append("")
     out.append(f"Round trip ÷ floor: **{r['ratio']:.2f}×** (target ≤ 1.5× and ≤ 15 ms); p95 ÷ p50: {r['p95_over_p50']:.2f} "
                f"(target ≤ 2); {r['dynamodb_calls_per_request']:.1f} DynamoDB calls a request.\n")
+    audit_ms = r["parts_ms"].get("DynamoDB: audit log write")
+    if audit_ms:
+        out.append(f"Not a target, for reading the gap: the floor leaves out the audit log's write, which every answer makes "
+                   f"(the `sso` event of the audit log); with it ({audit_ms:.2f} ms here) the floor is "
+                   f"{r['floor_ms'] + audit_ms:.2f} ms and the round trip {real['median_ms'] / (r['floor_ms'] + audit_ms):.2f}× it.\n")
     out.append("Where a round trip's server time goes (ms per request, summed over the run ÷ requests; the last row is the "
                "p50 round trip minus the timed parts: uvicorn, the resolver, cookies, the AuthnRequest-free checks, logging):\n")
     out.append("| part | ms | calls |")
