@@ -479,3 +479,21 @@ def test_without_the_seed_key_totp_enrolment_says_so_and_a_get_of_the_policy_cre
     assert world.admin("GET", "/admin/mfa")[0] == 200
     secret, _ = enrol_totp(c)
     assert secret
+
+
+def test_a_policy_without_totp_refuses_authenticator_app_enrolment(world):
+    """With `methods` of passkeys only, setting up (or confirming) an authenticator app is refused, not just hidden."""
+    from idp.bootstrap import container
+
+    c = signed_in(world)
+    page = c.request("GET", "/account")
+    csrf = parse_inputs(page.text)["csrf"]
+    setup = c.request("POST", "/account/totp", form={"csrf": csrf})  # begun while the policy allowed it
+    fields = parse_inputs(setup.text)
+    secret = re.search(r'data-testid="setup-key">([A-Z2-7]+)<', setup.text).group(1)
+    set_policy(world, policy="optional", grace_days=7, methods=["webauthn"])
+    r = c.request("POST", "/account/totp", form={"csrf": csrf})
+    assert r.status == 403 and "does not allow authenticator apps" in r.text and "setup-key" not in r.text
+    done = c.request("POST", "/account/totp/confirm", form={**fields, "code": totp.code_at(secret, time.time())})
+    assert done.status == 403 and "Authenticator app added" not in done.text
+    assert container().mfa.factors(world.user["id"]) == []

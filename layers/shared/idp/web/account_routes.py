@@ -17,10 +17,12 @@ from idp.kernel.tokens import same
 from idp.signon.mfa.policy import OTP, satisfied
 from idp.signon.models import PendingSignOn, SignedIn
 from idp.web.forms import render
-from idp.web.mfa_pages import SCRIPT_PAGE_CSP
+from idp.web.mfa_pages import SCRIPT_PAGE_CSP, totp_allowed
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
 from idp.web.session_cookies import browser_binding, session_cookie, session_id
+
+TOTP_OFF = "Your organization's sign-in policy does not allow authenticator apps: set up a passkey instead."
 
 
 def _current(request: WebRequest) -> SignedIn | None:
@@ -88,6 +90,8 @@ def totp_begin(request: WebRequest) -> Response:
     current, refused = _guard_post(request)
     if refused:
         return refused
+    if not totp_allowed():
+        return _page(current, status=403, error=TOTP_OFF, resume=request.form.get("resume") or None)
     from idp.adapters.mfa_keys import SealKeyUnavailable
 
     try:
@@ -107,6 +111,8 @@ def totp_confirm(request: WebRequest) -> Response:
     if refused:
         return refused
     fid, resume = request.form.get("factor") or "", request.form.get("resume") or None
+    if not totp_allowed():  # the policy changed since the setup began
+        return _page(current, status=403, error=TOTP_OFF, resume=resume)
     codes = container().mfa.confirm_totp(current.uid, fid, request.form.get("code") or "", ip=request.client_ip)
     if codes is None:
         factor = container().mfa.store.get_factor(current.uid, fid)

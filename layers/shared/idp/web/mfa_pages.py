@@ -20,6 +20,11 @@ def passkeys_allowed() -> bool:
     return "webauthn" in container().mfa.policy().methods
 
 
+def totp_allowed() -> bool:
+    """The MFA policy counts authenticator apps (an administrator may allow passkeys only)."""
+    return "totp" in container().mfa.policy().methods
+
+
 def second_step_page(status: int, state: LoginState, app_label: str | None, *, error: str | None = None,
                      error_code: str | None = None, cookies: list[Cookie] | None = None, headers: dict | None = None) -> Response:
     """The second step of a login (or a step-up): the code form, and a passkey when the user has one."""
