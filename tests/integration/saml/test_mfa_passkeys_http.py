@@ -57,6 +57,11 @@ def test_register_then_passwordless_and_as_second_factor(world):  # noqa: F811 -
     req_id, page = sso(b)
     assert "Sign in with a passkey" in page.text
     assert context_of(world, passkey_step(b, page, auth), req_id) == MFA
+    from idp.bootstrap import container
+    from idp.kernel.audit_log import AuditQuery
+
+    (login,) = container().audit.query(AuditQuery(type="login", user_id=world.user["id"], outcome="success"), limit=10)[0][:1]
+    assert login["detail"].get("method") == "webauthn" and login["app"] == "open"  # the passkey sign-in is a login event
 
     d = LambdaClient(world.resolver)  # a password, then the passkey as the second step
     req_id, page = sso(d)

@@ -12,8 +12,9 @@ _REFUSALS = {"user_suspended": "suspended", "csrf_failed": "csrf_failed"}
 
 
 def login_events(outcome, *, account_uid: str | None, password_checked: bool, app: str | None, ip: str | None,
-                 user_agent: str | None) -> list[AuditEvent]:
-    """The events of one run of the login flow (``outcome`` is a ShowForm, Refused or LoggedIn)."""
+                 user_agent: str | None, method: str | None = None) -> list[AuditEvent]:
+    """The events of one run of the login flow (``outcome`` is a ShowForm, Refused or LoggedIn); ``method``: how a
+    sign-in without a password was made (``webauthn``: a passkey alone), in a success's detail."""
     from idp.signon.login import LoggedIn, Refused, ShowForm
 
     def event(type_: str, outcome_: str = "success", reason: str | None = None, **detail) -> AuditEvent:
@@ -34,7 +35,7 @@ def login_events(outcome, *, account_uid: str | None, password_checked: bool, ap
         # past the password, the second step's form (the MFA stage records its own events)
         return [event("login", next_step=outcome.reason)] if password_checked else []
     if isinstance(outcome, LoggedIn):
-        return [event("login")] if password_checked else []
+        return [event("login", **({"method": method} if method else {}))] if password_checked else []
     return []
 
 

@@ -17,6 +17,7 @@ from idp.kernel.tokens import hash_token, same
 from idp.signon import login
 from idp.signon.assertion import nameid_for
 from idp.signon.audit_trail import login_events, logout_event
+from idp.signon.mfa.policy import WEBAUTHN
 from idp.signon.models import LoginState, PendingSignOn, Session, SignedIn
 from idp.signon.ports import LoginMetricsSink, SignonDirectory, SignonStore
 from idp.signon.sso import Denied, Grant, answer_to
@@ -153,12 +154,18 @@ class SignOn:
             self.audit.record(event)
         return outcome
 
-    def passkey_login(self, submission: login.LoginSubmission, uid: str, amr: Sequence[str]) -> login.Outcome:
+    def passkey_login(self, submission: login.LoginSubmission, uid: str, amr: Sequence[str], *,
+                      user_agent: str | None = None) -> login.Outcome:
         """Finish a login with a verified passkey (``uid`` is the user it proved): the form's CSRF token and browser,
         an active user, then the session, saying ``amr``."""
         ctx = login.LoginContext(submission, self.directory, self.store, device_key=self.device_key(),
                                  now=int(self.clock()), metrics=self.metrics, mfa=self.mfa, uid=uid, amr=tuple(amr))
-        return login.run(login.PASSKEY_LOGIN, ctx)
+        outcome = login.run(login.PASSKEY_LOGIN, ctx)
+        if tuple(amr) == (WEBAUTHN,):  # passwordless: the passkey was the whole sign-in, so it is the login's event
+            for event in login_events(outcome, account_uid=uid, password_checked=True, method=WEBAUTHN, ip=submission.client,
+                                      app=ctx.state.pending.slug if ctx.state else None, user_agent=user_agent):
+                self.audit.record(event)
+        return outcome
 
     def begin_step_up(self, browser: str, session: Session, pending: PendingSignOn) -> LoginState:
         """A pending login for a live session that must pass a second factor first: past the password already,

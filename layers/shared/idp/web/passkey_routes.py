@@ -129,5 +129,6 @@ def authenticate(request: WebRequest) -> Response:
     amr = (*state.amr, WEBAUTHN) if state.uid else (WEBAUTHN,)
     outcome = container().signon.passkey_login(LoginSubmission(
         login_id=state.login_id, csrf=request.form.get("csrf"), browser=read(request, BROWSER), username="", password="",
-        client=request.client_ip, old_session=session_id(request), device=read(request, DEVICE)), use.uid, amr)
+        client=request.client_ip, old_session=session_id(request), device=read(request, DEVICE)), use.uid, amr,
+        user_agent=request.headers.get("user-agent"))
     return finish_login(outcome, request)
