@@ -409,12 +409,15 @@ class InMemoryProvisioningState:
             item = self._item(f"APP#{slug}", f"SCIM#ACCESS#{gid}")
         return None if item is None else set(item.get("members") or ())
 
-    def put_access_snapshot(self, slug: str, gid: str, members: set[str]) -> None:
+    def put_access_snapshot(self, slug: str, gid: str, members: set[str], *, only_if_absent: bool = False) -> bool:
         item: dict[str, Any] = {"pk": f"APP#{slug}", "sk": f"SCIM#ACCESS#{gid}", "updated_at": now_iso()}
         if members:
             item["members"] = set(members)
         with self.lock:
+            if only_if_absent and (item["pk"], item["sk"]) in self.items:
+                return False
             self.items[(item["pk"], item["sk"])] = item
+        return True
 
     def delete_access_snapshot(self, slug: str, gid: str) -> None:
         with self.lock:

@@ -316,6 +316,9 @@ def test_access_snapshots(state):
     assert state.access_snapshot(APP, "g1") == set()
     state.delete_access_snapshot(APP, "g1")
     assert state.access_snapshot(APP, "g1") is None
+    assert state.put_access_snapshot(APP, "g1", {"r"}, only_if_absent=True)  # the reconcile's: only where none is
+    assert not state.put_access_snapshot(APP, "g1", {"stale"}, only_if_absent=True)
+    assert state.access_snapshot(APP, "g1") == {"r"}
 
 
 def test_log_newest_first_per_entity_and_app_wide_in_pages_until_it_expires(state, clock):

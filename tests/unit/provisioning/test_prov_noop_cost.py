@@ -69,3 +69,26 @@ def test_an_opened_breaker_is_seen_at_once_by_the_consumer_that_opened_it(direct
     except Exception as exc:  # noqa: BLE001
         assert "paused" in str(exc)
     assert sp.counts() == {}  # no request while the breaker is open, though the clock did not move
+
+
+def test_after_a_reconcile_a_membership_event_syncs_only_the_member_who_changed(directory, state, tokens, sp):
+    """The reconcile leaves each bound group's members as its snapshot (where none is), so the first
+    membership event after it compares against them instead of syncing every member again."""
+    from idp.provisioning.reconcile import Reconciler
+
+    engine = Engine(directory, state, tokens, client_factory=sp.client_factory)
+    dispatcher = Dispatcher(engine, Reconciler(engine), clock=lambda: 0.0)
+    gid = directory.add_group("Staff")
+    directory.bind_group(APP, gid)
+    uids = [directory.add_user() for _ in range(20)]
+    directory.members[gid].update(uids)
+    Reconciler(engine).reconcile_app(APP)
+    assert state.access_snapshot(APP, gid) == set(uids)
+    late = directory.add_user()
+    directory.members[gid].add(late)
+    synced = []
+    real = engine.sync_user
+    engine.sync_user = lambda slug, uid, **kw: synced.append(uid) or real(slug, uid, **kw)
+    dispatcher.apply({"type": "group.members_changed", "id": gid})
+    assert synced == [late]
+    assert state.access_snapshot(APP, gid) == set(uids) | {late}

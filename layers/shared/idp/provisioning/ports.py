@@ -221,7 +221,8 @@ class AccessSnapshots(Protocol):
 
     def access_snapshot(self, slug: str, gid: str) -> set[str] | None: ...
 
-    def put_access_snapshot(self, slug: str, gid: str, members: set[str]) -> None: ...
+    def put_access_snapshot(self, slug: str, gid: str, members: set[str], *, only_if_absent: bool = False) -> bool:
+        """Write the snapshot (``only_if_absent``: only when the group has none, atomically); True when written."""
 
     def delete_access_snapshot(self, slug: str, gid: str) -> None: ...
 

@@ -122,6 +122,13 @@ class Reconciler:
             if out.outcome != "no_change" and uid not in run.extra.get("leased_creates", ()):
                 maps_stale = True
 
+        if not summary["failed"]:
+            # Every bound group's members as this run saw them, where no snapshot is yet, so the first membership
+            # event after it compares against them instead of syncing every member again. Only where none is: a
+            # consumer's snapshot written meanwhile is newer, and overwriting it could hide who lost access.
+            for gid in sorted(bound_groups):
+                state.put_access_snapshot(slug, gid, set(d.list_members(gid)), only_if_absent=True)
+
         if cfg.group_management:
             # The SP ids of everyone created or re-matched above: the in-memory items when every
             # user was left as it was or created under the lease (which keeps other consumers from

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from idp.adapters.provisioning import member_shards as shards
 from idp.adapters.provisioning.items import app_pk
 from idp.kernel.clock import now_iso_ms as now_iso
@@ -22,12 +24,21 @@ class DynamoAccessSnapshots:
         item, members = shards.read(self.table, key["pk"], key["sk"])
         return None if item is None else members
 
-    def put_access_snapshot(self, slug: str, gid: str, members: set[str]) -> None:
+    def put_access_snapshot(self, slug: str, gid: str, members: set[str], *, only_if_absent: bool = False) -> bool:
         key = self._key(slug, gid)
         now = now_iso()
         item: dict[str, Any] = {**key, "updated_at": now}
-        shards.transact(self.table, [{"Put": {"TableName": self.table.name, "Item": item}},
-                                     *shards.replace_ops(self.table.name, key["pk"], key["sk"], set(members), now)])
+        put: dict[str, Any] = {"TableName": self.table.name, "Item": item}
+        if only_if_absent:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        try:
+            shards.transact(self.table, [{"Put": put}, *shards.replace_ops(self.table.name, key["pk"], key["sk"], set(members), now)])
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if only_if_absent and any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                return False  # a consumer wrote one meanwhile: it is at least as new
+            raise
+        return True
 
     def delete_access_snapshot(self, slug: str, gid: str) -> None:
         key = self._key(slug, gid)
