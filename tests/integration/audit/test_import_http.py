@@ -65,6 +65,7 @@ def test_import_report_confirm_and_the_next_push(api, scim):
 
     held = api("POST", f"/admin/apps/os/provisioning/users/{people['dave']}/sync", status=200)
     assert held["outcome"] == "skipped"  # the SP holds users and no import was confirmed: nothing pushed
+    assert "waiting for the import to be confirmed" in json.dumps(held)  # and it says so (not "provisioning is off")
     report = api("POST", "/admin/apps/os/provisioning/import", {}, 200)
     assert not [r for r in scim.requests if r[0] in WRITES], scim.requests
 

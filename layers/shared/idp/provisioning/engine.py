@@ -130,6 +130,14 @@ class Engine:
 
     _run = open_run
 
+    def skip_reason(self, slug: str, d: CachedDirectory | None = None) -> str:
+        """Why `open_run` gave no run: provisioning is off, or the first push waits for the import's confirmation."""
+        cfg = self.config(slug, d or CachedDirectory(self.directory))
+        if cfg and cfg.enabled and cfg.require_import_confirmation:
+            return (f"waiting for the import to be confirmed: the SP already holds users (POST /admin/apps/{slug}"
+                    "/provisioning/import, then its confirm)")
+        return "provisioning is off for this app"
+
     # ---------------------------------------------------------------- users and groups
     def sync_user(self, slug: str, uid: str, *, d: CachedDirectory | None = None, actual: Any = None,
                   force: bool = False, fix_memberships: bool = True, skip_groups: set[str] | None = None,
@@ -141,7 +149,7 @@ class Engine:
         its lease)."""
         run = run or self.open_run(slug, d)
         if run is None:
-            return Outcome("user", uid, slug, "skipped", "provisioning is off for this app")
+            return Outcome("user", uid, slug, "skipped", self.skip_reason(slug, d))
         return self.users.sync(run, uid, actual=actual, force=force, fix_memberships=fix_memberships,
                                skip_groups=skip_groups, known_map=known_map)
 
@@ -152,7 +160,7 @@ class Engine:
                    run: Run | None = None, sp_user_ids: set[str] | None = None) -> Outcome:
         run = run or self.open_run(slug, d)
         if run is None:
-            return Outcome("group", gid, slug, "skipped", "provisioning is off for this app")
+            return Outcome("group", gid, slug, "skipped", self.skip_reason(slug, d))
         return self.groups.sync(run, gid, actual, sp_user_ids)
 
     # ---------------------------------------------------------------- the reconcile lease
