@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
 
-from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb
+from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, put_items
 from idp.kernel.audit import AuditEvent
 from idp.kernel.audit_log import (
     DEFAULT_RETENTION_DAYS,
@@ -126,12 +126,7 @@ class DynamoAuditLog:
         if not held:
             return
         try:
-            if len(held) == 1:
-                self.table.put_item(Item=held[0][0])
-            else:
-                with self.table.batch_writer() as writer:  # BatchWriteItem, its UnprocessedItems sent again
-                    for item, _event in held:
-                        writer.put_item(Item=item)
+            put_items(self.table, [item for item, _event in held])
         except Exception as exc:  # noqa: BLE001 - an audit write never breaks what it records
             self._failed([event for _item, event in held], exc)
             return

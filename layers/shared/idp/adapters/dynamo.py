@@ -1,4 +1,5 @@
-"""DynamoDB item codec shared by the table adapters: Decimals, ids, TTLs and opaque page cursors."""
+"""DynamoDB item codec shared by the table adapters: Decimals, ids, TTLs and opaque page cursors; and the
+two write idioms several adapters share (a batch of puts, a transaction cancelled by a condition)."""
 from __future__ import annotations
 
 import base64
@@ -61,6 +62,23 @@ def to_ddb(value):
     if isinstance(value, list):
         return [to_ddb(v) for v in value]
     return value
+
+
+def put_items(table, items: list[dict]) -> None:
+    """Write `items`: one PutItem for one, else BatchWriteItem 25 at a time (batch_writer sends its
+    UnprocessedItems again)."""
+    if len(items) == 1:
+        table.put_item(Item=items[0])
+        return
+    with table.batch_writer() as writer:
+        for item in items:
+            writer.put_item(Item=item)
+
+
+def cancelled_by_a_condition(exc) -> bool:
+    """A ClientError of TransactWriteItems cancelled because one of its conditions failed."""
+    return exc.response["Error"]["Code"] == "TransactionCanceledException" and any(
+        r.get("Code") == "ConditionalCheckFailed" for r in exc.response.get("CancellationReasons") or [])
 
 
 def ttl_in(seconds: int) -> int:

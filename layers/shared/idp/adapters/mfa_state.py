@@ -23,7 +23,7 @@ from typing import Callable
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from idp.adapters.dynamo import from_ddb, to_ddb
+from idp.adapters.dynamo import cancelled_by_a_condition, from_ddb, to_ddb
 from idp.adapters.read_scope import get_item
 from idp.kernel.clock import now_iso
 from idp.kernel.tokens import hash_token
@@ -125,8 +125,7 @@ class MfaState:
         try:
             self.table.meta.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException" and any(
-                    r.get("Code") == "ConditionalCheckFailed" for r in exc.response.get("CancellationReasons") or []):
+            if cancelled_by_a_condition(exc):
                 return False
             raise
         return True

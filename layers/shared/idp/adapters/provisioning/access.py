@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from idp.adapters.dynamo import cancelled_by_a_condition
 from idp.adapters.provisioning import member_shards as shards
 from idp.adapters.provisioning.items import app_pk
 from idp.kernel.clock import now_iso_ms as now_iso
@@ -34,8 +35,7 @@ class DynamoAccessSnapshots:
         try:
             shards.transact(self.table, [{"Put": put}, *shards.replace_ops(self.table.name, key["pk"], key["sk"], set(members), now)])
         except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            if only_if_absent and any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+            if only_if_absent and cancelled_by_a_condition(exc):
                 return False  # a consumer wrote one meanwhile: it is at least as new
             raise
         return True

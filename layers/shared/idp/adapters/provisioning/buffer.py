@@ -8,6 +8,7 @@ import threading
 
 from aws_lambda_powertools import Logger
 
+from idp.adapters.dynamo import put_items
 from idp.adapters.provisioning.items import BATCH_SIZE
 
 log = Logger(child=True)
@@ -68,7 +69,7 @@ class DynamoWriteBuffer:
         if held.logs:
             logs, held.logs = held.logs, []
             try:
-                self._batch_put(logs)
+                put_items(self.table, logs)
             except Exception:  # noqa: BLE001 - the log never stops provisioning
                 log.exception("provisioning log write failed (%d entries)", len(logs))
 
@@ -76,7 +77,7 @@ class DynamoWriteBuffer:
         held = self._held
         if held.maps:
             items = list(held.maps.values())
-            self._batch_put(items)
+            put_items(self.table, items)
             held.maps.clear()
 
     def before_map_io(self) -> None:
@@ -98,12 +99,3 @@ class DynamoWriteBuffer:
     def _flush_when_full(self) -> None:
         if self.pending() >= BATCH_SIZE:
             self.flush()
-
-    def _batch_put(self, items: list[dict]) -> None:
-        if len(items) == 1:
-            self.table.put_item(Item=items[0])
-            return
-        # batch_writer sends BatchWriteItem in chunks of 25 and resends UnprocessedItems.
-        with self.table.batch_writer() as writer:
-            for item in items:
-                writer.put_item(Item=item)
