@@ -24,7 +24,8 @@ def app_reads(copies: revisions.RevisionCache, slug: str) -> tuple[list[dict], C
     holds no copy), and for a user their direct binding and their memberships of the groups bound to
     the app (as this container last read them: the revisions read with them say if that still holds)."""
     bound = copies.last(slug, revisions.GROUPS) or ()
-    app_keys = [revisions.rev_key(slug)] + ([] if copies.holds(slug, revisions.CONFIG) else [keys_of.app_key(slug)])
+    held_config = copies.last(slug, revisions.CONFIG) is not None
+    app_keys = [revisions.rev_key(slug)] + ([] if held_config else [keys_of.app_key(slug)])
 
     def of_user(uid: str) -> list[dict]:
         memberships = [DirectoryStore.membership_key(uid, gid) for gid in bound] if len(bound) <= MAX_MEMBERSHIP_READS else []
@@ -48,7 +49,7 @@ def sso_reads(table, copies: revisions.RevisionCache, slug: str, session_cookie:
         return user_reads(who) + app_of_user(who)
 
     keys = [*app_keys, dict(MfaState.POLICY_KEY)]
-    if session_cookie and len(session_cookie) <= 128:
+    if SignonState.usable(session_cookie):
         keys.append(SignonState.session_key(session_cookie))
         uid = uid or SignonState.claimed_user(session_cookie)
     if uid:
@@ -69,7 +70,7 @@ def login_reads(table, copies: revisions.RevisionCache, login_id: str | None, us
     pending app's. What the login writes meanwhile (its state, the counters) is dropped from the scope as
     it is written (read_scope.forget)."""
     address = client_key(client)
-    login_key = SignonState.login_key(login_id) if login_id and len(login_id) <= 128 else None
+    login_key = SignonState.login_key(login_id) if SignonState.usable(login_id) else None
     keys = [dict(MfaState.POLICY_KEY), SignonState.counter_key(ADDRESS, address)]
     if login_key:
         keys.append(login_key)
@@ -92,6 +93,6 @@ def login_reads(table, copies: revisions.RevisionCache, login_id: str | None, us
 def login_page_reads(table, login_id: str | None):
     """GET /login: the pending login and the MFA policy (whether to offer passkeys) in one BatchGetItem."""
     keys = [dict(MfaState.POLICY_KEY)]
-    if login_id and len(login_id) <= 128:
+    if SignonState.usable(login_id):
         keys.append(SignonState.login_key(login_id))
     return request_reads(table, keys)

@@ -43,9 +43,6 @@ class RevisionCache:
         self._lock = threading.Lock()
         self.max_apps = max_apps
 
-    def holds(self, slug: str, part: str) -> bool:
-        return (slug, part) in self._copies
-
     def last(self, slug: str, part: str):
         """The copy of `part` whatever its token (what to read ahead; never what to answer from); else None."""
         held = self._copies.get((slug, part))

@@ -29,7 +29,15 @@ from idp.signon.policy import SignonPolicy, Throttle
 # {acct} is the user id, or "?" + a hash of a login name that names no account.
 
 
+MAX_TOKEN = 128  # longer than any id this store issues (login state, session): nothing to look up
+
+
 class SignonState:
+    @staticmethod
+    def usable(token: str | None) -> bool:
+        """A login id or session cookie worth looking up (anything longer names nothing we issued)."""
+        return bool(token) and len(token) <= MAX_TOKEN
+
     def __init__(self, table, policy: SignonPolicy | None = None, clock: Callable[[], float] = time.time):
         self.table = table
         self.policy = policy or SignonPolicy()
@@ -85,7 +93,7 @@ class SignonState:
         return {"pk": f"LOGIN#{hash_token(lid)}", "sk": "LOGIN"}
 
     def get_login(self, lid: str | None) -> dict | None:
-        if not lid or len(lid) > 128:
+        if not self.usable(lid):
             return None
         return self._get(**self.login_key(lid))
 
@@ -98,7 +106,7 @@ class SignonState:
                                ExpressionAttributeValues={":u": uid, ":a": amr, ":e": self.session_epoch(uid)})
 
     def delete_login(self, lid: str | None) -> None:
-        if lid and len(lid) <= 128:
+        if self.usable(lid):
             forget(self.login_key(lid))
             self.table.delete_item(Key=self.login_key(lid))
 
@@ -126,8 +134,7 @@ class SignonState:
             "expires_at": self.policy.session_expiry(absolute_expiry=now + self.policy.session_lifetime, now=now),
         }
         lid, old_sid = ending
-        gone = ([self.login_key(lid)] if lid and len(lid) <= 128 else []) + \
-               ([self.session_key(old_sid)] if old_sid and len(old_sid) <= 128 else [])
+        gone = ([self.login_key(lid)] if self.usable(lid) else []) + ([self.session_key(old_sid)] if self.usable(old_sid) else [])
         if not gone:
             self.table.put_item(Item=item)
             return sid, from_ddb(item)
@@ -141,7 +148,7 @@ class SignonState:
 
     def get_session(self, sid: str | None, touch: bool = True) -> dict | None:
         """The live session for a cookie value, or None (unknown, expired, idle too long, or deleted meanwhile)."""
-        if not sid or len(sid) > 128:
+        if not self.usable(sid):
             return None
         item = self._get(f"SESSION#{hash_token(sid)}", "SESSION")
         if not item:
@@ -167,7 +174,7 @@ class SignonState:
         return item
 
     def delete_session(self, sid: str | None) -> None:
-        if sid and len(sid) <= 128:
+        if self.usable(sid):
             self.table.delete_item(Key={"pk": f"SESSION#{hash_token(sid)}", "sk": "SESSION"})
 
     @staticmethod
@@ -178,7 +185,7 @@ class SignonState:
     def claimed_user(sid: str | None) -> str | None:
         """The user id a session cookie names in front of its secret part: a hint for reading ahead, never
         trusted (the session item, found by the hash of the whole value, says whose session it is)."""
-        if not sid or len(sid) > 128 or "." not in sid:
+        if not SignonState.usable(sid) or "." not in sid:
             return None
         return sid.split(".", 1)[0] or None
 
