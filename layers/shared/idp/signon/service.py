@@ -178,8 +178,7 @@ class SignOn:
         """This browser's session replaced by a fresh one that also says ``amr`` (a factor just proved on the
         account page, or a password change that ended every other session)."""
         merged = list(dict.fromkeys((*current.session.amr, *amr)))
-        self.store.delete_session(current.session_id)
-        sid, item = self.store.create_session(current.uid, amr=merged)
+        sid, item = self.store.create_session(current.uid, amr=merged, ending=(None, current.session_id))
         return SignedIn(sid, Session.from_item(item), current.user)
 
     def mfa_gate(self, user: dict, session: Session, pending: PendingSignOn):
