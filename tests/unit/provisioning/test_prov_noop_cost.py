@@ -92,3 +92,41 @@ def test_after_a_reconcile_a_membership_event_syncs_only_the_member_who_changed(
     dispatcher.apply({"type": "group.members_changed", "id": gid})
     assert synced == [late]
     assert state.access_snapshot(APP, gid) == set(uids) | {late}
+
+
+def test_a_snapshot_a_consumer_writes_while_a_reconcile_runs_is_kept(directory, state, tokens, sp):
+    """The race the reconcile's snapshot must not lose: the reconcile read the members and provisioned
+    them; then, before it wrote its snapshot, a member left and a consumer handled the change (the events
+    the directory sends: the group's, and the user's access), deactivating them and writing its own,
+    newer snapshot. The reconcile's write is only-if-absent, so the consumer's snapshot stands."""
+    from idp.provisioning.reconcile import Reconciler
+
+    engine = Engine(directory, state, tokens, client_factory=sp.client_factory)
+    dispatcher = Dispatcher(engine, Reconciler(engine), clock=lambda: 0.0)
+    gid = directory.add_group("Staff")
+    directory.bind_group(APP, gid)
+    uids = [directory.add_user() for _ in range(3)]
+    directory.members[gid].update(uids)
+    leaver = uids[0]
+    real_put, raced = state.put_access_snapshot, []
+
+    def membership_changed(uid: str) -> None:
+        dispatcher.apply({"type": "group.members_changed", "id": gid})
+        dispatcher.apply({"type": "app.access_changed", "id": uid, "app": APP})
+
+    def consumer_first(slug, g, members, **kw):  # runs just before the reconcile writes its snapshot
+        if kw.get("only_if_absent") and not raced:
+            raced.append(g)
+            directory.members[gid].discard(leaver)
+            membership_changed(leaver)
+        return real_put(slug, g, members, **kw)
+
+    state.put_access_snapshot = consumer_first
+    Reconciler(engine).reconcile_app(APP)
+    assert raced == [gid]
+    assert sp.user_by_name(f"{leaver}@example.com")["active"] is False
+    assert state.access_snapshot(APP, gid) == set(uids) - {leaver}  # the consumer's, not the reconcile's older view
+    directory.members[gid].add(leaver)
+    membership_changed(leaver)
+    assert sp.user_by_name(f"{leaver}@example.com")["active"] is True
+    assert state.access_snapshot(APP, gid) == set(uids)
