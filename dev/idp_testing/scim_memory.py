@@ -4,7 +4,9 @@ noTarget/invalidPath on a PATCH path it cannot apply, `eq` filters, 1-based page
 ids kept on user delete), and `client_factory` builds `ScimApi` clients on it that raise the same
 `idp.scim.protocol` errors as `ScimClient` (401 on a wrong token) and wait out a 429 through
 `retry_wait` as it does. Faults are injected per call: `fail(method, resource, error, times)`, or
-`intercept(...)` with a function that may raise, answer instead, or change the SP first."""
+`intercept(...)` with a function that may raise, answer instead, or change the SP first.
+`strict_members=True` makes it a strict SP: a group POST or PATCH naming a member id it does not hold
+as a user is refused with 400 (scim2-server accepts them; some SPs do not)."""
 from __future__ import annotations
 
 import copy
@@ -56,9 +58,11 @@ class Intercept:
 
 
 class InMemoryScim:
-    def __init__(self, token: str = "secret", base_url: str = "https://sp.example.com/scim/v2"):
+    def __init__(self, token: str = "secret", base_url: str = "https://sp.example.com/scim/v2", *,
+                 strict_members: bool = False):
         self.token = token
         self.base_url = base_url.rstrip("/")
+        self.strict_members = strict_members
         self.resources: dict[str, dict[str, dict]] = {"Users": {}, "Groups": {}}
         self.requests: list[tuple[str, str, dict, Any]] = []  # (method, path, params, body), as ScimServer records them
         self.intercepts: list[Intercept] = []
@@ -163,6 +167,7 @@ class InMemoryScim:
                 for op in body.get("Operations") or []:
                     self._apply(updated, op, method, path)
                 self._check_unique(resource, updated, method, path, own=scim_id)
+                self._check_members(resource, updated, method, path, before=current)
                 return self._store(resource, updated, 200)
         raise PermanentError(f"{method} {path} → 405", status=405, method=method, path=path)
 
@@ -193,11 +198,22 @@ class InMemoryScim:
                 raise Conflict(f"{method} {path} → 409: userName {item['userName']!r} is taken", status=409,
                                scim_type="uniqueness", method=method, path=path)
 
+    def _check_members(self, resource: str, item: dict, method: str, path: str, before: dict | None = None) -> None:
+        """A strict SP: every member a request adds to a group must be a user it holds."""
+        if resource != "Groups" or not self.strict_members:
+            return
+        values = lambda group: {str(m.get("value")) for m in (group or {}).get("members") or []}  # noqa: E731
+        unknown = sorted(values(item) - values(before) - set(self.resources["Users"]))
+        if unknown:
+            raise PermanentError(f"{method} {path} → 400: unknown member id(s) {', '.join(unknown[:5])}", status=400,
+                                 scim_type="invalidValue", method=method, path=path)
+
     def _create(self, resource: str, payload: dict, method: str, path: str) -> ScimResponse:
         item = {k: copy.deepcopy(v) for k, v in (payload or {}).items() if k not in ("id", "meta")}
         self._check_unique(resource, item, method, path)
         if resource == "Groups" and not item.get("displayName"):
             raise PermanentError(f"{method} {path} → 400: displayName is required", status=400, method=method, path=path)
+        self._check_members(resource, item, method, path)
         item.setdefault("schemas", [USER_SCHEMA if resource == "Users" else GROUP_SCHEMA])
         item["id"] = f"{resource[0].lower()}{next(self._ids):05d}"
         item["meta"] = {"resourceType": resource[:-1], "version": 0}

@@ -1,7 +1,17 @@
 """Group sync (group management on): make the SP's copy of one (app, group) match the directory.
 Only bound groups; no empty groups; a same-name group is taken over; renames pushed; membership
 PATCHes of at most 100 changes, only for members the SP knows; never `replace members`; the
-member set is saved after each PATCH so a retry resumes where it stopped."""
+member set is saved after each PATCH so a retry resumes where it stopped.
+
+Membership converges by construction (`settle`): a membership needs both the user and the group in
+the SP, and each side records its own existence before it looks for the other. Whichever comes
+second adds the membership: after a group is created or taken over, the group side reads the user
+mappings and the directory's members again and PATCHes the difference; after a user is created, the
+user side adds it to every bound group that exists (`UserSync.fix_memberships`), and leaves a group
+whose create is in flight to that create's own re-read. Every consumer that changed a membership
+re-reads the directory and the recorded member set afterwards and sends what still differs (its own
+changes included), so two consumers with views of different ages cannot leave the SP on the older
+one."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,6 +26,8 @@ from idp.scim import mapping as mp
 from idp.scim.protocol import AuthError, Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
 
 log = Logger(child=True)
+
+SETTLE_ROUNDS = 4  # re-checks after a membership write before the event is handed back to the queue
 
 
 class GroupSync:
@@ -47,11 +59,12 @@ class GroupSync:
         out.requests = run.requests - before
         return out
 
-    def _desired_members(self, run: Run, gid: str) -> dict[str, str]:
-        """Directory members of the group that the SP knows: uid → scim_id."""
-        umaps = run.user_scim_ids(self.state)
+    def _desired_members(self, run: Run, gid: str, fresh: bool = True) -> dict[str, str]:
+        """Directory members of the group that the SP knows: uid → scim_id. `fresh`: the user
+        mappings and the members as they are now (outside a reconcile), not as this run first read them."""
+        umaps = run.user_scim_ids(self.state, fresh=fresh)
         out = {}
-        for uid in run.d.list_members(gid):
+        for uid in (run.d.members_now(gid) if fresh and run.lease is None else run.d.list_members(gid)):
             sid = (umaps.get(uid) or {}).get("scim_id")
             if sid:
                 out[uid] = sid
@@ -99,7 +112,9 @@ class GroupSync:
             current = set(gm.get("members") or ())
             current_name = gm.get("display_name")
         try:
-            n = self._converge(run, gid, gm["scim_id"], name, current_name, desired, current)
+            n, sent = self._converge(run, gid, gm["scim_id"], name, current_name, desired, current)
+            if sent:
+                self.settle(run, gid, gm["scim_id"], sent)
         except NotFound:
             return self._regroup(run, gid, name, desired)
         # After converging, the SP holds exactly the desired known members (reconcile read them).
@@ -121,9 +136,10 @@ class GroupSync:
 
     # ---------------------------------------------------------------- membership and rename
     def _converge(self, run: Run, gid: str, scim_id: str, name: str, current_name: str | None,
-                  desired: dict[str, str], current: set[str]) -> int:
+                  desired: dict[str, str], current: set[str]) -> tuple[int, dict[str, bool]]:
         """PATCH rename + membership in batches of ≤100; the member set is saved after each batch
-        so a retry resumes where it stopped. Returns the number of PATCHes sent."""
+        so a retry resumes where it stopped. Returns the number of PATCHes sent and the memberships
+        they changed (uid → added)."""
         add, remove = member_changes(set(desired), current)
         umaps = run.user_scim_ids(self.state)
         add_pairs = [(u, desired[u]) for u in add]
@@ -133,16 +149,52 @@ class GroupSync:
             self.state.update_members(run.slug, gid, remove=gone)
         remove_pairs = [(u, s) for u, s in remove_pairs if s]
         rename = name if current_name != name else None
-        sent = 0
+        patches = 0
+        sent: dict[str, bool] = {u: False for u in gone}
         changes = [("remove", p) for p in remove_pairs] + [("add", p) for p in add_pairs]
         if not changes and rename is None:
-            return 0
+            return 0, sent
         for i in range(0, max(1, len(changes)), mp.MAX_MEMBER_CHANGES):
             chunk = changes[i : i + mp.MAX_MEMBER_CHANGES]
             self.patch_members(run, gid, scim_id, add=[p for k, p in chunk if k == "add"],
                                remove=[p for k, p in chunk if k == "remove"], rename=rename if i == 0 else None)
-            sent += 1
-        return sent
+            sent.update({u: k == "add" for k, (u, _) in chunk})
+            patches += 1
+        return patches, sent
+
+    def settle(self, run: Run, gid: str, scim_id: str, sent: dict[str, bool]) -> None:
+        """After this consumer changed the SP group's members (or created or took over the group): read
+        the directory's members, the user mappings and the recorded member set again, and PATCH what
+        still differs, including any of this consumer's own changes (`sent`: uid → added) that the
+        directory no longer wants. Under the reconcile lease the run's view is exact: nothing to do."""
+        if run.lease is not None:
+            return
+        slug = run.slug
+        for _ in range(SETTLE_ROUNDS):
+            if not run.d.group_bound_now(slug, gid):
+                return  # unbound (left as it is) or deleted: the group's own event handles it
+            gm = self.state.get_map(slug, "GROUP", gid)
+            if not gm or gm.get("scim_id") != scim_id:
+                return  # forgotten or re-created meanwhile: that sync settles it
+            want = self._desired_members(run, gid, fresh=True)
+            have = set(gm.get("members") or ())
+            add = (set(want) - have) | {u for u, added in sent.items() if not added and u in want}
+            remove = (have - set(want)) | {u for u, added in sent.items() if added and u not in want}
+            if not add and not remove:
+                return
+            umaps = run.user_scim_ids(self.state)
+            gone = {u for u in remove if not (umaps.get(u) or {}).get("scim_id")}
+            if gone:  # no longer in the SP at all: nothing to send
+                self.state.update_members(slug, gid, remove=gone)
+                sent.update({u: False for u in gone})
+            changes = [("remove", (u, umaps[u]["scim_id"])) for u in sorted(remove - gone)]
+            changes += [("add", (u, want[u])) for u in sorted(add)]
+            for i in range(0, len(changes), mp.MAX_MEMBER_CHANGES):
+                chunk = changes[i : i + mp.MAX_MEMBER_CHANGES]
+                self.patch_members(run, gid, scim_id, add=[p for k, p in chunk if k == "add"],
+                                   remove=[p for k, p in chunk if k == "remove"])
+                sent.update({u: k == "add" for k, (u, _) in chunk})
+        raise RetryLater(f"the members of group {gid} kept changing while they were pushed; trying again", 1.0)
 
     def patch_members(self, run: Run, gid: str, scim_id: str, *, add: list[tuple[str, str]], remove: list[tuple[str, str]],
                       rename: str | None = None) -> None:
@@ -204,8 +256,10 @@ class GroupSync:
         except BaseException:
             self.claims.release(slug, "GROUP", gid, token)
             raise
-        rest = {u: desired[u] for u in desired if u not in set(first)}
-        if rest:
+        if run.lease is None:
+            # Users created while this create was in flight found no group to join: add them now.
+            self.settle(run, gid, scim_id, {u: True for u in first})
+        elif len(desired) > len(first):
             self._converge(run, gid, scim_id, name, name, desired, set(first))
         return Outcome("group", gid, slug, "created", f"{len(desired)} members")
 
@@ -219,9 +273,10 @@ class GroupSync:
         self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=found.get("displayName"),
                                members=current, status=STATUS_SYNCED, claim_token=token)
         self._record(run, gid, "adopt", "success", detail=f"took over the SP group {scim_id} ('{found.get('displayName')}')")
-        self._converge(run, gid, scim_id, name, found.get("displayName"), desired, current)
+        _, sent = self._converge(run, gid, scim_id, name, found.get("displayName"), desired, current)
         self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=name,
                                pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
+        self.settle(run, gid, scim_id, sent)  # users created meanwhile found no group to join
         return Outcome("group", gid, slug, "adopted", f"SP group {scim_id}")
 
     def _match(self, run: Run, name: str, gid: str) -> dict | None:

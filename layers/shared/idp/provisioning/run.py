@@ -57,6 +57,12 @@ class CachedDirectory:
     def apps_of_user(self, uid): return self._get("apps_of_user", uid)
     def apps_of_group(self, gid): return self._get("apps_of_group", gid)
 
+    # Read past the memo: what the directory says now (the membership re-checks after a write).
+    def members_now(self, gid): return list(self.inner.list_members(gid))
+
+    def group_bound_now(self, slug: str, gid: str) -> bool:
+        return self.inner.get_group(gid) is not None and slug in self.inner.apps_of_group(gid)
+
     def user_bound(self, slug: str, uid: str) -> bool:
         if slug in self.apps_of_user(uid):
             return True
@@ -87,9 +93,11 @@ class Run:
         """One more request sent to the SP."""
         self.requests += n
 
-    def user_scim_ids(self, maps: MappingStore) -> dict[str, dict]:
-        """The SP id of every user of the app (only `scim_id` is read from these items), once per run."""
-        if self.user_maps is None:
+    def user_scim_ids(self, maps: MappingStore, *, fresh: bool = False) -> dict[str, dict]:
+        """The SP id of every user of the app (only `scim_id` is read from these items): once per run,
+        or read again with `fresh` (outside a reconcile, other consumers create users meanwhile; under
+        the reconcile lease no one else does, and the run keeps its copy up to date itself)."""
+        if self.user_maps is None or (fresh and self.lease is None):
             self.user_maps = maps.maps(self.slug, "USER", attributes=("scim_id",))
         return self.user_maps
 

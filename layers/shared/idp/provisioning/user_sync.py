@@ -299,7 +299,10 @@ class UserSync:
     # ---------------------------------------------------------------- memberships of one user
     def fix_memberships(self, run: Run, uid: str, skip_groups: set[str] | None = None) -> None:
         """After a user appears in (or leaves) the SP: add/remove it in the SP groups of the bound
-        groups it belongs to, one small PATCH each. Groups not yet in the SP are pushed whole."""
+        groups it belongs to, one small PATCH each, then settle each group it changed
+        (`GroupSync.settle`). A bound group not yet in the SP is pushed whole, unless another consumer
+        is creating it right now: that create reads the members again once it is saved, and adds this
+        user (the user's mapping is saved before this runs)."""
         cfg, d = run.cfg, run.d
         skip = skip_groups or set()
         m = self.state.get_map(cfg.slug, "USER", uid)
@@ -315,10 +318,14 @@ class UserSync:
             has = uid in gm.get("members", ())
             if gid in want and not has:
                 self.groups.patch_members(run, gid, gm["scim_id"], add=[(uid, sid)], remove=[])
+                self.groups.settle(run, gid, gm["scim_id"], {uid: True})
             elif has and gid not in want and d.group_bound(cfg.slug, gid):
                 if sid:
                     self.groups.patch_members(run, gid, gm["scim_id"], add=[], remove=[(uid, sid)])
+                    self.groups.settle(run, gid, gm["scim_id"], {uid: False})
                 else:
                     self.state.update_members(cfg.slug, gid, remove={uid})
-        for gid in sorted(want - set(g for g, gm in gmaps.items() if gm.get("scim_id")) - skip):
+        now = self.state.clock()
+        in_flight = {g for g, gm in gmaps.items() if not gm.get("scim_id") and float(gm.get("claim_until") or 0) >= now}
+        for gid in sorted(want - set(g for g, gm in gmaps.items() if gm.get("scim_id")) - skip - in_flight):
             self.groups.sync(run, gid)
