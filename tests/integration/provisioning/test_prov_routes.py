@@ -149,3 +149,48 @@ def test_full_activation_test_against_scim2_server(api, scim):
     status, body = api("POST", "/admin/apps/office/provisioning/test")
     assert status == 200 and body["ok"] and "steps" not in body
     assert [r[0] for r in scim.requests[before:]] == ["GET"]
+
+
+def test_status_counts_what_the_sp_was_given_against_what_the_directory_wants(api, scim):
+    """Contract section 4: a group whose pushed members lack one the directory has is `pending`, never
+    `in_sync`, however the last call ended; so is a user changed since its last push, and a bound user
+    never pushed. (On main 3511b39 the status counted the mapping items' last outcome: `in_sync: 3`.)"""
+    from idp import bootstrap
+
+    ids = []
+    for name in ("ann", "bob"):
+        status, user = api("POST", "/admin/users", {"username": name, "email": f"{name}@example.com",
+                                                    "firstname": name.title(), "lastname": "Lee"})
+        ids.append(user["id"])
+    status, group = api("POST", "/admin/groups", {"name": "Engineering"})
+    for uid in ids:
+        assert api("PUT", f"/admin/groups/{group['id']}/members/{uid}")[0] == 204
+    assert api("POST", "/admin/apps", {"slug": "office", "label": "OfficeSpace", "sp_entity_id": "acme.example.com",
+                                       "acs_urls": ["https://acme.example.com/acs"]})[0] == 201
+    assert api("PUT", "/admin/apps/office/provisioning", {"base_url": scim.base_url, "token": "secret",
+                                                          "enabled": True, "group_management": True})[0] == 200
+    assert api("PUT", f"/admin/apps/office/groups/{group['id']}")[0] == 204
+    status, body = api("GET", "/admin/apps/office/provisioning/status")
+    assert (body["in_sync"], body["pending"]) == (0, 2), body  # bound, not yet pushed (no consumer runs here)
+    assert {d["id"] for d in body["drift"]} == set(ids)
+
+    status, body = api("POST", "/admin/apps/office/provisioning/sync", {"confirm": False})
+    assert status == 200 and body["result"] == "reconciled", body
+    status, body = api("GET", "/admin/apps/office/provisioning/status")
+    assert (body["in_sync"], body["pending"], body["failed"]) == (3, 0, 0), body
+
+    # The SP's record of the group loses a member (as a lost membership left it): pending, and it says why.
+    state = bootstrap.container().reconciler.state
+    state.update_members("office", group["id"], remove={ids[1]})
+    status, body = api("GET", "/admin/apps/office/provisioning/status")
+    assert body["groups"] == {"in_sync": 0, "pending": 1, "failed": 0}, body
+    assert body["drift"] == [{"kind": "group", "id": group["id"], "reason": "1 member(s) not yet added"}]
+
+    # A directory change not yet pushed: the user is pending until a push gives the SP the new title.
+    assert api("PATCH", f"/admin/users/{ids[0]}", {"title": "CTO"})[0] == 200
+    status, body = api("GET", "/admin/apps/office/provisioning/status")
+    assert body["users"] == {"in_sync": 1, "pending": 1, "failed": 0}, body
+    assert any(d["id"] == ids[0] and "title" in d["reason"] for d in body["drift"]), body["drift"]
+    assert api("POST", f"/admin/apps/office/provisioning/users/{ids[0]}/sync")[0] == 200
+    status, body = api("GET", "/admin/apps/office/provisioning/status")
+    assert body["users"] == {"in_sync": 2, "pending": 0, "failed": 0}, body

@@ -304,7 +304,10 @@ class DirectoryStore(AppRecords):
         return self._get(pk, sk) is not None
 
     def _children(self, pk: str, prefix: str) -> list[str]:
-        items = self._query_all(KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(prefix), ProjectionExpression="sk")
+        """Members, memberships and bindings, strongly consistent: provisioning decides from them right
+        after a change (an eventually consistent read may miss a write of the last second)."""
+        items = self._query_all(KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(prefix),
+                                ProjectionExpression="sk", ConsistentRead=True)
         return [i["sk"][len(prefix):] for i in items]
 
     def list_members(self, gid: str) -> list[str]:

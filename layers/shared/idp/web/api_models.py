@@ -163,13 +163,23 @@ class SyncResult(_View):
     queued: bool | None = None
 
 
+class Drift(_View):
+    kind: str  # user | group
+    id: str
+    reason: str
+
+
 class ProvisioningStatus(_View):
+    """`in_sync`: the state last given to the SP (attributes, active, a group's members and name)
+    equals what the directory wants now; `pending`: anything else not failed for good."""
+
     app: str
     enabled: bool
     state: str
     in_sync: int
     pending: int
     failed: int
+    drift: list[Drift] = []
     last_error: str | None = None
 
 

@@ -173,13 +173,15 @@ def read_log(slug: str, user_id: IdFilter = None, group_id: IdFilter = None, lim
 @router.get("/admin/apps/<slug>/provisioning/status", **doc("Counts, state and the last error", ok(200, api.ProvisioningStatus, "the status", 404)))
 def status(slug: str):
     from idp.provisioning.planner import ProvisioningConfig
+    from idp.provisioning.truth import of_app
 
     app = _app(slug)
     cfg = ProvisioningConfig.from_app(app)
     rec = _reconciler()
     st = rec.state.app_status(slug)
-    counts = rec.state.counts(slug)
-    users, groups = counts["users"], counts["groups"]
+    truth = of_app(rec.engine, slug) if cfg is not None else None  # pushed state against what the directory wants now
+    users = truth.users.as_dict() if truth else {"in_sync": 0, "pending": 0, "failed": 0}
+    groups = truth.groups.as_dict() if truth else {"in_sync": 0, "pending": 0, "failed": 0}
     state = st.get("state", "ok")
     if cfg is None:
         state = "not_configured"
@@ -195,6 +197,7 @@ def status(slug: str):
         "failed": users["failed"] + groups["failed"],
         "users": users,
         "groups": groups,
+        "drift": truth.drift if truth else [],
         "last_error": st.get("last_error"),
         "last_error_at": st.get("last_error_at"),
         "last_reconcile_at": st.get("last_reconcile_at"),
