@@ -27,9 +27,11 @@ class _Quiet(WSGIRequestHandler):
 class ScimServer:
     """scim2-server (in memory) on 127.0.0.1 in a thread. Every request not marked as a peek is
     recorded as (method, path, query dict, body). `override(method, path, query, body)` may return
-    (status, headers, body) to answer instead of the server."""
+    (status, headers, body) to answer instead of the server. `strict_members=True`: a group POST or
+    PATCH that adds a member id the server holds no user for is refused with 400 (scim2-server itself
+    accepts such ids; the field report's SP did not)."""
 
-    def __init__(self, token: str = "secret"):
+    def __init__(self, token: str = "secret", *, strict_members: bool = False):
         from scim2_server.memory import InMemoryStorage
         from scim2_server.testserver.application import BearerTokenApplication
         from scim2_server.testserver.cli import ThreadingWSGIServer
@@ -39,6 +41,8 @@ class ScimServer:
         self.app = BearerTokenApplication(InMemoryStorage(), load_default_provider(), bearer_tokens=[token])
         self.requests: list[tuple[str, str, dict, Any]] = []
         self.override: Callable | None = None
+        self.strict_members = strict_members
+        self.refused: list[tuple[str, str, list[str]]] = []  # (method, path, unknown ids) a strict server refused
         self._lock = threading.Lock()
         self.server = make_server("127.0.0.1", 0, self._wsgi, server_class=ThreadingWSGIServer, handler_class=_Quiet)
         self.port = self.server.server_port
@@ -65,6 +69,14 @@ class ScimServer:
         query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         with self._lock:
             self.requests.append((method, path, query, body))
+        unknown = self._unknown_members(method, path, body) if self.strict_members else []
+        if unknown:
+            with self._lock:
+                self.refused.append((method, path, unknown))
+            data = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400",
+                               "scimType": "invalidValue", "detail": f"unknown member id(s) {', '.join(unknown[:5])}"}).encode()
+            start_response("400 Bad Request", [("Content-Type", "application/scim+json"), ("Content-Length", str(len(data)))])
+            return [data]
         if self.override:
             answer = self.override(method, path, query, body)
             if answer is not None:
@@ -73,6 +85,19 @@ class ScimServer:
                 start_response(status, list(headers.items()) + [("Content-Length", str(len(data)))])
                 return [data]
         return self.app(environ, start_response)
+
+    def _unknown_members(self, method: str, path: str, body) -> list[str]:
+        """The member ids a group POST or PATCH adds that name no user of this server."""
+        if method not in ("POST", "PATCH") or "/Groups" not in path:
+            return []
+        values: list[str] = []
+        if isinstance(body, dict) and method == "POST":
+            values = [str(m.get("value")) for m in body.get("members") or [] if isinstance(m, dict)]
+        elif isinstance(body, dict):
+            for op in body.get("Operations") or []:
+                if str(op.get("op", "")).lower() in ("add", "replace") and str(op.get("path") or "").lower() == "members":
+                    values += [str(m.get("value")) for m in op.get("value") or [] if isinstance(m, dict)]
+        return [v for v in values if self.get("Users", v) is None]
 
     # reading the SP without counting
     def list(self, resource: str) -> list[dict]:

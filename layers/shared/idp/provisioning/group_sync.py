@@ -19,11 +19,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from idp.provisioning.claims import CreateClaims
+from idp.provisioning.failures import entity_failed
 from idp.provisioning.planner import member_changes, plan_group
-from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING, STATUS_SYNCED, ProvisioningState
-from idp.provisioning.run import MISSING, Outcome, Run, ids, record
+from idp.provisioning.ports import STATUS_SYNCED, ProvisioningState
+from idp.provisioning.run import MISSING, Outcome, Run, record
 from idp.scim import mapping as mp
-from idp.scim.protocol import AuthError, Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
+from idp.scim.protocol import Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
 
 log = Logger(child=True)
 
@@ -41,20 +42,11 @@ class GroupSync:
     # ---------------------------------------------------------------- entry
     def sync(self, run: Run, gid: str, actual: Any = None, sp_user_ids: set[str] | None = None) -> Outcome:
         """See `Engine.sync_group`."""
-        slug = run.slug
         before = run.requests
         try:
             out = self._sync(run, gid, actual, sp_user_ids)
         except ScimError as exc:
-            permanent = isinstance(exc, (PermanentError, Conflict, NotFound))
-            if not isinstance(exc, AuthError):
-                try:
-                    self.state.set_status(slug, "GROUP", gid, STATUS_FAILED if permanent else STATUS_PENDING, exc.message)
-                except Exception:  # noqa: BLE001
-                    log.exception("status write failed", extra=ids(slug, "GROUP", gid))
-            self._record(run, gid, exc.method or "push", "failed" if permanent else "retry",
-                         request={"method": exc.method, "path": exc.path} if exc.method else None,
-                         status=exc.status or None, message=exc.message)
+            entity_failed(self.state, run, "GROUP", gid, exc)
             raise
         out.requests = run.requests - before
         return out

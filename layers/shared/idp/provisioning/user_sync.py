@@ -11,20 +11,19 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from idp.provisioning.claims import CreateClaims
+from idp.provisioning.failures import entity_failed
 from idp.provisioning.group_sync import GroupSync
 from idp.provisioning.lease import ReconcileLease
 from idp.provisioning.planner import plan_user
 from idp.provisioning.ports import (
     IN_SYNC,
     STATUS_DEACTIVATED,
-    STATUS_FAILED,
-    STATUS_PENDING,
     STATUS_SYNCED,
     ProvisioningState,
 )
-from idp.provisioning.run import MISSING, UNREAD, Outcome, Run, ids, record
+from idp.provisioning.run import MISSING, UNREAD, Outcome, Run, record
 from idp.scim import mapping as mp
-from idp.scim.protocol import AuthError, Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
+from idp.scim.protocol import Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
 
 log = Logger(child=True)
 
@@ -47,25 +46,10 @@ class UserSync:
         try:
             out = self._sync(run, uid, actual, force, fix_memberships, skip_groups or set(), known_map)
         except ScimError as exc:
-            self._failed(run, uid, exc)
+            entity_failed(self.state, run, "USER", uid, exc)
             raise
         out.requests = run.requests - before
         return out
-
-    def _failed(self, run: Run, uid: str, exc: ScimError) -> None:
-        slug = run.slug
-        if isinstance(exc, AuthError):
-            self._record(run, uid, "push", "auth_failed", status=exc.status or None, message=exc.message)
-            return
-        permanent = isinstance(exc, (PermanentError, Conflict, NotFound))
-        status = STATUS_FAILED if permanent else STATUS_PENDING
-        try:
-            self.state.set_status(slug, "USER", uid, status, exc.message)
-        except Exception:  # noqa: BLE001
-            log.exception("status write failed", extra=ids(slug, "USER", uid))
-        self._record(run, uid, exc.method or "push", "failed" if permanent else "retry",
-                     request={"method": exc.method, "path": exc.path} if exc.method else None,
-                     status=exc.status or None, message=exc.message)
 
     def _sync(self, run: Run, uid: str, actual: Any, force: bool, fix_memberships: bool,
               skip_groups: set[str], known_map: Any = UNREAD) -> Outcome:

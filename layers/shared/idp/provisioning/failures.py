@@ -1,0 +1,68 @@
+"""One classification of provisioning failures, and one place that records them.
+
+Every failure is one of four classes, decided once here (`classify`) from the classified SCIM error
+(`idp.scim.protocol`) or, for anything else an SP's answer made us raise, as permanent:
+- `transient`: 5xx, 408, 412, timeouts, resets, an answer cut short, a create claim held elsewhere: try
+  again with backoff; counted by the app's circuit breaker;
+- `throttled`: 429: the SP pacing us, not failing; never counted by the breaker;
+- `auth`: 401/403: the configuration (token, base URL), not the data; the app waits for a fix;
+- `permanent`: other 4xx and unreadable answers: the same request will not succeed; a person looks.
+
+`entity_failed` is the per-user / per-group bookkeeping (the mapping item's status and the
+provisioning-log line) that user and group sync share; `AppOutcomes` is the per-app bookkeeping (the
+breaker and the app status) that the dispatcher, the reconciler and the admin routes share."""
+from __future__ import annotations
+
+from enum import Enum
+
+from aws_lambda_powertools import Logger
+
+from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING
+from idp.scim.protocol import AuthError, PreconditionFailed, RetryLater, ScimError
+
+log = Logger(child=True)
+
+
+class FailureClass(str, Enum):
+    TRANSIENT = "transient"
+    THROTTLED = "throttled"
+    AUTH = "auth"
+    PERMANENT = "permanent"
+
+    @property
+    def retried(self) -> bool:
+        """Will the same work succeed later without anyone changing anything?"""
+        return self in (FailureClass.TRANSIENT, FailureClass.THROTTLED)
+
+
+def classify(exc: BaseException) -> FailureClass:
+    if isinstance(exc, AuthError):
+        return FailureClass.AUTH
+    if isinstance(exc, RetryLater):
+        return FailureClass.THROTTLED if exc.status == 429 else FailureClass.TRANSIENT
+    if isinstance(exc, PreconditionFailed):
+        return FailureClass.TRANSIENT  # a stale ETag: read again and retry
+    return FailureClass.PERMANENT  # PermanentError, Conflict, NotFound, PreconditionFailed, an unreadable answer
+
+
+# What the provisioning log says of an entity's failed push, per class.
+LOG_OUTCOME = {FailureClass.TRANSIENT: "retry", FailureClass.THROTTLED: "retry", FailureClass.AUTH: "auth_failed",
+               FailureClass.PERMANENT: "failed"}
+
+
+def entity_failed(state, run, kind: str, eid: str, exc: ScimError) -> FailureClass:
+    """A user's or group's push failed: its mapping item says pending (retried) or failed (needs a
+    person), except after a 401/403, which is the app's problem and leaves the item as it was; the
+    provisioning log gets one line with what was sent and what the SP answered."""
+    from idp.provisioning.run import ids, record
+
+    cls = classify(exc)
+    if cls is not FailureClass.AUTH:
+        try:
+            state.set_status(run.slug, kind, eid, STATUS_PENDING if cls.retried else STATUS_FAILED, exc.message)
+        except Exception:  # noqa: BLE001 - the status write never hides the SP's failure
+            log.exception("status write failed", extra=ids(run.slug, kind, eid))
+    record(state, run, kind, eid, exc.method or "push", LOG_OUTCOME[cls],
+           request={"method": exc.method, "path": exc.path} if exc.method else None,
+           status=exc.status or None, message=exc.message)
+    return cls
