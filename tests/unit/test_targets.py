@@ -62,3 +62,27 @@ def test_origin_is_scheme_host_and_port():
     assert targets.origin("https://a.example/scim") != targets.origin("https://a.example:8443/scim")
     assert targets.origin("https://a.example/scim") != targets.origin("http://a.example/scim")
     assert targets.origin("https://a.example/scim") != targets.origin("https://b.example/scim")
+
+
+@pytest.mark.parametrize("url, what", [
+    ("https://2852039166/latest/meta-data", "link-local"),  # 169.254.169.254 as one decimal number
+    ("https://0xa9fea9fe/", "link-local"),
+    ("https://127.1/scim", "loopback"),
+    ("https://0x7f000001/scim", "loopback"),
+    ("https://0177.0.0.1/scim", "loopback"),
+    ("https://167772161/scim", "private"),  # 10.0.0.1
+    ("https://10.1/scim", "private"),
+])
+def test_numeric_host_forms_are_read_as_the_address_they_name(url, what):
+    """Issue 22: `https://2852039166/` resolves to 169.254.169.254; it was accepted as a host name."""
+    with pytest.raises(ValueError, match=what):
+        targets.check_url(url, allow_local=False, connect=True)
+
+
+@pytest.mark.parametrize("url", ["https://10.0.0.1/scim/v2", "https://192.168.1.20/scim", "https://[fd00::5]/scim",
+                                 "https://167772161/scim", "https://172.16.0.9/scim"])
+def test_the_local_stack_allows_loopback_but_no_private_range(url):
+    """Contract section 2: only loopback is allowed locally (10.0.0.1 was accepted by the local stack)."""
+    with pytest.raises(ValueError, match="private"):
+        targets.check_url(url, allow_local=True, connect=True)
+    assert targets.check_url("https://127.0.0.1:3001/scim/v2", allow_local=True, connect=True)

@@ -5,23 +5,38 @@ the IdP into a proxy into its own network (server-side request forgery).
 - Every such URL is `https`; plain `http` only to a loopback address, and only where local targets
   are allowed (the local stack; never in AWS).
 - The SCIM transport never connects to loopback, private, link-local, multicast, reserved or
-  unique-local addresses unless local targets are allowed. The URL's host is checked here when an
+  unique-local addresses; where local targets are allowed (the local stack) loopback alone is.
+- A host is classified as the resolver would read it: the numeric forms `getaddrinfo` accepts
+  (`2852039166`, `127.1`, `0x7f000001`, `0177.0.0.1`) are normalised to the address they name first. The URL's host is checked here when an
   admin sets it; the transport checks the address it actually connected to again, so a name that
   resolves elsewhere later (DNS rebinding) gains nothing.
 """
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from urllib.parse import urlsplit
 
 _LOOPBACK_NAMES = ("localhost", "localhost.")
 
 
+_NUMERIC_V4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}\.?$", re.IGNORECASE)
+
+
 def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names without DNS: dotted, IPv6 (bracketed or not), or one of the shorter,
+    decimal, octal and hexadecimal IPv4 forms (inet_aton's, which the resolver also accepts)."""
+    host = host.strip("[]")
     try:
-        ip = ipaddress.ip_address(host.strip("[]"))
+        ip = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
-        return None
+        if not _NUMERIC_V4.match(host):
+            return None
+        try:
+            ip = ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
+        except OSError:
+            return None
     mapped = getattr(ip, "ipv4_mapped", None)
     return mapped or ip
 
@@ -46,7 +61,7 @@ def refused_address(address: str, *, allow_local: bool) -> str | None:
                        (ip.is_reserved, "a reserved address")):
         if test:
             return what
-    if ip.is_private and not allow_local:  # the local stack's stand-in may sit on a LAN address
+    if ip.is_private:  # the local stack allows loopback, never a LAN or cloud-internal range
         return "a private or unique-local address"
     return None
 
