@@ -349,7 +349,7 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
     ],
     "SamlLoginFunction": [
         ("DynamoDBReadPolicy", TABLE),
-        ("Inline", ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
+        ("Inline", ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
         ("SSMParameterReadPolicy", SIGNING_KEYS_SSM),
     ],
     "ScimPushFunction": [
@@ -570,3 +570,4 @@ def test_push_function_knows_the_queue_max_receive_count(tpl: dict[str, Any]) ->
 def test_deployed_stack_never_relaxes_cookies() -> None:
     # IDP_INSECURE_COOKIES is only for the local stack on a LAN address over plain http.
     assert "IDP_INSECURE_COOKIES" not in (ROOT / "template.yaml").read_text(encoding="utf-8")
+
