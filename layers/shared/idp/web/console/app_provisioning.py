@@ -63,13 +63,14 @@ def _shown(prov: dict) -> dict:
 
 
 def im_page(admin: Admin, slug: str, *, status: int = 200, errors: FormErrors | None = None, values: dict | None = None,
-            notice: str | None = None, result: dict | None = None):
+            notice: str | None = None, result: dict | None = None, provisioned: dict | None = None):
     ctx = app_context(admin, slug)
     prov = ctx["app"].get("provisioning") or {}
     shown = dict(values) if values is not None else _shown(prov)
     shown.pop("token", None)  # never echoed, not even what was just typed
     return page(status, "console/app_im.html", admin, tab="im", values=shown, errors=errors, prov=prov,
-                status=provisioning_status(slug), notice=notice, result=result, choices=CHOICES, **ctx)
+                status=provisioning_status(slug), notice=notice, result=result, provisioned=provisioned,
+                choices=CHOICES, **ctx)
 
 
 @console_router.get("/console/apps/<slug>/identity-management")
@@ -133,9 +134,23 @@ def provision_user(admin: Admin, slug: str):
         return im_page(admin, slug, status=404, errors=FormErrors.of(exc, FIELDS))
     if not (get_app(slug).get("provisioning") or {}).get("enabled"):
         raise DomainError(409, "disabled", "provisioning is not active for this application; activate it first")
-    outcome = container().reconciler.provision_user_now(slug, uid)
-    ok = bool(outcome.get("ok", outcome.get("result") not in ("failed", "error")))
-    return im_page(admin, slug, result={"ok": ok, "detail": f"{login}: {outcome.get('result') or outcome}"})
+    reconciler = container().reconciler
+    outcome = reconciler.provision_user_now(slug, uid)
+    log = outcome.get("log")
+    if log is None:  # a failed push returns no log: what it recorded is still worth showing
+        log = reconciler.state.read_log(slug, user_id=uid, limit=5)
+    return im_page(admin, slug, provisioned=provisioned_view(login, uid, outcome, log))
+
+
+def provisioned_view(login: str, uid: str, outcome: dict, log: list[dict]) -> dict:
+    """What the "Provision this user now" panel shows of `Reconciler.provision_user_now`'s answer: whether
+    it worked, what was done (created, updated, no_change, failed, retry_later, auth_failed, skipped...),
+    why, the SP's HTTP status when it answered with an error, and the user's last provisioning log entries."""
+    ok, what = bool(outcome.get("ok")), outcome.get("outcome") or "unknown"
+    title = "Provisioning failed" if not ok else ("Nothing pushed" if what == "skipped" else "Provisioned")
+    return {"ok": ok, "outcome": what, "title": f"{login}: {title}", "detail": outcome.get("detail") or "",
+            "sp_status": outcome.get("sp_status"), "requests": outcome.get("requests"), "user_id": uid,
+            "log": log or []}
 
 
 @console_router.get("/console/apps/<slug>/log")
