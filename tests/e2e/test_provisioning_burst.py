@@ -9,6 +9,7 @@ import pytest
 
 from idp_local.moto_server import SERVER_ERROR_MARKER
 from idp_testing.scim_server import FaultProxy, ScimServer
+from idp_testing.sp_compare import expected, wait_until_equal
 from idp_testing.stack import start_stack, stop_stack
 
 TOKEN = "burst-scim-token-5f4e3d"
@@ -30,35 +31,6 @@ def sp():
     yield server, proxy
     proxy.close()
     server.close()
-
-
-def _expected(s, base):
-    """What the SP must hold, read back from the directory through the admin API."""
-    users = {u["id"]: u for u in s.get(f"{base}/admin/users", params={"limit": 200}, timeout=10).json()["items"]}
-    groups = {g["id"]: g for g in s.get(f"{base}/admin/groups", params={"limit": 200}, timeout=10).json()["items"]}
-    members = {gid: {m["id"] for m in s.get(f"{base}/admin/groups/{gid}/members", params={"limit": 200}, timeout=10).json()["items"]}
-               for gid in groups}
-    return users, groups, members
-
-
-def _converged(server, users, groups, members, direct, bound_groups) -> str | None:
-    by_ext = {u.get("externalId"): u for u in server.list("Users")}
-    for uid, user in users.items():
-        bound = uid in direct or any(uid in members[g] for g in bound_groups)
-        want = bound and user["state"] == "ACTIVE"
-        got = by_ext.get(uid)
-        if want and (got is None or got.get("active") is False or got.get("title") != user.get("title")):
-            return f"user {user['username']} not (yet) right in the SP: {got}"
-        if not want and got is not None and got.get("active") is not False:
-            return f"user {user['username']} should be inactive in the SP"
-    sp_groups = {g.get("externalId"): g for g in server.list("Groups")}
-    for gid in bound_groups:
-        want = {by_ext[u]["id"] for u in members[gid] if u in by_ext}
-        got = sp_groups.get(gid)
-        have = {m["value"] for m in (got or {}).get("members") or []}
-        if want and (got is None or have != want or got.get("displayName") != groups[gid]["name"]):
-            return f"group {groups[gid]['name']}: SP has {len(have)} members, directory {len(want)}"
-    return None
 
 
 def test_a_burst_of_changes_converges_in_seconds_despite_faults(burst_stack, sp):
@@ -88,15 +60,8 @@ def test_a_burst_of_changes_converges_in_seconds_despite_faults(burst_stack, sp)
     assert s.put(f"{base}/admin/apps/burst/groups/{gids[2]}", timeout=10).status_code == 204
     last_change = time.monotonic()
     # the SP keeps failing (10% of its first 80 requests) while the consumers catch up
-    users, groups, members = _expected(s, base)
-    direct = set(uids[24:28]) - {uids[26]}
-    bound = set(gids)
-    problem = "not checked"
-    while time.monotonic() - last_change < 30:
-        problem = _converged(server, users, groups, members, direct, bound)
-        if problem is None:
-            break
-        time.sleep(0.5)
+    exp = expected(s, base, direct=set(uids[24:28]) - {uids[26]}, bound_groups=gids)
+    _, problem = wait_until_equal(server, exp, since=last_change, timeout=30, interval=0.5)
     if problem is not None:
         problem += f"; status {s.get(f'{base}/admin/apps/burst/provisioning/status', timeout=10).json()}"
     assert problem is None, f"{problem} ({time.monotonic() - last_change:.1f} s after the last change; faults {proxy.injected})"

@@ -118,6 +118,25 @@ def test_provisioning_scale():
     assert "(e) scale" in text and "DynamoDB calls per user" in text
 
 
+@pytest.mark.e2e
+def test_convergence_after_a_burst_is_measured():
+    """One small burst over the local stack: the SP is compared with the directory until they agree (or
+    the time runs out: no timing is asserted, only that the run measured something and renders)."""
+    from benchmarks import convergence
+    from benchmarks.report import render
+
+    r = convergence.run(runs=1, users=10, timeout=15)
+    row = r["runs"][0]
+    assert row["admin_calls"] > 30 and row["sp_requests"] > 0, row  # the burst went through, the SP was pushed to
+    assert (row["seconds"] is None and row["problem"]) or (_number(row["seconds"]) and row["seconds"] >= 0), row
+    assert r["converged"] == (row["seconds"] is not None) and isinstance(r["met"], bool)
+    text = render({"quick": True, "sizes": {}, "machine": {}, "versions": {}, "started": "now", "converge": r})
+    assert "## 8. Convergence" in text and "Convergence: SP equals the directory" in text
+    text = render({"quick": True, "sizes": {}, "machine": {}, "versions": {}, "started": "now",
+                   "converge": {"error": "boom"}})
+    assert "boom" in text
+
+
 def _in_own_process(module: str, n: int) -> dict:
     """`benchmarks.<module>.run(n)` in a fresh interpreter (it starts the local stack in its process, setting
     the environment and the container), its result as JSON."""

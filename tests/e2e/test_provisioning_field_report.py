@@ -1,0 +1,96 @@
+"""Issue 21's field report on the local stack, against scim2-server (an SP nobody here wrote): 50 users,
+none bound; g1 = users 0-19, g2 = 15-34, g3 = 30-44; the SP already holds user 16 (its userName in
+another case) and a group named like g2; g1 and g2 are bound back to back. The SP must then hold g1
+and g2 with every member within 5 s of the last change, with no reconcile (the stack's runs hourly),
+and the status must say so only once it is true. Twenty runs in a row, each on a fresh app and SP,
+against scim2-server as it is and as a strict SP that refuses a member id it holds no user for.
+On main 3511b39 g1 kept 1, 6 and 15 of its 20 members while the status said `in_sync: 37`."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import requests
+
+from idp_testing.scim_server import ScimServer
+from idp_testing.sp_compare import Expected, difference, wait_until_equal
+from idp_testing.stack import start_stack, stop_stack
+
+TOKEN = "field-report-scim-token-2b7e1c"
+RUNS = int(os.environ.get("FIELD_REPORT_RUNS", "20"))  # the issue asks for 20 in a row; fewer only while developing
+CONVERGE_SECONDS = 5.0
+
+
+@pytest.fixture(scope="module")
+def field_stack(tmp_path_factory):
+    stack = start_stack(tmp_path_factory.mktemp("field-report"))
+    yield stack
+    stop_stack(stack)
+
+
+def _session(stack) -> requests.Session:
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {stack.admin_token}"
+    return s
+
+
+def _call(s: requests.Session, method: str, url: str, body: dict | None = None, expect: int = 200) -> dict | None:
+    answer = s.request(method, url, json=body, timeout=15)
+    assert answer.status_code == expect, f"{method} {url}: {answer.status_code} {answer.text[:300]}"
+    return answer.json() if answer.content else None
+
+
+def one_run(stack, n: int, strict: bool) -> float:
+    """The field report once, on app `fr<n>` and a fresh SP; the seconds from the last change until the SP
+    held what the directory wants (an assertion error past CONVERGE_SECONDS)."""
+    base, s = stack.base_url, _session(stack)
+    server = ScimServer(token=TOKEN, strict_members=strict)
+    slug = f"fr{n}"
+    try:
+        users = [_call(s, "POST", f"{base}/admin/users", {
+            "username": f"r{n}u{i}", "email": f"r{n}u{i}@example.com", "firstname": "User", "lastname": f"N{i}",
+            "title": "Staff"}, 201) for i in range(50)]
+        groups = [_call(s, "POST", f"{base}/admin/groups", {"name": f"r{n} g{k}"}, 201) for k in (1, 2, 3)]
+        spans = {0: range(0, 20), 1: range(15, 35), 2: range(30, 45)}
+        for k, span in spans.items():
+            for i in span:
+                _call(s, "PUT", f"{base}/admin/groups/{groups[k]['id']}/members/{users[i]['id']}", expect=204)
+        server.create("Users", {"userName": users[16]["email"].upper(), "name": {"givenName": "User"}, "active": True})
+        server.create("Groups", {"displayName": groups[1]["name"]})
+        _call(s, "POST", f"{base}/admin/apps", {"slug": slug, "label": f"Field report {n}", "template": "officespace",
+                                                "sp_entity_id": f"fr{n}.example.com",
+                                                "acs_urls": [f"https://fr{n}.example.com/users/auth/saml/callback"]}, 201)
+        _call(s, "PUT", f"{base}/admin/apps/{slug}/provisioning", {"base_url": server.base_url, "token": TOKEN,
+                                                                   "enabled": True, "group_management": True})
+        _call(s, "PUT", f"{base}/admin/apps/{slug}/groups/{groups[0]['id']}", expect=204)
+        _call(s, "PUT", f"{base}/admin/apps/{slug}/groups/{groups[1]['id']}", expect=204)
+        last_change = time.monotonic()
+        members = {g["id"]: {users[i]["id"] for i in spans[k]} for k, g in enumerate(groups)}
+        exp = Expected({u["id"]: u for u in users}, {g["id"]: g for g in groups}, members,
+                       bound_groups={groups[0]["id"], groups[1]["id"]})
+        took, problem = wait_until_equal(server, exp, since=last_change, timeout=CONVERGE_SECONDS, interval=0.1)
+        status = _call(s, "GET", f"{base}/admin/apps/{slug}/provisioning/status")
+        if problem is not None:
+            status_then = dict(status)
+            later, _ = wait_until_equal(server, exp, since=last_change, timeout=30, interval=0.5)
+            raise AssertionError(f"run {n} ({'strict' if strict else 'scim2-server'}): {problem} "
+                                 f"{CONVERGE_SECONDS} s after the last change (equal after {later} s); "
+                                 f"status then {status_then}")
+        # The status says in sync only once it is true: 35 users and 2 groups, nothing pending.
+        if status["pending"]:  # a push may still be recording what the SP already holds
+            time.sleep(1)
+            status = _call(s, "GET", f"{base}/admin/apps/{slug}/provisioning/status")
+        assert (status["in_sync"], status["pending"], status["failed"]) == (37, 0, 0), status
+        assert difference(server, exp) is None
+        assert not server.refused, f"the strict SP refused {server.refused[:3]}"
+        return took
+    finally:
+        s.delete(f"{base}/admin/apps/{slug}", timeout=15)  # before its SP goes away
+        server.close()
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["scim2-server", "strict-sp"])
+def test_field_report_converges_without_a_reconcile_twenty_runs_in_a_row(field_stack, strict):
+    took = [one_run(field_stack, n + (100 if strict else 0), strict) for n in range(RUNS)]
+    print(f"converged after {min(took):.2f} / {sorted(took)[len(took) // 2]:.2f} / {max(took):.2f} s (min / median / max)")
