@@ -178,7 +178,8 @@ def _aws_env():
     values = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
               "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
               "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true",
-              "POWERTOOLS_SERVICE_NAME": "officespace-idp", "AWS_ENDPOINT_URL": None}
+              "POWERTOOLS_SERVICE_NAME": "officespace-idp", "AWS_ENDPOINT_URL": None,
+              "IDP_ALLOW_LOCAL_TARGETS": "1"}  # the benchmark's SP listens on loopback, as the local stack's does
     saved = {k: os.environ.get(k) for k in values}
     try:
         for key, value in values.items():

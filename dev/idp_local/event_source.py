@@ -1,10 +1,14 @@
 """A local SQS -> Lambda event source mapping: receive a batch, build the SQS event, call the handler,
 delete only the records the handler did not report in `batchItemFailures` (none if it raised).
-Visibility timeout, maxReceiveCount and the DLQ redrive are the queue's own (moto does them as AWS does)."""
+Visibility timeout, maxReceiveCount and the DLQ redrive are the queue's own (moto does them as AWS does).
+Several pollers (`pollers`, the stack's LOCAL_CONSUMERS) run at once, as Lambda runs several invocations
+at once for distinct message groups (the template's MaximumConcurrency): a FIFO group is handed to one
+receiver at a time (moto as SQS), so one slow app's group (`app-slow:<slug>`) holds at most one poller."""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 log = logging.getLogger(__name__)
@@ -48,21 +52,25 @@ def deliver(sqs, queue_url: str, queue_arn: str, handler: Callable, messages: li
 class SqsEventSource:
     """Polls a queue and feeds batches to a Lambda-style handler until stopped."""
 
-    def __init__(self, sqs, queue_url: str, queue_arn: str, handler: Callable, batch_size: int = 10, wait_seconds: int = 1):
+    def __init__(self, sqs, queue_url: str, queue_arn: str, handler: Callable, batch_size: int = 10, wait_seconds: int = 1,
+                 pollers: int = 1):
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
         self.handler = handler
         self.batch_size = batch_size
         self.wait_seconds = wait_seconds
+        self.pollers = max(1, int(pollers))
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.ready = threading.Event()
         self.batches = 0
+        self._count = threading.Lock()
 
-    def poll_once(self) -> int:
+    def poll_once(self, sqs=None) -> int:
         """Receive and process one batch; returns how many messages were received."""
-        answer = self.sqs.receive_message(
+        sqs = sqs or self.sqs
+        answer = sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
             WaitTimeSeconds=self.wait_seconds,
@@ -73,26 +81,34 @@ class SqsEventSource:
         self.ready.set()
         if not messages:
             return 0
-        if deliver(self.sqs, self.queue_url, self.queue_arn, self.handler, messages, LambdaContext()) is not None:
-            self.batches += 1
+        if deliver(sqs, self.queue_url, self.queue_arn, self.handler, messages, LambdaContext()) is not None:
+            with self._count:
+                self.batches += 1
         return len(messages)
 
-    def _run(self) -> None:
+    def _run(self, sqs=None) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                self.poll_once(sqs)
             except Exception:  # noqa: BLE001 - keep polling; a broken poll is logged, not fatal
                 log.exception("event source poll failed")
                 self._stop.wait(1)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="sqs-event-source", daemon=True)
-        self._thread.start()
+        import boto3
+
+        for n in range(self.pollers):
+            # One SQS client per poller (the first uses the one given): a client's connection pool is its own.
+            sqs = self.sqs if n == 0 else boto3.client("sqs")
+            thread = threading.Thread(target=self._run, args=(sqs,), name=f"sqs-event-source-{n}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
+        end = time.monotonic() + 5
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, end - time.monotonic()))
 
 
 class LambdaContext:

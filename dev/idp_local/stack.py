@@ -46,6 +46,7 @@ class StackConfig:
     reconcile_seconds: float = 3600.0
     outbox_seconds: float = 5.0
     visibility_timeout: int | None = None  # override the template's (tests shorten it)
+    consumers: int = 4  # LOCAL_CONSUMERS: SQS pollers at once, as Lambda runs concurrent invocations (distinct groups)
     exposed_ok: bool = False  # IDP_LOCAL_EXPOSED_OK=1: the person knows the published secrets are listening
 
     @classmethod
@@ -61,6 +62,7 @@ class StackConfig:
             reconcile_seconds=float(env.get("RECONCILE_SECONDS", "3600")),
             outbox_seconds=float(env.get("LOCAL_OUTBOX_SECONDS", "5")),
             visibility_timeout=int(env["LOCAL_VISIBILITY_TIMEOUT"]) if env.get("LOCAL_VISIBILITY_TIMEOUT") else None,
+            consumers=max(1, int(env.get("LOCAL_CONSUMERS", "4"))),
             exposed_ok=env.get("IDP_LOCAL_EXPOSED_OK") == "1",
         )
 
@@ -153,7 +155,7 @@ class LocalStack:
         reconcile = load_function(self.root, "reconcile")
         self.event_source = SqsEventSource(
             boto3.client("sqs"), self.resources.queue_url, self.resources.queue_arn, push,
-            batch_size=self.resources.batch_size, wait_seconds=1,
+            batch_size=self.resources.batch_size, wait_seconds=1, pollers=self.config.consumers,
         )
         self.event_source.start()
         scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}

@@ -7,6 +7,7 @@ for xmlsec, the SCIM client or the provisioning engine (cold start is part of th
 """
 from __future__ import annotations
 
+import functools
 import threading
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
@@ -240,7 +241,9 @@ class Container:
         from idp.provisioning.engine import Engine
 
         timeout = (self.settings.scim_connect_timeout, self.settings.scim_read_timeout)
-        return Engine(self.store, self.provisioning_state, self.scim_tokens, client_factory=ScimClient,
+        # In AWS every SCIM connection's peer address is checked (after DNS): internal targets are refused.
+        factory = ScimClient if self.settings.idp_allow_local_targets else functools.partial(ScimClient, refuse_local=True)
+        return Engine(self.store, self.provisioning_state, self.scim_tokens, client_factory=factory,
                       timeout=timeout, on_exchange=self.metrics.exchange)
 
     @_part
@@ -259,7 +262,7 @@ class Container:
         return Consumer(dispatcher, sqs=self.sqs, queue_url=s.events_queue_url or None,
                         max_receive_count=s.events_max_receive_count, backoff_base=s.scim_backoff_base_seconds,
                         backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
-                        metrics=self.metrics)
+                        metrics=self.metrics, isolate_apps=True)  # a slow app's shares go to its own message group
 
 
 class _SignonDirectory:

@@ -1,5 +1,6 @@
 """The SCIM client without sockets: a requests adapter answers."""
 import email.utils
+import io
 import json
 import time
 
@@ -34,7 +35,7 @@ class FakeAdapter(BaseAdapter):
         r = requests.Response()
         r.status_code = status
         r.headers.update(headers)
-        r._content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        r.raw = io.BytesIO(body if isinstance(body, bytes) else json.dumps(body).encode())  # read as a stream
         r.request = request
         r.url = request.url
         r.reason = {200: "OK", 429: "Too Many Requests"}.get(status, "")

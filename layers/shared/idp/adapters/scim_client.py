@@ -1,26 +1,47 @@
-"""A thin SCIM 2.0 client on `requests`: one Session per SP, `application/scim+json`, a bearer
-token, timeouts, and every failure classified into one of the exceptions below so the engine and
-the consumer can decide what to do (retry later, adopt, re-match, give up, stop the app)."""
+"""A thin SCIM 2.0 client on `requests`: one Session per SP, `application/scim+json`, a bearer token,
+timeouts, and every failure classified (idp.scim.protocol) so the engine and the consumer can decide
+what to do (retry later, adopt, re-match, give up, stop the app). An SP is not trusted to answer well;
+each answer is read as a stream (`stream=True`, `iter_content`):
+- at most `MAX_ANSWER_BYTES` (4 MB) of a 2xx body: past it the connection is dropped and `BadAnswer` (a
+  `PermanentError`: asking again brings the same answer) names the cap; of an error answer only
+  `MAX_ERROR_BYTES`, for its `detail`;
+- an absolute deadline per request, `REQUEST_DEADLINE` (20 s by time.monotonic from before the connect
+  to the last chunk; less inside a `deadline_scope`): a watchdog shuts the socket down when it passes,
+  whether the SP trickles headers or body, and `DeadlineExceeded` (transient) names it;
+- JSON that does not parse, nests deeper than `MAX_JSON_DEPTH`, or has the wrong shape (not an object,
+  `Resources` not a list of objects, an `id` `check_scim_id` refuses such as `..`) is a `BadAnswer`;
+- ids are checked again before they go in a path (and quoted with safe='')."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util import Timeout
 
 from idp.adapters.guarded_http import RefusedTarget, guarded_session
 from idp.scim.protocol import (  # noqa: F401 - the client's errors and constants, re-exported
     DEFAULT_TIMEOUT,
     ERROR_SCHEMA,
     GROUP_SCHEMA,
+    MAX_ANSWER_BYTES,
     MAX_DETAIL,
+    MAX_ERROR_BYTES,
+    MAX_JSON_DEPTH,
     PATCH_SCHEMA,
+    REQUEST_DEADLINE,
     SCIM_JSON,
     USER_SCHEMA,
     AuthError,
+    BadAnswer,
+    BudgetSpent,
     Conflict,
+    DeadlineExceeded,
     Exchange,
     NotFound,
     PermanentError,
@@ -28,38 +49,80 @@ from idp.scim.protocol import (  # noqa: F401 - the client's errors and constant
     RetryLater,
     ScimError,
     ScimResponse,
+    as_resource,
+    check_scim_id,
     eq_filter,
+    error_detail,
+    list_resources,
+    parse_answer,
     parse_retry_after,
+    request_cap_seconds,
+    scope_deadline,
 )
+
+CHUNK = 64 * 1024
 
 
 def _int(value: Any, default: int = 0) -> int:
     """SCIM numbers may arrive as strings."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
 
 
-def _error_detail(response: requests.Response) -> tuple[str, str | None]:
-    """The SP's own words from a SCIM Error (`detail`, `scimType`), trimmed; else only the status."""
-    text = response.text or ""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        detail = body.get("detail") or body.get("message") or body.get("error")
-        scim_type = body.get("scimType")
-        if isinstance(detail, (dict, list)):
-            detail = json.dumps(detail)
-        if detail:
-            return str(detail)[:MAX_DETAIL], (str(scim_type) if scim_type else None)
-        if body.get("Errors"):
-            return json.dumps(body["Errors"])[:MAX_DETAIL], None
-    # Not a SCIM error: say the status, never echo the body (an internal page, a proxy's error, a secret).
-    del text
-    return f"HTTP {response.status_code} {response.reason or ''}".strip() + " (not a SCIM error response)", None
+# ---------------------------------------------------------------- the deadline watchdog
+_current = threading.local()  # the watch of the request this thread is sending
+
+
+class _Watch:
+    """Shuts the request's socket down once its deadline passes (from a timer thread), so a blocked
+    read returns at once whatever the SP trickles."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.conn = None  # the urllib3 connection (tracked pools), from before the headers are read
+        self.response: requests.Response | None = None
+        self.fired = self.done = False
+
+    def fire(self) -> None:
+        with self.lock:
+            if self.done:
+                return
+            self.fired, sock = True, getattr(self.conn, "sock", None)
+            try:
+                sock.shutdown(socket.SHUT_RDWR) if sock is not None else self.response.raw.shutdown()
+            except Exception:  # noqa: BLE001 - closed already, or not a socket we can reach
+                pass
+
+    def finish(self) -> None:
+        with self.lock:
+            self.done = True
+
+
+_TRACKING: dict[type, type] = {}
+
+
+def _tracking_pool(cls: type) -> type:
+    """`cls` (a urllib3 connection pool) that hands each connection it lends to the thread's watch."""
+    if cls not in _TRACKING:
+        def _get_conn(self, timeout=None):
+            conn = cls._get_conn(self, timeout)
+            watch = getattr(_current, "watch", None)
+            if watch is not None:
+                watch.conn = conn
+            return conn
+
+        _TRACKING[cls] = type("Tracking" + cls.__name__, (cls,), {"_get_conn": _get_conn})
+    return _TRACKING[cls]
+
+
+def _track(session: requests.Session) -> requests.Session:
+    for adapter in session.adapters.values():
+        manager = getattr(adapter, "poolmanager", None) if isinstance(adapter, HTTPAdapter) else None
+        if manager is not None:
+            manager.pool_classes_by_scheme = {k: _tracking_pool(v) for k, v in manager.pool_classes_by_scheme.items()}
+    return session
 
 
 # ---------------------------------------------------------------- the client
@@ -76,16 +139,21 @@ class ScimClient:
         on_exchange: Callable[[Exchange], None] | None = None,
         retry_wait: Callable[[float, int], bool] | None = None,
         refuse_local: bool = False,
+        deadline: float = REQUEST_DEADLINE,
+        max_bytes: int = MAX_ANSWER_BYTES,
     ):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
         # refuse_local (AWS): every connection's peer address is checked; internal addresses are refused.
-        self.session = session or (guarded_session() if refuse_local else requests.Session())
+        # Sessions built here lend their connections to the deadline watchdog (a given one: the body only).
+        self.session = session or _track(guarded_session() if refuse_local else requests.Session())
         self.on_exchange = on_exchange
         # On a 429 with Retry-After: retry_wait(seconds, attempt) waits and returns True to send the
         # same request again (the SP did not act on it), or returns False to raise RetryLater.
         self.retry_wait = retry_wait
+        self.deadline = deadline
+        self.max_bytes = max_bytes
         self.exchanges: list[Exchange] = []
 
     # ---- transport
@@ -104,60 +172,98 @@ class ScimClient:
                         or not self.retry_wait(exc.delay_seconds, attempt)):
                     raise
 
+    def _timeouts(self, left: float) -> Timeout:
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout, self.timeout)
+        return Timeout(connect=min(float(connect), left), read=min(float(read), left), total=left)
+
     def _request_once(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
                       headers: dict | None = None) -> ScimResponse:
         url = self.base_url + path
-        hdrs = {
-            "Authorization": f"Bearer {self.token}",
-            "Accept": f"{SCIM_JSON}, application/json",
-        }
-        if body is not None:
-            hdrs["Content-Type"] = SCIM_JSON
-        if headers:
-            hdrs.update(headers)
+        hdrs = {"Authorization": f"Bearer {self.token}", "Accept": f"{SCIM_JSON}, application/json",
+                **({"Content-Type": SCIM_JSON} if body is not None else {}), **(headers or {})}
         if params:
             # Percent-encode everything (spaces as %20, never '+'): some SPs break on '+'.
             url += "?" + "&".join(f"{quote(str(k), safe='')}={quote(str(v), safe='')}" for k, v in params.items())
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         started = time.monotonic()
+        cap, scoped, kw = request_cap_seconds(), scope_deadline(), {"method": method, "path": path}
+        deadline = started + (cap if cap is not None and cap < self.deadline else self.deadline)
+        cut_by_scope = deadline < started + self.deadline or (scoped is not None and scoped < deadline)
+        deadline = min(deadline, scoped) if scoped is not None else deadline
+        if deadline - started <= 0.01:
+            self._record(method, path, 0, started, "deadline")
+            raise BudgetSpent(f"{method} {path}: not sent, the time budget for this work is spent", **kw)
+        late = BudgetSpent if cut_by_scope else DeadlineExceeded
+        late_msg = (f"{method} {path}: the SP did not finish its answer within the "
+                    + (f"{deadline - started:.1f} s left of the time budget" if cut_by_scope
+                       else f"{self.deadline:g} s deadline of one request"))
+        watch, response = _Watch(), None
+        timer = threading.Timer(deadline - started, watch.fire)
+        timer.daemon, _current.watch = True, watch
+        timer.start()
         try:
-            response = self.session.request(method, url, data=data, headers=hdrs, timeout=self.timeout, allow_redirects=False)
-        except requests.Timeout as exc:
-            self._record(method, path, 0, started, "timeout")
-            raise RetryLater(f"{method} {path}: the SP did not answer in time ({type(exc).__name__})", method=method, path=path) from None
-        except requests.ConnectionError as exc:
-            self._record(method, path, 0, started, "connection")
-            refused = _refused(exc)
-            if refused:
-                raise PermanentError(f"{method} {path}: {refused}", method=method, path=path) from None
-            raise RetryLater(f"{method} {path}: connection failed ({_root_cause(exc)})", method=method, path=path) from None
-        except requests.RequestException as exc:
-            self._record(method, path, 0, started, type(exc).__name__)
-            raise RetryLater(f"{method} {path}: {type(exc).__name__}", method=method, path=path) from None
+            try:
+                response = self.session.request(method, url, data=data, headers=hdrs, timeout=self._timeouts(deadline - started),
+                                                allow_redirects=False, stream=True)
+                watch.response = response
+                ok = 200 <= response.status_code < 300
+                raw = self._read(response, watch, deadline, self.max_bytes if ok else MAX_ERROR_BYTES, ok, kw)
+            except (requests.RequestException, OSError) as exc:
+                self._record(method, path, 0, started, "deadline" if watch.fired else _kind(exc))
+                if watch.fired:
+                    raise late(late_msg, **kw) from None
+                raise _transport_error(exc, kw) from None
+            except _Late:
+                self._record(method, path, response.status_code if response is not None else 0, started, "deadline")
+                raise late(late_msg, **kw) from None
+            except _TooLarge as big:
+                self._record(method, path, response.status_code, started, "too_large")
+                raise BadAnswer(f"{method} {path} → {response.status_code}: the answer is larger than "
+                                f"{self.max_bytes // (1024 * 1024)} MB ({big}); refused", status=response.status_code, **kw) from None
+        finally:
+            timer.cancel(), watch.finish()
+            _current.watch = None
+            if response is not None:
+                response.close()
         self._record(method, path, response.status_code, started, None)
-        return self._classify(method, path, response)
+        return self._classify(method, path, response, raw)
+
+    @staticmethod
+    def _read(response: requests.Response, watch: _Watch, deadline: float, cap: int, strict: bool, kw: dict) -> bytes:
+        """The body, chunk by chunk, while the deadline and `cap` allow. Past `cap`: an error answer is
+        cut there (only its detail is wanted), a 2xx one is refused (`_TooLarge`)."""
+        declared = _int(response.headers.get("Content-Length"), -1)
+        if strict and declared > cap:
+            raise _TooLarge(f"{declared} bytes announced")
+        chunks, size = [], 0
+        for chunk in response.iter_content(CHUNK):
+            if watch.fired or time.monotonic() >= deadline:
+                raise _Late()
+            size += len(chunk)
+            if size > cap:
+                if strict:
+                    raise _TooLarge(f"more than {cap} bytes read")
+                chunks.append(chunk[: cap - (size - len(chunk))])
+                break
+            chunks.append(chunk)
+        if watch.fired:
+            raise _Late()
+        return b"".join(chunks)
 
     def _record(self, method: str, path: str, status: int, started: float, error: str | None) -> None:
         ex = Exchange(method, path.split("?")[0], status, (time.monotonic() - started) * 1000, error)
         self.exchanges.append(ex)
+        del self.exchanges[:-100]  # a long-lived client keeps the last ones only
         if self.on_exchange:
             self.on_exchange(ex)
 
-    def _classify(self, method: str, path: str, response: requests.Response) -> ScimResponse:
+    def _classify(self, method: str, path: str, response: requests.Response, raw: bytes = b"") -> ScimResponse:
         status = response.status_code
         kw = {"status": status, "method": method, "path": path}
         if 200 <= status < 300:
-            body = None
-            if response.content:
-                try:
-                    parsed = response.json()
-                except ValueError:
-                    if method == "GET":
-                        raise PermanentError(f"{method} {path}: the answer is not JSON ({response.headers.get('Content-Type')})", **kw) from None
-                    parsed = None
-                body = parsed if isinstance(parsed, dict) else None
-            return ScimResponse(status, body, response.headers.get("ETag"), dict(response.headers))
-        detail, scim_type = _error_detail(response)
+            return ScimResponse(status, parse_answer(method, path, raw, response.headers.get("Content-Type"), kw),
+                                response.headers.get("ETag"), dict(response.headers))
+        detail, scim_type = error_detail(status, response.reason, raw)
         kw["scim_type"] = scim_type
         msg = f"{method} {path} → {status}: {detail}"
         if status in (429, 503):
@@ -177,23 +283,36 @@ class ScimClient:
         raise PermanentError(msg, **kw)
 
     # ---- resources
+    def _path(self, resource: str, scim_id: str) -> str:
+        problem = check_scim_id(scim_id)
+        if problem:
+            raise BadAnswer(f"refusing to send a request about SP {resource} id {str(scim_id)[:40]!r}: {problem}",
+                            path=f"/{resource}")
+        return f"/{resource}/{quote(scim_id, safe='')}"
+
     def get(self, resource: str, scim_id: str, *, params: dict | None = None) -> dict:
-        return self.request("GET", f"/{resource}/{quote(scim_id, safe='')}", params=params).body or {}
+        path = self._path(resource, scim_id)
+        return as_resource(self.request("GET", path, params=params).body, "GET", path)
 
     def create(self, resource: str, payload: dict) -> ScimResponse:
-        return self.request("POST", f"/{resource}", body=payload)
+        """An answer without an `id` is left to the caller (it looks the resource up); one with an id
+        `check_scim_id` refuses is a `BadAnswer`."""
+        answer = self.request("POST", f"/{resource}", body=payload)
+        if isinstance(answer.body, dict) and answer.body.get("id") not in (None, ""):
+            as_resource(answer.body, "POST", f"/{resource}")
+        return answer
 
     def replace(self, resource: str, scim_id: str, payload: dict, *, etag: str | None = None) -> ScimResponse:
-        return self.request("PUT", f"/{resource}/{quote(scim_id, safe='')}", body=payload,
+        return self.request("PUT", self._path(resource, scim_id), body=payload,
                             headers={"If-Match": etag} if etag else None)
 
     def patch(self, resource: str, scim_id: str, operations: list[dict], *, etag: str | None = None) -> ScimResponse:
         body = {"schemas": [PATCH_SCHEMA], "Operations": operations}
-        return self.request("PATCH", f"/{resource}/{quote(scim_id, safe='')}", body=body,
+        return self.request("PATCH", self._path(resource, scim_id), body=body,
                             headers={"If-Match": etag} if etag else None)
 
     def delete(self, resource: str, scim_id: str) -> None:
-        self.request("DELETE", f"/{resource}/{quote(scim_id, safe='')}")
+        self.request("DELETE", self._path(resource, scim_id))
 
     def search(self, resource: str, filter_: str, *, count: int = 10, excluded: str | None = None) -> list[dict]:
         """One page of a filtered search (matching needs no more than a handful)."""
@@ -201,7 +320,7 @@ class ScimClient:
         if excluded:
             params["excludedAttributes"] = excluded
         body = self.request("GET", f"/{resource}", params=params).body or {}
-        return list(body.get("Resources") or [])
+        return list_resources(body, f"/{resource}")
 
     def iterate(self, resource: str, *, page_size: int = 100, excluded: str | None = None,
                 max_pages: int = 10_000) -> Iterator[dict]:
@@ -212,13 +331,43 @@ class ScimClient:
             if excluded:
                 params["excludedAttributes"] = excluded
             body = self.request("GET", f"/{resource}", params=params).body or {}
-            items = list(body.get("Resources") or [])
+            items = list_resources(body, f"/{resource}")
             yield from items
             total = _int(body.get("totalResults"), 0)
             per_page = _int(body.get("itemsPerPage"), len(items)) or len(items)
-            start = _int(body.get("startIndex"), start) + per_page
+            following = _int(body.get("startIndex"), start) + per_page
+            start = following if following > start else start + len(items)  # never the same page again
             if not items or start > total:
                 return
+
+
+class _Late(Exception):  # the deadline passed while the body was read
+    pass
+
+
+class _TooLarge(Exception):  # a 2xx body over the cap
+    pass
+
+
+def _kind(exc: BaseException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    return "connection" if isinstance(exc, (requests.ConnectionError, OSError)) else type(exc).__name__
+
+
+def _transport_error(exc: BaseException, kw: dict) -> ScimError:
+    """No (whole) answer: transient, unless the guard refused the SP's address."""
+    method, path = kw["method"], kw["path"]
+    if isinstance(exc, requests.Timeout):
+        return RetryLater(f"{method} {path}: the SP did not answer in time ({type(exc).__name__})", **kw)
+    if isinstance(exc, requests.ConnectionError):
+        refused = _refused(exc)
+        if refused:
+            return PermanentError(f"{method} {path}: {refused}", **kw)
+        return RetryLater(f"{method} {path}: connection failed ({_root_cause(exc)})", **kw)
+    if isinstance(exc, OSError):
+        return RetryLater(f"{method} {path}: connection failed ({type(exc).__name__})", **kw)
+    return RetryLater(f"{method} {path}: the answer was cut off ({type(exc).__name__})", **kw)
 
 
 def _refused(exc: BaseException) -> str | None:

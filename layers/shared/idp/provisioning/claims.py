@@ -23,6 +23,10 @@ class Busy(RetryLater):
     """Another worker is creating this object right now."""
 
 
+class InFlight(Busy):
+    """Another worker holds this object's create claim, and the caller asked not to wait for it."""
+
+
 class CreateClaims:
     def __init__(self, claims: ClaimStore, maps: MappingStore, leases: LeaseStore, sleep: Callable[[float], None]):
         self.claims = claims
@@ -32,7 +36,8 @@ class CreateClaims:
 
     def claim(self, run: Run, kind: str, eid: str) -> str | None:
         """Claim the create. Returns a token; None when another worker finished it meanwhile;
-        raises Busy while another worker holds a live claim."""
+        raises Busy while another worker holds a live claim (at once, as InFlight, when the run says
+        `run.extra["no_claim_wait"]`)."""
         slug = run.slug
         waited = 0.0
         while True:
@@ -50,6 +55,8 @@ class CreateClaims:
             m = self.maps.get_map(slug, kind, eid)
             if m and m.get("scim_id"):
                 return None
+            if run.extra.get("no_claim_wait"):
+                raise InFlight(f"another worker is creating {kind.lower()} {eid}", BUSY_RETRY_SECONDS)
             if waited >= CLAIM_WAIT_SECONDS:
                 raise Busy(f"another worker is creating {kind.lower()} {eid}", BUSY_RETRY_SECONDS)
             self.sleep(CLAIM_POLL_SECONDS)

@@ -1,24 +1,48 @@
 """The SQS consumer: one Lambda invocation's batch of directory events (FIFO queue) handed to the
 dispatcher record by record; a failed record is reported in `batchItemFailures` and comes back
-after a delay chosen from what failed, and a transient failure never burns a message into the DLQ."""
+after a delay chosen from what failed, and a transient failure never burns a message into the DLQ.
+
+One app cannot take all of the consumers' concurrency (contract section 4, each SP on its own):
+1. one SCIM request has an absolute deadline (`idp.scim.protocol.REQUEST_DEADLINE`, 20 s), and the whole
+   batch the Lambda's remaining time less `INVOCATION_MARGIN` (`deadline_scope`);
+2. the dispatcher does the healthy apps of an event first;
+3. with `isolate_apps` (the composition root sets it) the dispatcher gives each app
+   `dispatch.APP_BUDGET_SECONDS` (1 s) of inline work per invocation; an app past it, or failing, or
+   slow lately, has its share of each event sent back to the queue as an app-specific event
+   (`{"type", "id", "app", "offloaded": 1}`) in the message group `app-slow:<slug>`: SQS FIFO hands
+   a group to one consumer at a time, so at most one consumer is busy with a slow app while the
+   entity groups (`MessageGroupId` = the user or group id) flow through the others. The offloaded
+   event says what changed like any other (the consumer reads the current state), so a repeat or a
+   reordering does no harm; its deduplication id is derived from the original message and the app,
+   so a redelivered original does not queue the same share twice;
+4. Lambda runs several invocations at once (`MaximumConcurrency`), one per message group at a time;
+   the local stack's event source runs several pollers (its `LOCAL_CONSUMERS`, 4). The
+   state of one invocation (the batch's seen records, the app budgets) is kept per thread, so
+   pollers sharing this object do not mix their batches."""
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import threading
 import time
 import uuid
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from idp.provisioning.dispatch import BadEvent, Dispatcher, EventFailed
+from idp.provisioning.dispatch import SLOW_GROUP_PREFIX, BadEvent, Dispatcher, EventFailed
 from idp.provisioning.planner import backoff_seconds
+from idp.scim.protocol import deadline_scope
 
 log = Logger(child=True)
 
 MAX_VISIBILITY = 12 * 3600 - 60
+OFFLOADED_RETRY_SECONDS = 2.0  # at most this long a transient failure holds an app's own group
+INVOCATION_MARGIN = 10.0  # seconds of the Lambda's time kept back from SCIM requests (flush, reporting)
 
 
 class Consumer:
@@ -51,6 +75,7 @@ class Consumer:
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
         metrics=None,
+        isolate_apps: bool = False,
     ):
         self.dispatcher = dispatcher
         self.sqs = sqs
@@ -62,8 +87,19 @@ class Consumer:
         self.rand = rand
         self.clock = clock
         self.metrics = metrics
-        self._batch_seen: dict[str, bool] = {}
+        self._local = threading.local()  # this thread's batch: `seen` (work done), `record` (in hand)
         self._queue_urls: dict[str, str] = {}
+        self._active, self._active_lock = 0, threading.Lock()
+        if isolate_apps:
+            dispatcher.offload = self.offload
+            dispatcher.follow_ups = self.follow_ups
+
+    @property
+    def _batch_seen(self) -> dict[str, bool]:
+        seen = getattr(self._local, "seen", None)
+        if seen is None:
+            seen = self._local.seen = {}
+        return seen
 
     # ---------------------------------------------------------------- AWS plumbing
     def queue_url(self, record: SQSRecord) -> str:
@@ -104,8 +140,53 @@ class Consumer:
             log.warning("requeue failed, leaving the message to the queue: %s", exc, extra=event_ids(body))
             return False
 
+    def offload(self, share: dict, slug: str) -> bool:
+        """Send an app's share of the event in hand to the app's own message group (the dispatcher's port)."""
+        record: SQSRecord | None = getattr(self._local, "record", None)
+        url = self._queue_url or (self.queue_url(record) if record is not None else None)
+        if not url:
+            return False
+        body = {**share, "at": share.get("at") or datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+        origin = record.message_id if record is not None else uuid.uuid4().hex
+        dedup = hashlib.sha256(f"{origin}:{slug}".encode()).hexdigest()[:64]
+        try:
+            self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body, separators=(",", ":")),
+                                  MessageGroupId=(SLOW_GROUP_PREFIX + slug)[:128], MessageDeduplicationId=dedup)
+        except Exception as exc:  # noqa: BLE001 - the dispatcher does the share inline then
+            log.warning("offload to the app's group failed: %s", exc, extra=event_ids(body))
+            return False
+        return True
+
+    def follow_ups(self, events: list[dict]) -> None:
+        """Send events the work in hand gives rise to (a bound group's members, one event each), each in its
+        entity's message group, 10 a call (the dispatcher's port); raises when a send fails, so the
+        dispatcher does that work inline instead."""
+        record: SQSRecord | None = getattr(self._local, "record", None)
+        url = self._queue_url or (self.queue_url(record) if record is not None else None)
+        if not url:
+            raise RuntimeError("no queue to send follow-up events to")
+        origin = record.message_id if record is not None else uuid.uuid4().hex
+        at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        for i in range(0, len(events), 10):
+            entries = []
+            for n, event in enumerate(events[i : i + 10]):
+                body = {**event, "at": event.get("at") or at}
+                dedup = hashlib.sha256(f"{origin}:{json.dumps(event, sort_keys=True)}".encode()).hexdigest()[:64]
+                entries.append({"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":")),
+                                "MessageGroupId": str(event["id"])[:128], "MessageDeduplicationId": dedup})
+            failed = self.sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
+            if failed:
+                raise RuntimeError(f"{len(failed)} follow-up events were not sent: {failed[0].get('Message')}")
+
     # ---------------------------------------------------------------- one record
     def handle_record(self, record: SQSRecord) -> None:
+        self._local.record = record
+        try:
+            self._handle_record(record)
+        finally:
+            self._local.record = None
+
+    def _handle_record(self, record: SQSRecord) -> None:
         receive_count = int(record.attributes.approximate_receive_count or 1)
         try:
             body = json.loads(record.body)
@@ -130,6 +211,10 @@ class Consumer:
             raise
         except EventFailed as failed:
             delay = self._delay_for(failed, receive_count)
+            if body.get("offloaded") and failed.transient and failed.retry_after() is None and not failed.auth:
+                # The head of an app's own group holds every later share of that app (FIFO): come back soon;
+                # the app's breaker, not this message's backoff, keeps a failing SP from being hammered.
+                delay = min(delay, OFFLOADED_RETRY_SECONDS)
             if failed.transient and receive_count >= self.max_receive_count - 1:
                 if self._requeue(record, body, delay):
                     log.info("requeued %s after %d receives: %s", key, receive_count, failed, extra=event_ids(body))
@@ -154,10 +239,14 @@ class Consumer:
         without one (tests, local runs) every 429 goes back to the queue. Provisioning-log entries
         are written in batches, all of them before this returns. `correlate(message_id)` is called
         before each record (the handler's logger takes it as the correlation id)."""
-        self._batch_seen = {}
+        self._local.seen = {}
+        self.dispatcher.begin_invocation()
         processor = BatchProcessor(event_type=EventType.SQS)
         engine = self.dispatcher.engine
-        engine.set_deadline(_remaining_seconds(context))
+        remaining = _remaining_seconds(context)
+        with self._active_lock:  # pollers in one process share the engine: the last one out clears its deadline
+            self._active += 1
+            engine.set_deadline(remaining)
 
         def handle(record: SQSRecord) -> None:
             if correlate is not None:
@@ -165,12 +254,15 @@ class Consumer:
             self.handle_record(record)
 
         try:
-            with self.dispatcher.state.buffered():
+            with self.dispatcher.state.buffered(), deadline_scope(None if remaining is None else max(1.0, remaining - INVOCATION_MARGIN)):
                 return process_partial_response(event=event, record_handler=handle, processor=processor,
                                                 context=context)
         finally:
-            engine.set_deadline(None)
-            self._batch_seen = {}
+            with self._active_lock:
+                self._active -= 1
+                if not self._active:
+                    engine.set_deadline(None)
+            self._local.seen = {}
             if self.metrics:
                 self.metrics.flush()
 

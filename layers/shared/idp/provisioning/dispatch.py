@@ -1,6 +1,22 @@
-"""Turn one change event (contract section 4) into syncs, app by app, with the per-app circuit
-breaker and status bookkeeping. The event only says *what* changed; everything is read afresh,
-so a repeated, late or reordered event does no harm."""
+"""Turn one change event (contract section 4) into syncs, app by app, with the per-app circuit breaker and
+status bookkeeping. The event only says *what* changed; all is read afresh, so a repeat or reordering is harmless.
+
+Each SP on its own (contract section 4): one event is done for every enabled app in turn, so one
+app's SP must neither stop nor hold up the others.
+- Stop: whatever one app's work raises (a classified SCIM failure, or RecursionError, AttributeError,
+  KeyError... from an answer that slipped past the client's checks) is that app's failure: noted in its
+  status, reported in `EventFailed`, and the loop goes on with the next app.
+- Hold up: the apps that look healthy go first. With an `offload` port (the consumer's: it sends to the
+  queue), an app is done inline only within a time budget: each of its SCIM requests gets at most
+  `APP_BUDGET_SECONDS` (1 s, `request_cap`; a 429's short inline wait is not a request and does not
+  count). An app whose request was cut (`BudgetSpent`: for the rest of the invocation and
+  `SLOW_MEMORY_SECONDS`, 30 s) or whose status is `failing`/`auth_failed` is "slow" (an app with
+  much to do is not: only an SP slow to answer a request is): its share of the event is not done inline but handed to `offload` as an
+  app-specific event (`{"type", "id", "app": slug, "offloaded": 1}`), which the consumer sends in ONE
+  message group per app (`SLOW_GROUP_PREFIX + slug`), so at most one consumer is ever busy with a slow
+  app while the other groups keep flowing. An offloaded event is done inline whatever it costs (only the
+  client's `REQUEST_DEADLINE` per request and the invocation's remaining time bound it) and never
+  offloaded again. Without `offload` (tests, tools) every app is done inline, as before."""
 from __future__ import annotations
 
 import time
@@ -10,12 +26,13 @@ from typing import TYPE_CHECKING, Callable
 from aws_lambda_powertools import Logger
 
 from idp.kernel.events import GROUP_KINDS, KINDS, USER_KINDS
+from idp.provisioning.app_lanes import AppLanes
 from idp.provisioning.claims import Busy
 from idp.provisioning.engine import Engine
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import ClaimLost
 from idp.provisioning.run import CachedDirectory, Outcome
-from idp.scim.protocol import AuthError, PermanentError, RetryLater, ScimError
+from idp.scim.protocol import AuthError, BadAnswer, BudgetSpent, PermanentError, RetryLater, ScimError, request_cap
 
 if TYPE_CHECKING:
     from idp.provisioning.reconcile import Reconciler
@@ -24,6 +41,12 @@ log = Logger(child=True)
 
 
 STATUS_TTL_SECONDS = 2.0  # how long one consumer trusts the app status (breaker) it read
+APP_BUDGET_SECONDS = 1.0  # an app's inline work per invocation; past it, its shares go to its own message group
+SLOW_MEMORY_SECONDS = 30.0  # an app whose work was cut by its budget counts as slow this long (in this container)
+SLOW_GROUP_PREFIX = "app-slow:"  # the message group of an app's offloaded events (one per app)
+
+Offload = Callable[[dict, str], bool]  # (the app's own event, slug) -> sent to the app's message group
+FollowUps = Callable[[list[dict]], None]  # events sent to the queue, each in its entity's message group
 
 
 class BadEvent(Exception):
@@ -32,6 +55,12 @@ class BadEvent(Exception):
 
 class BreakerOpen(RetryLater):
     """The app's circuit breaker is open: no request was sent."""
+
+
+class AppWorkFailed(PermanentError):
+    """An app's work raised something that is not a classified SCIM failure (RecursionError, AttributeError,
+    KeyError, TypeError...: an SP answer that slipped past the client's checks, or a bug). It is that app's
+    failure, counted against its breaker like a `BadAnswer`; the other apps go on."""
 
 
 @dataclass
@@ -72,7 +101,9 @@ def parse_event(body: dict) -> dict:
 
 class Dispatcher:
     def __init__(self, engine: Engine, reconciler: "Reconciler | None" = None, breaker: BreakerSettings | None = None,
-                 metrics=None, *, status_ttl: float = STATUS_TTL_SECONDS, clock: Callable[[], float] = time.monotonic):
+                 metrics=None, *, status_ttl: float = STATUS_TTL_SECONDS, clock: Callable[[], float] = time.monotonic,
+                 offload: Offload | None = None, app_budget: float = APP_BUDGET_SECONDS,
+                 slow_memory: float = SLOW_MEMORY_SECONDS, follow_ups: FollowUps | None = None):
         self.engine = engine
         self.state = engine.state
         self.reconciler = reconciler
@@ -80,6 +111,33 @@ class Dispatcher:
         self.metrics = metrics
         self.status_ttl, self.clock = status_ttl, clock
         self._status: dict[str, tuple[float, dict]] = {}  # slug -> (read at, the app's provisioning status)
+        self.offload, self.app_budget, self.slow_memory = offload, app_budget, slow_memory
+        self.follow_ups = follow_ups  # with it, a group's members are synced by events of their own, in parallel
+        self.lanes = AppLanes(app_budget, slow_memory)
+
+    # ---------------------------------------------------------------- slow apps
+    def begin_invocation(self) -> None:
+        self.lanes.begin_invocation()
+
+    def slow(self, slug: str, status: dict | None = None) -> str | None:
+        """Why the app counts as slow or failing now (its shares go to its own message group), or None."""
+        return self.lanes.slow(slug, self._app_status(slug) if status is None else status)
+
+    def _hand_off(self, event: dict, slug: str, why: str) -> Outcome | None:
+        """The app's share of `event` sent to its own message group; None when that failed (do it inline)."""
+        share = {"type": event["type"], "id": event.get("id"), "app": slug, "offloaded": 1}
+        if event.get("at"):
+            share["at"] = event["at"]
+        try:
+            sent = self.offload(share, slug) if self.offload else False
+        except Exception:  # noqa: BLE001 - then it is done inline, as without the port
+            log.exception("handing %s's share off failed", slug, extra={"app": slug})
+            sent = False
+        if not sent:
+            return None
+        log.info("%s's share of %s %s goes to its own message group: %s", slug, event["type"], event.get("id"), why,
+                 extra={"app": slug})
+        return Outcome("app", event.get("id") or slug, slug, "deferred", f"handed to the app's own queue group: {why}")
 
     def _app_status(self, slug: str) -> dict:
         """The app's status (breaker), read at most once per `status_ttl` per app: a storm of events that
@@ -105,11 +163,11 @@ class Dispatcher:
             return self._per_app(d, [slug], lambda slug: self._app_sync(slug), force_try=True)
         slugs = self._slugs(d, app)
         if kind in USER_KINDS:
-            return self._per_app(d, slugs, lambda slug: self._user(d, slug, ident))
+            return self._per_app(d, slugs, lambda slug: self._user(d, slug, ident), event=event)
         if kind in GROUP_KINDS:
-            return self._per_app(d, slugs, lambda slug: self._group(d, slug, ident))
+            return self._per_app(d, slugs, lambda slug: self._group(d, slug, ident), event=event)
         # app.access_changed: the id is a user or a group
-        return self._per_app(d, slugs, lambda slug: self._access(d, slug, ident))
+        return self._per_app(d, slugs, lambda slug: self._access(d, slug, ident), event=event)
 
     def _slugs(self, d: CachedDirectory, app: str | None) -> list[str]:
         if app:
@@ -117,18 +175,30 @@ class Dispatcher:
             return [app] if cfg and cfg.enabled else []
         return [cfg.slug for cfg in self.engine.enabled_apps(d)]
 
-    def _per_app(self, d: CachedDirectory, slugs: list[str], work, force_try: bool = False) -> list[Outcome]:
+    def _per_app(self, d: CachedDirectory, slugs: list[str], work, force_try: bool = False,
+                 event: dict | None = None) -> list[Outcome]:
         outcomes: list[Outcome] = []
         errors: list[tuple[str, BaseException]] = []
+        # Within a budget, and handed off when slow: only with the port, never an app.sync or an offloaded share.
+        budgeted = self.offload is not None and event is not None and not force_try and not event.get("offloaded")
+        statuses = {slug: self._app_status(slug) for slug in slugs}
+        if len(slugs) > 1:  # healthy apps first, the quicker first among them (then in the directory's order)
+            slugs = self.lanes.order(slugs, statuses)
         for slug in slugs:
-            status = self._app_status(slug)
+            status = statuses[slug]
+            why = self.slow(slug, status) if budgeted else None
+            if why and (handed := self._hand_off(event, slug, why)):
+                outcomes.append(handed)
+                continue
             remaining = self.state.breaker_open_for(status)
             if remaining > 0 and not force_try:
                 errors.append((slug, BreakerOpen(f"provisioning for '{slug}' is paused: {status.get('reason') or 'circuit open'}",
                                                  delay_seconds=remaining)))
                 continue
+            began = time.monotonic()
             try:
-                got = work(slug)
+                with request_cap(self.app_budget if budgeted else None):
+                    got = work(slug)
             except AuthError as exc:
                 self.engine.credentials_failed(slug)
                 self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
@@ -138,28 +208,44 @@ class Dispatcher:
             except (Busy, ClaimLost) as exc:
                 errors.append((slug, exc if isinstance(exc, RetryLater) else RetryLater(str(exc), 1.0)))
                 continue
+            except BudgetSpent as exc:
+                self.lanes.cut(slug)
+                handed = budgeted and self._hand_off(event, slug, "it used its time budget")
+                outcomes.append(handed) if handed else errors.append((slug, exc))  # not counted against the SP
+                continue
             except RetryLater as exc:
                 if self.metrics:
                     self.metrics.retry(slug)
                 if exc.status != 429:  # throttling is the SP pacing us, not the SP failing
-                    self.state.note_transient_failure(slug, exc.message, threshold=self.breaker.threshold,
-                                                      base_cooldown=self.breaker.base_cooldown,
-                                                      max_cooldown=self.breaker.max_cooldown, window=self.breaker.window)
-                    self._status_changed(slug)
+                    self._count_failure(slug, exc.message)
                 errors.append((slug, exc))
                 continue
             except PermanentError as exc:
                 if self.metrics:
                     self.metrics.failure(slug)
-                self.state.note_permanent_failure(slug, exc.message)
-                self._status_changed(slug)
+                self._note_error(slug, exc)
                 errors.append((slug, exc))
                 continue
             except _Partial as part:
                 outcomes.extend(part.outcomes)
+                if isinstance(part.error, BudgetSpent) and (self.lanes.cut(slug) or budgeted) and (
+                        handed := self._hand_off(event, slug, "it used its time budget")):
+                    outcomes.append(handed)
+                    continue
                 errors.append((slug, part.error))
                 self._note_error(slug, part.error)
                 continue
+            except Exception as exc:  # noqa: BLE001 - one app's failure, whatever it is, never skips the next app
+                log.exception("provisioning %s failed unexpectedly", slug, extra={"app": slug})
+                failed = AppWorkFailed(f"{type(exc).__name__} while provisioning '{slug}': {str(exc)[:300]}")
+                if self.metrics:
+                    self.metrics.failure(slug)
+                self._note_error(slug, failed)
+                errors.append((slug, failed))
+                continue
+            finally:
+                if not force_try:  # a reconcile (app.sync) is long by nature
+                    self.lanes.took(slug, time.monotonic() - began)
             outcomes.extend(got)
             if self.metrics:
                 for o in got:
@@ -176,14 +262,24 @@ class Dispatcher:
             raise EventFailed(errors, outcomes)
         return outcomes
 
+    def _count_failure(self, slug: str, message: str) -> None:
+        """A failure that counts against the app's breaker (its status turns `failing` with the reason)."""
+        self.state.note_transient_failure(slug, message, threshold=self.breaker.threshold,
+                                          base_cooldown=self.breaker.base_cooldown,
+                                          max_cooldown=self.breaker.max_cooldown, window=self.breaker.window)
+        self._status_changed(slug)
+
     def _note_error(self, slug: str, exc: BaseException) -> None:
         self._status_changed(slug)
         if isinstance(exc, AuthError):
             self.engine.credentials_failed(slug)
             self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
-        elif isinstance(exc, RetryLater) and not isinstance(exc, Busy) and exc.status != 429:
-            self.state.note_transient_failure(slug, exc.message, threshold=self.breaker.threshold,
-                                              base_cooldown=self.breaker.base_cooldown, max_cooldown=self.breaker.max_cooldown, window=self.breaker.window)
+        elif isinstance(exc, RetryLater) and not isinstance(exc, (Busy, BudgetSpent)) and exc.status != 429:
+            self._count_failure(slug, exc.message)
+        elif isinstance(exc, (BadAnswer, AppWorkFailed)):
+            # The SP's answer is unusable (or the work broke on it): permanent for the message, and the
+            # SP's fault, so it counts against the breaker and the status names it.
+            self._count_failure(slug, exc.message)
         elif isinstance(exc, PermanentError):
             self.state.note_permanent_failure(slug, exc.message)
 
@@ -210,13 +306,29 @@ class Dispatcher:
             affected = current | (snap or set())
         outcomes: list[Outcome] = []
         first_error: ScimError | None = None
-        for uid in sorted(affected):
+        if self.follow_ups is not None and len(affected) > 1:
+            # Each member's sync becomes an event of its own (its message group: the user), which the
+            # consumers run side by side; the group itself is pushed here with whoever is in the SP, and
+            # the rest join it as they arrive (GroupSync.settle, UserSync.fix_memberships).
             try:
-                outcomes.append(engine.sync_user(slug, uid, run=run, skip_groups={gid}))
-            except PermanentError as exc:
-                first_error = first_error or exc  # the others still get their change
-            except ScimError as exc:
-                raise _Partial(outcomes, exc) from None
+                self.follow_ups([{"type": "app.access_changed", "id": uid, "app": slug} for uid in sorted(affected)])
+                affected = set()
+            except Exception:  # noqa: BLE001 - then they are synced here, one after another
+                log.exception("sending the members' events failed; syncing them inline", extra={"app": slug})
+        # A member another consumer is creating right now is left to it (no waiting on its claim): it
+        # creates the user as bound and active, and the group's create or settle below adds whoever
+        # exists by then; each member's own event follows anyway.
+        run.extra["no_claim_wait"] = True
+        try:
+            for uid in sorted(affected):
+                try:
+                    outcomes.append(engine.sync_user(slug, uid, run=run, skip_groups={gid}))
+                except PermanentError as exc:
+                    first_error = first_error or exc  # the others still get their change
+                except ScimError as exc:
+                    raise _Partial(outcomes, exc) from None
+        finally:
+            run.extra.pop("no_claim_wait", None)
         if run.cfg.group_management:
             try:
                 outcomes.append(engine.sync_group(slug, gid, run=run))

@@ -9,16 +9,16 @@ second adds the membership: after a group is created or taken over, the group si
 mappings and the directory's members again and PATCHes the difference; after a user is created, the
 user side adds it to every bound group that exists (`UserSync.fix_memberships`), and leaves a group
 whose create is in flight to that create's own re-read. Every consumer that changed a membership
-re-reads the directory and the recorded member set afterwards and sends what still differs (its own
-changes included), so two consumers with views of different ages cannot leave the SP on the older
-one."""
+reads the directory again afterwards and sends back what it no longer wants (a group's sync also
+compares the recorded member set: `settle`; a user's, its own changes: `UserSync._recheck`), so two
+consumers with views of different ages cannot leave the SP on the older one."""
 from __future__ import annotations
 
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from idp.provisioning.claims import CreateClaims
+from idp.provisioning.claims import CreateClaims, InFlight
 from idp.provisioning.failures import entity_failed
 from idp.provisioning.planner import member_changes, plan_group
 from idp.provisioning.ports import STATUS_SYNCED, ProvisioningState
@@ -211,7 +211,10 @@ class GroupSync:
     # ---------------------------------------------------------------- create / adopt / re-match
     def _create(self, run: Run, gid: str, name: str, desired: dict[str, str], actual: Any) -> Outcome:
         slug = run.slug
-        token = self.claims.claim(run, "GROUP", gid)
+        try:
+            token = self.claims.claim(run, "GROUP", gid)
+        except InFlight:  # its creator reads the members again once the group is saved (settle)
+            return Outcome("group", gid, slug, "in_flight", "another consumer is creating it right now")
         if token is None:
             gm = self.state.get_map(slug, "GROUP", gid)
             return self._sync(run, gid, None, None) if gm and gm.get("scim_id") else \

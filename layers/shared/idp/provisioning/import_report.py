@@ -31,7 +31,8 @@ def _fold(value) -> str | None:
 
 def sp_email(resource: dict) -> str | None:
     """The SP user's work email, else its primary or first email."""
-    emails = [e for e in (resource.get("emails") or []) if isinstance(e, dict) and e.get("value")]
+    emails = resource.get("emails")
+    emails = [e for e in (emails if isinstance(emails, list) else []) if isinstance(e, dict) and isinstance(e.get("value"), str)]
     for pick in (lambda e: e.get("type") == "work", lambda e: e.get("primary") in (True, "true", "True"), lambda e: True):
         for entry in emails:
             if pick(entry):
@@ -77,11 +78,11 @@ def classify(sp_users: Iterable[dict], desired: dict[str, dict], linked: dict[st
     report = Report()
     rows: list[tuple[dict, str | None]] = []
     for resource in sp_users:
-        sp_id = str(resource.get("id") or "")
-        if not sp_id:
-            continue
+        sp_id = resource.get("id") if isinstance(resource, dict) else None
+        if not isinstance(sp_id, str) or not sp_id:
+            continue  # not a resource (the client refuses these; a report never fails on one)
         report.sp_states[sp_id] = mp.flatten_resource(resource, paths)
-        row: dict = {"sp_id": sp_id, "userName": resource.get("userName") or ""}
+        row: dict = {"sp_id": sp_id, "userName": str(resource.get("userName") or "")}
         owner = linked_to.get(sp_id)
         candidates = sorted(by_key.get(sp_key(resource, attribute) or "", []))
         if owner is not None and candidates and owner not in candidates:

@@ -16,13 +16,20 @@ from idp.provisioning.run import MISSING, CachedDirectory
 from idp.scim import mapping as mp
 from idp.scim.protocol import (
     AuthError,
+    BadAnswer,
     NotFound,
     PermanentError,
     RetryLater,
     ScimError,
+    list_resources,
 )
 
 log = Logger(child=True)
+
+
+def unexpected(slug: str, exc: BaseException) -> str:
+    """What to say of an exception that is not a classified SCIM failure (an SP answer the checks missed, or a bug)."""
+    return f"{type(exc).__name__} while provisioning '{slug}' (the SP's answer could not be used): {str(exc)[:300]}"
 
 
 class Reconciler:
@@ -193,9 +200,27 @@ class Reconciler:
                 self.state.note_auth_failure(cfg.slug, exc.message, self.breaker.auth_retry)
                 results[cfg.slug] = {"result": "auth_failed", "reason": exc.message}
             except ScimError as exc:
-                self.state.note_permanent_failure(cfg.slug, exc.message)
+                self.note_failure(cfg.slug, exc)
                 results[cfg.slug] = {"result": "failed", "reason": exc.message}
+            except Exception as exc:  # noqa: BLE001 - one app never skips the next (contract section 4)
+                log.exception("reconcile of %s failed unexpectedly", cfg.slug, extra={"app": cfg.slug})
+                reason = unexpected(cfg.slug, exc)
+                self.note_failure(cfg.slug, BadAnswer(reason))
+                results[cfg.slug] = {"result": "failed", "reason": reason}
         return results
+
+    def note_failure(self, slug: str, exc: ScimError) -> None:
+        """An SP failure in the app's status: an unusable answer (or work that broke on one) counts against
+        its breaker, so its state says it is failing and why; other failures are noted as the last error."""
+        try:
+            if isinstance(exc, BadAnswer):
+                self.state.note_transient_failure(slug, exc.message, threshold=self.breaker.threshold,
+                                                  base_cooldown=self.breaker.base_cooldown,
+                                                  max_cooldown=self.breaker.max_cooldown, window=self.breaker.window)
+            else:
+                self.state.note_permanent_failure(slug, exc.message)
+        except Exception:  # noqa: BLE001 - the status write must not hide the failure itself
+            log.exception("noting the failure of %s failed", slug, extra={"app": slug})
 
     # ---------------------------------------------------------------- test connection
     def test_connection(self, slug: str) -> dict:
@@ -210,6 +235,7 @@ class Reconciler:
         where = f"{cfg.base_url}/Users"
         try:
             body = client.request("GET", "/Users", params={"startIndex": 1, "count": 1}).body or {}
+            list_resources(body, "/Users")  # a list of resources with usable ids, or a BadAnswer naming it
         except AuthError as exc:
             return {"ok": False, "detail": f"authentication failed: {where} answered {exc.status}; check the token "
                                            f"(the SP said: {exc.message.split(': ', 1)[-1]})"}
@@ -224,6 +250,9 @@ class Reconciler:
             return {"ok": False, "detail": f"{where}: {exc.message}"}
         except ScimError as exc:
             return {"ok": False, "detail": f"{where}: {exc.message}"}
+        except Exception as exc:  # noqa: BLE001 - a hostile answer is the SP's failure, never a 5xx of ours
+            log.exception("test connection of %s failed unexpectedly", slug, extra={"app": slug})
+            return {"ok": False, "detail": f"{where}: {unexpected(slug, exc)}"}
         if not isinstance(body, dict) or ("Resources" not in body and "totalResults" not in body):
             return {"ok": False, "detail": f"{where} answered, but not with a SCIM ListResponse: check the base URL"}
         total = mp._text(body.get("totalResults")) or "0"
@@ -239,7 +268,13 @@ class Reconciler:
         if not connected.get("ok"):
             return {**connected, "steps": [{"step": "connect", "ok": False, "sp_status": None, "detail": connected["detail"]}]}
         cfg = self.engine.config(slug)
-        result = run_activation_test(self.engine.client_factory, cfg.base_url, self.engine.tokens(slug), test_email)
+        try:
+            result = run_activation_test(self.engine.client_factory, cfg.base_url, self.engine.tokens(slug), test_email)
+        except Exception as exc:  # noqa: BLE001 - a hostile answer is the SP's failure, never a 5xx of ours
+            log.exception("activation test of %s failed unexpectedly", slug, extra={"app": slug})
+            detail = unexpected(slug, exc)
+            return {"ok": False, "detail": detail, "steps": [{"step": "connect", "ok": True, "sp_status": 200, "detail": connected["detail"]},
+                                                             {"step": "activation", "ok": False, "sp_status": None, "detail": detail}]}
         result["steps"].insert(0, {"step": "connect", "ok": True, "sp_status": 200, "detail": connected["detail"]})
         return result
 
@@ -258,4 +293,7 @@ class Reconciler:
         except ScimError as exc:
             return {"ok": False, "outcome": "failed" if isinstance(exc, PermanentError) else "retry_later",
                     "detail": exc.message, "sp_status": exc.status or None}
+        except Exception as exc:  # noqa: BLE001 - a hostile answer is the SP's failure, never a 5xx of ours
+            log.exception("provisioning %s now failed unexpectedly", slug, extra={"app": slug})
+            return {"ok": False, "outcome": "failed", "detail": unexpected(slug, exc), "sp_status": None}
         return {"ok": True, **out.to_dict(), "log": self.state.read_log(slug, user_id=uid, limit=5)}

@@ -59,6 +59,8 @@ class CachedDirectory:
 
     # Read past the memo: what the directory says now (the membership re-checks after a write).
     def members_now(self, gid): return list(self.inner.list_members(gid))
+    def groups_of_user_now(self, uid): return list(self.inner.groups_of_user(uid))
+    def app_groups_now(self, slug): return list(self.inner.app_group_bindings(slug))
 
     def group_bound_now(self, slug: str, gid: str) -> bool:
         return self.inner.get_group(gid) is not None and slug in self.inner.apps_of_group(gid)

@@ -39,11 +39,12 @@ class Truth:
             self.drift.append({"kind": kind, "id": eid, "reason": reason})
 
 
-def user_desired(cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: dict | None) -> dict | None:
-    """The state the SP should hold for this user now; None when it should hold nothing (or delete it)."""
+def user_desired(cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: dict | None, bound: bool) -> dict | None:
+    """The state the SP should hold for this user now (`bound`: directly or through a bound group); None
+    when it should hold nothing (or delete it)."""
     user = d.get_user(uid)
     provisioned = bool(item and item.get("scim_id"))
-    plan = plan_user(user, user is not None and d.user_bound(cfg.slug, uid), provisioned, cfg.deprovision)
+    plan = plan_user(user, user is not None and bound, provisioned, cfg.deprovision)
     if plan.action in ("none", "delete"):
         return None
     if user is None:
@@ -60,20 +61,20 @@ def assess(cfg: ProvisioningConfig, d: CachedDirectory, umaps: dict[str, dict], 
     for gid in bound_groups:
         wanted_users.update(d.list_members(gid))
     for uid in sorted(set(umaps) | wanted_users):
-        item = umaps.get(uid)
-        _assess_user(truth, cfg, d, uid, item)
+        _assess_user(truth, cfg, d, uid, umaps.get(uid), uid in wanted_users)
     if cfg.group_management:
         for gid in sorted(set(gmaps) | bound_groups):
-            _assess_group(truth, cfg, d, gid, gmaps.get(gid), umaps)
+            _assess_group(truth, cfg, d, gid, gmaps.get(gid), umaps, gid in bound_groups)
     return truth
 
 
-def _assess_user(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: dict | None) -> None:
+def _assess_user(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: dict | None,
+                 bound: bool) -> None:
     tally = truth.users
     if item and item.get("status") == STATUS_FAILED:
         tally.failed += 1
         return
-    desired = user_desired(cfg, d, uid, item)
+    desired = user_desired(cfg, d, uid, item, bound)
     provisioned = bool(item and item.get("scim_id"))
     if desired is None:
         if provisioned and d.get_user(uid) is None and cfg.deprovision == "delete":
@@ -105,7 +106,7 @@ def _user_difference(item: dict, desired: dict) -> str:
 
 
 def _assess_group(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, gid: str, item: dict | None,
-                  umaps: dict[str, dict]) -> None:
+                  umaps: dict[str, dict], bound: bool) -> None:
     tally = truth.groups
     group = d.get_group(gid)
     mapped = bool(item and item.get("scim_id"))
@@ -116,7 +117,6 @@ def _assess_group(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, gid
         if mapped:
             truth.pending(tally, "group", gid, "deleted in the directory, not yet deleted in the SP")
         return
-    bound = d.group_bound(cfg.slug, gid)
     if not bound:
         if mapped:
             tally.in_sync += 1  # unbound: left in the SP as it is
@@ -141,9 +141,18 @@ def _assess_group(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, gid
 
 def of_app(engine, slug: str) -> Truth | None:
     """Read the app's mapping items and the directory, and assess them (None: provisioning not configured).
-    `engine`: an `idp.provisioning.engine.Engine` (its directory and state)."""
+    `engine`: an `idp.provisioning.engine.Engine` (its directory and state). A directory that can read
+    ahead (`read_ahead(uids, gids)`, the DynamoDB store inside a read scope) reads the users and groups
+    in batches first."""
     d = CachedDirectory(engine.directory)
     cfg = engine.config(slug, d)
     if cfg is None:
         return None
-    return assess(cfg, d, engine.state.maps(slug, "USER"), engine.state.maps(slug, "GROUP"))
+    umaps, gmaps = engine.state.maps(slug, "USER"), engine.state.maps(slug, "GROUP")
+    read_ahead = getattr(engine.directory, "read_ahead", None)
+    if read_ahead is not None:
+        wanted = set(d.app_user_bindings(slug))
+        for gid in d.app_group_bindings(slug):
+            wanted.update(d.list_members(gid))
+        read_ahead(sorted(set(umaps) | wanted), sorted(set(gmaps) | set(d.app_group_bindings(slug))))
+    return assess(cfg, d, umaps, gmaps)

@@ -10,9 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from idp.provisioning.claims import CreateClaims
+from idp.provisioning.claims import CreateClaims, InFlight
 from idp.provisioning.failures import entity_failed
-from idp.provisioning.group_sync import GroupSync
+from idp.provisioning.group_sync import SETTLE_ROUNDS, GroupSync
 from idp.provisioning.lease import ReconcileLease
 from idp.provisioning.planner import plan_user
 from idp.provisioning.ports import (
@@ -118,7 +118,12 @@ class UserSync:
         """`leased`: the run holds the reconcile lease and the user's item has no claim: create
         without a claim of its own and save the mapping as one (buffered) PutItem."""
         slug = run.slug
-        token = None if leased else self.claims.claim(run, "USER", uid)
+        try:
+            token = None if leased else self.claims.claim(run, "USER", uid)
+        except InFlight:
+            # Another consumer is creating the user from a view that also has it bound and active; it
+            # applies the memberships once its create is saved (fix_memberships reads them afresh).
+            return Outcome("user", uid, slug, "in_flight", "another consumer is creating it right now")
         if token is None and not leased:  # someone else finished creating it meanwhile
             m = self.state.get_map(slug, "USER", uid)
             return self._update(run, uid, m, desired, reason, None, False)
@@ -283,33 +288,54 @@ class UserSync:
     # ---------------------------------------------------------------- memberships of one user
     def fix_memberships(self, run: Run, uid: str, skip_groups: set[str] | None = None) -> None:
         """After a user appears in (or leaves) the SP: add/remove it in the SP groups of the bound
-        groups it belongs to, one small PATCH each, then settle each group it changed
-        (`GroupSync.settle`). A bound group not yet in the SP is pushed whole, unless another consumer
-        is creating it right now: that create reads the members again once it is saved, and adds this
-        user (the user's mapping is saved before this runs)."""
+        groups it belongs to, one small PATCH each, then check what it sent against the directory as it
+        is after those writes (`_recheck`). A bound group not yet in the SP is pushed whole, unless
+        another consumer is creating it right now: that create reads the members again once it is
+        saved, and adds this user (the user's mapping is saved before this runs)."""
         cfg, d = run.cfg, run.d
         skip = skip_groups or set()
         m = self.state.get_map(cfg.slug, "USER", uid)
         sid = m.get("scim_id") if m else None
         user = d.get_user(uid)
-        want = set()
-        if sid and user is not None:
+        want: set[str] = set()
+        fresh = run.lease is None  # outside a reconcile: the directory as it is now, read after the user's save
+        if sid and user is not None and fresh:
+            want = set(d.groups_of_user_now(uid)) & set(d.app_groups_now(cfg.slug))
+        elif sid and user is not None:
             want = {g for g in d.groups_of_user(uid) if d.group_bound(cfg.slug, g)}
         gmaps = self.state.maps(cfg.slug, "GROUP")
+        sent: dict[str, tuple[str, bool]] = {}  # gid -> (its SP id, added)
         for gid, gm in gmaps.items():
             if gid in skip or not gm.get("scim_id"):
                 continue
             has = uid in gm.get("members", ())
             if gid in want and not has:
                 self.groups.patch_members(run, gid, gm["scim_id"], add=[(uid, sid)], remove=[])
-                self.groups.settle(run, gid, gm["scim_id"], {uid: True})
+                sent[gid] = (gm["scim_id"], True)
             elif has and gid not in want and d.group_bound(cfg.slug, gid):
                 if sid:
                     self.groups.patch_members(run, gid, gm["scim_id"], add=[], remove=[(uid, sid)])
-                    self.groups.settle(run, gid, gm["scim_id"], {uid: False})
+                    sent[gid] = (gm["scim_id"], False)
                 else:
                     self.state.update_members(cfg.slug, gid, remove={uid})
+        if sent and fresh:
+            self._recheck(run, uid, sid, sent)
         now = self.state.clock()
         in_flight = {g for g, gm in gmaps.items() if not gm.get("scim_id") and float(gm.get("claim_until") or 0) >= now}
         for gid in sorted(want - set(g for g, gm in gmaps.items() if gm.get("scim_id")) - skip - in_flight):
             self.groups.sync(run, gid)
+
+    def _recheck(self, run: Run, uid: str, sid: str, sent: dict[str, tuple[str, bool]]) -> None:
+        """Membership changes sent from a view another consumer may have overtaken: read the user's
+        groups again (after the writes) and send back what the directory no longer wants, until what
+        was sent is what it wants. (Another consumer's writes are that consumer's to check.)"""
+        for _ in range(SETTLE_ROUNDS):
+            member_of = set(run.d.groups_of_user_now(uid))
+            wrong = {gid: (scim_id, gid in member_of) for gid, (scim_id, added) in sent.items() if added != (gid in member_of)}
+            if not wrong:
+                return
+            for gid, (scim_id, add) in wrong.items():
+                self.groups.patch_members(run, gid, scim_id, add=[(uid, sid)] if add else [],
+                                          remove=[] if add else [(uid, sid)])
+                sent[gid] = (scim_id, add)
+        raise RetryLater(f"the groups of user {uid} kept changing while they were pushed; trying again", 1.0)

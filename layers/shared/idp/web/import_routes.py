@@ -116,7 +116,15 @@ def _sp_users(cfg: ProvisioningConfig) -> tuple[list[dict], bool]:
         # nothing of ours failed); Test Connection says more, and the report can be asked for again.
         raise DomainError(409, "sp_unavailable", f"the SP's users could not be read: {exc.message}; check Base URL "
                           "and Token Key with POST .../provisioning/test, then ask for the report again") from None
+    except Exception as exc:  # noqa: BLE001 - a hostile SP's answer is its failure (a 409 naming it), never a 5xx of ours
+        raise _unreadable(cfg.slug, exc) from None
     return users, False
+
+
+def _unreadable(slug: str, exc: BaseException) -> DomainError:
+    log.exception("the import of %s failed on the SP's answer", slug, extra={"app": slug})
+    return DomainError(409, "sp_unreadable", f"the SP's users could not be used ({type(exc).__name__}: {str(exc)[:300]}); "
+                       "the SP answered something that is not SCIM; ask for the report again once it is fixed")
 
 
 def _directory_states(cfg: ProvisioningConfig) -> dict[str, dict]:
@@ -145,8 +153,11 @@ def import_report(slug: str, body: NoBody = None):
     parts = container()
     linked = {uid: m["scim_id"] for uid, m in parts.provisioning_state.maps(slug, "USER", attributes=("scim_id",)).items()
               if m.get("scim_id")}
-    report = classify(sp_users, _directory_states(cfg), linked, users_of_app(parts.store, slug), cfg.matching_attribute,
-                      (cfg.attribute_mapping or mp.DEFAULT_USER_MAPPING).keys())
+    try:
+        report = classify(sp_users, _directory_states(cfg), linked, users_of_app(parts.store, slug), cfg.matching_attribute,
+                          (cfg.attribute_mapping or mp.DEFAULT_USER_MAPPING).keys())
+    except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as exc:  # the SP users' shapes
+        raise _unreadable(slug, exc) from None
     rid = f"imp-{secrets.token_hex(8)}"
     _reports().put(slug, rid, {"items": report.items, "to_create": report.to_create, "sp_states": report.sp_states})
     log.info("import report app=%s id=%s sp_users=%d matched=%d conflicts=%d unmatched=%d to_create=%d", slug, rid,

@@ -100,7 +100,7 @@ def test_connection(slug: str, body: TestOptions = None):
 
 @router.post("/admin/apps/<slug>/provisioning/sync", **doc("Reconcile the app now", {**ok(200, api.SyncResult, "the sync's summary", 400, 404, 409, 413, 503), 202: {"description": "queued", "content": {"application/json": {"model": api.SyncResult}}}}))
 def sync_app(slug: str, body: SyncOptions = None):
-    from idp.scim.protocol import AuthError, ScimError
+    from idp.scim.protocol import AuthError, BadAnswer, ScimError
 
     opts = _options({"confirm": bool, "async": bool})
     cfg = _configured(slug)
@@ -126,8 +126,17 @@ def sync_app(slug: str, body: SyncOptions = None):
         rec.state.note_auth_failure(slug, exc.message, rec.breaker.auth_retry)
         return {"ok": False, "result": "auth_failed", "detail": exc.message}
     except ScimError as exc:
-        return {"ok": False, "result": "retry_later" if not exc.status or exc.status >= 500 or exc.status == 429
-                else "failed", "detail": exc.message}
+        rec.note_failure(slug, exc)  # the app's status names it (an unusable answer counts against the breaker)
+        return {"ok": False, "result": "retry_later" if not isinstance(exc, BadAnswer) and (
+                not exc.status or exc.status >= 500 or exc.status == 429) else "failed", "detail": exc.message}
+    except Exception as exc:  # noqa: BLE001 - a hostile SP's answer is its failure, never a 5xx of ours
+        from idp.provisioning.reconcile import log as reconcile_log
+        from idp.provisioning.reconcile import unexpected
+
+        reconcile_log.exception("sync of %s failed unexpectedly", slug, extra={"app": slug})
+        detail = unexpected(slug, exc)
+        rec.note_failure(slug, BadAnswer(detail))
+        return {"ok": False, "result": "failed", "detail": detail}
     return {"ok": summary.get("result") == "reconciled" and not summary.get("failed"), **summary}
 
 
@@ -172,6 +181,7 @@ def read_log(slug: str, user_id: IdFilter = None, group_id: IdFilter = None, lim
 
 @router.get("/admin/apps/<slug>/provisioning/status", **doc("Counts, state and the last error", ok(200, api.ProvisioningStatus, "the status", 404)))
 def status(slug: str):
+    from idp.adapters.read_scope import request_reads
     from idp.provisioning.planner import ProvisioningConfig
     from idp.provisioning.truth import of_app
 
@@ -179,7 +189,8 @@ def status(slug: str):
     cfg = ProvisioningConfig.from_app(app)
     rec = _reconciler()
     st = rec.state.app_status(slug)
-    truth = of_app(rec.engine, slug) if cfg is not None else None  # pushed state against what the directory wants now
+    with request_reads():  # the users and groups read in batches (DirectoryStore.read_ahead)
+        truth = of_app(rec.engine, slug) if cfg is not None else None  # pushed state against what the directory wants now
     users = truth.users.as_dict() if truth else {"in_sync": 0, "pending": 0, "failed": 0}
     groups = truth.groups.as_dict() if truth else {"in_sync": 0, "pending": 0, "failed": 0}
     state = st.get("state", "ok")
