@@ -20,10 +20,11 @@ from idp_testing.stack import start_stack, stop_stack
 
 TOKEN = "field-report-scim-token-2b7e1c"
 RUNS = int(os.environ.get("FIELD_REPORT_RUNS", "20"))  # in a row, every other one strict; fewer only while developing
-# The target is 5 s. The embedded AWS serves one DynamoDB request at a time (about 10 ms each,
-# ~22 a created user), so on this stack 35 users and two groups take 8-16 s (make bench reports it):
-# the bound here is what the local stack holds; on main 3511b39 the SP was still wrong after 30 s.
-CONVERGE_SECONDS = 25.0
+# The target is 5 s, which this stack misses: the embedded AWS serves one DynamoDB request at a
+# time (about 10 ms each, ~22 for a created user), so 35 users and two groups took 10-16 s here, with a
+# straggler now and then near 30 s (make bench reports the figures). The bound is what this stack holds
+# without flaking; on main 3511b39 the SP never got there without a reconcile (still wrong after 30 s).
+CONVERGE_SECONDS = 60.0
 
 
 @pytest.fixture(scope="module")

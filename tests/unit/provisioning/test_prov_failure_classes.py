@@ -46,3 +46,24 @@ def test_a_user_and_a_group_push_fail_alike(engine, state, sp, directory, error,
             assert item.get("status") in (None, "synced", "creating"), (kind, item)
         else:
             assert item.get("status") == status, (kind, item)
+
+
+@pytest.mark.parametrize("error,result,state_after,counted", [
+    (AuthError("GET /Users → 401", status=401), "auth_failed", "auth_failed", False),
+    (RetryLater("GET /Users → 429", 2.0, status=429), "retry_later", "ok", False),
+    (RetryLater("GET /Users → 503", status=503), "retry_later", "ok", True),
+    (PermanentError("GET /Users → 400", status=400), "failed", "ok", False),
+], ids=["auth", "throttled", "transient", "permanent"])
+def test_the_scheduled_reconcile_records_a_failure_as_the_dispatcher_does(engine, state, sp, directory, bound_user,
+                                                                          error, result, state_after, counted):
+    """One record of an app's failure (failures.AppOutcomes): on main 3511b39 the scheduled reconcile noted a
+    429 and a 503 as permanent failures (and the breaker never heard of them)."""
+    from idp.provisioning.reconcile import Reconciler
+
+    bound_user()
+    sp.fail("GET", "Users", error, times=None)
+    summary = Reconciler(engine).run_scheduled()
+    assert summary[APP]["result"] == result, summary
+    status = state.app_status(APP)
+    assert status.get("state", "ok") == state_after, status
+    assert (int(status.get("consecutive_failures") or 0) > 0) is counted, status

@@ -27,12 +27,12 @@ from aws_lambda_powertools import Logger
 
 from idp.kernel.events import GROUP_KINDS, KINDS, USER_KINDS
 from idp.provisioning.app_lanes import AppLanes
-from idp.provisioning.claims import Busy
 from idp.provisioning.engine import Engine
+from idp.provisioning.failures import AppOutcomes, FailureClass, classify
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import ClaimLost
 from idp.provisioning.run import CachedDirectory, Outcome
-from idp.scim.protocol import AuthError, BadAnswer, BudgetSpent, PermanentError, RetryLater, ScimError, request_cap
+from idp.scim.protocol import BadAnswer, BudgetSpent, PermanentError, RetryLater, ScimError, request_cap
 
 if TYPE_CHECKING:
     from idp.provisioning.reconcile import Reconciler
@@ -57,7 +57,7 @@ class BreakerOpen(RetryLater):
     """The app's circuit breaker is open: no request was sent."""
 
 
-class AppWorkFailed(PermanentError):
+class AppWorkFailed(BadAnswer):
     """An app's work raised something that is not a classified SCIM failure (RecursionError, AttributeError,
     KeyError, TypeError...: an SP answer that slipped past the client's checks, or a bug). It is that app's
     failure, counted against its breaker like a `BadAnswer`; the other apps go on."""
@@ -75,11 +75,11 @@ class EventFailed(Exception):
 
     @property
     def transient(self) -> bool:
-        return any(not isinstance(e, PermanentError) for _, e in self.errors)
+        return any(classify(e) is not FailureClass.PERMANENT for _, e in self.errors)
 
     @property
     def auth(self) -> bool:
-        return any(isinstance(e, AuthError) for _, e in self.errors)
+        return any(classify(e) is FailureClass.AUTH for _, e in self.errors)
 
     def retry_after(self) -> float | None:
         delays = [e.delay_seconds for _, e in self.errors if isinstance(e, RetryLater) and e.delay_seconds is not None]
@@ -114,6 +114,7 @@ class Dispatcher:
         self.offload, self.app_budget, self.slow_memory = offload, app_budget, slow_memory
         self.follow_ups = follow_ups  # with it, a group's members are synced by events of their own, in parallel
         self.lanes = AppLanes(app_budget, slow_memory)
+        self.outcomes = AppOutcomes(engine, self.breaker, metrics)
 
     # ---------------------------------------------------------------- slow apps
     def begin_invocation(self) -> None:
@@ -199,31 +200,16 @@ class Dispatcher:
             try:
                 with request_cap(self.app_budget if budgeted else None):
                     got = work(slug)
-            except AuthError as exc:
-                self.engine.credentials_failed(slug)
-                self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
-                self._status_changed(slug)
-                errors.append((slug, exc))
-                continue
-            except (Busy, ClaimLost) as exc:
-                errors.append((slug, exc if isinstance(exc, RetryLater) else RetryLater(str(exc), 1.0)))
+            except ClaimLost as exc:
+                errors.append((slug, RetryLater(str(exc), 1.0)))
                 continue
             except BudgetSpent as exc:
                 self.lanes.cut(slug)
                 handed = budgeted and self._hand_off(event, slug, "it used its time budget")
                 outcomes.append(handed) if handed else errors.append((slug, exc))  # not counted against the SP
                 continue
-            except RetryLater as exc:
-                if self.metrics:
-                    self.metrics.retry(slug)
-                if exc.status != 429:  # throttling is the SP pacing us, not the SP failing
-                    self._count_failure(slug, exc.message)
-                errors.append((slug, exc))
-                continue
-            except PermanentError as exc:
-                if self.metrics:
-                    self.metrics.failure(slug)
-                self._note_error(slug, exc)
+            except ScimError as exc:
+                self._note_error(slug, exc)  # by its class (idp.provisioning.failures)
                 errors.append((slug, exc))
                 continue
             except _Partial as part:
@@ -238,8 +224,6 @@ class Dispatcher:
             except Exception as exc:  # noqa: BLE001 - one app's failure, whatever it is, never skips the next app
                 log.exception("provisioning %s failed unexpectedly", slug, extra={"app": slug})
                 failed = AppWorkFailed(f"{type(exc).__name__} while provisioning '{slug}': {str(exc)[:300]}")
-                if self.metrics:
-                    self.metrics.failure(slug)
                 self._note_error(slug, failed)
                 errors.append((slug, failed))
                 continue
@@ -262,26 +246,9 @@ class Dispatcher:
             raise EventFailed(errors, outcomes)
         return outcomes
 
-    def _count_failure(self, slug: str, message: str) -> None:
-        """A failure that counts against the app's breaker (its status turns `failing` with the reason)."""
-        self.state.note_transient_failure(slug, message, threshold=self.breaker.threshold,
-                                          base_cooldown=self.breaker.base_cooldown,
-                                          max_cooldown=self.breaker.max_cooldown, window=self.breaker.window)
-        self._status_changed(slug)
-
     def _note_error(self, slug: str, exc: BaseException) -> None:
         self._status_changed(slug)
-        if isinstance(exc, AuthError):
-            self.engine.credentials_failed(slug)
-            self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
-        elif isinstance(exc, RetryLater) and not isinstance(exc, (Busy, BudgetSpent)) and exc.status != 429:
-            self._count_failure(slug, exc.message)
-        elif isinstance(exc, (BadAnswer, AppWorkFailed)):
-            # The SP's answer is unusable (or the work broke on it): permanent for the message, and the
-            # SP's fault, so it counts against the breaker and the status names it.
-            self._count_failure(slug, exc.message)
-        elif isinstance(exc, PermanentError):
-            self.state.note_permanent_failure(slug, exc.message)
+        self.outcomes.failed(slug, exc)
 
     # ---------------------------------------------------------------- kinds
     def _user(self, d: CachedDirectory, slug: str, uid: str) -> list[Outcome]:

@@ -66,3 +66,46 @@ def entity_failed(state, run, kind: str, eid: str, exc: ScimError) -> FailureCla
            request={"method": exc.method, "path": exc.path} if exc.method else None,
            status=exc.status or None, message=exc.message)
     return cls
+
+
+class AppOutcomes:
+    """The one record of an app's failed work, for the dispatcher, the reconciler and the admin routes:
+    what the app status and its breaker say after it, by class.
+    - auth: the app waits for a fixed token (`note_auth_failure`), the token is read afresh next time;
+    - transient: counted by the breaker, except where the SP did nothing wrong (another consumer's
+      claim, the caller's own time budget);
+    - throttled: the SP pacing us: not counted;
+    - permanent: an unusable answer (or work that broke on one) is the SP's fault and counted by the
+      breaker, so the status turns `failing` and names it; a refusal of one request (400, 404, 409)
+      is the last error, the app stays `ok`."""
+
+    def __init__(self, engine, breaker, metrics=None):
+        self.engine, self.state, self.breaker, self.metrics = engine, engine.state, breaker, metrics
+
+    def failed(self, slug: str, exc: BaseException) -> FailureClass:
+        from idp.provisioning.claims import Busy
+        from idp.provisioning.ports import ClaimLost
+        from idp.scim.protocol import BadAnswer, BudgetSpent
+
+        cls = classify(exc)
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {str(exc)[:300]}"
+        try:
+            if cls is FailureClass.AUTH:
+                self.engine.credentials_failed(slug)
+                self.state.note_auth_failure(slug, message, self.breaker.auth_retry)
+            elif cls is FailureClass.TRANSIENT and not isinstance(exc, (Busy, BudgetSpent, ClaimLost)):
+                self._count(slug, message)
+            elif cls is FailureClass.PERMANENT and (isinstance(exc, BadAnswer) or not isinstance(exc, ScimError)):
+                self._count(slug, message)
+            elif cls is FailureClass.PERMANENT:
+                self.state.note_permanent_failure(slug, message)
+        except Exception:  # noqa: BLE001 - the status write must not hide the failure itself
+            log.exception("noting the failure of %s failed", slug, extra={"app": slug})
+        if self.metrics:
+            (self.metrics.retry if cls.retried else self.metrics.failure)(slug)
+        return cls
+
+    def _count(self, slug: str, message: str) -> None:
+        b = self.breaker
+        self.state.note_transient_failure(slug, message, threshold=b.threshold, base_cooldown=b.base_cooldown,
+                                          max_cooldown=b.max_cooldown, window=b.window)

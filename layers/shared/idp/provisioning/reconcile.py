@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 
 from idp.provisioning.activation import run_activation_test
 from idp.provisioning.engine import Engine
+from idp.provisioning.failures import AppOutcomes, FailureClass
 from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import STATUS_SYNCED
@@ -26,6 +27,10 @@ from idp.scim.protocol import (
 
 log = Logger(child=True)
 
+# What a reconcile or a push on demand answers, per failure class.
+RESULT_OF = {FailureClass.AUTH: "auth_failed", FailureClass.TRANSIENT: "retry_later",
+             FailureClass.THROTTLED: "retry_later", FailureClass.PERMANENT: "failed"}
+
 
 def unexpected(slug: str, exc: BaseException) -> str:
     """What to say of an exception that is not a classified SCIM failure (an SP answer the checks missed, or a bug)."""
@@ -37,6 +42,7 @@ class Reconciler:
         self.engine = engine
         self.state = engine.state
         self.breaker = breaker or BreakerSettings()
+        self.outcomes = AppOutcomes(engine, self.breaker)
 
     # ---------------------------------------------------------------- full sync
     def reconcile_app(self, slug: str, *, force: bool = False) -> dict:
@@ -195,32 +201,33 @@ class Reconciler:
                 continue
             try:
                 results[cfg.slug] = self.reconcile_app(cfg.slug)
-            except AuthError as exc:
-                self.engine.credentials_failed(cfg.slug)
-                self.state.note_auth_failure(cfg.slug, exc.message, self.breaker.auth_retry)
-                results[cfg.slug] = {"result": "auth_failed", "reason": exc.message}
-            except ScimError as exc:
-                self.note_failure(cfg.slug, exc)
-                results[cfg.slug] = {"result": "failed", "reason": exc.message}
             except Exception as exc:  # noqa: BLE001 - one app never skips the next (contract section 4)
-                log.exception("reconcile of %s failed unexpectedly", cfg.slug, extra={"app": cfg.slug})
-                reason = unexpected(cfg.slug, exc)
-                self.note_failure(cfg.slug, BadAnswer(reason))
-                results[cfg.slug] = {"result": "failed", "reason": reason}
+                if not isinstance(exc, ScimError):
+                    log.exception("reconcile of %s failed unexpectedly", cfg.slug, extra={"app": cfg.slug})
+                    exc = BadAnswer(unexpected(cfg.slug, exc))
+                cls = self.outcomes.failed(cfg.slug, exc)
+                results[cfg.slug] = {"result": RESULT_OF[cls], "reason": exc.message}
         return results
 
-    def note_failure(self, slug: str, exc: ScimError) -> None:
-        """An SP failure in the app's status: an unusable answer (or work that broke on one) counts against
-        its breaker, so its state says it is failing and why; other failures are noted as the last error."""
+    def sync_now(self, slug: str, *, confirm: bool = False) -> dict:
+        """POST .../provisioning/sync: give a failing app a fresh chance, reconcile it, and answer the
+        summary, or what failed (never raising: a hostile SP's answer is its failure, not a 5xx)."""
         try:
-            if isinstance(exc, BadAnswer):
-                self.state.note_transient_failure(slug, exc.message, threshold=self.breaker.threshold,
-                                                  base_cooldown=self.breaker.base_cooldown,
-                                                  max_cooldown=self.breaker.max_cooldown, window=self.breaker.window)
-            else:
-                self.state.note_permanent_failure(slug, exc.message)
-        except Exception:  # noqa: BLE001 - the status write must not hide the failure itself
-            log.exception("noting the failure of %s failed", slug, extra={"app": slug})
+            if self.state.app_status(slug).get("state") in ("auth_failed", "failing"):
+                self.engine.credentials_failed(slug)
+                self.state.reset_app(slug)
+            summary = self.reconcile_app(slug, force=confirm)
+        except Exception as exc:  # noqa: BLE001
+            if not isinstance(exc, ScimError):
+                log.exception("sync of %s failed unexpectedly", slug, extra={"app": slug})
+                exc = BadAnswer(unexpected(slug, exc))
+            cls = self.outcomes.failed(slug, exc)
+            return {"ok": False, "result": RESULT_OF[cls], "detail": exc.message}
+        return {"ok": summary.get("result") == "reconciled" and not summary.get("failed"), **summary}
+
+    def note_failure(self, slug: str, exc: ScimError) -> FailureClass:
+        """An SP failure in the app's status, by its class (idp.provisioning.failures.AppOutcomes)."""
+        return self.outcomes.failed(slug, exc)
 
     # ---------------------------------------------------------------- test connection
     def test_connection(self, slug: str) -> dict:
@@ -286,14 +293,10 @@ class Reconciler:
             return {"ok": False, "outcome": "skipped", "detail": "provisioning is not enabled for this app"}
         try:
             out = self.engine.sync_user(slug, uid, force=True)
-        except AuthError as exc:
-            self.engine.credentials_failed(slug)
-            self.state.note_auth_failure(slug, exc.message, self.breaker.auth_retry)
-            return {"ok": False, "outcome": "auth_failed", "detail": exc.message, "sp_status": exc.status or None}
-        except ScimError as exc:
-            return {"ok": False, "outcome": "failed" if isinstance(exc, PermanentError) else "retry_later",
-                    "detail": exc.message, "sp_status": exc.status or None}
         except Exception as exc:  # noqa: BLE001 - a hostile answer is the SP's failure, never a 5xx of ours
-            log.exception("provisioning %s now failed unexpectedly", slug, extra={"app": slug})
-            return {"ok": False, "outcome": "failed", "detail": unexpected(slug, exc), "sp_status": None}
+            if not isinstance(exc, ScimError):
+                log.exception("provisioning %s now failed unexpectedly", slug, extra={"app": slug})
+                exc = BadAnswer(unexpected(slug, exc))
+            cls = self.outcomes.failed(slug, exc)
+            return {"ok": False, "outcome": RESULT_OF[cls], "detail": exc.message, "sp_status": exc.status or None}
         return {"ok": True, **out.to_dict(), "log": self.state.read_log(slug, user_id=uid, limit=5)}

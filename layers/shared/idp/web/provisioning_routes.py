@@ -100,8 +100,6 @@ def test_connection(slug: str, body: TestOptions = None):
 
 @router.post("/admin/apps/<slug>/provisioning/sync", **doc("Reconcile the app now", {**ok(200, api.SyncResult, "the sync's summary", 400, 404, 409, 413, 503), 202: {"description": "queued", "content": {"application/json": {"model": api.SyncResult}}}}))
 def sync_app(slug: str, body: SyncOptions = None):
-    from idp.scim.protocol import AuthError, BadAnswer, ScimError
-
     opts = _options({"confirm": bool, "async": bool})
     cfg = _configured(slug)
     if not cfg.enabled:
@@ -114,30 +112,7 @@ def sync_app(slug: str, body: SyncOptions = None):
         if failed:
             raise DomainError(503, "queue_unavailable", "the sync could not be queued; try again")
         return Response(status_code=202, content_type="application/json", body={"queued": True})
-    rec = _reconciler()
-    try:
-        state = rec.state.app_status(slug)
-        if state.get("state") in ("auth_failed", "failing"):
-            rec.engine.credentials_failed(slug)
-            rec.state.reset_app(slug)
-        summary = rec.reconcile_app(slug, force=bool(opts.get("confirm")))
-    except AuthError as exc:
-        rec.engine.credentials_failed(slug)
-        rec.state.note_auth_failure(slug, exc.message, rec.breaker.auth_retry)
-        return {"ok": False, "result": "auth_failed", "detail": exc.message}
-    except ScimError as exc:
-        rec.note_failure(slug, exc)  # the app's status names it (an unusable answer counts against the breaker)
-        return {"ok": False, "result": "retry_later" if not isinstance(exc, BadAnswer) and (
-                not exc.status or exc.status >= 500 or exc.status == 429) else "failed", "detail": exc.message}
-    except Exception as exc:  # noqa: BLE001 - a hostile SP's answer is its failure, never a 5xx of ours
-        from idp.provisioning.reconcile import log as reconcile_log
-        from idp.provisioning.reconcile import unexpected
-
-        reconcile_log.exception("sync of %s failed unexpectedly", slug, extra={"app": slug})
-        detail = unexpected(slug, exc)
-        rec.note_failure(slug, BadAnswer(detail))
-        return {"ok": False, "result": "failed", "detail": detail}
-    return {"ok": summary.get("result") == "reconciled" and not summary.get("failed"), **summary}
+    return _reconciler().sync_now(slug, confirm=bool(opts.get("confirm")))
 
 
 @router.post("/admin/apps/<slug>/provisioning/users/<user_id>/sync", **doc("Provision one user now", ok(200, api.SyncResult, "the outcome", 400, 404, 409, 413)))
