@@ -111,6 +111,7 @@ class Dispatcher:
         self.metrics = metrics
         self.status_ttl, self.clock = status_ttl, clock
         self._status: dict[str, tuple[float, dict]] = {}  # slug -> (read at, the app's provisioning status)
+        self._all_slugs: tuple[float, list[str]] | None = None  # (read at, every app's slug)
         self.offload, self.app_budget, self.slow_memory = offload, app_budget, slow_memory
         self.follow_ups = follow_ups  # with it, a group's members are synced by events of their own, in parallel
         self.lanes = AppLanes(app_budget, slow_memory)
@@ -174,7 +175,13 @@ class Dispatcher:
         if app:
             cfg = self.engine.config(app, d)
             return [app] if cfg and cfg.enabled else []
-        return [cfg.slug for cfg in self.engine.enabled_apps(d)]
+        # The apps' slugs (a query of the apps index) are trusted for `status_ttl`; each app's configuration
+        # is read afresh per event, so enabling, disabling or deleting one counts at once (an app created
+        # meanwhile is pushed whole by the app.sync its provisioning settings send).
+        now = self.clock()
+        if self._all_slugs is None or now - self._all_slugs[0] >= self.status_ttl:
+            self._all_slugs = (now, list(d.all_app_slugs()))
+        return [slug for slug in self._all_slugs[1] if (cfg := self.engine.config(slug, d)) and cfg.enabled]
 
     def _per_app(self, d: CachedDirectory, slugs: list[str], work, force_try: bool = False,
                  event: dict | None = None) -> list[Outcome]:
