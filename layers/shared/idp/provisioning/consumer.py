@@ -140,20 +140,29 @@ class Consumer:
             log.warning("requeue failed, leaving the message to the queue: %s", exc, extra=event_ids(body))
             return False
 
-    def offload(self, share: dict, slug: str) -> bool:
-        """Send an app's share of the event in hand to the app's own message group (the dispatcher's port)."""
+    def _sending(self) -> tuple[str | None, str]:
+        """(the queue to send to, the id of the message in hand) for messages the work in hand gives rise to."""
         record: SQSRecord | None = getattr(self._local, "record", None)
         url = self._queue_url or (self.queue_url(record) if record is not None else None)
+        return url, (record.message_id if record is not None else uuid.uuid4().hex)
+
+    @staticmethod
+    def _message(event: dict, group: str, dedup: str) -> dict:
+        """One FIFO message of `event` in message group `group` (its `at` now when it has none); its
+        deduplication id is derived from `dedup`, so a redelivered origin does not send it twice."""
+        body = {**event, "at": event.get("at") or datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+        return {"MessageBody": json.dumps(body, separators=(",", ":")), "MessageGroupId": group[:128],
+                "MessageDeduplicationId": hashlib.sha256(dedup.encode()).hexdigest()[:64]}
+
+    def offload(self, share: dict, slug: str) -> bool:
+        """Send an app's share of the event in hand to the app's own message group (the dispatcher's port)."""
+        url, origin = self._sending()
         if not url:
             return False
-        body = {**share, "at": share.get("at") or datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
-        origin = record.message_id if record is not None else uuid.uuid4().hex
-        dedup = hashlib.sha256(f"{origin}:{slug}".encode()).hexdigest()[:64]
         try:
-            self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body, separators=(",", ":")),
-                                  MessageGroupId=(SLOW_GROUP_PREFIX + slug)[:128], MessageDeduplicationId=dedup)
+            self.sqs.send_message(QueueUrl=url, **self._message(share, SLOW_GROUP_PREFIX + slug, f"{origin}:{slug}"))
         except Exception as exc:  # noqa: BLE001 - the dispatcher does the share inline then
-            log.warning("offload to the app's group failed: %s", exc, extra=event_ids(body))
+            log.warning("offload to the app's group failed: %s", exc, extra=event_ids(share))
             return False
         return True
 
@@ -161,19 +170,12 @@ class Consumer:
         """Send events the work in hand gives rise to (a bound group's members, one event each), each in its
         entity's message group, 10 a call (the dispatcher's port); raises when a send fails, so the
         dispatcher does that work inline instead."""
-        record: SQSRecord | None = getattr(self._local, "record", None)
-        url = self._queue_url or (self.queue_url(record) if record is not None else None)
+        url, origin = self._sending()
         if not url:
             raise RuntimeError("no queue to send follow-up events to")
-        origin = record.message_id if record is not None else uuid.uuid4().hex
-        at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         for i in range(0, len(events), 10):
-            entries = []
-            for n, event in enumerate(events[i : i + 10]):
-                body = {**event, "at": event.get("at") or at}
-                dedup = hashlib.sha256(f"{origin}:{json.dumps(event, sort_keys=True)}".encode()).hexdigest()[:64]
-                entries.append({"Id": str(n), "MessageBody": json.dumps(body, separators=(",", ":")),
-                                "MessageGroupId": str(event["id"])[:128], "MessageDeduplicationId": dedup})
+            entries = [{"Id": str(n), **self._message(event, str(event["id"]), f"{origin}:{json.dumps(event, sort_keys=True)}")}
+                       for n, event in enumerate(events[i : i + 10])]
             failed = self.sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
             if failed:
                 raise RuntimeError(f"{len(failed)} follow-up events were not sent: {failed[0].get('Message')}")

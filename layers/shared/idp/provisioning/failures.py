@@ -17,8 +17,10 @@ from enum import Enum
 
 from aws_lambda_powertools import Logger
 
-from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING
-from idp.scim.protocol import AuthError, PreconditionFailed, RetryLater, ScimError
+from idp.provisioning.claims import Busy
+from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING, ClaimLost
+from idp.provisioning.run import ids, record
+from idp.scim.protocol import AuthError, BadAnswer, BudgetSpent, PreconditionFailed, RetryLater, ScimError
 
 log = Logger(child=True)
 
@@ -54,8 +56,6 @@ def entity_failed(state, run, kind: str, eid: str, exc: ScimError) -> FailureCla
     """A user's or group's push failed: its mapping item says pending (retried) or failed (needs a
     person), except after a 401/403, which is the app's problem and leaves the item as it was; the
     provisioning log gets one line with what was sent and what the SP answered."""
-    from idp.provisioning.run import ids, record
-
     cls = classify(exc)
     if cls is not FailureClass.AUTH:
         try:
@@ -83,10 +83,6 @@ class AppOutcomes:
         self.engine, self.state, self.breaker, self.metrics = engine, engine.state, breaker, metrics
 
     def failed(self, slug: str, exc: BaseException) -> FailureClass:
-        from idp.provisioning.claims import Busy
-        from idp.provisioning.ports import ClaimLost
-        from idp.scim.protocol import BadAnswer, BudgetSpent
-
         cls = classify(exc)
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {str(exc)[:300]}"
         try:

@@ -127,11 +127,11 @@ class GroupSync:
         return out
 
     # ---------------------------------------------------------------- membership and rename
-    def _converge(self, run: Run, gid: str, scim_id: str, name: str, current_name: str | None,
+    def _converge(self, run: Run, gid: str, scim_id: str, name: str | None, current_name: str | None,
                   desired: dict[str, str], current: set[str]) -> tuple[int, dict[str, bool]]:
-        """PATCH rename + membership in batches of ≤100; the member set is saved after each batch
-        so a retry resumes where it stopped. Returns the number of PATCHes sent and the memberships
-        they changed (uid → added)."""
+        """PATCH rename (`name`: None for none) + membership in batches of ≤100; the member set is saved
+        after each batch so a retry resumes where it stopped. Returns the number of PATCHes sent and the
+        memberships changed (uid → added; members already gone from the SP as removed)."""
         add, remove = member_changes(set(desired), current)
         umaps = run.user_scim_ids(self.state)
         add_pairs = [(u, desired[u]) for u in add]
@@ -140,7 +140,7 @@ class GroupSync:
         if gone:  # deleted from the SP with their user: nothing to send
             self.state.update_members(run.slug, gid, remove=gone)
         remove_pairs = [(u, s) for u, s in remove_pairs if s]
-        rename = name if current_name != name else None
+        rename = name if name is not None and current_name != name else None
         patches = 0
         sent: dict[str, bool] = {u: False for u in gone}
         changes = [("remove", p) for p in remove_pairs] + [("add", p) for p in add_pairs]
@@ -169,23 +169,14 @@ class GroupSync:
             if not gm or gm.get("scim_id") != scim_id:
                 return  # forgotten or re-created meanwhile: that sync settles it
             want = self._desired_members(run, gid, fresh=True)
-            have = set(gm.get("members") or ())
-            add = (set(want) - have) | {u for u, added in sent.items() if not added and u in want}
-            remove = (have - set(want)) | {u for u, added in sent.items() if added and u not in want}
-            if not add and not remove:
+            # What the SP holds as far as this consumer knows: the record, with its own changes over it.
+            held = set(gm.get("members") or ())
+            held |= {u for u, added in sent.items() if added and u not in want}
+            held -= {u for u, added in sent.items() if not added and u in want}
+            _, changed = self._converge(run, gid, scim_id, None, None, want, held)
+            if not changed:
                 return
-            umaps = run.user_scim_ids(self.state)
-            gone = {u for u in remove if not (umaps.get(u) or {}).get("scim_id")}
-            if gone:  # no longer in the SP at all: nothing to send
-                self.state.update_members(slug, gid, remove=gone)
-                sent.update({u: False for u in gone})
-            changes = [("remove", (u, umaps[u]["scim_id"])) for u in sorted(remove - gone)]
-            changes += [("add", (u, want[u])) for u in sorted(add)]
-            for i in range(0, len(changes), mp.MAX_MEMBER_CHANGES):
-                chunk = changes[i : i + mp.MAX_MEMBER_CHANGES]
-                self.patch_members(run, gid, scim_id, add=[p for k, p in chunk if k == "add"],
-                                   remove=[p for k, p in chunk if k == "remove"])
-                sent.update({u: k == "add" for k, (u, _) in chunk})
+            sent.update(changed)
         raise RetryLater(f"the members of group {gid} kept changing while they were pushed; trying again", 1.0)
 
     def patch_members(self, run: Run, gid: str, scim_id: str, *, add: list[tuple[str, str]], remove: list[tuple[str, str]],
