@@ -1,5 +1,6 @@
 """The embedded AWS: moto's threaded server, with its DynamoDB serialized, its transactions at the cost
-of the items they touch (idp_local.moto_transactions), and every 5xx it answers logged.
+of the items they touch (idp_local.moto_transactions), its queries at the cost of the partition they
+read (idp_local.moto_queries), and every 5xx it answers logged.
 
 moto 5.2.5's TransactWriteItems deep-copies every table it touches and, when a condition fails,
 puts that copy back: a concurrent request then races the copy (HTTP 500 "dictionary changed size
@@ -50,13 +51,24 @@ class SerializedDynamoDB:
             return list(self.app(environ, watching))
 
 
+def _remember_moto_modules() -> None:
+    """moto's server lists its own package directory (about 150 `isdir` calls) to route every request,
+    under one lock for all services; the list never changes while the server runs."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
 class EmbeddedAws(ThreadedMotoServer):
     """ThreadedMotoServer whose DynamoDB requests never overlap."""
 
     def _server_entry(self) -> None:
-        from idp_local import moto_transactions
+        from idp_local import moto_queries, moto_transactions
 
         moto_transactions.install()  # a transaction costs the items it touches, not a copy of the table
+        moto_queries.install()  # a query costs its partition, not a sort of the table
+        _remember_moto_modules()
         self.app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, self.app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()

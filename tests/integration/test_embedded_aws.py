@@ -149,3 +149,83 @@ def test_every_5xx_of_the_embedded_aws_is_counted_and_logged(caplog):
     assert body == [b"boom"] and statuses == ["500 Internal Server Error"] * 2
     assert app.server_errors == 2 and app.served == 1
     assert sum(SERVER_ERROR_MARKER in r.getMessage() for r in caplog.records) == 2
+
+
+def _query_all(client, **kwargs) -> list[list[dict]]:
+    """Every page of a query, as pages (paging must agree too)."""
+    pages, start = [], None
+    while True:
+        answer = client.query(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        pages.append(answer["Items"])
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+def test_a_query_answers_as_moto_does_at_the_cost_of_its_partition(monkeypatch):
+    """idp_local.moto_queries hands moto's query only the partition's items: every answer, its order and
+    its pages are moto's own (compared query by query with the patch taken away), and a query of the
+    table never lists the whole table (counted, not timed)."""
+    import random
+
+    from moto import mock_aws
+    from moto.dynamodb.models.table import Table
+
+    from idp_local import moto_queries
+
+    moto_queries.install()
+    rng = random.Random(7)
+    queries = []
+    for pk in ("P1", "P2", "P9", "absent"):
+        queries.append({"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": pk}}})
+        queries.append({"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)", "Limit": 3,
+                        "ExpressionAttributeValues": {":p": {"S": pk}, ":s": {"S": "S1"}}, "ScanIndexForward": False})
+    for g in ("G0", "G3", "none"):
+        queries.append({"IndexName": "gsi1", "KeyConditionExpression": "gpk = :g",
+                        "ExpressionAttributeValues": {":g": {"S": g}}, "Limit": 4})
+        queries.append({"IndexName": "gsi1", "KeyConditionExpression": "gpk = :g AND gsk > :s",
+                        "FilterExpression": "attribute_exists(n)", "ScanIndexForward": False,
+                        "ExpressionAttributeValues": {":g": {"S": g}, ":s": {"S": "0040"}}})
+    queries.append({"IndexName": "byn", "KeyConditionExpression": "npk = :n",  # a number key: moto's path
+                    "ExpressionAttributeValues": {":n": {"N": "2"}}})
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "gpk", "gsk")]
+            + [{"AttributeName": "npk", "AttributeType": "N"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[
+                {"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
+                 "KeySchema": [{"AttributeName": "gpk", "KeyType": "HASH"}, {"AttributeName": "gsk", "KeyType": "RANGE"}]},
+                {"IndexName": "byn", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                 "KeySchema": [{"AttributeName": "npk", "KeyType": "HASH"}]}])
+        for n in range(300):
+            item = {"pk": {"S": f"P{rng.randrange(10)}"}, "sk": {"S": f"S{rng.randrange(1000):04d}"}}
+            if rng.random() < 0.8:  # some items are not in the index at all
+                item["gpk"] = {"S": f"G{rng.randrange(5)}"}
+                if rng.random() < 0.9:
+                    item["gsk"] = {"S": f"{rng.randrange(100):04d}"}
+            if rng.random() < 0.5:
+                item["n"] = {"N": str(n)}
+                item["npk"] = {"N": str(rng.randrange(4))}
+            client.put_item(TableName="t", Item=item)
+        listed: list[Table] = []
+        real_all = moto_queries.ORIGINAL["all_items"]
+
+        def counting(self):
+            listed.append(self)
+            return real_all(self)
+
+        monkeypatch.setitem(moto_queries.ORIGINAL, "all_items", counting)
+        patched = [_query_all(client, TableName="t", **q) for q in queries]
+        # Only the query of the number-keyed index, left to moto, listed the whole table.
+        assert len(listed) == len(patched[-1])
+        listed.clear()
+        monkeypatch.setattr(Table, "query", moto_queries.ORIGINAL["query"])
+        monkeypatch.setattr(Table, "all_items", counting)
+        moto_own = [_query_all(client, TableName="t", **q) for q in queries]
+    assert len(listed) == sum(len(pages) for pages in moto_own)  # moto's own lists the table for every page
+    assert sum(len(i) for page in patched for i in page) > 100  # the queries do find things
+    for query, mine, theirs in zip(queries, patched, moto_own):
+        assert mine == theirs, query
