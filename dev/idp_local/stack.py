@@ -108,9 +108,9 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "officespace-idp",
             "POWERTOOLS_METRICS_NAMESPACE": "OfficeSpaceIdP", "POWERTOOLS_METRICS_DISABLED": "true",
         })
-        from idp_local.moto_server import EmbeddedAws
+        from idp_local.moto_server import EmbeddedAwsProcess
 
-        self.moto_server = EmbeddedAws(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto_server = EmbeddedAwsProcess(ip_address="127.0.0.1")
         self.moto_server.start()
         host, port = self.moto_server.get_host_and_port()
         os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"

@@ -229,3 +229,63 @@ def test_a_query_answers_as_moto_does_at_the_cost_of_its_partition(monkeypatch):
     assert sum(len(i) for page in patched for i in page) > 100  # the queries do find things
     for query, mine, theirs in zip(queries, patched, moto_own):
         assert mine == theirs, query
+
+
+def test_a_message_costs_itself_not_a_count_of_the_queue(monkeypatch):
+    """idp_local.moto_queues: sending and receiving never count the queue's messages (counted, not
+    timed); GetQueueAttributes still counts them right."""
+    from moto import mock_aws
+
+    from idp_local import moto_queues
+
+    moto_queues.install()
+    passes: list[str] = []
+    for name in moto_queues.COUNTS:
+        counting = moto_queues.ORIGINAL[name]
+
+        def watching(self, name=name, counting=counting):
+            passes.append(name)
+            return counting(self)
+
+        monkeypatch.setitem(moto_queues.ORIGINAL, name, watching)
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="e.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        for start in range(0, 40, 10):
+            sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(n), "MessageBody": f"m{n}", "MessageGroupId": f"g{n % 7}", "MessageDeduplicationId": f"d{n}"}
+                for n in range(start, start + 10)])
+        sqs.send_message(QueueUrl=url, MessageBody="again", MessageGroupId="g1", MessageDeduplicationId="d3")  # a duplicate
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert passes == []  # neither sending nor receiving counted the queue
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert passes  # GetQueueAttributes did
+    assert int(counts["ApproximateNumberOfMessages"]) == 40 - len(got)
+    assert int(counts["ApproximateNumberOfMessagesNotVisible"]) == len(got)
+    assert counts["ContentBasedDeduplication"] == "false" and int(counts["MessageRetentionPeriod"]) == 345600
+
+
+def test_the_local_stack_runs_the_embedded_aws_in_a_process_of_its_own(monkeypatch):
+    """EmbeddedAwsProcess: another process answers (moto's work no longer takes the stack's interpreter
+    lock), and stopping it frees the port."""
+    import os
+    import socket
+
+    from idp_local.moto_server import EmbeddedAwsProcess
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    aws = EmbeddedAwsProcess()
+    aws.start()
+    try:
+        host, port = aws.get_host_and_port()
+        assert aws._process.pid != os.getpid() and aws._process.is_alive()
+        client = boto3.client("dynamodb", endpoint_url=f"http://{host}:{port}", region_name="us-east-1")
+        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        assert client.list_tables()["TableNames"] == ["t"]
+    finally:
+        aws.stop()
+    with pytest.raises(OSError):
+        socket.create_connection((host, port), timeout=2).close()

@@ -1,0 +1,58 @@
+"""SQS for the embedded AWS at the cost of the message it sends or receives, not of the queue.
+
+moto 5.2.5 reads a queue's settings through `Queue.attributes`, which also counts the queue's messages
+(ApproximateNumberOfMessages, ...NotVisible, ...Delayed: one pass over every message each, with a clock
+read per message). Sending a message read it three times (`_validate_message` twice, `add_message`,
+`send_message` once more; `send_message_batch` validates each entry before sending it) and receiving one read it again (`is_message_valid_based_on_retention_period`),
+only to learn ContentBasedDeduplication or MessageRetentionPeriod. So every message cost passes over the
+whole backlog: in the converge benchmark, SQS bookkeeping was the largest part of the embedded AWS's time.
+
+While moto sends a message or checks a retention period, this version answers the three counts with 0
+(those callers read other keys of the dict); everywhere else, `GetQueueAttributes` included, they are
+counted as before. `install()` patches moto's classes for this process.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+_installed = False
+_settings_only = threading.local()
+COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+          "approximate_number_of_messages_not_visible")
+#: moto's own counting functions, by property name (the tests watch them).
+ORIGINAL: dict = {}
+
+
+def _counted(name: str):
+    def count(self) -> int:
+        return 0 if getattr(_settings_only, "on", False) else ORIGINAL[name](self)
+    return property(count)
+
+
+def _reading_settings(method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        before = getattr(_settings_only, "on", False)
+        _settings_only.on = True
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _settings_only.on = before
+    return call
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    from moto.sqs.models import Queue, SQSBackend
+
+    for name in COUNTS:
+        ORIGINAL[name] = getattr(Queue, name).fget
+        setattr(Queue, name, _counted(name))
+    SQSBackend.send_message = _reading_settings(SQSBackend.send_message)
+    SQSBackend._validate_message = _reading_settings(SQSBackend._validate_message)  # send_message_batch calls it first
+    SQSBackend.is_message_valid_based_on_retention_period = _reading_settings(
+        SQSBackend.is_message_valid_based_on_retention_period)
+    _installed = True
