@@ -1,6 +1,7 @@
 """The embedded AWS: moto's threaded server, in a process of its own (`EmbeddedAwsProcess`), with its DynamoDB serialized, its transactions at the cost
 of the items they touch (idp_local.moto_transactions), its queries at the cost of the partition they
-read (idp_local.moto_queries), its messages at the cost of themselves (idp_local.moto_queues), and every 5xx it answers logged.
+read (idp_local.moto_queries), its messages at the cost of themselves (idp_local.moto_queues), its items answered without a walk of
+the API model (idp_local.moto_items), and every 5xx it answers logged.
 
 moto 5.2.5's TransactWriteItems deep-copies every table it touches and, when a condition fails,
 puts that copy back: a concurrent request then races the copy (HTTP 500 "dictionary changed size
@@ -16,10 +17,13 @@ while the embedded AWS answered from inside it.
 """
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -71,11 +75,12 @@ class EmbeddedAws(ThreadedMotoServer):
     """ThreadedMotoServer whose DynamoDB requests never overlap."""
 
     def _server_entry(self) -> None:
-        from idp_local import moto_queries, moto_queues, moto_transactions
+        from idp_local import moto_items, moto_queries, moto_queues, moto_transactions
 
         moto_transactions.install()  # a transaction costs the items it touches, not a copy of the table
         moto_queries.install()  # a query costs its partition, not a sort of the table
         moto_queues.install()  # a message costs itself, not a count of the queue
+        moto_items.install()  # an item is answered as it is stored, not walked through the API model
         _remember_moto_modules()
         self.app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, self.app, True, request_handler=MotoRequestHandler)
@@ -83,44 +88,49 @@ class EmbeddedAws(ThreadedMotoServer):
         self._server.serve_forever()
 
 
-def _serve(conn, ip_address: str, level: str) -> None:
-    """The child's whole life: serve, say where, and stop when the parent says so or is gone (the pipe
-    closes when the parent dies, however it dies)."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def serve_until_stdin_closes(ip_address: str = "127.0.0.1") -> None:
+    """The child's whole life (`python -m idp_local.moto_server`): serve, print where as one JSON line, and
+    stop when the parent writes a line or is gone (its end of stdin closes however it dies)."""
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("werkzeug", "botocore", "urllib3", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     server = EmbeddedAws(ip_address=ip_address, port=0, verbose=False)
     server.start()
-    conn.send(server.get_host_and_port())
-    try:
-        conn.recv()
-    except (EOFError, OSError):
-        pass
+    host, port = server.get_host_and_port()
+    print(json.dumps({"host": host, "port": port}), flush=True)
+    sys.stdin.readline()
     server.stop()
 
 
 class EmbeddedAwsProcess:
-    """`EmbeddedAws` in a child process (spawned: the parent may already run threads), with the same
+    """`EmbeddedAws` in a child process (`python -m idp_local.moto_server`), with the same
     start / get_host_and_port / stop as the in-process server."""
 
     def __init__(self, ip_address: str = "127.0.0.1", start_timeout: float = 60.0):
         self.ip_address = ip_address
         self.start_timeout = start_timeout
         self._address: tuple[str, int] | None = None
-        self._process = None
-        self._conn = None
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
 
     def start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, self.ip_address, os.environ.get("LOG_LEVEL", "INFO")),
-                                    name="embedded-aws", daemon=True)
-        self._process.start()
-        child.close()
-        if not self._conn.poll(self.start_timeout):
+        here = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
+        # stderr is the parent's: the child's log lines (5xx markers among them) land in the stack's log.
+        self._process = subprocess.Popen([sys.executable, "-m", "idp_local.moto_server", self.ip_address], env=env,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ready: list[str] = []
+        reader = threading.Thread(target=lambda: ready.append(self._process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.start_timeout)
+        if not ready or not ready[0].strip():
             self.stop()
             raise RuntimeError(f"the embedded AWS did not start within {self.start_timeout:g} s")
-        self._address = tuple(self._conn.recv())
+        where = json.loads(ready[0])
+        self._address = (where["host"], int(where["port"]))
 
     def get_host_and_port(self) -> tuple[str, int]:
         if self._address is None:
@@ -131,12 +141,17 @@ class EmbeddedAwsProcess:
         if self._process is None:
             return
         try:
-            self._conn.send("stop")
+            self._process.stdin.write("stop\n")
+            self._process.stdin.close()
         except (OSError, ValueError):
             pass
-        self._process.join(5)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(5)
-        self._conn.close()
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(5)
         self._process = None
+
+
+if __name__ == "__main__":
+    serve_until_stdin_closes(*sys.argv[1:2])

@@ -279,7 +279,7 @@ def test_the_local_stack_runs_the_embedded_aws_in_a_process_of_its_own(monkeypat
     aws.start()
     try:
         host, port = aws.get_host_and_port()
-        assert aws._process.pid != os.getpid() and aws._process.is_alive()
+        assert aws.pid not in (None, os.getpid())
         client = boto3.client("dynamodb", endpoint_url=f"http://{host}:{port}", region_name="us-east-1")
         client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -289,3 +289,54 @@ def test_the_local_stack_runs_the_embedded_aws_in_a_process_of_its_own(monkeypat
         aws.stop()
     with pytest.raises(OSError):
         socket.create_connection((host, port), timeout=2).close()
+
+
+def test_an_item_is_answered_as_moto_would_write_it_without_walking_the_model(monkeypatch):
+    """idp_local.moto_items: every attribute type, nested, in GetItem, Query, BatchGetItem, UpdateItem
+    and TransactGetItems answers, is what moto's model walk writes (compared with the patch taken
+    away), and an answer's attribute values are not walked member by member (counted)."""
+    from moto import mock_aws
+    from moto.core.serialize import BaseJSONSerializer
+
+    from idp_local import moto_items
+
+    moto_items.install()
+    walked: list[str] = []
+    real_walk = moto_items.ORIGINAL["structure"]
+
+    def watching(self, serialized, value, shape, key):
+        walked.append(shape.name)
+        return real_walk(self, serialized, value, shape, key)
+
+    item = {"pk": {"S": "p"}, "sk": {"S": "s"}, "n": {"N": "12.50"}, "b": {"B": b"\x00\xffbin"},
+            "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [b"x", b"\x01"]},
+            "t": {"BOOL": True}, "f": {"BOOL": False}, "z": {"NULL": True}, "e": {"S": ""},
+            "m": {"M": {"inner": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"B": b"\x02"}}}, {"NULL": True}]}}}}
+    key = {"pk": {"S": "p"}, "sk": {"S": "s"}}
+
+    def answers(client) -> list:
+        client.put_item(TableName="t", Item=item)
+        return [client.get_item(TableName="t", Key=key)["Item"],
+                client.query(TableName="t", KeyConditionExpression="pk = :p",
+                             ExpressionAttributeValues={":p": {"S": "p"}})["Items"],
+                client.batch_get_item(RequestItems={"t": {"Keys": [key]}})["Responses"]["t"],
+                client.update_item(TableName="t", Key=key, UpdateExpression="SET c = :c", ReturnValues="ALL_NEW",
+                                   ExpressionAttributeValues={":c": {"N": "1"}})["Attributes"],
+                client.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}])["Responses"]]
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                  {"AttributeName": "sk", "AttributeType": "S"}],
+                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+        client.put_item(TableName="t", Item=item)
+        monkeypatch.setitem(moto_items.ORIGINAL, "structure", watching)
+        mine = answers(client)
+        assert "AttributeValue" not in walked
+        monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", real_walk)
+        theirs = answers(client)
+    for a, b in zip(mine, theirs):
+        assert a == b, (a, b)
+    assert mine[0]["b"] == {"B": b"\x00\xffbin"} and mine[0]["m"]["M"]["inner"]["L"][2]["M"]["deep"] == {"B": b"\x02"}
+    assert mine[0]["n"] == {"N": "12.50"} and mine[0]["z"] == {"NULL": True} and mine[0]["f"] == {"BOOL": False}
