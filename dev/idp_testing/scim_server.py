@@ -109,6 +109,22 @@ class ScimServer:
             if not body.get("Resources") or start > int(body["totalResults"]):
                 return out
 
+    def stored(self, resource: str) -> list[dict]:
+        """What `list` answers, read from scim2-server's storage instead of over HTTP: the same resources,
+        without the server's paging and response building (about 40 ms of CPU for 60 users, 1.5 ms this
+        way). The convergence checks call it ten times a second; over HTTP they took a quarter of a core
+        from the stack they measure. Attributes the server never returns (`password`) are left out."""
+        storage = getattr(self.app, "storage", None)
+        if storage is None or not hasattr(storage, "resources"):
+            return self.list(resource)
+        kind = {"Users": "User", "Groups": "Group"}[resource]
+        with storage.lock:
+            found = [r for r in storage.resources if getattr(getattr(r, "meta", None), "resource_type", None) == kind]
+            out = [r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in found]
+        for item in out:
+            item.pop("password", None)
+        return out
+
     def get(self, resource: str, scim_id: str) -> dict | None:
         r = self.peek.get(f"{self.base_url}/{resource}/{scim_id}")
         return r.json() if r.status_code == 200 else None

@@ -74,7 +74,7 @@ def _user_problem(user: dict, got: dict | None) -> str | None:
 
 def difference(server, exp: Expected) -> str | None:
     """The first way the SP (`ScimServer`) differs from `exp`, or None when it mirrors the directory."""
-    sp_users = server.list("Users")
+    sp_users = server.stored("Users")
     by_ext = {u.get("externalId"): u for u in sp_users}
     for uid, user in exp.users.items():
         got = by_ext.get(uid)
@@ -87,7 +87,7 @@ def difference(server, exp: Expected) -> str | None:
     for got in sp_users:
         if got.get("externalId") not in exp.users and got.get("active") is not False:
             return f"SP user {got.get('userName')} is not in the directory but is active in the SP"
-    listed = server.list("Groups")
+    listed = server.stored("Groups")
     sp_groups = {g.get("externalId"): g for g in listed if g.get("externalId")}
     for gid in (exp.bound_groups & set(exp.groups)) - set(sp_groups):  # a group taken over keeps its own externalId (or none)
         named = [g for g in listed if g.get("displayName") == exp.groups[gid]["name"]]

@@ -340,3 +340,28 @@ def test_an_item_is_answered_as_moto_would_write_it_without_walking_the_model(mo
         assert a == b, (a, b)
     assert mine[0]["b"] == {"B": b"\x00\xffbin"} and mine[0]["m"]["M"]["inner"]["L"][2]["M"]["deep"] == {"B": b"\x02"}
     assert mine[0]["n"] == {"N": "12.50"} and mine[0]["z"] == {"NULL": True} and mine[0]["f"] == {"BOOL": False}
+
+
+def test_a_long_poll_gets_a_fifo_group_freed_while_it_waits():
+    """idp_local.moto_queues: a message group freed by a delete during a long poll is delivered by that
+    poll, as SQS does (moto's own poll kept the groups in flight as they were when it started and
+    answered nothing)."""
+    from moto import mock_aws
+
+    from idp_local import moto_queues
+
+    moto_queues.install()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="p.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        for n in (1, 2):
+            sqs.send_message(QueueUrl=url, MessageBody=f"m{n}", MessageGroupId="g", MessageDeduplicationId=f"d{n}")
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+        assert [m["Body"] for m in first] == ["m1"]  # the group is now in flight
+        freeing = threading.Timer(0.3, lambda: sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"]))
+        freeing.start()
+        try:
+            second = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=3).get("Messages", [])
+        finally:
+            freeing.join()
+    assert [m["Body"] for m in second] == ["m2"]
