@@ -71,18 +71,23 @@ def _remember_moto_modules() -> None:
     backends.list_of_moto_modules = lambda: modules
 
 
+def embedded_app() -> SerializedDynamoDB:
+    """moto's WSGI application for every service, patched as the module docstring says."""
+    from idp_local import moto_items, moto_queries, moto_queues, moto_transactions
+
+    moto_transactions.install()  # a transaction costs the items it touches, not a copy of the table
+    moto_queries.install()  # a query costs its partition, not a sort of the table
+    moto_queues.install()  # a message costs itself, not a count of the queue
+    moto_items.install()  # an item is answered as it is stored, not walked through the API model
+    _remember_moto_modules()
+    return SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+
+
 class EmbeddedAws(ThreadedMotoServer):
-    """ThreadedMotoServer whose DynamoDB requests never overlap."""
+    """ThreadedMotoServer whose DynamoDB requests never overlap (in this process, on werkzeug's server)."""
 
     def _server_entry(self) -> None:
-        from idp_local import moto_items, moto_queries, moto_queues, moto_transactions
-
-        moto_transactions.install()  # a transaction costs the items it touches, not a copy of the table
-        moto_queries.install()  # a query costs its partition, not a sort of the table
-        moto_queues.install()  # a message costs itself, not a count of the queue
-        moto_items.install()  # an item is answered as it is stored, not walked through the API model
-        _remember_moto_modules()
-        self.app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self.app = embedded_app()
         self._server = make_server(self._ip_address, self._port, self.app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
