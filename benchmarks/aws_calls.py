@@ -285,7 +285,7 @@ def run(n: int = 5) -> dict:
 PRICES = {
     "dynamodb_wru_per_million": 0.625,
     "dynamodb_rru_per_million": 0.125,
-    "lambda_gb_second": 0.0000166667,  # x86_64
+    "lambda_gb_second": 0.0000133334,  # arm64 (Graviton), the template's default Architecture; x86_64 is 0.0000166667
     "lambda_request_per_million": 0.20,
     "sqs_fifo_request_per_million": 0.50,
     "http_api_request_per_million": 1.00,
@@ -376,7 +376,7 @@ def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str], co
     m = model(calls, sso, scale)
     out.append(f"**Cost** (us-east-1 on-demand list prices as known on {PRICES_DATE}, free tiers ignored: DynamoDB "
                f"${PRICES['dynamodb_wru_per_million']}/M write units and ${PRICES['dynamodb_rru_per_million']}/M read units; "
-               f"Lambda ${PRICES['lambda_gb_second']}/GB-s (x86_64; the login function at {int(LOGIN_MEMORY_GB * 1000)} MB, "
+               f"Lambda ${PRICES['lambda_gb_second']}/GB-s (arm64, the template's default; the login function at {int(LOGIN_MEMORY_GB * 1000)} MB, "
                f"the others at {int(MEMORY_GB * 1024)} MB, as the template) + "
                f"${PRICES['lambda_request_per_million']}/M invocations; API Gateway HTTP API "
                f"${PRICES['http_api_request_per_million']}/M requests; SQS FIFO ${PRICES['sqs_fifo_request_per_million']}/M "

@@ -6,7 +6,7 @@ what the module builds at init: routers, resolver, logger), then exits; against 
 the template's Globals (no AWS call happens at import).
 
 What is imported is the layer as shipped when `sam build` has run (``make bench`` builds first):
-``.aws-sam/build``'s layer and function directories on ``PYTHONPATH``, with ``python -S`` so nothing of
+``.aws-sam/build-x86_64``'s layer and function directories on ``PYTHONPATH``, with ``python -S`` so nothing of
 this venv's site-packages is seen (the standard library only, as in the runtime), and the bytecode
 `make build` compiles into the build (the layer cannot write it on Lambda). Without a build it
 falls back to this venv (``functions/<name>/app.py``), and the report says so.
@@ -27,7 +27,7 @@ from pathlib import Path
 from .common import ROOT
 
 FUNCTIONS = ("saml_metadata", "saml_login", "scim_push", "admin_api", "reconcile")
-BUILD = ROOT / ".aws-sam" / "build"
+BUILD = ROOT / ".aws-sam" / "build-x86_64"  # the build this machine can run (make build makes it beside the arm64 one)
 LAYER = BUILD / "SharedLayer" / "python"
 
 

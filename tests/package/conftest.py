@@ -1,5 +1,5 @@
-"""The `package` marker: tests that run the artifacts `sam build` produced (.aws-sam/build)."""
+"""The `package` marker: tests that run or read the artifacts `make build` produced (.aws-sam/build, arm64, and .aws-sam/build-x86_64)."""
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "package: runs the built Lambda package from .aws-sam/build (`make build` first)")
+    config.addinivalue_line("markers", "package: runs or reads the built Lambda packages in .aws-sam (`make build` first)")

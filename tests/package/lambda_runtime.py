@@ -1,12 +1,50 @@
-"""Runs one built function as the Lambda Python runtime does: events as a JSON list on stdin, a report to a file."""
+"""Runs one built function as the Lambda Python runtime does: events as a JSON list on stdin, a report to a file.
+
+With IAM_POLICY_FILE (the function's role, rendered from template.yaml: a JSON list of statements), every AWS
+call the function makes is first authorized against that role (iam_policy, beside this file): a call the role
+does not allow fails as AWS fails it (AccessDeniedException), and every decision goes into the report."""
 import importlib
+import importlib.util
 import json
 import os
 import sys
+from pathlib import Path
 
 handler, report_path, *code_paths = sys.argv[1:]
 # Started with -I -S -B, so only the standard library is on sys.path; Lambda puts the code dir first, then the layers.
 sys.path[:0] = code_paths
+decisions: list = []
+
+
+def enforce_iam(policy_file: str) -> None:
+    spec = importlib.util.spec_from_file_location("iam_policy", Path(__file__).with_name("iam_policy.py"))
+    iam = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(iam)
+    statements = json.loads(Path(policy_file).read_text())
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    real = BaseClient._make_request
+
+    def authorized_request(self, operation_model, request_dict, request_context):
+        # The request as it goes on the wire (boto3's resource layer has serialized it by now): JSON for
+        # DynamoDB, SQS, SSM and Secrets Manager.
+        body = request_dict.get("body") or b"{}"
+        params = json.loads(body.decode() if isinstance(body, bytes) else body or "{}")
+        service, operation = self.meta.service_model.endpoint_prefix, operation_model.name
+        for action, resource, context in iam.authorizations(service, operation, params):
+            verdict = iam.decide(statements, action, resource, context)
+            decisions.append([action, resource, context, verdict])
+            if verdict != "Allow":
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": (
+                    f"not authorized to perform {action} on {resource} ({verdict}, context {context})")}}, operation)
+        return real(self, operation_model, request_dict, request_context)
+
+    BaseClient._make_request = authorized_request
+
+
+if os.environ.get("IAM_POLICY_FILE"):
+    enforce_iam(os.environ["IAM_POLICY_FILE"])
 
 try:
     import moto  # noqa: F401 - the dev venv's; it must not be reachable from here
@@ -32,4 +70,5 @@ results = [entry(event, Context()) for event in json.load(sys.stdin)]
 # Where every loaded module came from (this script itself is __main__, and __mp_main__ once multiprocessing loads).
 modules = {name: path for name, m in sys.modules.items() if (path := getattr(m, "__file__", None)) and path != __file__}
 with open(report_path, "w") as fh:
-    json.dump({"isolated": isolated, "sys_path": sys.path, "modules": modules, "results": results}, fh)
+    json.dump({"isolated": isolated, "sys_path": sys.path, "modules": modules, "results": results,
+               "iam": decisions}, fh)

@@ -1,4 +1,6 @@
-"""The built Lambda package (.aws-sam/build) run as Lambda runs it: code dir + layer only, AWS = moto over HTTP."""
+"""The built Lambda package run as Lambda runs it: code dir + layer only, AWS = moto over HTTP. What runs is the
+x86_64 build (.aws-sam/build-x86_64, `make build`): this machine cannot execute the arm64 build that `make deploy`
+ships (.aws-sam/build), whose binaries test_arm64_build checks instead."""
 from __future__ import annotations
 
 import copy
@@ -7,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ import yaml
 pytestmark = pytest.mark.package
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / ".aws-sam" / "build"
+BUILD = ROOT / ".aws-sam" / "build-x86_64"
 EVENTS = ROOT / "events"
 RUNTIME = Path(__file__).with_name("lambda_runtime.py")
 STACK, REGION = "pkg", "us-east-1"
@@ -39,6 +42,9 @@ def resolve(value, names: dict):
             return names[".".join(arg) if isinstance(arg, list) else arg]
         if key == "Fn::Sub" and isinstance(arg, str):
             return re.sub(r"\$\{([^}]+)\}", lambda m: str(names[m[1]]), arg)
+        if key == "Fn::Sub" and isinstance(arg, list):  # [template, {variable: value}]
+            local = {**names, **{k: resolve(v, names) for k, v in arg[1].items()}}
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(local[m[1]]), arg[0])
     if isinstance(value, dict):
         return {k: resolve(v, names) for k, v in value.items()}
     if isinstance(value, list):
@@ -74,16 +80,55 @@ def stack(template):
              "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
              "DirectoryTable": res.table_name, "DirectoryEventsQueue": res.queue_url,
              "DirectoryEventsDLQ": res.dlq_url, "AdminTokenSecret": res.admin_token_secret_arn,
-             "DirectoryEventsQueue.Arn": res.queue_arn}
+             "DirectoryEventsQueue.Arn": res.queue_arn,
+             "DirectoryTable.Arn": f"arn:aws:dynamodb:{REGION}:123456789012:table/{res.table_name}",
+             "DirectoryEventsQueue.QueueName": res.queue_url.rsplit("/", 1)[-1],
+             "DirectoryEventsDLQ.QueueName": res.dlq_url.rsplit("/", 1)[-1],
+             "DirectoryEventsDLQ.Arn": f"arn:aws:sqs:{REGION}:123456789012:{res.dlq_url.rsplit('/', 1)[-1]}"}
     # A Ref to a parameter is its value as a string (a Number parameter too), as CloudFormation gives it.
     names.update({name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()})
     yield endpoint, names
     server.stop()
 
 
+def rendered_roles() -> dict[str, list[dict]]:
+    """Each function's role statements as CloudFormation gets them: template.yaml through samtranslator (SAM's
+    policy templates expanded), for this stack's parameters. Keyed by the function's logical id."""
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    source = yaml_parse((ROOT / "template.yaml").read_text())
+    for res in source["Resources"].values():  # samtranslator wants S3 locations; the code is not what it reads
+        props = res.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if key in props:
+                props[key] = "s3://bucket/key"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_DEFAULT_REGION", REGION)
+        out = transform(source, {"AWS::StackName": STACK, "AWS::Region": REGION}, NoManagedPolicies())
+    roles = {}
+    for lid, res in source["Resources"].items():
+        if res["Type"] == "AWS::Serverless::Function":
+            role = out["Resources"][f"{lid}Role"]["Properties"]
+            roles[lid] = [st for policy in role.get("Policies", []) for st in policy["PolicyDocument"]["Statement"]]
+    return roles
+
+
+@pytest.fixture(scope="module")
+def roles(stack) -> dict[str, list[dict]]:
+    _, names = stack
+    return {lid: resolve(statements, names) for lid, statements in rendered_roles().items()}
+
+
 @pytest.fixture
-def invoke(template, stack, tmp_path):
-    """invoke(logical id, [events]) -> the handler's results, from a fresh interpreter that sees only the package."""
+def invoke(template, stack, tmp_path, roles):
+    """invoke(logical id, [events]) -> the handler's results, from a fresh interpreter that sees only the package,
+    every AWS call authorized against the function's own role (`roles`; `invoke.roles` may be changed by a test).
+    `invoke.decisions[lid]` holds what IAM decided for each call of the last run of `lid`."""
     endpoint, names = stack
     globals_ = template.get("Globals", {}).get("Function", {})
 
@@ -103,9 +148,13 @@ def invoke(template, stack, tmp_path):
                     "POWERTOOLS_METRICS_DISABLED": "true", "PATH": os.environ["PATH"]})
         # The interpreter sam build used for the layer (its compiled wheels), not the dev venv's python.
         runtime = props.get("Runtime", globals_.get("Runtime"))
-        python = shutil.which(runtime)
+        beside = Path(sys.executable).parent / runtime  # the venv's python3.13 (make puts it first on PATH too)
+        python = str(beside) if beside.is_file() else shutil.which(runtime)
         assert python, f"{runtime} is not on PATH (sam build needs it too)"
         report_path = tmp_path / f"{lid}.json"
+        policy_path = tmp_path / f"{lid}-role.json"
+        policy_path.write_text(json.dumps(run.roles[lid]))
+        env["IAM_POLICY_FILE"] = str(policy_path)
         handler = props.get("Handler", globals_.get("Handler"))
         # -I -S: no dev venv, no site-packages, no PYTHON* variables; -B: Lambda's code dirs are read-only (no .pyc).
         proc = subprocess.run([python, "-I", "-S", "-B", str(RUNTIME), handler, str(report_path), *paths],
@@ -117,10 +166,13 @@ def invoke(template, stack, tmp_path):
         assert report["sys_path"][:len(paths)] == paths and not any("site-packages" in p for p in stdlib)
         # The base interpreter's site-packages sits under its stdlib dir: a module from there is a stray too.
         strays = {m: f for m, f in report["modules"].items() if not f.startswith(tuple(paths))
-                  and (not f.startswith(tuple(stdlib)) or "site-packages" in f)}
+                  and (not f.startswith(tuple(stdlib)) or "site-packages" in f) and Path(f).parent != RUNTIME.parent}
         assert not strays, f"{lid} loaded modules from outside the package and the standard library: {strays}"
+        run.decisions[lid] = report["iam"]
         return report["results"]
 
+    run.roles = copy.deepcopy(roles)
+    run.decisions = {}
     return run
 
 
@@ -152,15 +204,16 @@ def _tree(root: Path, only: set[str] | None = None) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in files if only is None or p.relative_to(root).parts[0] in only}
 
 
-def test_build_is_current(template):
-    """pytest alone never rebuilds: a build older than the sources must not pass for them."""
+@pytest.mark.parametrize("build", [BUILD, ROOT / ".aws-sam" / "build"], ids=["x86_64", "arm64"])
+def test_build_is_current(template, build):
+    """pytest alone never rebuilds: a build older than the sources must not pass for them (both builds)."""
     source = yaml.load((ROOT / "template.yaml").read_text(), Loader=_IgnoreTags)["Resources"]
     for lid, res in template["Resources"].items():
         if res["Type"] == "AWS::Serverless::Function":
-            src, built = _tree(ROOT / source[lid]["Properties"]["CodeUri"]), _tree(BUILD / res["Properties"]["CodeUri"])
+            src, built = _tree(ROOT / source[lid]["Properties"]["CodeUri"]), _tree(build / res["Properties"]["CodeUri"])
         elif res["Type"] == "AWS::Serverless::LayerVersion":
             src = _tree(ROOT / source[lid]["Properties"]["ContentUri"])
-            built = _tree(BUILD / res["Properties"]["ContentUri"] / "python", {Path(k).parts[0] for k in src})
+            built = _tree(build / res["Properties"]["ContentUri"] / "python", {Path(k).parts[0] for k in src})
         else:
             continue
         stale = sorted(k for k in src.keys() | built.keys() if src.get(k) != built.get(k))
