@@ -66,9 +66,18 @@ class Context:
 
 module_name, _, function = handler.rpartition(".")
 entry = getattr(importlib.import_module(module_name), function)
-results = [entry(event, Context()) for event in json.load(sys.stdin)]
+results, error = [], None
+try:
+    for event in json.load(sys.stdin):
+        results.append(entry(event, Context()))
+except Exception as exc:  # as Lambda: the invocation fails (reported, and the exit status says so)
+    import traceback
+
+    error = "".join(traceback.format_exception(exc))
+    print(error, file=sys.stderr)
 # Where every loaded module came from (this script itself is __main__, and __mp_main__ once multiprocessing loads).
 modules = {name: path for name, m in sys.modules.items() if (path := getattr(m, "__file__", None)) and path != __file__}
 with open(report_path, "w") as fh:
     json.dump({"isolated": isolated, "sys_path": sys.path, "modules": modules, "results": results,
-               "iam": decisions}, fh)
+               "iam": decisions, "error": error}, fh)
+sys.exit(1 if error else 0)

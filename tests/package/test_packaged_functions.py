@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -132,7 +133,9 @@ def invoke(template, stack, tmp_path, roles):
     endpoint, names = stack
     globals_ = template.get("Globals", {}).get("Function", {})
 
-    def run(lid: str, events: list[dict]) -> list:
+    def run(lid: str, events: list[dict], fails: bool = False) -> list:
+        """`fails`: the invocation is expected to fail (as Lambda's does when the handler raises); then the
+        answers of the events before the failure are returned and `run.error` holds the traceback."""
         props = template["Resources"][lid]["Properties"]
         layers = globals_.get("Layers", []) + props.get("Layers", [])
         # A layer's content is mounted at /opt, and Python finds its code in /opt/python.
@@ -142,6 +145,7 @@ def invoke(template, stack, tmp_path, roles):
                     **props.get("Environment", {}).get("Variables", {})}
         env = {key: resolve(value, names) for key, value in declared.items()}
         assert all(isinstance(v, str) for v in env.values()), f"unresolved environment of {lid}: {env}"
+        env.update(run.env)
         env.update({"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
                     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                     "AWS_LAMBDA_FUNCTION_NAME": f"{STACK}-{lid}", "POWERTOOLS_TRACE_DISABLED": "true",
@@ -159,8 +163,9 @@ def invoke(template, stack, tmp_path, roles):
         # -I -S: no dev venv, no site-packages, no PYTHON* variables; -B: Lambda's code dirs are read-only (no .pyc).
         proc = subprocess.run([python, "-I", "-S", "-B", str(RUNTIME), handler, str(report_path), *paths],
                               input=json.dumps(events), env=env, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, f"{lid} failed:\n{proc.stderr[-6000:]}"
+        assert (proc.returncode != 0) == fails, f"{lid} {'did not fail' if fails else 'failed'}:\n{proc.stderr[-6000:]}"
         report = json.loads(report_path.read_text())
+        run.error = report["error"]
         assert report["isolated"], "`import moto` worked: the subprocess sees the dev venv"
         stdlib = report["sys_path"][len(paths):]
         assert report["sys_path"][:len(paths)] == paths and not any("site-packages" in p for p in stdlib)
@@ -173,6 +178,7 @@ def invoke(template, stack, tmp_path, roles):
 
     run.roles = copy.deepcopy(roles)
     run.decisions = {}
+    run.env = {}
     return run
 
 
@@ -271,3 +277,141 @@ def test_reconcile_relays_the_outbox_on_both_schedules(invoke, template):
     scheduled, relayed = invoke("ReconcileFunction", [sample("reconcile_schedule.json"), outbox])
     assert isinstance(scheduled["relayed"], int) and "reconcile" in scheduled
     assert set(relayed) == {"relayed"}
+
+
+# ---------------------------------------------------------------- under each function's role (IAM enforced)
+LOGIN_USER, LOGIN_PASSWORD = "pkglogin", "correct horse battery staple 7"
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def _password_login(invoke) -> dict:
+    """An administrator creates a user with a password (admin API), then the user signs in (login function):
+    the login's answer to POST /login (or to GET /login when that already failed)."""
+    admin = request(sample("http_admin_users.json"), "POST", {"authorization": f"Bearer {ADMIN_TOKEN}",
+                                                             "content-type": "application/json"},
+                    body={"username": LOGIN_USER, "email": f"{LOGIN_USER}@example.com", "firstname": "Pkg",
+                          "lastname": "Login", "password": LOGIN_PASSWORD})
+    (created,) = invoke("AdminApiFunction", [admin])
+    assert created["statusCode"] in (201, 409), created  # 409: an earlier test of this module created it
+    (page,) = invoke("SamlLoginFunction", [sample("http_saml_login.json")])
+    if page["statusCode"] != 200:  # a role without what the sign-in page needs stops here
+        return page
+    fields = {**_form_fields(page["body"]), "username": LOGIN_USER, "password": LOGIN_PASSWORD}
+    post = copy.deepcopy(sample("http_saml_login.json"))
+    post["requestContext"]["http"]["method"] = "POST"
+    post["routeKey"] = "POST /login"
+    post["headers"]["content-type"] = "application/x-www-form-urlencoded"
+    post["cookies"] = [c.split(";", 1)[0] for c in page.get("cookies", [])]
+    post["body"] = urllib.parse.urlencode(fields)
+    (answer,) = invoke("SamlLoginFunction", [post])
+    return answer
+
+
+def test_a_password_login_runs_under_the_login_role(invoke):
+    answer = _password_login(invoke)
+    assert answer["statusCode"] in (200, 302, 303), answer
+    assert any(c.startswith("__Host-idp_session=") or "session" in c.split("=", 1)[0] for c in answer.get("cookies", [])), answer
+    calls = invoke.decisions["SamlLoginFunction"]
+    assert {d[0] for d in calls} >= {"dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"}, calls
+    assert all(d[3] == "Allow" for d in calls)
+
+
+@pytest.mark.parametrize("lid,action", [("SamlLoginFunction", "dynamodb:BatchWriteItem"),
+                                        ("SamlLoginFunction", "dynamodb:PutItem")])
+def test_taking_a_write_action_from_the_login_role_breaks_the_login(invoke, lid, action):
+    """The proof that the roles are enforced: without one action its role grants, the login fails."""
+    for statement in invoke.roles[lid]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = [a for a in actions if a != action] or ["none:None"]
+    answer = _password_login(invoke)
+    denied = [d for d in invoke.decisions[lid] if d[3] != "Allow"]
+    assert denied and denied[0][0] == action, invoke.decisions[lid]
+    assert answer["statusCode"] >= 500 or not any("session" in c for c in answer.get("cookies", [])), answer
+
+
+def test_narrowing_the_login_roles_leading_keys_breaks_the_login(invoke):
+    """The condition is evaluated too: without SESSION# among the login role's leading keys, no session."""
+    for statement in invoke.roles["SamlLoginFunction"]:
+        for keys in (statement.get("Condition") or {}).values():
+            if "dynamodb:LeadingKeys" in keys:
+                keys["dynamodb:LeadingKeys"] = [k for k in keys["dynamodb:LeadingKeys"] if k != "SESSION#*"]
+    answer = _password_login(invoke)
+    denied = [d for d in invoke.decisions["SamlLoginFunction"] if d[3] != "Allow"]
+    assert denied and any(str(k).startswith("SESSION#") for k in denied[0][2]["dynamodb:LeadingKeys"]), denied
+    assert answer["statusCode"] >= 500 or not any("session" in c for c in answer.get("cookies", [])), answer
+
+
+def _admin(path: str, method: str = "GET", body: dict | None = None) -> dict:
+    event = request(sample("http_admin_users.json"), method, {"authorization": f"Bearer {ADMIN_TOKEN}",
+                                                             "content-type": "application/json"}, body=body)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["routeKey"] = f"{method} {path}"
+    return event
+
+
+def _push_one_user(invoke, stack, slug: str, fails: bool = False) -> tuple[list, object, str]:
+    """An app provisioning to a SCIM server on loopback, a user bound to it (admin API), then the events the
+    admin API queued, handed to the push function as its SQS event source would: (its answers, the SP, the user id)."""
+    import boto3
+
+    from idp_testing.scim_server import ScimServer
+
+    server = ScimServer(token="pkg-scim-token-0d9c")
+    invoke.env["IDP_ALLOW_LOCAL_TARGETS"] = "1"  # the SP listens on loopback; the SSRF guard refuses it otherwise
+    answers = invoke("AdminApiFunction", [
+        _admin("/admin/apps", "POST", {"slug": slug, "label": slug, "sp_entity_id": f"{slug}.example.com",
+                                       "acs_urls": [f"https://{slug}.example.com/acs"]}),
+        _admin(f"/admin/apps/{slug}/provisioning", "PUT", {"base_url": server.base_url, "token": "pkg-scim-token-0d9c",
+                                                          "enabled": True}),
+        _admin("/admin/users", "POST", {"username": f"{slug}-u", "email": f"{slug}-u@example.com",
+                                        "firstname": "Pkg", "lastname": "Push"})])
+    assert [a["statusCode"] for a in answers] == [201, 200, 201], answers
+    uid = json.loads(answers[2]["body"])["id"]
+    (bound,) = invoke("AdminApiFunction", [_admin(f"/admin/apps/{slug}/users/{uid}", "PUT")])
+    assert bound["statusCode"] == 204, bound
+    endpoint, names = stack
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
+    records = []
+    while True:
+        got = sqs.receive_message(QueueUrl=names["DirectoryEventsQueue"], MaxNumberOfMessages=10,
+                                  AttributeNames=["All"]).get("Messages", [])
+        if not got:
+            break
+        for m in got:
+            sqs.delete_message(QueueUrl=names["DirectoryEventsQueue"], ReceiptHandle=m["ReceiptHandle"])
+        records += [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                     "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                     "eventSource": "aws:sqs", "eventSourceARN": names["DirectoryEventsQueue.Arn"], "awsRegion": REGION}
+                    for m in got]
+    assert any(uid in r["body"] for r in records), records
+    return invoke("ScimPushFunction", [{"Records": records}], fails=fails), server, uid
+
+
+def test_a_user_is_pushed_under_the_push_role(invoke, stack):
+    answers, server, uid = _push_one_user(invoke, stack, "pkgpush")
+    try:
+        assert answers == [{"batchItemFailures": []}], answers
+        assert uid in {u.get("externalId") for u in server.stored("Users")}
+        calls = invoke.decisions["ScimPushFunction"]
+        assert any(d[0].startswith("ssm:GetParameter") for d in calls) and all(d[3] == "Allow" for d in calls), calls
+    finally:
+        server.close()
+
+
+def test_taking_the_ssm_read_from_the_push_role_breaks_the_push(invoke, stack):
+    """The push reads the app's SCIM token from SSM: without ssm:GetParameter* the user never reaches the SP."""
+    for statement in invoke.roles["ScimPushFunction"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = [a for a in actions if not a.startswith("ssm:GetParameter")] or ["none:None"]
+    answers, server, uid = _push_one_user(invoke, stack, "pkgnossm", fails=True)
+    try:
+        denied = [d for d in invoke.decisions["ScimPushFunction"] if d[3] != "Allow"]
+        assert denied and denied[0][0].startswith("ssm:GetParameter"), invoke.decisions["ScimPushFunction"]
+        assert uid not in {u.get("externalId") for u in server.stored("Users")}
+        # Every record failed: the invocation fails and the whole batch comes back to be tried again.
+        assert answers == [] and "AccessDeniedException" in invoke.error
+    finally:
+        server.close()
