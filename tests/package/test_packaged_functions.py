@@ -287,19 +287,19 @@ def _form_fields(html: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
 
 
-def _password_login(invoke) -> dict:
+def _password_login(invoke, username: str = LOGIN_USER, roles: tuple = ()) -> dict:
     """An administrator creates a user with a password (admin API), then the user signs in (login function):
     the login's answer to POST /login (or to GET /login when that already failed)."""
     admin = request(sample("http_admin_users.json"), "POST", {"authorization": f"Bearer {ADMIN_TOKEN}",
                                                              "content-type": "application/json"},
-                    body={"username": LOGIN_USER, "email": f"{LOGIN_USER}@example.com", "firstname": "Pkg",
-                          "lastname": "Login", "password": LOGIN_PASSWORD})
+                    body={"username": username, "email": f"{username}@example.com", "firstname": "Pkg",
+                          "lastname": "Login", "password": LOGIN_PASSWORD, **({"roles": list(roles)} if roles else {})})
     (created,) = invoke("AdminApiFunction", [admin])
     assert created["statusCode"] in (201, 409), created  # 409: an earlier test of this module created it
     (page,) = invoke("SamlLoginFunction", [sample("http_saml_login.json")])
     if page["statusCode"] != 200:  # a role without what the sign-in page needs stops here
         return page
-    fields = {**_form_fields(page["body"]), "username": LOGIN_USER, "password": LOGIN_PASSWORD}
+    fields = {**_form_fields(page["body"]), "username": username, "password": LOGIN_PASSWORD}
     post = copy.deepcopy(sample("http_saml_login.json"))
     post["requestContext"]["http"]["method"] = "POST"
     post["routeKey"] = "POST /login"
@@ -415,3 +415,34 @@ def test_taking_the_ssm_read_from_the_push_role_breaks_the_push(invoke, stack):
         assert answers == [] and "AccessDeniedException" in invoke.error
     finally:
         server.close()
+
+
+CONSOLE_PAGES = ("/console", "/console/users", "/console/groups", "/console/apps", "/console/events", "/console/settings",
+                 "/console/apps/new", "/console/apps/{slug}", "/console/apps/{slug}/sso",
+                 "/console/apps/{slug}/users", "/console/apps/{slug}/groups", "/console/apps/{slug}/identity-management",
+                 "/console/apps/{slug}/log", "/console/users/{uid}")
+
+
+def test_the_consoles_pages_run_under_the_console_role(invoke, stack):
+    """An administrator signs in (login function) and opens every page of the console (console function, under
+    its role), an app with signing keys and provisioning among them; then what the console read is checked
+    against what it needs: SCIM tokens (provision now), never a private key or the sign-on keys."""
+    answers, server, uid = _push_one_user(invoke, stack, "pkgconsole")
+    server.close()
+    login = _password_login(invoke, "pkgadmin", roles=("admin",))
+    assert login["statusCode"] in (200, 302, 303), login
+    cookies = [c.split(";", 1)[0] for c in login.get("cookies", [])]
+    events = []
+    for path in CONSOLE_PAGES:
+        event = copy.deepcopy(sample("http_console.json"))
+        path = path.format(slug="pkgconsole", uid=uid)
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["cookies"] = cookies
+        events.append(event)
+    pages = invoke("ConsoleFunction", events)
+    assert [p["statusCode"] for p in pages] == [200] * len(CONSOLE_PAGES), [
+        (path, p["statusCode"], p.get("headers", {}).get("Location")) for path, p in zip(CONSOLE_PAGES, pages)]
+    calls = invoke.decisions["ConsoleFunction"]
+    assert calls and all(d[3] == "Allow" for d in calls), [d for d in calls if d[3] != "Allow"]
+    read = {d[1] for d in calls if d[0].startswith("ssm:GetParameter")}
+    assert not any("/signing-keys/" in r for r in read), read

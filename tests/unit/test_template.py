@@ -373,7 +373,7 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
     "ConsoleFunction": [
         ("DynamoDBCrudPolicy", TABLE),
         ("SQSSendMessagePolicy", QUEUE),
-        ("SSMParameterReadPolicy", APPS_SSM),
+        ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),  # never a private key (tests/package proves it)
         ("Inline", ["ssm:GetParametersByPath"]),
         ("Inline", ["ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:PutParameter"]),
         ("Inline", ["sqs:GetQueueAttributes"]),
@@ -499,6 +499,7 @@ def test_secrets_are_split_by_who_needs_them(tpl: dict[str, Any]) -> None:
     assert ssm_reads("SamlLoginFunction") == ["${AWS::StackName}/apps/*/signing-keys/*"]  # never a SCIM token
     assert ssm_reads("ScimPushFunction") == ["${AWS::StackName}/apps/*/scim-token"]  # never a private key
     assert ssm_reads("ReconcileFunction") == ["${AWS::StackName}/apps/*/scim-token"]
+    assert ssm_reads("ConsoleFunction") == ["${AWS::StackName}/apps/*/scim-token"]
     assert ssm_reads("SamlMetadataFunction") == []
 
 

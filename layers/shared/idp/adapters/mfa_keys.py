@@ -1,7 +1,7 @@
 """The envelope key that seals TOTP seeds at rest: 256 random bits in the secret store (an SSM
 SecureString, so KMS in AWS) at ``apps/_signon/signing-keys/mfa-seed-key`` beside the device-cookie
-key (inside the grants the template already gives: the login function reads it, the admin API
-writes it when the MFA policy is set or a password is set). Seeds are AES-256-GCM ciphertexts bound
+key (inside the grants the template already gives: the login function reads it, the admin API and the
+console create it, without reading it, when the MFA policy is set or looked at, or a password is set). Seeds are AES-256-GCM ciphertexts bound
 to their user and factor id (the associated data), so a sealed seed copied to another item is useless."""
 from __future__ import annotations
 
@@ -49,9 +49,10 @@ class SeedSealer:
         return value
 
     def ensure(self) -> None:
-        """Create the key if it does not exist (the admin API calls this); a failure is logged, never raised."""
+        """Create the key if it does not exist (the admin API and the console call this); a failure is logged,
+        never raised. It never reads the key: the console's role may create it but not read it."""
         try:
-            self._key()
+            self.secrets.create(SEED_KEY_NAME, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
         except Exception:  # noqa: BLE001 - no seed key yet means no TOTP enrolment, never a failed admin change
             log.exception("MFA seed key unavailable; authenticator-app enrolment waits for it")
 

@@ -24,6 +24,15 @@ class SecretStore:
         with self._lock:
             self._cache[name] = (time.monotonic(), value)
 
+    def create(self, name: str, value: str) -> bool:
+        """Store `value` only if no secret of that name exists (True when this call stored it). Reads nothing:
+        a function that may create a key need not be allowed to read it (SSM PutParameter, Overwrite off)."""
+        try:
+            self.ssm.put_parameter(Name=self._name(name), Value=value, Type="SecureString", Overwrite=False)
+        except self.ssm.exceptions.ParameterAlreadyExists:
+            return False
+        return True
+
     def get(self, name: str) -> str | None:
         with self._lock:
             hit = self._cache.get(name)

@@ -106,6 +106,9 @@ class Secrets(Protocol):
 
     def put(self, name: str, value: str) -> None: ...
 
+    def create(self, name: str, value: str) -> bool:
+        """Store only if absent; True when stored. Never reads the value."""
+
     def get(self, name: str) -> str | None: ...
 
     def invalidate(self, name: str) -> None: ...
