@@ -446,3 +446,58 @@ def test_the_consoles_pages_run_under_the_console_role(invoke, stack):
     assert calls and all(d[3] == "Allow" for d in calls), [d for d in calls if d[3] != "Allow"]
     read = {d[1] for d in calls if d[0].startswith("ssm:GetParameter")}
     assert not any("/signing-keys/" in r for r in read), read
+
+
+def _login_event(path: str, cookies: list[str], method: str = "GET", form: dict | None = None) -> dict:
+    event = copy.deepcopy(sample("http_saml_login.json"))
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["routeKey"] = f"{method} {path}"
+    event["requestContext"]["http"]["method"] = method
+    event["cookies"] = cookies
+    if form is not None:
+        event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+        event["body"] = urllib.parse.urlencode(form)
+    return event
+
+
+def _signed_in_user_of_an_app(invoke, slug: str) -> list[str]:
+    """An app, a user with a password bound to it (admin API), signed in (login function): its cookies."""
+    answers = invoke("AdminApiFunction", [
+        _admin("/admin/apps", "POST", {"slug": slug, "label": slug, "sp_entity_id": f"{slug}.example.com",
+                                       "acs_urls": [f"https://{slug}.example.com/acs"]}),
+        _admin("/admin/users", "POST", {"username": f"{slug}-u", "email": f"{slug}-u@example.com", "firstname": "Pkg",
+                                        "lastname": "Sso", "password": LOGIN_PASSWORD})])
+    assert [a["statusCode"] for a in answers] == [201, 201], answers
+    uid = json.loads(answers[1]["body"])["id"]
+    (bound,) = invoke("AdminApiFunction", [_admin(f"/admin/apps/{slug}/users/{uid}", "PUT")])
+    assert bound["statusCode"] == 204, bound
+    login = _password_login(invoke, f"{slug}-u")
+    assert login["statusCode"] in (200, 302, 303), login
+    return [c.split(";", 1)[0] for c in login.get("cookies", [])]
+
+
+def test_sso_account_and_logout_run_under_the_login_role(invoke):
+    """IdP-initiated SSO (a signed Response: the app's private key read from SSM), the account page and the
+    logout, all under the login function's role."""
+    cookies = _signed_in_user_of_an_app(invoke, "pkgsso")
+    sso, account = invoke("SamlLoginFunction", [_login_event("/saml2/pkgsso", cookies), _login_event("/account", cookies)])
+    assert sso["statusCode"] == 200 and 'name="SAMLResponse"' in sso["body"], sso
+    assert account["statusCode"] == 200, account
+    calls = invoke.decisions["SamlLoginFunction"]
+    assert any(d[0] == "ssm:GetParameter" and "/signing-keys/" in d[1] for d in calls), calls
+    csrf = _form_fields(account["body"]).get("csrf")
+    (out,) = invoke("SamlLoginFunction", [_login_event("/logout", cookies, "POST", {"csrf": csrf or ""})])
+    assert out["statusCode"] in (200, 302, 303), out
+    assert all(d[3] == "Allow" for d in calls + invoke.decisions["SamlLoginFunction"])
+
+
+def test_taking_the_signing_key_read_from_the_login_role_breaks_sso(invoke):
+    cookies = _signed_in_user_of_an_app(invoke, "pkgnokey")
+    for statement in invoke.roles["SamlLoginFunction"]:
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if any("/signing-keys/" in str(r) for r in resources):
+            statement["Resource"] = [r for r in resources if "/signing-keys/" not in str(r)] or ["arn:aws:none"]
+    (sso,) = invoke("SamlLoginFunction", [_login_event("/saml2/pkgnokey", cookies)])
+    denied = [d for d in invoke.decisions["SamlLoginFunction"] if d[3] != "Allow"]
+    assert denied and "/signing-keys/" in denied[0][1], invoke.decisions["SamlLoginFunction"]
+    assert 'name="SAMLResponse"' not in sso.get("body", ""), sso
