@@ -477,11 +477,23 @@ def _signed_in_user_of_an_app(invoke, slug: str) -> list[str]:
 
 
 def test_sso_account_and_logout_run_under_the_login_role(invoke):
-    """IdP-initiated SSO (a signed Response: the app's private key read from SSM), the account page and the
-    logout, all under the login function's role."""
+    """IdP- and SP-initiated SSO (signed Responses: the app's private key read from SSM), the account page and
+    the logout, all under the login function's role."""
+    import base64
+
+    from idp_testing.saml_sp import authn_request_xml, redirect_query
+
     cookies = _signed_in_user_of_an_app(invoke, "pkgsso")
-    sso, account = invoke("SamlLoginFunction", [_login_event("/saml2/pkgsso", cookies), _login_event("/account", cookies)])
+    sp_initiated = _login_event("/saml2/pkgsso", cookies)
+    sp_initiated["rawQueryString"] = redirect_query(authn_request_xml(
+        req_id="_pkgsso0123456789", issuer="pkgsso.example.com", acs_url="https://pkgsso.example.com/acs", destination=None))
+    sp_initiated["queryStringParameters"] = dict(urllib.parse.parse_qsl(sp_initiated["rawQueryString"]))
+    sso, answered, account = invoke("SamlLoginFunction", [_login_event("/saml2/pkgsso", cookies), sp_initiated,
+                                                          _login_event("/account", cookies)])
     assert sso["statusCode"] == 200 and 'name="SAMLResponse"' in sso["body"], sso
+    response = _form_fields(answered["body"]).get("SAMLResponse") or re.search(
+        r'name="SAMLResponse" value="([^"]+)"', answered["body"]).group(1)
+    assert 'InResponseTo="_pkgsso0123456789"' in base64.b64decode(response).decode(), answered["statusCode"]
     assert account["statusCode"] == 200, account
     calls = invoke.decisions["SamlLoginFunction"]
     assert any(d[0] == "ssm:GetParameter" and "/signing-keys/" in d[1] for d in calls), calls
