@@ -154,20 +154,17 @@ class LocalHttpResolver(HttpResolverLocal):
         await self._send_response(send, response)
 
     def _resolve_in_thread(self, event: dict) -> dict:
-        """`resolve` without its writes of BaseRouter's class attributes: it stores the event there, shared by
-        every thread, and the routes read `current_event` from this request's state only when that holds one.
-        So two requests at once could each read the other's body (six concurrent POST /admin/users on a fresh
-        stack: five answered 409 for another request's username). As powertools' own ASGI path does, the
-        event goes into this request's state."""
+        """The request's event goes into its own state before `resolve` runs. `resolve` also stores it in
+        BaseRouter's class attribute, shared by every thread, and a route read it from there when the state
+        held none: two requests at once could each read the other's body (six concurrent POST /admin/users on
+        a fresh stack: five answered 409 for another request's username). With the state set, the routes of
+        this app read their own request. (`resolve` keeps writing the class attribute: a router that another
+        resolver in the same process included last, as in the test suite, still reads it there.)"""
         state = _RequestState(event=self._to_proxy_event(event), lambda_context=MockLambdaContext(),
                               context=self._startup_state.context.copy())
         token = self._request_state.set(state)
         try:
-            try:
-                response = self._build_response(self._resolve())
-            finally:
-                self.clear_context()
-            return with_security_headers(response)
+            return with_security_headers(self.resolve(event, state.lambda_context))
         finally:
             self._request_state.reset(token)
 
