@@ -47,3 +47,18 @@ def test_concurrent_requests_each_read_their_own_body():
         for t in threads:
             t.join()
         assert answers == {n: {"first": n, "then": n} for n in range(8)}
+
+
+def test_the_openapi_document_leaves_the_admin_routers_with_the_app_that_serves_them():
+    """GET /admin/openapi.json renders the document from a resolver of its own: the admin routers stay bound to
+    the local app (they were rebound to the document's resolver, and read every later request's event from the
+    attribute powertools shares between threads)."""
+    from idp.web.admin_api import admin_function_routers, openapi_json
+
+    app = local_app(*admin_function_routers())
+    openapi_json.cache_clear()
+    try:
+        assert openapi_json().startswith("{")
+    finally:
+        openapi_json.cache_clear()
+    assert all(router.api_resolver is app for router in admin_function_routers())

@@ -39,10 +39,19 @@ def admin_resolver():
 @lru_cache(maxsize=1)
 def openapi_json() -> str:
     """The admin API's OpenAPI document (docs/openapi.json holds this text), generated once per process
-    from a resolver of the admin routers alone (the local stack's app also mounts the SAML routes)."""
+    from a resolver of the admin routers alone (the local stack's app also mounts the SAML routes).
+    Mounting a router binds it to the resolver that mounted it last (powertools' `include_router`): the
+    routers go back to the resolver that serves them, or their routes would read the request of a resolver
+    that never handles one (in the local stack, after the first GET /admin/openapi.json, every admin route
+    read the event powertools shares between threads)."""
     from idp.web.api_models import openapi_json as render
 
-    return render(admin_resolver())
+    serving = [(router, router.api_resolver) for router in admin_function_routers()]
+    try:
+        return render(admin_resolver())
+    finally:
+        for router, resolver in serving:
+            router.api_resolver = resolver
 
 
 def install_openapi_route(app) -> None:
