@@ -14,9 +14,9 @@ numbers as strings; binaries as bytes, which the walk writes as base64 text), so
 from __future__ import annotations
 
 import base64
+import functools
 from typing import Any
 
-_installed = False
 ORIGINAL: dict[str, Any] = {}
 
 
@@ -69,8 +69,7 @@ def _install() -> None:
     BaseJSONSerializer._serialize_type_structure = _serialize_type_structure
 
 
+@functools.cache
 def install() -> None:
-    global _installed
-    if not _installed:
-        _install()
-        _installed = True
+    """Patch moto once per process; a second call does nothing."""
+    _install()

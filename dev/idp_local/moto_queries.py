@@ -18,10 +18,10 @@ tests that check it against moto's own answers).
 """
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
-_installed = False
 _local = threading.local()
 #: moto's own `Table.query` and `Table.all_items`, as they were before `install()` (the tests compare).
 ORIGINAL: dict[str, Any] = {}
@@ -104,8 +104,7 @@ def _install() -> None:
     Table.query = query
 
 
+@functools.cache
 def install() -> None:
-    global _installed
-    if not _installed:
-        _install()
-        _installed = True
+    """Patch moto once per process; a second call does nothing."""
+    _install()

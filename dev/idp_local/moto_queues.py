@@ -26,7 +26,6 @@ import functools
 import threading
 import time
 
-_installed = False
 _settings_only = threading.local()
 COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
           "approximate_number_of_messages_not_visible")
@@ -69,10 +68,9 @@ def _reading_settings(method):
     return call
 
 
+@functools.cache
 def install() -> None:
-    global _installed
-    if _installed:
-        return
+    """Patch moto once per process; a second call does nothing."""
     from moto.sqs.models import Queue, SQSBackend
 
     for name in COUNTS:
@@ -83,4 +81,3 @@ def install() -> None:
     SQSBackend.receive_message = _long_polling(SQSBackend.receive_message)
     SQSBackend.is_message_valid_based_on_retention_period = _reading_settings(
         SQSBackend.is_message_valid_based_on_retention_period)
-    _installed = True

@@ -15,9 +15,8 @@ tests that start it); the semantics are DynamoDB's, so moto's in-process mocks k
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
-
-_installed = False
 
 
 def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
@@ -89,11 +88,9 @@ def transact_write_items(self, transact_items: list[dict[str, Any]]) -> None:
         raise
 
 
+@functools.cache
 def install() -> None:
-    global _installed
-    if _installed:
-        return
+    """Patch moto once per process; a second call does nothing."""
     from moto.dynamodb.models import DynamoDBBackend
 
     DynamoDBBackend.transact_write_items = transact_write_items
-    _installed = True
