@@ -154,7 +154,8 @@ class InMemoryProvisioningState:
 
     def save_pushed(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
                     pushed: dict | None = None, pushed_hash: str | None = None, display_name: str | None = None,
-                    members: set[str] | None = None, claim_token: str | None = None) -> None:
+                    members: set[str] | None = None, claim_token: str | None = None,
+                    memberships_pending: bool = False) -> None:
         self._before_map_io()
         pk, sk = f"APP#{slug}", _map_sk(kind, eid)
         with self.lock:
@@ -167,6 +168,8 @@ class InMemoryProvisioningState:
                     item[attr] = val
             if pushed is not None:
                 item["pushed"] = json.dumps(pushed, sort_keys=True, default=str)
+            if memberships_pending:
+                item["memberships_pending"] = True
             if members is not None:
                 if members:
                     item["members"] = set(members)
@@ -348,14 +351,16 @@ class InMemoryProvisioningState:
         self._status_update(slug, {"state": "ok", "consecutive_failures": 0, "window_successes": 0, "recovered_at": now_iso()},
                             removes=("open_until", "reason", "opened_at_failures"))
 
-    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> None:
+    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> dict | None:
         if status is not None:
             if status.get("state", "ok") != "ok" or status.get("consecutive_failures") or status.get("open_until"):
                 self._close(slug)
-            return
+            return None
         new = self._count(slug, "window_successes", window, {}, by=max(1, int(requests)))
         if new.get("state", "ok") not in ("ok", "halted") or new.get("open_until"):
             self._close(slug)
+            return None
+        return dict(new) or None
 
     def _count(self, slug: str, counter: str, window: float, sets: dict, by: int = 1) -> dict:
         """As the adapter's: one more in the window, or a fresh window starting with this event."""

@@ -152,8 +152,13 @@ class Dispatcher:
         self._status[slug] = (now, status)
         return status
 
-    def _status_changed(self, slug: str) -> None:
-        self._status.pop(slug, None)
+    def _status_changed(self, slug: str, now_status: dict | None = None) -> None:
+        """Forget the app's cached status, or keep `now_status`: the status a write just answered with
+        (the next event then reads no status item of its own)."""
+        if now_status is None:
+            self._status.pop(slug, None)
+        else:
+            self._status[slug] = (self.clock(), now_status)
 
     # ---------------------------------------------------------------- entry
     def apply(self, event: dict) -> list[Outcome]:
@@ -244,8 +249,7 @@ class Dispatcher:
             answered = sum(o.requests for o in got)
             if answered:
                 # The SP answered: count it in the window as the status is now, not as this consumer last read it.
-                self.state.note_success(slug, None, window=self.breaker.window, requests=answered)
-                self._status_changed(slug)
+                self._status_changed(slug, self.state.note_success(slug, None, window=self.breaker.window, requests=answered))
             elif status.get("state") not in (None, "ok", "halted"):
                 self.state.note_success(slug, status)
                 self._status_changed(slug)

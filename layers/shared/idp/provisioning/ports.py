@@ -127,9 +127,11 @@ class MappingStore(Protocol):
 
     def save_pushed(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
                     pushed: dict | None = None, pushed_hash: str | None = None, display_name: str | None = None,
-                    members: set[str] | None = None, claim_token: str | None = None) -> None:
+                    members: set[str] | None = None, claim_token: str | None = None,
+                    memberships_pending: bool = False) -> None:
         """Upsert what the SP holds. With `claim_token`: only while that claim is on the item (then
-        the claim is removed with it), else `ClaimLost`."""
+        the claim is removed with it), else `ClaimLost`. `memberships_pending` marks the user's group
+        memberships as still to apply in the same write (see `set_memberships_pending`)."""
 
     def put_created(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
                     pushed: dict | None = None, pushed_hash: str | None = None) -> None:
@@ -191,10 +193,11 @@ class AppStatusStore(Protocol):
 
     def breaker_open_for(self, status: dict) -> float: ...
 
-    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> None:
+    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> dict | None:
         """The SP answered. With `status` (as the caller read it): only close a breaker that is open or
         counting failures. Without: count `requests` answered requests in the window (atomically) and
-        close it if open: the breaker weighs failed events against the requests the SP answered."""
+        close it if open: the breaker weighs failed events against the requests the SP answered.
+        Returns the status the count left (the write's own answer) when it closed nothing, else None."""
 
     def note_transient_failure(self, slug: str, message: str, *, threshold: int, base_cooldown: float,
                                max_cooldown: float, window: float = 60.0) -> float:

@@ -26,6 +26,7 @@ class Outcome:
     outcome: str  # created | adopted | updated | deactivated | reactivated | deleted | no_change | skipped | gone | left
     detail: str = ""
     requests: int = 0
+    memberships_marked: bool = False  # the mapping this outcome saved already carries `memberships_pending`
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "id": self.entity_id, "app": self.app, "outcome": self.outcome,

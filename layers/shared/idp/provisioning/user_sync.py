@@ -76,12 +76,14 @@ class UserSync:
             # Under the reconcile lease no one else creates users for this app, so a user whose
             # item carries no create claim (read after the lease was taken) needs no claim of its own.
             unclaimed = not (m or {}).get("claim_token")
-            out = self._create(run, uid, desired, plan.reason, actual, leased=unclaimed and self.lease.fresh(run))
+            out = self._create(run, uid, desired, plan.reason, actual, leased=unclaimed and self.lease.fresh(run),
+                               mark_memberships=fix_memberships and cfg.group_management)
         pending = bool((m or {}).get("memberships_pending"))
         if fix_memberships and cfg.group_management and (out.outcome in ("created", "adopted", "gone") or user is None or pending):
             # Remembered until done: if a group is mid-create elsewhere (Busy) or its PATCH fails, the
             # user's next delivery applies the memberships even though the user itself is unchanged.
-            if not pending:
+            # A create's own save carries the mark (one write fewer per new user).
+            if not pending and not out.memberships_marked:
                 self.state.set_memberships_pending(cfg.slug, uid, True)
             self.fix_memberships(run, uid, skip_groups)
             self.state.set_memberships_pending(cfg.slug, uid, False)
@@ -114,9 +116,11 @@ class UserSync:
         return None
 
     # ---------------------------------------------------------------- create / adopt
-    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: Any, leased: bool = False) -> Outcome:
+    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: Any, leased: bool = False,
+                mark_memberships: bool = False) -> Outcome:
         """`leased`: the run holds the reconcile lease and the user's item has no claim: create
-        without a claim of its own and save the mapping as one (buffered) PutItem."""
+        without a claim of its own and save the mapping as one (buffered) PutItem. `mark_memberships`:
+        a claimed create's save also marks the memberships as pending (`Outcome.memberships_marked`)."""
         slug = run.slug
         try:
             token = None if leased else self.claims.claim(run, "USER", uid)
@@ -130,7 +134,7 @@ class UserSync:
         try:
             found = None if actual is MISSING else (actual if isinstance(actual, dict) else self._match(run, uid, desired))
             if found is not None:
-                return self._adopt(run, uid, found, desired, token, "adopted")
+                return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
             if not desired.get("active", True):
                 # Nothing in the SP and nothing to switch off.
                 if token:
@@ -152,7 +156,7 @@ class UserSync:
                                          status=409, method="POST", path="/Users") from None
                 self._record(run, uid, "create", "conflict", request={"method": "POST", "path": "/Users"},
                              status=409, message=exc.message, detail="adopting the existing user")
-                return self._adopt(run, uid, found, desired, token, "adopted")
+                return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
             body = resp.body or {}
             scim_id = body.get("id")
             if not scim_id:
@@ -170,16 +174,18 @@ class UserSync:
                 run.extra.setdefault("leased_creates", set()).add(uid)
             else:
                 self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
-                                       pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token)
+                                       pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token,
+                                       memberships_pending=mark_memberships)
             self._record(run, uid, "create", "success", request={"method": "POST", "path": "/Users", "body": payload},
                          status=resp.status, detail=reason)
-            return Outcome("user", uid, slug, "created", reason)
+            return Outcome("user", uid, slug, "created", reason, memberships_marked=mark_memberships and not leased)
         except BaseException:
             if token:
                 self.claims.release(slug, "USER", uid, token)
             raise
 
-    def _adopt(self, run: Run, uid: str, found: dict, desired: dict, token: str | None, outcome: str) -> Outcome:
+    def _adopt(self, run: Run, uid: str, found: dict, desired: dict, token: str | None, outcome: str,
+               mark_memberships: bool = False) -> Outcome:
         slug = run.slug
         scim_id = found["id"]
         paths = set(desired) | set((run.cfg.attribute_mapping or mp.DEFAULT_USER_MAPPING).keys()) | {"active", "externalId"}
@@ -191,9 +197,9 @@ class UserSync:
         self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp_etag, pushed=desired,
                                pushed_hash=mp.state_hash(desired),
                                status=STATUS_SYNCED if desired.get("active", True) else STATUS_DEACTIVATED,
-                               claim_token=token)
+                               claim_token=token, memberships_pending=mark_memberships)
         self._record(run, uid, "adopt", "success", detail=f"matched SP user {scim_id}; changed: {', '.join(changed) or 'nothing'}")
-        return Outcome("user", uid, slug, outcome, f"SP user {scim_id}")
+        return Outcome("user", uid, slug, outcome, f"SP user {scim_id}", memberships_marked=mark_memberships)
 
     def _push_change(self, run: Run, uid: str, scim_id: str, old: dict, new: dict, action: str) -> str | None:
         """Send the change (PATCH, or PUT in put mode). Returns the new ETag if any."""

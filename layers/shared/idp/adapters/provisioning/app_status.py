@@ -63,14 +63,18 @@ class DynamoAppStatus:
         self._update(slug, {"state": "ok", "consecutive_failures": 0, "window_successes": 0, "recovered_at": now_iso()},
                      removes=["open_until", "reason", "opened_at_failures"])
 
-    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> None:
+    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> dict | None:
+        """Returns the status the write left when the answer says it (counted in a healthy window),
+        None when the caller must read it again."""
         if status is not None:  # as the caller read it: close only what is open or counting
             if status.get("state", "ok") != "ok" or status.get("consecutive_failures") or status.get("open_until"):
                 self._close(slug)
-            return
+            return None
         new = self._count(slug, "window_successes", window, {}, by=max(1, int(requests)))
         if new.get("state", "ok") not in ("ok", "halted") or new.get("open_until"):
             self._close(slug)
+            return None
+        return new or None
 
     def _count(self, slug: str, counter: str, window: float, sets: dict[str, Any], by: int = 1) -> dict:
         """Add one to `counter` in the app's window, atomically: one conditional UpdateItem while the

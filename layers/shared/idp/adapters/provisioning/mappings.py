@@ -74,7 +74,8 @@ class DynamoMappings:
 
     def save_pushed(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
                     pushed: dict | None = None, pushed_hash: str | None = None, display_name: str | None = None,
-                    members: set[str] | None = None, claim_token: str | None = None) -> None:
+                    members: set[str] | None = None, claim_token: str | None = None,
+                    memberships_pending: bool = False) -> None:
         """Record what the SP now holds. With `claim_token`, only if the claim is still ours."""
         self.buffer.before_map_io()
         names = {"#s": "status"}
@@ -88,6 +89,9 @@ class DynamoMappings:
         if pushed is not None:
             sets.append("pushed = :pushed")
             values[":pushed"] = encode_pushed(pushed)
+        if memberships_pending:
+            sets.append("memberships_pending = :mp")
+            values[":mp"] = True
         expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         kwargs: dict[str, Any] = {
             "Key": map_key(slug, kind, eid),
