@@ -1,5 +1,6 @@
 """The local ASGI app: every router the Lambda functions mount (the console's too), in one LocalHttpResolver, plus the
-admin API's Swagger UI at /admin/swagger (local only: the AWS functions never enable it)."""
+admin API's Swagger UI at /admin/swagger and the mailbox at /_local/mail (local only: the AWS functions never
+enable either)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -7,7 +8,7 @@ from typing import Callable
 SWAGGER_PATH = "/admin/swagger"
 
 
-def build_app(consumer_check: Callable[[], str | None]):
+def build_app(consumer_check: Callable[[], str | None], mailbox=None):
     from idp.web import api_models, health_routes
     from idp.web.admin_api import admin_function_routers, install_openapi_route
     from idp.web.console import console_router
@@ -16,7 +17,10 @@ def build_app(consumer_check: Callable[[], str | None]):
     from idp.web.saml_routes import login_router
 
     health_routes.add_check(consumer_check)
-    app = local_app(*admin_function_routers(), metadata_router, login_router, console_router)
+    from idp_local.mailbox import mailbox_router
+
+    local_routers = [mailbox_router(mailbox)] if mailbox is not None else []
+    app = local_app(*admin_function_routers(), metadata_router, login_router, console_router, *local_routers)
     install_openapi_route(app)
     app.enable_swagger(path=SWAGGER_PATH, title=api_models.TITLE, version=api_models.VERSION,
                        description=api_models.DESCRIPTION, security_schemes=api_models.SECURITY_SCHEMES,

@@ -141,9 +141,13 @@ class LocalStack:
             # Served over plain http on a non-loopback address: Secure cookies would be dropped.
             os.environ["IDP_INSECURE_COOKIES"] = "1"
         from idp import bootstrap
+        from idp.settings import Settings
+        from idp_local.mailbox import LocalMailbox
 
-        bootstrap.reset()  # the environment changed: build the container afresh, and fail here on a bad value
-        bootstrap.container()
+        # The environment changed: build the container afresh (a bad value fails here), with the local mailbox
+        # as its mailer: `make run` sends no email, it keeps each message (GET /_local/mail).
+        self.mailbox = LocalMailbox()
+        bootstrap.use(bootstrap.Container(Settings.load(), mailer=self.mailbox))
 
     def start_workers(self) -> None:
         """The SQS event source for the push function and the schedules (outbox relay, reconcile)."""
@@ -187,7 +191,8 @@ class LocalStack:
     def asgi_app(self):
         from idp_local.app import build_app
 
-        return build_app(lambda: None if self.event_source and self.event_source.ready.is_set() else "consumer loop not polling yet")
+        return build_app(lambda: None if self.event_source and self.event_source.ready.is_set() else "consumer loop not polling yet",
+                         mailbox=getattr(self, "mailbox", None))
 
     def stop(self) -> None:
         for schedule in self.schedules:

@@ -47,6 +47,14 @@ def test_admin_api_over_http(local_stack):
     assert logs.count(ADMIN_TOKEN) == 1 and "Admin token" in logs
 
 
+def test_the_local_mailbox_is_served(local_stack):
+    """Contract section 9: `make run` keeps the email it would send, at /_local/mail.json and /_local/mail."""
+    answer = requests.get(f"{local_stack.base_url}/_local/mail.json", timeout=10)
+    assert answer.status_code == 200 and isinstance(answer.json()["messages"], list)
+    page = requests.get(f"{local_stack.base_url}/_local/mail", timeout=10)
+    assert page.status_code == 200 and "Local mailbox" in page.text
+
+
 def test_ctrl_c_stops_the_stack_cleanly(tmp_path):
     # A short outbox period makes the schedule run a few times before Ctrl-C.
     stack = start_stack(tmp_path, extra_env={"LOCAL_OUTBOX_SECONDS": "0.5"})

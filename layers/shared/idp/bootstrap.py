@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.signon_state import SignonState
     from idp.directory.apps import AppService
     from idp.directory.service import DirectoryService
+    from idp.kernel.mail import Mailer, Postman
     from idp.provisioning.consumer import Consumer
     from idp.provisioning.engine import Engine
     from idp.provisioning.metrics import ProvisioningMetrics
@@ -101,6 +102,27 @@ class Container:
 
         return DynamoAuditLog(self.table, self.settings.audit_retention_days,
                               metrics=AuditMetrics(self.settings.metrics_namespace))
+
+    # ------------------------------------------------------------------ email
+    @_part
+    def mailer(self) -> "Mailer":
+        """Amazon SES v2 from MAIL_SENDER (the local stack passes its mailbox instead); none configured: a
+        mailer that refuses, so each message is logged and counted, never sent."""
+        if not self.settings.mail_sender:
+            from idp.kernel.mail import NoMailer
+
+            return NoMailer()
+        from idp.adapters.ses_mailer import SesMailer
+
+        return SesMailer(self.aws.client("sesv2"), self.settings.mail_sender, self.settings.mail_configuration_set)
+
+    @_part
+    def postman(self) -> "Postman":
+        """Every email the product sends (idp.kernel.mail.Postman); failures counted as MailSendFailures."""
+        from idp.adapters.mail_metrics import MailMetrics
+        from idp.kernel.mail import Postman
+
+        return Postman(self.mailer, on_failure=MailMetrics(self.settings.metrics_namespace).send_failed)
 
     # ------------------------------------------------------------------ directory
     @_part

@@ -93,6 +93,11 @@ class Settings:
     region: str = "us-east-1"  # AWS_REGION, else AWS_DEFAULT_REGION
     log_level: str = "INFO"
     metrics_namespace: str = "OfficeSpaceIdP"  # POWERTOOLS_METRICS_NAMESPACE
+    # -- Email (Amazon SES v2): the verified sender identity (the template's MailSender; empty: no email is
+    # sent, and each message that would have been is logged and counted as MailSendFailures) and an
+    # optional SES configuration set.
+    mail_sender: str | None = None
+    mail_configuration_set: str | None = None
 
     # -- IdP session and login (seconds / counts)
     idp_session_lifetime_seconds: int = Field(default=8 * 3600, gt=0)
@@ -177,7 +182,8 @@ class Settings:
         return cls(**values)
 
 
-_EMPTY_IS_NONE = frozenset({"admin_token_secret_arn", "admin_token", "custom_domain"})
+_EMPTY_IS_NONE = frozenset({"admin_token_secret_arn", "admin_token", "custom_domain", "mail_sender",
+                            "mail_configuration_set"})
 
 
 def _variable(name: str) -> str:
