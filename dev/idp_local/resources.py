@@ -1,4 +1,6 @@
-"""Create the template's table, queues and secrets in the embedded AWS (moto)."""
+"""Create the template's table, queues and secrets in the embedded AWS (moto), or on another AWS-compatible
+endpoint (contract section 13) where they may already be: what exists is kept (the secret takes this
+stack's admin token)."""
 from __future__ import annotations
 
 import json
@@ -50,7 +52,11 @@ def create_table(template: dict, logical_id: str = "DirectoryTable", table_name:
     }
     if props.get("GlobalSecondaryIndexes"):
         kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-    ddb.create_table(**kwargs)
+    try:
+        ddb.create_table(**kwargs)
+    except ddb.exceptions.ResourceInUseException:
+        return table_name  # already there (another endpoint the stack ran on before): kept as it is
+    ddb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     if props.get("TimeToLiveSpecification"):
         ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
     return table_name
@@ -74,7 +80,10 @@ def create_from_template(template: dict, stack_name: str, admin_token: str, regi
         queue_attrs = _queue_attributes(props)
         if "RedrivePolicy" in props:
             queue_attrs["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
-        url = sqs.create_queue(QueueName=queue_name, Attributes=queue_attrs)["QueueUrl"]
+        try:  # the same name and attributes: SQS answers the existing queue's URL
+            url = sqs.create_queue(QueueName=queue_name, Attributes=queue_attrs)["QueueUrl"]
+        except sqs.exceptions.QueueNameExists:  # there already, with other attributes: kept as it is
+            url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         refs[name] = url
         attrs[(name, "Arn")] = arn
@@ -83,7 +92,10 @@ def create_from_template(template: dict, stack_name: str, admin_token: str, regi
     for name, res in resources_of_type(template, "AWS::SecretsManager::Secret").items():
         props = resolve(res.get("Properties", {}), refs, attrs, stack_name)
         secret_name = props.get("Name") or f"{stack_name}-{name}"
-        refs[name] = sm.create_secret(Name=secret_name, SecretString=admin_token)["ARN"]
+        try:
+            refs[name] = sm.create_secret(Name=secret_name, SecretString=admin_token)["ARN"]
+        except sm.exceptions.ResourceExistsException:
+            refs[name] = sm.put_secret_value(SecretId=secret_name, SecretString=admin_token)["ARN"]
 
     push = template["Resources"]["ScimPushFunction"]["Properties"]
     sqs_event = next(e["Properties"] for e in push["Events"].values() if e["Type"] == "SQS")

@@ -48,6 +48,7 @@ class StackConfig:
     visibility_timeout: int | None = None  # override the template's (tests shorten it)
     consumers: int = 4  # LOCAL_CONSUMERS: SQS pollers at once, as Lambda runs concurrent invocations (distinct groups)
     exposed_ok: bool = False  # IDP_LOCAL_EXPOSED_OK=1: the person knows the published secrets are listening
+    aws_endpoint: str | None = None  # AWS_ENDPOINT_URL: another AWS-compatible endpoint instead of the embedded AWS
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -64,6 +65,7 @@ class StackConfig:
             visibility_timeout=int(env["LOCAL_VISIBILITY_TIMEOUT"]) if env.get("LOCAL_VISIBILITY_TIMEOUT") else None,
             consumers=max(1, int(env.get("LOCAL_CONSUMERS", "4"))),
             exposed_ok=env.get("IDP_LOCAL_EXPOSED_OK") == "1",
+            aws_endpoint=env.get("AWS_ENDPOINT_URL") or None,
         )
 
     def exposure_problem(self) -> str | None:
@@ -101,19 +103,27 @@ class LocalStack:
         return f"http://{self.config.host}:{self.config.port}"
 
     def start_aws(self) -> None:
-        """Start moto on loopback and create what template.yaml declares."""
+        """Start moto on loopback (or use AWS_ENDPOINT_URL's endpoint: contract section 13) and create what
+        template.yaml declares there, keeping what already exists."""
         os.environ.update({
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
             "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "officespace-idp",
             "POWERTOOLS_METRICS_NAMESPACE": "OfficeSpaceIdP", "POWERTOOLS_METRICS_DISABLED": "true",
         })
-        from idp_local.moto_server import EmbeddedAwsProcess
+        credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+        if self.config.aws_endpoint:
+            for key, value in credentials.items():  # the endpoint's own, when the person set them
+                os.environ.setdefault(key, value)
+            os.environ["AWS_ENDPOINT_URL"] = self.config.aws_endpoint
+            log.info("using the AWS endpoint %s (AWS_ENDPOINT_URL) instead of the embedded AWS", self.config.aws_endpoint)
+        else:
+            os.environ.update(credentials)
+            from idp_local.moto_server import EmbeddedAwsProcess
 
-        self.moto_server = EmbeddedAwsProcess(ip_address="127.0.0.1")
-        self.moto_server.start()
-        host, port = self.moto_server.get_host_and_port()
-        os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
+            self.moto_server = EmbeddedAwsProcess(ip_address="127.0.0.1")
+            self.moto_server.start()
+            host, port = self.moto_server.get_host_and_port()
+            os.environ["AWS_ENDPOINT_URL"] = f"http://{host}:{port}"
 
         from idp_local.cfn import load_template
         from idp_local.resources import create_from_template
@@ -210,6 +220,8 @@ def banner(stack: LocalStack) -> str:
         "",
         "OfficeSpace IdP local stack is up",
         f"  API and IdP           {stack.base_url}   (health: {stack.base_url}/healthz)",
+        f"  AWS                   {os.environ.get('AWS_ENDPOINT_URL')}   "
+        f"({'AWS_ENDPOINT_URL' if stack.config.aws_endpoint else 'embedded'})",
         f"  Admin token           {stack.config.admin_token}",
         f"  User portal / login   {stack.base_url}/  ,  {stack.base_url}/login",
         f"  Account (MFA)         {stack.base_url}/account   (passkeys: open http://localhost:{stack.config.port}/; "

@@ -65,9 +65,9 @@ def start_stack(tmp_path: Path, demo: bool = False, standin: bool = False, extra
     port, standin_port = free_port(), free_port()
     env = {**os.environ, "PORT": str(port), "STANDIN_PORT": str(standin_port), "HOST": "127.0.0.1",
            "ADMIN_TOKEN": ADMIN_TOKEN, "DEMO": "1" if demo else "0", "STANDIN": "1" if standin else "0",
-           "LOCAL_VISIBILITY_TIMEOUT": "5", "PYTHONUNBUFFERED": "1", "STANDIN_SCIM_TOKEN": STANDIN_SCIM_TOKEN,
-           **(extra_env or {})}
-    env.pop("AWS_ENDPOINT_URL", None)
+           "LOCAL_VISIBILITY_TIMEOUT": "5", "PYTHONUNBUFFERED": "1", "STANDIN_SCIM_TOKEN": STANDIN_SCIM_TOKEN}
+    env.pop("AWS_ENDPOINT_URL", None)  # the embedded AWS, unless the test names another endpoint
+    env.update(extra_env or {})
     log_path = tmp_path / f"stack-{port}.log"
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "idp_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -78,6 +78,13 @@ class Container:
         return self.aws.table(self.settings.table_name)
 
     @_part
+    def table_probe(self):
+        """GET /healthz's read of the directory table (short timeouts, no retries)."""
+        from idp.adapters.table_probe import TableProbe
+
+        return TableProbe(self.settings.table_name, self.settings.region)
+
+    @_part
     def secrets(self) -> "SecretStore":
         from idp.adapters.secrets import SecretStore
 
