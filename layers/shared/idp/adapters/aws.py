@@ -1,4 +1,15 @@
-"""boto3 clients and the table resource of one process; they follow AWS_ENDPOINT_URL (moto locally)."""
+"""boto3 clients and the table resource of one process; they follow AWS_ENDPOINT_URL (moto locally).
+
+Retries and time, chosen on purpose (contract section 13: an answer is never a 500 and never hangs past API
+Gateway's 29 s):
+- botocore's `standard` retry mode, 3 attempts in all (the first and two retries, with its jittered
+  exponential backoff), for every client and function: throttling and 5xx answers are retried quickly; the
+  SQS-driven functions need no more, because a failed message comes back after its visibility timeout.
+- 2 s to connect and 5 s to read, per attempt: every call the product makes is a single-item or one-page
+  operation that DynamoDB, SQS, SSM and Secrets Manager answer in milliseconds.
+- A deadline per request or invocation (`aws_deadline`): no attempt starts after it (`AwsDeadline`), so a web
+  function answers its 503 before its own 15 s timeout (which API Gateway would turn into a 500).
+"""
 from __future__ import annotations
 
 import logging
@@ -7,11 +18,18 @@ import threading
 import boto3
 from botocore.config import Config
 
+from idp.adapters.aws_deadline import AwsDeadline, aws_deadline, check_deadline
+
+__all__ = ["AwsClients", "AwsDeadline", "aws_deadline"]
+
 # botocore's DEBUG lines carry whole request bodies (secret values included): never let them on.
 for _name in ("botocore", "boto3", "urllib3"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+_CONFIG = Config(retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+def _watched(client):
+    client.meta.events.register("before-send", check_deadline)  # each attempt, retries included
+    return client
 
 
 class AwsClients:
@@ -26,7 +44,7 @@ class AwsClients:
     def client(self, service: str):
         with self._lock:  # boto3's session is not thread-safe while it creates clients
             if service not in self._clients:
-                self._clients[service] = boto3.client(service, region_name=self.region, config=_CONFIG)
+                self._clients[service] = _watched(boto3.client(service, region_name=self.region, config=_CONFIG))
             return self._clients[service]
 
     def table(self, name: str):
@@ -34,5 +52,6 @@ class AwsClients:
         with self._lock:
             if name not in self._tables:
                 resource = boto3.resource("dynamodb", region_name=self.region, config=_CONFIG)
+                _watched(resource.meta.client)
                 self._tables[name] = resource.Table(name)
             return self._tables[name]

@@ -1,6 +1,6 @@
 """What every SAML-facing page shares: the security headers, an HTML answer, a redirect, the error
 page that names the problem (and logs its cause), and the guard that turns any failure into a 4xx
-page, or a logged generic 500, never a stack trace."""
+page, a 503 with Retry-After while AWS throttles or fails, or a logged generic 500, never a stack trace."""
 from __future__ import annotations
 
 import functools
@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
+from idp.adapters.aws_faults import retry_after
 from idp.kernel.errors import DomainError
 from idp.saml.errors import SamlRequestError
 from idp.web.forms import PAGE_CSP, render
@@ -70,6 +71,14 @@ def _internal_error() -> Response:
     return html(500, body)
 
 
+def unavailable_page(seconds: int) -> Response:
+    """AWS throttled or failed: a 503 page with Retry-After (contract section 13), for browsers and SPs."""
+    body = render("error.html", status=503, code="service_unavailable", title="Busy for a moment",
+                  message=f"The identity provider is busy or briefly unavailable. Try again in {seconds} seconds.",
+                  hint=None, home_url="/")
+    return html(503, body, headers={"Retry-After": str(seconds)})
+
+
 def guard(fn: Callable) -> Callable:
     """Bad input must never become a 5xx: an unexpected error is logged and shown as a page."""
 
@@ -84,7 +93,10 @@ def guard(fn: Callable) -> Callable:
                 return error_page(exc.status, exc.code, "This request cannot be processed", exc.message)
             log.error("server error in %s: %s", fn.__name__, exc.message)
             return _internal_error()
-        except Exception:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001
+            if (seconds := retry_after(exc)) is not None:
+                log.warning("AWS unavailable in %s: %s: %s", fn.__name__, type(exc).__name__, str(exc)[:200])
+                return unavailable_page(seconds)
             log.exception("unexpected error in %s", fn.__name__)
             return _internal_error()
 

@@ -13,9 +13,33 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.http_resolver import MockLambdaContext, _RequestState
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from idp.adapters.aws_deadline import aws_deadline
+from idp.adapters.aws_faults import retry_after
 from idp.kernel.errors import DomainError
 
 log = Logger(child=True)
+
+# A request's AWS calls start no attempt later than this before the function's own timeout (one attempt's
+# connect and read time, idp.adapters.aws): its answer, a 503 when AWS did not answer in time, leaves first.
+DEADLINE_MARGIN_SECONDS = 7.0
+LOCAL_DEADLINE_SECONDS = 8.0  # the local stack: as a web function with the template's 15 s timeout
+
+
+def request_deadline(context) -> float:
+    """Seconds this request's AWS calls may start within (from the Lambda context's remaining time)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    try:
+        return max(1.0, remaining() / 1000 - DEADLINE_MARGIN_SECONDS) if callable(remaining) else LOCAL_DEADLINE_SECONDS
+    except Exception:  # noqa: BLE001 - a mock context without a number
+        return LOCAL_DEADLINE_SECONDS
+
+
+def unavailable_json(seconds: int) -> Response:
+    """AWS throttled or failed: a 503 the admin API's clients can retry after `seconds` (contract section 13)."""
+    return Response(status_code=503, content_type="application/json", headers={"Retry-After": str(seconds)},
+                    body={"error": "service_unavailable",
+                          "message": f"the service is busy or briefly unavailable; nothing was changed unless an "
+                                     f"earlier answer said so. Try again in {seconds} s"})
 
 
 def _no_route_arguments(record: logging.LogRecord) -> bool:
@@ -73,6 +97,9 @@ def install_error_handlers(app) -> None:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception):
+        if (seconds := retry_after(exc)) is not None:
+            log.warning("AWS unavailable: %s: %s", type(exc).__name__, str(exc)[:200])
+            return unavailable_json(seconds)
         log.exception("unhandled error")
         return _json_error(500, "internal_error", "an internal error occurred; it has been logged")
 
@@ -94,7 +121,8 @@ class HttpApiResolver(APIGatewayHttpResolver):
     """powertools' HTTP API resolver, with the security headers on every response."""
 
     def resolve(self, event, context):
-        return with_security_headers(super().resolve(event, context))
+        with aws_deadline(request_deadline(context)):
+            return with_security_headers(super().resolve(event, context))
 
 
 def _typed(routers) -> bool:
@@ -164,7 +192,8 @@ class LocalHttpResolver(HttpResolverLocal):
                               context=self._startup_state.context.copy())
         token = self._request_state.set(state)
         try:
-            return with_security_headers(self.resolve(event, state.lambda_context))
+            with aws_deadline(LOCAL_DEADLINE_SECONDS):
+                return with_security_headers(self.resolve(event, state.lambda_context))
         finally:
             self._request_state.reset(token)
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
+from idp.adapters.aws_faults import retry_after
 from idp.bootstrap import container
 from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
@@ -147,7 +148,14 @@ def console_route(router) -> Callable:
                                    admin if isinstance(admin, Admin) else None)
                 return problem(exc.status, "This cannot be done", exc.message,
                                admin if isinstance(admin, Admin) else None, code=exc.code)
-            except Exception:  # noqa: BLE001 - a page, never a stack trace
+            except Exception as exc:  # noqa: BLE001 - a page, never a stack trace
+                if (seconds := retry_after(exc)) is not None:
+                    log.warning("console: AWS unavailable in %s: %s", fn.__name__, type(exc).__name__)
+                    answer = problem(503, "Busy for a moment", f"The identity provider is busy or briefly "
+                                     f"unavailable; nothing was changed. Try again in {seconds} seconds.",
+                                     admin if isinstance(admin, Admin) else None, code="service_unavailable")
+                    answer.headers["Retry-After"] = str(seconds)
+                    return answer
                 log.exception("console: unexpected error in %s", fn.__name__)
                 return problem(500, "Something went wrong", "An internal error occurred; it has been logged.",
                                admin if isinstance(admin, Admin) else None)
