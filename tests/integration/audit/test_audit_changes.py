@@ -74,6 +74,8 @@ def test_granting_the_admin_role_in_the_console_is_recorded_as_a_role_change(adm
     assert granted["detail"]["before"] == {"roles": []} and granted["detail"]["after"] == {"roles": ["admin"]}
     assert granted["actor"] == {"type": "admin", "id": admin_uid}
     assert newest["changes"] == ["title"] and newest["detail"]["after"] == {"title": "Lead"}
+    page = admin_browser.get("/console/events?type=admin.*")
+    assert page.status == 200 and "roles: (none) → admin" in page.text and "title: (none) → Lead" in page.text
 
 
 def test_a_group_rename_resending_the_description_names_only_the_name(aws_env):
@@ -111,3 +113,12 @@ def test_the_console_settings_page_records_the_policy_change_as_the_administrato
     assert event["changes"] == ["grace_days", "policy"]
     assert event["detail"]["before"] == {"policy": "off", "grace_days": 7}
     assert event["detail"]["after"] == {"policy": "optional", "grace_days": 3}
+
+
+def test_an_app_patch_resending_its_fields_names_only_what_changed(aws_env):
+    acs = ["https://acme.officespacesoftware.com/users/sign_in/saml"]
+    call("POST", "/admin/apps", {"slug": "os", "label": "OS", "sp_entity_id": "acme.officespacesoftware.com", "acs_urls": acs})
+    call("PATCH", "/admin/apps/os", {"label": "OS", "acs_urls": acs, "sp_entity_id": "acme.officespacesoftware.com",
+                                     "mfa": "required"})
+    (updated,) = _events({"type": "admin.app.updated", "app": "os"})
+    assert updated["changes"] == ["mfa"], updated
