@@ -61,8 +61,10 @@ def sp_settings(
     want_messages_signed: bool = True,
     signature_algorithm: str = OC.RSA_SHA256,
     digest_algorithm: str = OC.SHA256,
+    requested_authn_context: list[str] | None = None,
 ) -> OneLogin_Saml2_Settings:
-    """python3-saml configured as a strict SP trusting ``idp_certs`` (one PEM or a list)."""
+    """python3-saml configured as a strict SP trusting ``idp_certs`` (one PEM or a list); its AuthnRequests ask
+    for ``requested_authn_context`` (class references, compared ``exact``) when given."""
     if isinstance(idp_certs, str):
         idp_certs = [idp_certs]
     idp = {
@@ -99,6 +101,8 @@ def sp_settings(
                 "wantAttributeStatement": True,
                 "signatureAlgorithm": signature_algorithm,
                 "digestAlgorithm": digest_algorithm,
+                **({"requestedAuthnContext": requested_authn_context, "requestedAuthnContextComparison": "exact"}
+                   if requested_authn_context else {}),
             },
         },
         sp_validation_only=sp_keypair is None,

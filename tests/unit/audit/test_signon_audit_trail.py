@@ -1,4 +1,5 @@
-"""Which audit events one run of the login flow stands for (idp.signon.audit_trail), and the sso status reasons."""
+"""Which audit events one run of the login flow stands for (idp.signon.audit_trail), and the reasons the SAML
+statuses of a missing second factor carry (idp.signon.sso)."""
 from __future__ import annotations
 
 from idp.signon.audit_trail import login_events, logout_event
@@ -41,12 +42,23 @@ def test_a_password_that_leads_to_a_second_step_is_a_success_and_the_second_step
         ("login", "success", None, "u-1")]
 
 
-def test_logout_events_and_sso_status_reasons():
-    from idp.web.sso_audit import status_reason
-
+def test_logout_events():
     assert (logout_event("u-1").outcome, logout_event("u-1", slo=True, reason="nameid_mismatch").reason) == ("success", "nameid_mismatch")
     assert logout_event(None, slo=True, reason="bad_signature").outcome == "failure"
-    assert status_reason("urn:oasis:names:tc:SAML:2.0:status:NoPassive") == "no_passive"
-    assert status_reason("urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy") == "invalid_nameid_policy"
-    assert status_reason("urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext", "the user has no second factor") == "mfa_required"
-    assert status_reason("urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext", "Kerberos cannot be met") == "no_authn_context"
+
+
+def test_the_statuses_a_missing_second_factor_answers_carry_mfa_required():
+    from idp.saml import constants as C
+    from idp.signon.mfa.policy import Need
+    from idp.signon.models import PendingSignOn
+    from idp.signon.sso import NOT_SIGNED_IN_PASSIVE, mfa_status
+
+    asked = PendingSignOn.sp("os", "_r1", "https://sp/acs", None, False, mfa_requested=True)
+    plain = PendingSignOn.sp("os", "_r2", "https://sp/acs", None, False)
+    no_factor = mfa_status(Need.NO_CONTEXT, asked, passive=False)
+    assert (no_factor.sub_code, no_factor.reason) == (C.STATUS_NO_AUTHN_CONTEXT, "mfa_required")
+    passive = mfa_status(Need.VERIFY, plain, passive=True)
+    assert (passive.sub_code, passive.reason) == (C.STATUS_NO_PASSIVE, "mfa_required")
+    assert mfa_status(Need.VERIFY, asked, passive=True).sub_code == C.STATUS_NO_AUTHN_CONTEXT
+    assert mfa_status(Need.VERIFY, plain, passive=False) is None  # a page asks for the factor
+    assert (NOT_SIGNED_IN_PASSIVE.sub_code, NOT_SIGNED_IN_PASSIVE.reason) == (C.STATUS_NO_PASSIVE, "no_passive")

@@ -176,6 +176,7 @@ def test_nameid_policy_the_app_cannot_produce_is_invalid_nameid_policy(app_namei
         assert status is None
     else:
         assert (status.code, status.sub_code) == (C.STATUS_REQUESTER, C.STATUS_INVALID_NAMEID_POLICY) and fmt in status.message
+        assert status.reason == "invalid_nameid_policy"
 
 
 @pytest.mark.parametrize("contexts,comparison,decl,ok", [
@@ -190,6 +191,7 @@ def test_nameid_policy_the_app_cannot_produce_is_invalid_nameid_policy(app_namei
     ((PPT,), "better", False, False),
     ((PPT,), "maximum", False, False),
     ((), "exact", True, False),  # an AuthnContextDeclRef: nothing this IdP can match
+    (("urn:oasis:names:tc:SAML:2.0:ac:classes:Kerberos",), "exact", False, False),
 ])
 def test_requested_authn_context_the_idp_cannot_satisfy_is_no_authn_context(contexts, comparison, decl, ok):
     status = unsatisfiable(APP, nameid_format=None, authn_contexts=contexts, comparison=comparison, decl_refs=decl)
@@ -197,10 +199,12 @@ def test_requested_authn_context_the_idp_cannot_satisfy_is_no_authn_context(cont
         assert status is None
     else:
         assert (status.code, status.sub_code) == (C.STATUS_RESPONDER, C.STATUS_NO_AUTHN_CONTEXT) and status.message
+        assert status.reason == "no_authn_context"  # not mfa_required, though the message names the REFEDS profile
 
 
 def test_a_passive_request_for_a_refused_user_is_request_denied():
     for denied in (Denied("access_denied", "x"), Denied("user_suspended", "y")):
         status = passive_denied(denied)
         assert (status.code, status.sub_code) == (C.STATUS_RESPONDER, C.STATUS_REQUEST_DENIED) and status.message
+        assert status.reason == "request_denied"
     assert passive_denied(Denied("acs_not_registered")) is None  # never answered to an unregistered ACS

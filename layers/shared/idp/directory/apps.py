@@ -9,7 +9,7 @@ from idp.directory import models
 from idp.directory.ports import Secrets
 from idp.directory.service import DirectoryService
 from idp.kernel import targets
-from idp.kernel.audit import Actor
+from idp.kernel.audit import Actor, value_changes
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, conflict, not_found
 from idp.kernel.events import event
@@ -133,7 +133,7 @@ class AppService:
         if isinstance(body, dict):
             body = {k: v for k, v in body.items() if k != "slug"}
         data = models.parse(models.AppPatch, body, allow_local_targets=self.allow_local_targets).model_dump(exclude_unset=True)
-        self.get(slug)
+        before = self.get(slug)
         for required in models.AppPatch.NOT_NULL:
             if required in data and data[required] is None:
                 raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
@@ -142,7 +142,8 @@ class AppService:
         captured, events_for = self.directory._capture(lambda a: [event("app.sync", slug, app=slug)])
         app = self.store.update_app(slug, data, events_for)
         self.directory.publish(captured)
-        self.directory.record("admin.app.updated", app=slug, changes=data)
+        # Only what changed is named (the console's forms send every field); an SP certificate's PEM is no detail.
+        self.directory.record("admin.app.updated", app=slug, changes=value_changes(before, data)[0])
         return app
 
     def delete(self, slug: str) -> None:

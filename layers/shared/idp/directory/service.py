@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger
 from idp.directory import models
 from idp.directory.passwords import hash_password
 from idp.directory.ports import DirectoryRepository, Publisher, SignonHooks
-from idp.kernel.audit import API_ADMIN, Actor, AuditEvent, AuditSink, NullAudit, changed_fields
+from idp.kernel.audit import API_ADMIN, Actor, AuditEvent, AuditSink, NullAudit, changed_fields, value_changes
 from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
 
@@ -85,10 +85,14 @@ class DirectoryService:
             if required in data and data[required] is None:
                 raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
         password = data.pop("password", None)
+        before = self.get_user(uid)
         captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
         user = self.store.update_user(uid, data, hash_password(password) if password else None, events_for)
         self.publish(captured)
-        self.record("admin.user.updated", user_id=uid, changes=[*data, *(["password"] if password else [])])
+        # What the change changed (the console's form sends every field), with the values before and after.
+        changed, values = value_changes({**before, "roles": before.get("roles") or []}, data)
+        self.record("admin.user.updated", user_id=uid, changes=[*changed, *(["password"] if password else [])],
+                    detail=values)
         # After the change is stored: a login racing it with the old password gets a session of the old epoch.
         if password and self.signon:
             self.signon.password_set(uid)
@@ -139,10 +143,12 @@ class DirectoryService:
         for required in models.GroupPatch.NOT_NULL:
             if required in data and data[required] is None:
                 raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
+        before = self.get_group(gid)
         captured, events_for = self._capture(lambda g: [event("group.updated", g["id"], version=g["version"])])
         group = self.store.update_group(gid, data, events_for)
         self.publish(captured)
-        self.record("admin.group.updated", changes=data, detail={"group_id": gid})
+        changed, values = value_changes(before, data)
+        self.record("admin.group.updated", changes=changed, detail={"group_id": gid, **values})
         return group
 
     def delete_group(self, gid: str) -> None:

@@ -2,13 +2,14 @@
 sign-on (login, mfa, sso, logout, lockout), the directory and apps (admin.<resource>.<action>) and
 provisioning. A context is handed an `AuditSink` by the composition root and calls `record`; the
 sink never raises into a sign-in or an admin change (a failed write is counted and logged by the
-adapter, not lost silently). Events never carry secret values: `changes` names fields only, and
-`detail` is for short, non-secret facts (an ACS URL, a SCIM status)."""
+adapter, not lost silently). Events never carry secret values: `changes` names the fields whose value
+changed, and `detail` is for short, non-secret facts (an ACS URL, a SCIM status, and a change's values
+before and after, from `value_changes`, which never carries a secret field's)."""
 from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import ContextManager, Iterable, Mapping, Protocol
+from typing import Any, ContextManager, Iterable, Mapping, Protocol
 
 OUTCOMES = frozenset({"success", "failure"})
 ACTOR_TYPES = frozenset({"user", "admin", "system"})
@@ -52,12 +53,15 @@ class AuditEvent:
     user_agent: str | None = None
     reason: str | None = None
     changes: tuple[str, ...] = ()
-    detail: Mapping[str, str | int | bool | None] = field(default_factory=dict)
+    detail: Mapping[str, Any] = field(default_factory=dict)  # short facts; "before"/"after": {field: value}
 
     def __post_init__(self):
         if self.outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {self.outcome!r}")
         leaked = SECRET_FIELDS.intersection(self.detail)
+        for side in ("before", "after"):
+            if isinstance(self.detail.get(side), Mapping):
+                leaked |= SECRET_FIELDS.intersection(self.detail[side])
         if leaked:
             raise ValueError(f"audit detail may not carry secret fields: {sorted(leaked)}")
 
@@ -65,6 +69,31 @@ class AuditEvent:
 def changed_fields(fields: Iterable[str]) -> tuple[str, ...]:
     """The sorted field names of a change (names only: values, secret or not, are never recorded)."""
     return tuple(sorted(set(fields)))
+
+
+_EMPTY = (None, "", [], (), {})
+
+
+def _same(old, new) -> bool:
+    """One value: absent, None, "" and an empty list are all "nothing"; a tuple equals the list of its items."""
+    if old in _EMPTY and new in _EMPTY:
+        return True
+    return (list(old) if isinstance(old, tuple) else old) == (list(new) if isinstance(new, tuple) else new)
+
+
+def _shown(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def value_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[tuple[str, ...], dict]:
+    """What a change of the fields in ``after`` really changed from ``before``: the sorted names of those whose
+    value differs (a form that sends every field names only what was edited), and ``{"before": {...},
+    "after": {...}}`` with their values for an event's detail ({} when nothing changed). A secret field
+    (a password, a token) never has its value compared or carried: name it in the event's changes yourself."""
+    names = changed_fields(k for k, v in after.items() if k not in SECRET_FIELDS and not _same(before.get(k), v))
+    if not names:
+        return (), {}
+    return names, {"before": {k: _shown(before.get(k)) for k in names}, "after": {k: _shown(after[k]) for k in names}}
 
 
 class AuditSink(Protocol):

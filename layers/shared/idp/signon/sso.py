@@ -2,7 +2,9 @@
 NoPassive, or after a login; where an answer may go (the ACS URL must still be registered); and
 which SAML status answers what the SP asked for and this IdP cannot give (a NameID format the app
 does not produce, an authentication context stronger than a password, a passive request for a user
-who may not be answered)."""
+who may not be answered, a second factor the sign-in needs and cannot ask for). Every status is built
+here with the reason code the audit log files it under (contract section 8), so no caller guesses the
+reason from a message."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from typing import Sequence
 
 from idp.saml import constants as C
 from idp.signon.assertion import nameid_format as app_nameid_format
+from idp.signon.mfa.policy import Need
 from idp.signon.models import PendingSignOn
 
 
@@ -61,11 +64,24 @@ def answer_to(app: dict, pending: PendingSignOn) -> Grant | Denied:
 
 @dataclass(frozen=True)
 class SamlStatus:
-    """A non-success answer to the SP: top-level ``code``, second-level ``sub_code``, ``message`` in words."""
+    """A non-success answer to the SP: top-level ``code``, second-level ``sub_code``, ``message`` in words, and
+    ``reason``, the audit log's code for it (``no_authn_context``, ``mfa_required``, ``no_passive``, ...)."""
 
     code: str
     sub_code: str
     message: str
+    reason: str
+
+
+#: IsPassive, and the user is not signed in (or ForceAuthn asks for a login a passive request cannot show).
+NOT_SIGNED_IN_PASSIVE = SamlStatus(C.STATUS_RESPONDER, C.STATUS_NO_PASSIVE,
+                                   "The user is not signed in at the identity provider", "no_passive")
+#: The SP asked for the REFEDS MFA profile and the user has no second factor (or the request is passive).
+MFA_NO_AUTHN_CONTEXT = SamlStatus(C.STATUS_RESPONDER, C.STATUS_NO_AUTHN_CONTEXT,
+                                  f"the user has no second factor, so {C.AC_REFEDS_MFA} cannot be met", "mfa_required")
+#: A second factor is needed and the request is passive, so no page may ask for it.
+MFA_NO_PASSIVE = SamlStatus(C.STATUS_RESPONDER, C.STATUS_NO_PASSIVE,
+                            "a second factor is needed, which a passive request cannot ask for", "mfa_required")
 
 
 #: What a password login satisfies; with a second factor (the MFA stages), the REFEDS MFA profile too.
@@ -84,7 +100,8 @@ def unsatisfiable(app: dict, *, nameid_format: str | None, authn_contexts: Seque
     produced = app_nameid_format(app)
     if nameid_format and nameid_format not in _ANY_FORMAT | {produced}:
         return SamlStatus(C.STATUS_REQUESTER, C.STATUS_INVALID_NAMEID_POLICY,
-                          f"this application's NameID format is {produced}, not the requested {nameid_format}")
+                          f"this application's NameID format is {produced}, not the requested {nameid_format}",
+                          "invalid_nameid_policy")
     if comparison is None and not authn_contexts and not decl_refs:
         return None
     if decl_refs or comparison not in (None, "exact", "minimum") or not SATISFIED_CONTEXTS & set(authn_contexts):
@@ -92,7 +109,7 @@ def unsatisfiable(app: dict, *, nameid_format: str | None, authn_contexts: Seque
         return SamlStatus(C.STATUS_RESPONDER, C.STATUS_NO_AUTHN_CONTEXT,
                           f"the requested authentication context ({comparison or 'exact'}: {asked}) cannot be met; "
                           f"this identity provider authenticates with {C.AC_PASSWORD_PROTECTED_TRANSPORT} "
-                          f"or {C.AC_REFEDS_MFA}")
+                          f"or {C.AC_REFEDS_MFA}", "no_authn_context")
     return None
 
 
@@ -107,4 +124,16 @@ def passive_denied(denied: Denied) -> SamlStatus | None:
     when the refusal must not go to the ACS at all (an ACS URL no longer registered)."""
     if denied.code not in ("access_denied", "user_suspended"):
         return None
-    return SamlStatus(C.STATUS_RESPONDER, C.STATUS_REQUEST_DENIED, "the signed-in user may not use this application")
+    return SamlStatus(C.STATUS_RESPONDER, C.STATUS_REQUEST_DENIED, "the signed-in user may not use this application",
+                      "request_denied")
+
+
+def mfa_status(need: Need, pending: PendingSignOn, *, passive: bool) -> SamlStatus | None:
+    """The SAML status that answers a sign-in still short of its second factor instead of a page: NoAuthnContext
+    (the SP asked for MFA and the user has no factor, or the request is passive), NoPassive (passive, and the
+    policy needs a factor); else None (the browser is sent to the second step or to enrol)."""
+    if need is Need.NO_CONTEXT or (passive and pending.mfa_requested):
+        return MFA_NO_AUTHN_CONTEXT
+    if passive:
+        return MFA_NO_PASSIVE
+    return None

@@ -44,8 +44,9 @@ class EventView(BaseModel):
     ip: str | None = None
     user_agent: str | None = None
     reason: str | None = Field(default=None, description="a code: not_bound, suspended, acs_not_registered, ...")
-    changes: list[str] | None = Field(default=None, description="names of the fields an admin change touched (never values)")
-    detail: dict[str, Any] | None = None
+    changes: list[str] | None = Field(default=None, description="names of the fields whose value an admin change changed")
+    detail: dict[str, Any] | None = Field(default=None, description="short non-secret facts; an admin change's "
+                                          "changed values under 'before' and 'after' (never a secret's)")
 
 
 class EventPage(BaseModel):

@@ -1,7 +1,7 @@
 """The MFA gate in front of every Response (contract section 7): a session that lacks the second factor
 this sign-in needs (policy, the app's override, the SP's RequestedAuthnContext) is sent to the second
-step (a step-up: the factor only), or to enrol one first; an SP that asked for MFA for a user with no
-factor, or asked for no page at all (IsPassive), gets a SAML status instead."""
+step (a step-up: the factor only), or to enrol one first. (An SP that asked for MFA for a user with no
+factor, or asked for no page at all, gets a SAML status instead: ``idp.signon.sso.mfa_status``.)"""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -11,30 +11,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
 from idp.bootstrap import container
-from idp.saml import constants as C
 from idp.signon.mfa.policy import Need
 from idp.signon.models import PendingSignOn, Session
-from idp.signon.sso import SamlStatus
 from idp.web.pages import redirect
 from idp.web.request import WebRequest
 from idp.web.session_cookies import browser_binding
 
 log = Logger(child=True)
-
-NO_AUTHN_CONTEXT = SamlStatus(C.STATUS_RESPONDER, C.STATUS_NO_AUTHN_CONTEXT,
-                              f"the user has no second factor, so {C.AC_REFEDS_MFA} cannot be met")
-NO_PASSIVE_MFA = SamlStatus(C.STATUS_RESPONDER, C.STATUS_NO_PASSIVE, "a second factor is needed, which a passive request cannot ask for")
-
-
-def status_for(need: Need, pending: PendingSignOn, *, passive: bool) -> SamlStatus | None:
-    """The SAML status that answers instead of a page: NoAuthnContext (the SP asked for MFA, the user has no
-    factor, or the request is passive), NoPassive (passive, and the policy needs a factor); else None."""
-    if need is Need.NO_CONTEXT or (passive and pending.mfa_requested):
-        return NO_AUTHN_CONTEXT
-    if passive:
-        return NO_PASSIVE_MFA
-    return None
-
 
 def interrupt(need: Need, user: dict, session: Session, pending: PendingSignOn, request: WebRequest,
               cookies: list[Cookie]) -> Response:

@@ -56,9 +56,11 @@ def get_policy():
 def put_policy(body: api.MfaPolicyBody):
     from idp.signon.mfa.policy_body import MfaPolicySettings  # only who validates a policy imports it
 
-    settings = parse(MfaPolicySettings, json_body(current_request(router, with_form=False)))
+    request = current_request(router, with_form=False)
+    settings = parse(MfaPolicySettings, json_body(request))
     container().mfa.sealer.ensure()  # the login function enrols factors but may not create the seed key
-    return container().mfa.set_policy(settings).view()
+    return container().mfa.set_policy(settings, actor=API_ADMIN, ip=request.client_ip,
+                                      user_agent=request.headers.get("user-agent")).view()
 
 
 @router.get("/admin/users/<user_id>/mfa", **_doc("A user's second factors", ok(200, FactorList, "the factors", 404), "users"))

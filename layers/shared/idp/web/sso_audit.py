@@ -1,8 +1,9 @@
 """The ``sso`` audit events of the SSO URL (contract section 8): a Response issued (the app, the ACS,
 SP- or IdP-initiated), or refused with a reason code: ``unknown_sp``, the AuthnRequest's own error
 (``bad_signature``, ``replayed``, ``signature_required``, ``acs_not_registered``, ``malformed``, ...),
-``not_bound``, ``suspended``, or the SAML status answered instead (``mfa_required`` when a second factor
-is missing, else ``no_passive``, ``no_authn_context``, ``invalid_nameid_policy``, ``request_denied``)."""
+``not_bound``, ``suspended``, or the reason the SAML status answered instead carries (decided with the
+status in ``idp.signon.sso``: ``mfa_required`` when a second factor is missing, ``no_authn_context`` for a
+context this IdP cannot meet, ``no_passive``, ``invalid_nameid_policy``, ``request_denied``)."""
 from __future__ import annotations
 
 from idp.bootstrap import container
@@ -34,17 +35,7 @@ def refused(request: WebRequest, slug: str, code: str, *, user_id: str | None = 
     _record(request, slug, "failure", reason=_DENIED.get(code, code), user_id=user_id, pending=pending, **detail)
 
 
-def status_reason(sub_code: str, message: str = "") -> str:
-    """The reason code of a SAML status sent instead of an assertion: ``mfa_required`` when a second factor is
-    what is missing, else the second-level status in snake_case (``no_passive``, ``no_authn_context``, ...)."""
-    if "second factor" in message or "refeds.org/profile/mfa" in message:
-        return "mfa_required"
-    name = sub_code.rsplit(":", 1)[-1]
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_").replace("name_i_d", "nameid")
-
-
 def status_answered(request: WebRequest, slug: str, status, in_response_to: str | None, acs_url: str, *,
                     user_id: str | None = None) -> None:
-    """A SAML status (idp.signon.sso.SamlStatus) sent instead of an assertion."""
-    _record(request, slug, "failure", reason=status_reason(status.sub_code, status.message or ""), user_id=user_id,
-            request_id=in_response_to, acs=acs_url)
+    """A SAML status (idp.signon.sso.SamlStatus) sent instead of an assertion, filed under the reason it carries."""
+    _record(request, slug, "failure", reason=status.reason, user_id=user_id, request_id=in_response_to, acs=acs_url)

@@ -18,7 +18,17 @@ from idp.saml.response import build_response, build_status_response
 from idp.signon.assertion import response_params
 from idp.signon.mfa.policy import Need
 from idp.signon.models import PendingSignOn, Session
-from idp.signon.sso import Denied, SamlStatus, Step, mfa_requested, next_step, passive_denied, unsatisfiable
+from idp.signon.sso import (
+    NOT_SIGNED_IN_PASSIVE,
+    Denied,
+    SamlStatus,
+    Step,
+    mfa_requested,
+    mfa_status,
+    next_step,
+    passive_denied,
+    unsatisfiable,
+)
 from idp.web import mfa_gate, saml_app
 from idp.web.forms import POST_FORM_CSP, render_post_form
 from idp.web.pages import error_page, html, redirect, unknown_app
@@ -69,7 +79,7 @@ def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, reque
         return _denied(app, grant, user, cookies)
     need = container().signon.mfa_gate(user, session, pending)
     if need is not Need.NONE:  # no Response without the second factor this sign-in needs
-        status = mfa_gate.status_for(need, pending, passive=passive)
+        status = mfa_status(need, pending, passive=passive)
         if status is not None and pending.sp_initiated:
             return status_answer(app, pending.acs_url, pending.request_id, pending.relay_state, status, request, cookies,
                                  user_id=user["id"])
@@ -153,8 +163,7 @@ def _sso(slug: str, request: WebRequest) -> Response:
     passive = bool(req and req.is_passive)
     step = next_step(signed_in=current is not None, force_authn=bool(req and req.force_authn), is_passive=passive)
     if step is Step.NO_PASSIVE:
-        return status_answer(app, req.acs_url, req.id, req.relay_state, SamlStatus(
-            C.STATUS_RESPONDER, C.STATUS_NO_PASSIVE, "The user is not signed in at the identity provider"), request)
+        return status_answer(app, req.acs_url, req.id, req.relay_state, NOT_SIGNED_IN_PASSIVE, request)
     if step is Step.ISSUE:
         return issue(app, current.user, current.session, pending, request, [], passive=passive)
     return to_login(request, pending)

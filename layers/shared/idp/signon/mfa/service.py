@@ -11,7 +11,7 @@ from typing import Callable
 
 from aws_lambda_powertools import Logger
 
-from idp.kernel.audit import Actor, AuditEvent, AuditSink, NullAudit
+from idp.kernel.audit import Actor, AuditEvent, AuditSink, NullAudit, value_changes
 from idp.kernel.clock import now_iso
 from idp.signon.mfa import recovery, totp
 from idp.signon.mfa.policy import OTP, MfaPolicy, Need, epoch_of, gate, need
@@ -70,11 +70,16 @@ class MfaService:
     def policy(self) -> MfaPolicy:
         return self.store.get_policy()
 
-    def set_policy(self, new) -> MfaPolicy:
-        """PUT /admin/mfa: the grace period of ``required`` counts from when it began."""
-        stored = self.policy().replaced_by(new, int(self.clock()))
+    def set_policy(self, new, *, actor: Actor, ip: str | None = None, user_agent: str | None = None) -> MfaPolicy:
+        """PUT /admin/mfa (and the console's Settings): the grace period of ``required`` counts from when it began;
+        recorded as ``admin.mfa.updated`` by ``actor``, with the values that changed before and after."""
+        old = self.policy()
+        stored = old.replaced_by(new, int(self.clock()))
         self.store.put_policy(stored)
         log.info("mfa policy set policy=%s grace_days=%s methods=%s", stored.policy, stored.grace_days, stored.methods)
+        changed, values = value_changes(old.view(), stored.view())
+        self.audit.record(AuditEvent("admin.mfa.updated", actor=actor, ip=ip, user_agent=user_agent, changes=changed,
+                                     detail=values))
         return stored
 
     def missing(self, user: dict, pending: PendingSignOn | None, amr) -> Need:

@@ -39,7 +39,8 @@ def save_settings(admin: Admin):
         mfa = container().mfa
         chosen = parse(MfaPolicySettings, body)
         mfa.sealer.ensure()  # as PUT /admin/mfa: enrolment needs the seed key
-        mfa.set_policy(chosen)
+        mfa.set_policy(chosen, actor=admin.actor, ip=admin.request.client_ip,
+                       user_agent=admin.request.headers.get("user-agent"))
     except ValueError:
         exc = DomainError(400, "invalid_field", f"field 'grace_days': '{grace[:20]}' is not a whole number of days")
         return _page(admin, 400, FormErrors.of(exc, FIELDS), values={**body, "grace_days": grace})
