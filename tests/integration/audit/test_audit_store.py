@@ -171,3 +171,51 @@ def test_batched_events_are_written_when_the_block_fails(log):
         raise RuntimeError("the SP went away")
     items, _ = audit.query(AuditQuery(app="q"), limit=10)
     assert len(items) == 1
+
+
+def items_pk(items):
+    return [i["pk"] for i in items]
+
+
+def test_a_busy_day_and_a_busy_app_are_spread_over_their_shards_and_read_back_in_exact_order(log, monkeypatch):
+    """Issue 25 (no hot key): 400 events of one app in one day land on SHARDS day keys and SHARDS app keys,
+    none with more than twice its share; every path reads them back newest first, exactly once, page by page,
+    also when a page's query budget runs out halfway (the cursor then continues past what was given)."""
+    from collections import Counter
+
+    from idp.adapters import audit_log
+    from idp.bootstrap import container
+    from idp.kernel.audit_log import AuditQuery
+
+    audit, clock = log
+    since = int(clock.now * 1000)  # the reads below span the events' days, not the whole retention
+    for i in range(400):
+        clock.now += 0.01 if i % 50 else 3600 * 3  # bursts, some days apart
+        audit.record(_event("sso", app="busy", user_id=f"u-{i % 3}", outcome="failure" if i % 7 == 0 else "success",
+                            detail={"n": i}))
+    items = [i for i in container().table.scan()["Items"] if str(i["pk"]).startswith("AUDIT#")]
+    by_day, by_app = Counter(i["pk"] for i in items), Counter(i["gsi2pk"] for i in items)
+    assert len(by_app) == audit_log.SHARDS and max(by_app.values()) <= 2 * 400 / audit_log.SHARDS, by_app
+    assert {pk.rsplit("#", 1)[1] for pk in by_day} == {format(n, "x") for n in range(audit_log.SHARDS)}
+    per_day = Counter(pk.rsplit("#", 1)[0] for pk in items_pk(items))
+    assert max(by_day.values()) <= 2 * max(per_day.values()) / audit_log.SHARDS + 4, by_day
+    newest_first = list(range(399, -1, -1))
+
+    def read_all(query, limit):
+        seen, cursor, pages = [], None, 0
+        while True:
+            page, cursor = audit.query(query, limit=limit, cursor=cursor)
+            seen += [e["detail"]["n"] for e in page]
+            pages += 1
+            if not cursor:
+                return seen, pages
+            assert pages < 500
+
+    assert read_all(AuditQuery(since=since), 37)[0] == newest_first
+    assert read_all(AuditQuery(app="busy", since=since), 50)[0] == newest_first
+    assert read_all(AuditQuery(app="busy", outcome="failure", since=since), 5)[0] == [n for n in newest_first if n % 7 == 0]
+    assert read_all(AuditQuery(user_id="u-1", since=since), 20)[0] == [n for n in newest_first if n % 3 == 1]
+    monkeypatch.setattr(audit_log, "MAX_QUERIES", audit_log.SHARDS + 3)  # a page runs out of queries mid-merge
+    seen, pages = read_all(AuditQuery(since=since), 150)
+    assert seen == newest_first and pages > 3
+    assert read_all(AuditQuery(outcome="failure", since=since), 200)[0] == [n for n in newest_first if n % 7 == 0]

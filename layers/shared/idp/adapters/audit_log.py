@@ -2,12 +2,20 @@
 
 | access path | key | used when |
 |---|---|---|
-| every event of a UTC day | pk `AUDIT#{yyyy-mm-dd}`, sk `{event id}` | no user or app filter (type, outcome, time filter it) |
+| every event of a UTC day | pk `AUDIT#{yyyy-mm-dd}#{shard}`, sk `{event id}` | no user or app filter (type, outcome, time filter it) |
 | a user's events | gsi1pk `AUDIT#USER#{uid}`, gsi1sk `{event id}` | `user_id=` (other filters applied to it) |
-| an app's events | gsi2pk `AUDIT#APP#{slug}`, gsi2sk `{event id}` | `app=` without `user_id=` |
+| an app's events | gsi2pk `AUDIT#APP#{slug}#{shard}`, gsi2sk `{event id}` | `app=` without `user_id=` |
 
 Event ids sort newest first (idp.kernel.audit_log), so every path is read in ascending key order and a
-time range is a key range. `expires_at` (TTL) is now + the retention; reads skip expired items, since TTL
+time range is a key range.
+
+No hot key (issue 25, contract section 13): a day's events, and an app's, are spread over SHARDS partition
+keys, the shard taken from the event id's random bits. DynamoDB takes at most 1,000 writes a second on one
+partition key (and ids that rise with time defeat its split for heat), so unsharded every sign-in of the whole
+directory would write one key and every SSO to an app one GSI key: 1,000 sign-ins/s in all. With 16 shards a
+sign-in (an SSO event, and a login event) puts at most 2/16 = 0.125 writes on any key. A reader queries every
+shard of a path and merges them by id (`_merged`): a page of GET /admin/events costs at least one query per
+shard. `expires_at` (TTL) is now + the retention; reads skip expired items, since TTL
 deletion lags (and moto has none). Cost: an event is one write to the table and one to each index it is
 in (at most three); a query filtered only by type or outcome reads every event of the days it spans and
 drops what does not match (per page at most MAX_QUERIES requests, then it answers with a cursor).
@@ -42,7 +50,8 @@ from idp.kernel.audit_log import (
 
 log = Logger(child=True)
 
-MAX_QUERIES = 40  # DynamoDB requests one page of GET /admin/events may make
+SHARDS = 16  # partition keys per day and per app (a power of two: the shard is the id's last hex digit)
+MAX_QUERIES = 4 * SHARDS  # DynamoDB requests one page of GET /admin/events may make
 BATCH = 25  # BatchWriteItem's limit
 _held: ContextVar[list | None] = ContextVar("idp_audit_held", default=None)
 _KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expires_at")
@@ -113,13 +122,14 @@ class DynamoAuditLog:
     def _item(self, event: AuditEvent) -> dict[str, Any]:
         now_ms = int(self.clock() * 1000)
         eid = event_id(now_ms)
-        item: dict[str, Any] = {"pk": f"AUDIT#{day_of(now_ms)}", "sk": eid,
+        shard = shard_of(eid)
+        item: dict[str, Any] = {"pk": f"AUDIT#{day_of(now_ms)}#{shard}", "sk": eid,
                                 "expires_at": now_ms // 1000 + self.retention_days * 86_400,
                                 **_stored(event_view(eid, now_ms, event))}
         if event.user_id:
             item.update(gsi1pk=f"AUDIT#USER#{event.user_id}", gsi1sk=eid)
         if event.app:
-            item.update(gsi2pk=f"AUDIT#APP#{event.app}", gsi2sk=eid)
+            item.update(gsi2pk=f"AUDIT#APP#{event.app}#{shard}", gsi2sk=eid)
         return item
 
     def _write(self, held: list[tuple[dict, AuditEvent]]) -> None:
@@ -159,44 +169,99 @@ class DynamoAuditLog:
                             ("app", query.app if query.user_id else None)):
             if value is not None:
                 filters &= Attr(name).eq(value)
-        paths = self._paths(bounded, after, now_ms)
-        out: list[dict] = []
-        queries = 0
+        budget = [MAX_QUERIES]
         position = after
-        for index, pk_name, sk_name, pk in paths:
-            kwargs: dict[str, Any] = {"KeyConditionExpression": Key(pk_name).eq(pk) & Key(sk_name).between(low, high),
-                                      "FilterExpression": filters, "ScanIndexForward": True, "Limit": 200}
-            if index:
-                kwargs["IndexName"] = index
-            while True:
-                if queries >= MAX_QUERIES:
-                    return out, cursor_for(position) if position else None
-                page = self.table.query(**kwargs)
-                queries += 1
-                for item in page.get("Items", []):
-                    out.append(_view(item))
-                    if len(out) > limit:
-                        return out[:limit], cursor_for(out[limit - 1]["id"])
-                    position = item["sk"]
-                last = page.get("LastEvaluatedKey")
-                if not last:
-                    break
-                position = last["sk"]
-                kwargs["ExclusiveStartKey"] = last
+        out: list[dict] = []
+        for index, pk_name, sk_name, keys in self._paths(bounded, after, now_ms):
+            merged = _Merge(self.table, index, pk_name, sk_name, keys, filters, low, high, budget)
+            for item in merged:
+                out.append(_view(item))
+                if len(out) > limit:
+                    return out[:limit], cursor_for(out[limit - 1]["id"])
+            if merged.spent:  # every event up to the frontier is in `out`: the next page starts past it
+                position = max(position or "", merged.frontier or "") or None
+                return out, cursor_for(position) if position else None
+            if out:
+                position = out[-1]["id"]
             if index is None:  # a day done: continue past its oldest millisecond
-                day_start = _day_start_ms(pk[len("AUDIT#"):])
+                day_start = _day_start_ms(keys[0][len("AUDIT#"):].split("#")[0])
                 position = max(position or "", id_boundary(day_start) + "~")
         return out, None
 
-    def _paths(self, query: AuditQuery, after: str | None, now_ms: int) -> list[tuple[str | None, str, str, str]]:
+    def _paths(self, query: AuditQuery, after: str | None, now_ms: int) -> list[tuple[str | None, str, str, list[str]]]:
+        """The paths to read in order, each with its partition keys (its shards)."""
         if query.user_id:
-            return [("gsi1", "gsi1pk", "gsi1sk", f"AUDIT#USER#{query.user_id}")]
+            return [("gsi1", "gsi1pk", "gsi1sk", [f"AUDIT#USER#{query.user_id}"])]
         if query.app:
-            return [("gsi2", "gsi2pk", "gsi2sk", f"AUDIT#APP#{query.app}")]
+            return [("gsi2", "gsi2pk", "gsi2sk", [f"AUDIT#APP#{query.app}#{shard}" for shard in _ALL_SHARDS])]
         newest = query.until if query.until is not None else now_ms + _SKEW_MS
-        if after:
-            newest = min(newest, id_ms(after))
-        return [(None, "pk", "sk", f"AUDIT#{day}") for day in days_between(newest, query.since or 0)]
+        if after:  # a cursor ending in "~" is past every id of its millisecond (a day read to its start)
+            newest = min(newest, id_ms(after) - (1 if after.endswith("~") else 0))
+        return [(None, "pk", "sk", [f"AUDIT#{day}#{shard}" for shard in _ALL_SHARDS])
+                for day in days_between(newest, query.since or 0)]
+
+
+_ALL_SHARDS = [format(n, "x") for n in range(SHARDS)]
+
+
+def shard_of(eid: str) -> str:
+    """The shard of an event: the last hex digit of its id's random part."""
+    return format(int(eid[-1], 16) % SHARDS, "x")
+
+
+class _Merge:
+    """The events of one path's shards in ascending id order (newest first), read page by page. An event is
+    given out once every shard has been read past it (the frontier), so the order is exact across shards.
+    Stops early when the page's query budget is spent (`spent`; every event up to `frontier` was given)."""
+
+    def __init__(self, table, index: str | None, pk_name: str, sk_name: str, keys: list[str], filters, low: str,
+                 high: str, budget: list[int]):
+        self.table, self.index, self.pk_name, self.sk_name = table, index, pk_name, sk_name
+        self.filters, self.low, self.high, self.budget = filters, low, high, budget
+        self.shards = [{"pk": pk, "buffer": [], "start": None, "done": False, "read_to": None} for pk in keys]
+        self.spent = False
+        self.frontier: str | None = None
+
+    def _read(self, shard: dict) -> bool:
+        if self.budget[0] <= 0:
+            self.spent = True
+            return False
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key(self.pk_name).eq(shard["pk"]) & Key(self.sk_name).between(self.low, self.high),
+            "FilterExpression": self.filters, "ScanIndexForward": True, "Limit": 200}
+        if self.index:
+            kwargs["IndexName"] = self.index
+        if shard["start"]:
+            kwargs["ExclusiveStartKey"] = shard["start"]
+        page = self.table.query(**kwargs)
+        self.budget[0] -= 1
+        shard["buffer"].extend(page.get("Items", []))
+        shard["start"] = page.get("LastEvaluatedKey")
+        shard["done"] = not shard["start"]
+        shard["read_to"] = shard["start"][self.sk_name] if shard["start"] else None
+        return True
+
+    def __iter__(self) -> Iterator[dict]:
+        while True:
+            for shard in self.shards:
+                if not shard["buffer"] and not shard["done"] and not self._read(shard):
+                    return
+            open_ = [s["read_to"] for s in self.shards if not s["done"]]
+            frontier = min(open_) if open_ else None  # None: every shard read to the end of the range
+            ready: list[dict] = []
+            for shard in self.shards:
+                buffer = shard["buffer"]
+                cut = len(buffer) if frontier is None else next(
+                    (i for i, item in enumerate(buffer) if item[self.sk_name] > frontier), len(buffer))
+                ready.extend(buffer[:cut])
+                del buffer[:cut]
+            ready.sort(key=lambda item: item[self.sk_name])
+            if frontier is not None:
+                self.frontier = frontier
+            yield from ready
+            if frontier is None:
+                return
+
 
 
 def _day_start_ms(day: str) -> int:
