@@ -43,6 +43,10 @@ def _check_username(value: str | None) -> str | None:
     return value
 
 
+CONFIRM_REUSE = ("true: take a username or email that another user released (deleted, or changed) less than the "
+                 "quarantine period ago (IDP_RELEASED_NAME_QUARANTINE_DAYS, 30 by default); without it, such a name is a "
+                 "409 'quarantined' naming the date the quarantine ends. A confirmed reuse is audited.")
+
 #: What a user may be besides a person in the directory: "admin" may use the console (contract section 6).
 ROLES = ("admin",)
 
@@ -71,6 +75,7 @@ class UserCreate(_Strict):
     location: str | None = Field(default=None, max_length=256)
     state: UserState = "ACTIVE"
     roles: list[str] | None = Field(default=None, max_length=10)
+    confirm_reuse: bool = Field(default=False, description=CONFIRM_REUSE)  # not stored: see idp.directory.quarantine
 
     _email = field_validator("email")(_check_email)
     _username = field_validator("username")(_check_username)
@@ -92,6 +97,7 @@ class UserPatch(_Strict):
     location: str | None = Field(default=None, max_length=256)
     state: UserState | None = None
     roles: list[str] | None = Field(default=None, max_length=10)
+    confirm_reuse: bool = Field(default=False, description=CONFIRM_REUSE)  # not stored: see idp.directory.quarantine
 
     _email = field_validator("email")(_check_email)
     _username = field_validator("username")(_check_username)
