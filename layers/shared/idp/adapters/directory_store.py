@@ -26,8 +26,6 @@ MAX_MEMBERSHIP_READS = 40  # bound groups checked item by item in an SSO's read 
 _ITEM_PK = {"USERS": "USER#", "GROUPS": "GROUP#", "APPS": "APP#"}  # gsi1 listing -> its items' pk prefix
 
 
-
-
 def _login_names(username: str, email: str) -> list[tuple[str, str]]:
     """The login names a user claims: (value, "username"|"email"); one when they are the same string."""
     names = [(username, "username")]

@@ -14,6 +14,8 @@ LOGIN_NAMESPACE = "login"
 
 
 class ReleasedNames:
+    """Over `DirectoryStore`'s table, `_get`, `_put_item`, `_unique_put` and its ``quarantine_days``."""
+
     def _claim(self, items: list, clashes: list, value: str, what: str, uid: str, confirm_reuse: bool) -> None:
         """The writes that claim a login name for ``uid``: the unique item, and its released marker gone, which
         only holds while no other user's quarantine is running on it (any, with ``confirm_reuse``)."""
