@@ -136,7 +136,7 @@ class Container:
     def store(self) -> "DirectoryStore":
         from idp.adapters.directory_store import DirectoryStore
 
-        return DirectoryStore(self.table)
+        return DirectoryStore(self.table, quarantine_days=self.settings.idp_released_name_quarantine_days)
 
     @_part
     def directory(self) -> "DirectoryService":

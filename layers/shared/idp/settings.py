@@ -136,6 +136,10 @@ class Settings:
     scim_permanent_retry_seconds: float = Field(default=5.0, ge=0)
     events_max_receive_count: int = Field(default=8, gt=0)
 
+    # -- the directory: days a username or email a user released (deleted, or changed) stays unusable by another
+    # user unless an administrator confirms the reuse (idp.directory.quarantine); 0 turns the quarantine off
+    idp_released_name_quarantine_days: int = Field(default=30, ge=0, le=3650)
+
     # -- audit log (idp.adapters.audit_log): days an event is kept (the template's AuditRetentionDays)
     audit_retention_days: int = Field(default=90, gt=0, le=3650)
 

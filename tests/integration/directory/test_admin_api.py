@@ -123,14 +123,17 @@ def test_usernames_and_emails_share_one_namespace(api):
     status, body = api("PATCH", f"/admin/users/{other['id']}", {"email": "ANN@corp.example"})
     assert status == 409 and "email 'ANN@corp.example'" in body["message"], body
     # one's own username and email may be the same string, and names freed by a change can be taken again
+    # by another user once the administrator confirms the reuse (a released name is quarantined: issue 23)
     status, same = api("POST", "/admin/users", {"username": "sam@example.com", "email": "Sam@example.com",
                                                 "firstname": "S", "lastname": "M"})
     assert status == 201, same
     assert api("PATCH", f"/admin/users/{grace['id']}", {"email": "grace.h@example.com"})[0] == 200
-    assert api("PATCH", f"/admin/users/{mail_like['id']}", {"username": "grace@example.com"})[0] == 200
+    status, body = api("PATCH", f"/admin/users/{mail_like['id']}", {"username": "grace@example.com"})
+    assert status == 409 and body["error"] == "quarantined", body
+    assert api("PATCH", f"/admin/users/{mail_like['id']}", {"username": "grace@example.com", "confirm_reuse": True})[0] == 200
     assert api("DELETE", f"/admin/users/{same['id']}")[0] == 204
     assert api("POST", "/admin/users", {"username": "sam@example.com", "email": "sam2@example.com",
-                                        "firstname": "S", "lastname": "M"})[0] == 201
+                                        "firstname": "S", "lastname": "M", "confirm_reuse": True})[0] == 201
 
 
 def _cursor(key: dict) -> str:

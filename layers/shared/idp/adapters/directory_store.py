@@ -16,17 +16,14 @@ from idp.adapters.directory_apps import AppRecords
 from idp.adapters.directory_keys import clean as _clean
 from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
 from idp.adapters.read_scope import get_item, in_scope, prefetch, user_known
+from idp.adapters.released_names import LOGIN_NAMESPACE, ReleasedNames
+from idp.directory import quarantine
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, conflict, not_found
 
 MAX_PAGE = 200
 MAX_MEMBERSHIP_READS = 40  # bound groups checked item by item in an SSO's read scope; past it one Query of the user's groups
 _ITEM_PK = {"USERS": "USER#", "GROUPS": "GROUP#", "APPS": "APP#"}  # gsi1 listing -> its items' pk prefix
-
-
-# Usernames and emails are claimed in one namespace: a string a person types at the login page names
-# at most one account, whether it is somebody's username or somebody's email.
-LOGIN_NAMESPACE = "login"
 
 
 def _login_names(username: str, email: str) -> list[tuple[str, str]]:
@@ -37,11 +34,13 @@ def _login_names(username: str, email: str) -> list[tuple[str, str]]:
     return names
 
 
-class DirectoryStore(AppRecords):
-    """Users, groups, membership, apps and bindings in the directory table."""
+class DirectoryStore(AppRecords, ReleasedNames):
+    """Users, groups, membership, apps and bindings in the directory table. ``quarantine_days``: how long a
+    login name a user released stays unusable by another user (idp.directory.quarantine; 0: not at all)."""
 
-    def __init__(self, table):
+    def __init__(self, table, quarantine_days: int = quarantine.DEFAULT_DAYS):
         self.table = table
+        self.quarantine_days = quarantine_days
         self.revisions = revisions.RevisionCache()  # this container's copies of app configs and bound groups
 
     @property
@@ -66,6 +65,8 @@ class DirectoryStore(AppRecords):
             for i, reason in enumerate(reasons):
                 if reason.get("Code") == "ConditionalCheckFailed":
                     msg = clash_messages[i] if i < len(clash_messages) else None
+                    if callable(msg):  # an error that reads what clashed (a released name's quarantine)
+                        raise msg() from None
                     raise conflict(msg or "the record changed or already exists") from None
             raise DomainError(409, "conflict", "the change clashed with a concurrent change; try again") from None
 
@@ -123,7 +124,7 @@ class DirectoryStore(AppRecords):
         return new, put
 
     # ---------- users ----------
-    def create_user(self, fields: dict, password_hash: str | None, events_for) -> dict:
+    def create_user(self, fields: dict, password_hash: str | None, events_for, confirm_reuse: bool = False) -> dict:
         uid = new_id("u")
         ts = now_iso()
         user = {**{k: v for k, v in fields.items() if v is not None}, "id": uid, "created_at": ts, "updated_at": ts, "version": 1}
@@ -131,10 +132,9 @@ class DirectoryStore(AppRecords):
         if password_hash:
             item["password_hash"] = password_hash
         items = [{"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}]
-        clashes: list[str | None] = [None]
+        clashes: list = [None]
         for value, what in _login_names(user["username"], user["email"]):
-            items.append(self._unique_put(LOGIN_NAMESPACE, value, uid))
-            clashes.append(f"{what} '{value}' is already taken (usernames and emails share one namespace)")
+            self._claim(items, clashes, value, what, uid, confirm_reuse)
         self._transact(items + self._outbox_puts(events_for(user)), clashes)
         return _clean(item)
 
@@ -185,22 +185,22 @@ class DirectoryStore(AppRecords):
     def all_user_ids(self) -> list[str]:
         return self._gsi1_keys("USERS")
 
-    def update_user(self, uid: str, changes: dict, password_hash: str | None, events_for) -> dict:
+    def update_user(self, uid: str, changes: dict, password_hash: str | None, events_for, confirm_reuse: bool = False) -> dict:
         current = self.get_user_item(uid)
         if not current:
             raise not_found("user", uid)
         new, put = self._next_version(current, {**changes, **({"password_hash": password_hash} if password_hash else {})})
         items = [put]
-        clashes: list[str | None] = ["the user changed concurrently; try again"]
+        clashes: list = ["the user changed concurrently; try again"]
         before = {v.lower() for v, _ in _login_names(current["username"], current["email"])}
         after = _login_names(new["username"], new["email"])
         for value, what in after:
             if value.lower() not in before:
-                items.append(self._unique_put(LOGIN_NAMESPACE, value, uid))
-                clashes.append(f"{what} '{value}' is already taken (usernames and emails share one namespace)")
+                self._claim(items, clashes, value, what, uid, confirm_reuse)
         for value in before - {v.lower() for v, _ in after}:
-            items.append(self._unique_delete(LOGIN_NAMESPACE, value))
-            clashes.append(None)
+            released = [self._unique_delete(LOGIN_NAMESPACE, value), *self._release(value, uid)]
+            items += released
+            clashes += [None] * len(released)
         self._transact(items + self._outbox_puts(events_for(_clean(new))), clashes)
         return _clean(new)
 
@@ -216,10 +216,9 @@ class DirectoryStore(AppRecords):
             elif rel["sk"].startswith("APP#"):
                 mirrors.append({"pk": f"APP#{rel['sk'][4:]}", "sk": f"BIND#USER#{uid}"})
         # The profile, its unique claims and the outbox go in one transaction; edges after it.
-        items = [
-            {"Delete": {"TableName": self.table.name, "Key": {"pk": f"USER#{uid}", "sk": "PROFILE"}}},
-            *(self._unique_delete(LOGIN_NAMESPACE, value) for value, _ in _login_names(current["username"], current["email"])),
-        ]
+        items = [{"Delete": {"TableName": self.table.name, "Key": {"pk": f"USER#{uid}", "sk": "PROFILE"}}}]
+        for value, _ in _login_names(current["username"], current["email"]):
+            items += [self._unique_delete(LOGIN_NAMESPACE, value), *self._release(value, uid)]
         self._transact(items + self._outbox_puts(events_for(_clean(current))), [])
         with self.table.batch_writer() as batch:
             for rel in related:

@@ -43,6 +43,10 @@ def _check_username(value: str | None) -> str | None:
     return value
 
 
+CONFIRM_REUSE = ("true: take a username or email that another user released (deleted, or changed) less than the "
+                 "quarantine period ago (IDP_RELEASED_NAME_QUARANTINE_DAYS, 30 by default); without it, such a name is a "
+                 "409 'quarantined' naming the date the quarantine ends. A confirmed reuse is audited.")
+
 #: What a user may be besides a person in the directory: "admin" may use the console (contract section 6).
 ROLES = ("admin",)
 
@@ -71,6 +75,7 @@ class UserCreate(_Strict):
     location: str | None = Field(default=None, max_length=256)
     state: UserState = "ACTIVE"
     roles: list[str] | None = Field(default=None, max_length=10)
+    confirm_reuse: bool = Field(default=False, description=CONFIRM_REUSE)  # not stored: see idp.directory.quarantine
 
     _email = field_validator("email")(_check_email)
     _username = field_validator("username")(_check_username)
@@ -92,6 +97,7 @@ class UserPatch(_Strict):
     location: str | None = Field(default=None, max_length=256)
     state: UserState | None = None
     roles: list[str] | None = Field(default=None, max_length=10)
+    confirm_reuse: bool = Field(default=False, description=CONFIRM_REUSE)  # not stored: see idp.directory.quarantine
 
     _email = field_validator("email")(_check_email)
     _username = field_validator("username")(_check_username)
@@ -236,11 +242,60 @@ class ProvisioningSettings(_Strict):
         return _check_target(value, info, connect=True).rstrip("/")
 
 
+# What no directory text may hold (contract section 2): C0 controls (U+0000-U+001F), DEL, C1 controls
+# (U+0080-U+009F), and what XML cannot carry at all (lone surrogates, U+FFFE, U+FFFF). A user's fields go
+# into every SAML assertion: one such character there and every SSO of that user failed with a 500.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# A PEM (an SP's certificate) is lines: tab, line feed and carriage return are its whitespace.
+_CONTROL_IN_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# By top-level field: a password is a secret that never leaves its hash (any character may be in it).
+_TEXT_RULES = {"password": None, "sp_certificate": _CONTROL_IN_LINES}
+
+
+def _control_character(value, path: str, rule: re.Pattern) -> DomainError | None:
+    """The 400 naming the first field (a dotted path, as pydantic names nested ones) whose text holds a
+    control character, or None. The message gives the character's code point, never the value."""
+    if isinstance(value, str):
+        found = rule.search(value)
+        if found:
+            return DomainError(400, "invalid_field", f"field '{path}': must not contain control characters "
+                                                     f"(U+{ord(found.group()):04X} at position {found.start() + 1})")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and rule.search(key):
+                return DomainError(400, "invalid_field", f"field '{path}': a name in it must not contain control characters "
+                                                         f"(U+{ord(rule.search(key).group()):04X})")
+            problem = _control_character(item, f"{path}.{key}", rule)
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            problem = _control_character(item, f"{path}.{i}", rule)
+            if problem:
+                return problem
+    return None
+
+
+def refuse_control_characters(body: dict) -> None:
+    """Every text of a body, nested ones and names included, free of control characters, or a 400 naming
+    the field. `parse()` applies it to every model: users, groups, apps and provisioning alike, whether
+    the admin API, the console or the import of an SP's users sent the values."""
+    for name, value in body.items():
+        if isinstance(name, str) and _CONTROL.search(name):
+            raise DomainError(400, "invalid_field", f"a field name must not contain control characters "
+                                                    f"(U+{ord(_CONTROL.search(name).group()):04X})")
+        rule = _TEXT_RULES.get(name, _CONTROL)
+        problem = _control_character(value, name, rule) if rule is not None else None
+        if problem:
+            raise problem
+
+
 def parse(model: type[BaseModel], body, *, allow_local_targets: bool = False) -> BaseModel:
     """Validate a JSON body into `model`, turning pydantic errors into a 400 that names the field.
     `allow_local_targets`: the local stack, where plain http to loopback is a valid target."""
     if not isinstance(body, dict):
         raise DomainError(400, "invalid_body", "the request body must be a JSON object")
+    refuse_control_characters(body)
     try:
         return model.model_validate(body, context={"allow_local_targets": allow_local_targets})
     except ValidationError as exc:

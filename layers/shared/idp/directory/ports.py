@@ -25,7 +25,11 @@ class DirectoryRepository(Protocol):
     """Users, groups, membership, apps, bindings and the outbox, stored; `events_for(obj)` gives the change
     events that are written in the same transaction. `idp.adapters.directory_store.DirectoryStore` is the real one."""
 
-    def create_user(self, fields: dict, password_hash: str | None, events_for) -> dict: ...
+    def create_user(self, fields: dict, password_hash: str | None, events_for, confirm_reuse: bool = False) -> dict:
+        """`confirm_reuse`: the user may take a login name another user released (idp.directory.quarantine)."""
+
+    def released_name(self, value: str) -> dict | None:
+        """The marker of a login name a user released (`owner`, `released_at`, `until`), or None."""
 
     def get_user_item(self, uid: str) -> dict | None: ...
 
@@ -37,7 +41,8 @@ class DirectoryRepository(Protocol):
 
     def all_user_ids(self) -> list[str]: ...
 
-    def update_user(self, uid: str, changes: dict, password_hash: str | None, events_for) -> dict: ...
+    def update_user(self, uid: str, changes: dict, password_hash: str | None, events_for,
+                    confirm_reuse: bool = False) -> dict: ...
 
     def delete_user(self, uid: str, events_for) -> None: ...
 

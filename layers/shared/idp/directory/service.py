@@ -6,10 +6,11 @@ from dataclasses import dataclass, field, replace
 
 from aws_lambda_powertools import Logger
 
-from idp.directory import models
+from idp.directory import models, quarantine
 from idp.directory.passwords import hash_password
 from idp.directory.ports import DirectoryRepository, Publisher, SignonHooks
 from idp.kernel.audit import API_ADMIN, Actor, AuditEvent, AuditSink, NullAudit, changed_fields, value_changes
+from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, not_found
 from idp.kernel.events import event
 
@@ -64,11 +65,15 @@ class DirectoryService:
     # ---------- users ----------
     def create_user(self, body) -> dict:
         data = models.parse(models.UserCreate, body).model_dump()
+        confirm_reuse = data.pop(quarantine.CONFIRM_FIELD)
         password = data.pop("password", None)
+        reused = self._released_names(data, None, confirm_reuse)
         captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
-        user = self.store.create_user(data, hash_password(password) if password else None, events_for)
+        user = self.store.create_user(data, hash_password(password) if password else None, events_for,
+                                      confirm_reuse=confirm_reuse)
         self.publish(captured)
         self.record("admin.user.created", user_id=user["id"], changes=[*data, *(["password"] if password else [])])
+        self._record_reuse(user["id"], reused)
         if password and self.signon:
             self.signon.password_set(user["id"])
         return user
@@ -84,15 +89,19 @@ class DirectoryService:
         for required in models.UserPatch.NOT_NULL:
             if required in data and data[required] is None:
                 raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
+        confirm_reuse = data.pop(quarantine.CONFIRM_FIELD, False)
         password = data.pop("password", None)
         before = self.get_user(uid)
+        reused = self._released_names(data, uid, confirm_reuse)
         captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
-        user = self.store.update_user(uid, data, hash_password(password) if password else None, events_for)
+        user = self.store.update_user(uid, data, hash_password(password) if password else None, events_for,
+                                      confirm_reuse=confirm_reuse)
         self.publish(captured)
         # What the change changed (the console's form sends every field), with the values before and after.
         changed, values = value_changes({**before, "roles": before.get("roles") or []}, data)
         self.record("admin.user.updated", user_id=uid, changes=[*changed, *(["password"] if password else [])],
                     detail=values)
+        self._record_reuse(uid, reused)
         # After the change is stored: a login racing it with the old password gets a session of the old epoch.
         if password and self.signon:
             self.signon.password_set(uid)
@@ -100,6 +109,27 @@ class DirectoryService:
         if data.get("state") == "SUSPENDED":
             self._end_sessions(uid, "suspended")  # for good: unsuspending does not bring the old cookies back
         return user
+
+    def _released_names(self, data: dict, uid: str | None, confirm_reuse: bool) -> list[tuple[str, str, dict]]:
+        """The login names of ``data`` that another user released and whose quarantine still runs, as
+        (field, value, marker): a 409 naming the first unless the administrator confirmed the reuse. (The
+        store's transaction checks the same again, so a name released meanwhile is a 409 too.)"""
+        now, held = now_iso(), []
+        for what in ("username", "email"):
+            value = data.get(what)
+            marker = self.store.released_name(value) if isinstance(value, str) and value else None
+            if quarantine.holds(marker, uid, now):
+                if not confirm_reuse:
+                    raise quarantine.conflict(what, value, marker)
+                held.append((what, value, marker))
+        return held
+
+    def _record_reuse(self, uid: str, reused: list[tuple[str, str, dict]]) -> None:
+        """Audit each quarantined name an administrator handed to ``uid`` (the field, never the value)."""
+        for what, _value, marker in reused:
+            self.record("admin.user.released_name_reused", user_id=uid, changes=[what],
+                        detail={"field": what, "released_by": marker.get("owner"), "released_at": marker.get("released_at"),
+                                "quarantined_until": marker.get("until")})
 
     def revoke_sessions(self, uid: str) -> None:
         """POST /admin/users/{id}/sessions/revoke: every IdP session of the user ends (404 for an unknown user)."""

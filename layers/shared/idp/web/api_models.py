@@ -273,7 +273,7 @@ _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidatio
 
 def _polish(document: dict) -> dict:
     """What powertools generates, with the contract's answers: no 422 (validation failures are our 400
-    ErrorBody), no body on a 204, and the request models as named components."""
+    ErrorBody), no body on a 204, a 415 wherever a body is taken, and the request models as named components."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
@@ -281,6 +281,9 @@ def _polish(document: dict) -> dict:
             responses.pop("422", None)
             if "204" in responses:
                 responses["204"].pop("content", None)
+            if "requestBody" in operation and "401" in responses:  # a body of another media type (contract section 2)
+                responses["415"] = {**responses["401"], "description": "the body is not JSON (Content-Type)"}
+                operation["responses"] = dict(sorted(responses.items()))
             content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
             schema = content.get("schema") or {}
             if schema.get("title") and "properties" in schema:

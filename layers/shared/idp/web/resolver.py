@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, HttpResolverLocal, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.http_resolver import MockLambdaContext, _RequestState
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
 from idp.adapters.aws_deadline import aws_deadline
 from idp.adapters.aws_faults import retry_after
@@ -64,18 +64,34 @@ def install_error_handlers(app) -> None:
             log.error("server error: %s", exc.message)
         return _json_error(exc.status, exc.code, exc.message)
 
+    def _unauthorized() -> Response | None:
+        """powertools validates before the route's middlewares run: the token still comes first."""
+        from idp.web.auth import admin_middleware
+
+        try:
+            admin_middleware(app, lambda _app: None)
+        except DomainError as exc:
+            return _json_error(exc.status, exc.code, exc.message)
+        return None
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_media_type(exc: RequestUnsupportedContentType):
+        # A typed route's body in a media type powertools cannot read (text/plain, XML, ...): a 415 naming it.
+        from idp.web.http import unsupported_media_type
+
+        refused = _unauthorized() or unsupported_media_type(app.current_event.headers.get("content-type"))
+        return refused if isinstance(refused, Response) else _json_error(refused.status, refused.code, refused.message)
+
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError):
         # powertools parses a typed route's body and query before the route runs (the services validate
         # them after). Its words are not the contract's: answer what our own reading of the body says.
-        from idp.web.auth import admin_middleware
         from idp.web.http import json_body
         from idp.web.request import current_request
 
-        try:  # powertools validates before the route's middlewares run: the token still comes first
-            admin_middleware(app, lambda _app: None)
-        except DomainError as exc:
-            return _json_error(exc.status, exc.code, exc.message)
+        refused = _unauthorized()
+        if refused:
+            return refused
         first = (exc.errors() or [{}])[0]
         loc = [str(p) for p in first.get("loc", ())]
         if loc[:1] == ["body"]:

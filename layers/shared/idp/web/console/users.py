@@ -15,7 +15,7 @@ from idp.web.console.router import console_router
 
 PROFILE = ("username", "email", "firstname", "lastname", "displayname", "title", "department")
 REQUIRED = ("username", "email", "firstname", "lastname")
-FORM_FIELDS = PROFILE + ("password", "roles", "state")
+FORM_FIELDS = PROFILE + ("password", "roles", "state", "confirm_reuse")
 SEARCH_SCAN_LIMIT = 2000  # users read at most by one search (the directory has no text index)
 NOTICES = {"created": "User created.", "saved": "Changes saved.", "suspended": "User suspended; every session ended.",
            "activated": "User activated.", "revoked": "Every session of this user ended.", "deleted": "User deleted.",
@@ -68,7 +68,7 @@ def list_users(admin: Admin):
 @console_router.get("/console/users/new")
 @console_route(console_router)
 def new_user(admin: Admin):
-    return page(200, "console/user_new.html", admin, values={}, errors=None)
+    return page(200, "console/user_new.html", admin, values={}, errors=None, offer_reuse=False)
 
 
 @console_router.post("/console/users/new")
@@ -80,14 +80,21 @@ def create_user(admin: Admin):
         body["password"] = form["password"]
     if checked(form, "admin_role"):
         body["roles"] = [ADMIN_ROLE]
+    if checked(form, "confirm_reuse"):
+        body["confirm_reuse"] = True
     for name in REQUIRED:
         body.setdefault(name, "")  # the service names a missing one
     try:
         user = admin.directory.create_user(body)
     except DomainError as exc:
         return page(FormErrors.of(exc, FORM_FIELDS).status, "console/user_new.html", admin, values=dict(form),
-                    errors=FormErrors.of(exc, FORM_FIELDS))
+                    errors=FormErrors.of(exc, FORM_FIELDS), offer_reuse=_offers_reuse(exc))
     return see_other(f"/console/users/{user['id']}?done=created")
+
+
+def _offers_reuse(exc: DomainError) -> bool:
+    """A quarantined username or email: the form offers the box that confirms its reuse."""
+    return exc.code == "quarantined"
 
 
 def _access(uid: str) -> list[dict]:
@@ -124,7 +131,8 @@ def _provisioning(uid: str) -> list[dict]:
 
 
 def user_page(admin: Admin, uid: str, *, status: int = 200, errors: FormErrors | None = None,
-              values: dict | None = None, notice: str | None = None, diagnosis: dict | None = None):
+              values: dict | None = None, notice: str | None = None, diagnosis: dict | None = None,
+              offer_reuse: bool = False):
     user = directory().get_user(uid)
     store = directory().store
     groups = [g for g in (store.get_group(gid) for gid in store.groups_of_user(uid)) if g]
@@ -135,7 +143,7 @@ def user_page(admin: Admin, uid: str, *, status: int = 200, errors: FormErrors |
                 other_groups=sorted((g for g in others if g["id"] not in member_of), key=lambda g: g["name"].lower()),
                 access=_access(uid), provisioning=_provisioning(uid), is_admin=ADMIN_ROLE in (user.get("roles") or []),
                 factors=container().mfa.factors(uid), diagnosis=diagnosis, all_apps=store.list_apps(200, None)[0],
-                is_self=uid == admin.uid, notice=notice)
+                is_self=uid == admin.uid, notice=notice, offer_reuse=offer_reuse)
 
 
 REASONS = {"not_bound": "not bound to the app, directly or through a group", "suspended": "the account is suspended",
@@ -173,13 +181,15 @@ def save_user(admin: Admin, uid: str):
         return user_page(admin, uid, status=400, errors=FormErrors.of(exc, FORM_FIELDS), values=dict(form))
     roles = set(directory().get_user(uid).get("roles") or [])
     body["roles"] = sorted(roles | {ADMIN_ROLE} if wants_admin else roles - {ADMIN_ROLE})
+    if checked(form, "confirm_reuse"):
+        body["confirm_reuse"] = True
     try:
         admin.directory.update_user(uid, body)
     except DomainError as exc:
         if exc.status == 404:
             raise
         return user_page(admin, uid, status=FormErrors.of(exc, FORM_FIELDS).status,
-                         errors=FormErrors.of(exc, FORM_FIELDS), values=dict(form))
+                         errors=FormErrors.of(exc, FORM_FIELDS), values=dict(form), offer_reuse=_offers_reuse(exc))
     return see_other(f"/console/users/{uid}?done=saved")
 
 
