@@ -94,12 +94,14 @@ class LoginState:
     uid: str | None = None
     amr: tuple[str, ...] = ()
     epoch: int | None = None  # the user's session epoch when the login got past the password
+    password_at: int | None = None  # when the password was typed (a step-up: the session's), None: not yet
 
     @classmethod
     def from_item(cls, login_id: str, item: Mapping) -> "LoginState":
         stored = item.get("pending") or {}
         return cls(login_id, item["csrf"], stored.get("browser"), PendingSignOn.from_item(stored), item.get("uid"),
-                   tuple(item.get("amr") or ()), int(item["epoch"]) if item.get("epoch") is not None else None)
+                   tuple(item.get("amr") or ()), int(item["epoch"]) if item.get("epoch") is not None else None,
+                   _seconds(item.get("pwd_at")))
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,12 @@ class Session:
     auth_instant: int  # epoch seconds
     absolute_expiry: int
     amr: tuple[str, ...] = ("pwd",)  # how the user signed in (RFC 8176: pwd, otp, webauthn)
+    password_at: int | None = None  # when the user last typed the password in this session (None: not at all)
 
     @classmethod
     def from_item(cls, item: Mapping) -> "Session":
         return cls(item["uid"], item["session_index"], item["csrf"], int(item["auth_instant"]), int(item["absolute_expiry"]),
-                   tuple(item.get("amr") or ("pwd",)))
+                   tuple(item.get("amr") or ("pwd",)), _seconds(item.get("pwd_at")))
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,8 @@ class SignedIn:
     @property
     def uid(self) -> str:
         return self.session.uid
+
+
+def _seconds(value) -> int | None:
+    """An epoch-seconds attribute of a stored item (a DynamoDB number), or None when it is absent."""
+    return int(value) if value is not None else None

@@ -14,7 +14,7 @@ from idp.signon.login import LoggedIn, LoginSubmission, Refused, ShowForm
 from idp.signon.models import LoginState
 from idp.web.forms import render
 from idp.web.mfa_pages import SCRIPT_PAGE_CSP, passkeys_allowed, second_step_page
-from idp.web.pages import error_page, html, redirect, unknown_app
+from idp.web.pages import error_page, html, redirect, unknown_app, wait_words
 from idp.web.request import WebRequest
 from idp.web.session_cookies import (
     BROWSER,
@@ -40,14 +40,6 @@ _FORM_ERRORS = {
     "missing_code": (400, "Enter the code from your authenticator app, or a recovery code."),
     "wrong_code": (401, "That code is not valid. Enter the current code from your authenticator app, or an unused recovery code."),
 }
-
-
-def wait_words(seconds: int) -> str:
-    """``30 seconds``, ``2 minutes``: how long to wait, rounded up."""
-    if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = (seconds + 59) // 60
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _login_page(status: int, state: LoginState, *, error: str | None = None, username: str = "",
