@@ -2,9 +2,11 @@
 "Set up authenticator app" (a QR code of the otpauth:// URI and the setup key, confirmed by a field named
 ``code``), passkeys (added by web/passkey_routes; renamed and removed here), recovery codes (regenerated,
 shown once) and a password change (the current password required; every other session ends). Every
-POST carries the session's CSRF token. A user who holds a factor manages them only from a session that
-passed one (a stolen password alone cannot add an attacker's authenticator); a user who must enrol
-before a Response comes here with ``resume`` and goes on to the app once enrolled."""
+POST carries the session's CSRF token. Sign-in methods are managed only from a session whose password was
+typed within IDP_REAUTH_SECONDS (else the login form asks for it again, and the factor where the user has
+one: a stolen session cookie alone cannot enrol an attacker's authenticator) and, for a user who holds a
+factor, that passed one (a stolen password alone cannot either); a user who must enrol before a Response
+comes here with ``resume`` and goes on to the app once enrolled."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -34,9 +36,21 @@ def may_manage(current: SignedIn) -> bool:
     return satisfied(current.session.amr) or not container().mfa.has_factor(current.uid)
 
 
+def password_recent(current: SignedIn) -> bool:
+    """The password was typed in this session within IDP_REAUTH_SECONDS (contract section 7)."""
+    return container().signon.password_recent(current)
+
+
 def _step_up(request: WebRequest, current: SignedIn) -> Response:
     browser, cookies = browser_binding(request)
     state = container().signon.begin_step_up(browser, current.session, PendingSignOn.account())
+    return redirect(f"/login?state={quote(state.login_id)}", cookies)
+
+
+def _reauth(request: WebRequest, back: str = "/account") -> Response:
+    """The login form again (the password, then the factor where the user has one), coming back to ``back``."""
+    browser, cookies = browser_binding(request)
+    state = container().signon.begin_login(browser, PendingSignOn.account(back))
     return redirect(f"/login?state={quote(state.login_id)}", cookies)
 
 
@@ -52,6 +66,8 @@ def _guard_post(request: WebRequest) -> tuple[SignedIn | None, Response | None]:
         return None, redirect("/login")
     if not same(request.form.get("csrf"), current.session.csrf):
         return None, _csrf_failed()
+    if not password_recent(current):
+        return None, _reauth(request)
     if not may_manage(current):
         return None, _step_up(request, current)
     return current, None
@@ -71,6 +87,8 @@ def account(request: WebRequest) -> Response:
     current = _current(request)
     if current is None:
         return redirect("/login")
+    if not password_recent(current):
+        return _reauth(request, request.path + (f"?{request.raw_query}" if request.raw_query else ""))
     if not may_manage(current):
         return _step_up(request, current)
     resume = request.query.get("resume")
