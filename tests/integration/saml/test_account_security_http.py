@@ -153,6 +153,16 @@ def asks_for_the_password(page) -> bool:
     return 'name="password"' in page.text and "setup-key" not in page.text and page.path == "/login"
 
 
+def test_the_password_prompt_never_returns_outside_the_account_page():
+    from idp.signon.models import PendingSignOn
+
+    for hostile in ("https://evil.example/account", "//evil.example/account", "/account/../login", "/accountx",
+                    "/account/setup/\\evil", "/account/totp", "/account?x=\x00", None):
+        assert PendingSignOn.account(hostile).resume_path == "/account", hostile
+    back = PendingSignOn.account("/account/setup?resume=abc")
+    assert PendingSignOn.from_item(back.to_item()).resume_path == "/account/setup?resume=abc"
+
+
 def test_the_reauth_window_defaults_to_five_minutes():
     from idp.settings import Settings
 
@@ -177,6 +187,7 @@ def test_a_stolen_cookie_cannot_enrol_the_first_factor(short_reauth, world):  # 
     # the user types the password again, and is back on the account page, where enrolment works
     again = victim.request("GET", "/account")
     assert asks_for_the_password(again) and "password again" in again.text
+    assert "Sign in with a passkey" not in again.text  # a passwordless sign-in would not type the password
     back = password_step(victim, again)
     assert back.path == "/account" and "Set up authenticator app" in back.text
     secret, codes = enrol_totp(victim)
