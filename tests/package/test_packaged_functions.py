@@ -432,6 +432,7 @@ def test_the_consoles_pages_run_under_the_console_role(invoke, stack):
     login = _password_login(invoke, "pkgadmin", roles=("admin",))
     assert login["statusCode"] in (200, 302, 303), login
     cookies = [c.split(";", 1)[0] for c in login.get("cookies", [])]
+    cookies = _enrol_totp(invoke, cookies)  # an administrator's console session always passed a second factor
     events = []
     for path in CONSOLE_PAGES:
         event = copy.deepcopy(sample("http_console.json"))
@@ -458,6 +459,24 @@ def _login_event(path: str, cookies: list[str], method: str = "GET", form: dict 
         event["headers"]["content-type"] = "application/x-www-form-urlencoded"
         event["body"] = urllib.parse.urlencode(form)
     return event
+
+
+def _enrol_totp(invoke, cookies: list[str]) -> list[str]:
+    """The signed-in user sets up an authenticator app on /account (login function, under its role): the cookies
+    with the session its first code renewed."""
+    import pyotp
+
+    (page,) = invoke("SamlLoginFunction", [_login_event("/account", cookies)])
+    assert page["statusCode"] == 200, page
+    (setup,) = invoke("SamlLoginFunction", [_login_event("/account/totp", cookies, "POST",
+                                                         {"csrf": _form_fields(page["body"])["csrf"]})])
+    secret = re.search(r'data-testid="setup-key">([A-Z2-7]+)<', setup["body"]).group(1)
+    (done,) = invoke("SamlLoginFunction", [_login_event("/account/totp/confirm", cookies, "POST",
+                                                        {**_form_fields(setup["body"]), "code": pyotp.TOTP(secret).now()})])
+    assert done["statusCode"] == 200 and "Authenticator app added" in done["body"], done["statusCode"]
+    renewed = dict(c.split("=", 1) for c in cookies)
+    renewed.update(c.split(";", 1)[0].split("=", 1) for c in done.get("cookies", []))
+    return [f"{name}={value}" for name, value in renewed.items()]
 
 
 def _signed_in_user_of_an_app(invoke, slug: str) -> list[str]:

@@ -103,6 +103,8 @@ class Settings:
     idp_session_lifetime_seconds: int = Field(default=8 * 3600, gt=0)
     idp_session_idle_seconds: int = Field(default=3600, gt=0)
     idp_login_state_seconds: int = Field(default=15 * 60, gt=0)
+    # Changing sign-in methods on /account needs the password typed within this many seconds (contract section 7).
+    idp_reauth_seconds: int = Field(default=300, ge=0)
     # Login throttling (idp.signon.policy): failures before progressive delays start, per account from one
     # address or known browser (USER), per account from unknown browsers (ACCOUNT), per address (IP); the
     # longest delay (LOCKOUT); the quiet time after which a counter is forgotten (FAILURE_WINDOW).

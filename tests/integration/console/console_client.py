@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from urllib.parse import urlencode, urlsplit
 
+from idp.signon.mfa import totp
 from idp_testing.lambda_events import LambdaContext, http_event
 
 FORM_FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -42,6 +44,8 @@ class Browser:
     def __init__(self, app):
         self.app = app
         self.jar: dict[str, str] = {}
+        self.totp_secret: str | None = None  # the authenticator app enrolled from this browser
+        self.recovery_codes: list[str] = []  # ... and the recovery codes it was shown
 
     def _send(self, method: str, path: str, form: dict | None = None) -> Page:
         parts = urlsplit(path)
@@ -67,11 +71,31 @@ class Browser:
     def post(self, path: str, form: dict) -> Page:
         return self._send("POST", path, form)
 
-    def login(self, username: str, password: str, start: str = "/login") -> Page:
-        """Sign in through the IdP's login page (following the redirect from ``start``)."""
+    def login(self, username: str, password: str, start: str = "/login", code: str | None = None) -> Page:
+        """Sign in through the IdP's login page (following the redirect from ``start``); ``code``: the second step's
+        code (a TOTP or a recovery code) when the login asks for one."""
         page = self.get(start)
         if page.status == 302:
             page = self.get(page.location)
         assert page.status == 200, page.body
         form = {"login": page.hidden("login"), "csrf": page.hidden("csrf"), "username": username, "password": password}
-        return self.post("/login", form)
+        answer = self.post("/login", form)
+        if code is not None:
+            assert answer.status == 200 and 'name="code"' in answer.body, answer.body[:400]
+            answer = self.post("/login", {"login": answer.hidden("login"), "csrf": answer.hidden("csrf"), "code": code})
+        return answer
+
+    def enrol_totp(self, setup_location: str) -> Page:
+        """On the enrolment page a sign-in was sent to (``/account/setup?resume=...``): set up an authenticator app,
+        confirm its first code, keep the secret and the recovery codes, and Continue; returns Continue's answer."""
+        page = self.get(setup_location)
+        assert page.status == 200 and "Set up authenticator app" in page.body, page.body[:400]
+        csrf, resume = page.hidden("csrf", "/account/totp"), page.hidden("resume", "/account/totp")
+        setup = self.post("/account/totp", {"csrf": csrf, "resume": resume})
+        secret = re.search(r'data-testid="setup-key">([A-Z2-7]+)<', setup.body).group(1)
+        done = self.post("/account/totp/confirm", {"csrf": csrf, "factor": setup.hidden("factor"), "resume": resume,
+                                                   "code": totp.code_at(secret, time.time())})
+        assert done.status == 200 and "Authenticator app added" in done.body, done.body[:400]
+        self.totp_secret, self.recovery_codes = secret, re.findall(r"<li><code>([a-z0-9-]{19})</code></li>", done.body)
+        return self.post("/account/resume", {"csrf": done.hidden("csrf", "/account/resume"),
+                                             "resume": done.hidden("resume", "/account/resume")})

@@ -18,7 +18,11 @@ def test_without_a_session_the_console_sends_to_the_login_and_back(app, people):
     done = browser.post("/login", {"login": login.hidden("login"), "csrf": login.hidden("csrf"),
                                    "username": ADMIN["username"], "password": ADMIN["password"]})
     assert done.status == 302 and done.location == "/console/users?q=ro"
-    page = browser.get(done.location)
+    enrol = browser.get(done.location)  # an administrator's first console visit: a second factor first
+    assert enrol.status == 302 and enrol.location.startswith("/account/setup?resume=")
+    back = browser.enrol_totp(enrol.location)
+    assert back.status == 302 and back.location == "/console/users?q=ro"
+    page = browser.get(back.location)
     assert page.status == 200 and "root@example.com" in page.text
 
 
@@ -63,7 +67,7 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(admin_browser, people
 def test_the_csrf_token_is_bound_to_the_session(app, admin_browser, people):
     token = admin_browser.get("/console").hidden("csrf")
     other = Browser(app)
-    other.login(ADMIN["username"], ADMIN["password"])
+    other.login(ADMIN["username"], ADMIN["password"], code=admin_browser.recovery_codes[0])
     assert other.get("/console").hidden("csrf") != token
     uid = people["plain"]["id"]
     assert other.post(f"/console/users/{uid}/suspend", {"csrf": token}).status == 403

@@ -76,16 +76,18 @@ class FakeStore:
     def delete_login(self, lid):
         self.logins.pop(lid, None)
 
-    def advance_login(self, lid, uid, amr):
-        self.logins[lid].update(uid=uid, amr=list(amr), epoch=self.epochs.get(uid, 0))
+    def advance_login(self, lid, uid, amr, password_at=None):
+        self.logins[lid].update(uid=uid, amr=list(amr), epoch=self.epochs.get(uid, 0),
+                                **({"pwd_at": password_at} if password_at is not None else {}))
 
-    def create_session(self, uid, amr=None, *, ending=(None, None)):
+    def create_session(self, uid, amr=None, *, ending=(None, None), password_at=None):
         self.delete_login(ending[0])
         self.delete_session(ending[1])
         sid = new_token()
         n = next(self._n)
         self.sessions[sid] = {"uid": uid, "session_index": f"_s{n}", "csrf": f"csrf{n}", "auth_instant": 1_900_000_000,
-                              "absolute_expiry": 1_900_028_800, "epoch": self.epochs.get(uid, 0), "amr": list(amr or ["pwd"])}
+                              "absolute_expiry": 1_900_028_800, "epoch": self.epochs.get(uid, 0), "amr": list(amr or ["pwd"]),
+                              **({"pwd_at": password_at} if password_at is not None else {})}
         return sid, dict(self.sessions[sid])
 
     def get_session(self, sid, touch=True):

@@ -19,7 +19,8 @@ from idp.signon.policy import SignonPolicy, Throttle
 
 # Items (one table, see docs/ARCHITECTURE.md). Each but the epoch carries a TTL `expires_at`, and
 # readers ignore expired items themselves because moto does not enforce TTL.
-#   SESSION#{sha256(sid)}           SESSION   IdP session (with the user's session epoch when it began)
+#   SESSION#{sha256(sid)}           SESSION   IdP session (with the user's session epoch when it began, and
+#                                             pwd_at: when the password was last typed in it)
 #   SESSIONEPOCH#{uid}              EPOCH     the user's session epoch; written by the admin API only
 #   LOGIN#{sha256(lid)}             LOGIN     pending login (CSRF token, browser binding, what it resumes)
 #   SAMLREQ#{slug}#{id}             SEEN      replay cache of AuthnRequest IDs ({slug}#slo#{id}: LogoutRequests)
@@ -97,13 +98,17 @@ class SignonState:
             return None
         return self._get(**self.login_key(lid))
 
-    def advance_login(self, lid: str, uid: str, amr: list[str]) -> None:
+    def advance_login(self, lid: str, uid: str, amr: list[str], password_at: int | None = None) -> None:
         """The login is past its password (or is a session's step-up): it names the user, how they signed in so far,
-        and the user's session epoch now (a revocation before the second step is done voids it)."""
+        when the password was typed (``password_at``; None: not in this sign-in) and the user's session epoch now
+        (a revocation before the second step is done voids it)."""
         forget(self.login_key(lid))
-        self.table.update_item(Key=self.login_key(lid),
-                               UpdateExpression="SET uid = :u, amr = :a, epoch = :e", ConditionExpression="attribute_exists(pk)",
-                               ExpressionAttributeValues={":u": uid, ":a": amr, ":e": self.session_epoch(uid)})
+        values = {":u": uid, ":a": amr, ":e": self.session_epoch(uid)}
+        update = "SET uid = :u, amr = :a, epoch = :e"
+        if password_at is not None:
+            update, values[":p"] = update + ", pwd_at = :p", int(password_at)
+        self.table.update_item(Key=self.login_key(lid), UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
+                               ExpressionAttributeValues=values)
 
     def delete_login(self, lid: str | None) -> None:
         if self.usable(lid):
@@ -113,10 +118,11 @@ class SignonState:
     # ------------------------------------------------------------------ sessions
 
     def create_session(self, uid: str, amr: list[str] | None = None, *,
-                       ending: tuple[str | None, str | None] = (None, None)) -> tuple[str, dict]:
-        """A fresh session (new random id: never reuse a pre-auth id), stamped with the user's session epoch and
-        how the user signed in (``amr``: pwd, otp, webauthn). ``ending`` (the login state used up, the old
-        session): deleted in the same BatchWriteItem as the session's put."""
+                       ending: tuple[str | None, str | None] = (None, None), password_at: int | None = None) -> tuple[str, dict]:
+        """A fresh session (new random id: never reuse a pre-auth id), stamped with the user's session epoch,
+        how the user signed in (``amr``: pwd, otp, webauthn) and when the password was last typed (``password_at``;
+        None: not in this session). ``ending`` (the login state used up, the old session): deleted in the same
+        BatchWriteItem as the session's put."""
         sid = f"{uid}.{new_token()}"  # the user id in front: an SSO reads session and user in one batch
         now = self._now()
         item = {
@@ -133,6 +139,8 @@ class SignonState:
             "absolute_expiry": now + self.policy.session_lifetime,
             "expires_at": self.policy.session_expiry(absolute_expiry=now + self.policy.session_lifetime, now=now),
         }
+        if password_at is not None:
+            item["pwd_at"] = int(password_at)
         lid, old_sid = ending
         gone = ([self.login_key(lid)] if self.usable(lid) else []) + ([self.session_key(old_sid)] if self.usable(old_sid) else [])
         if not gone:

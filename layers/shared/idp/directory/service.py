@@ -131,6 +131,11 @@ class DirectoryService:
                         detail={"field": what, "released_by": marker.get("owner"), "released_at": marker.get("released_at"),
                                 "quarantined_until": marker.get("until")})
 
+    def check_new_password(self, password: str) -> None:
+        """Refuse a password the rules for a new one refuse (DomainError 400 naming the field), storing nothing:
+        the account page checks the new password before it looks at the current one."""
+        models.parse(models.UserPatch, {"password": password})
+
     def revoke_sessions(self, uid: str) -> None:
         """POST /admin/users/{id}/sessions/revoke: every IdP session of the user ends (404 for an unknown user)."""
         self.get_user(uid)

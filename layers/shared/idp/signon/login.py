@@ -5,7 +5,8 @@ login is: the form belongs to this browser, credentials given, the account resol
 this browser signed in to it before), not throttled, password, active user, second factor (when
 this sign-in needs one the user has, the form asks for it and the login state remembers the user),
 start the session. The second step (a login past its password, or a live session's step-up) is a
-shorter sequence: the code, active user, start the session."""
+shorter sequence: the code, active user, start the session. A signed-in user's password typed again (to
+change it) runs the password's stages alone, so a wrong one is a failed sign-in on the same counters."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -69,7 +70,14 @@ class LoggedIn:
     device_cookie: str | None = None
 
 
-Outcome = ShowForm | Refused | LoggedIn
+@dataclass(frozen=True)
+class PasswordConfirmed:
+    """The signed-in user typed their password again, and it is right (the account page's password change)."""
+
+    uid: str
+
+
+Outcome = ShowForm | Refused | LoggedIn | PasswordConfirmed
 
 
 @dataclass
@@ -95,6 +103,7 @@ class LoginContext:
     user: dict | None = None
     mfa: object | None = None  # idp.signon.mfa.service.MfaService (None: no second factors)
     amr: tuple[str, ...] = (PWD,)  # how the user signed in, for the session
+    password_at: int | None = None  # when the password was typed (this run, or the login's first step)
 
 
 Stage = Callable[[LoginContext], "Outcome | None"]
@@ -175,7 +184,7 @@ def password(ctx: LoginContext) -> Outcome | None:
                     ctx.known_device, {k: t.failures for k, t in after.items()}, wait,
                     extra={"user_id": account.uid if account else None})
         return ShowForm(ctx.state, "wrong_credentials", ctx.username, retry_after=wait)
-    ctx.uid = account.uid
+    ctx.uid, ctx.password_at = account.uid, ctx.now
     return None
 
 
@@ -203,7 +212,7 @@ def second_factor(ctx: LoginContext) -> Outcome | None:
     if ctx.mfa is None or ctx.mfa.need(ctx.user, ctx.state.pending) is not Need.VERIFY:
         return None
     _forget_failures(ctx)
-    ctx.store.advance_login(ctx.state.login_id, ctx.uid, [PWD])
+    ctx.store.advance_login(ctx.state.login_id, ctx.uid, [PWD], ctx.password_at)
     log.info("login password ok, second factor asked user=%s", ctx.uid, extra={"user_id": ctx.uid, "app": ctx.state.pending.slug})
     return ShowForm(replace(ctx.state, uid=ctx.uid, amr=(PWD,)), "second_factor", ctx.username)
 
@@ -217,7 +226,7 @@ def second_step(ctx: LoginContext) -> Outcome | None:
 
 def code_checked(ctx: LoginContext) -> Outcome | None:
     """The second step's code (TOTP or recovery code), throttled per user like passwords."""
-    ctx.uid, ctx.client_key = ctx.state.uid, (ctx.submission.client or "unknown")[:64]
+    ctx.uid, ctx.client_key, ctx.password_at = ctx.state.uid, (ctx.submission.client or "unknown")[:64], ctx.state.password_at
     if ctx.mfa is None:
         return Refused("csrf_failed", "a second step without the MFA service")
     if ctx.state.epoch is not None and ctx.state.epoch != ctx.store.session_epoch(ctx.uid):
@@ -235,7 +244,8 @@ def start_session(ctx: LoginContext) -> Outcome | None:
     login state used up, any old session ended, a fresh session id (saying how the user signed in), and the
     browser's device cookie."""
     _forget_failures(ctx)
-    sid, item = ctx.store.create_session(ctx.uid, amr=list(ctx.amr), ending=(ctx.state.login_id, ctx.submission.old_session))
+    sid, item = ctx.store.create_session(ctx.uid, amr=list(ctx.amr), ending=(ctx.state.login_id, ctx.submission.old_session),
+                                         password_at=ctx.password_at)
     cookie = None
     if ctx.device_key:
         cookie = devices.issue(ctx.device_key, ctx.uid, ctx.now, ctx.device.device_id if ctx.device else None)
@@ -244,9 +254,17 @@ def start_session(ctx: LoginContext) -> Outcome | None:
     return LoggedIn(SignedIn(sid, Session.from_item(item), ctx.user), ctx.state.pending, cookie)
 
 
+def confirmed(ctx: LoginContext) -> Outcome | None:
+    """The password typed again is right: its source's failures are forgotten, as after a login."""
+    _forget_failures(ctx)
+    return PasswordConfirmed(ctx.uid)
+
+
 PASSWORD_LOGIN: tuple[Stage, ...] = (form_bound_to_browser, second_step, credentials_given, identify, not_throttled, password,
                                      active_user, second_factor, start_session)
 SECOND_STEP: tuple[Stage, ...] = (code_checked, active_user, start_session)
+#: A signed-in user's password typed again (the account page's password change): throttled and counted as a login's.
+PASSWORD_CHECK: tuple[Stage, ...] = (credentials_given, identify, not_throttled, password, confirmed)
 
 
 def passkey_matches_login(ctx: LoginContext) -> Outcome | None:
@@ -255,6 +273,7 @@ def passkey_matches_login(ctx: LoginContext) -> Outcome | None:
         return Refused("csrf_failed", "a passkey of another user answered this login's second step", uid=ctx.uid)
     if ctx.state.epoch is not None and ctx.state.epoch != ctx.store.session_epoch(ctx.uid):
         return Refused("csrf_failed", "the user's sessions were revoked during this sign-in", uid=ctx.uid)
+    ctx.password_at = ctx.state.password_at if ctx.state.uid else None  # passwordless: no password typed
     return None
 
 

@@ -17,7 +17,7 @@ class PendingSignOn:
     acs_url: str | None = None
     relay_state: str | None = None
     force_authn: bool = False
-    return_to: str | None = None  # kind "console": the console page to go back to
+    return_to: str | None = None  # kind "console" or "account": the page to go back to
     mfa_requested: bool = False  # the AuthnRequest asked for the REFEDS MFA profile
 
     @classmethod
@@ -26,9 +26,9 @@ class PendingSignOn:
         return cls("sp", slug, request_id, acs_url, relay_state, force_authn, mfa_requested=mfa_requested)
 
     @classmethod
-    def account(cls) -> "PendingSignOn":
-        """Back to the account page (after a step-up it asked for)."""
-        return cls("account")
+    def account(cls, path: str = "/account") -> "PendingSignOn":
+        """Back to this account page (after the step-up, or the password typed again, it asked for)."""
+        return cls("account", return_to=account_path(path))
 
     @classmethod
     def idp(cls, slug: str) -> "PendingSignOn":
@@ -43,7 +43,7 @@ class PendingSignOn:
     def resume_path(self) -> str:
         """Where a login that answers no app goes: the console page it came from, else the portal."""
         if self.kind == "account":
-            return "/account"
+            return account_path(self.return_to)
         return console_path(self.return_to) if self.kind == "console" else "/"
 
     @property
@@ -58,7 +58,7 @@ class PendingSignOn:
         if self.kind == "idp":
             return {"kind": "idp", "slug": self.slug}
         if self.kind == "account":
-            return {"kind": "account"}
+            return {"kind": "account", "return_to": self.return_to}
         if self.kind == "console":
             return {"kind": "console", "return_to": self.return_to}
         return {}
@@ -69,6 +69,15 @@ class PendingSignOn:
         return cls(item.get("kind"), item.get("slug"), item.get("request_id"), item.get("acs_url"),
                    item.get("relay_state"), bool(item.get("force_authn")), item.get("return_to"),
                    bool(item.get("mfa_requested")))
+
+
+def account_path(path: str | None) -> str:
+    """``path`` when it is the account page or its enrolment page (``/account/setup?resume=...``), a plain path
+    that is never an open redirect; else /account."""
+    if path and path.split("?", 1)[0] in ("/account", "/account/setup") and "\\" not in path and "//" not in path \
+            and ".." not in path and all(31 < ord(c) < 127 for c in path):
+        return path
+    return "/account"
 
 
 def console_path(path: str | None) -> str:
@@ -94,12 +103,14 @@ class LoginState:
     uid: str | None = None
     amr: tuple[str, ...] = ()
     epoch: int | None = None  # the user's session epoch when the login got past the password
+    password_at: int | None = None  # when the password was typed (a step-up: the session's), None: not yet
 
     @classmethod
     def from_item(cls, login_id: str, item: Mapping) -> "LoginState":
         stored = item.get("pending") or {}
         return cls(login_id, item["csrf"], stored.get("browser"), PendingSignOn.from_item(stored), item.get("uid"),
-                   tuple(item.get("amr") or ()), int(item["epoch"]) if item.get("epoch") is not None else None)
+                   tuple(item.get("amr") or ()), int(item["epoch"]) if item.get("epoch") is not None else None,
+                   _seconds(item.get("pwd_at")))
 
 
 @dataclass(frozen=True)
@@ -112,11 +123,12 @@ class Session:
     auth_instant: int  # epoch seconds
     absolute_expiry: int
     amr: tuple[str, ...] = ("pwd",)  # how the user signed in (RFC 8176: pwd, otp, webauthn)
+    password_at: int | None = None  # when the user last typed the password in this session (None: not at all)
 
     @classmethod
     def from_item(cls, item: Mapping) -> "Session":
         return cls(item["uid"], item["session_index"], item["csrf"], int(item["auth_instant"]), int(item["absolute_expiry"]),
-                   tuple(item.get("amr") or ("pwd",)))
+                   tuple(item.get("amr") or ("pwd",)), _seconds(item.get("pwd_at")))
 
 
 @dataclass(frozen=True)
@@ -130,3 +142,8 @@ class SignedIn:
     @property
     def uid(self) -> str:
         return self.session.uid
+
+
+def _seconds(value) -> int | None:
+    """An epoch-seconds attribute of a stored item (a DynamoDB number), or None when it is absent."""
+    return int(value) if value is not None else None

@@ -36,6 +36,7 @@ class SignonPolicy:
     max_delay: int = 15 * 60  # the longest delay (0: no throttling)
     failure_window: int = 3600  # a counter is forgotten this long after its last failure (once its delay is over)
     device_lifetime: int = 180 * 86400  # a browser that signed in is remembered this long after its last sign-in
+    reauth_window: int = 300  # a factor change on /account needs the password typed within this long
 
     @classmethod
     def from_settings(cls, settings) -> "SignonPolicy":
@@ -48,6 +49,7 @@ class SignonPolicy:
             ip_max_failures=settings.idp_login_ip_max_failures,
             failure_window=settings.idp_login_failure_window_seconds,
             max_delay=settings.idp_login_lockout_seconds,
+            reauth_window=settings.idp_reauth_seconds,
         )
 
     def session_alive(self, *, absolute_expiry: int, last_seen: int, now: int) -> bool:
@@ -57,6 +59,10 @@ class SignonPolicy:
     def session_expiry(self, *, absolute_expiry: int, now: int) -> int:
         """When an unused session dies if it is used now: idle timeout, capped by the absolute expiry."""
         return min(now + self.session_idle, absolute_expiry)
+
+    def password_recent(self, password_at: int | None, now: int) -> bool:
+        """The password was typed within the re-authentication window (None: not in this session at all)."""
+        return password_at is not None and now - password_at <= self.reauth_window
 
     def needs_touch(self, *, last_seen: int, now: int) -> bool:
         return now - last_seen >= self.touch_every

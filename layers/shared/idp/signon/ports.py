@@ -43,16 +43,18 @@ class SignonStore(Protocol):
 
     def get_login(self, lid: str | None) -> dict | None: ...
 
-    def advance_login(self, lid: str, uid: str, amr: list[str]) -> None:
-        """The login is past its password: it names the user and how they signed in so far."""
+    def advance_login(self, lid: str, uid: str, amr: list[str], password_at: int | None = None) -> None:
+        """The login is past its password: it names the user, how they signed in so far and when the password
+        was typed (None: not in this sign-in)."""
 
     def delete_login(self, lid: str | None) -> None: ...
 
     def create_session(self, uid: str, amr: list[str] | None = None, *,
-                       ending: tuple[str | None, str | None] = (None, None)) -> tuple[str, dict]:
-        """A fresh session under a new random id, stamped with the user's current session epoch and how the user
-        signed in (``amr``, default a password): (session id, item). ``ending``: the login state it uses up and
-        the browser's old session, gone with the same write."""
+                       ending: tuple[str | None, str | None] = (None, None), password_at: int | None = None) -> tuple[str, dict]:
+        """A fresh session under a new random id, stamped with the user's current session epoch, how the user
+        signed in (``amr``, default a password) and when the password was last typed (``password_at``, item
+        ``pwd_at``): (session id, item). ``ending``: the login state it uses up and the browser's old session,
+        gone with the same write."""
 
     def get_session(self, sid: str | None, touch: bool = True) -> dict | None:
         """The live session item; the idle refresh never brings back one deleted meanwhile."""

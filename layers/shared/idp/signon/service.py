@@ -167,18 +167,38 @@ class SignOn:
                 self.audit.record(event)
         return outcome
 
+    def confirm_password(self, current: SignedIn, password: str, *, client: str, device: str | None = None,
+                         user_agent: str | None = None) -> login.Outcome:
+        """The signed-in user's password typed again (to change it): PasswordConfirmed, or the login's answer to a
+        failed try (ShowForm ``missing_credentials``, ``wrong_credentials`` or ``throttled``). A wrong one is a
+        failed sign-in: the login's throttle counters, its ``login`` failure event and its metric."""
+        submission = login.LoginSubmission(None, None, None, current.user["username"], password, client, device=device)
+        ctx = login.LoginContext(submission, self.directory, self.store, device_key=self.device_key(),
+                                 now=int(self.clock()), metrics=self.metrics)
+        outcome = login.run(login.PASSWORD_CHECK, ctx)
+        for event in login_events(outcome, account_uid=current.uid, password_checked=False, app=None, ip=client,
+                                  user_agent=user_agent):
+            self.audit.record(event)
+        return outcome
+
     def begin_step_up(self, browser: str, session: Session, pending: PendingSignOn) -> LoginState:
         """A pending login for a live session that must pass a second factor first: past the password already,
-        it asks for the factor only (and replaces the session when it is passed)."""
+        it asks for the factor only (and replaces the session when it is passed, keeping when the password was typed)."""
         state = self.begin_login(browser, pending)
-        self.store.advance_login(state.login_id, session.uid, list(session.amr))
-        return LoginState(state.login_id, state.csrf, state.browser, state.pending, session.uid, session.amr)
+        self.store.advance_login(state.login_id, session.uid, list(session.amr), session.password_at)
+        return LoginState(state.login_id, state.csrf, state.browser, state.pending, session.uid, session.amr,
+                          password_at=session.password_at)
 
-    def renew_session(self, current: SignedIn, amr: Sequence[str]) -> SignedIn:
+    def password_recent(self, current: SignedIn) -> bool:
+        """This session's user typed the password within the re-authentication window (IDP_REAUTH_SECONDS)."""
+        return self.store.policy.password_recent(current.session.password_at, int(self.clock()))
+
+    def renew_session(self, current: SignedIn, amr: Sequence[str], *, password_typed: bool = False) -> SignedIn:
         """This browser's session replaced by a fresh one that also says ``amr`` (a factor just proved on the
-        account page, or a password change that ended every other session)."""
+        account page, or a password change that ended every other session: ``password_typed``, it was typed now)."""
         merged = list(dict.fromkeys((*current.session.amr, *amr)))
-        sid, item = self.store.create_session(current.uid, amr=merged, ending=(None, current.session_id))
+        password_at = int(self.clock()) if password_typed else current.session.password_at
+        sid, item = self.store.create_session(current.uid, amr=merged, ending=(None, current.session_id), password_at=password_at)
         return SignedIn(sid, Session.from_item(item), current.user)
 
     def mfa_gate(self, user: dict, session: Session, pending: PendingSignOn):

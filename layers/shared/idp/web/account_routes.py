@@ -2,9 +2,11 @@
 "Set up authenticator app" (a QR code of the otpauth:// URI and the setup key, confirmed by a field named
 ``code``), passkeys (added by web/passkey_routes; renamed and removed here), recovery codes (regenerated,
 shown once) and a password change (the current password required; every other session ends). Every
-POST carries the session's CSRF token. A user who holds a factor manages them only from a session that
-passed one (a stolen password alone cannot add an attacker's authenticator); a user who must enrol
-before a Response comes here with ``resume`` and goes on to the app once enrolled."""
+POST carries the session's CSRF token. Sign-in methods are managed only from a session whose password was
+typed within IDP_REAUTH_SECONDS (else the login form asks for it again, and the factor where the user has
+one: a stolen session cookie alone cannot enrol an attacker's authenticator) and, for a user who holds a
+factor, that passed one (a stolen password alone cannot either); a user who must enrol before a Response
+comes here with ``resume`` and goes on to the app once enrolled."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -34,9 +36,21 @@ def may_manage(current: SignedIn) -> bool:
     return satisfied(current.session.amr) or not container().mfa.has_factor(current.uid)
 
 
+def password_recent(current: SignedIn) -> bool:
+    """The password was typed in this session within IDP_REAUTH_SECONDS (contract section 7)."""
+    return container().signon.password_recent(current)
+
+
 def _step_up(request: WebRequest, current: SignedIn) -> Response:
     browser, cookies = browser_binding(request)
     state = container().signon.begin_step_up(browser, current.session, PendingSignOn.account())
+    return redirect(f"/login?state={quote(state.login_id)}", cookies)
+
+
+def _reauth(request: WebRequest, back: str = "/account") -> Response:
+    """The login form again (the password, then the factor where the user has one), coming back to ``back``."""
+    browser, cookies = browser_binding(request)
+    state = container().signon.begin_login(browser, PendingSignOn.account(back))
     return redirect(f"/login?state={quote(state.login_id)}", cookies)
 
 
@@ -52,6 +66,8 @@ def _guard_post(request: WebRequest) -> tuple[SignedIn | None, Response | None]:
         return None, redirect("/login")
     if not same(request.form.get("csrf"), current.session.csrf):
         return None, _csrf_failed()
+    if not password_recent(current):
+        return None, _reauth(request)
     if not may_manage(current):
         return None, _step_up(request, current)
     return current, None
@@ -71,6 +87,8 @@ def account(request: WebRequest) -> Response:
     current = _current(request)
     if current is None:
         return redirect("/login")
+    if not password_recent(current):
+        return _reauth(request, request.path + (f"?{request.raw_query}" if request.raw_query else ""))
     if not may_manage(current):
         return _step_up(request, current)
     resume = request.query.get("resume")
@@ -160,27 +178,50 @@ def factor_remove(request: WebRequest, fid: str) -> Response:
     return _page(current, notice="Removed.")
 
 
+#: The account page's words for a current password the login flow did not accept (its ShowForm reason).
+_CURRENT_PASSWORD = {"missing_credentials": (400, "Enter your current password."),
+                     "wrong_credentials": (401, "Your current password is not right."),
+                     "throttled": (429, "Too many wrong passwords.")}
+
+
 def password_change(request: WebRequest) -> Response:
-    """POST /account/password: the current password, then the new one; every other session of the user ends."""
+    """POST /account/password: the new password first (its refusal is the same whatever the current one), then the
+    current one, throttled and counted like a login's password (a wrong one is a failed sign-in); done, every other
+    session of the user ends. The change is the user's own in the audit log (their id, address, user agent)."""
+    from idp.kernel.audit import Actor
+    from idp.signon.login import ShowForm
+    from idp.web.pages import wait_words
+    from idp.web.session_cookies import DEVICE, read
+
     current = _current(request)
     if current is None:
         return redirect("/login")
     if not same(request.form.get("csrf"), current.session.csrf):
         return _csrf_failed()
     form, signon = request.form, container().signon
-    account = signon.directory.find_account(current.user["username"])
-    if not account or not signon.directory.verify_password(account.password_hash, form.get("current_password") or ""):
-        return _page(current, status=401, error="Your current password is not right.")
+    own = container().directory.acting_as(Actor("user", current.uid), request.client_ip, request.headers.get("user-agent"))
+    new_password = form.get("new_password") or ""
     try:
-        container().directory.update_user(current.uid, {"password": form.get("new_password") or ""})
+        own.check_new_password(new_password)
+    except DomainError as exc:
+        return _page(current, status=exc.status, error=exc.message.replace("field 'password'", "The new password"))
+    checked = signon.confirm_password(current, form.get("current_password") or "", client=request.client_ip,
+                                      device=read(request, DEVICE), user_agent=request.headers.get("user-agent"))
+    if isinstance(checked, ShowForm):
+        status, error = _CURRENT_PASSWORD[checked.reason]
+        refused = _page(current, status=status, error=error + (f" Try again in {wait_words(checked.retry_after)}."
+                                                               if checked.retry_after else ""))
+        if checked.retry_after:
+            refused.headers["Retry-After"] = str(checked.retry_after)
+        return refused
+    try:
+        own.update_user(current.uid, {"password": new_password})
     except DomainError as exc:
         return _page(current, status=exc.status, error=exc.message.replace("field 'password'", "The new password"))
     # The change ended every session of the user (the epoch moved on); this browser gets a fresh one.
-    sid, item = signon.store.create_session(current.uid, amr=list(current.session.amr))
-    from idp.signon.models import Session
-
-    renewed = SignedIn(sid, Session.from_item(item), current.user)
-    return _page(renewed, notice="Password changed. You were signed out everywhere else.", cookies=[session_cookie(sid)])
+    renewed = signon.renew_session(current, [], password_typed=True)
+    return _page(renewed, notice="Password changed. You were signed out everywhere else.",
+                 cookies=[session_cookie(renewed.session_id)])
 
 
 def resume(request: WebRequest) -> Response:

@@ -14,7 +14,7 @@ from idp.signon.login import LoggedIn, LoginSubmission, Refused, ShowForm
 from idp.signon.models import LoginState
 from idp.web.forms import render
 from idp.web.mfa_pages import SCRIPT_PAGE_CSP, passkeys_allowed, second_step_page
-from idp.web.pages import error_page, html, redirect, unknown_app
+from idp.web.pages import error_page, html, redirect, unknown_app, wait_words
 from idp.web.request import WebRequest
 from idp.web.session_cookies import (
     BROWSER,
@@ -31,6 +31,8 @@ from idp.web.sso_routes import issue
 
 log = Logger(child=True)
 
+REAUTH_NOTICE = "Enter your password again to change your sign-in methods."
+
 # The login form's words for a ShowForm reason, and its status.
 _FORM_ERRORS = {
     "missing_credentials": (400, "Enter your username and password."),
@@ -42,18 +44,13 @@ _FORM_ERRORS = {
 }
 
 
-def wait_words(seconds: int) -> str:
-    """``30 seconds``, ``2 minutes``: how long to wait, rounded up."""
-    if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = (seconds + 59) // 60
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
 def _login_page(status: int, state: LoginState, *, error: str | None = None, username: str = "",
                 cookies: list[Cookie] | None = None, notice: str | None = None, retry_after: int = 0,
                 error_code: str | None = None) -> Response:
     label = container().store.app_label(state.pending.slug) if state.pending.slug else None
+    reauth = state.pending.kind == "account"  # the password again before a change of sign-in methods
+    if reauth:  # (a passwordless passkey sign-in would not type it: the form alone)
+        notice = notice or REAUTH_NOTICE
     if retry_after:
         error = f"{error} Try again in {wait_words(retry_after)}."
     if state.uid:  # past the password (or a step-up): the second step's form
@@ -61,7 +58,7 @@ def _login_page(status: int, state: LoginState, *, error: str | None = None, use
                                 headers={"Retry-After": str(retry_after)} if retry_after else None)
     body = render("login.html", action="/login", login_id=state.login_id, csrf=state.csrf, error=error,
                   error_code=error_code, username=username, app_label=label, notice=notice,
-                  passkeys=passkeys_allowed())
+                  passkeys=passkeys_allowed() and not reauth)
     return html(status, body, cookies=cookies, headers={"Retry-After": str(retry_after)} if retry_after else None,
                 csp=SCRIPT_PAGE_CSP)
 

@@ -46,6 +46,14 @@ def redirect(location: str, cookies: list[Cookie] | None = None) -> Response:
                     headers={**security_headers(), "Location": location}, cookies=cookies or [])
 
 
+def wait_words(seconds: int) -> str:
+    """``30 seconds``, ``2 minutes``: how long to wait, rounded up."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def error_page(status: int, code: str, title: str, message: str, *, hint: str | None = None,
                cause: str | None = None, cookies: list[Cookie] | None = None, home: bool = False,
                app: str | None = None, user_id: str | None = None) -> Response:

@@ -59,6 +59,8 @@ def registration_options(request: WebRequest) -> Response:
         return _json(401, {"error": "not_signed_in", "message": "sign in first"})
     if not same(request.form.get("csrf"), current.session.csrf):
         return _json(403, {"error": "csrf_failed", "message": "the form's security token is missing or expired"})
+    if not account_routes.password_recent(current):
+        return _json(403, {"error": "reauth_required", "message": "type your password again first: reload the account page"})
     if not account_routes.may_manage(current):
         return _json(403, {"error": "step_up_required", "message": "verify with your existing factor first"})
     if not passkeys_allowed():

@@ -24,6 +24,7 @@ log = Logger(child=True)
 MFA_THROTTLE = MFA  # the throttle counter kind of second-factor tries (per user)
 PENDING_TTL = 15 * 60  # an authenticator app's setup is good for this long before its first code
 VIEW_FIELDS = ("id", "type", "name", "created_at", "last_used_at")
+CONSOLE_MFA = "required"  # the admin console's own setting, as an app's ``mfa``: never only the global policy
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ class MfaService:
     def need(self, user: dict, pending: PendingSignOn | None, policy: MfaPolicy | None = None) -> Need:
         """What this sign-in needs (before looking at how the session signed in)."""
         pending, policy = pending or PendingSignOn(), policy or self.policy()
-        app_mfa = self.app_mfa(pending.slug) if pending.slug else None
+        # The admin console is internet-facing and can change everything: whatever the policy, an administrator
+        # passes a second factor for it (and enrols one at the first visit), as for an app whose mfa is required.
+        app_mfa = CONSOLE_MFA if pending.kind == "console" else self.app_mfa(pending.slug) if pending.slug else None
         # A user who enrolled a factor is asked for it whatever the policy (contract section 7): the factor
         # index is read on every sign-in (in an SSO, with its one batch), so a password alone is never
         # trusted once the user chose more.
