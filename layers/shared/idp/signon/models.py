@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -17,18 +18,25 @@ class PendingSignOn:
     acs_url: str | None = None
     relay_state: str | None = None
     force_authn: bool = False
-    return_to: str | None = None  # kind "console": the console page to go back to
+    return_to: str | None = None  # kind "console": the console page to go back to; "account": the paused sign-in
     mfa_requested: bool = False  # the AuthnRequest asked for the REFEDS MFA profile
+    requested_at: int | None = None  # kind "sp": when the request arrived (epoch seconds; ForceAuthn's fresh bound)
 
     @classmethod
     def sp(cls, slug: str, request_id: str, acs_url: str, relay_state: str | None, force_authn: bool,
-           mfa_requested: bool = False) -> "PendingSignOn":
-        return cls("sp", slug, request_id, acs_url, relay_state, force_authn, mfa_requested=mfa_requested)
+           mfa_requested: bool = False, requested_at: int | None = None) -> "PendingSignOn":
+        return cls("sp", slug, request_id, acs_url, relay_state, force_authn, mfa_requested=mfa_requested,
+                   requested_at=requested_at)
 
     @classmethod
-    def account(cls) -> "PendingSignOn":
-        """Back to the account page (after a step-up it asked for)."""
-        return cls("account")
+    def account(cls, resume: str | None = None) -> "PendingSignOn":
+        """Back to the account page (after a step-up it asked for), still carrying the sign-in an enrolment
+        paused (``resume``, a login id) when there is one."""
+        return cls("account", return_to=resume or None)
+
+    def fresh_enough(self, auth_instant: int) -> bool:
+        """A ForceAuthn request is answered only by a session that authenticated since the request arrived."""
+        return not self.force_authn or (self.requested_at is not None and auth_instant >= self.requested_at)
 
     @classmethod
     def idp(cls, slug: str) -> "PendingSignOn":
@@ -43,7 +51,7 @@ class PendingSignOn:
     def resume_path(self) -> str:
         """Where a login that answers no app goes: the console page it came from, else the portal."""
         if self.kind == "account":
-            return "/account"
+            return f"/account/setup?resume={quote(self.return_to, safe='')}" if self.return_to else "/account"
         return console_path(self.return_to) if self.kind == "console" else "/"
 
     @property
@@ -54,11 +62,12 @@ class PendingSignOn:
         """The stored form (the login state item's ``pending`` map)."""
         if self.kind == "sp":
             return {"kind": "sp", "slug": self.slug, "request_id": self.request_id, "acs_url": self.acs_url,
-                    "relay_state": self.relay_state, "force_authn": self.force_authn, "mfa_requested": self.mfa_requested}
+                    "relay_state": self.relay_state, "force_authn": self.force_authn, "mfa_requested": self.mfa_requested,
+                    "requested_at": self.requested_at}
         if self.kind == "idp":
             return {"kind": "idp", "slug": self.slug}
         if self.kind == "account":
-            return {"kind": "account"}
+            return {"kind": "account", "return_to": self.return_to}
         if self.kind == "console":
             return {"kind": "console", "return_to": self.return_to}
         return {}
@@ -66,9 +75,10 @@ class PendingSignOn:
     @classmethod
     def from_item(cls, item: Mapping | None) -> "PendingSignOn":
         item = item or {}
+        at = item.get("requested_at")
         return cls(item.get("kind"), item.get("slug"), item.get("request_id"), item.get("acs_url"),
                    item.get("relay_state"), bool(item.get("force_authn")), item.get("return_to"),
-                   bool(item.get("mfa_requested")))
+                   bool(item.get("mfa_requested")), int(at) if at is not None else None)
 
 
 def console_path(path: str | None) -> str:
@@ -85,7 +95,8 @@ class LoginState:
     """One pending login: its id (in the form), its CSRF token, the browser it belongs to (the
     SHA-256 of that browser's binding cookie) and what it resumes. Stages read and extend it. Past the
     password (or for a step-up of a live session) it names the user and how they signed in so far
-    (``uid``, ``amr``): the second step then asks for a factor only."""
+    (``uid``, ``amr``): the second step then asks for a factor only. A sign-in that an enrolment interrupted
+    names the user it waits for (``paused_for``): only that user's session resumes it, on the account page."""
 
     login_id: str
     csrf: str
@@ -94,12 +105,14 @@ class LoginState:
     uid: str | None = None
     amr: tuple[str, ...] = ()
     epoch: int | None = None  # the user's session epoch when the login got past the password
+    paused_for: str | None = None  # the user whose enrolment of a factor paused this sign-in
 
     @classmethod
     def from_item(cls, login_id: str, item: Mapping) -> "LoginState":
         stored = item.get("pending") or {}
         return cls(login_id, item["csrf"], stored.get("browser"), PendingSignOn.from_item(stored), item.get("uid"),
-                   tuple(item.get("amr") or ()), int(item["epoch"]) if item.get("epoch") is not None else None)
+                   tuple(item.get("amr") or ()), int(item["epoch"]) if item.get("epoch") is not None else None,
+                   stored.get("paused_for"))
 
 
 @dataclass(frozen=True)
