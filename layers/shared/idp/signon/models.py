@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Mapping
-from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -18,7 +17,7 @@ class PendingSignOn:
     acs_url: str | None = None
     relay_state: str | None = None
     force_authn: bool = False
-    return_to: str | None = None  # kind "console": the console page to go back to; "account": the paused sign-in
+    return_to: str | None = None  # kind "console": the console page to go back to
     mfa_requested: bool = False  # the AuthnRequest asked for the REFEDS MFA profile
     requested_at: int | None = None  # kind "sp": when the request arrived (epoch seconds; ForceAuthn's fresh bound)
 
@@ -29,10 +28,10 @@ class PendingSignOn:
                    requested_at=requested_at)
 
     @classmethod
-    def account(cls, resume: str | None = None) -> "PendingSignOn":
-        """Back to the account page (after a step-up it asked for), still carrying the sign-in an enrolment
-        paused (``resume``, a login id) when there is one."""
-        return cls("account", return_to=resume or None)
+    def account(cls) -> "PendingSignOn":
+        """Back to the account page (after a step-up it asked for); a sign-in an enrolment paused is found there
+        again by the browser's resume cookie (no login id is stored in another login's state)."""
+        return cls("account")
 
     def fresh_enough(self, auth_instant: int) -> bool:
         """A ForceAuthn request is answered only by a session that authenticated since the request arrived."""
@@ -51,7 +50,7 @@ class PendingSignOn:
     def resume_path(self) -> str:
         """Where a login that answers no app goes: the console page it came from, else the portal."""
         if self.kind == "account":
-            return f"/account/setup?resume={quote(self.return_to, safe='')}" if self.return_to else "/account"
+            return "/account"
         return console_path(self.return_to) if self.kind == "console" else "/"
 
     @property
@@ -67,7 +66,7 @@ class PendingSignOn:
         if self.kind == "idp":
             return {"kind": "idp", "slug": self.slug}
         if self.kind == "account":
-            return {"kind": "account", "return_to": self.return_to}
+            return {"kind": "account"}
         if self.kind == "console":
             return {"kind": "console", "return_to": self.return_to}
         return {}

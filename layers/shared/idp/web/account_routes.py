@@ -46,8 +46,8 @@ def _resume_of(request: WebRequest, current: SignedIn) -> str | None:
 
 def _step_up(request: WebRequest, current: SignedIn) -> Response:
     browser, cookies = browser_binding(request)
-    pending = PendingSignOn.account(_resume_of(request, current))  # back to this page, still carrying the paused sign-in
-    state = container().signon.begin_step_up(browser, current.session, pending)
+    # back to this page, which finds a sign-in an enrolment paused again by the browser's resume cookie
+    state = container().signon.begin_step_up(browser, current.session, PendingSignOn.account())
     return redirect(f"/login?state={quote(state.login_id)}", cookies)
 
 
