@@ -140,3 +140,35 @@ def test_the_default_stack_answers_on_localhost_as_on_127_0_0_1(local_stack):
         assert js.status_code == 200 and "parseRequestOptionsFromJSON" in js.text
         assert js.headers["content-type"].startswith("text/javascript") and js.headers["x-content-type-options"] == "nosniff"
         assert "script-src 'self'" in r.headers["content-security-policy"]  # the one static script; no inline script
+
+
+def test_idp_initiated_step_up_enrols_a_passkey_and_continues_to_the_app(local, browser_page):
+    """Issue 23 item 2 as the review saw it: policy optional, the app requires MFA, a password-only user opens it
+    IdP-initiated, is sent to enrol, adds a passkey and goes on with "Continue" to the app (the SP gets MFA)."""
+    page, running = browser_page, local.running
+    admin, base = running.admin(), running.base_url
+    user = admin.post(f"{base}/admin/users", json={"username": "bea", "email": "bea@example.com", "firstname": "Bea",
+                                                   "lastname": "Step", "password": "bea-step-Pass1-x"}).json()
+    assert admin.put(f"{base}/admin/apps/officespace/users/{user['id']}").status_code == 204
+    assert admin.patch(f"{base}/admin/apps/officespace", json={"mfa": "required"}).status_code == 200
+    try:
+        page.context.clear_cookies()
+        page.goto(f"{local.idp}/saml2/officespace")  # IdP-initiated
+        page.get_by_label("Username or email").fill("bea")
+        page.get_by_label("Password").fill("bea-step-Pass1-x")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{local.idp}/account/setup?resume=*")
+        expect(page.get_by_role("status")).to_contain_text("requires a second sign-in step")
+        page.get_by_label("Passkey name").fill("Bea's laptop")
+        page.get_by_role("button", name="Add a passkey").click()
+        expect(page.get_by_role("status")).to_contain_text("Passkey added.")
+        expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+        screenshot(page, "mfa_step_up_enrolled")
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(f"{local.sp}/users/sign_in/saml")
+        expect(page.get_by_test_id("sign-in-ok")).to_be_visible()
+        expect(page.get_by_test_id("nameid")).to_have_text("bea@example.com")
+        entry = last_sign_in(local)
+        assert entry["ok"] and entry["authn_contexts"] == [MFA] and entry["flow"] == "idp-initiated", entry
+    finally:
+        admin.patch(f"{base}/admin/apps/officespace", json={"mfa": "inherit"})

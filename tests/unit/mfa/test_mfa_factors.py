@@ -82,7 +82,10 @@ REQUIRED = MfaPolicy(policy="required", grace_days=7, required_since=NOW - 10 * 
     (REQUIRED, None, False, [], NOW - 3 * DAY, Need.NONE),  # created 3 days ago: still in grace
     (MfaPolicy(policy="required", grace_days=7, required_since=NOW - DAY), None, False, [], 0, Need.NONE),
     (MfaPolicy(policy="required", grace_days=0, required_since=NOW), None, False, [], 0, Need.ENROL),
-    (MfaPolicy(policy="required", methods=["webauthn"], required_since=0, grace_days=0), None, False, ["totp"], 0, Need.ENROL),
+    # a factor of a method the policy no longer counts is still asked for (issue 23 item 5; the gate then asks to enrol)
+    (MfaPolicy(policy="required", methods=["webauthn"], required_since=0, grace_days=0), None, False, ["totp"], 0, Need.VERIFY),
+    (MfaPolicy(policy="optional", methods=["webauthn"]), None, False, ["totp"], 0, Need.VERIFY),
+    (MfaPolicy(policy="off", methods=["totp"]), None, True, ["webauthn"], 0, Need.VERIFY),
 ])
 def test_what_a_sign_in_needs(policy, app_mfa, requested, factors, created, expected):
     assert need(policy, app_mfa=app_mfa, requested_mfa=requested, factor_types=factors, user_created=created, now=NOW) is expected
@@ -93,6 +96,15 @@ def test_a_session_with_a_second_factor_passes_the_gate():
     assert gate(Need.VERIFY, ["pwd"]) is Need.VERIFY and gate(Need.ENROL, ["pwd", "otp"]) is Need.NONE
     assert gate(Need.VERIFY, ["webauthn"], ["totp"]) is Need.VERIFY  # a method the policy does not count
     assert gate(Need.VERIFY, ["pwd", "otp"], ["totp"]) is Need.NONE
+
+
+def test_a_held_factor_that_no_longer_counts_is_proven_then_a_counted_one_enrolled():
+    """Issue 23 item 5: the user holds only factors of methods the policy turned off."""
+    assert gate(Need.VERIFY, ["pwd"], ["webauthn"], holds_counted=False) is Need.VERIFY  # the password alone: the factor
+    assert gate(Need.VERIFY, ["pwd", "otp"], ["webauthn"], holds_counted=False) is Need.ENROL  # proven: enrol a passkey
+    assert gate(Need.VERIFY, ["pwd", "otp"], ["webauthn"], holds_counted=True) is Need.VERIFY  # holds a passkey: use it
+    assert gate(Need.VERIFY, ["pwd", "webauthn"], ["webauthn"], holds_counted=False) is Need.NONE
+    assert gate(Need.NONE, ["pwd"], ["webauthn"], holds_counted=False) is Need.NONE
 
 
 def test_grace_counts_from_when_required_began_and_survives_a_resave():

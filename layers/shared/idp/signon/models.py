@@ -19,16 +19,24 @@ class PendingSignOn:
     force_authn: bool = False
     return_to: str | None = None  # kind "console" or "account": the page to go back to
     mfa_requested: bool = False  # the AuthnRequest asked for the REFEDS MFA profile
+    requested_at: int | None = None  # kind "sp": when the request arrived (epoch seconds; ForceAuthn's fresh bound)
 
     @classmethod
     def sp(cls, slug: str, request_id: str, acs_url: str, relay_state: str | None, force_authn: bool,
-           mfa_requested: bool = False) -> "PendingSignOn":
-        return cls("sp", slug, request_id, acs_url, relay_state, force_authn, mfa_requested=mfa_requested)
+           mfa_requested: bool = False, requested_at: int | None = None) -> "PendingSignOn":
+        return cls("sp", slug, request_id, acs_url, relay_state, force_authn, mfa_requested=mfa_requested,
+                   requested_at=requested_at)
 
     @classmethod
     def account(cls, path: str = "/account") -> "PendingSignOn":
-        """Back to this account page (after the step-up, or the password typed again, it asked for)."""
+        """Back to this account page (after the step-up, or the password typed again, it asked for); a sign-in an
+        enrolment paused is found there again by the browser's resume cookie (no login id is stored in another
+        login's state)."""
         return cls("account", return_to=account_path(path))
+
+    def fresh_enough(self, auth_instant: int) -> bool:
+        """A ForceAuthn request is answered only by a session that authenticated since the request arrived."""
+        return not self.force_authn or (self.requested_at is not None and auth_instant >= self.requested_at)
 
     @classmethod
     def idp(cls, slug: str) -> "PendingSignOn":
@@ -54,7 +62,8 @@ class PendingSignOn:
         """The stored form (the login state item's ``pending`` map)."""
         if self.kind == "sp":
             return {"kind": "sp", "slug": self.slug, "request_id": self.request_id, "acs_url": self.acs_url,
-                    "relay_state": self.relay_state, "force_authn": self.force_authn, "mfa_requested": self.mfa_requested}
+                    "relay_state": self.relay_state, "force_authn": self.force_authn, "mfa_requested": self.mfa_requested,
+                    "requested_at": self.requested_at}
         if self.kind == "idp":
             return {"kind": "idp", "slug": self.slug}
         if self.kind == "account":
@@ -66,9 +75,10 @@ class PendingSignOn:
     @classmethod
     def from_item(cls, item: Mapping | None) -> "PendingSignOn":
         item = item or {}
+        at = item.get("requested_at")
         return cls(item.get("kind"), item.get("slug"), item.get("request_id"), item.get("acs_url"),
                    item.get("relay_state"), bool(item.get("force_authn")), item.get("return_to"),
-                   bool(item.get("mfa_requested")))
+                   bool(item.get("mfa_requested")), int(at) if at is not None else None)
 
 
 def account_path(path: str | None) -> str:
@@ -94,7 +104,8 @@ class LoginState:
     """One pending login: its id (in the form), its CSRF token, the browser it belongs to (the
     SHA-256 of that browser's binding cookie) and what it resumes. Stages read and extend it. Past the
     password (or for a step-up of a live session) it names the user and how they signed in so far
-    (``uid``, ``amr``): the second step then asks for a factor only."""
+    (``uid``, ``amr``): the second step then asks for a factor only. A sign-in that an enrolment interrupted
+    names the user it waits for (``paused_for``): only that user's session resumes it, on the account page."""
 
     login_id: str
     csrf: str
@@ -104,13 +115,14 @@ class LoginState:
     amr: tuple[str, ...] = ()
     epoch: int | None = None  # the user's session epoch when the login got past the password
     password_at: int | None = None  # when the password was typed (a step-up: the session's), None: not yet
+    paused_for: str | None = None  # the user whose enrolment of a factor paused this sign-in
 
     @classmethod
     def from_item(cls, login_id: str, item: Mapping) -> "LoginState":
         stored = item.get("pending") or {}
         return cls(login_id, item["csrf"], stored.get("browser"), PendingSignOn.from_item(stored), item.get("uid"),
                    tuple(item.get("amr") or ()), int(item["epoch"]) if item.get("epoch") is not None else None,
-                   _seconds(item.get("pwd_at")))
+                   _seconds(item.get("pwd_at")), stored.get("paused_for"))
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,20 @@ class SignOn:
             self.audit.record(event)
         return outcome
 
+    def pause_for_enrolment(self, browser: str, uid: str, pending: PendingSignOn) -> LoginState:
+        """A sign-in paused until ``uid`` enrols a second factor: bound to this browser and that user, it is the
+        one kind of pending login the account page may resume (``resumable``)."""
+        lid, item = self.store.new_login({**pending.to_item(), "browser": hash_token(browser), "paused_for": uid})
+        return LoginState.from_item(lid, item)
+
+    def resumable(self, login_id: str | None, browser: str, uid: str) -> LoginState | None:
+        """The sign-in ``login_id`` when an enrolment paused it, for this user, in this browser; else None (a login
+        form's state, a step-up, another user's or another browser's: those go on through the login form only)."""
+        state = self.login_form(login_id, browser)
+        if state is None or not state.paused_for or not same(state.paused_for, uid):
+            return None
+        return state
+
     def begin_step_up(self, browser: str, session: Session, pending: PendingSignOn) -> LoginState:
         """A pending login for a live session that must pass a second factor first: past the password already,
         it asks for the factor only (and replaces the session when it is passed, keeping when the password was typed)."""

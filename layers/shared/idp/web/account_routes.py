@@ -22,7 +22,7 @@ from idp.web.forms import render
 from idp.web.mfa_pages import SCRIPT_PAGE_CSP, totp_allowed
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
-from idp.web.session_cookies import browser_binding, session_cookie, session_id
+from idp.web.session_cookies import BROWSER, RESUME, browser_binding, clear, read, session_cookie, session_id
 
 TOTP_OFF = "Your organization's sign-in policy does not allow authenticator apps: set up a passkey instead."
 
@@ -41,8 +41,19 @@ def password_recent(current: SignedIn) -> bool:
     return container().signon.password_recent(current)
 
 
+def _resume_of(request: WebRequest, current: SignedIn) -> str | None:
+    """The sign-in an enrolment paused for this user in this browser, if any: named by the page (``resume`` in the
+    query of /account/setup, or a form field), else remembered by the browser (its resume cookie)."""
+    signon, browser = container().signon, read(request, BROWSER)
+    for lid in dict.fromkeys((request.query.get("resume"), request.form.get("resume"), read(request, RESUME))):
+        if lid and browser and signon.resumable(lid, browser, current.uid) is not None:
+            return lid
+    return None
+
+
 def _step_up(request: WebRequest, current: SignedIn) -> Response:
     browser, cookies = browser_binding(request)
+    # back to this page, which finds a sign-in an enrolment paused again by the browser's resume cookie
     state = container().signon.begin_step_up(browser, current.session, PendingSignOn.account())
     return redirect(f"/login?state={quote(state.login_id)}", cookies)
 
@@ -91,7 +102,7 @@ def account(request: WebRequest) -> Response:
         return _reauth(request, request.path + (f"?{request.raw_query}" if request.raw_query else ""))
     if not may_manage(current):
         return _step_up(request, current)
-    resume = request.query.get("resume")
+    resume = _resume_of(request, current)
     notice = "Your organization requires a second sign-in step. Set up an authenticator app or a passkey to continue." \
         if resume else None
     return _page(current, notice=notice, resume=resume)
@@ -109,7 +120,7 @@ def totp_begin(request: WebRequest) -> Response:
     if refused:
         return refused
     if not totp_allowed():
-        return _page(current, status=403, error=TOTP_OFF, resume=request.form.get("resume") or None)
+        return _page(current, status=403, error=TOTP_OFF, resume=_resume_of(request, current))
     from idp.adapters.mfa_keys import SealKeyUnavailable
 
     try:
@@ -119,7 +130,7 @@ def totp_begin(request: WebRequest) -> Response:
                      "an administrator opens the MFA settings once (the console's Settings, or GET /admin/mfa), "
                      "which creates their key. A passkey works already.")
     body = render("account_totp.html", csrf=current.session.csrf, factor_id=setup.factor_id, secret=setup.secret,
-                  qr=_qr_data_uri(setup.uri), resume=request.form.get("resume") or None, error=None)
+                  qr=_qr_data_uri(setup.uri), resume=_resume_of(request, current), error=None)
     return html(200, body)
 
 
@@ -128,7 +139,7 @@ def totp_confirm(request: WebRequest) -> Response:
     current, refused = _guard_post(request)
     if refused:
         return refused
-    fid, resume = request.form.get("factor") or "", request.form.get("resume") or None
+    fid, resume = request.form.get("factor") or "", _resume_of(request, current)
     if not totp_allowed():  # the policy changed since the setup began
         return _page(current, status=403, error=TOTP_OFF, resume=resume)
     codes = container().mfa.confirm_totp(current.uid, fid, request.form.get("code") or "", ip=request.client_ip)
@@ -225,7 +236,9 @@ def password_change(request: WebRequest) -> Response:
 
 
 def resume(request: WebRequest) -> Response:
-    """POST /account/resume: after enrolling, go on to the app the sign-in was for."""
+    """POST /account/resume: after enrolling, go on to the app the sign-in was for. Only a sign-in that an
+    enrolment paused, for this user, resumes here; any other pending login (a login form's, whose request may
+    say ForceAuthn) goes on through its login form, password first."""
     from idp.web.sso_routes import issue
 
     current = _current(request)
@@ -235,14 +248,18 @@ def resume(request: WebRequest) -> Response:
         return _csrf_failed()
     browser, _cookies = browser_binding(request)
     signon = container().signon
-    state = signon.login_form(request.form.get("resume"), browser)
+    lid = request.form.get("resume")
+    state = signon.resumable(lid, browser, current.uid)
     if state is None:
-        return redirect("/")
+        if signon.login_form(lid, browser) is not None:  # a sign-in of this browser that no enrolment paused
+            return redirect(f"/login?state={quote(lid)}")
+        return redirect("/", [clear(RESUME)])
     signon.store.delete_login(state.login_id)
+    done = [clear(RESUME)]
     slug = state.pending.slug
     if not slug:
-        return redirect(state.pending.resume_path)
+        return redirect(state.pending.resume_path, done)
     app = container().store.get_app(slug)
     if not app:
         return unknown_app(slug)
-    return issue(app, current.user, current.session, state.pending, request, [])
+    return issue(app, current.user, current.session, state.pending, request, done)

@@ -15,7 +15,7 @@ from idp.signon.mfa.policy import Need
 from idp.signon.models import PendingSignOn, Session
 from idp.web.pages import redirect
 from idp.web.request import WebRequest
-from idp.web.session_cookies import browser_binding
+from idp.web.session_cookies import browser_binding, resume_cookie
 
 log = Logger(child=True)
 
@@ -30,8 +30,8 @@ def interrupt(need: Need, user: dict, session: Session, pending: PendingSignOn, 
     if need is Need.VERIFY:
         state = signon.begin_step_up(browser, session, pending)
         return redirect(f"/login?state={quote(state.login_id)}", cookies + more)
-    state = signon.begin_login(browser, pending)
-    return redirect(f"/account/setup?resume={quote(state.login_id)}", cookies + more)
+    state = signon.pause_for_enrolment(browser, user["id"], pending)  # the account page resumes it once enrolled
+    return redirect(f"/account/setup?resume={quote(state.login_id)}", cookies + more + [resume_cookie(state.login_id)])
 
 
 def before_page(request: WebRequest, current, pending: PendingSignOn) -> Response | None:

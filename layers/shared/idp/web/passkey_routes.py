@@ -72,7 +72,7 @@ def register(request: WebRequest) -> Response:
     current, refused = account_routes._guard_post(request)
     if refused:
         return refused
-    resume = request.form.get("resume") or None
+    resume = account_routes._resume_of(request, current)
     if not passkeys_allowed():
         return account_routes._page(current, status=403, error=_OFF["message"], resume=resume)
     try:

@@ -1,5 +1,6 @@
 """The sign-on cookies: the IdP session id, the browser binding of a pending login (and its CSRF
-token), and the device cookie (this browser signed in before; see idp.signon.devices). Deployed they
+token), the device cookie (this browser signed in before; see idp.signon.devices), and the sign-in an
+enrolment paused (``idp_resume``). Deployed they
 are ``__Host-idp_session``, ``__Host-idp_browser`` and ``__Host-idp_device``: ``Secure; HttpOnly;
 SameSite=None; Path=/`` with no Domain, so no sibling host can set or shadow them (POST-binding SPs
 are cross-site, hence None). The local stack on a LAN address over http (IDP_INSECURE_COOKIES) uses
@@ -15,6 +16,7 @@ from idp.kernel.tokens import new_token
 from idp.web.request import WebRequest
 
 SESSION, BROWSER, DEVICE = "idp_session", "idp_browser", "idp_device"
+RESUME = "idp_resume"  # the sign-in an enrolment paused (a login id, bound to this browser and user server-side)
 HOST_PREFIX = "__Host-"
 
 
@@ -56,6 +58,12 @@ def session_cookie(sid: str) -> Cookie:
 
 def device_cookie(value: str) -> Cookie:
     return cookie(DEVICE, value, max_age=container().signon.device_lifetime)
+
+
+def resume_cookie(login_id: str) -> Cookie:
+    """The paused sign-in, remembered for as long as its login state lives: the account page finds it again
+    whatever way the user takes through enrolment (a cancelled setup, a reload, a step-up)."""
+    return cookie(RESUME, login_id, max_age=container().signon.store.policy.login_state_ttl)
 
 
 def browser_binding(request: WebRequest) -> tuple[str, list[Cookie]]:

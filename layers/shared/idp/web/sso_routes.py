@@ -66,7 +66,13 @@ def _denied(app: dict, denied: Denied, user: dict, cookies: list[Cookie]) -> Res
 def issue(app: dict, user: dict, session: Session, pending: PendingSignOn, request: WebRequest,
           cookies: list[Cookie], *, passive: bool = False) -> Response:
     """Answer the SP (or start IdP-initiated SSO) for a signed-in user: access check, then the auto-POST form;
-    a refusal is a page, or for an IsPassive request a RequestDenied Response (the SP asked for no page)."""
+    a refusal is a page, or for an IsPassive request a RequestDenied Response (the SP asked for no page). A
+    ForceAuthn request is answered only by a session that authenticated since it arrived, whatever page resumes
+    it: an older session goes to the login form (password, then the factor where one applies)."""
+    if not pending.fresh_enough(session.auth_instant):
+        log.warning("forceauthn request resumed with an older session app=%s user=%s request_id=%s: login again",
+                    app["slug"], user.get("id"), pending.request_id, extra={"app": app["slug"], "user_id": user.get("id")})
+        return to_login(request, pending)
     grant = container().signon.authorize(app, user, pending)
     if isinstance(grant, Denied):
         audit_refused(request, app["slug"], grant.code, user_id=user.get("id"), pending=pending)
@@ -149,7 +155,8 @@ def _sso(slug: str, request: WebRequest) -> Response:
 
     if req is not None:
         pending = PendingSignOn.sp(slug, req.id, req.acs_url, req.relay_state, req.force_authn,
-                                   mfa_requested=mfa_requested(req.requested_authn_contexts))
+                                   mfa_requested=mfa_requested(req.requested_authn_contexts),
+                                   requested_at=int(container().signon.clock()))
         log.info("authn request accepted app=%s request_id=%s binding=%s signed=%s force=%s passive=%s",
                  slug, req.id, req.binding, req.signed, req.force_authn, req.is_passive, extra={"app": slug})
         cannot = unsatisfiable(app, nameid_format=req.nameid_policy_format, authn_contexts=req.requested_authn_contexts,

@@ -2,7 +2,12 @@
 enrolment grace period in days, which methods count), the app's override (``inherit`` /
 ``required``), an SP asking for the REFEDS MFA profile, the user's factors and how the session
 signed in (its ``amr``). The answer is a ``Need``: nothing, verify a factor, enrol one first, or
-(an SP asked for MFA and the user has no factor) the SAML status NoAuthnContext."""
+(an SP asked for MFA and the user has no factor) the SAML status NoAuthnContext.
+
+A factor the user enrolled is asked for even when the policy's methods no longer count it (an
+administrator turned that method off): a password alone never signs in a user who chose more. Once
+that factor is proven, the user enrols one of a method that counts before going on (and may: the
+session passed a factor); until then no Response."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,8 +74,9 @@ def in_grace(policy: MfaPolicy, *, user_created: int, now: int) -> bool:
 
 def need(policy: MfaPolicy, *, app_mfa: str | None, requested_mfa: bool, factor_types: Iterable[str],
          user_created: int, now: int) -> Need:
-    """What this sign-in needs before a Response (or the session) may be given, before looking at the session."""
-    has = counted(policy, factor_types)
+    """What this sign-in needs before a Response (or the session) may be given, before looking at the session.
+    Any enrolled factor is asked for (``VERIFY``), counted by the methods or not (``gate`` then decides)."""
+    has = bool(list(factor_types))
     if requested_mfa:
         return Need.VERIFY if has else Need.NO_CONTEXT
     if app_mfa == "required":
@@ -91,7 +97,13 @@ def satisfied(amr: Iterable[str]) -> bool:
 _METHOD_OF = {OTP: "totp", WEBAUTHN: "webauthn"}
 
 
-def gate(needed: Need, amr: Iterable[str], methods: Iterable[str] = METHODS) -> Need:
-    """What is still missing for a session that signed in with ``amr``: a second factor of a method that counts."""
-    counted_methods = set(methods)
-    return Need.NONE if any(_METHOD_OF.get(a) in counted_methods for a in amr) else needed
+def gate(needed: Need, amr: Iterable[str], methods: Iterable[str] = METHODS, *, holds_counted: bool = True) -> Need:
+    """What is still missing for a session that signed in with ``amr``: a second factor of a method that counts.
+    A user who holds no factor of a counted method (``holds_counted`` False) and whose session proved one it holds
+    enrols a counted one next (``ENROL``); a session that proved nothing is asked for the factor it holds."""
+    amr, counted_methods = tuple(amr), set(methods)
+    if any(_METHOD_OF.get(a) in counted_methods for a in amr):
+        return Need.NONE
+    if needed is Need.VERIFY and not holds_counted and satisfied(amr):
+        return Need.ENROL
+    return needed

@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from idp.kernel.audit import Actor, AuditEvent, AuditSink, NullAudit, value_changes
 from idp.kernel.clock import now_iso
 from idp.signon.mfa import recovery, totp
-from idp.signon.mfa.policy import OTP, MfaPolicy, Need, epoch_of, gate, need
+from idp.signon.mfa.policy import OTP, MfaPolicy, Need, counted, epoch_of, gate, need
 from idp.signon.mfa.ports import MfaStore, SeedSealer, ThrottleCounters
 from idp.signon.models import PendingSignOn
 from idp.signon.policy import MFA
@@ -86,19 +86,21 @@ class MfaService:
     def missing(self, user: dict, pending: PendingSignOn | None, amr) -> Need:
         """What a session that signed in with ``amr`` still lacks for this sign-in (one policy read)."""
         policy = self.policy()
-        return gate(self.need(user, pending, policy), amr, policy.methods)
+        types = self.store.factor_types(user["id"])
+        return gate(self.need(user, pending, policy, types), amr, policy.methods, holds_counted=counted(policy, types))
 
-    def need(self, user: dict, pending: PendingSignOn | None, policy: MfaPolicy | None = None) -> Need:
+    def need(self, user: dict, pending: PendingSignOn | None, policy: MfaPolicy | None = None,
+             factor_types: list[str] | None = None) -> Need:
         """What this sign-in needs (before looking at how the session signed in)."""
         pending, policy = pending or PendingSignOn(), policy or self.policy()
         # The admin console is internet-facing and can change everything: whatever the policy, an administrator
         # passes a second factor for it (and enrols one at the first visit), as for an app whose mfa is required.
         app_mfa = CONSOLE_MFA if pending.kind == "console" else self.app_mfa(pending.slug) if pending.slug else None
-        # A user who enrolled a factor is asked for it whatever the policy (contract section 7): the factor
-        # index is read on every sign-in (in an SSO, with its one batch), so a password alone is never
+        # A user who enrolled a factor is asked for it whatever the policy and its methods (contract section 7):
+        # the factor index is read on every sign-in (in an SSO, with its one batch), so a password alone is never
         # trusted once the user chose more.
-        return need(policy, app_mfa=app_mfa, requested_mfa=pending.mfa_requested,
-                    factor_types=self.store.factor_types(user["id"]),
+        types = self.store.factor_types(user["id"]) if factor_types is None else factor_types
+        return need(policy, app_mfa=app_mfa, requested_mfa=pending.mfa_requested, factor_types=types,
                     user_created=epoch_of(user.get("created_at")), now=int(self.clock()))
 
     # ------------------------------------------------------------------ factors
