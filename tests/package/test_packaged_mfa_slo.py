@@ -195,3 +195,113 @@ def test_taking_the_mfa_item_writes_from_the_login_role_breaks_enrolment_and_the
     form = _form_of(page["body"], 'data-webauthn="authenticate"')
     assert coded("/login/passkey/options", "POST", {"login": form["login"], "csrf": form["csrf"]})["statusCode"] == 500
     assert _denied(invoke)[0][2]["dynamodb:LeadingKeys"][0].startswith("MFA#challenge#"), _denied(invoke)
+
+
+# ---------------------------------------------------------------- single logout (contract section 3)
+
+_ids = iter(range(10**6))
+
+
+def _sp_slo_url(slug: str) -> str:
+    return f"https://{slug}.example.com/slo"
+
+
+def _slo_app(invoke, slug: str) -> tuple[object, str]:  # noqa: F811 - the fixture, handed in
+    """An app with an SP certificate (its LogoutRequests must be signed) and an SP SLO URL (the LogoutResponse goes
+    there, signed with the app's key), a user with a password bound to it: (the SP's key pair, the user's id)."""
+    from idp_testing.saml_sp import sp_key
+
+    keypair = sp_key(slug)
+    answers = invoke("AdminApiFunction", [
+        _admin("/admin/apps", "POST", {"slug": slug, "label": slug, "sp_entity_id": f"{slug}.example.com",
+                                       "acs_urls": [f"https://{slug}.example.com/acs"], "sp_slo_url": _sp_slo_url(slug),
+                                       "sp_certificate": keypair.certificate_pem}),
+        _admin("/admin/users", "POST", {"username": f"{slug}-u", "email": f"{slug}-u@example.com",
+                                        "firstname": "Pkg", "lastname": "Slo", "password": LOGIN_PASSWORD})])
+    assert [a["statusCode"] for a in answers] == [201, 201], answers
+    uid = json.loads(answers[1]["body"])["id"]
+    (bound,) = invoke("AdminApiFunction", [_admin(f"/admin/apps/{slug}/users/{uid}", "PUT")])
+    assert bound["statusCode"] == 204, bound
+    return keypair, uid
+
+
+def _signed_in_to_the_app(invoke, slug: str) -> tuple[Browser, str]:  # noqa: F811 - the fixture, handed in
+    """A browser signed in that opened the app (IdP-initiated SSO): it, and the Response's SessionIndex."""
+    import base64
+
+    browser = Browser(invoke)
+    assert browser.sign_in(f"{slug}-u")["statusCode"] == 302 and browser.has_session
+    sso = browser(f"/saml2/{slug}")
+    response = base64.b64decode(re.search(r'name="SAMLResponse" value="([^"]+)"', sso["body"]).group(1)).decode()
+    return browser, re.search(r'SessionIndex="([^"]+)"', response).group(1)
+
+
+def _logout_request(slug: str, session_index: str) -> str:
+    from idp_testing.saml_sp import now_saml
+
+    return ('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+            f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_pkgslo{next(_ids)}" Version="2.0" '
+            f'IssueInstant="{now_saml()}" Destination="{BASE_URL}/saml2/{slug}/slo">'
+            f'<saml:Issuer>{slug}.example.com</saml:Issuer>'
+            f'<saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">{slug}-u@example.com</saml:NameID>'
+            f'<samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>')
+
+
+def _session_alive(browser: Browser) -> bool:
+    return browser("/account")["statusCode"] == 200
+
+
+def test_single_logout_runs_under_the_login_role(invoke):  # noqa: F811 - the imported fixture
+    """The SP's signed LogoutRequest (Redirect binding, then POST) ends the session it names and is answered with a
+    signed LogoutResponse to the SP; the IdP's own logout (POST /logout, the portal's Sign out) ends one too."""
+    from idp_testing.saml_sp import post_form, redirect_query
+
+    slug = "pkgslo"
+    keypair, _ = _slo_app(invoke, slug)
+    calls = []
+    browser, index = _signed_in_to_the_app(invoke, slug)
+    calls += invoke.decisions[LOGIN]
+    redirected = browser(f"/saml2/{slug}/slo", query=redirect_query(_logout_request(slug, index), sp_keypair=keypair))
+    assert redirected["statusCode"] == 302, redirected
+    location = urllib.parse.urlsplit(redirected["headers"]["Location"])
+    answer = dict(urllib.parse.parse_qsl(location.query))
+    assert f"https://{location.netloc}{location.path}" == _sp_slo_url(slug), redirected
+    assert {"SAMLResponse", "SigAlg", "Signature"} <= answer.keys(), answer  # a signed LogoutResponse
+    calls += invoke.decisions[LOGIN]
+    assert not browser.has_session and not _session_alive(browser)
+
+    browser, index = _signed_in_to_the_app(invoke, slug)
+    posted = browser(f"/saml2/{slug}/slo", "POST", post_form(_logout_request(slug, index), sp_keypair=keypair))
+    assert posted["statusCode"] == 200 and f'action="{_sp_slo_url(slug)}"' in posted["body"], posted
+    calls += invoke.decisions[LOGIN]
+    assert not browser.has_session and not _session_alive(browser)
+
+    browser, _ = _signed_in_to_the_app(invoke, slug)
+    account = browser("/account")
+    out = browser("/logout", "POST", {"csrf": _form_fields(account["body"])["csrf"]})
+    assert out["statusCode"] == 302 and out["headers"]["Location"].startswith("/login"), out
+    calls += invoke.decisions[LOGIN]
+    assert not browser.has_session and not _session_alive(browser)
+
+    assert all(d[3] == "Allow" for d in calls), [d for d in calls if d[3] != "Allow"]
+    assert any(d[0] == "ssm:GetParameter" and "/signing-keys/" in d[1] for d in calls), calls  # the LogoutResponse's key
+    assert any(d[0] == "dynamodb:DeleteItem" and d[2]["dynamodb:LeadingKeys"][0].startswith("SESSION#") for d in calls)
+
+
+def test_taking_the_delete_from_the_login_role_leaves_the_session_alive_after_single_logout(invoke):  # noqa: F811
+    """Without dynamodb:DeleteItem the SP's LogoutRequest cannot end the session it names."""
+    from idp_testing.saml_sp import redirect_query
+
+    slug = "pkgslodeny"
+    keypair, _ = _slo_app(invoke, slug)
+    browser, index = _signed_in_to_the_app(invoke, slug)
+    full = json.loads(json.dumps(invoke.roles[LOGIN]))
+    for statement in invoke.roles[LOGIN]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = [a for a in actions if a != "dynamodb:DeleteItem"] or ["none:None"]
+    refused = browser(f"/saml2/{slug}/slo", query=redirect_query(_logout_request(slug, index), sp_keypair=keypair))
+    assert refused["statusCode"] == 500, refused
+    denied = _denied(invoke)
+    assert denied and denied[0][0] == "dynamodb:DeleteItem" and denied[0][2]["dynamodb:LeadingKeys"][0].startswith("SESSION#")
+    invoke.roles[LOGIN] = full
+    assert _session_alive(browser)
