@@ -1,9 +1,9 @@
 """Multi-factor sign-in and single logout through the built login function, under its role rendered from
-template.yaml (IAM enforced as in test_packaged_functions, whose fixtures and helpers these are): TOTP enrolment
-on /account and a sign-in with a code (pyotp as the user's authenticator app), a passkey added on /account and a
-passwordless sign-in with it (a software authenticator), SP-initiated Single Logout in both bindings (a signed
-LogoutRequest answered with a signed LogoutResponse) and the IdP's own logout (POST /logout). Each path also runs
-once with one permission taken from the role, and then it fails."""
+template.yaml (IAM enforced by the `invoke` fixture of conftest.py): TOTP enrolment on /account and a sign-in with
+a code (pyotp as the user's authenticator app), a passkey added on /account and a passwordless sign-in with it (a
+software authenticator), SP-initiated Single Logout in both bindings (a signed LogoutRequest answered with a signed
+LogoutResponse) and the IdP's own logout (POST /logout). Each path also runs once with one permission taken from
+the role, and then it fails."""
 from __future__ import annotations
 
 import json
@@ -13,17 +13,8 @@ import urllib.parse
 
 import pyotp
 import pytest
-from test_packaged_functions import (  # noqa: F401 - template, stack, roles and invoke are fixtures
-    LOGIN_PASSWORD,
-    _admin,
-    _form_fields,
-    _login_event,
-    invoke,
-    roles,
-    sample,
-    stack,
-    template,
-)
+from packaged_stack import sample
+from test_packaged_functions import LOGIN_PASSWORD, _admin, _form_fields, _login_event
 
 pytestmark = pytest.mark.package
 
@@ -35,7 +26,7 @@ MFA_POLICY = {"policy": "optional", "grace_days": 7, "methods": ["totp", "webaut
 class Browser:
     """One browser's cookie jar over the login function: each request is one invocation of the built function."""
 
-    def __init__(self, invoke):  # noqa: F811 - the fixture, handed in
+    def __init__(self, invoke):
         self.invoke, self.jar = invoke, {}
 
     def __call__(self, path: str, method: str = "GET", form: dict | None = None, *, query: str = "") -> dict:
@@ -70,7 +61,7 @@ def _form_of(html: str, marker: str) -> dict[str, str]:
     return _form_fields(html.split(marker, 1)[1].split("</form>", 1)[0])
 
 
-def _user(invoke, username: str, *, policy: dict | None = None) -> str:  # noqa: F811 - the fixture, handed in
+def _user(invoke, username: str, *, policy: dict | None = None) -> str:
     """The MFA policy set (admin API; it also creates the TOTP seed key) and a user with a password: its id."""
     events = ([_admin("/admin/mfa", "PUT", policy)] if policy else []) + [
         _admin("/admin/users", "POST", {"username": username, "email": f"{username}@example.com", "firstname": "Pkg",
@@ -80,7 +71,7 @@ def _user(invoke, username: str, *, policy: dict | None = None) -> str:  # noqa:
     return json.loads(answers[-1]["body"])["id"]
 
 
-def _factors(invoke, uid: str) -> list[dict]:  # noqa: F811 - the fixture, handed in
+def _factors(invoke, uid: str) -> list[dict]:
     (answer,) = invoke("AdminApiFunction", [_admin(f"/admin/users/{uid}/mfa")])
     return json.loads(answer["body"])["factors"]
 
@@ -99,11 +90,11 @@ def _enrol_totp(browser: Browser) -> str:
     return secret
 
 
-def _denied(invoke) -> list:  # noqa: F811 - the fixture, handed in
+def _denied(invoke) -> list:
     return [d for d in invoke.decisions[LOGIN] if d[3] != "Allow"]
 
 
-def _without_leading_key(invoke, prefix: str) -> None:  # noqa: F811 - the fixture, handed in
+def _without_leading_key(invoke, prefix: str) -> None:
     """The login role's write statement no longer allows items whose partition key starts with `prefix`."""
     narrowed = False
     for statement in invoke.roles[LOGIN]:
@@ -117,7 +108,7 @@ def _without_leading_key(invoke, prefix: str) -> None:  # noqa: F811 - the fixtu
 # ---------------------------------------------------------------- multi-factor sign-in (contract section 7)
 
 
-def test_totp_and_passkey_sign_ins_run_under_the_login_role(invoke):  # noqa: F811 - the imported fixture
+def test_totp_and_passkey_sign_ins_run_under_the_login_role(invoke):
     """Enrolment of an authenticator app and of a passkey on /account, then a sign-in with the password and a
     code, and a passwordless one with the passkey: every call the login function makes allowed by its role."""
     from idp_testing.soft_authenticator import SoftAuthenticator
@@ -166,7 +157,7 @@ def test_totp_and_passkey_sign_ins_run_under_the_login_role(invoke):  # noqa: F8
     assert any(d[0] == "ssm:GetParameter" and d[1].endswith("/mfa-seed-key") for d in calls), calls
 
 
-def test_taking_the_mfa_item_writes_from_the_login_role_breaks_enrolment_and_the_second_step(invoke):  # noqa: F811
+def test_taking_the_mfa_item_writes_from_the_login_role_breaks_enrolment_and_the_second_step(invoke):
     """Without MFA# among the login role's leading keys: no authenticator app can be set up, a user who has one
     cannot pass the code step, and no passkey ceremony can begin (its challenge is an MFA# item)."""
     uid = _user(invoke, "pkgmfadeny", policy=MFA_POLICY)
@@ -206,7 +197,7 @@ def _sp_slo_url(slug: str) -> str:
     return f"https://{slug}.example.com/slo"
 
 
-def _slo_app(invoke, slug: str) -> tuple[object, str]:  # noqa: F811 - the fixture, handed in
+def _slo_app(invoke, slug: str) -> tuple[object, str]:
     """An app with an SP certificate (its LogoutRequests must be signed) and an SP SLO URL (the LogoutResponse goes
     there, signed with the app's key), a user with a password bound to it: (the SP's key pair, the user's id)."""
     from idp_testing.saml_sp import sp_key
@@ -225,7 +216,7 @@ def _slo_app(invoke, slug: str) -> tuple[object, str]:  # noqa: F811 - the fixtu
     return keypair, uid
 
 
-def _signed_in_to_the_app(invoke, slug: str) -> tuple[Browser, str]:  # noqa: F811 - the fixture, handed in
+def _signed_in_to_the_app(invoke, slug: str) -> tuple[Browser, str]:
     """A browser signed in that opened the app (IdP-initiated SSO): it, and the Response's SessionIndex."""
     import base64
 
@@ -251,7 +242,7 @@ def _session_alive(browser: Browser) -> bool:
     return browser("/account")["statusCode"] == 200
 
 
-def test_single_logout_runs_under_the_login_role(invoke):  # noqa: F811 - the imported fixture
+def test_single_logout_runs_under_the_login_role(invoke):
     """The SP's signed LogoutRequest (Redirect binding, then POST) ends the session it names and is answered with a
     signed LogoutResponse to the SP; the IdP's own logout (POST /logout, the portal's Sign out) ends one too."""
     from idp_testing.saml_sp import post_form, redirect_query
@@ -288,7 +279,7 @@ def test_single_logout_runs_under_the_login_role(invoke):  # noqa: F811 - the im
     assert any(d[0] == "dynamodb:DeleteItem" and d[2]["dynamodb:LeadingKeys"][0].startswith("SESSION#") for d in calls)
 
 
-def test_taking_the_delete_from_the_login_role_leaves_the_session_alive_after_single_logout(invoke):  # noqa: F811
+def test_taking_the_delete_from_the_login_role_leaves_the_session_alive_after_single_logout(invoke):
     """Without dynamodb:DeleteItem the SP's LogoutRequest cannot end the session it names."""
     from idp_testing.saml_sp import redirect_query
 
