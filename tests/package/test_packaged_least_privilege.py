@@ -13,18 +13,8 @@ import urllib.parse
 import boto3
 import pytest
 from iam_policy import decide
-from test_packaged_functions import (  # noqa: F401 - template, stack, roles and invoke are fixtures
-    CREDENTIALS,
-    REGION,
-    STACK,
-    _admin,
-    _password_login,
-    invoke,
-    roles,
-    sample,
-    stack,
-    template,
-)
+from packaged_stack import CREDENTIALS, REGION, STACK, sample
+from test_packaged_functions import _admin, _password_login
 
 pytestmark = pytest.mark.package
 
@@ -37,7 +27,7 @@ KEY_READS = [("ssm:GetParameter", SIGNING_KEY), ("ssm:GetParameters", SIGNING_KE
     ("ssm:GetParametersByPath", path) for path in ("apps/someapp/signing-keys", "apps/someapp", "apps", "")]
 
 
-def test_the_admin_api_creates_the_sign_on_keys_without_reading_them(invoke, stack):  # noqa: F811 - the fixtures
+def test_the_admin_api_creates_the_sign_on_keys_without_reading_them(invoke, stack):
     """The first password set (admin API) creates the device-cookie key and the MFA seed key, which only the login
     function reads: the admin API creates each without reading it, and the password sign-in then gets a device
     cookie (signed with that key)."""
@@ -50,20 +40,34 @@ def test_the_admin_api_creates_the_sign_on_keys_without_reading_them(invoke, sta
 
 @pytest.mark.parametrize("lid", ["AdminApiFunction", "ConsoleFunction", "ScimPushFunction", "ReconcileFunction",
                                  "SamlMetadataFunction"])
-def test_only_the_login_function_may_read_a_signing_key(roles, lid):  # noqa: F811 - the imported fixture
+def test_only_the_login_function_may_read_a_signing_key(roles, lid):
     allowed = [(action, name) for action, name in KEY_READS
                if decide(roles[lid], action, f"{PARAMETER}/{name}".rstrip("/")) == "Allow"]
     assert allowed == [], f"{lid} may read signing keys with {allowed}"
 
 
-def test_the_login_function_reads_signing_keys_but_no_scim_token(roles):  # noqa: F811 - the imported fixture
+def test_the_login_function_reads_signing_keys_but_no_scim_token(roles):
     login = roles["SamlLoginFunction"]
     assert decide(login, "ssm:GetParameter", f"{PARAMETER}/{SIGNING_KEY}") == "Allow"
     for action, name in [("ssm:GetParameter", "apps/someapp/scim-token"), ("ssm:GetParametersByPath", "apps/someapp")]:
         assert decide(login, action, f"{PARAMETER}/{name}") != "Allow", (action, name)
 
 
-def _parameters(stack, slug: str) -> list[str]:  # noqa: F811 - the imported fixture
+def test_the_login_role_adds_audit_events_but_changes_none(roles):
+    """Audit events (AUDIT#{day}) are added by the login function, never updated or deleted one by one; no other
+    AUDIT# partition (the by-user and by-app views are index keys, never a table item's)."""
+    login = roles["SamlLoginFunction"]
+    table = next(s["Resource"] for s in login if "dynamodb:PutItem" in s.get("Action", []))
+    day = {"dynamodb:LeadingKeys": ["AUDIT#2026-12-07"]}
+    assert [decide(login, a, table, day) for a in ("dynamodb:PutItem", "dynamodb:BatchWriteItem")] == ["Allow"] * 2
+    assert [decide(login, a, table, day) for a in ("dynamodb:UpdateItem", "dynamodb:DeleteItem")] == ["ImplicitDeny"] * 2
+    assert decide(login, "dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["AUDIT#USER#u1"]}) == "ImplicitDeny"
+    # one batch of a session and an audit event would need both statements at once: the login never writes one
+    mixed = {"dynamodb:LeadingKeys": ["AUDIT#2026-12-07", "SESSION#abc"]}
+    assert decide(login, "dynamodb:BatchWriteItem", table, mixed) == "ImplicitDeny"
+
+
+def _parameters(stack, slug: str) -> list[str]:
     endpoint, _ = stack
     ssm = boto3.client("ssm", endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
     pages = ssm.get_paginator("describe_parameters").paginate(
@@ -71,7 +75,7 @@ def _parameters(stack, slug: str) -> list[str]:  # noqa: F811 - the imported fix
     return sorted(p["Name"] for page in pages for p in page["Parameters"])
 
 
-def test_deleting_an_app_deletes_its_secrets_under_the_admin_role(invoke, stack):  # noqa: F811 - the imported fixture
+def test_deleting_an_app_deletes_its_secrets_under_the_admin_role(invoke, stack):
     """An app with a signing key and a SCIM token, deleted through the admin API under its role: both secrets go
     (their names listed with DescribeParameters, which returns no value)."""
     slug = "pkgdelete"
@@ -107,7 +111,7 @@ def _console(path: str, cookies: list[str], form: dict | None = None) -> dict:
     return event
 
 
-def _console_admin(invoke, username: str) -> tuple[list[str], str]:  # noqa: F811 - the fixture, handed in
+def _console_admin(invoke, username: str) -> tuple[list[str], str]:
     """An administrator signed in (login function): the session's cookies and the console's CSRF token."""
     login = _password_login(invoke, username, roles=("admin",))
     assert login["statusCode"] in (302, 303), login
@@ -117,7 +121,7 @@ def _console_admin(invoke, username: str) -> tuple[list[str], str]:  # noqa: F81
     return cookies, re.search(r'name="csrf" value="([^"]+)"', page["body"]).group(1)
 
 
-def test_the_consoles_forms_run_under_the_console_role(invoke):  # noqa: F811 - the imported fixture
+def test_the_consoles_forms_run_under_the_console_role(invoke):
     """A group and a user created, the user made a member, suspended and deleted, the MFA policy saved: each form
     through the console function under its narrowed role (writes only to the item kinds it changes)."""
     cookies, csrf = _console_admin(invoke, "pkgconsforms")
@@ -144,7 +148,7 @@ def test_the_consoles_forms_run_under_the_console_role(invoke):  # noqa: F811 - 
     assert {"GROUP", "USER", "UNIQUE", "OUTBOX", "AUDIT", "SESSIONEPOCH", "MFAPOLICY"} <= written, written
 
 
-def test_the_console_role_writes_no_session_replay_cache_or_throttle(roles):  # noqa: F811 - the imported fixture
+def test_the_console_role_writes_no_session_replay_cache_or_throttle(roles):
     """What the console never writes (its old DynamoDBCrudPolicy allowed every item): a session (it may only end
     a stale one), the SAML replay cache, the login throttles, an import report."""
     table = f"arn:aws:dynamodb:{REGION}:123456789012:table/" + next(
@@ -157,7 +161,7 @@ def test_the_console_role_writes_no_session_replay_cache_or_throttle(roles):  # 
     assert decide(roles[CONSOLE], "dynamodb:DeleteItem", table, {"dynamodb:LeadingKeys": ["SESSION#abc"]}) == "Allow"
 
 
-def test_taking_group_items_from_the_console_role_breaks_creating_a_group(invoke):  # noqa: F811
+def test_taking_group_items_from_the_console_role_breaks_creating_a_group(invoke):
     cookies, csrf = _console_admin(invoke, "pkgconsdeny")
     for statement in invoke.roles[CONSOLE]:
         for keys in (statement.get("Condition") or {}).values():
