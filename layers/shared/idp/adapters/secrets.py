@@ -60,13 +60,12 @@ class SecretStore:
             self._cache.pop(name, None)
 
     def delete_prefix(self, name: str) -> None:
-        """Delete every secret under a relative path (an app's keys and token when the app goes)."""
-        paginator = self.ssm.get_paginator("get_parameters_by_path")
-        names = [
-            p["Name"]
-            for page in paginator.paginate(Path=self._name(name), Recursive=True)
-            for p in page["Parameters"]
-        ]
+        """Delete every secret under a relative path (an app's keys and token when the app goes). The names are
+        listed with DescribeParameters, which returns no value: GetParametersByPath would need a grant that
+        returns every secret below the path (signing keys included) to whoever holds it."""
+        paginator = self.ssm.get_paginator("describe_parameters")
+        filters = [{"Key": "Path", "Option": "Recursive", "Values": [self._name(name)]}]
+        names = [p["Name"] for page in paginator.paginate(ParameterFilters=filters) for p in page["Parameters"]]
         for i in range(0, len(names), 10):
             self.ssm.delete_parameters(Names=names[i : i + 10])
         with self._lock:

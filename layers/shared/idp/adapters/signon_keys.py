@@ -2,7 +2,7 @@
 the SecretStore. It lives at ``apps/_signon/signing-keys/device-cookie`` under SSM_PREFIX because the
 template already lets the login function read ``apps/*/signing-keys/*`` and the admin function write
 ``apps/*`` (no app slug can start with ``_``), so no new grant or resource is needed. The admin API
-creates it when a password is first set; any process allowed to write creates it on first use too
+creates it, without reading it, when a password is first set; any process allowed to write creates it on first use too
 (the local stack); where writing is denied (the login function), device cookies wait until it exists."""
 from __future__ import annotations
 
@@ -43,10 +43,15 @@ class DeviceKey:
         return base64.urlsafe_b64decode(value) if value else None
 
     def ensure(self) -> None:
-        """Create the key if it does not exist (the admin API calls this when a password is set)."""
+        """Create the key if it does not exist (the admin API calls this when a password is set). It never reads
+        the key: the admin API's role may create it (PutParameter without overwrite) but only the login function
+        may read a key under signing-keys/. A failure is logged, never raised."""
         with self._lock:
             self._missing_since = None
-        self.get()
+        try:
+            self.secrets.create(DEVICE_KEY_NAME, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        except Exception:  # noqa: BLE001 - no device key means no device cookies, never a failed change
+            log.exception("device-cookie key not created; sign-ins work without device cookies until it is")
 
     def _create(self) -> str | None:
         from botocore.exceptions import ClientError
