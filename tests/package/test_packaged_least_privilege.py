@@ -54,16 +54,17 @@ def test_the_login_function_reads_signing_keys_but_no_scim_token(roles):
 
 
 def test_the_login_role_adds_audit_events_but_changes_none(roles):
-    """Audit events (AUDIT#{day}) are added by the login function, never updated or deleted one by one; no other
+    """Audit events (AUDIT#{day}#{shard}) are added by the login function, never updated or deleted one by one; no other
     AUDIT# partition (the by-user and by-app views are index keys, never a table item's)."""
     login = roles["SamlLoginFunction"]
     table = next(s["Resource"] for s in login if "dynamodb:PutItem" in s.get("Action", []))
-    day = {"dynamodb:LeadingKeys": ["AUDIT#2026-12-07"]}
+    day = {"dynamodb:LeadingKeys": ["AUDIT#2026-12-07#a"]}
     assert [decide(login, a, table, day) for a in ("dynamodb:PutItem", "dynamodb:BatchWriteItem")] == ["Allow"] * 2
     assert [decide(login, a, table, day) for a in ("dynamodb:UpdateItem", "dynamodb:DeleteItem")] == ["ImplicitDeny"] * 2
     assert decide(login, "dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["AUDIT#USER#u1"]}) == "ImplicitDeny"
+    assert decide(login, "dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["AUDIT#2026-12-07"]}) == "ImplicitDeny"
     # one batch of a session and an audit event would need both statements at once: the login never writes one
-    mixed = {"dynamodb:LeadingKeys": ["AUDIT#2026-12-07", "SESSION#abc"]}
+    mixed = {"dynamodb:LeadingKeys": ["AUDIT#2026-12-07#a", "SESSION#abc"]}
     assert decide(login, "dynamodb:BatchWriteItem", table, mixed) == "ImplicitDeny"
 
 

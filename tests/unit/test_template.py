@@ -336,7 +336,6 @@ def policy_summary(tpl: dict[str, Any], fn: str) -> list[tuple[str, Any]]:
 
 TABLE = {"TableName": {"Ref": "DirectoryTable"}}
 QUEUE = {"QueueName": {"Fn::GetAtt": ["DirectoryEventsQueue", "QueueName"]}}
-APPS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*"}}
 SIGNING_KEYS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*/signing-keys/*"}}
 SCIM_TOKENS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*/scim-token"}}
 
@@ -345,17 +344,21 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
         ("DynamoDBCrudPolicy", TABLE),
         ("SQSSendMessagePolicy", QUEUE),
         ("AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": {"Ref": "AdminTokenSecret"}}),
-        ("SSMParameterReadPolicy", APPS_SSM),
-        ("Inline", ["ssm:GetParametersByPath"]),
+        ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),  # reads SCIM tokens only; creates keys without reading them
+        ("Inline", ["ssm:DescribeParameters"]),  # names (no values) of a deleted app's secrets
         ("Inline", ["ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:PutParameter"]),
+        ("Inline", ["ses:SendEmail"]),  # notices to a user whose factors an administrator reset
     ],
     "SamlMetadataFunction": [
         ("DynamoDBReadPolicy", TABLE),
     ],
     "SamlLoginFunction": [
         ("DynamoDBReadPolicy", TABLE),
-        ("Inline", ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
+        # its own item kinds, then audit events it may only add (two statements)
+        ("Inline", ["dynamodb:BatchWriteItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
+                    "dynamodb:PutItem", "dynamodb:UpdateItem"]),
         ("SSMParameterReadPolicy", SIGNING_KEYS_SSM),
+        ("Inline", ["ses:SendEmail"]),  # notices of a sign-in method added or removed
     ],
     "ScimPushFunction": [
         ("DynamoDBCrudPolicy", TABLE),
@@ -371,12 +374,16 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
     # The console calls the admin API's services (signing keys, SCIM tokens), authenticated by the IdP
     # session instead of the admin token; it reads the queues' depths for its dashboard.
     "ConsoleFunction": [
-        ("DynamoDBCrudPolicy", TABLE),
+        ("DynamoDBReadPolicy", TABLE),
+        # writes limited by leading key to what its pages change; DeleteItem also on SESSION# (a stale session)
+        ("Inline", ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
+                    "dynamodb:UpdateItem"]),
         ("SQSSendMessagePolicy", QUEUE),
         ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),  # never a private key (tests/package proves it)
-        ("Inline", ["ssm:GetParametersByPath"]),
+        ("Inline", ["ssm:DescribeParameters"]),
         ("Inline", ["ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:PutParameter"]),
         ("Inline", ["sqs:GetQueueAttributes"]),
+        ("Inline", ["ses:SendEmail"]),
     ],
 }
 
@@ -391,6 +398,9 @@ def test_ssm_write_is_scoped_to_the_stack_apps_path(tpl: dict[str, Any]) -> None
         for p in tpl["Resources"][fn]["Properties"].get("Policies", []):
             for s in p.get("Statement", []):
                 assert s["Effect"] == "Allow"
+                if s["Action"] == "ssm:DescribeParameters":  # names only, never values; IAM scopes it to no resource
+                    assert fn in ("AdminApiFunction", "ConsoleFunction") and s["Resource"] == "*"
+                    continue
                 if any(str(a).startswith("ssm:") for a in s["Action"]) or str(s["Action"]).startswith("ssm:"):
                     assert s["Resource"] == {
                         "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}/apps/*"
@@ -486,9 +496,12 @@ def test_the_internet_facing_login_writes_only_its_own_items(tpl: dict[str, Any]
     """The login function reads the directory but may write only sessions, login state, the replay
     cache and throttles: a bug or an injection there cannot rewrite users, apps or SCIM state."""
     statements = [s for p in tpl["Resources"]["SamlLoginFunction"]["Properties"]["Policies"] for s in p.get("Statement", [])]
-    (write,) = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
-    keys = write["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert sorted(keys) == ["AUDIT#*", "LOGIN#*", "MFA#*", "SAMLREQ#*", "SESSION#*", "THROTTLE#*"]
+    own, audit = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
+    keys = own["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert sorted(keys) == ["LOGIN#*", "MFA#*", "SAMLREQ#*", "SESSION#*", "THROTTLE#*"]
+    # audit events: only added, and only under a day's shard (idp.adapters.audit_log)
+    assert sorted(audit["Action"]) == ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+    assert audit["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["AUDIT#????-??-??#?"]
     assert not any(k.startswith(("USER#", "APP#", "GROUP#", "UNIQUE#", "OUTBOX")) for k in keys)
 
 

@@ -195,7 +195,7 @@ class Container:
         """Passkey registration and sign-in (WebAuthn) over the MFA store."""
         from idp.signon.mfa.passkey_service import PasskeyService
 
-        return PasskeyService(self.mfa.store, audit=self.audit)
+        return PasskeyService(self.mfa.store, audit=self.audit, factor_changed=self.factor_notice)
 
     @_part
     def mfa(self) -> "MfaService":
@@ -205,7 +205,29 @@ class Container:
         from idp.signon.mfa.service import MfaService
 
         return MfaService(MfaState(self.table), SeedSealer(self.secrets), self.signon_state, audit=self.audit,
-                          app_mfa=lambda slug: (self.store.get_app(slug) or {}).get("mfa"))
+                          app_mfa=lambda slug: (self.store.get_app(slug) or {}).get("mfa"),
+                          factor_changed=self.factor_notice)
+
+    def factor_notice(self, uid: str, factor: str, added: bool) -> None:
+        """Email the user that a sign-in method was added or removed (never fails the change: idp.kernel.mail)."""
+        import logging
+
+        from idp.kernel.clock import now_iso
+
+        try:
+            user = self.store.get_user(uid) or {}
+            name = " ".join(filter(None, (user.get("firstname"), user.get("lastname")))) or user.get("username", "")
+            self.postman.send("factor_changed", user.get("email"), self.public_base_url() or "", name=name,
+                              username=user.get("username", ""), when=now_iso().replace("T", " ")[:16] + " UTC",
+                              factor=factor, added=added)
+        except Exception:  # noqa: BLE001 - the change is made; a notice that cannot be built never undoes it
+            logging.getLogger(__name__).exception("factor notice not sent")
+
+    def public_base_url(self) -> str | None:
+        """The IdP's configured public base URL (PUBLIC_BASE_URL, else https://<custom domain>), None when only API
+        Gateway's own domain serves it (the email then carries no link)."""
+        s = self.settings
+        return s.public_base_url or (f"https://{s.custom_domain}" if s.custom_domain else None)
 
     def sso_reads(self, slug: str, session_cookie: str | None = None, uid: str | None = None):
         """The read scope of one SSO answer (idp.adapters.answer_reads.sso_reads)."""

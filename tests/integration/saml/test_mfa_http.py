@@ -498,3 +498,29 @@ def test_a_policy_without_totp_refuses_authenticator_app_enrolment(world):
     done = c.request("POST", "/account/totp/confirm", form={**fields, "code": totp.code_at(secret, time.time())})
     assert done.status == 403 and "Authenticator app added" not in done.text
     assert container().mfa.factors(world.user["id"]) == []
+
+
+def test_adding_and_removing_a_factor_emails_the_user_through_ses(world, monkeypatch):
+    """Issue 23 item 3 / issue 26 item 5: a sign-in method added on /account, and an administrator's reset, each
+    email the user (SES, as the Lambda container sends it: from MAIL_SENDER, a verified identity), with the
+    configured public base URL and never the secret or a code."""
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    boto3.client("sesv2", region_name="us-east-1").create_email_identity(EmailIdentity="idp@mail.example.com")
+    monkeypatch.setenv("MAIL_SENDER", "idp@mail.example.com")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://idp.example.com")
+    settings = bootstrap.Settings.load()
+    bootstrap.use(bootstrap.Container(settings))
+    set_policy(world, policy="optional")
+    c = signed_in(world)
+    secret, codes = enrol_totp(c)
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    (added,) = sent
+    assert added.destinations["ToAddresses"] == [world.user["email"]]
+    assert added.subject == "A sign-in method was added to your OfficeSpace IdP account"
+    assert "An authenticator app was added" in added.body and "https://idp.example.com/account" in added.body
+    assert secret not in added.body and not any(code in added.body for code in codes)
+    assert world.admin("DELETE", f"/admin/users/{world.user['id']}/mfa") == (204, None)
+    assert len(sent) == 2 and "removed" in sent[1].subject and "Every sign-in method" in sent[1].body

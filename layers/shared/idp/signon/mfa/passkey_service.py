@@ -26,7 +26,9 @@ class PasskeyUse:
 
 
 class PasskeyService:
-    def __init__(self, store: MfaStore, *, audit: AuditSink | None = None, clock: Callable[[], float] = time.time):
+    def __init__(self, store: MfaStore, *, audit: AuditSink | None = None, clock: Callable[[], float] = time.time,
+                 factor_changed: Callable[[str, str, bool], None] = lambda uid, label, added: None):
+        self.factor_changed = factor_changed  # as MfaService's: the user is told by email
         self.store = store
         self.audit = audit or NullAudit()
         self.clock = clock
@@ -65,6 +67,7 @@ class PasskeyService:
                   "public_key": new.public_key, "sign_count": new.sign_count, "transports": list(new.transports)}
         self.store.put_factor(uid, factor)
         self._record(uid, "enrolled", ip=ip)
+        self.factor_changed(uid, "A passkey", True)
         return factor
 
     # ------------------------------------------------------------------ authentication

@@ -49,10 +49,21 @@ def factor_view(factor: dict) -> dict:
     return {k: factor.get(k) for k in VIEW_FIELDS}
 
 
+FACTOR_LABELS = {"totp": "An authenticator app", "webauthn": "A passkey"}
+
+
+def no_notice(uid: str, factor: str, added: bool) -> None:
+    """Nobody to tell (unit tests of the service alone)."""
+
+
 class MfaService:
     def __init__(self, store: MfaStore, sealer: SeedSealer, counters: ThrottleCounters, *, audit: AuditSink | None = None,
                  app_mfa: Callable[[str], str | None] = lambda slug: None, issuer: str = "OfficeSpace IdP",
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 factor_changed: Callable[[str, str, bool], None] = no_notice):
+        """``factor_changed(uid, label, added)`` tells the user a sign-in method was added or removed (an email:
+        someone with the password and the session may have done it; contract section 7, issue 23)."""
+        self.factor_changed = factor_changed
         self.store = store
         self.sealer = sealer
         self.counters = counters
@@ -123,6 +134,7 @@ class MfaService:
         ok = bool(factor) and self.store.delete_factor(uid, fid)
         if ok:
             self._record(uid, "removed", method=factor["type"])
+            self.factor_changed(uid, FACTOR_LABELS.get(factor["type"], "A sign-in method"), False)
             if not self.store.factors(uid):  # the last one: its recovery codes go too (new ones come with the next)
                 self.store.delete_all(uid)
         return ok
@@ -131,6 +143,8 @@ class MfaService:
         """An administrator's reset: every factor and recovery code of the user goes (the caller ends the sessions)."""
         removed = self.store.delete_all(uid)
         self._record(uid, "reset", actor=actor)
+        if removed:
+            self.factor_changed(uid, "Every sign-in method (an administrator's reset)", False)
         return removed
 
     # ------------------------------------------------------------------ TOTP
@@ -157,6 +171,7 @@ class MfaService:
             self._record(uid, "enrol", outcome="failure", method="totp", reason="wrong_code", ip=ip)
             return None
         self._record(uid, "enrolled", method="totp", ip=ip)
+        self.factor_changed(uid, FACTOR_LABELS["totp"], True)
         return [] if self.store.recovery_left(uid) else self.regenerate_recovery(uid, audit=False)
 
     def _throttled(self, uid: str) -> int:
