@@ -14,7 +14,7 @@ import boto3
 import pytest
 from iam_policy import decide
 from packaged_stack import CREDENTIALS, REGION, STACK, sample
-from test_packaged_functions import _admin, _password_login
+from test_packaged_functions import _admin, _enrol_totp, _password_login
 
 pytestmark = pytest.mark.package
 
@@ -117,6 +117,7 @@ def _console_admin(invoke, username: str) -> tuple[list[str], str]:
     login = _password_login(invoke, username, roles=("admin",))
     assert login["statusCode"] in (302, 303), login
     cookies = [c.split(";", 1)[0] for c in login.get("cookies", [])]
+    cookies = _enrol_totp(invoke, cookies)  # an administrator's console session always passed a second factor
     (page,) = invoke(CONSOLE, [_console("/console/groups/new", cookies)])
     assert page["statusCode"] == 200, page
     return cookies, re.search(r'name="csrf" value="([^"]+)"', page["body"]).group(1)
