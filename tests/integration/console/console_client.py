@@ -39,6 +39,12 @@ class Page:
     def text(self) -> str:
         return html.unescape(re.sub(r"<[^>]+>", " ", self.body))
 
+    def error_next_to(self, field: str) -> str:
+        """The error text rendered beside ``field`` (its id="<field>-error" paragraph)."""
+        match = re.search(rf'<p class="field-error" id="{field}-error" role="alert">([^<]*)</p>', self.body)
+        assert match, f"no error next to {field}: {self.text[:2000]}"
+        return match.group(1)
+
 
 class Browser:
     def __init__(self, app):

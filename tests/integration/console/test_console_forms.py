@@ -3,8 +3,6 @@ changes goes through the services (the same validation and events as the admin A
 actions need their confirmation; the Token Key is never echoed."""
 from __future__ import annotations
 
-import re
-
 import pyotp
 
 from idp.bootstrap import container
@@ -14,27 +12,20 @@ def _csrf(browser, path="/console"):
     return browser.get(path).hidden("csrf")
 
 
-def _error_next_to(page, field: str) -> str:
-    """The error text rendered beside ``field`` (its id="<field>-error" paragraph)."""
-    match = re.search(rf'<p class="field-error" id="{field}-error" role="alert">([^<]*)</p>', page.body)
-    assert match, f"no error next to {field}: {page.text[:2000]}"
-    return match.group(1)
-
-
 USER = {"username": "dana", "email": "dana@example.com", "firstname": "Dana", "lastname": "Doe"}
 
 
 def test_create_user_errors_show_next_to_their_field(admin_browser):
     csrf = _csrf(admin_browser, "/console/users/new")
     page = admin_browser.post("/console/users/new", {**USER, "email": "not-an-email", "csrf": csrf})
-    assert page.status == 400 and "email address" in _error_next_to(page, "email")
+    assert page.status == 400 and "email address" in page.error_next_to("email")
     assert 'value="dana"' in page.body  # what was typed stays in the form
     page = admin_browser.post("/console/users/new", {**USER, "password": "short", "csrf": csrf})
-    assert page.status == 400 and "password" in _error_next_to(page, "password")
+    assert page.status == 400 and "password" in page.error_next_to("password")
     page = admin_browser.post("/console/users/new", {**USER, "firstname": "", "csrf": csrf})
-    assert page.status == 400 and _error_next_to(page, "firstname")
+    assert page.status == 400 and page.error_next_to("firstname")
     page = admin_browser.post("/console/users/new", {**USER, "username": "root", "csrf": csrf})  # the admin's own
-    assert page.status == 409 and "already taken" in _error_next_to(page, "username")
+    assert page.status == 409 and "already taken" in page.error_next_to("username")
     assert container().store.find_user_id("username", "dana") is None
 
 
@@ -52,7 +43,7 @@ def test_create_and_edit_a_user_through_the_directory_service(admin_browser, peo
     assert admin_browser.post(f"/console/users/{uid}", form).status == 303
     assert container().store.get_user(uid)["roles"] == ["admin"] and container().store.get_user(uid)["title"] == "Engineer"
     page = admin_browser.post(f"/console/users/{uid}", {**form, "email": "root@example.com"})
-    assert page.status == 409 and "already taken" in _error_next_to(page, "email")
+    assert page.status == 409 and "already taken" in page.error_next_to("email")
     # Suspend and activate, revoke sessions
     assert admin_browser.post(f"/console/users/{uid}/suspend", {"csrf": csrf}).status == 303
     assert container().store.get_user(uid)["state"] == "SUSPENDED"
@@ -76,7 +67,7 @@ def test_deleting_needs_the_confirmation(admin_browser, people):
     confirm = admin_browser.get(f"/console/users/{uid}/delete")
     assert confirm.status == 200 and "cannot be undone" in confirm.text and '<label for="confirm">' in confirm.body
     page = admin_browser.post(f"/console/users/{uid}/delete", {"csrf": csrf})
-    assert page.status == 400 and "confirm" in _error_next_to(page, "confirm")
+    assert page.status == 400 and "confirm" in page.error_next_to("confirm")
     assert container().store.get_user(uid) is not None
     assert admin_browser.post(f"/console/users/{uid}/delete", {"csrf": csrf, "confirm": "on"}).status == 303
     assert container().store.get_user(uid) is None
@@ -85,7 +76,7 @@ def test_deleting_needs_the_confirmation(admin_browser, people):
 def test_groups_members_and_rename(admin_browser, people):
     csrf = _csrf(admin_browser, "/console/groups/new")
     page = admin_browser.post("/console/groups/new", {"name": "", "csrf": csrf})
-    assert page.status == 400 and _error_next_to(page, "name")
+    assert page.status == 400 and page.error_next_to("name")
     done = admin_browser.post("/console/groups/new", {"name": "Facilities", "csrf": csrf})
     gid = done.location.split("/")[-1].split("?")[0]
     page = admin_browser.post(f"/console/groups/{gid}/members", {"member": "nobody", "csrf": csrf})
@@ -95,7 +86,7 @@ def test_groups_members_and_rename(admin_browser, people):
     assert "pat@example.com" in admin_browser.get(f"/console/groups/{gid}").text
     clash = admin_browser.post("/console/groups/new", {"name": "Other", "csrf": csrf})
     page = admin_browser.post(f"/console/groups/{gid}", {"name": "other", "csrf": csrf})
-    assert clash.status == 303 and page.status == 409 and "already exists" in _error_next_to(page, "name")
+    assert clash.status == 303 and page.status == 409 and "already exists" in page.error_next_to("name")
     assert admin_browser.post(f"/console/groups/{gid}/members/{people['plain']['id']}/remove", {"csrf": csrf}).status == 303
     assert container().store.list_members(gid) == []
 
@@ -111,9 +102,9 @@ def test_app_from_the_catalogue_its_errors_keys_and_access(admin_browser, people
     catalogue = admin_browser.get("/console/apps/new")
     assert ">OfficeSpace</a>" in catalogue.body and ">Custom SAML</a>" in catalogue.body
     page = _new_app(admin_browser, csrf, acs_urls="ftp://acme/acs")
-    assert page.status == 400 and "http" in _error_next_to(page, "acs_urls")
+    assert page.status == 400 and "http" in page.error_next_to("acs_urls")
     page = _new_app(admin_browser, csrf, default_relay_state="x" * 81)
-    assert page.status == 400 and "80 bytes" in _error_next_to(page, "default_relay_state")
+    assert page.status == 400 and "80 bytes" in page.error_next_to("default_relay_state")
     done = _new_app(admin_browser, csrf)
     assert done.status == 303 and done.location == "/console/apps/officespace/sso?done=created"
     app = container().store.get_app("officespace")
@@ -153,10 +144,10 @@ def test_identity_management_keeps_the_token_write_only(admin_browser):
     _new_app(admin_browser, csrf)
     form = {"base_url": "http://127.0.0.1:9/scim/v2", "csrf": csrf, "op": "save"}
     page = admin_browser.post("/console/apps/officespace/identity-management", form)
-    assert page.status == 400 and "token" in _error_next_to(page, "token")
+    assert page.status == 400 and "token" in page.error_next_to("token")
     page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "base_url": "ftp://x",
                                                                                   "token": "typed-token-9876543210"})
-    assert page.status == 400 and _error_next_to(page, "base_url")
+    assert page.status == 400 and page.error_next_to("base_url")
     assert "typed-token-9876543210" not in page.body  # not echoed back, not even after an error
     secret = "console-scim-token-0123456789"
     done = admin_browser.post("/console/apps/officespace/identity-management",
@@ -191,7 +182,7 @@ def test_sp_metadata_fills_the_sp_fields_without_saving(admin_browser):
     csrf = _csrf(admin_browser, "/console/apps/new")
     _new_app(admin_browser, csrf, sp_entity_id="placeholder.example.com")
     page = admin_browser.post("/console/apps/officespace/sso/metadata", {"csrf": csrf, "sp_metadata": "<oops"})
-    assert page.status == 400 and "well-formed" in _error_next_to(page, "sp_metadata")
+    assert page.status == 400 and "well-formed" in page.error_next_to("sp_metadata")
     page = admin_browser.post("/console/apps/officespace/sso/metadata", {"csrf": csrf, "sp_metadata": MD})
     assert page.status == 200 and 'value="acme.officespacesoftware.com"' in page.body
     assert "https://acme.officespacesoftware.com/a\nhttps://acme.officespacesoftware.com/b</textarea>" in page.body
@@ -205,9 +196,9 @@ def test_identity_management_mapping_and_deletion_guard(admin_browser):
     page = admin_browser.get("/console/apps/officespace/identity-management")
     assert "userName = email" in page.body and 'value="25"' in page.body  # the defaults, shown
     page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "attribute_mapping": "displayName = displayname"})
-    assert page.status == 400 and "userName" in _error_next_to(page, "attribute_mapping")
+    assert page.status == 400 and "userName" in page.error_next_to("attribute_mapping")
     page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "max_deprovision_share": "lots"})
-    assert page.status == 400 and "not a number" in _error_next_to(page, "max_deprovision_share")
+    assert page.status == 400 and "not a number" in page.error_next_to("max_deprovision_share")
     done = admin_browser.post("/console/apps/officespace/identity-management", {
         **form, "attribute_mapping": "userName = username\nname.givenName = firstname", "max_deprovision_share": "10",
         "deprovision_guard_min": "3"})
@@ -247,7 +238,7 @@ def test_settings_set_the_global_mfa_policy_and_an_app_requires_mfa(admin_browse
     csrf = _csrf(admin_browser, "/console/settings")
     page = admin_browser.post("/console/settings", {"csrf": csrf, "policy": "required", "grace_days": "400",
                                                      "method_totp": "on"})
-    assert page.status == 400 and "grace_days" in _error_next_to(page, "grace_days")
+    assert page.status == 400 and "grace_days" in page.error_next_to("grace_days")
     page = admin_browser.post("/console/settings", {"csrf": csrf, "policy": "required", "grace_days": "7"})
     assert page.status == 400 and "methods" in page.text  # at least one method
     assert admin_browser.post("/console/settings", {"csrf": csrf, "policy": "required", "grace_days": "7",

@@ -3,17 +3,9 @@ field with the date the quarantine ends, the form then offers the box that confi
 confirmed reuse goes through (audited as the signed-in administrator)."""
 from __future__ import annotations
 
-import re
-
 from idp.bootstrap import container
 
 USER = {"username": "dana", "email": "dana@example.com", "firstname": "Dana", "lastname": "Doe"}
-
-
-def _error_next_to(page, field: str) -> str:
-    match = re.search(rf'<p class="field-error" id="{field}-error" role="alert">([^<]*)</p>', page.body)
-    assert match, f"no error next to {field}: {page.text[:2000]}"
-    return match.group(1)
 
 
 def test_a_quarantined_email_shows_on_the_form_and_its_reuse_is_confirmed_there(admin_browser, people):
@@ -22,7 +14,7 @@ def test_a_quarantined_email_shows_on_the_form_and_its_reuse_is_confirmed_there(
     csrf = admin_browser.get("/console/users/new").hidden("csrf")
     assert 'name="confirm_reuse"' not in admin_browser.get("/console/users/new").body
     page = admin_browser.post("/console/users/new", {**USER, "csrf": csrf})
-    assert page.status == 409 and "quarantined until" in _error_next_to(page, "email")
+    assert page.status == 409 and "quarantined until" in page.error_next_to("email")
     assert 'name="confirm_reuse"' in page.body and 'value="dana"' in page.body
     done = admin_browser.post("/console/users/new", {**USER, "confirm_reuse": "on", "csrf": csrf})
     assert done.status == 303, done.text[:1000]
@@ -31,7 +23,7 @@ def test_a_quarantined_email_shows_on_the_form_and_its_reuse_is_confirmed_there(
     # the user page: taking the plain user's released username
     plain = people["plain"]["id"]
     page = admin_browser.post(f"/console/users/{uid}", {**USER, "username": "dana-old", "csrf": csrf})
-    assert page.status == 409 and "quarantined until" in _error_next_to(page, "username")
+    assert page.status == 409 and "quarantined until" in page.error_next_to("username")
     assert 'name="confirm_reuse"' in page.body
     assert admin_browser.post(f"/console/users/{uid}", {**USER, "username": "dana-old", "confirm_reuse": "on",
                                                         "csrf": csrf}).status == 303
