@@ -217,17 +217,12 @@ class Container:
         try:
             user = self.store.get_user(uid) or {}
             name = " ".join(filter(None, (user.get("firstname"), user.get("lastname")))) or user.get("username", "")
-            self.postman.send("factor_changed", user.get("email"), self.public_base_url() or "", name=name,
+            self.postman.send("factor_changed", user.get("email"), self.settings.configured_base_url() or "", name=name,
                               username=user.get("username", ""), when=now_iso().replace("T", " ")[:16] + " UTC",
                               factor=factor, added=added)
         except Exception:  # noqa: BLE001 - the change is made; a notice that cannot be built never undoes it
             logging.getLogger(__name__).exception("factor notice not sent")
 
-    def public_base_url(self) -> str | None:
-        """The IdP's configured public base URL (PUBLIC_BASE_URL, else https://<custom domain>), None when only API
-        Gateway's own domain serves it (the email then carries no link)."""
-        s = self.settings
-        return s.public_base_url or (f"https://{s.custom_domain}" if s.custom_domain else None)
 
     def sso_reads(self, slug: str, session_cookie: str | None = None, uid: str | None = None):
         """The read scope of one SSO answer (idp.adapters.answer_reads.sso_reads)."""

@@ -167,6 +167,11 @@ class Settings:
         if problems:
             raise SettingsError("invalid environment: " + "; ".join(problems))
 
+    def configured_base_url(self) -> str | None:
+        """The IdP's configured public base URL: PUBLIC_BASE_URL, else https://<custom domain>; None when only API
+        Gateway's own domain serves it (pages then take requestContext.domainName)."""
+        return self.public_base_url or (f"https://{self.custom_domain}" if self.custom_domain else None)
+
     @classmethod
     def fields(cls) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(cls))

@@ -101,8 +101,6 @@ def current_request(router, *, with_form: bool = True) -> WebRequest:
     cached = router.context.get(key)
     if cached is not None and cached[0] is event:
         return cached[1]
-    settings = container().settings
-    configured = settings.public_base_url or (f"https://{settings.custom_domain}" if settings.custom_domain else None)
-    request = from_event(event, public_base_url=configured, with_form=with_form)
+    request = from_event(event, public_base_url=container().settings.configured_base_url(), with_form=with_form)
     router.context[key] = (event, request)
     return request
