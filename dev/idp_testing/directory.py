@@ -29,6 +29,7 @@ class FakeDirectory:
     def get_group(self, gid): return dict(self.groups[gid]) if gid in self.groups else None
     def list_members(self, gid): return sorted(self.members.get(gid, ()))
     def groups_of_user(self, uid): return sorted(g for g, ms in self.members.items() if uid in ms)
+    def user_record(self, uid): return self.get_user(uid), self.apps_of_user(uid), self.groups_of_user(uid)
     def get_app(self, slug): return json.loads(json.dumps(self.apps[slug])) if slug in self.apps else None
     def all_app_slugs(self): return sorted(self.apps)
     def app_user_bindings(self, slug): return sorted(self.user_binds.get(slug, ()))

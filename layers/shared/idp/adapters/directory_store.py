@@ -167,6 +167,21 @@ class DirectoryStore(AppRecords, ReleasedNames):
         item = self.get_user_item(uid)
         return _clean(item) if item else None
 
+    def user_record(self, uid: str) -> tuple[dict | None, list[str], list[str]]:
+        """The user (None when deleted), the apps it is bound to directly and its groups, from ONE strongly
+        consistent Query of the user's partition (profile, `APP#` bindings, `MEMBEROF#` memberships) instead of
+        a GetItem and two Queries: what provisioning reads first of every user it syncs."""
+        user, apps, groups = None, [], []
+        for item in self._query_all(KeyConditionExpression=Key("pk").eq(f"USER#{uid}"), ConsistentRead=True):
+            sk = item["sk"]
+            if sk == "PROFILE":
+                user = _clean(item)
+            elif sk.startswith("APP#"):
+                apps.append(sk[4:])
+            elif sk.startswith("MEMBEROF#"):
+                groups.append(sk[9:])
+        return user, apps, groups
+
     def find_user_id(self, field: str, value: str) -> str | None:
         """The user whose username or email is `value`, case-insensitively. Usernames and emails share
         one namespace, so a login string names one account whichever `field` is asked for."""

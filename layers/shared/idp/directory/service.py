@@ -12,7 +12,7 @@ from idp.directory.ports import DirectoryRepository, Publisher, SignonHooks
 from idp.kernel.audit import API_ADMIN, Actor, AuditEvent, AuditSink, NullAudit, changed_fields, value_changes
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, not_found
-from idp.kernel.events import event
+from idp.kernel.events import event, member_event_id
 
 log = Logger(child=True)
 
@@ -247,7 +247,9 @@ class DirectoryService:
         # The group-level event is enough on its own (the consumer walks the members);
         # one event per member lets the consumer work on them in parallel.
         events = [event("app.access_changed", gid, app=slug)]
-        events += [event("app.access_changed", uid, app=slug) for uid in members]
+        # Their deduplication ids derive from the group's, as the consumer's own events for the members do.
+        events += [{**event("app.access_changed", uid, app=slug), "event_id": member_event_id(events[0]["event_id"], uid, slug)}
+                   for uid in members]
         (self.store.bind_group if bind else self.store.unbind_group)(slug, gid, events[:OUTBOX_ROOM])
         self.record("admin.app.group_bound" if bind else "admin.app.group_unbound", app=slug, detail={"group_id": gid})
         self.publish(events[:OUTBOX_ROOM])

@@ -2,6 +2,7 @@
 produces them and the provisioning consumer that reads them."""
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -23,6 +24,15 @@ def event(kind: str, ident: str, app: str | None = None, version: int | None = N
     if version is not None:
         body["version"] = int(version)
     return body
+
+
+def member_event_id(origin: str, member: str, app: str) -> str:
+    """The FIFO deduplication id of the event about one member of a group in one app, derived from the
+    deduplication id of the group's event (`origin`). The admin API publishes a member event with each
+    group it binds or unbinds, and the consumer sends the same events again when it handles the group's
+    event (for publishers that send the group's event alone): derived alike, SQS keeps one of each
+    (within its 5-minute deduplication interval), so a member is not synced twice."""
+    return hashlib.sha256(f"{origin}:{app}:{member}".encode()).hexdigest()[:64]
 
 
 def message_body(evt: dict) -> str:

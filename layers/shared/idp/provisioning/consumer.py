@@ -34,6 +34,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from idp.kernel.events import member_event_id
 from idp.provisioning.dispatch import SLOW_GROUP_PREFIX, BadEvent, Dispatcher, EventFailed
 from idp.provisioning.planner import backoff_seconds
 from idp.scim.protocol import deadline_scope
@@ -141,18 +142,21 @@ class Consumer:
             return False
 
     def _sending(self) -> tuple[str | None, str]:
-        """(the queue to send to, the id of the message in hand) for messages the work in hand gives rise to."""
+        """(the queue to send to, the origin) for messages the work in hand gives rise to; the origin is the
+        deduplication id of the message in hand (its message id when it has none), so a redelivered message
+        gives rise to the same messages again, which SQS drops."""
         record: SQSRecord | None = getattr(self._local, "record", None)
         url = self._queue_url or (self.queue_url(record) if record is not None else None)
-        return url, (record.message_id if record is not None else uuid.uuid4().hex)
+        if record is None:
+            return url, uuid.uuid4().hex
+        return url, record.attributes.message_deduplication_id or record.message_id
 
     @staticmethod
-    def _message(event: dict, group: str, dedup: str) -> dict:
-        """One FIFO message of `event` in message group `group` (its `at` now when it has none); its
-        deduplication id is derived from `dedup`, so a redelivered origin does not send it twice."""
+    def _message(event: dict, group: str, dedup_id: str) -> dict:
+        """One FIFO message of `event` in message group `group` (its `at` now when it has none)."""
         body = {**event, "at": event.get("at") or datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
         return {"MessageBody": json.dumps(body, separators=(",", ":")), "MessageGroupId": group[:128],
-                "MessageDeduplicationId": hashlib.sha256(dedup.encode()).hexdigest()[:64]}
+                "MessageDeduplicationId": dedup_id}
 
     def offload(self, share: dict, slug: str) -> bool:
         """Send an app's share of the event in hand to the app's own message group (the dispatcher's port)."""
@@ -160,21 +164,24 @@ class Consumer:
         if not url:
             return False
         try:
-            self.sqs.send_message(QueueUrl=url, **self._message(share, SLOW_GROUP_PREFIX + slug, f"{origin}:{slug}"))
+            dedup_id = hashlib.sha256(f"{origin}:{slug}".encode()).hexdigest()[:64]
+            self.sqs.send_message(QueueUrl=url, **self._message(share, SLOW_GROUP_PREFIX + slug, dedup_id))
         except Exception as exc:  # noqa: BLE001 - the dispatcher does the share inline then
             log.warning("offload to the app's group failed: %s", exc, extra=event_ids(share))
             return False
         return True
 
     def follow_ups(self, events: list[dict]) -> None:
-        """Send events the work in hand gives rise to (a bound group's members, one event each), each in its
-        entity's message group, 10 a call (the dispatcher's port); raises when a send fails, so the
-        dispatcher does that work inline instead."""
+        """Send events the work in hand gives rise to (a group's members in one app, one event each), each in
+        its entity's message group, 10 a call (the dispatcher's port); raises when a send fails, so the
+        dispatcher does that work inline instead. Their deduplication ids are those of the member events the
+        admin API published with the group's own event (`member_event_id`): SQS drops these copies then."""
         url, origin = self._sending()
         if not url:
             raise RuntimeError("no queue to send follow-up events to")
         for i in range(0, len(events), 10):
-            entries = [{"Id": str(n), **self._message(event, str(event["id"]), f"{origin}:{json.dumps(event, sort_keys=True)}")}
+            entries = [{"Id": str(n), **self._message(event, str(event["id"]),
+                                                      member_event_id(origin, str(event["id"]), str(event["app"])))}
                        for n, event in enumerate(events[i : i + 10])]
             failed = self.sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
             if failed:

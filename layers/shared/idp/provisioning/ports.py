@@ -41,6 +41,9 @@ class DirectoryPort(Protocol):
 
     def groups_of_user(self, uid: str) -> list[str]: ...
 
+    def user_record(self, uid: str) -> tuple[dict | None, list[str], list[str]]:
+        """(get_user, apps_of_user, groups_of_user) of one user, in one read."""
+
     def get_app(self, slug: str) -> dict | None:
         """The app item, with `provisioning: {base_url, enabled, group_management, dialect?,
         matching_attribute?, deprovision?, max_deprovision_share?, attribute_mapping?, ...}`."""

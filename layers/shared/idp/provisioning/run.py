@@ -47,15 +47,23 @@ class CachedDirectory:
             self._memo[key] = list(value) if isinstance(value, (list, tuple, set)) else value
         return self._memo[key]
 
-    def get_user(self, uid): return self._get("get_user", uid)
+    def _user_record(self, uid):
+        """The user, its direct bindings and its groups, read together once (`DirectoryPort.user_record`)."""
+        key = ("user_record", uid)
+        if key not in self._memo:
+            user, apps, groups = self.inner.user_record(uid)
+            self._memo[key] = (user, list(apps), list(groups))
+        return self._memo[key]
+
+    def get_user(self, uid): return self._user_record(uid)[0]
     def get_group(self, gid): return self._get("get_group", gid)
     def list_members(self, gid): return self._get("list_members", gid)
-    def groups_of_user(self, uid): return self._get("groups_of_user", uid)
+    def groups_of_user(self, uid): return self._user_record(uid)[2]
     def get_app(self, slug): return self._get("get_app", slug)
     def all_app_slugs(self): return self._get("all_app_slugs")
     def app_user_bindings(self, slug): return self._get("app_user_bindings", slug)
     def app_group_bindings(self, slug): return self._get("app_group_bindings", slug)
-    def apps_of_user(self, uid): return self._get("apps_of_user", uid)
+    def apps_of_user(self, uid): return self._user_record(uid)[1]
     def apps_of_group(self, gid): return self._get("apps_of_group", gid)
 
     # Read past the memo: what the directory says now (the membership re-checks after a write).
