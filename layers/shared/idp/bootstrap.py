@@ -220,7 +220,7 @@ class Container:
             self.postman.send("factor_changed", user.get("email"), self.settings.configured_base_url() or "", name=name,
                               username=user.get("username", ""), when=now_iso().replace("T", " ")[:16] + " UTC",
                               factor=factor, added=added)
-        except Exception:  # noqa: BLE001 - the change is made; a notice that cannot be built never undoes it
+        except Exception:  # the change is made; a notice that cannot be built never undoes it
             logging.getLogger(__name__).exception("factor notice not sent")
 
 

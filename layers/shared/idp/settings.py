@@ -24,8 +24,8 @@ class SettingsError(ValueError):
     """A variable of the environment has a value the product cannot use."""
 
 
-def Field(default: Any = None, *, gt: float | None = None, ge: float | None = None, le: float | None = None,  # noqa: N802
-          repr: bool = True) -> Any:  # noqa: A002 - the name pydantic's Field uses
+def Field(default: Any = None, *, gt: float | None = None, ge: float | None = None, le: float | None = None,
+          repr: bool = True) -> Any:  # the name pydantic's Field uses
     """A setting with bounds (``gt``/``ge``/``le``) and, for secrets, ``repr=False``."""
     return dataclasses.field(default=default, repr=repr, metadata={"gt": gt, "ge": ge, "le": le})
 

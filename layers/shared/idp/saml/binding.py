@@ -130,7 +130,7 @@ def parse_xml(data: bytes, what: str = "SAMLRequest") -> etree._Element:
         raise SamlRequestError("malformed", f"{what} XML is larger than {MAX_XML_BYTES} bytes")
     try:
         root: etree._Element | None = OneLogin_Saml2_XML.to_etree(data)
-    except Exception as exc:  # DTDForbidden, EntitiesForbidden, XMLSyntaxError, ...
+    except Exception as exc:  # noqa: BLE001 - DTDForbidden, EntitiesForbidden, XMLSyntaxError, ...: all are malformed input (a 4xx)
         name = type(exc).__name__
         if "DTD" in name or "Entit" in name:
             raise SamlRequestError("malformed", f"{what} contains a DOCTYPE or entity declaration, which is refused") from None
