@@ -323,7 +323,7 @@ class _SignonDirectory:
 
         uid = self.store.find_user_id("username", login_name)  # usernames and emails: one namespace
         item = self.store.get_user_item(uid) if uid else None
-        return Account(uid, item.get("password_hash")) if item else None
+        return Account(uid, item.get("password_hash")) if uid and item else None
 
     def verify_password(self, password_hash: str | None, password: str) -> bool:
         from idp.directory.passwords import verify_password
