@@ -78,12 +78,13 @@ test: install lint system-deps build
 unit: install system-deps
 	$(BIN)/python -m pytest tests/unit
 
-# ruff (style and correctness), import-linter (the layers of docs/ARCHITECTURE.md), the OpenAPI document and
-# the layer's lock (stale?), the SAM template (cfn-lint, sam validate, checkov: every skip is in the template
-# with its reason).
+# ruff (style and correctness), import-linter (the layers of docs/ARCHITECTURE.md), mypy (the types: [tool.mypy] in
+# pyproject.toml), the OpenAPI document and the layer's lock (stale?), the SAM template (cfn-lint, sam validate,
+# checkov: every skip is in the template with its reason).
 lint: install $(CHECKOV)
 	$(BIN)/ruff check layers functions dev standin tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python dev/write_openapi.py --check
 	$(BIN)/python dev/sync_layer_requirements.py --check
 	$(BIN)/cfn-lint template.yaml

@@ -36,7 +36,7 @@ def deliver(sqs, queue_url: str, queue_arn: str, handler: Callable, messages: li
     event = {"Records": [to_lambda_record(m, queue_arn) for m in messages]}
     try:
         result = handler(event, context) or {}
-    except Exception:  # noqa: BLE001 - as Lambda does: the whole batch returns to the queue
+    except Exception:  # as Lambda does: the whole batch returns to the queue
         log.exception("the handler raised; the batch stays on the queue")
         return None
     failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
@@ -90,7 +90,7 @@ class SqsEventSource:
         while not self._stop.is_set():
             try:
                 self.poll_once(sqs)
-            except Exception:  # noqa: BLE001 - keep polling; a broken poll is logged, not fatal
+            except Exception:  # keep polling; a broken poll is logged, not fatal
                 log.exception("event source poll failed")
                 self._stop.wait(1)
 
@@ -139,7 +139,7 @@ class Schedule:
         while not self._stop.wait(self.seconds):
             try:
                 self.job()
-            except Exception:  # noqa: BLE001
+            except Exception:  # a failed run is logged; the schedule goes on, as EventBridge's would
                 log.exception("scheduled job %s failed", self.name)
 
     def start(self) -> None:

@@ -45,7 +45,7 @@ class AwsFaultProxy:
             def _any(self):
                 proxy._handle(self)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _any  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _any
 
             def log_message(self, *args):
                 pass

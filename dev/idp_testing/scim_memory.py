@@ -202,7 +202,7 @@ class InMemoryScim:
         """A strict SP: every member a request adds to a group must be a user it holds."""
         if resource != "Groups" or not self.strict_members:
             return
-        values = lambda group: {str(m.get("value")) for m in (group or {}).get("members") or []}  # noqa: E731
+        values = lambda group: {str(m.get("value")) for m in (group or {}).get("members") or []}
         unknown = sorted(values(item) - values(before) - set(self.resources["Users"]))
         if unknown:
             raise PermanentError(f"{method} {path} → 400: unknown member id(s) {', '.join(unknown[:5])}", status=400,

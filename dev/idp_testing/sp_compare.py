@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from idp.kernel.users import is_active
+
 
 @dataclass
 class Expected:
@@ -78,7 +80,7 @@ def difference(server, exp: Expected) -> str | None:
     by_ext = {u.get("externalId"): u for u in sp_users}
     for uid, user in exp.users.items():
         got = by_ext.get(uid)
-        if exp.has_access(uid) and user.get("state") == "ACTIVE":
+        if exp.has_access(uid) and is_active(user):
             problem = _user_problem(user, got)
             if problem:
                 return f"user {user['username']} not (yet) right in the SP: {problem}"

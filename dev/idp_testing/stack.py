@@ -74,7 +74,7 @@ def start_stack(tmp_path: Path, demo: bool = False, standin: bool = False, extra
     stack = RunningStack(proc, f"http://127.0.0.1:{port}", ADMIN_TOKEN, log_path, standin_port)
     try:
         stack.startup_seconds = wait_healthy(f"{stack.base_url}/healthz", proc)
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever kept it from starting: stop the child, show its log
         proc.kill()
         raise RuntimeError("local stack did not start:\n" + stack.logs()[-4000:]) from None
     return stack

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from http import HTTPStatus
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -41,7 +41,7 @@ class Request:
         cookie = SimpleCookie()
         try:
             cookie.load(environ.get("HTTP_COOKIE", ""))
-        except Exception:
+        except CookieError:
             pass
         self.cookies = {k: m.value for k, m in cookie.items()}
         self._form: dict[str, str] | None = None

@@ -70,7 +70,7 @@ results, error = [], None
 try:
     for event in json.load(sys.stdin):
         results.append(entry(event, Context()))
-except Exception as exc:  # as Lambda: the invocation fails (reported, and the exit status says so)
+except Exception as exc:  # noqa: BLE001 - as Lambda: the invocation fails (reported, and the exit status says so)
     import traceback
 
     error = "".join(traceback.format_exception(exc))

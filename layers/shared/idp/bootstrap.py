@@ -220,7 +220,7 @@ class Container:
             self.postman.send("factor_changed", user.get("email"), self.settings.configured_base_url() or "", name=name,
                               username=user.get("username", ""), when=now_iso().replace("T", " ")[:16] + " UTC",
                               factor=factor, added=added)
-        except Exception:  # noqa: BLE001 - the change is made; a notice that cannot be built never undoes it
+        except Exception:  # the change is made; a notice that cannot be built never undoes it
             logging.getLogger(__name__).exception("factor notice not sent")
 
 
@@ -323,7 +323,7 @@ class _SignonDirectory:
 
         uid = self.store.find_user_id("username", login_name)  # usernames and emails: one namespace
         item = self.store.get_user_item(uid) if uid else None
-        return Account(uid, item.get("password_hash")) if item else None
+        return Account(uid, item.get("password_hash")) if uid and item else None
 
     def verify_password(self, password_hash: str | None, password: str) -> bool:
         from idp.directory.passwords import verify_password

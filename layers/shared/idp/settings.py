@@ -24,8 +24,8 @@ class SettingsError(ValueError):
     """A variable of the environment has a value the product cannot use."""
 
 
-def Field(default: Any = None, *, gt: float | None = None, ge: float | None = None, le: float | None = None,  # noqa: N802
-          repr: bool = True) -> Any:  # noqa: A002 - the name pydantic's Field uses
+def Field(default: Any = None, *, gt: float | None = None, ge: float | None = None, le: float | None = None,
+          repr: bool = True) -> Any:  # the name pydantic's Field uses
     """A setting with bounds (``gt``/``ge``/``le``) and, for secrets, ``repr=False``."""
     return dataclasses.field(default=default, repr=repr, metadata={"gt": gt, "ge": ge, "le": le})
 
@@ -145,7 +145,7 @@ class Settings:
     # -- audit log (idp.adapters.audit_log): days an event is kept (the template's AuditRetentionDays)
     audit_retention_days: int = Field(default=90, gt=0, le=3650)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
         problems = []
         for f in dataclasses.fields(self):
@@ -177,10 +177,10 @@ class Settings:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Read and validate the environment; a bad value raises SettingsError naming the variable."""
         environ = os.environ if environ is None else environ
-        values: dict = {}
+        values: dict[str, Any] = {}  # raw strings (or values passed in): __post_init__ coerces each to its field's type
         for name in cls.fields():
             for var in _ALIASES.get(name, (name.upper(),)):
                 if var in environ:

@@ -71,7 +71,7 @@ def test_time_range_is_inclusive_and_retention_hides_old_events(log):
     for i in range(5):
         clock.now = start + i * 86400
         audit.record(_event("logout", user_id="u-1", detail={"day": i}))
-    ms = lambda t: int(t * 1000)  # noqa: E731
+    ms = lambda t: int(t * 1000)
     window, _ = audit.query(AuditQuery(since=ms(start + 86400), until=ms(start + 3 * 86400)))
     assert [e["detail"]["day"] for e in window] == [3, 2, 1]
     clock.now = start + 90.5 * 86400  # day 0 is past 90 days of retention (TTL may not have run yet)

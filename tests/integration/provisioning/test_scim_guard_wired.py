@@ -16,7 +16,7 @@ from idp.scim.protocol import PermanentError
 class _Seen(BaseHTTPRequestHandler):
     seen: list = []
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):  # http.server's name
         type(self).seen.append(self.headers.get("Authorization"))
         self.send_response(200)
         self.send_header("Content-Type", "application/scim+json")

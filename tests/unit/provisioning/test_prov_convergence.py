@@ -80,7 +80,7 @@ class World:
     def apply(self, op: tuple) -> None:
         d, kind = self.dir, op[0]
         users, groups = sorted(d.users), sorted(d.groups)
-        pick = lambda items, i: items[i % len(items)] if items else None  # noqa: E731
+        pick = lambda items, i: items[i % len(items)] if items else None
         if kind == "create_user":
             uid = d.add_user(title="t0")
             self.emit("user.created", uid)

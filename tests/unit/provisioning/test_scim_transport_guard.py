@@ -16,7 +16,7 @@ class _Recorder(BaseHTTPRequestHandler):
     seen: list = []
     status, body, ctype = 200, b'{"Resources": [], "totalResults": 0}', "application/scim+json"
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):  # http.server's name
         type(self).seen.append(self.headers.get("Authorization"))
         self.send_response(type(self).status)
         self.send_header("Content-Type", type(self).ctype)

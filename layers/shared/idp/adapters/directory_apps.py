@@ -2,6 +2,8 @@
 (`idp.adapters.app_revisions`), mixed into `DirectoryStore` over its transaction and query helpers."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from boto3.dynamodb.conditions import Key
 
 from idp.adapters import app_revisions as revisions
@@ -10,6 +12,7 @@ from idp.adapters.dynamo import to_ddb
 from idp.adapters.read_scope import peek
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import not_found
+from idp.kernel.events import ChangeEvent
 
 
 class AppRecords:
@@ -81,17 +84,17 @@ class AppRecords:
                     batch.delete_item(Key={"pk": f"GROUP#{rel['sk'][11:]}", "sk": f"APP#{slug}"})
 
     # ---------- bindings ----------
-    def bind_user(self, slug: str, uid: str, events: list[dict]) -> None:
+    def bind_user(self, slug: str, uid: str, events: Sequence[ChangeEvent]) -> None:
         self._edge(True, ("APP", slug, "BIND#USER", uid), ("USER", uid, "APP", slug), events)
 
-    def unbind_user(self, slug: str, uid: str, events: list[dict]) -> None:
+    def unbind_user(self, slug: str, uid: str, events: Sequence[ChangeEvent]) -> None:
         self._edge(False, ("APP", slug, "BIND#USER", uid), ("USER", uid, "APP", slug), events)
 
-    def bind_group(self, slug: str, gid: str, events: list[dict]) -> None:
+    def bind_group(self, slug: str, gid: str, events: Sequence[ChangeEvent]) -> None:
         self._edge(True, ("APP", slug, "BIND#GROUP", gid), ("GROUP", gid, "APP", slug), events,
                    also=(revisions.bump(self.table.name, slug, revisions.GROUPS),))
 
-    def unbind_group(self, slug: str, gid: str, events: list[dict]) -> None:
+    def unbind_group(self, slug: str, gid: str, events: Sequence[ChangeEvent]) -> None:
         self._edge(False, ("APP", slug, "BIND#GROUP", gid), ("GROUP", gid, "APP", slug), events,
                    also=(revisions.bump(self.table.name, slug, revisions.GROUPS),))
 

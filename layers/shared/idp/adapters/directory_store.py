@@ -6,7 +6,7 @@ news of it are stored together or not at all.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -18,8 +18,10 @@ from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, 
 from idp.adapters.read_scope import get_item, in_scope, prefetch, user_known
 from idp.adapters.released_names import LOGIN_NAMESPACE, ReleasedNames
 from idp.directory import quarantine
+from idp.directory.ports import OutboxItem
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, conflict, not_found
+from idp.kernel.events import ChangeEvent
 
 MAX_PAGE = 200
 MAX_MEMBERSHIP_READS = 40  # bound groups checked item by item in an SSO's read scope; past it one Query of the user's groups
@@ -305,13 +307,13 @@ class DirectoryStore(AppRecords, ReleasedNames):
             if rel["sk"].startswith("APP#"):
                 self._ddb.update_item(**revisions.bump(self.table.name, rel["sk"][4:], revisions.GROUPS)["Update"])
 
-    def add_member(self, gid: str, uid: str, events: list[dict]) -> None:
+    def add_member(self, gid: str, uid: str, events: Sequence[ChangeEvent]) -> None:
         self._edge(True, ("GROUP", gid, "MEMBER", uid), ("USER", uid, "MEMBEROF", gid), events)
 
-    def remove_member(self, gid: str, uid: str, events: list[dict]) -> None:
+    def remove_member(self, gid: str, uid: str, events: Sequence[ChangeEvent]) -> None:
         self._edge(False, ("GROUP", gid, "MEMBER", uid), ("USER", uid, "MEMBEROF", gid), events)
 
-    def _edge(self, add: bool, a: tuple, b: tuple, events: list[dict], also: tuple[dict, ...] = ()) -> None:
+    def _edge(self, add: bool, a: tuple, b: tuple, events: Sequence[ChangeEvent], also: tuple[dict, ...] = ()) -> None:
         ts = now_iso()
         keys = [{"pk": f"{a[0]}#{a[1]}", "sk": f"{a[2]}#{a[3]}"}, {"pk": f"{b[0]}#{b[1]}", "sk": f"{b[2]}#{b[3]}"}]
         if add:
@@ -367,7 +369,7 @@ class DirectoryStore(AppRecords, ReleasedNames):
         return [gid for gid in gids if gid in held]
 
     # ---------- outbox ----------
-    def pending_outbox(self, limit: int = 100) -> list[dict]:
+    def pending_outbox(self, limit: int = 100) -> list[OutboxItem]:
         page = self.table.query(KeyConditionExpression=Key("pk").eq("OUTBOX"), Limit=limit, ConsistentRead=True)
         return [from_ddb(i) for i in page.get("Items", [])]
 

@@ -1,9 +1,11 @@
 """Publishes directory change events to the FIFO events queue (SQS)."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from aws_lambda_powertools import Logger
 
-from idp.kernel.events import message_body
+from idp.kernel.events import ChangeEvent, message_body
 
 log = Logger(child=True)
 
@@ -15,9 +17,9 @@ class EventPublisher:
         self.sqs = sqs
         self.queue_url = queue_url
 
-    def publish(self, events: list[dict]) -> list[dict]:
+    def publish(self, events: Sequence[ChangeEvent]) -> list[ChangeEvent]:
         """Send events in batches of ten; returns the events that failed to send."""
-        failed: list[dict] = []
+        failed: list[ChangeEvent] = []
         for i in range(0, len(events), 10):
             chunk = events[i : i + 10]
             entries = [

@@ -22,5 +22,5 @@ class MailMetrics:
             metrics.add_metadata(key="reason", value=reason[:200])
             metrics.add_metric(name=METRIC, unit=MetricUnit.Count, value=1)
             metrics.flush_metrics()
-        except Exception:  # noqa: BLE001
+        except Exception:  # a metric never breaks what it counts
             log.exception("mail metric not emitted")

@@ -53,7 +53,7 @@ class SeedSealer:
         never raised. It never reads the key: the console's role may create it but not read it."""
         try:
             self.secrets.create(SEED_KEY_NAME, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        except Exception:  # noqa: BLE001 - no seed key yet means no TOTP enrolment, never a failed admin change
+        except Exception:  # no seed key yet means no TOTP enrolment, never a failed admin change
             log.exception("MFA seed key unavailable; authenticator-app enrolment waits for it")
 
     def seal(self, secret: str, context: str) -> str:

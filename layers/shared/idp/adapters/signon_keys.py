@@ -35,7 +35,7 @@ class DeviceKey:
                 return None
         try:
             value = self.secrets.get(DEVICE_KEY_NAME) or self._create()
-        except Exception:  # noqa: BLE001 - no device key means no device cookies, never a failed login
+        except Exception:  # no device key means no device cookies, never a failed login
             log.exception("device-cookie key unavailable; sign-ins work without device cookies")
             value = None
         with self._lock:
@@ -50,7 +50,7 @@ class DeviceKey:
             self._missing_since = None
         try:
             self.secrets.create(DEVICE_KEY_NAME, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        except Exception:  # noqa: BLE001 - no device key means no device cookies, never a failed change
+        except Exception:  # no device key means no device cookies, never a failed change
             log.exception("device-cookie key not created; sign-ins work without device cookies until it is")
 
     def _create(self) -> str | None:

@@ -262,9 +262,9 @@ def _control_character(value, path: str, rule: re.Pattern) -> DomainError | None
                                                      f"(U+{ord(found.group()):04X} at position {found.start() + 1})")
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and rule.search(key):
+            if isinstance(key, str) and (hit := rule.search(key)):
                 return DomainError(400, "invalid_field", f"field '{path}': a name in it must not contain control characters "
-                                                         f"(U+{ord(rule.search(key).group()):04X})")
+                                                         f"(U+{ord(hit.group()):04X})")
             problem = _control_character(item, f"{path}.{key}", rule)
             if problem:
                 return problem
@@ -281,9 +281,9 @@ def refuse_control_characters(body: dict) -> None:
     the field. `parse()` applies it to every model: users, groups, apps and provisioning alike, whether
     the admin API, the console or the import of an SP's users sent the values."""
     for name, value in body.items():
-        if isinstance(name, str) and _CONTROL.search(name):
+        if isinstance(name, str) and (hit := _CONTROL.search(name)):
             raise DomainError(400, "invalid_field", f"a field name must not contain control characters "
-                                                    f"(U+{ord(_CONTROL.search(name).group()):04X})")
+                                                    f"(U+{ord(hit.group()):04X})")
         rule = _TEXT_RULES.get(name, _CONTROL)
         problem = _control_character(value, name, rule) if rule is not None else None
         if problem:

@@ -9,6 +9,7 @@ it in the transaction that claims the name."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TypeGuard
 
 from idp.kernel.errors import DomainError
 
@@ -22,9 +23,9 @@ def until(days: int, now: datetime | None = None) -> str:
     return end.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def holds(marker: dict | None, uid: str | None, now_iso: str) -> bool:
+def holds(marker: dict | None, uid: str | None, now_iso: str) -> TypeGuard[dict]:
     """Whether a released name's marker keeps user ``uid`` (None: a user not created yet) from it now."""
-    return bool(marker) and marker.get("owner") != uid and str(marker.get("until") or "") > now_iso
+    return marker is not None and marker.get("owner") != uid and str(marker.get("until") or "") > now_iso
 
 
 def conflict(what: str, value: str, marker: dict) -> DomainError:

@@ -3,6 +3,7 @@ what ends a user's sessions (a password change, a suspension, an MFA reset, an a
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 from aws_lambda_powertools import Logger
 
@@ -12,7 +13,8 @@ from idp.directory.ports import DirectoryRepository, Publisher, SignonHooks
 from idp.kernel.audit import API_ADMIN, Actor, AuditEvent, AuditSink, NullAudit, changed_fields, value_changes
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, not_found
-from idp.kernel.events import event, member_event_id
+from idp.kernel.events import ChangeEvent, event, member_event_id
+from idp.kernel.users import SUSPENDED
 
 log = Logger(child=True)
 
@@ -42,7 +44,7 @@ class DirectoryService:
                                      changes=changed_fields(changes), detail=detail or {}))
 
     # ---------- publishing ----------
-    def publish(self, events: list[dict], in_outbox: bool = True) -> None:
+    def publish(self, events: Sequence[ChangeEvent], in_outbox: bool = True) -> None:
         """Publish events after their change is stored; what was sent leaves the outbox."""
         if not events:
             return
@@ -53,7 +55,7 @@ class DirectoryService:
             log.warning("%d event(s) not published now; the outbox relay will retry", len(failed))
 
     def _capture(self, build):
-        captured: list[dict] = []
+        captured: list[ChangeEvent] = []
 
         def events_for(obj):
             evts = build(obj)
@@ -106,7 +108,7 @@ class DirectoryService:
         if password and self.signon:
             self.signon.password_set(uid)
             self._end_sessions(uid, "password_changed")
-        if data.get("state") == "SUSPENDED":
+        if data.get("state") == SUSPENDED:
             self._end_sessions(uid, "suspended")  # for good: unsuspending does not bring the old cookies back
         return user
 
@@ -117,7 +119,9 @@ class DirectoryService:
         now, held = now_iso(), []
         for what in ("username", "email"):
             value = data.get(what)
-            marker = self.store.released_name(value) if isinstance(value, str) and value else None
+            if not isinstance(value, str) or not value:
+                continue
+            marker = self.store.released_name(value)
             if quarantine.holds(marker, uid, now):
                 if not confirm_reuse:
                     raise quarantine.conflict(what, value, marker)

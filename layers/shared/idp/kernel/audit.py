@@ -26,11 +26,11 @@ class Actor:
     type: str = "system"
     id: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.type not in ACTOR_TYPES:
             raise ValueError(f"unknown actor type {self.type!r}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"type": self.type, **({"id": self.id} if self.id else {})}
 
 
@@ -55,7 +55,7 @@ class AuditEvent:
     changes: tuple[str, ...] = ()
     detail: Mapping[str, Any] = field(default_factory=dict)  # short facts; "before"/"after": {field: value}
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {self.outcome!r}")
         leaked = SECRET_FIELDS.intersection(self.detail)
@@ -71,21 +71,21 @@ def changed_fields(fields: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(fields)))
 
 
-_EMPTY = (None, "", [], (), {})
+_EMPTY: tuple[object, ...] = (None, "", [], (), {})
 
 
-def _same(old, new) -> bool:
+def _same(old: object, new: object) -> bool:
     """One value: absent, None, "" and an empty list are all "nothing"; a tuple equals the list of its items."""
     if old in _EMPTY and new in _EMPTY:
         return True
     return (list(old) if isinstance(old, tuple) else old) == (list(new) if isinstance(new, tuple) else new)
 
 
-def _shown(value):
+def _shown(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 
 
-def value_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[tuple[str, ...], dict]:
+def value_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, dict[str, object]]]:
     """What a change of the fields in ``after`` really changed from ``before``: the sorted names of those whose
     value differs (a form that sends every field names only what was edited), and ``{"before": {...},
     "after": {...}}`` with their values for an event's detail ({} when nothing changed). A secret field

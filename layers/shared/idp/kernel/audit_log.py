@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Mapping
 
 from idp.kernel.audit import OUTCOMES, AuditEvent
 from idp.kernel.errors import DomainError
@@ -51,9 +52,9 @@ def days_between(newest_ms: int, oldest_ms: int) -> list[str]:
     return out
 
 
-def event_view(eid: str, at_ms: int, event: AuditEvent) -> dict:
+def event_view(eid: str, at_ms: int, event: AuditEvent) -> dict[str, object]:
     """An event as GET /admin/events answers it (absent facts are left out)."""
-    view: dict = {"id": eid, "at": iso_ms(at_ms), "type": event.type, "outcome": event.outcome, "actor": event.actor.to_dict()}
+    view: dict[str, object] = {"id": eid, "at": iso_ms(at_ms), "type": event.type, "outcome": event.outcome, "actor": event.actor.to_dict()}
     for name in ("user_id", "app", "ip", "user_agent", "reason"):
         value = getattr(event, name)
         if value:
@@ -90,7 +91,7 @@ class AuditQuery:
     until: int | None = None
 
     @classmethod
-    def from_params(cls, params) -> "AuditQuery":
+    def from_params(cls, params: Mapping[str, str]) -> "AuditQuery":
         """The query from the request's parameters, or a 400 naming the bad one."""
         get = params.get
         outcome = get("outcome") or None
@@ -110,7 +111,7 @@ class AuditQuery:
         """``admin.`` for ``type=admin.*``: a type ending in ``.*`` matches every type under it."""
         return self.type[:-1] if self.type and self.type.endswith(".*") else None
 
-    def matches(self, view: dict) -> bool:
+    def matches(self, view: Mapping[str, object]) -> bool:
         """Whether a stored event (as event_view shows it) passes every filter but the time range."""
         if self.type_prefix is not None and not str(view.get("type", "")).startswith(self.type_prefix):
             return False

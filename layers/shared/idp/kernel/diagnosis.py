@@ -10,6 +10,9 @@ signature)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
+
+from idp.kernel.users import state_is_active
 
 SIGNATURE_REASONS = frozenset({"bad_signature", "signature_required"})
 
@@ -24,7 +27,7 @@ class SignInFacts:
     acs_urls: tuple[str, ...] = ()
     signs_requests: bool = False  # the app holds an SP certificate: AuthnRequests must be signed
     last_app_sso_reason: str | None = None  # the reason of the app's last refused SSO, if its last SSO was refused
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 def reasons(facts: SignInFacts) -> list[str]:
@@ -32,7 +35,7 @@ def reasons(facts: SignInFacts) -> list[str]:
     out = []
     if not facts.direct and not facts.groups:
         out.append("not_bound")
-    if facts.user_state != "ACTIVE":
+    if not state_is_active(facts.user_state):
         out.append("suspended")
     if facts.locked_for > 0:
         out.append("locked_out")
@@ -45,17 +48,18 @@ def reasons(facts: SignInFacts) -> list[str]:
     return out
 
 
-def provisioning_view(mapping: dict | None, configured: bool, last: dict | None) -> dict:
+def provisioning_view(mapping: Mapping[str, object] | None, configured: bool, last: Mapping[str, object] | None) -> dict[str, object]:
     """The user's state in the SP: ``not_configured``, ``not_provisioned``, or the mapping's status
     (synced, deactivated, pending, failed, creating) with the SCIM id, whether it is active, the last log entry."""
     if not configured:
         return {"state": "not_configured", "last": last}
     if not mapping:
         return {"state": "not_provisioned", "last": last}
-    view: dict = {"state": mapping.get("status") or "unknown", "last": last}
+    view: dict[str, object] = {"state": mapping.get("status") or "unknown", "last": last}
     if mapping.get("scim_id"):
         view["scim_id"] = mapping["scim_id"]
-    pushed = mapping.get("pushed") if isinstance(mapping.get("pushed"), dict) else None
+    raw = mapping.get("pushed")
+    pushed = raw if isinstance(raw, dict) else None
     if pushed is not None and "active" in pushed:
         view["active"] = bool(pushed["active"])
     elif mapping.get("status") in ("synced", "deactivated"):

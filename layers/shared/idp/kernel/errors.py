@@ -9,13 +9,13 @@ from __future__ import annotations
 class DomainError(Exception):
     """An error the caller can fix: `status` is its class (400 invalid, 404 missing, 409 conflict, ...)."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, str]:
         return {"error": self.code, "message": self.message}
 
 

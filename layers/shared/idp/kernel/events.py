@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from typing import Mapping, NotRequired, TypedDict
 
 from idp.kernel.clock import now_iso
 
@@ -14,11 +15,22 @@ APP_KINDS = frozenset({"app.access_changed", "app.sync"})
 KINDS = USER_KINDS | GROUP_KINDS | APP_KINDS
 
 
-def event(kind: str, ident: str, app: str | None = None, version: int | None = None) -> dict:
+class ChangeEvent(TypedDict):
+    """A change event as the directory publishes it (the SQS body is all but ``event_id``)."""
+
+    type: str
+    id: str
+    at: str
+    event_id: str
+    app: NotRequired[str]
+    version: NotRequired[int]
+
+
+def event(kind: str, ident: str, app: str | None = None, version: int | None = None) -> ChangeEvent:
     """One change event; `event_id` is the FIFO deduplication id and is not part of the body."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    body = {"type": kind, "id": ident, "at": now_iso(), "event_id": uuid.uuid4().hex}
+    body: ChangeEvent = {"type": kind, "id": ident, "at": now_iso(), "event_id": uuid.uuid4().hex}
     if app:
         body["app"] = app
     if version is not None:
@@ -35,6 +47,6 @@ def member_event_id(origin: str, member: str, app: str) -> str:
     return hashlib.sha256(f"{origin}:{app}:{member}".encode()).hexdigest()[:64]
 
 
-def message_body(evt: dict) -> str:
+def message_body(evt: Mapping[str, object]) -> str:
     """The SQS message body of an event (without its deduplication id)."""
     return json.dumps({k: v for k, v in evt.items() if k != "event_id"}, separators=(",", ":"))

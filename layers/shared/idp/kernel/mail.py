@@ -15,7 +15,10 @@ import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class NoMailer:
 
 
 @cache
-def _environments():
+def _environments() -> tuple[Environment, Environment]:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
     loader = FileSystemLoader(str(TEMPLATES))

@@ -1,8 +1,29 @@
-"""What every part of the product says the same way about a directory user."""
+"""What every part of the product says the same way about a directory user: its name, and whether it is active.
+
+A user record is read as a ``Mapping[str, object]``: the directory's stored item, the dict the domain hands
+around, or a typed record (a TypedDict is such a mapping)."""
 from __future__ import annotations
 
+from typing import Final, Mapping
 
-def display_name(user: dict) -> str:
+#: The two states of a directory user (contract section 2: ``state`` is ACTIVE, the default, or SUSPENDED).
+ACTIVE: Final = "ACTIVE"
+SUSPENDED: Final = "SUSPENDED"
+
+
+def state_is_active(state: object) -> bool:
+    """Whether a user in ``state`` may sign in and is provisioned active: only ACTIVE is (a suspended user,
+    or any state this code does not know, is not)."""
+    return state == ACTIVE
+
+
+def is_active(user: Mapping[str, object]) -> bool:
+    """The one rule for "the user is active" (sign-in, SSO, provisioning, the diagnosis): ``state`` is ACTIVE,
+    which a record without the field is (the directory's default)."""
+    return state_is_active(user.get("state", ACTIVE))
+
+
+def display_name(user: Mapping[str, object]) -> str:
     """The name shown for a user (SAML `name`, SCIM `displayName`, the portal): `displayname` when set,
     else first and last name, else the username."""
     shown = str(user.get("displayname") or "").strip()

@@ -34,8 +34,8 @@ class ScimClients:
             raise AuthError("no SCIM token is set for this app", status=0)
         client = self._clients.get(cfg.slug)
         if client is None or client.base_url != cfg.base_url.rstrip("/") or client.token != token:
-            slug = cfg.slug
-            hook = (lambda ex, slug=slug: self.on_exchange(slug, ex)) if self.on_exchange else None
+            slug, on_exchange = cfg.slug, self.on_exchange
+            hook = (lambda ex, slug=slug: on_exchange(slug, ex)) if on_exchange else None
             client = self.factory(cfg.base_url, token, timeout=self.timeout, on_exchange=hook, retry_wait=self.retry_wait)
             self._clients[cfg.slug] = client
         return client

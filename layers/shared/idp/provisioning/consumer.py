@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from idp.kernel.events import member_event_id
@@ -242,7 +243,7 @@ class Consumer:
         return max(1.0, backoff_seconds(receive_count, self.backoff_base, self.backoff_cap, self.rand()))
 
     # ---------------------------------------------------------------- a batch
-    def handle_batch(self, event: dict, context: Any = None, correlate: Callable[[str], None] | None = None) -> dict:
+    def handle_batch(self, event: dict, context: Any = None, correlate: Callable[[str], None] | None = None) -> PartialItemFailureResponse:
         """One Lambda invocation. With a Lambda `context`, a short Retry-After (429) is waited out
         inside the invocation as long as its remaining time allows (see retry_budget.INLINE_RETRY_*);
         without one (tests, local runs) every 429 goes back to the queue. Provisioning-log entries

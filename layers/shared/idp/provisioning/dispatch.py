@@ -125,14 +125,16 @@ class Dispatcher:
         """Why the app counts as slow or failing now (its shares go to its own message group), or None."""
         return self.lanes.slow(slug, self._app_status(slug) if status is None else status)
 
-    def _hand_off(self, event: dict, slug: str, why: str) -> Outcome | None:
-        """The app's share of `event` sent to its own message group; None when that failed (do it inline)."""
+    def _hand_off(self, event: dict | None, slug: str, why: str) -> Outcome | None:
+        """The app's share of `event` sent to its own message group; None when that failed, or with no event (do it inline)."""
+        if event is None:
+            return None
         share = {"type": event["type"], "id": event.get("id"), "app": slug, "offloaded": 1}
         if event.get("at"):
             share["at"] = event["at"]
         try:
             sent = self.offload(share, slug) if self.offload else False
-        except Exception:  # noqa: BLE001 - then it is done inline, as without the port
+        except Exception:  # then it is done inline, as without the port
             log.exception("handing %s's share off failed", slug, extra={"app": slug})
             sent = False
         if not sent:
@@ -163,7 +165,8 @@ class Dispatcher:
     # ---------------------------------------------------------------- entry
     def apply(self, event: dict) -> list[Outcome]:
         event = parse_event(event)
-        kind, ident, app = event["type"], event.get("id"), event.get("app")
+        kind, app = event["type"], event.get("app")
+        ident: str = event.get("id") or ""  # parse_event: every kind but app.sync has one (app.sync: an app)
         d = CachedDirectory(self.engine.directory)
         if kind == "app.sync":
             slug = app or ident
@@ -188,7 +191,7 @@ class Dispatcher:
             self._all_slugs = (now, list(d.all_app_slugs()))
         return [slug for slug in self._all_slugs[1] if (cfg := self.engine.config(slug, d)) and cfg.enabled]
 
-    def _per_app(self, d: CachedDirectory, slugs: list[str], work, force_try: bool = False,
+    def _per_app(self, d: CachedDirectory, slugs: list[str], work, force_try: bool = False,  # noqa: C901 - one loop over the apps with its budget, hand-off, breaker and error classes; issue 24 splits it
                  event: dict | None = None) -> list[Outcome]:
         outcomes: list[Outcome] = []
         errors: list[tuple[str, BaseException]] = []
@@ -217,7 +220,7 @@ class Dispatcher:
                 continue
             except BudgetSpent as exc:
                 self.lanes.cut(slug)
-                handed = budgeted and self._hand_off(event, slug, "it used its time budget")
+                handed = self._hand_off(event, slug, "it used its time budget") if budgeted else None
                 outcomes.append(handed) if handed else errors.append((slug, exc))  # not counted against the SP
                 continue
             except ScimError as exc:
@@ -226,14 +229,15 @@ class Dispatcher:
                 continue
             except _Partial as part:
                 outcomes.extend(part.outcomes)
-                if isinstance(part.error, BudgetSpent) and (self.lanes.cut(slug) or budgeted) and (
-                        handed := self._hand_off(event, slug, "it used its time budget")):
-                    outcomes.append(handed)
-                    continue
+                if isinstance(part.error, BudgetSpent):
+                    self.lanes.cut(slug)
+                    if budgeted and (handed := self._hand_off(event, slug, "it used its time budget")):
+                        outcomes.append(handed)
+                        continue
                 errors.append((slug, part.error))
                 self._note_error(slug, part.error)
                 continue
-            except Exception as exc:  # noqa: BLE001 - one app's failure, whatever it is, never skips the next app
+            except Exception as exc:  # one app's failure, whatever it is, never skips the next app
                 log.exception("provisioning %s failed unexpectedly", slug, extra={"app": slug})
                 failed = AppWorkFailed(f"{type(exc).__name__} while provisioning '{slug}': {str(exc)[:300]}")
                 self._note_error(slug, failed)
@@ -265,7 +269,7 @@ class Dispatcher:
     def _user(self, d: CachedDirectory, slug: str, uid: str) -> list[Outcome]:
         return [self.engine.sync_user(slug, uid, d=d)]
 
-    def _group(self, d: CachedDirectory, slug: str, gid: str) -> list[Outcome]:
+    def _group(self, d: CachedDirectory, slug: str, gid: str) -> list[Outcome]:  # noqa: C901 - membership changes, then the group; issue 24 splits it
         """Members who joined or left a bound group gain or lose access; then the group itself."""
         engine, state = self.engine, self.state
         run = engine.open_run(slug, d)
@@ -291,7 +295,7 @@ class Dispatcher:
             try:
                 self.follow_ups([{"type": "app.access_changed", "id": uid, "app": slug} for uid in sorted(affected)])
                 affected = set()
-            except Exception:  # noqa: BLE001 - then they are synced here, one after another
+            except Exception:  # then they are synced here, one after another
                 log.exception("sending the members' events failed; syncing them inline", extra={"app": slug})
         # A member another consumer is creating right now is left to it (no waiting on its claim): it
         # creates the user as bound and active, and the group's create or settle below adds whoever

@@ -9,13 +9,13 @@ import time
 from typing import Any, Callable
 
 from idp.provisioning import import_gate
-from idp.provisioning.claims import CLAIM_WAIT_SECONDS, Busy, CreateClaims  # noqa: F401 - re-exported
+from idp.provisioning.claims import CLAIM_WAIT_SECONDS, Busy, CreateClaims  # re-exported
 from idp.provisioning.clients import ScimClients
 from idp.provisioning.group_sync import GroupSync
-from idp.provisioning.lease import LEASE_RENEW_BELOW, ReconcileLease  # noqa: F401 - re-exported
+from idp.provisioning.lease import LEASE_RENEW_BELOW, ReconcileLease  # re-exported
 from idp.provisioning.planner import ProvisioningConfig
 from idp.provisioning.ports import ClaimLost, ClientFactory, DirectoryPort, ProvisioningState, ScimApi, TokenSource
-from idp.provisioning.retry_budget import (  # noqa: F401 - re-exported
+from idp.provisioning.retry_budget import (  # re-exported
     INLINE_RETRY_AFTER_MAX,
     INLINE_RETRY_ATTEMPTS,
     INLINE_RETRY_MARGIN,

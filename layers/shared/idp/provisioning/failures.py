@@ -60,7 +60,7 @@ def entity_failed(state, run, kind: str, eid: str, exc: ScimError) -> FailureCla
     if cls is not FailureClass.AUTH:
         try:
             state.set_status(run.slug, kind, eid, STATUS_PENDING if cls.retried else STATUS_FAILED, exc.message)
-        except Exception:  # noqa: BLE001 - the status write never hides the SP's failure
+        except Exception:  # the status write never hides the SP's failure
             log.exception("status write failed", extra=ids(run.slug, kind, eid))
     record(state, run, kind, eid, exc.method or "push", LOG_OUTCOME[cls],
            request={"method": exc.method, "path": exc.path} if exc.method else None,
@@ -95,7 +95,7 @@ class AppOutcomes:
                 self._count(slug, message)
             elif cls is FailureClass.PERMANENT:
                 self.state.note_permanent_failure(slug, message)
-        except Exception:  # noqa: BLE001 - the status write must not hide the failure itself
+        except Exception:  # the status write must not hide the failure itself
             log.exception("noting the failure of %s failed", slug, extra={"app": slug})
         if self.metrics:
             (self.metrics.retry if cls.retried else self.metrics.failure)(slug)

@@ -62,12 +62,12 @@ class GroupSync:
                 out[uid] = sid
         return out
 
-    def _sync(self, run: Run, gid: str, actual: Any, sp_user_ids: set[str] | None) -> Outcome:
+    def _sync(self, run: Run, gid: str, actual: Any, sp_user_ids: set[str] | None) -> Outcome:  # noqa: C901 - the group plan's branches in one place; issue 24 splits it
         cfg, d = run.cfg, run.d
         slug = cfg.slug
         group = d.get_group(gid)
-        gm = self.state.get_map(slug, "GROUP", gid)
-        mapped = bool(gm and gm.get("scim_id"))
+        gm = self.state.get_map(slug, "GROUP", gid) or {}  # {}: never mapped
+        mapped = bool(gm.get("scim_id"))
         bound = group is not None and d.group_bound(slug, gid)
         desired = self._desired_members(run, gid) if (group is not None and bound and cfg.group_management) else {}
         plan = plan_group(group, bound, mapped, len(desired), cfg.group_management)
@@ -135,11 +135,11 @@ class GroupSync:
         add, remove = member_changes(set(desired), current)
         umaps = run.user_scim_ids(self.state)
         add_pairs = [(u, desired[u]) for u in add]
-        remove_pairs = [(u, (umaps.get(u) or {}).get("scim_id")) for u in remove]
-        gone = {u for u, sid in remove_pairs if not sid}
+        known = [(u, (umaps.get(u) or {}).get("scim_id")) for u in remove]
+        gone = {u for u, sid in known if not sid}
         if gone:  # deleted from the SP with their user: nothing to send
             self.state.update_members(run.slug, gid, remove=gone)
-        remove_pairs = [(u, s) for u, s in remove_pairs if s]
+        remove_pairs = [(u, s) for u, s in known if s]
         rename = name if name is not None and current_name != name else None
         patches = 0
         sent: dict[str, bool] = {u: False for u in gone}

@@ -102,8 +102,8 @@ def classify(sp_users: Iterable[dict], desired: dict[str, dict], linked: dict[st
                 row.update(_compare(uid, desired[uid], report.sp_states[sp_id]))
         rows.append((row, row.get("user_id")))
     uses = Counter(uid for row, uid in rows if uid and row["status"] == "matched" and row.get("reason") != "already_linked")
-    for row, uid in rows:
-        if uid and uses[uid] > 1 and row["status"] == "matched":
+    for row, holder in rows:
+        if holder and uses[holder] > 1 and row["status"] == "matched":
             row.update(status="conflict", reason="several_sp_users")
         report.items.append(row)
     claimed = {uid for _row, uid in rows if uid} | set(linked)

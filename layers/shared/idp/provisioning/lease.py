@@ -52,5 +52,5 @@ class ReconcileLease:
             token, run.lease, run.lease_until = run.lease, None, 0.0
             try:
                 self.leases.release_lease(run.slug, token)
-            except Exception:  # noqa: BLE001 - it lapses by itself
+            except Exception:  # it lapses by itself
                 log.exception("lease release failed", extra={"app": run.slug})

@@ -68,5 +68,5 @@ class ProvisioningMetrics:
                     else:
                         m.add_metric(name=name, unit=unit, value=sum(values))
                 m.flush_metrics()
-            except Exception:  # noqa: BLE001 - metrics never break provisioning
+            except Exception:  # metrics never break provisioning
                 log.exception("metrics flush failed", extra={"app": slug})

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from idp.kernel.users import is_active
+
 # ---------------------------------------------------------------- app settings
 DEFAULT_DEPROVISION_SHARE = 0.25
 DEFAULT_DEPROVISION_MIN = 5
@@ -67,7 +69,7 @@ def plan_user(user: dict | None, bound: bool, provisioned: bool, deprovision: st
         if deprovision == "delete":
             return UserPlan("delete", "deleted in the directory")
         return UserPlan("inactive", "deleted in the directory")
-    suspended = str(user.get("state") or "ACTIVE").upper() != "ACTIVE"
+    suspended = not is_active(user)
     if bound and not suspended:
         return UserPlan("active", "bound to the app and ACTIVE")
     if not provisioned:

@@ -7,7 +7,7 @@ the in-memory fakes of the test support in dev/."""
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator, Protocol, runtime_checkable
+from typing import AbstractSet, Callable, Iterator, Protocol, runtime_checkable
 
 from idp.scim.protocol import Exchange, ScimResponse
 
@@ -140,7 +140,7 @@ class MappingStore(Protocol):
                     pushed: dict | None = None, pushed_hash: str | None = None) -> None:
         """The whole item of an object created under the reconcile lease (held while buffering)."""
 
-    def update_members(self, slug: str, gid: str, add: set[str] = frozenset(), remove: set[str] = frozenset()) -> None: ...
+    def update_members(self, slug: str, gid: str, add: AbstractSet[str] = frozenset(), remove: AbstractSet[str] = frozenset()) -> None: ...
 
     def set_status(self, slug: str, kind: str, eid: str, status: str, last_error: str | None = None) -> None: ...
 

@@ -54,6 +54,8 @@ class Reconciler:
         if not cfg or not cfg.enabled:
             return {"app": slug, "result": "skipped", "reason": "provisioning is not enabled for this app"}
         run = engine.open_run(slug, d)
+        if run is None:  # turned off since the line above read it
+            return {"app": slug, "result": "skipped", "reason": "provisioning is not enabled for this app"}
         # The lease before the mapping items are read: a consumer that claims a create after this
         # sees the lease and backs off; one that claimed before shows its claim in what is read
         # below, and that user is created the usual way (with a claim). Held by another reconcile
@@ -71,7 +73,7 @@ class Reconciler:
         engine.drop_lease(run)
         return summary
 
-    def _reconcile(self, run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:
+    def _reconcile(self, run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:  # noqa: C901 - the whole reconcile pass (users, groups, guard, orphans); issue 24 splits it
         engine, state = self.engine, self.state
         umaps = state.maps(slug, "USER")
         run.user_maps = umaps
@@ -201,7 +203,7 @@ class Reconciler:
                 continue
             try:
                 results[cfg.slug] = self.reconcile_app(cfg.slug)
-            except Exception as exc:  # noqa: BLE001 - one app never skips the next (contract section 4)
+            except Exception as exc:  # one app never skips the next (contract section 4)
                 if not isinstance(exc, ScimError):
                     log.exception("reconcile of %s failed unexpectedly", cfg.slug, extra={"app": cfg.slug})
                     exc = BadAnswer(unexpected(cfg.slug, exc))
@@ -217,7 +219,7 @@ class Reconciler:
                 self.engine.credentials_failed(slug)
                 self.state.reset_app(slug)
             summary = self.reconcile_app(slug, force=confirm)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # whatever failed is the sync's answer (a SCIM error as is, else BadAnswer), never a 5xx
             if not isinstance(exc, ScimError):
                 log.exception("sync of %s failed unexpectedly", slug, extra={"app": slug})
                 exc = BadAnswer(unexpected(slug, exc))
@@ -257,7 +259,7 @@ class Reconciler:
             return {"ok": False, "detail": f"{where}: {exc.message}"}
         except ScimError as exc:
             return {"ok": False, "detail": f"{where}: {exc.message}"}
-        except Exception as exc:  # noqa: BLE001 - a hostile answer is the SP's failure, never a 5xx of ours
+        except Exception as exc:  # a hostile answer is the SP's failure, never a 5xx of ours
             log.exception("test connection of %s failed unexpectedly", slug, extra={"app": slug})
             return {"ok": False, "detail": f"{where}: {unexpected(slug, exc)}"}
         if not isinstance(body, dict) or ("Resources" not in body and "totalResults" not in body):
@@ -274,10 +276,12 @@ class Reconciler:
         connected = self.test_connection(slug)
         if not connected.get("ok"):
             return {**connected, "steps": [{"step": "connect", "ok": False, "sp_status": None, "detail": connected["detail"]}]}
-        cfg = self.engine.config(slug)
+        cfg, token = self.engine.config(slug), self.engine.tokens(slug)
+        if cfg is None or not token:  # removed since the connection test read them
+            return {"ok": False, "detail": f"provisioning of '{slug}' has no configuration or no SCIM token", "steps": []}
         try:
-            result = run_activation_test(self.engine.client_factory, cfg.base_url, self.engine.tokens(slug), test_email)
-        except Exception as exc:  # noqa: BLE001 - a hostile answer is the SP's failure, never a 5xx of ours
+            result = run_activation_test(self.engine.client_factory, cfg.base_url, token, test_email)
+        except Exception as exc:  # a hostile answer is the SP's failure, never a 5xx of ours
             log.exception("activation test of %s failed unexpectedly", slug, extra={"app": slug})
             detail = unexpected(slug, exc)
             return {"ok": False, "detail": detail, "steps": [{"step": "connect", "ok": True, "sp_status": 200, "detail": connected["detail"]},
@@ -293,7 +297,7 @@ class Reconciler:
             return {"ok": False, "outcome": "skipped", "detail": "provisioning is not enabled for this app"}
         try:
             out = self.engine.sync_user(slug, uid, force=True)
-        except Exception as exc:  # noqa: BLE001 - a hostile answer is the SP's failure, never a 5xx of ours
+        except Exception as exc:  # a hostile answer is the SP's failure, never a 5xx of ours
             if not isinstance(exc, ScimError):
                 log.exception("provisioning %s now failed unexpectedly", slug, extra={"app": slug})
                 exc = BadAnswer(unexpected(slug, exc))

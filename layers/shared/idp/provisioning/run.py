@@ -125,5 +125,5 @@ def record(plog: ProvisioningLog, run: Run, kind: str, eid: str, action: str, ou
     try:
         plog.log(run.slug, kind, eid, action=action, outcome=outcome, request=request,
                  sp_status=status, sp_message=message, detail=detail)
-    except Exception:  # noqa: BLE001 - the log never stops provisioning
+    except Exception:  # the log never stops provisioning
         log.exception("provisioning log write failed", extra=ids(run.slug, kind, eid))

@@ -84,7 +84,7 @@ def _assess_user(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, uid:
         else:
             tally.in_sync += 1
         return
-    if not provisioned:
+    if not provisioned or item is None:
         if desired.get("active", True):
             truth.pending(tally, "user", uid, "bound and active, not yet in the SP")
         return
@@ -122,7 +122,7 @@ def _assess_group(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, gid
             tally.in_sync += 1  # unbound: left in the SP as it is
         return
     want = {u for u in d.list_members(gid) if (umaps.get(u) or {}).get("scim_id")}
-    if not mapped:
+    if not mapped or item is None:
         if want:
             truth.pending(tally, "group", gid, f"bound with {len(want)} members in the SP, the group not yet created")
         return

@@ -55,8 +55,8 @@ class UserSync:
               skip_groups: set[str], known_map: Any = UNREAD) -> Outcome:
         cfg, d = run.cfg, run.d
         user = d.get_user(uid)
-        m = self.state.get_map(cfg.slug, "USER", uid) if known_map is UNREAD else known_map
-        provisioned = bool(m and m.get("scim_id"))
+        m = (self.state.get_map(cfg.slug, "USER", uid) if known_map is UNREAD else known_map) or {}  # {}: never mapped
+        provisioned = bool(m.get("scim_id"))
         bound = user is not None and d.user_bound(cfg.slug, uid)
         plan = plan_user(user, bound, provisioned, cfg.deprovision)
         if plan.action == "none":
@@ -116,7 +116,7 @@ class UserSync:
         return None
 
     # ---------------------------------------------------------------- create / adopt
-    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: Any, leased: bool = False,
+    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: Any, leased: bool = False,  # noqa: C901 - claim, match-before-create, adopt on 409; issue 24 splits it
                 mark_memberships: bool = False) -> Outcome:
         """`leased`: the run holds the reconcile lease and the user's item has no claim: create
         without a claim of its own and save the mapping as one (buffered) PutItem. `mark_memberships`:
@@ -129,7 +129,7 @@ class UserSync:
             # applies the memberships once its create is saved (fix_memberships reads them afresh).
             return Outcome("user", uid, slug, "in_flight", "another consumer is creating it right now")
         if token is None and not leased:  # someone else finished creating it meanwhile
-            m = self.state.get_map(slug, "USER", uid)
+            m = self.state.get_map(slug, "USER", uid) or {}
             return self._update(run, uid, m, desired, reason, None, False)
         try:
             found = None if actual is MISSING else (actual if isinstance(actual, dict) else self._match(run, uid, desired))
@@ -301,7 +301,7 @@ class UserSync:
         cfg, d = run.cfg, run.d
         skip = skip_groups or set()
         m = self.state.get_map(cfg.slug, "USER", uid)
-        sid = m.get("scim_id") if m else None
+        sid: str = (m.get("scim_id") if m else None) or ""  # "": not in the SP
         user = d.get_user(uid)
         want: set[str] = set()
         fresh = run.lease is None  # outside a reconcile: the directory as it is now, read after the user's save

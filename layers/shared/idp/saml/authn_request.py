@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 from idp.saml import binding as B
 from idp.saml import constants as C
@@ -71,7 +74,7 @@ def _check_destination(destination: str | None, allowed: Iterable[str]) -> None:
         )
 
 
-def _select_acs(root, sp: SpPolicy) -> str:
+def _select_acs(root: etree._Element, sp: SpPolicy) -> str:
     registered = [u for u in sp.acs_urls if u]
     given = root.get("AssertionConsumerServiceURL")
     index = root.get("AssertionConsumerServiceIndex")

@@ -7,6 +7,7 @@ import binascii
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TypedDict
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,7 +26,7 @@ class GeneratedKey:
     not_after: str
     kid: str  # short stable id derived from the certificate ("k" + 16 hex chars)
 
-    def public_dict(self) -> dict:
+    def public_dict(self) -> dict[str, str]:
         """Everything but the private key (safe to store in DynamoDB / return to admins)."""
         d = asdict(self)
         d.pop("private_key_pem")
@@ -38,7 +39,7 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _fingerprint(cert: x509.Certificate, algorithm=None) -> str:
+def _fingerprint(cert: x509.Certificate, algorithm: hashes.HashAlgorithm | None = None) -> str:
     raw = cert.fingerprint(algorithm or hashes.SHA256())
     return ":".join(f"{b:02X}" for b in raw)
 
@@ -101,10 +102,28 @@ def generate_signing_key(common_name: str, days: int = 3650) -> GeneratedKey:
     )
 
 
-def certificate_info(pem: str) -> dict:
+class CertificateInfo(TypedDict):
+    """What certificate_info tells of a certificate."""
+
+    subject: str
+    issuer: str
+    serial_number: str
+    not_before: str
+    not_after: str
+    fingerprint_sha256: str
+    fingerprint_sha1: str
+    key_type: str
+    key_size: int | None
+    expired: bool
+    days_left: int
+    kid: str
+
+
+def certificate_info(pem: str) -> CertificateInfo:
     """Facts about a PEM certificate, for the admin API and expiry checks."""
     cert = x509.load_pem_x509_certificate(normalize_sp_certificate(pem).encode())
     pub = cert.public_key()
+    key_size: int | None
     if isinstance(pub, rsa.RSAPublicKey):
         key_type, key_size = "RSA", pub.key_size
     elif isinstance(pub, ec.EllipticCurvePublicKey):

@@ -86,11 +86,13 @@ def _parse(
     )
 
 
-def parse_logout_redirect(raw_query: str, sp: SpPolicy, *, now=None, seen=None) -> LogoutRequest:
+def parse_logout_redirect(raw_query: str, sp: SpPolicy, *, now: datetime | None = None,
+                          seen: Callable[[str], bool] | None = None) -> LogoutRequest:
     return _parse(B.decode_redirect(raw_query, "SAMLRequest"), sp, now=now, seen=seen)
 
 
-def parse_logout_post(form: Mapping[str, str], sp: SpPolicy, *, now=None, seen=None) -> LogoutRequest:
+def parse_logout_post(form: Mapping[str, str], sp: SpPolicy, *, now: datetime | None = None,
+                      seen: Callable[[str], bool] | None = None) -> LogoutRequest:
     return _parse(B.decode_post(form, "SAMLRequest"), sp, now=now, seen=seen)
 
 
@@ -166,7 +168,7 @@ def build_logout_response_redirect_url(
     query = "&".join(f"{k}={quote_plus(v)}" for k, v in parts)
     ctx = xmlsec.SignatureContext()
     ctx.key = load_key(key)
-    sig = ctx.sign_binary(query.encode(), xmlsec.Transform.RSA_SHA256)
+    sig = ctx.sign_binary(query.encode(), xmlsec.constants.TransformRsaSha256)
     query += "&Signature=" + quote_plus(base64.b64encode(sig).decode())
     sep = "&" if "?" in destination else "?"
     return destination + sep + query

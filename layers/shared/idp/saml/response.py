@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from lxml import etree
 
@@ -59,7 +59,7 @@ class ResponseParams:
     authn_context: str = C.AC_PASSWORD_PROTECTED_TRANSPORT
 
 
-def _el(parent, ns: str, local: str, text: str | None = None, **attrs) -> etree._Element:
+def _el(parent: etree._Element, ns: str, local: str, text: str | None = None, **attrs: str | None) -> etree._Element:
     e = etree.SubElement(parent, f"{{{ns}}}{local}")
     for k, v in attrs.items():
         if v is not None:
@@ -69,13 +69,12 @@ def _el(parent, ns: str, local: str, text: str | None = None, **attrs) -> etree.
     return e
 
 
-def _values(v) -> list[str]:
+def _values(v: object) -> list[str]:
     if v is None:
         return []
-    if isinstance(v, (str, bytes)):
-        v = [v]
+    items: Iterable[object] = v if isinstance(v, Iterable) and not isinstance(v, (str, bytes)) else [v]
     out = []
-    for item in v:
+    for item in items:
         if item is None:
             continue
         out.append(item.decode() if isinstance(item, bytes) else str(item))
@@ -158,7 +157,7 @@ def _response_root(
     return r
 
 
-def _status(parent, code: str, sub_code: str | None = None, message: str | None = None) -> None:
+def _status(parent: etree._Element, code: str, sub_code: str | None = None, message: str | None = None) -> None:
     status = _el(parent, C.NS_SAMLP, "Status")
     sc = _el(status, C.NS_SAMLP, "StatusCode", Value=code)
     if sub_code:

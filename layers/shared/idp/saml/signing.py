@@ -40,8 +40,8 @@ def load_key(key: SigningKey) -> xmlsec.Key:
             _cache.move_to_end(cache_id)
             return hit[1]
     try:
-        xkey = xmlsec.Key.from_memory(key.private_key_pem, xmlsec.KeyFormat.PEM, None)
-        xkey.load_cert_from_memory(key.certificate_pem, xmlsec.KeyFormat.CERT_PEM)
+        xkey = xmlsec.Key.from_memory(key.private_key_pem, xmlsec.constants.KeyDataFormatPem, None)
+        xkey.load_cert_from_memory(key.certificate_pem, xmlsec.constants.KeyDataFormatCertPem)
     except xmlsec.Error as exc:
         raise ValueError(f"cannot load the signing key {key.kid or ''}: {exc}") from None
     with _lock:
@@ -52,7 +52,7 @@ def load_key(key: SigningKey) -> xmlsec.Key:
     return xkey
 
 
-def cache_info() -> dict:
+def cache_info() -> dict[str, object]:
     with _lock:
         return {"size": len(_cache), "kids": list(_cache)}
 
@@ -71,15 +71,15 @@ def sign_element(elem: etree._Element, key: SigningKey) -> None:
     elem_id = elem.get("ID")
     if not elem_id:
         raise ValueError("element to sign has no ID")
-    sig = xmlsec.template.create(elem, xmlsec.Transform.EXCL_C14N, xmlsec.Transform.RSA_SHA256, ns="ds")
+    sig = xmlsec.template.create(elem, xmlsec.constants.TransformExclC14N, xmlsec.constants.TransformRsaSha256, ns="ds")
     issuer = elem.find(f"{{{C.NS_SAML}}}Issuer")
     if issuer is not None:
         issuer.addnext(sig)
     else:
         elem.insert(0, sig)
-    ref = xmlsec.template.add_reference(sig, xmlsec.Transform.SHA256, uri="#" + elem_id)
-    xmlsec.template.add_transform(ref, xmlsec.Transform.ENVELOPED)
-    xmlsec.template.add_transform(ref, xmlsec.Transform.EXCL_C14N)
+    ref = xmlsec.template.add_reference(sig, xmlsec.constants.TransformSha256, uri="#" + elem_id)
+    xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
+    xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
     key_info = xmlsec.template.ensure_key_info(sig)
     xmlsec.template.add_x509_data(key_info)
     ctx = xmlsec.SignatureContext()

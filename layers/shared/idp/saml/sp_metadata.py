@@ -4,6 +4,10 @@ signing certificate. Parsed with python3-saml's hardened parser (no DTD, no enti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 from idp.saml import constants as C
 from idp.saml.binding import parse_xml
@@ -18,7 +22,7 @@ class SpMetadata:
     certificate: str | None = None  # the signing certificate, base64 body as in ds:X509Certificate
 
 
-def _index(element) -> int:
+def _index(element: etree._Element) -> int:
     try:
         return int(element.get("index") or 0)
     except ValueError:
@@ -49,7 +53,7 @@ def read_sp_metadata(xml: str) -> SpMetadata:
     for descriptor in sp.findall(f"{{{C.NS_MD}}}KeyDescriptor"):
         if descriptor.get("use") in (None, "signing"):
             cert = descriptor.find(f".//{{{C.NS_DS}}}X509Certificate")
-            if cert is not None and (cert.text or "").strip():
+            if cert is not None and cert.text and cert.text.strip():
                 certificate = "".join(cert.text.split())
                 break
-    return SpMetadata(entity_id, tuple(e.get("Location").strip() for e in services)[:20], slo, certificate)
+    return SpMetadata(entity_id, tuple((e.get("Location") or "").strip() for e in services)[:20], slo, certificate)

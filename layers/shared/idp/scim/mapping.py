@@ -11,10 +11,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from idp.kernel.users import display_name
-from idp.scim.protocol import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from idp.scim.protocol import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, ScimObject
+
+#: A flat state: {SCIM path: value} (strings, and a bool under "active").
+type FlatState = dict[str, Any]
 
 WORK_EMAIL = 'emails[type eq "work"].value'
 WORK_PHONE = 'phoneNumbers[type eq "work"].value'
@@ -51,9 +54,9 @@ DIALECTS = ("standard", "entra", "put")
 class ParsedPath:
     kind: str  # simple | complex | multi | extension
     attr: str
-    sub: str | None = None
-    type: str | None = None
-    schema: str | None = None
+    sub: str = ""  # complex, multi: the sub-attribute
+    type: str = ""  # multi: the entry's type
+    schema: str = ""  # extension: the schema URN
 
 
 def parse_path(path: str) -> ParsedPath:
@@ -65,7 +68,7 @@ def parse_path(path: str) -> ParsedPath:
         return ParsedPath("extension", m["attr"], schema=m["schema"])
     m = _SIMPLE.match(path)
     if m:
-        return ParsedPath("complex" if m["sub"] else "simple", m["attr"], m["sub"])
+        return ParsedPath("complex" if m["sub"] else "simple", m["attr"], m["sub"] or "")
     raise ValueError(f"unsupported SCIM attribute path '{path}'")
 
 
@@ -87,15 +90,15 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def user_field(user: dict, fieldname: str) -> str | None:
+def user_field(user: Mapping[str, object], fieldname: str) -> str | None:
     if fieldname == "displayname":
         return display_name(user) or None
     return _text(user.get(fieldname))
 
 
-def desired_user_state(user: dict, mapping: dict[str, str] | None = None, *, active: bool = True) -> dict:
+def desired_user_state(user: Mapping[str, object], mapping: Mapping[str, str] | None = None, *, active: bool = True) -> FlatState:
     """The flat SCIM state an SP should hold for this directory user."""
-    flat: dict[str, Any] = {"externalId": str(user["id"])}
+    flat: FlatState = {"externalId": str(user["id"])}
     for path, fieldname in (mapping or DEFAULT_USER_MAPPING).items():
         value = user_field(user, fieldname)
         if value is not None:
@@ -104,15 +107,15 @@ def desired_user_state(user: dict, mapping: dict[str, str] | None = None, *, act
     return flat
 
 
-def state_hash(flat: dict) -> str:
+def state_hash(flat: Mapping[str, object]) -> str:
     return hashlib.sha256(json.dumps(flat, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- flat ↔ SCIM JSON
-def build_user_payload(flat: dict) -> dict:
+def build_user_payload(flat: Mapping[str, object]) -> ScimObject:
     """A full SCIM User resource from a flat state (POST and PUT bodies)."""
-    payload: dict[str, Any] = {"schemas": [USER_SCHEMA]}
-    multi: dict[str, dict[str, dict]] = {}
+    payload: ScimObject = {"schemas": [USER_SCHEMA]}
+    multi: dict[str, dict[str, ScimObject]] = {}
     for path, value in flat.items():
         if value is None:
             continue
@@ -155,9 +158,9 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
-def flatten_resource(resource: dict, paths: Iterable[str]) -> dict:
+def flatten_resource(resource: Mapping[str, object], paths: Iterable[str]) -> FlatState:
     """Read the given paths out of a SCIM resource the SP returned (attribute names caseless)."""
-    flat: dict[str, Any] = {}
+    flat: FlatState = {}
     for path in paths:
         if path == "active":
             value = _as_bool(_ci_get(resource, "active"))
@@ -191,11 +194,11 @@ def same_value(path: str, a: Any, b: Any) -> bool:
     if path in _CASELESS:
         return str(a).casefold() == str(b).casefold()
     if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
+        return bool(a == b)
     return str(a) == str(b)
 
 
-def changed_paths(old: dict, new: dict) -> list[str]:
+def changed_paths(old: Mapping[str, object], new: Mapping[str, object]) -> list[str]:
     return [p for p in sorted(set(old) | set(new)) if not same_value(p, old.get(p), new.get(p))]
 
 
@@ -204,10 +207,10 @@ def _op(name: str, dialect: str) -> str:
     return name.capitalize() if dialect == "entra" else name
 
 
-def user_patch_ops(old: dict, new: dict, dialect: str = "standard") -> list[dict]:
+def user_patch_ops(old: Mapping[str, object], new: Mapping[str, object], dialect: str = "standard") -> list[ScimObject]:
     """PATCH operations taking an SP from `old` to `new`: only the attributes that differ."""
-    ops: list[dict] = []
-    adds: dict[tuple[str, str], dict] = {}
+    ops: list[ScimObject] = []
+    adds: dict[tuple[str, str], ScimObject] = {}
     for path in changed_paths(old, new):
         before, after = old.get(path), new.get(path)
         p = parse_path(path)
@@ -227,8 +230,8 @@ def user_patch_ops(old: dict, new: dict, dialect: str = "standard") -> list[dict
     return ops
 
 
-def group_payload(name: str, external_id: str, member_ids: Iterable[str] = ()) -> dict:
-    payload: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": name, "externalId": external_id}
+def group_payload(name: str, external_id: str, member_ids: Iterable[str] = ()) -> ScimObject:
+    payload: ScimObject = {"schemas": [GROUP_SCHEMA], "displayName": name, "externalId": external_id}
     members = [{"value": m} for m in member_ids]
     if members:
         payload["members"] = members
@@ -239,14 +242,14 @@ MAX_MEMBER_CHANGES = 100
 
 
 def member_patch_batches(add: list[str], remove: list[str], dialect: str = "standard",
-                         rename_to: str | None = None, limit: int = MAX_MEMBER_CHANGES) -> list[list[dict]]:
+                         rename_to: str | None = None, limit: int = MAX_MEMBER_CHANGES) -> list[list[ScimObject]]:
     """PATCH bodies (lists of operations) for a group: at most `limit` member changes each; a
     rename rides with the first. Never `replace members`."""
-    batches: list[list[dict]] = []
+    batches: list[list[ScimObject]] = []
     changes = [("remove", m) for m in remove] + [("add", m) for m in add]
     for i in range(0, len(changes), limit):
         chunk = changes[i : i + limit]
-        ops: list[dict] = []
+        ops: list[ScimObject] = []
         removes = [m for kind, m in chunk if kind == "remove"]
         adds = [m for kind, m in chunk if kind == "add"]
         if removes:

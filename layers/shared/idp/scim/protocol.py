@@ -11,7 +11,7 @@ import time
 import unicodedata
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -27,6 +27,10 @@ MAX_ERROR_BYTES = 64 * 1024  # of an error answer only this much is read (for it
 MAX_JSON_DEPTH = 32  # SCIM resources nest 4 or 5 levels; a deeper answer is refused, never walked
 MAX_SCIM_ID = 256  # characters of an SP-assigned id
 MAX_DETAIL = 500
+
+#: A SCIM resource, request body or answer as JSON: its attributes are the SP's schema's (RFC 7643 leaves them
+#: open), so the values are whatever JSON holds.
+type ScimObject = dict[str, Any]
 
 
 # ---------------------------------------------------------------- errors
@@ -48,7 +52,7 @@ class RetryLater(ScimError):
     """A transient failure. `delay_seconds` is the SP's Retry-After when it sent one, else None:
     the caller computes a backoff with jitter from the message's receive count."""
 
-    def __init__(self, message: str, delay_seconds: float | None = None, **kw):
+    def __init__(self, message: str, delay_seconds: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.delay_seconds = delay_seconds
 
@@ -160,7 +164,7 @@ def error_detail(status: int, reason: str | None, raw: bytes) -> tuple[str, str 
     return f"HTTP {status} {reason or ''}".strip() + " (not a SCIM error response)", None
 
 
-def parse_answer(method: str, path: str, raw: bytes, content_type: str | None, kw: dict) -> dict | None:
+def parse_answer(method: str, path: str, raw: bytes, content_type: str | None, kw: Mapping[str, Any]) -> ScimObject | None:
     """The body of a 2xx answer: None when empty; an object where one is expected (GET, POST), else a
     `BadAnswer`; the body of PUT/PATCH/DELETE is not needed, so what is unusable there is dropped."""
     if not raw.strip():
@@ -187,7 +191,7 @@ def parse_answer(method: str, path: str, raw: bytes, content_type: str | None, k
     return parsed
 
 
-def as_resource(body: Any, method: str, path: str, where: str = "the answer") -> dict:
+def as_resource(body: Any, method: str, path: str, where: str = "the answer") -> ScimObject:
     """`body` as one SCIM resource: an object whose `id` `check_scim_id` accepts."""
     if not isinstance(body, dict):
         raise BadAnswer(f"{method} {path}: {where} is not a SCIM resource ({type(body).__name__})", method=method, path=path)
@@ -197,7 +201,7 @@ def as_resource(body: Any, method: str, path: str, where: str = "the answer") ->
     return body
 
 
-def list_resources(body: dict, path: str) -> list[dict]:
+def list_resources(body: ScimObject, path: str) -> list[ScimObject]:
     """A ListResponse's `Resources`: a list of resources (absent or null: none)."""
     items = body.get("Resources")
     if items is None:
@@ -281,9 +285,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 @dataclass
 class ScimResponse:
     status: int
-    body: dict | None
+    body: ScimObject | None
     etag: str | None
-    headers: dict = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -10,16 +10,20 @@ change it) runs the password's stages alone, so a wrong one is a failed sign-in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from aws_lambda_powertools import Logger
 
 from idp.kernel.tokens import hash_token, same
+from idp.kernel.users import is_active
 from idp.signon import devices
 from idp.signon.mfa.policy import OTP, PWD, Need
 from idp.signon.models import LoginState, PendingSignOn, Session, SignedIn
 from idp.signon.policy import ACCOUNT, ADDRESS, SOURCE, Throttle
 from idp.signon.ports import Account, LoginMetricsSink, SignonDirectory, SignonStore
+
+if TYPE_CHECKING:
+    from idp.signon.mfa.service import MfaService
 
 log = Logger(child=True)
 
@@ -45,7 +49,7 @@ class ShowForm:
     or ``throttled``; or the second step's form: ``second_factor`` (asked for the first time),
     ``missing_code``, ``wrong_code``; ``retry_after`` is how many seconds the next try must wait (0: none)."""
 
-    state: LoginState
+    state: LoginState | None  # None: a password typed again (PASSWORD_CHECK has no login state)
     reason: str
     username: str
     retry_after: int = 0
@@ -101,9 +105,30 @@ class LoginContext:
     counters: dict[str, tuple[str, Throttle]] = field(default_factory=dict)  # kind -> (key, as read)
     uid: str | None = None
     user: dict | None = None
-    mfa: object | None = None  # idp.signon.mfa.service.MfaService (None: no second factors)
+    mfa: MfaService | None = None  # None: no second factors
     amr: tuple[str, ...] = (PWD,)  # how the user signed in, for the session
     password_at: int | None = None  # when the password was typed (this run, or the login's first step)
+
+    @property
+    def login(self) -> LoginState:
+        """The login state, which form_bound_to_browser (the first stage of a flow that has one) set."""
+        if self.state is None:
+            raise RuntimeError("a login stage read the login state before form_bound_to_browser set it")
+        return self.state
+
+    @property
+    def found_uid(self) -> str:
+        """The user this sign-in is for, which an earlier stage (the password, the second step, the caller) set."""
+        if self.uid is None:
+            raise RuntimeError("a login stage read the user before an earlier stage found them")
+        return self.uid
+
+    @property
+    def found_user(self) -> dict:
+        """The user's record, which active_user set."""
+        if self.user is None:
+            raise RuntimeError("a login stage read the user's record before active_user read it")
+        return self.user
 
 
 Stage = Callable[[LoginContext], "Outcome | None"]
@@ -113,7 +138,7 @@ def form_bound_to_browser(ctx: LoginContext) -> Outcome | None:
     """The login state exists, and the form carries its CSRF token from the browser it was issued to."""
     s = ctx.submission
     item = ctx.store.get_login(s.login_id) if s.login_id else None
-    state = LoginState.from_item(s.login_id, item) if item else None
+    state = LoginState.from_item(s.login_id, item) if s.login_id and item else None
     if not state or not s.csrf or not s.browser or not same(state.browser, hash_token(s.browser)) or not same(s.csrf, state.csrf):
         reason = ("no csrf token" if not s.csrf else "no login state" if not state else
                   "no browser cookie" if not s.browser else "csrf token or browser mismatch")
@@ -148,7 +173,7 @@ def identify(ctx: LoginContext) -> Outcome | None:
     ctx.account_key = ctx.account.uid if ctx.account else "?" + hash_token(ctx.username.lower())[:32]
     ctx.device = devices.verify(ctx.device_key, ctx.submission.device, now=ctx.now, max_age=ctx.store.policy.device_lifetime)
     ctx.known_device = bool(ctx.account and ctx.device and ctx.device.uid == ctx.account.uid)
-    ctx.source_key = source_key(ctx.account_key, ctx.client_key, ctx.device.device_id if ctx.known_device else None)
+    ctx.source_key = source_key(ctx.account_key, ctx.client_key, ctx.device.device_id if ctx.known_device and ctx.device else None)
     return None
 
 
@@ -176,7 +201,8 @@ def not_throttled(ctx: LoginContext) -> Outcome | None:
 def password(ctx: LoginContext) -> Outcome | None:
     """Check the password of the resolved account; a failure counts on this try's counters."""
     account = ctx.account
-    if not ctx.directory.verify_password(account.password_hash if account else None, ctx.submission.password):
+    # verify_password runs first whether or not the name resolved (an unknown name costs the same time).
+    if not ctx.directory.verify_password(account.password_hash if account else None, ctx.submission.password) or account is None:
         after = {kind: ctx.store.record_failure(kind, key) for kind, (key, _t) in ctx.counters.items()}
         wait = max(t.wait for t in after.values())
         _failed(ctx, "wrong_credentials")
@@ -189,8 +215,8 @@ def password(ctx: LoginContext) -> Outcome | None:
 
 
 def active_user(ctx: LoginContext) -> Outcome | None:
-    ctx.user = ctx.directory.get_user(ctx.uid)
-    if not ctx.user or ctx.user.get("state", "ACTIVE") != "ACTIVE":
+    ctx.user = ctx.directory.get_user(ctx.found_uid)
+    if not ctx.user or not is_active(ctx.user):
         return Refused("user_suspended", f"suspended user {ctx.uid} tried to sign in", uid=ctx.uid)
     return None
 
@@ -209,33 +235,33 @@ def second_factor(ctx: LoginContext) -> Outcome | None:
     """When this sign-in needs a factor the user has (policy, the app, the SP's RequestedAuthnContext), the
     login state remembers the user past the password and the form asks for the factor; the session starts
     only after it. A factor the user still has to enrol is asked for before any Response (idp.web.mfa_gate)."""
-    if ctx.mfa is None or ctx.mfa.need(ctx.user, ctx.state.pending) is not Need.VERIFY:
+    if ctx.mfa is None or ctx.mfa.need(ctx.found_user, ctx.login.pending) is not Need.VERIFY:
         return None
     _forget_failures(ctx)
-    ctx.store.advance_login(ctx.state.login_id, ctx.uid, [PWD], ctx.password_at)
-    log.info("login password ok, second factor asked user=%s", ctx.uid, extra={"user_id": ctx.uid, "app": ctx.state.pending.slug})
-    return ShowForm(replace(ctx.state, uid=ctx.uid, amr=(PWD,)), "second_factor", ctx.username)
+    ctx.store.advance_login(ctx.login.login_id, ctx.found_uid, [PWD], ctx.password_at)
+    log.info("login password ok, second factor asked user=%s", ctx.uid, extra={"user_id": ctx.uid, "app": ctx.login.pending.slug})
+    return ShowForm(replace(ctx.login, uid=ctx.uid, amr=(PWD,)), "second_factor", ctx.username)
 
 
 def second_step(ctx: LoginContext) -> Outcome | None:
     """A login past its password (or a live session's step-up): only the second factor is left."""
-    if not ctx.state.uid:
+    if not ctx.login.uid:
         return None
     return run(SECOND_STEP, ctx)
 
 
 def code_checked(ctx: LoginContext) -> Outcome | None:
     """The second step's code (TOTP or recovery code), throttled per user like passwords."""
-    ctx.uid, ctx.client_key, ctx.password_at = ctx.state.uid, (ctx.submission.client or "unknown")[:64], ctx.state.password_at
+    ctx.uid, ctx.client_key, ctx.password_at = ctx.login.uid, (ctx.submission.client or "unknown")[:64], ctx.login.password_at
     if ctx.mfa is None:
         return Refused("csrf_failed", "a second step without the MFA service")
-    if ctx.state.epoch is not None and ctx.state.epoch != ctx.store.session_epoch(ctx.uid):
+    if ctx.login.epoch is not None and ctx.login.epoch != ctx.store.session_epoch(ctx.found_uid):
         return Refused("csrf_failed", "the user's sessions were revoked during this sign-in", uid=ctx.uid)
-    check = ctx.mfa.verify_code(ctx.uid, ctx.submission.code, ip=ctx.client_key, app=ctx.state.pending.slug)
+    check = ctx.mfa.verify_code(ctx.found_uid, ctx.submission.code, ip=ctx.client_key, app=ctx.login.pending.slug)
     if not check.ok:
         _failed(ctx, "wrong_code" if check.reason != "throttled" else "throttled")
-        return ShowForm(ctx.state, check.reason, "", retry_after=check.retry_after)
-    ctx.amr = tuple(dict.fromkeys((*(ctx.state.amr or (PWD,)), OTP)))
+        return ShowForm(ctx.login, check.reason or "wrong_code", "", retry_after=check.retry_after)
+    ctx.amr = tuple(dict.fromkeys((*(ctx.login.amr or (PWD,)), OTP)))
     return None
 
 
@@ -244,20 +270,20 @@ def start_session(ctx: LoginContext) -> Outcome | None:
     login state used up, any old session ended, a fresh session id (saying how the user signed in), and the
     browser's device cookie."""
     _forget_failures(ctx)
-    sid, item = ctx.store.create_session(ctx.uid, amr=list(ctx.amr), ending=(ctx.state.login_id, ctx.submission.old_session),
+    sid, item = ctx.store.create_session(ctx.found_uid, amr=list(ctx.amr), ending=(ctx.login.login_id, ctx.submission.old_session),
                                          password_at=ctx.password_at)
     cookie = None
     if ctx.device_key:
-        cookie = devices.issue(ctx.device_key, ctx.uid, ctx.now, ctx.device.device_id if ctx.device else None)
+        cookie = devices.issue(ctx.device_key, ctx.found_uid, ctx.now, ctx.device.device_id if ctx.device else None)
     log.info("login ok user=%s ip=%s known_browser=%s amr=%s", ctx.uid, ctx.client_key, ctx.known_device, ",".join(ctx.amr),
-             extra={"user_id": ctx.uid, "app": ctx.state.pending.slug})
-    return LoggedIn(SignedIn(sid, Session.from_item(item), ctx.user), ctx.state.pending, cookie)
+             extra={"user_id": ctx.uid, "app": ctx.login.pending.slug})
+    return LoggedIn(SignedIn(sid, Session.from_item(item), ctx.found_user), ctx.login.pending, cookie)
 
 
 def confirmed(ctx: LoginContext) -> Outcome | None:
     """The password typed again is right: its source's failures are forgotten, as after a login."""
     _forget_failures(ctx)
-    return PasswordConfirmed(ctx.uid)
+    return PasswordConfirmed(ctx.found_uid)
 
 
 PASSWORD_LOGIN: tuple[Stage, ...] = (form_bound_to_browser, second_step, credentials_given, identify, not_throttled, password,
@@ -269,11 +295,11 @@ PASSWORD_CHECK: tuple[Stage, ...] = (credentials_given, identify, not_throttled,
 
 def passkey_matches_login(ctx: LoginContext) -> Outcome | None:
     """A passkey as the second step must be the user the login is past the password for."""
-    if ctx.state.uid and ctx.state.uid != ctx.uid:
+    if ctx.login.uid and ctx.login.uid != ctx.uid:
         return Refused("csrf_failed", "a passkey of another user answered this login's second step", uid=ctx.uid)
-    if ctx.state.epoch is not None and ctx.state.epoch != ctx.store.session_epoch(ctx.uid):
+    if ctx.login.epoch is not None and ctx.login.epoch != ctx.store.session_epoch(ctx.found_uid):
         return Refused("csrf_failed", "the user's sessions were revoked during this sign-in", uid=ctx.uid)
-    ctx.password_at = ctx.state.password_at if ctx.state.uid else None  # passwordless: no password typed
+    ctx.password_at = ctx.login.password_at if ctx.login.uid else None  # passwordless: no password typed
     return None
 
 

@@ -24,5 +24,5 @@ class LoginMetrics:
             metrics.add_metric(name=METRIC, unit=MetricUnit.Count, value=1)
             metrics.add_metadata(key="reason", value=reason)
             metrics.flush_metrics()
-        except Exception:  # noqa: BLE001
+        except Exception:  # a metric never breaks a login
             log.exception("login metric not emitted")

@@ -14,9 +14,11 @@ from aws_lambda_powertools import Logger
 
 from idp.kernel.audit import AuditSink, NullAudit
 from idp.kernel.tokens import hash_token, same
+from idp.kernel.users import is_active
 from idp.signon import login
 from idp.signon.assertion import nameid_for
 from idp.signon.audit_trail import login_events, logout_event
+from idp.signon.login import LoginSubmission, Outcome  # the method `login` hides the module in the class's annotations
 from idp.signon.mfa.policy import WEBAUTHN
 from idp.signon.models import LoginState, PendingSignOn, Session, SignedIn
 from idp.signon.ports import LoginMetricsSink, SignonDirectory, SignonStore
@@ -83,7 +85,7 @@ class SignOn:
             self.store.delete_session(session_id)
             return None
         user = self.directory.get_user(uid)
-        if not user or user.get("state", "ACTIVE") != "ACTIVE":
+        if not user or not is_active(user):
             log.info("session ended: user %s is %s", uid, "gone" if not user else user.get("state"), extra={"user_id": uid})
             self.store.delete_session(session_id)
             return None
@@ -138,12 +140,12 @@ class SignOn:
     def login_form(self, login_id: str | None, browser: str) -> LoginState | None:
         """The pending login ``login_id`` when it exists and belongs to this browser."""
         item = self.store.get_login(login_id) if login_id else None
-        if not item:
+        if not item or not login_id:
             return None
         state = LoginState.from_item(login_id, item)
         return state if same(state.browser, hash_token(browser)) else None
 
-    def login(self, submission: login.LoginSubmission, *, user_agent: str | None = None) -> login.Outcome:
+    def login(self, submission: LoginSubmission, *, user_agent: str | None = None) -> Outcome:
         """Run the login flow's stages over the submission (and record its login / lockout events)."""
         ctx = login.LoginContext(submission, self.directory, self.store, device_key=self.device_key(),
                                  now=int(self.clock()), metrics=self.metrics, mfa=self.mfa)
@@ -154,8 +156,8 @@ class SignOn:
             self.audit.record(event)
         return outcome
 
-    def passkey_login(self, submission: login.LoginSubmission, uid: str, amr: Sequence[str], *,
-                      user_agent: str | None = None) -> login.Outcome:
+    def passkey_login(self, submission: LoginSubmission, uid: str, amr: Sequence[str], *,
+                      user_agent: str | None = None) -> Outcome:
         """Finish a login with a verified passkey (``uid`` is the user it proved): the form's CSRF token and browser,
         an active user, then the session, saying ``amr``."""
         ctx = login.LoginContext(submission, self.directory, self.store, device_key=self.device_key(),
@@ -168,7 +170,7 @@ class SignOn:
         return outcome
 
     def confirm_password(self, current: SignedIn, password: str, *, client: str, device: str | None = None,
-                         user_agent: str | None = None) -> login.Outcome:
+                         user_agent: str | None = None) -> Outcome:
         """The signed-in user's password typed again (to change it): PasswordConfirmed, or the login's answer to a
         failed try (ShowForm ``missing_credentials``, ``wrong_credentials`` or ``throttled``). A wrong one is a
         failed sign-in: the login's throttle counters, its ``login`` failure event and its metric."""
@@ -227,7 +229,7 @@ class SignOn:
 
     def authorize(self, app: dict, user: dict, pending: PendingSignOn) -> Grant | Denied:
         """Whether (and where) a signed-in user is answered for ``app``: active, allowed, ACS still registered."""
-        if user.get("state", "ACTIVE") != "ACTIVE":
+        if not is_active(user):
             return Denied("user_suspended", f"user {user['id']} suspended")
         if not self.directory.may_use(app["slug"], user["id"]):
             return Denied("access_denied", f"user {user['id']} not bound to app {app['slug']}")

@@ -15,14 +15,13 @@ from aws_lambda_powertools.event_handler import Response
 
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
-from idp.kernel.tokens import same
 from idp.signon.mfa.policy import OTP, satisfied
 from idp.signon.models import PendingSignOn, SignedIn
 from idp.web.forms import render
 from idp.web.mfa_pages import SCRIPT_PAGE_CSP, totp_allowed
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
-from idp.web.session_cookies import BROWSER, RESUME, browser_binding, clear, read, session_cookie, session_id
+from idp.web.session_cookies import BROWSER, RESUME, browser_binding, clear, read, session_cookie, session_form_ok, session_id
 
 TOTP_OFF = "Your organization's sign-in policy does not allow authenticator apps: set up a passkey instead."
 
@@ -75,7 +74,7 @@ def _guard_post(request: WebRequest) -> tuple[SignedIn | None, Response | None]:
     current = _current(request)
     if current is None:
         return None, redirect("/login")
-    if not same(request.form.get("csrf"), current.session.csrf):
+    if not session_form_ok(request, current):
         return None, _csrf_failed()
     if not password_recent(current):
         return None, _reauth(request)
@@ -207,7 +206,7 @@ def password_change(request: WebRequest) -> Response:
     current = _current(request)
     if current is None:
         return redirect("/login")
-    if not same(request.form.get("csrf"), current.session.csrf):
+    if not session_form_ok(request, current):
         return _csrf_failed()
     form, signon = request.form, container().signon
     own = container().directory.acting_as(Actor("user", current.uid), request.client_ip, request.headers.get("user-agent"))
@@ -244,7 +243,7 @@ def resume(request: WebRequest) -> Response:
     current = _current(request)
     if current is None:
         return redirect("/login")
-    if not same(request.form.get("csrf"), current.session.csrf):
+    if not session_form_ok(request, current):
         return _csrf_failed()
     browser, _cookies = browser_binding(request)
     signon = container().signon

@@ -61,7 +61,7 @@ def _text(description: str):
 
 @router.get("/admin/events", tags=["audit"], summary="The audit log, newest first", security=api.SECURITY,
             responses=ok(200, EventPage, "a page of events", 400))
-def list_events(type: _text("an event type, e.g. sso or admin.user.updated; admin.* for every type under admin.") = None,  # noqa: A002 - the contract's name
+def list_events(type: _text("an event type, e.g. sso or admin.user.updated; admin.* for every type under admin.") = None,  # the contract's name
                 user_id: _text("events about this user") = None, app: _text("events about this app (slug)") = None,
                 outcome: _text("success or failure") = None, since: _text("ISO 8601, inclusive") = None,
                 until: _text("ISO 8601, inclusive") = None, limit: LogLimit = None, cursor: Cursor = None):

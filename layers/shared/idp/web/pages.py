@@ -101,7 +101,7 @@ def guard(fn: Callable) -> Callable:
                 return error_page(exc.status, exc.code, "This request cannot be processed", exc.message)
             log.error("server error in %s: %s", fn.__name__, exc.message)
             return _internal_error()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # a page (503 or 500), never a stack trace
             if (seconds := retry_after(exc)) is not None:
                 log.warning("AWS unavailable in %s: %s: %s", fn.__name__, type(exc).__name__, str(exc)[:200])
                 return unavailable_page(seconds)

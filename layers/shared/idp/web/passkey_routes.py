@@ -20,7 +20,7 @@ from idp.web import account_routes
 from idp.web.mfa_pages import passkeys_allowed
 from idp.web.pages import error_page, security_headers
 from idp.web.request import WebRequest
-from idp.web.session_cookies import BROWSER, DEVICE, read, session_cookie, session_id
+from idp.web.session_cookies import BROWSER, DEVICE, read, session_cookie, session_form_ok, session_id
 
 SCRIPT = Path(__file__).parent / "static" / "webauthn.js"
 
@@ -57,7 +57,7 @@ def registration_options(request: WebRequest) -> Response:
     current = account_routes._current(request)
     if current is None:
         return _json(401, {"error": "not_signed_in", "message": "sign in first"})
-    if not same(request.form.get("csrf"), current.session.csrf):
+    if not session_form_ok(request, current):
         return _json(403, {"error": "csrf_failed", "message": "the form's security token is missing or expired"})
     if not account_routes.password_recent(current):
         return _json(403, {"error": "reauth_required", "message": "type your password again first: reload the account page"})

@@ -12,7 +12,8 @@ from __future__ import annotations
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from idp.bootstrap import container
-from idp.kernel.tokens import new_token
+from idp.kernel.tokens import new_token, same
+from idp.signon.models import SignedIn
 from idp.web.request import WebRequest
 
 SESSION, BROWSER, DEVICE = "idp_session", "idp_browser", "idp_device"
@@ -73,3 +74,9 @@ def browser_binding(request: WebRequest) -> tuple[str, list[Cookie]]:
         return token, []
     token = new_token()
     return token, [cookie(BROWSER, token)]
+
+
+def session_form_ok(request: WebRequest, current: SignedIn) -> bool:
+    """Whether a form posted from a signed-in page (the account pages, passkeys, the console) carries its session's
+    CSRF token: the one check every session form makes (a pending login's form checks its login state's instead)."""
+    return same(request.form.get("csrf"), current.session.csrf)

@@ -46,7 +46,7 @@ class DynamoWriteBuffer:
             held.depth -= 1
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001
+            except Exception:  # the held writes are dropped whatever failed, then it propagates
                 if held.depth == 0:  # never carry held writes into a later, unrelated unit of work
                     held.maps.clear()
                     held.logs.clear()
@@ -70,7 +70,7 @@ class DynamoWriteBuffer:
             logs, held.logs = held.logs, []
             try:
                 put_items(self.table, logs)
-            except Exception:  # noqa: BLE001 - the log never stops provisioning
+            except Exception:  # the log never stops provisioning
                 log.exception("provisioning log write failed (%d entries)", len(logs))
 
     def flush_maps(self) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Iterable
+from typing import Iterable, Literal
 
-METHODS = ("totp", "webauthn")
+Method = Literal["totp", "webauthn"]
+METHODS: tuple[Method, ...] = ("totp", "webauthn")
 #: ``amr`` values (RFC 8176) of a session: a password, a one-time code (TOTP or recovery), a passkey.
 PWD, OTP, WEBAUTHN = "pwd", "otp", "webauthn"
 SECOND_FACTORS = frozenset({OTP, WEBAUTHN})

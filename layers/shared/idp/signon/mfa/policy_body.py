@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from idp.signon.mfa.policy import DEFAULT_GRACE_DAYS, METHODS
+from idp.signon.mfa.policy import DEFAULT_GRACE_DAYS, METHODS, Method
 
 
 class MfaPolicySettings(BaseModel):
@@ -17,7 +17,7 @@ class MfaPolicySettings(BaseModel):
 
     policy: Literal["off", "optional", "required"] = "off"
     grace_days: int = Field(default=DEFAULT_GRACE_DAYS, ge=0, le=365)
-    methods: list[Literal["totp", "webauthn"]] = Field(default_factory=lambda: list(METHODS), min_length=1)
+    methods: list[Method] = Field(default_factory=lambda: list(METHODS), min_length=1)
 
     @field_validator("methods")
     @classmethod

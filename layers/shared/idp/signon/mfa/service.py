@@ -132,7 +132,7 @@ class MfaService:
     def remove(self, uid: str, fid: str) -> bool:
         factor = self.store.get_factor(uid, fid)
         ok = bool(factor) and self.store.delete_factor(uid, fid)
-        if ok:
+        if ok and factor:
             self._record(uid, "removed", method=factor["type"])
             self.factor_changed(uid, FACTOR_LABELS.get(factor["type"], "A sign-in method"), False)
             if not self.store.factors(uid):  # the last one: its recovery codes go too (new ones come with the next)

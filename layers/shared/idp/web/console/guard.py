@@ -19,13 +19,12 @@ from idp.adapters.aws_faults import retry_after
 from idp.bootstrap import container
 from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
-from idp.kernel.tokens import same
 from idp.signon.models import PendingSignOn, SignedIn
 from idp.web import mfa_gate
 from idp.web.forms import render
 from idp.web.pages import html, redirect
 from idp.web.request import WebRequest, current_request
-from idp.web.session_cookies import browser_binding, session_id
+from idp.web.session_cookies import browser_binding, session_form_ok, session_id
 
 log = Logger(child=True)
 
@@ -119,7 +118,7 @@ def authorize(request: WebRequest) -> Admin | Response:
     if step is not None:
         return step
     admin = Admin(current, request)
-    if request.method == "POST" and not same(request.form.get("csrf"), current.session.csrf):
+    if request.method == "POST" and not session_form_ok(request, current):
         log.warning("console refused: CSRF token missing or wrong", extra={"user_id": current.uid})
         return problem(403, "Form expired",
                        "The form is missing its security token or it does not belong to your session. "
@@ -148,7 +147,7 @@ def console_route(router) -> Callable:
                                    admin if isinstance(admin, Admin) else None)
                 return problem(exc.status, "This cannot be done", exc.message,
                                admin if isinstance(admin, Admin) else None, code=exc.code)
-            except Exception as exc:  # noqa: BLE001 - a page, never a stack trace
+            except Exception as exc:  # a page, never a stack trace
                 if (seconds := retry_after(exc)) is not None:
                     log.warning("console: AWS unavailable in %s: %s", fn.__name__, type(exc).__name__)
                     answer = problem(503, "Busy for a moment", f"The identity provider is busy or briefly "

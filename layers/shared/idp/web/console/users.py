@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from idp.bootstrap import container
 from idp.directory.access import apps_for_user
 from idp.kernel.errors import DomainError
+from idp.kernel.users import state_is_active
 from idp.web.console.fields import FormErrors, checked, page_size, text, unconfirmed
 from idp.web.console.guard import ADMIN_ROLE, Admin, console_route, page, see_other
 from idp.web.console.router import console_router
@@ -194,7 +195,7 @@ def save_user(admin: Admin, uid: str):
 
 
 def _set_state(admin: Admin, uid: str, state: str, done: str):
-    if uid == admin.uid and state == "SUSPENDED":
+    if uid == admin.uid and not state_is_active(state):
         raise DomainError(400, "invalid_field", "you cannot suspend yourself")
     admin.directory.update_user(uid, {"state": state})
     return see_other(f"/console/users/{uid}?done={done}")
