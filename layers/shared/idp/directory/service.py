@@ -2,7 +2,9 @@
 what ends a user's sessions (a password change, a suspension, an MFA reset, an admin's revoke)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Iterator
 
 from aws_lambda_powertools import Logger
 
@@ -30,6 +32,8 @@ class DirectoryService:
     actor: Actor = API_ADMIN
     ip: str | None = None
     user_agent: str | None = None
+    # Inside `publishing_together()`: the change events held until the block ends (not copied by acting_as).
+    _held: list[dict] | None = field(default=None, init=False, repr=False)
 
     def acting_as(self, actor: Actor, ip: str | None = None, user_agent: str | None = None) -> "DirectoryService":
         """This service recording its changes as done by ``actor`` (the console passes Actor("admin", uid))."""
@@ -42,9 +46,27 @@ class DirectoryService:
                                      changes=changed_fields(changes), detail=detail or {}))
 
     # ---------- publishing ----------
+    @contextmanager
+    def publishing_together(self) -> Iterator["DirectoryService"]:
+        """A block of many changes (a CSV import's batch): their change events are published, and leave the
+        outbox, together when the block ends (ten a message batch, 25 outbox deletes a DynamoDB call) instead of
+        after each change; their audit events are written 25 a call. Each change is still stored with its events
+        in its own transaction, so an event held here and lost with the process is in the outbox, which the
+        relay publishes."""
+        self._held = []
+        try:
+            with self.audit.batched():
+                yield self
+        finally:
+            held, self._held = self._held, None
+            self.publish(held)
+
     def publish(self, events: list[dict], in_outbox: bool = True) -> None:
         """Publish events after their change is stored; what was sent leaves the outbox."""
         if not events:
+            return
+        if self._held is not None and in_outbox:
+            self._held.extend(events)
             return
         failed = {e["event_id"] for e in self.publisher.publish(events)}
         if in_outbox:
