@@ -23,11 +23,11 @@ HEADER = "username,email,firstname,lastname,department,state\n"
 @pytest.fixture(autouse=True)
 def moto_as_the_local_stack_runs_it():
     """moto patched as the local stack patches it (a transaction costs its items, not a copy of the table, and a
-    query its partition): the semantics are DynamoDB's; without it each user written copies the whole table."""
-    from idp_local import moto_queries, moto_transactions
+    query its partition, a message itself): the semantics are DynamoDB's; without it each user written copies the whole table."""
+    from idp_local import moto_queries, moto_queues, moto_transactions
 
-    moto_transactions.install()
-    moto_queries.install()
+    for patch in (moto_transactions, moto_queries, moto_queues):
+        patch.install()
 
 
 @pytest.fixture
@@ -248,3 +248,32 @@ def test_dynamodb_writes_per_imported_user_are_at_most_three(aws_env, admin):
     assert result is not None and result["applied"] == 100
     assert counting.calls / 100 <= 3, counting.calls
     assert counting.calls <= 110, counting.calls  # one transaction each, batched outbox and audit writes, one result
+
+
+def test_an_unexpected_failure_is_retried_then_on_the_last_attempt_the_import_fails(aws_env, admin, job, monkeypatch):
+    from idp.directory.service import DirectoryService
+    from idp_local.event_source import to_lambda_record
+
+    _, preview = call(admin, "POST", "/admin/imports/users", csv=HEADER + "ok1,ok1@example.com,O,K,,\nboom,boom@example.com,B,M,,\n")
+    assert call(admin, "POST", f"/admin/imports/users/{preview['id']}/confirm")[0] == 202
+    real = DirectoryService.create_user
+
+    def flaky(self, body, **kwargs):
+        if body["username"] == "boom":
+            raise RuntimeError("DynamoDB went away")
+        return real(self, body, **kwargs)
+
+    monkeypatch.setattr(DirectoryService, "create_user", flaky)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    (message,) = sqs.receive_message(QueueUrl=aws_env.import_queue_url, AttributeNames=["All"])["Messages"]
+    record = to_lambda_record(message, aws_env.import_queue_arn)
+    # an early attempt: the record comes back (partial batch failure), the import is still running
+    assert job({"Records": [record]}, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert call(admin, "GET", f"/admin/imports/users/{preview['id']}")[1]["status"] == "running"
+    # the queue's last attempt (ApproximateReceiveCount = maxReceiveCount): the row is a failed row, the import failed
+    record["attributes"]["ApproximateReceiveCount"] = "5"
+    assert job({"Records": [record]}, LambdaContext()) == {"batchItemFailures": []}
+    _, state = call(admin, "GET", f"/admin/imports/users/{preview['id']}")
+    assert state["status"] == "failed" and state["applied"] == 1, state
+    assert [f["row"] for f in state["failed_rows"]] == [3] and "RuntimeError" in state["failed_rows"][0]["errors"][0]["message"]
+    assert set(users_by_name(admin)) == {"ok1"}

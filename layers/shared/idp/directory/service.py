@@ -85,11 +85,13 @@ class DirectoryService:
         return captured, events_for
 
     # ---------- users ----------
-    def create_user(self, body) -> dict:
+    def create_user(self, body, *, read_released: bool = True) -> dict:
+        """``read_released=False``: skip reading the released-name markers before the write (a CSV import's job,
+        which never confirms a reuse): the store's transaction refuses a quarantined name all the same (409)."""
         data = models.parse(models.UserCreate, body).model_dump()
         confirm_reuse = data.pop(quarantine.CONFIRM_FIELD)
         password = data.pop("password", None)
-        reused = self._released_names(data, None, confirm_reuse)
+        reused = self._released_names(data, None, confirm_reuse) if read_released or confirm_reuse else []
         captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
         user = self.store.create_user(data, hash_password(password) if password else None, events_for,
                                       confirm_reuse=confirm_reuse)

@@ -172,9 +172,13 @@ def _apply(directory: DirectoryService, row: dict) -> str | None:
     fields: dict = row["fields"]
     uid = row.get("user_id")
     if row["action"] == "create":
-        uid = directory.store.find_user_id("username", fields["username"])
-        if uid is None:
-            return directory.create_user(dict(fields))["id"]
+        try:  # one transaction in the usual case; it refuses a login name that is taken (or quarantined)
+            return directory.create_user(dict(fields), read_released=False)["id"]
+        except DomainError as exc:
+            uid = directory.store.find_user_id("username", fields["username"]) if exc.status == 409 else None
+            if uid is None:
+                raise
+            # taken by the user a delivery before this one created: converge on the row's values below
     user = directory.store.get_user(uid) if uid else None
     if user is None:
         raise DomainError(404, "not_found", f"user '{uid}' was deleted after the preview")
