@@ -28,6 +28,9 @@ class DirectoryRepository(Protocol):
     def create_user(self, fields: dict, password_hash: str | None, events_for, confirm_reuse: bool = False) -> dict:
         """`confirm_reuse`: the user may take a login name another user released (idp.directory.quarantine)."""
 
+    def create_users(self, many: list[dict], events_for) -> list[dict]:
+        """Several users (no password) in one transaction, all or none."""
+
     def released_name(self, value: str) -> dict | None:
         """The marker of a login name a user released (`owner`, `released_at`, `until`), or None."""
 
