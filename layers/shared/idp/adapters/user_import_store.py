@@ -39,7 +39,7 @@ def _pk(import_id: str) -> str:
 
 
 class DynamoUserImportStore:
-    def __init__(self, table, clock: Callable[[], float] = time.time, ttl_seconds: int = TTL_SECONDS):
+    def __init__(self, table: Any, clock: Callable[[], float] = time.time, ttl_seconds: int = TTL_SECONDS) -> None:
         self.table = table
         self.clock = clock
         self.ttl_seconds = ttl_seconds
@@ -119,7 +119,7 @@ class DynamoUserImportStore:
         if not item:
             return []
         body = item["rows"]
-        return json.loads(zlib.decompress(body.value if isinstance(body, Binary) else bytes(body)))
+        return json.loads(zlib.decompress(bytes(getattr(body, "value", body))))
 
     def chunk_result(self, import_id: str, n: int) -> dict | None:
         item = self.table.get_item(Key={"pk": _pk(import_id), "sk": f"RESULT#{n:04d}"}, ConsistentRead=True).get("Item")
@@ -151,7 +151,7 @@ class DynamoUserImportStore:
 class SqsImportJobQueue:
     """The import job's queue (IMPORT_QUEUE_URL, a standard queue: chunks are independent and run in parallel)."""
 
-    def __init__(self, sqs, queue_url: str):
+    def __init__(self, sqs: Any, queue_url: str) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
 

@@ -108,7 +108,7 @@ def csv_upload() -> bytes:
              summary="Preview a CSV import of users (text/csv; nothing is written to the directory)",
              responses={**ok(201, UserImportPreview, "what importing each row would do", 400, 413),
                         415: {"description": "the body is not text/csv", "content": {"application/json": {"model": api.ErrorBody}}}})
-def preview_import():
+def preview_import():  # no return annotation: powertools would read it as the response model
     return Response(status_code=201, content_type="application/json", body=imports().preview(csv_upload()))
 
 

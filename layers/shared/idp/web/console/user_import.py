@@ -12,6 +12,8 @@ from idp.web.console.guard import Admin, console_route, page, see_other
 from idp.web.console.router import console_router
 
 PATH = "/console/imports/users"
+# The routes carry no return annotation: powertools (validating in the local stack's resolver) would read one as
+# the response model.
 FILE_FIELD = "file"
 
 
