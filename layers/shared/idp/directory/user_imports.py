@@ -99,7 +99,8 @@ class UserImports:
         state: Status = "preview"
         if head.get("confirmed_at"):
             finished = len(results) >= int(head.get("chunks", 0))
-            state = "failed" if any(r.get("failed") for r in results) else ("done" if finished else "running")
+            # running until every chunk has its result; then failed when a chunk ended on its last attempt
+            state = "running" if not finished else ("failed" if any(r.get("failed") for r in results) else "done")
         failed = sorted((row for r in results for row in r.get("failed_rows", [])), key=lambda f: f["row"])
         return {"id": import_id, "status": state, "summary": head.get("summary", {}),
                 "applied": sum(int(r.get("applied", 0)) for r in results), "failed_rows": failed,
