@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from idp.adapters.provisioning.member_shards import CEILING, SHARDS
 
-from . import aws_calls, convergence, load, sso_floor
+from . import aws_calls, convergence, csv_import, load, sso_floor
 from .cold_start import FUNCTIONS, TARGETS_MS
 from .common import fmt_ms, fmt_x, ratio
 
@@ -329,6 +329,8 @@ def render(results: dict) -> str:
                          body, cold=results.get("cold") if "error" not in results.get("cold", {}) else None)
     if "converge" in results:
         convergence.render(results["converge"], body, t)
+    if "import" in results:
+        csv_import.render(results["import"], body, t)
 
     m, v = results["machine"], results["versions"]
     out = ["# Benchmarks", ""]
@@ -361,13 +363,13 @@ def render(results: dict) -> str:
     out.append("                                # writes this file")
     out.append("BENCH_QUICK=1 make bench        # small sizes, about a minute")
     out.append(".venv/bin/python -m benchmarks --only saml,cold   # a subset (saml, cold, sso, floor, load, prov, calls,")
-    out.append("                                                  # converge); --out PATH")
+    out.append("                                                  # converge, import); --out PATH")
     out.append("```")
     out.append("")
     if sz:
         out.append("Sizes of this run: " + ", ".join(f"{k}={v}" for k, v in sz.items()) + ".")
         out.append("")
-    errors = [(k, results[k]) for k in ("saml", "cold", "sso", "prov", "converge") if isinstance(results.get(k), dict) and "error" in results[k]]
+    errors = [(k, results[k]) for k in ("saml", "cold", "sso", "prov", "converge", "import") if isinstance(results.get(k), dict) and "error" in results[k]]
     if errors:
         out.append("## Errors\n")
         for k, e in errors:

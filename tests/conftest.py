@@ -44,6 +44,7 @@ def aws_env(monkeypatch):
         monkeypatch.setenv("TABLE_NAME", res.table_name)
         monkeypatch.setenv("EVENTS_QUEUE_URL", res.queue_url)
         monkeypatch.setenv("DLQ_URL", res.dlq_url)
+        monkeypatch.setenv("IMPORT_QUEUE_URL", res.import_queue_url)
         monkeypatch.setenv("SSM_PREFIX", "/test")
         monkeypatch.setenv("ADMIN_TOKEN", ADMIN_TOKEN)
         monkeypatch.setenv("IDP_ALLOW_LOCAL_TARGETS", "1")  # scim2-server and test SPs on loopback, as locally

@@ -21,6 +21,11 @@ class LocalResources:
     visibility_timeout: int
     max_receive_count: int
     batch_size: int
+    # the CSV import job's queue (ImportJobFunction's event source): "" when the template has none
+    import_queue_url: str = ""
+    import_queue_arn: str = ""
+    import_max_receive_count: int = 5
+    import_batch_size: int = 1
 
 
 def _queue_attributes(props: dict) -> dict[str, str]:
@@ -60,6 +65,12 @@ def create_table(template: dict, logical_id: str = "DirectoryTable", table_name:
     if props.get("TimeToLiveSpecification"):
         ddb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
     return table_name
+
+
+def _event_source(template: dict, function: str) -> dict | None:
+    """The SQS event source of a function of the template (its properties), or None."""
+    events = (template["Resources"].get(function) or {}).get("Properties", {}).get("Events", {})
+    return next((e["Properties"] for e in events.values() if e["Type"] == "SQS"), None)
 
 
 def create_from_template(template: dict, stack_name: str, admin_token: str, region: str = "us-east-1") -> LocalResources:
@@ -102,7 +113,14 @@ def create_from_template(template: dict, stack_name: str, admin_token: str, regi
     queue_logical = sqs_event["Queue"]["Fn::GetAtt"][0]
     queue_props = template["Resources"][queue_logical]["Properties"]
     dlq_logical = queue_props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    imports = _event_source(template, "ImportJobFunction")
+    import_queue = imports["Queue"]["Fn::GetAtt"][0] if imports else None
     return LocalResources(
+        import_queue_url=refs.get(import_queue, "") if import_queue else "",
+        import_queue_arn=attrs.get((import_queue, "Arn"), "") if import_queue else "",
+        import_max_receive_count=int(template["Resources"][import_queue]["Properties"]["RedrivePolicy"]["maxReceiveCount"])
+        if import_queue else 5,
+        import_batch_size=int(imports.get("BatchSize", 1)) if imports else 1,
         table_name=refs["DirectoryTable"],
         queue_url=refs[queue_logical],
         queue_arn=attrs[(queue_logical, "Arn")],

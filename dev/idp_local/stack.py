@@ -94,6 +94,7 @@ class LocalStack:
     moto_server: object = None
     resources: object = None
     event_source: object = None
+    import_source: object = None  # the CSV import job's queue -> ImportJobFunction
     schedules: list = field(default_factory=list)
     standin: object = None
     demo_info: dict | None = None
@@ -141,6 +142,8 @@ class LocalStack:
             "EVENTS_QUEUE_URL": self.resources.queue_url,
             "DLQ_URL": self.resources.dlq_url,
             "EVENTS_MAX_RECEIVE_COUNT": str(self.resources.max_receive_count),
+            "IMPORT_QUEUE_URL": self.resources.import_queue_url,
+            "IMPORT_MAX_RECEIVE_COUNT": str(self.resources.import_max_receive_count),
             "SSM_PREFIX": f"/{STACK_NAME}",
             "ADMIN_TOKEN": self.config.admin_token,
             "PUBLIC_BASE_URL": self.base_url,
@@ -172,6 +175,12 @@ class LocalStack:
             batch_size=self.resources.batch_size, wait_seconds=1, pollers=self.config.consumers,
         )
         self.event_source.start()
+        if self.resources.import_queue_url:  # the CSV import job, as Lambda's event source mapping runs it
+            self.import_source = SqsEventSource(
+                boto3.client("sqs"), self.resources.import_queue_url, self.resources.import_queue_arn,
+                load_function(self.root, "import_job"), batch_size=self.resources.import_batch_size, wait_seconds=1,
+                pollers=self.config.consumers)
+            self.import_source.start()
         scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
         self.schedules = [
             Schedule(self.config.outbox_seconds, lambda: reconcile({**scheduled, "detail": {"job": "outbox"}}, LambdaContext("ReconcileFunction")), "outbox"),
@@ -207,8 +216,9 @@ class LocalStack:
     def stop(self) -> None:
         for schedule in self.schedules:
             schedule.stop()
-        if self.event_source:
-            self.event_source.stop()
+        for source in (self.event_source, self.import_source):
+            if source:
+                source.stop()
         if self.standin and hasattr(self.standin, "stop"):
             self.standin.stop()
         if self.moto_server:

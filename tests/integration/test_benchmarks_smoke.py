@@ -201,3 +201,16 @@ def test_load_test_runs_locust_against_the_stack():
     out: list[str] = []
     load.render(r, out)
     assert any("the mix" in line for line in out)
+
+
+@pytest.mark.e2e
+def test_csv_import_is_measured_on_the_local_stack():
+    r = _in_own_process("csv_import", 30)
+    assert r["status"] == "done" and r["applied"] == 30 and r["summary"]["create"] == 30
+    assert _number(r["preview_s"]) and _number(r["users_per_s"]) and r["users_per_s"] > 0
+    assert r["writes"]["users"] == 30 and 0 < r["writes"]["per_user"] <= 3
+    out: list[str] = []
+    from benchmarks.csv_import import render
+
+    render(r, out)
+    assert any("users applied per second" in line for line in out)

@@ -78,6 +78,7 @@ FUNCTIONS = {
     "ScimPushFunction": "functions/scim_push/",
     "ReconcileFunction": "functions/reconcile/",
     "ConsoleFunction": "functions/console/",
+    "ImportJobFunction": "functions/import_job/",
 }
 
 
@@ -195,10 +196,30 @@ def test_visibility_timeout_at_least_six_times_consumer_timeout(tpl: dict[str, A
 
 
 def test_only_scim_push_consumes_the_queue(tpl: dict[str, Any]) -> None:
+    consumers = {}
     for fn in FUNCTIONS:
         events = tpl["Resources"][fn]["Properties"].get("Events", {})
-        has_sqs = any(e["Type"] == "SQS" for e in events.values())
-        assert has_sqs == (fn == "ScimPushFunction"), fn
+        for e in events.values():
+            if e["Type"] == "SQS":
+                consumers[fn] = e["Properties"]["Queue"]["Fn::GetAtt"][0]
+    assert consumers == {"ScimPushFunction": "DirectoryEventsQueue", "ImportJobFunction": "ImportJobQueue"}
+
+
+def test_the_csv_import_job_has_its_own_queue_dlq_and_least_privilege(tpl: dict[str, Any]) -> None:
+    res = tpl["Resources"]
+    q = res["ImportJobQueue"]["Properties"]
+    assert q["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["ImportJobDLQ", "Arn"]}, "maxReceiveCount": 5}
+    assert q["SqsManagedSseEnabled"] is True and res["ImportJobDLQ"]["Properties"]["SqsManagedSseEnabled"] is True
+    assert q["VisibilityTimeout"] >= 6 * fn_prop(tpl, "ImportJobFunction", "Timeout")
+    env = fn_prop(tpl, "ImportJobFunction", "Environment")["Variables"]
+    assert env["IMPORT_MAX_RECEIVE_COUNT"] == str(q["RedrivePolicy"]["maxReceiveCount"])
+    assert tpl["Globals"]["Function"]["Environment"]["Variables"]["IMPORT_QUEUE_URL"] == {"Ref": "ImportJobQueue"}
+    (sqs,) = [e["Properties"] for e in fn_prop(tpl, "ImportJobFunction", "Events").values() if e["Type"] == "SQS"]
+    assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and sqs["ScalingConfig"] == {"MaximumConcurrency": 5}
+    statements = [s for p in fn_prop(tpl, "ImportJobFunction", "Policies") for s in p.get("Statement", [])]
+    (writes,) = statements
+    keys = writes["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert sorted(keys) == ["AUDIT#*", "OUTBOX", "RELEASED#*", "SESSIONEPOCH#*", "UNIQUE#*", "USER#*", "USERIMPORT#*"]
 
 
 def test_reconcile_schedule_is_a_parameter(tpl: dict[str, Any]) -> None:
@@ -336,6 +357,7 @@ def policy_summary(tpl: dict[str, Any], fn: str) -> list[tuple[str, Any]]:
 
 TABLE = {"TableName": {"Ref": "DirectoryTable"}}
 QUEUE = {"QueueName": {"Fn::GetAtt": ["DirectoryEventsQueue", "QueueName"]}}
+IMPORT_QUEUE = {"QueueName": {"Fn::GetAtt": ["ImportJobQueue", "QueueName"]}}
 SIGNING_KEYS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*/signing-keys/*"}}
 SCIM_TOKENS_SSM = {"ParameterName": {"Fn::Sub": "${AWS::StackName}/apps/*/scim-token"}}
 
@@ -343,6 +365,7 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
     "AdminApiFunction": [
         ("DynamoDBCrudPolicy", TABLE),
         ("SQSSendMessagePolicy", QUEUE),
+        ("SQSSendMessagePolicy", IMPORT_QUEUE),  # a confirmed CSV import's job
         ("AWSSecretsManagerGetSecretValuePolicy", {"SecretArn": {"Ref": "AdminTokenSecret"}}),
         ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),  # reads SCIM tokens only; creates keys without reading them
         ("Inline", ["ssm:DescribeParameters"]),  # names (no values) of a deleted app's secrets
@@ -373,12 +396,21 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
     ],
     # The console calls the admin API's services (signing keys, SCIM tokens), authenticated by the IdP
     # session instead of the admin token; it reads the queues' depths for its dashboard.
+    # Applies a confirmed CSV import: reads the directory, writes what creating or updating a user writes.
+    "ImportJobFunction": [
+        ("DynamoDBReadPolicy", TABLE),
+        ("Inline", ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
+                    "dynamodb:UpdateItem"]),
+        ("SQSPollerPolicy", IMPORT_QUEUE),
+        ("SQSSendMessagePolicy", QUEUE),
+    ],
     "ConsoleFunction": [
         ("DynamoDBReadPolicy", TABLE),
         # writes limited by leading key to what its pages change; DeleteItem also on SESSION# (a stale session)
         ("Inline", ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
                     "dynamodb:UpdateItem"]),
         ("SQSSendMessagePolicy", QUEUE),
+        ("SQSSendMessagePolicy", IMPORT_QUEUE),  # a CSV import confirmed on the console
         ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),  # never a private key (tests/package proves it)
         ("Inline", ["ssm:DescribeParameters"]),
         ("Inline", ["ssm:DeleteParameter", "ssm:DeleteParameters", "ssm:PutParameter"]),
@@ -464,13 +496,14 @@ def test_no_plain_secret_values(tpl: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- alarms/outputs
 def test_alarms(tpl: dict[str, Any]) -> None:
     alarms = {k: r["Properties"] for k, r in tpl["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    dlq = [
-        a for a in alarms.values()
-        if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
-        and a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DirectoryEventsDLQ", "QueueName"]}}]
-    ]
-    assert len(dlq) == 1
-    assert dlq[0]["Threshold"] == 0 and dlq[0]["ComparisonOperator"] == "GreaterThanThreshold"
+    for queue in ("DirectoryEventsDLQ", "ImportJobDLQ"):
+        dlq = [
+            a for a in alarms.values()
+            if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+            and a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+        ]
+        assert len(dlq) == 1, queue
+        assert dlq[0]["Threshold"] == 0 and dlq[0]["ComparisonOperator"] == "GreaterThanThreshold"
     errors = {
         a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()
         if a["Namespace"] == "AWS/Lambda" and a["MetricName"] == "Errors"

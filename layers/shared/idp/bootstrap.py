@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.signon_state import SignonState
     from idp.directory.apps import AppService
     from idp.directory.service import DirectoryService
+    from idp.directory.user_imports import ActivationSender, UserImports
     from idp.kernel.mail import Mailer, Postman
     from idp.provisioning.consumer import Consumer
     from idp.provisioning.engine import Engine
@@ -164,6 +165,23 @@ class Container:
             return parameters.get_secret(self.settings.admin_token_secret_arn,
                                          max_age=self.settings.admin_token_cache_seconds)
         return None
+
+    @_part
+    def user_imports(self) -> "UserImports":
+        """CSV imports of users (POST /admin/imports/users, its confirmation, the ImportJobFunction)."""
+        from idp.adapters.user_import_store import DynamoUserImportStore, SqsImportJobQueue
+        from idp.directory.user_imports import UserImports
+
+        return UserImports(DynamoUserImportStore(self.table), SqsImportJobQueue(self.sqs, self.settings.import_queue_url),
+                           self.directory, activation=self.import_activation())
+
+    def import_activation(self) -> "ActivationSender | None":
+        """What a CSV import confirmed with ``"send_activation": true`` calls for each user it creates: the lifecycle
+        feature's activation email (POST /admin/users/{id}/activation: the container's ``activation`` part, its
+        ``send(user_id)``) when this build has it; else None, and the import creates the users without an email."""
+        if getattr(type(self), "activation", None) is None:
+            return None
+        return lambda uid: self.activation.send(uid)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ sign-on
     @_part

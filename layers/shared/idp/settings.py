@@ -138,6 +138,11 @@ class Settings:
     scim_permanent_retry_seconds: float = Field(default=5.0, ge=0)
     events_max_receive_count: int = Field(default=8, gt=0)
 
+    # -- CSV import of users: the job's queue (the template's ImportJobQueue) and its maxReceiveCount (the job's
+    # last attempt reports the rows it cannot apply as failed instead of leaving the import running)
+    import_queue_url: str = ""
+    import_max_receive_count: int = Field(default=5, gt=0)
+
     # -- the directory: days a username or email a user released (deleted, or changed) stays unusable by another
     # user unless an administrator confirms the reuse (idp.directory.quarantine); 0 turns the quarantine off
     idp_released_name_quarantine_days: int = Field(default=30, ge=0, le=3650)

@@ -37,6 +37,9 @@ class DirectoryRepository(Protocol):
     def create_user(self, fields: dict, password_hash: str | None, events_for, confirm_reuse: bool = False) -> dict:
         """`confirm_reuse`: the user may take a login name another user released (idp.directory.quarantine)."""
 
+    def create_users(self, many: list[dict], events_for) -> list[dict]:
+        """Several users (no password) in one transaction, all or none."""
+
     def released_name(self, value: str) -> dict | None:
         """The marker of a login name a user released (`owner`, `released_at`, `until`), or None."""
 
@@ -130,3 +133,39 @@ class Secrets(Protocol):
     def delete(self, name: str) -> None: ...
 
     def delete_prefix(self, name: str) -> None: ...
+
+
+class UserImportStore(Protocol):
+    """Where a CSV import of users lives between its preview and its last applied row
+    (`idp.adapters.user_import_store.DynamoUserImportStore`): a head (status facts, summary, who confirmed),
+    the rows to apply cut into chunks (one job message each), and one result per applied chunk."""
+
+    def users(self) -> Iterable[dict]:
+        """Every user of the directory (the planner matches the file against them)."""
+
+    def released_names(self, names: list[str]) -> dict[str, dict]:
+        """The released-name markers among ``names`` (lower case), by name."""
+
+    def save_preview(self, import_id: str, head: dict, chunks: list[list[dict]]) -> None: ...
+
+    def head(self, import_id: str) -> dict | None: ...
+
+    def confirm(self, import_id: str, changes: dict) -> bool:
+        """Mark the preview confirmed with ``changes`` (once: False when it was confirmed already)."""
+
+    def unconfirm(self, import_id: str) -> None:
+        """Undo a confirmation whose job could not be queued (the administrator may confirm again)."""
+
+    def chunk(self, import_id: str, n: int) -> list[dict]: ...
+
+    def chunk_result(self, import_id: str, n: int) -> dict | None: ...
+
+    def finish_chunk(self, import_id: str, n: int, result: dict) -> bool:
+        """Record a chunk's result once (False when a delivery before this one did)."""
+
+    def results(self, import_id: str) -> list[dict]: ...
+
+
+class ImportJobQueue(Protocol):
+    def enqueue(self, import_id: str, chunks: int) -> None:
+        """Queue one job message per chunk of an import's rows (raises when they could not all be queued)."""

@@ -2,8 +2,9 @@
 what ends a user's sessions (a password change, a suspension, an MFA reset, an admin's revoke)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from aws_lambda_powertools import Logger
 
@@ -32,6 +33,8 @@ class DirectoryService:
     actor: Actor = API_ADMIN
     ip: str | None = None
     user_agent: str | None = None
+    # Inside `publishing_together()`: the change events held until the block ends (not copied by acting_as).
+    _held: list[ChangeEvent] | None = field(default=None, init=False, repr=False)
 
     def acting_as(self, actor: Actor, ip: str | None = None, user_agent: str | None = None) -> "DirectoryService":
         """This service recording its changes as done by ``actor`` (the console passes Actor("admin", uid))."""
@@ -44,9 +47,27 @@ class DirectoryService:
                                      changes=changed_fields(changes), detail=detail or {}))
 
     # ---------- publishing ----------
+    @contextmanager
+    def publishing_together(self) -> Iterator["DirectoryService"]:
+        """A block of many changes (a CSV import's batch): their change events are published, and leave the
+        outbox, together when the block ends (ten a message batch, 25 outbox deletes a DynamoDB call) instead of
+        after each change; their audit events are written 25 a call. Each change is still stored with its events
+        in its own transaction, so an event held here and lost with the process is in the outbox, which the
+        relay publishes."""
+        self._held = []
+        try:
+            with self.audit.batched():
+                yield self
+        finally:
+            held, self._held = self._held, None
+            self.publish(held)
+
     def publish(self, events: Sequence[ChangeEvent], in_outbox: bool = True) -> None:
         """Publish events after their change is stored; what was sent leaves the outbox."""
         if not events:
+            return
+        if self._held is not None and in_outbox:
+            self._held.extend(events)
             return
         failed = {e["event_id"] for e in self.publisher.publish(events)}
         if in_outbox:
@@ -65,11 +86,13 @@ class DirectoryService:
         return captured, events_for
 
     # ---------- users ----------
-    def create_user(self, body) -> dict:
+    def create_user(self, body, *, read_released: bool = True) -> dict:
+        """``read_released=False``: skip reading the released-name markers before the write (a CSV import's job,
+        which never confirms a reuse): the store's transaction refuses a quarantined name all the same (409)."""
         data = models.parse(models.UserCreate, body).model_dump()
         confirm_reuse = data.pop(quarantine.CONFIRM_FIELD)
         password = data.pop("password", None)
-        reused = self._released_names(data, None, confirm_reuse)
+        reused = self._released_names(data, None, confirm_reuse) if read_released or confirm_reuse else []
         captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
         user = self.store.create_user(data, hash_password(password) if password else None, events_for,
                                       confirm_reuse=confirm_reuse)
@@ -79,6 +102,23 @@ class DirectoryService:
         if password and self.signon:
             self.signon.password_set(user["id"])
         return user
+
+    def create_users(self, bodies: list[dict]) -> list[dict]:
+        """Several users at once, all or none (a CSV import's batch): each validated as ``create_user`` validates it,
+        stored in one transaction with their events (a clash cancels every one: create them one by one then), each
+        audited as ``admin.user.created``. No password and no confirmed reuse (the transaction refuses a name in
+        quarantine)."""
+        datas = [models.parse(models.UserCreate, body).model_dump() for body in bodies]
+        for data in datas:
+            data.pop(quarantine.CONFIRM_FIELD, None)
+            if data.pop("password", None):
+                raise DomainError(400, "invalid_field", "field 'password': not taken when users are created together")
+        captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
+        users = self.store.create_users(datas, events_for)
+        self.publish(captured)
+        for user, data in zip(users, datas):
+            self.record("admin.user.created", user_id=user["id"], changes=list(data))
+        return users
 
     def get_user(self, uid: str) -> dict:
         user = self.store.get_user(uid)

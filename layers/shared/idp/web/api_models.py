@@ -268,6 +268,13 @@ DESCRIPTION = ("The directory, apps, access, signing keys and SCIM provisioning 
                "Errors are `{\"error\", \"message\"}`; unknown body fields are a 400; lists take `?limit=&cursor=`.")
 
 
+CSV_BODY_DESCRIPTION = ("UTF-8 (with or without a BOM), a header row naming columns among username, email, firstname, "
+                        "lastname, displayname, title, department, employee_id, phone, location, state; at most 10,000 "
+                        "rows. `username`, else `email`, finds an existing user; an empty cell leaves a field as it is")
+CSV_EXAMPLE = ("username,email,firstname,lastname,department,state\n"
+               "jdoe,jdoe@example.com,Jane,Doe,Engineering,ACTIVE\n"
+               "asmith,asmith@example.com,Alan,Smith,Sales,SUSPENDED\n")
+
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
@@ -289,6 +296,10 @@ def _polish(document: dict) -> dict:
             if schema.get("title") and "properties" in schema:
                 schemas.setdefault(schema["title"], schema)
                 content["schema"] = {"$ref": f"#/components/schemas/{schema['title']}"}
+    csv_preview = document.get("paths", {}).get("/admin/imports/users", {}).get("post")
+    if csv_preview is not None:  # its body is a file, read by the route itself (no typed body parameter)
+        csv_preview["requestBody"] = {"required": True, "description": CSV_BODY_DESCRIPTION, "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE}}}
     for name in _POWERTOOLS_ONLY:
         schemas.pop(name, None)
     document["components"] = {k: document["components"][k] for k in sorted(document["components"])}

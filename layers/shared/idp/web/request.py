@@ -6,6 +6,7 @@ base URL (PUBLIC_BASE_URL, else the custom domain, else API Gateway's own domain
 header the client sent)."""
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from types import MappingProxyType
@@ -16,6 +17,7 @@ from idp.bootstrap import container
 from idp.kernel.errors import DomainError
 
 MAX_BODY = 256 * 1024
+MAX_UPLOAD = 8 * 1024 * 1024  # a file upload (a CSV import of users; API Gateway takes at most 10 MB)
 _CACHE_KEY = "idp.web.request"
 
 
@@ -35,6 +37,7 @@ class WebRequest:
     client_ip: str = "unknown"
     base_url: str = "https://localhost"
     body: str = ""  # the decoded body text, not size-checked (checked_body() checks)
+    files: Mapping[str, bytes] = field(default_factory=_empty)  # a multipart/form-data POST's files, by field name
 
 
 def checked_body(body: str | None) -> str:
@@ -47,6 +50,31 @@ def checked_body(body: str | None) -> str:
 def parse_form(body: str | None) -> dict[str, str]:
     """An application/x-www-form-urlencoded body as a dict (last value wins)."""
     return {k: v[-1] for k, v in parse_qs(checked_body(body), keep_blank_values=True).items()}
+
+
+def parse_multipart(data: bytes, content_type: str) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A multipart/form-data body as (text fields, files): a part with a filename is a file (its octets), any
+    other part a field (UTF-8 text; last value wins). 413 above MAX_UPLOAD; a body that is not multipart: none."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if len(data) > MAX_UPLOAD:
+        raise DomainError(413, "body_too_large", f"the upload exceeds {MAX_UPLOAD // (1024 * 1024)} MB")
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + data)
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    if not message.is_multipart():
+        return fields, files
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[name] = payload
+        else:
+            fields[name] = payload.decode("utf-8", errors="replace")
+    return fields, files
 
 
 def parse_cookies(pieces: list[str]) -> dict[str, str]:
@@ -69,13 +97,38 @@ def gateway_base_url(domain_name: str | None) -> str:
     return f"https://{domain_name or 'localhost'}"
 
 
+def raw_body(raw_event: Mapping) -> bytes:
+    """The request body's octets as the client sent them (API Gateway base64-encodes a binary body, and the local
+    stack one that is not UTF-8): what a CSV upload's UTF-8 check must see."""
+    body = raw_event.get("body")
+    if not body:
+        return b""
+    if raw_event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body)
+        except (ValueError, TypeError):
+            return b""
+    return str(body).encode("utf-8", errors="surrogatepass")
+
+
 def from_event(event, *, public_base_url: str | None, with_form: bool = True) -> WebRequest:
     """Read a powertools HTTP event once. ``with_form``: parse a POST body as a form (413 when too large)."""
     raw = event.raw_event
     headers = {str(k).lower(): str(v) for k, v in (event.headers or {}).items()}
     ctx = raw.get("requestContext") or {}
     method = (event.http_method or "").upper()
-    body = (event.decoded_body if event.body is not None else "") or ""
+    # A body that is not UTF-8 text (a binary upload) is read with U+FFFD in place of what cannot be decoded:
+    # raw_body() gives its octets to the route that wants them, and no other route fails on it.
+    body = raw_body(raw).decode("utf-8", errors="replace") if raw.get("isBase64Encoded") else (event.body or "")
+    form: Mapping[str, str] = _empty()
+    files: Mapping[str, bytes] = _empty()
+    if with_form and method == "POST":
+        content_type = headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() == "multipart/form-data":
+            fields, uploaded = parse_multipart(raw_body(raw), content_type)
+            form, files = MappingProxyType(fields), MappingProxyType(uploaded)
+        else:
+            form = MappingProxyType(parse_form(body))
     pieces = list(raw.get("cookies") or [])
     if headers.get("cookie"):
         pieces.append(headers["cookie"])
@@ -84,7 +137,8 @@ def from_event(event, *, public_base_url: str | None, with_form: bool = True) ->
         path=event.path or "",
         raw_query=raw.get("rawQueryString") or "",
         query=MappingProxyType(dict(event.query_string_parameters or {})),
-        form=MappingProxyType(parse_form(body) if with_form and method == "POST" else {}),
+        form=form,
+        files=files,
         cookies=MappingProxyType(parse_cookies(pieces)),
         headers=MappingProxyType(headers),
         client_ip=(ctx.get("http") or {}).get("sourceIp") or (ctx.get("identity") or {}).get("sourceIp") or "unknown",
