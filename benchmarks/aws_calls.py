@@ -186,7 +186,7 @@ def login(base: str):
     b = Browser(base)
     r1 = b.get(f"/saml2/{APP}")
     r2 = b.get(r1.headers["Location"])
-    r3 = b.post("/login", {**_hidden_fields(r2.text), "username": "alice", "password": "alice-demo-Pass1"})
+    r3 = b.post("/login", {**_hidden_fields(r2.text), "username": "alice", "password": "sunrise-demo-Pass1"})
     if not _is_saml_form(r3):
         raise RuntimeError(f"login failed: {r3.status_code} {r3.text[:200]}")
     return b

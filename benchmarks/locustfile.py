@@ -10,7 +10,7 @@ import re
 from locust import HttpUser, between, task
 
 APP = "officespace"
-USERNAME, PASSWORD = "alice", "alice-demo-Pass1"
+USERNAME, PASSWORD = "alice", "sunrise-demo-Pass1"
 ADMIN_TOKEN = os.environ.get("LOAD_ADMIN_TOKEN", "")
 _HIDDEN = re.compile(r'<input[^>]*name="(login|csrf)"[^>]*value="([^"]*)"', re.I)
 

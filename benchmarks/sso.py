@@ -29,7 +29,7 @@ import requests
 from .common import ROOT, summary_ms
 
 APP = "officespace"
-USERNAME, PASSWORD = "alice", "alice-demo-Pass1"
+USERNAME, PASSWORD = "alice", "sunrise-demo-Pass1"
 ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"
 
 _HIDDEN = re.compile(r'<input[^>]*name="(login|csrf)"[^>]*value="([^"]*)"', re.I)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 DEMO_USERS = [
     {"username": "alice", "email": "alice@example.com", "firstname": "Alice", "lastname": "Archer",
-     "title": "Engineer", "department": "Engineering", "password": "alice-demo-Pass1", "note": "in Engineering: may use OfficeSpace"},
+     "title": "Engineer", "department": "Engineering", "password": "sunrise-demo-Pass1", "note": "in Engineering: may use OfficeSpace"},
     {"username": "bob", "email": "bob@example.com", "firstname": "Bob", "lastname": "Baker",
-     "title": "Facilities lead", "department": "Facilities", "password": "bob-demo-Pass1", "note": "bound to OfficeSpace directly"},
+     "title": "Facilities lead", "department": "Facilities", "password": "harbor-demo-Pass1", "note": "bound to OfficeSpace directly"},
     {"username": "carol", "email": "carol@example.com", "firstname": "Carol", "lastname": "Clark",
-     "title": "Analyst", "department": "Finance", "password": "carol-demo-Pass1", "note": "not bound: denied by OfficeSpace"},
+     "title": "Analyst", "department": "Finance", "password": "lantern-demo-Pass1", "note": "not bound: denied by OfficeSpace"},
     {"username": "admin", "email": "admin@example.com", "firstname": "Ada", "lastname": "Admin",
-     "title": "IT administrator", "department": "IT", "password": "admin-demo-Pass1", "roles": ["admin"],
+     "title": "IT administrator", "department": "IT", "password": "console-demo-Pass1", "roles": ["admin"],
      "note": "administrator: signs in to the console"},
 ]
 

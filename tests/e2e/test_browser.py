@@ -18,9 +18,9 @@ from idp_testing.stack import start_stack, stop_stack
 pytestmark = pytest.mark.e2e
 
 APP = "officespace"
-ALICE = ("alice", "alice-demo-Pass1")
-BOB = ("bob", "bob-demo-Pass1")
-CAROL = ("carol", "carol-demo-Pass1")
+ALICE = ("alice", "sunrise-demo-Pass1")
+BOB = ("bob", "harbor-demo-Pass1")
+CAROL = ("carol", "lantern-demo-Pass1")
 TIMEOUT_MS = 15_000
 
 
@@ -137,7 +137,7 @@ def test_user_created_by_the_admin_api_is_provisioned(stack, page):
     admin = stack.admin()
     base = stack.base_url
     r = admin.post(f"{base}/admin/users", json={"username": "dana", "email": "dana@example.com", "firstname": "Dana",
-                                               "lastname": "Doe", "password": "dana-e2e-Pass1"}, timeout=10)
+                                               "lastname": "Doe", "password": "river-e2e-Pass1"}, timeout=10)
     assert r.status_code == 201, r.text
     user_id = r.json()["id"]
     groups = admin.get(f"{base}/admin/groups", timeout=10).json()["items"]

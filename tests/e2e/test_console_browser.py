@@ -20,8 +20,8 @@ from idp_testing.stack import start_stack, stop_stack
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ADMIN = ("admin", "admin-demo-Pass1")
-BOB = ("bob", "bob-demo-Pass1")
+ADMIN = ("admin", "console-demo-Pass1")
+BOB = ("bob", "harbor-demo-Pass1")
 VIEWPORT = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
-PASSWORD = "fuzz-Secret-password-42"
+PASSWORD = "Secret-tangerine-password-42"
 SCIM_TOKEN = "fuzz-scim-token-5f2c9a1e7d"
 
 

@@ -140,9 +140,11 @@ class Container:
 
     @_part
     def directory(self) -> "DirectoryService":
+        from idp.adapters.password_policy_store import PasswordPolicyStore
         from idp.directory.service import DirectoryService
 
-        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self), audit=self.audit)
+        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self), audit=self.audit,
+                                password_policies=PasswordPolicyStore(self.table))
 
     @_part
     def apps(self) -> "AppService":
