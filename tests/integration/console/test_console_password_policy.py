@@ -20,6 +20,8 @@ def _section(page) -> str:
 
 
 def test_the_settings_page_shows_and_saves_the_password_policy(admin_browser, people):
+    assert ("at least 12 characters, not a common password, not containing the user's name; leave empty"
+            in admin_browser.get("/console/users/new").text)
     page = admin_browser.get("/console/settings")
     assert page.status == 200
     section = _section(page)
@@ -45,6 +47,9 @@ def test_the_settings_page_shows_and_saves_the_password_policy(admin_browser, pe
     after = admin_browser.get(saved.location)
     assert "Password policy saved." in after.text and 'name="min_length" value="16"' in _section(after)
     assert 'name="block_user_info" checked' not in _section(after)
+
+    # the user forms' Password hint says the policy now in force
+    assert "at least 16 characters, not a common password; leave empty" in admin_browser.get("/console/users/new").text
 
     (event,), _ = container().audit.query(AuditQuery(type="admin.password_policy.updated"))
     assert event["actor"] == {"type": "admin", "id": people["admin"]["id"]}

@@ -87,6 +87,9 @@ def test_user_info_parts_shorter_than_four_characters_are_ignored_and_longer_one
     assert refusal("Violet-Harbor-Jones-42", user=hyphenated) == "block_user_info"  # a piece of the last name
     assert refusal("Violet-Harbor-mary-42", user=hyphenated) == "block_user_info"  # a piece of the first name
     assert refusal(STRONG, user={}) is None  # no record (a password checked before the user is known)
+    as_email = {"username": "river.song@example.com", "email": "river.song@example.com"}
+    assert refusal("Violet-Example-Harbor-42", user=as_email) is None  # the domain is nobody's name
+    assert refusal("Violet-Song-River-Harbor", user=as_email) == "block_user_info"  # "river"
 
 
 def test_unicode_passwords_and_names_are_normalised_before_the_checks():

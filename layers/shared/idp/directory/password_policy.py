@@ -17,7 +17,8 @@ its length counts the code points of the normalised text.
   ``987654321098``).
 - ``block_user_info``: the username, the email's local part, the first name or the last name, each whole
   and each piece of it split at anything not a letter or digit (``jane.doe`` gives ``jane`` and ``doe``;
-  ``Smith-Jones`` gives ``smith`` and ``jones``), is inside the password, compared case-insensitively.
+  ``Smith-Jones`` gives ``smith`` and ``jones``; of a username that is an email address, the whole and the
+  pieces of its local part), is inside the password, compared case-insensitively.
   Parts shorter than 4 characters are ignored (``Al``, ``Bob``, ``Li``, ``doe``): a three-letter name is
   inside too many unrelated words (``tom`` in ``custom``, ``eve`` in ``never``, ``ann`` in ``annual``).
 
@@ -80,6 +81,13 @@ class PasswordPolicy:
     def view(self) -> PasswordPolicyView:
         return {"min_length": self.min_length, "block_common": self.block_common,
                 "block_user_info": self.block_user_info}
+
+    def describe(self) -> str:
+        """The policy in words, for a password field's hint ("at least 12 characters, not a common password ...")."""
+        rules = [f"at least {self.min_length} characters"]
+        rules += ["not a common password"] if self.block_common else []
+        rules += ["not containing the user's name"] if self.block_user_info else []
+        return ", ".join(rules)
 
 
 class InMemoryPasswordPolicies:
@@ -144,8 +152,9 @@ def user_parts(user: UserInfo | Mapping[str, object]) -> list[tuple[str, str]]:
         value = user.get(key)
         if not isinstance(value, str) or not value:
             continue
-        text = normalised(value.split("@", 1)[0] if key == "email" else value)
-        for part in (text, *_SEPARATORS.split(text)):
+        whole = normalised(value)
+        local = whole.split("@", 1)[0]  # an email's domain (or a username's that is an email) is nobody's name
+        for part in (local if key == "email" else whole, local, *_SEPARATORS.split(local)):
             if len(part) >= SHORTEST_USER_PART:
                 parts.setdefault(part, words)
     return sorted(parts.items(), key=lambda item: -len(item[0]))
