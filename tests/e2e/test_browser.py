@@ -137,7 +137,7 @@ def test_user_created_by_the_admin_api_is_provisioned(stack, page):
     admin = stack.admin()
     base = stack.base_url
     r = admin.post(f"{base}/admin/users", json={"username": "dana", "email": "dana@example.com", "firstname": "Dana",
-                                               "lastname": "Doe", "password": "dana-e2e-Pass1"}, timeout=10)
+                                               "lastname": "Doe", "password": "river-e2e-Pass1"}, timeout=10)
     assert r.status_code == 201, r.text
     user_id = r.json()["id"]
     groups = admin.get(f"{base}/admin/groups", timeout=10).json()["items"]

@@ -148,14 +148,14 @@ def test_idp_initiated_step_up_enrols_a_passkey_and_continues_to_the_app(local, 
     page, running = browser_page, local.running
     admin, base = running.admin(), running.base_url
     user = admin.post(f"{base}/admin/users", json={"username": "bea", "email": "bea@example.com", "firstname": "Bea",
-                                                   "lastname": "Step", "password": "bea-step-Pass1-x"}).json()
+                                                   "lastname": "Step", "password": "bea-climb-Pass1-x"}).json()
     assert admin.put(f"{base}/admin/apps/officespace/users/{user['id']}").status_code == 204
     assert admin.patch(f"{base}/admin/apps/officespace", json={"mfa": "required"}).status_code == 200
     try:
         page.context.clear_cookies()
         page.goto(f"{local.idp}/saml2/officespace")  # IdP-initiated
         page.get_by_label("Username or email").fill("bea")
-        page.get_by_label("Password").fill("bea-step-Pass1-x")
+        page.get_by_label("Password").fill("bea-climb-Pass1-x")
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{local.idp}/account/setup?resume=*")
         expect(page.get_by_role("status")).to_contain_text("requires a second sign-in step")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
-PASSWORD = "fuzz-Secret-password-42"
+PASSWORD = "Secret-tangerine-password-42"
 SCIM_TOKEN = "fuzz-scim-token-5f2c9a1e7d"
 
 
@@ -88,8 +88,9 @@ def test_every_operation_conforms_to_the_document(local_stack, fuzz_world):
             fuzzed.add((operation.method.lower(), operation.path))
             examples += _fuzz(operation, local_stack, fuzz_world, failures)
             operations += 1
-    finally:  # the fuzzed global MFA policy would ask later tests of this stack for second factors
-        local_stack.admin().put(f"{local_stack.base_url}/admin/mfa", json={"policy": "off"}, timeout=10)
+    finally:  # the fuzzed global MFA and password policies would ask later tests of this stack for second factors
+        local_stack.admin().put(f"{local_stack.base_url}/admin/mfa", json={"policy": "off"}, timeout=10)  # and
+        local_stack.admin().put(f"{local_stack.base_url}/admin/password-policy", json={}, timeout=10)  # passwords
     print(f"schemathesis: {operations} operations, {examples} examples, {len(failures)} failing")
     assert not failures, "\n\n".join(failures)
     documented = {(m, p) for p, ops in schema.raw_schema["paths"].items() for m in ops}

@@ -286,6 +286,9 @@ CONTRACT_ROUTES: list[tuple[str, str, str]] = [
     ("PUT", "/admin/mfa", "AdminApiFunction"),
     ("GET", "/admin/users/{id}/mfa", "AdminApiFunction"),
     ("DELETE", "/admin/users/{id}/mfa", "AdminApiFunction"),
+    # the password policy (section 9)
+    ("GET", "/admin/password-policy", "AdminApiFunction"),
+    ("PUT", "/admin/password-policy", "AdminApiFunction"),
     ("GET", "/account", "SamlLoginFunction"),
     ("POST", "/account/{proxy+}", "SamlLoginFunction"),
     ("POST", "/account/password", "AdminApiFunction"),

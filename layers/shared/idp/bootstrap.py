@@ -141,9 +141,11 @@ class Container:
 
     @_part
     def directory(self) -> "DirectoryService":
+        from idp.adapters.password_policy_store import PasswordPolicyStore
         from idp.directory.service import DirectoryService
 
-        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self), audit=self.audit)
+        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self), audit=self.audit,
+                                password_policies=PasswordPolicyStore(self.table))
 
     @_part
     def apps(self) -> "AppService":
@@ -176,9 +178,8 @@ class Container:
                            self.directory, activation=self.import_activation())
 
     def import_activation(self) -> "ActivationSender | None":
-        """What a CSV import confirmed with ``"send_activation": true`` calls for each user it creates: the lifecycle
-        feature's activation email (POST /admin/users/{id}/activation: the container's ``activation`` part, its
-        ``send(user_id)``) when this build has it; else None, and the import creates the users without an email."""
+        """What a CSV import confirmed with ``"send_activation": true`` calls for each user it creates: the activation
+        email (the container's ``activation`` part) when this build has it; else None (no email)."""
         if getattr(type(self), "activation", None) is None:
             return None
         return lambda uid: self.activation.send(uid)  # type: ignore[attr-defined]

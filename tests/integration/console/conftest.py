@@ -6,7 +6,7 @@ import pytest
 from tests.integration.console.console_client import Browser
 
 ADMIN = {"username": "root", "email": "root@example.com", "firstname": "Ro", "lastname": "Ot",
-         "password": "root-console-Pass1", "roles": ["admin"]}
+         "password": "summit-console-Pass1", "roles": ["admin"]}
 PLAIN = {"username": "pat", "email": "pat@example.com", "firstname": "Pat", "lastname": "Plain",
          "password": "pat-console-Pass1"}
 

@@ -31,7 +31,7 @@ def test_create_user_errors_show_next_to_their_field(admin_browser):
 
 def test_create_and_edit_a_user_through_the_directory_service(admin_browser, people):
     csrf = _csrf(admin_browser, "/console/users/new")
-    done = admin_browser.post("/console/users/new", {**USER, "password": "dana-console-Pass1", "csrf": csrf})
+    done = admin_browser.post("/console/users/new", {**USER, "password": "orchard-console-Pass1", "csrf": csrf})
     assert done.status == 303
     uid = done.location.split("/")[-1].split("?")[0]
     user = container().store.get_user(uid)
@@ -169,11 +169,11 @@ def test_console_changes_are_audited_as_the_signed_in_administrator(admin_browse
     from idp.kernel.audit_log import AuditQuery
 
     csrf = _csrf(admin_browser, "/console/users/new")
-    done = admin_browser.post("/console/users/new", {**USER, "password": "dana-console-Pass1", "csrf": csrf})
+    done = admin_browser.post("/console/users/new", {**USER, "password": "orchard-console-Pass1", "csrf": csrf})
     uid = done.location.split("/")[-1].split("?")[0]
     events, _ = container().audit.query(AuditQuery(type="admin.user.created", user_id=uid))
     assert len(events) == 1 and events[0]["actor"] == {"type": "admin", "id": people["admin"]["id"]}
-    assert "dana-console-Pass1" not in repr(events)
+    assert "orchard-console-Pass1" not in repr(events)
 
 
 def test_sp_metadata_fills_the_sp_fields_without_saving(admin_browser):

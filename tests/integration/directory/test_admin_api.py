@@ -173,7 +173,7 @@ def test_a_forged_or_foreign_cursor_is_a_400_naming_cursor(api):
     ('{"username": "x", "email": "x@example.com", "firstname": "X", "lastname": "Y", "shoe": 9}', "unknown_field", "'shoe'"),
     ('{"username": "x", "email": "nope", "firstname": "X", "lastname": "Y"}', "invalid_field", "'email'"),
     ('{"username": "x", "email": "x@example.com", "firstname": "X", "lastname": "Y", "state": "GONE"}', "invalid_field", "'state'"),
-    ('{"username": "x", "email": "x@example.com", "firstname": "X", "lastname": "Y", "password": "short"}', "invalid_field", "'password'"),
+    ('{"username": "x", "email": "x@example.com", "firstname": "X", "lastname": "Y", "password": "short"}', "weak_password", "min_length"),
 ])
 def test_bad_user_bodies_get_a_4xx_naming_the_problem(api, raw, code, needle):
     status, body = api("POST", "/admin/users", raw_body=raw)

@@ -82,7 +82,7 @@ def test_a_refused_new_password_reads_the_same_whatever_the_current_password(wor
     csrf = parse_inputs(c.request("GET", "/account").text)["csrf"]
     right, wrong = change_password(c, csrf, PASSWORD, "x"), change_password(c, csrf, "not-my-password", "x")
     assert right.status == wrong.status == 400
-    message = re.compile(r'<p class="error" role="alert">(.*?)</p>')
+    message = re.compile(r'<p class="field-error" id="new_password-error" role="alert">(.*?)</p>')  # beside the field
     assert message.search(right.text).group(1) == message.search(wrong.text).group(1)
     assert "new password" in message.search(right.text).group(1).lower()
 

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from idp.directory.password_policy import DEFAULT_MIN_LENGTH, MIN_LENGTH_CEILING, MIN_LENGTH_FLOOR
 from idp.kernel import targets
 from idp.kernel.errors import DomainError
 
@@ -47,6 +48,9 @@ CONFIRM_REUSE = ("true: take a username or email that another user released (del
                  "quarantine period ago (IDP_RELEASED_NAME_QUARANTINE_DAYS, 30 by default); without it, such a name is a "
                  "409 'quarantined' naming the date the quarantine ends. A confirmed reuse is audited.")
 
+PASSWORD = ("write-only, never returned; checked against the password policy (GET /admin/password-policy: its minimum "
+            "length, common and breached passwords, the user's own names): a refusal is a 400 'weak_password' naming the rule")
+
 #: What a user may be besides a person in the directory: "admin" may use the console (contract section 6).
 ROLES = ("admin",)
 
@@ -67,7 +71,7 @@ class UserCreate(_Strict):
     firstname: str = Field(min_length=1, max_length=128)
     lastname: str = Field(min_length=1, max_length=128)
     displayname: str | None = Field(default=None, max_length=256)
-    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    password: str | None = Field(default=None, max_length=1024, description=PASSWORD)
     title: str | None = Field(default=None, max_length=256)
     department: str | None = Field(default=None, max_length=256)
     employee_id: str | None = Field(default=None, max_length=128)
@@ -89,7 +93,7 @@ class UserPatch(_Strict):
     firstname: str | None = Field(default=None, min_length=1, max_length=128)
     lastname: str | None = Field(default=None, min_length=1, max_length=128)
     displayname: str | None = Field(default=None, max_length=256)
-    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    password: str | None = Field(default=None, max_length=1024, description=PASSWORD)
     title: str | None = Field(default=None, max_length=256)
     department: str | None = Field(default=None, max_length=256)
     employee_id: str | None = Field(default=None, max_length=128)
@@ -102,6 +106,18 @@ class UserPatch(_Strict):
     _email = field_validator("email")(_check_email)
     _username = field_validator("username")(_check_username)
     _roles = field_validator("roles")(_check_roles)
+
+
+class PasswordPolicySettings(_Strict):
+    """The password policy as PUT /admin/password-policy (and the console's Settings) take it: a field left out
+    takes its default; numbers and booleans as JSON has them (``"12"`` or ``1`` for a boolean is a 400)."""
+
+    min_length: int = Field(default=DEFAULT_MIN_LENGTH, ge=MIN_LENGTH_FLOOR, le=MIN_LENGTH_CEILING, strict=True,
+                            description="the fewest characters a password may have (8 to 128)")
+    block_common: bool = Field(default=True, strict=True, description="refuse common and breached passwords")
+    block_user_info: bool = Field(default=True, strict=True,
+                                  description="refuse passwords containing the username, the email's local part, "
+                                              "the first or the last name")
 
 
 class GroupCreate(_Strict):
@@ -290,7 +306,7 @@ def refuse_control_characters(body: dict) -> None:
             raise problem
 
 
-def parse(model: type[BaseModel], body, *, allow_local_targets: bool = False) -> BaseModel:
+def parse[M: BaseModel](model: type[M], body, *, allow_local_targets: bool = False) -> M:
     """Validate a JSON body into `model`, turning pydantic errors into a 400 that names the field.
     `allow_local_targets`: the local stack, where plain http to loopback is a valid target."""
     if not isinstance(body, dict):

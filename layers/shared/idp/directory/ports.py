@@ -3,9 +3,12 @@ and what sign-on must hear (a password set, every session of a user to end). The
 composition root satisfy them; tests pass fakes."""
 from __future__ import annotations
 
-from typing import Iterable, Protocol, Sequence, TypedDict
+from typing import TYPE_CHECKING, Iterable, Protocol, Sequence, TypedDict
 
 from idp.kernel.events import ChangeEvent
+
+if TYPE_CHECKING:
+    from idp.directory.password_policy import PasswordPolicy
 
 
 class OutboxItem(TypedDict):
@@ -116,6 +119,15 @@ class DirectoryRepository(Protocol):
     def pending_outbox(self, limit: int = 100) -> list[OutboxItem]: ...
 
     def clear_outbox(self, sks: Iterable[str]) -> None: ...
+
+
+class PasswordPolicyRepository(Protocol):
+    """Where the password policy is kept (`idp.adapters.password_policy_store.PasswordPolicyStore`)."""
+
+    def get_policy(self) -> "PasswordPolicy":
+        """The stored policy, or the defaults when none was ever set."""
+
+    def put_policy(self, policy: "PasswordPolicy") -> None: ...
 
 
 class Secrets(Protocol):

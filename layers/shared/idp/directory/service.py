@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from aws_lambda_powertools import Logger
 
 from idp.directory import models, quarantine
+from idp.directory.password_policy import InMemoryPasswordPolicies, PasswordPolicy, check_password
 from idp.directory.passwords import hash_password
-from idp.directory.ports import DirectoryRepository, Publisher, SignonHooks
+from idp.directory.ports import DirectoryRepository, PasswordPolicyRepository, Publisher, SignonHooks
 from idp.kernel.audit import API_ADMIN, Actor, AuditEvent, AuditSink, NullAudit, changed_fields, value_changes
 from idp.kernel.clock import now_iso
 from idp.kernel.errors import DomainError, not_found
@@ -33,6 +34,8 @@ class DirectoryService:
     actor: Actor = API_ADMIN
     ip: str | None = None
     user_agent: str | None = None
+    # The password policy (contract section 9); the composition root passes the table's, tests get the defaults.
+    password_policies: PasswordPolicyRepository = field(default_factory=InMemoryPasswordPolicies)
     # Inside `publishing_together()`: the change events held until the block ends (not copied by acting_as).
     _held: list[ChangeEvent] | None = field(default=None, init=False, repr=False)
 
@@ -92,9 +95,11 @@ class DirectoryService:
         data = models.parse(models.UserCreate, body).model_dump()
         confirm_reuse = data.pop(quarantine.CONFIRM_FIELD)
         password = data.pop("password", None)
+        if password is not None:
+            self.enforce_password_policy(data, password)
         reused = self._released_names(data, None, confirm_reuse) if read_released or confirm_reuse else []
         captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
-        user = self.store.create_user(data, hash_password(password) if password else None, events_for,
+        user = self.store.create_user(data, hash_password(password) if password is not None else None, events_for,
                                       confirm_reuse=confirm_reuse)
         self.publish(captured)
         self.record("admin.user.created", user_id=user["id"], changes=[*data, *(["password"] if password else [])])
@@ -134,9 +139,11 @@ class DirectoryService:
         confirm_reuse = data.pop(quarantine.CONFIRM_FIELD, False)
         password = data.pop("password", None)
         before = self.get_user(uid)
+        if password is not None:
+            self.enforce_password_policy({**before, **data}, password)  # the names as they will be
         reused = self._released_names(data, uid, confirm_reuse)
         captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
-        user = self.store.update_user(uid, data, hash_password(password) if password else None, events_for,
+        user = self.store.update_user(uid, data, hash_password(password) if password is not None else None, events_for,
                                       confirm_reuse=confirm_reuse)
         self.publish(captured)
         # What the change changed (the console's form sends every field), with the values before and after.
@@ -175,10 +182,36 @@ class DirectoryService:
                         detail={"field": what, "released_by": marker.get("owner"), "released_at": marker.get("released_at"),
                                 "quarantined_until": marker.get("until")})
 
-    def check_new_password(self, password: str) -> None:
-        """Refuse a password the rules for a new one refuse (DomainError 400 naming the field), storing nothing:
-        the account page checks the new password before it looks at the current one."""
-        models.parse(models.UserPatch, {"password": password})
+    def check_new_password(self, password: str, user: str | Mapping[str, object] | None = None) -> None:
+        """Refuse a password the rules for a new one refuse, storing nothing: a 400 naming the field (``invalid_field``
+        for its shape, ``weak_password`` naming the policy's rule). ``user``, the user's id or record, lets the policy
+        refuse their own names (without it, only the length and common-password rules apply). The account page
+        checks the new password before it looks at the current one; the activation and reset pages before they
+        set it (through ``update_user``, which checks it again)."""
+        checked = models.parse(models.UserPatch, {"password": password}).password
+        record = self.get_user(user) if isinstance(user, str) else (user or {})
+        self.enforce_password_policy(record, checked if checked is not None else password)
+
+    # ---------- the password policy (contract section 9) ----------
+    def password_policy(self) -> PasswordPolicy:
+        return self.password_policies.get_policy()
+
+    def set_password_policy(self, new: models.PasswordPolicySettings) -> PasswordPolicy:
+        """PUT /admin/password-policy (and the console's Settings): stored, and recorded as
+        ``admin.password_policy.updated`` by this service's actor with the values that changed before and after."""
+        old = self.password_policy()
+        stored = PasswordPolicy(new.min_length, new.block_common, new.block_user_info)
+        self.password_policies.put_policy(stored)
+        log.info("password policy set min_length=%s block_common=%s block_user_info=%s",
+                 stored.min_length, stored.block_common, stored.block_user_info)
+        changed, values = value_changes(dict(old.view()), dict(stored.view()))
+        self.record("admin.password_policy.updated", changes=changed, detail=values)
+        return stored
+
+    def enforce_password_policy(self, user: Mapping[str, object], password: str) -> None:
+        """The policy's one check of a password about to be set for ``user`` (their username, email, first and
+        last name, as they will be): a 400 ``weak_password`` naming the rule (idp.directory.password_policy)."""
+        check_password(self.password_policy(), user, password)
 
     def revoke_sessions(self, uid: str) -> None:
         """POST /admin/users/{id}/sessions/revoke: every IdP session of the user ends (404 for an unknown user)."""

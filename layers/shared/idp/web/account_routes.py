@@ -194,6 +194,11 @@ _CURRENT_PASSWORD = {"missing_credentials": (400, "Enter your current password."
                      "throttled": (429, "Too many wrong passwords.")}
 
 
+def _new_password_refused(current: SignedIn, exc: DomainError) -> Response:
+    """The account page again, the refusal (a rule of the password policy, by name) beside the new password's field."""
+    return _page(current, status=exc.status, password_error=exc.message.replace("field 'password'", "The new password"))
+
+
 def password_change(request: WebRequest) -> Response:
     """POST /account/password: the new password first (its refusal is the same whatever the current one), then the
     current one, throttled and counted like a login's password (a wrong one is a failed sign-in); done, every other
@@ -212,9 +217,9 @@ def password_change(request: WebRequest) -> Response:
     own = container().directory.acting_as(Actor("user", current.uid), request.client_ip, request.headers.get("user-agent"))
     new_password = form.get("new_password") or ""
     try:
-        own.check_new_password(new_password)
+        own.check_new_password(new_password, current.user)  # the password policy, the user's own names included
     except DomainError as exc:
-        return _page(current, status=exc.status, error=exc.message.replace("field 'password'", "The new password"))
+        return _new_password_refused(current, exc)
     checked = signon.confirm_password(current, form.get("current_password") or "", client=request.client_ip,
                                       device=read(request, DEVICE), user_agent=request.headers.get("user-agent"))
     if isinstance(checked, ShowForm):
@@ -227,7 +232,7 @@ def password_change(request: WebRequest) -> Response:
     try:
         own.update_user(current.uid, {"password": new_password})
     except DomainError as exc:
-        return _page(current, status=exc.status, error=exc.message.replace("field 'password'", "The new password"))
+        return _new_password_refused(current, exc)
     # The change ended every session of the user (the epoch moved on); this browser gets a fresh one.
     renewed = signon.renew_session(current, [], password_typed=True)
     return _page(renewed, notice="Password changed. You were signed out everywhere else.",

@@ -14,11 +14,12 @@ def admin_routers() -> tuple:
     from idp.web.health_routes import router as health_router
     from idp.web.import_routes import router as import_router
     from idp.web.mfa_routes import router as mfa_router
+    from idp.web.password_policy_routes import router as password_policy_router
     from idp.web.provisioning_routes import router as provisioning_router
     from idp.web.user_import_routes import router as user_import_router
 
     return (admin_router, provisioning_router, audit_router, diagnosis_router, import_router, user_import_router, mfa_router,
-            health_router)
+            password_policy_router, health_router)
 
 
 def admin_function_routers() -> tuple:

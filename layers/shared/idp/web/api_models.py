@@ -241,6 +241,8 @@ _BODIES = {
                           "enabled": True, "group_management": False}),
     "MfaPolicyBody": (_mfa_policy_settings, "the global MFA policy",
                       {"policy": "required", "grace_days": 7, "methods": ["totp", "webauthn"]}),
+    "PasswordPolicyBody": (models.PasswordPolicySettings, "the password policy (a field left out takes its default)",
+                           {"min_length": 12, "block_common": True, "block_user_info": True}),
 }
 
 

@@ -28,6 +28,11 @@ def directory():
     return container().directory
 
 
+def password_rules() -> str:
+    """The password policy in words, the Password field's hint (the service checks it again on Save)."""
+    return directory().password_policy().describe()
+
+
 def _matches(user: dict, needle: str) -> bool:
     return any(needle in str(user.get(k) or "").lower() for k in ("username", "email", "firstname", "lastname", "displayname"))
 
@@ -69,7 +74,8 @@ def list_users(admin: Admin):
 @console_router.get("/console/users/new")
 @console_route(console_router)
 def new_user(admin: Admin):
-    return page(200, "console/user_new.html", admin, values={}, errors=None, offer_reuse=False)
+    return page(200, "console/user_new.html", admin, values={}, errors=None, offer_reuse=False,
+                password_rules=password_rules())
 
 
 @console_router.post("/console/users/new")
@@ -89,7 +95,7 @@ def create_user(admin: Admin):
         user = admin.directory.create_user(body)
     except DomainError as exc:
         return page(FormErrors.of(exc, FORM_FIELDS).status, "console/user_new.html", admin, values=dict(form),
-                    errors=FormErrors.of(exc, FORM_FIELDS), offer_reuse=_offers_reuse(exc))
+                    errors=FormErrors.of(exc, FORM_FIELDS), offer_reuse=_offers_reuse(exc), password_rules=password_rules())
     return see_other(f"/console/users/{user['id']}?done=created")
 
 
@@ -144,7 +150,7 @@ def user_page(admin: Admin, uid: str, *, status: int = 200, errors: FormErrors |
                 other_groups=sorted((g for g in others if g["id"] not in member_of), key=lambda g: g["name"].lower()),
                 access=_access(uid), provisioning=_provisioning(uid), is_admin=ADMIN_ROLE in (user.get("roles") or []),
                 factors=container().mfa.factors(uid), diagnosis=diagnosis, all_apps=store.list_apps(200, None)[0],
-                is_self=uid == admin.uid, notice=notice, offer_reuse=offer_reuse)
+                is_self=uid == admin.uid, notice=notice, offer_reuse=offer_reuse, password_rules=password_rules())
 
 
 REASONS = {"not_bound": "not bound to the app, directly or through a group", "suspended": "the account is suspended",
