@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from idp.adapters.dynamo import from_ddb
 
+# Keys and secrets of an item: never part of the record (a source's token is kept only as its hash, never shown).
+_INTERNAL = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "password_hash", "token_hash", "kind"})
+
 
 def clean(item: dict) -> dict:
     """An item without its key attributes and internal fields: the record."""
-    return {k: from_ddb(v) for k, v in item.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk", "password_hash", "kind")}
+    return {k: from_ddb(v) for k, v in item.items() if k not in _INTERNAL}
 
 
 def app_key(slug: str) -> dict:

@@ -15,8 +15,10 @@ def admin_routers() -> tuple:
     from idp.web.import_routes import router as import_router
     from idp.web.mfa_routes import router as mfa_router
     from idp.web.provisioning_routes import router as provisioning_router
+    from idp.web.source_routes import router as source_router
 
-    return admin_router, provisioning_router, audit_router, diagnosis_router, import_router, mfa_router, health_router
+    return (admin_router, provisioning_router, audit_router, diagnosis_router, import_router, mfa_router, source_router,
+            health_router)
 
 
 def admin_function_routers() -> tuple:
