@@ -78,6 +78,7 @@ FUNCTIONS = {
     "ScimPushFunction": "functions/scim_push/",
     "ReconcileFunction": "functions/reconcile/",
     "ConsoleFunction": "functions/console/",
+    "ScimServerFunction": "functions/scim_server/",
 }
 
 
@@ -271,6 +272,7 @@ CONTRACT_ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/login/{proxy+}", "SamlLoginFunction"),
     ("GET", "/static/{proxy+}", "SamlLoginFunction"),
     # the admin console (section 6)
+    ("ANY", "/scim/v2/{proxy+}", "ScimServerFunction"),  # the identity sources' SCIM server (section 10)
     ("GET", "/console", "ConsoleFunction"),
     ("POST", "/console", "ConsoleFunction"),
     ("GET", "/console/{proxy+}", "ConsoleFunction"),
@@ -370,6 +372,11 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
         ("DynamoDBCrudPolicy", TABLE),
         ("SQSSendMessagePolicy", QUEUE),
         ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),
+    ],
+    # The identity sources' SCIM server writes users and groups through the directory service (outbox, events).
+    "ScimServerFunction": [
+        ("DynamoDBCrudPolicy", TABLE),
+        ("SQSSendMessagePolicy", QUEUE),
     ],
     # The console calls the admin API's services (signing keys, SCIM tokens), authenticated by the IdP
     # session instead of the admin token; it reads the queues' depths for its dashboard.

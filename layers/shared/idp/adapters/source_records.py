@@ -43,6 +43,11 @@ class SourceRecords:
         item = self._get(f"SOURCE#{sid}", "META", consistent)
         return _clean(item) if item else None
 
+    def get_source_with_hash(self, sid: str) -> tuple[dict[str, Any], str] | None:
+        """The source and its token's hash (only the token check reads it), or None."""
+        item = self._get(f"SOURCE#{sid}", "META", True)
+        return (_clean(item), str(item.get("token_hash", ""))) if item else None
+
     def list_sources(self, limit: int | None = None, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         return self._page("SOURCES", limit, cursor)
 
@@ -111,3 +116,7 @@ class SourceRecords:
         """The group named `name` (case-insensitively): one GetItem of its unique-name item."""
         item = self._get(f"UNIQUE#groupname#{name.lower()}", "UNIQUE", consistent=False)
         return item["owner"] if item else None
+
+    def owned(self, sid: str, kind: str) -> list[dict[str, Any]]:
+        """The users (kind "user") or groups ("group") the source owns, whole, in id order: one Query of gsi2."""
+        return [_clean(i) for i in self._query_all(IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq(owner_index(sid, kind)))]

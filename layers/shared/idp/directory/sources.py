@@ -29,6 +29,8 @@ class SourceRepository(Protocol):
 
     def get_source(self, sid: str, consistent: bool = True) -> Source | None: ...
 
+    def get_source_with_hash(self, sid: str) -> tuple[Source, str] | None: ...
+
     def list_sources(self, limit: int | None = None, cursor: str | None = None) -> tuple[list[Source], str | None]: ...
 
     def set_source_token(self, sid: str, token_hash: str) -> None: ...
@@ -96,11 +98,11 @@ class SourceService:
         sid, dot, _secret = token.partition(".")
         if not dot or not sid.startswith("s-") or len(sid) > 40:
             return None
-        source = self.store.get_source(sid)
-        if not source or not same(source.get("token_hash"), hash_token(token)):
+        found = self.store.get_source_with_hash(sid)
+        if not found or not same(found[1], hash_token(token)):
             return None
         self._touch(sid)
-        return source
+        return found[0]
 
     def _touch(self, sid: str) -> None:
         """Record the use: at most one write a minute per source (this process remembers; the store's condition

@@ -1,0 +1,62 @@
+"""The identity sources' SCIM server: /Users through the ScimServerFunction's resolver against moto."""
+from __future__ import annotations
+
+from tests.integration.sources.scim_harness import ENTERPRISE, ERROR, PATCH_OP, SCIM_USER, user_body
+
+
+def test_create_maps_every_attribute_and_reads_back(scim):
+    # Given a source, When it POSTs a full user, Then the directory holds the mapped fields
+    src = scim.source()
+    created = src.create_user("grace", title="Rear Admiral", displayName="Grace H", externalId="E-42",
+                              phoneNumbers=[{"value": "+1 555 0100", "type": "work"}, {"value": "+1 555 0199", "type": "mobile"}],
+                              emails=[{"value": "home@example.com", "type": "home"}, {"value": "grace@navy.example", "type": "work", "primary": True}],
+                              **{ENTERPRISE: {"employeeNumber": "701", "department": "Navy"}})
+    status, user = scim.admin("GET", f"/admin/users/{created['id']}")
+    assert status == 200
+    assert {k: user.get(k) for k in ("username", "email", "firstname", "lastname", "displayname", "title", "phone", "employee_id",
+                                     "department", "state", "source_id")} == {
+        "username": "grace", "email": "grace@navy.example", "firstname": "Grace", "lastname": "Hopper", "displayname": "Grace H",
+        "title": "Rear Admiral", "phone": "+1 555 0100", "employee_id": "701", "department": "Navy", "state": "ACTIVE",
+        "source_id": src.id}
+    status, again = src("GET", f"/Users/{created['id']}")
+    assert status == 200 and again["externalId"] == "E-42" and again["userName"] == "grace" and again["active"] is True
+    assert again[ENTERPRISE] == {"employeeNumber": "701", "department": "Navy"}
+    assert again["meta"]["location"] == f"https://idp.example.com/scim/v2/Users/{created['id']}"
+
+
+def test_scim_content_type_and_location(scim):
+    src = scim.source()
+    status, body, headers = src.with_headers("POST", "/Users", user_body("ada"))
+    assert status == 201 and headers["content-type"] == "application/scim+json"
+    assert headers["location"].endswith(f"/scim/v2/Users/{body['id']}")
+
+
+def test_errors_are_scim_errors(scim):
+    src = scim.source()
+    status, body = src("GET", "/Users/u-nope")
+    assert status == 404 and body["schemas"] == [ERROR] and body["status"] == "404"
+    status, body = src("POST", "/Users", {"schemas": [SCIM_USER], "name": {"givenName": "x", "familyName": "y"}})
+    assert status == 400 and body["scimType"] == "invalidValue" and "userName" in body["detail"]
+    status, body = src("POST", "/Users", raw_body="{not json")
+    assert status == 400 and body["scimType"] == "invalidSyntax"
+    status, body = src("GET", "/Users", query={"filter": 'userName eq "x" and'})
+    assert status == 400 and body["scimType"] == "invalidFilter"
+    src.create_user("ada")
+    status, body = src("POST", "/Users", user_body("ada"))
+    assert status == 409 and body["scimType"] == "uniqueness" and body["status"] == "409"
+    status, body = src("PATCH", "/Users/" + src("GET", "/Users")[1]["Resources"][0]["id"],
+                       {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "nickNameX", "value": "x"}]})
+    assert status == 400 and body["scimType"] == "invalidPath"
+    status, body = src("PATCH", "/Users/" + src("GET", "/Users")[1]["Resources"][0]["id"],
+                       {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "id", "value": "x"}]})
+    assert status == 400 and body["scimType"] == "mutability"
+
+
+def test_a_body_over_one_megabyte_is_a_413(scim):
+    src = scim.source()
+    big = user_body("big", title="x" * (1024 * 1024))
+    status, body = src("POST", "/Users", big)
+    assert status == 413 and body["status"] == "413" and body["schemas"] == [ERROR]
+    # ... while a body under it (above the admin API's 256 KB) is read
+    status, body = src("POST", "/Users", user_body("notbig", nickName="y" * (300 * 1024)))
+    assert status == 201, body
