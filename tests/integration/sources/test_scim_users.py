@@ -57,6 +57,27 @@ def test_a_body_over_one_megabyte_is_a_413(scim):
     big = user_body("big", title="x" * (1024 * 1024))
     status, body = src("POST", "/Users", big)
     assert status == 413 and body["status"] == "413" and body["schemas"] == [ERROR]
-    # ... while a body under it (above the admin API's 256 KB) is read
+    # ... while a body under it (above the admin API's 256 KB) is taken: its mapped attributes, and what the
+    # directory does not map only while the copy kept of it fits the table's item (256 KB)
     status, body = src("POST", "/Users", user_body("notbig", nickName="y" * (300 * 1024)))
-    assert status == 201, body
+    assert status == 201 and body["userName"] == "notbig" and "nickName" not in body, body
+    status, body = src("POST", "/Users", user_body("kept", nickName="z" * (200 * 1024)))
+    assert status == 201 and len(src("GET", f"/Users/{body['id']}")[1]["nickName"]) == 200 * 1024
+
+
+def test_what_the_directory_does_not_map_reads_back_as_the_source_wrote_it(scim):
+    # Given a user with attributes the directory does not map, When the source reads it back (after a PATCH of a
+    # mapped one), Then they are there as written and the mapped ones are the directory's; the admin API shows neither
+    src = scim.source()
+    created = src.create_user("lin", nickName="Lini", addresses=[{"locality": "Oslo", "type": "work"}],
+                              emails=[{"value": "lin@example.com", "type": "work", "primary": True},
+                                      {"value": "lin@home.example", "type": "home"}])
+    status, body = src("PATCH", f"/Users/{created['id']}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "replace", "path": "name.givenName", "value": "Linnea"}]})
+    assert status == 200, body
+    status, body = src("GET", f"/Users/{created['id']}")
+    assert body["nickName"] == "Lini" and body["addresses"] == [{"locality": "Oslo", "type": "work"}]
+    assert [e["value"] for e in body["emails"]] == ["lin@example.com", "lin@home.example"]
+    assert body["name"]["givenName"] == "Linnea"
+    user = scim.admin("GET", f"/admin/users/{created['id']}")[1]
+    assert user["firstname"] == "Linnea" and "scim_document" not in user and "nickName" not in str(user)

@@ -15,6 +15,7 @@ from idp.kernel.clock import now_iso
 from idp.kernel.errors import not_found
 
 OWNED = {"user": ("USER#", "PROFILE"), "group": ("GROUP#", "META")}
+WITH_DOCUMENT = frozenset({"scim_document"})  # what the SCIM server reads of an owned record beyond the record
 
 
 def owner_index(source_id: str, kind: str) -> str:
@@ -98,7 +99,7 @@ class SourceRecords:
         try:
             if sid is None:
                 self.table.update_item(Key=key, ConditionExpression="attribute_exists(pk)",
-                                       UpdateExpression="REMOVE source_id, gsi2pk, gsi2sk, external_id")
+                                       UpdateExpression="REMOVE source_id, gsi2pk, gsi2sk, external_id, scim_document")
                 return
             marks = owner_keys(sid, kind, ident)
             values: dict[str, Any] = {f":{k}": v for k, v in marks.items()}
@@ -119,4 +120,11 @@ class SourceRecords:
 
     def owned(self, sid: str, kind: str) -> list[dict[str, Any]]:
         """The users (kind "user") or groups ("group") the source owns, whole, in id order: one Query of gsi2."""
-        return [_clean(i) for i in self._query_all(IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq(owner_index(sid, kind)))]
+        return [_clean(i, WITH_DOCUMENT)
+                for i in self._query_all(IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq(owner_index(sid, kind)))]
+
+    def get_owned(self, kind: str, ident: str) -> dict[str, Any] | None:
+        """A user or group with the SCIM document its source wrote (None when it does not exist)."""
+        prefix, sk = OWNED[kind]
+        item = self._get(f"{prefix}{ident}", sk)
+        return _clean(item, WITH_DOCUMENT) if item else None

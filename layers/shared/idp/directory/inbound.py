@@ -24,7 +24,7 @@ from idp.directory.service import DirectoryService
 from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
 from idp.scim import server
-from idp.scim.inbound_mapping import group_resource, member_ids, user_fields, user_resource
+from idp.scim.inbound_mapping import document, group_resource, member_ids, user_fields, user_resource
 from idp.scim.server import GroupResource, UserResource
 
 Record = dict[str, Any]
@@ -50,6 +50,9 @@ class InboundRepository(Protocol):
     def list_members(self, gid: str) -> list[str]: ...
 
     def owned(self, sid: str, kind: str) -> list[Record]: ...
+
+    def get_owned(self, kind: str, ident: str) -> Record | None:
+        """A user ("user") or group ("group") with its source's SCIM document."""
 
     def set_owner(self, kind: str, ident: str, sid: str | None, external_id: str | None = None) -> None: ...
 
@@ -112,7 +115,7 @@ class SourceServer:
 
     # ---------------------------------------------------------------- users
     def _user(self, uid: str) -> Record:
-        user = self.store.get_user(uid)
+        user = self.store.get_owned("user", uid)
         if not self._owned(user):
             raise NotFoundException(detail=f"User '{uid[:100]}' not found")
         return user  # type: ignore[return-value]
@@ -125,7 +128,7 @@ class SourceServer:
         login = _eq_value(q.filter.ast, _LOGIN_ATTRS) if q.filter is not None else None
         if login is not None:
             uid = self.store.find_user_id("username", login)
-            candidates = [u for u in [self.store.get_user(uid) if uid else None] if self._owned(u)]
+            candidates = [u for u in [self.store.get_owned("user", uid) if uid else None] if self._owned(u)]
         else:
             candidates = self.store.owned(self.sid, "user")
         found = [r for r in (self._user_resource(u) for u in candidates) if server.matches(q, r)]
@@ -138,14 +141,14 @@ class SourceServer:
     def create_user(self, body: Mapping[str, Any]) -> Record:
         resource = server.parse_resource(UserResource, body)
         fields = self._checked(user_fields(resource))
-        owner = {"source_id": self.sid, "external_id": resource.external_id}
+        owner = {"source_id": self.sid, "external_id": resource.external_id, "scim_document": document(resource)}
         claimed = {uid for uid in (self.store.find_user_id("username", fields[k]) for k in ("username", "email")) if uid}
         with _as_scim():
             if not claimed:
                 user = self.directory.create_user({k: v for k, v in fields.items() if v is not None}, owner=owner)
             else:
                 user = self._link(claimed, fields, owner)
-        return server.dump(self._user_resource(user))
+        return server.dump(self._user_resource({**user, "scim_document": owner["scim_document"]}))
 
     def _link(self, claimed: set[str], fields: Record, owner: Record) -> Record:
         """An existing user named by the POST: linked when the source's match rule allows it, else a 409."""
@@ -171,10 +174,10 @@ class SourceServer:
 
     def _update_user(self, current: Record, resource: Any) -> Record:
         changes = self._changes(current, self._checked(user_fields(resource)))
-        owner = {"external_id": resource.external_id} if resource.external_id != current.get("external_id") else None
-        if changes or owner:
+        owner = {"external_id": resource.external_id, "scim_document": document(resource)}
+        if changes or any(current.get(k) != v for k, v in owner.items()):
             with _as_scim():
-                current = self.directory.update_user(current["id"], changes, owner=owner)
+                current = {**self.directory.update_user(current["id"], changes, owner=owner), **owner}
         return server.dump(self._user_resource(current))
 
     def replace_user(self, uid: str, body: Mapping[str, Any]) -> Record:
@@ -202,7 +205,7 @@ class SourceServer:
 
     # ---------------------------------------------------------------- groups
     def _group(self, gid: str) -> Record:
-        group = self.store.get_group(gid)
+        group = self.store.get_owned("group", gid)
         if not self._owned(group):
             raise NotFoundException(detail=f"Group '{gid[:100]}' not found")
         return group  # type: ignore[return-value]
@@ -224,7 +227,7 @@ class SourceServer:
         name = _eq_value(q.filter.ast, _GROUP_NAME) if q.filter is not None else None
         if name is not None:
             gid = self.store.find_group_id(name)
-            candidates = [g for g in [self.store.get_group(gid) if gid else None] if self._owned(g)]
+            candidates = [g for g in [self.store.get_owned("group", gid) if gid else None] if self._owned(g)]
         else:
             candidates = self.store.owned(self.sid, "group")
         with_members = self._members_wanted(query, query.get("filter"))
@@ -248,12 +251,12 @@ class SourceServer:
             raise InvalidValueException(detail="'displayName' is required")
         wanted = member_ids(resource)
         self._check_members(wanted)
+        owner = {"source_id": self.sid, "external_id": resource.external_id, "scim_document": document(resource)}
         with _as_scim():
-            group = self.directory.create_group({"name": resource.display_name},
-                                                owner={"source_id": self.sid, "external_id": resource.external_id})
+            group = self.directory.create_group({"name": resource.display_name}, owner=owner)
             for uid in wanted:
                 self.directory.add_member(group["id"], uid)
-        return server.dump(self._group_resource(group))
+        return server.dump(self._group_resource({**group, "scim_document": owner["scim_document"]}))
 
     def _update_group(self, current: Record, resource: Any) -> Record:
         if not resource.display_name:
@@ -262,10 +265,10 @@ class SourceServer:
         held = self.store.list_members(current["id"])
         added = [uid for uid in wanted if uid not in held]
         self._check_members(added)
-        owner = {"external_id": resource.external_id} if resource.external_id != current.get("external_id") else None
+        owner = {"external_id": resource.external_id, "scim_document": document(resource)}
         with _as_scim():
-            if resource.display_name != current["name"] or owner:
-                current = self.directory.update_group(current["id"], {"name": resource.display_name}, owner=owner)
+            if resource.display_name != current["name"] or any(current.get(k) != v for k, v in owner.items()):
+                current = {**self.directory.update_group(current["id"], {"name": resource.display_name}, owner=owner), **owner}
             for uid in added:
                 self.directory.add_member(current["id"], uid)
             for uid in held:

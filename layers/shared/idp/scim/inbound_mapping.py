@@ -4,11 +4,18 @@ the work phone number <-> phone; active <-> state ACTIVE/SUSPENDED; the enterpri
 and department <-> employee_id and department; externalId kept. Groups: displayName <-> name, members."""
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
 from scim2_models import Email, EnterpriseUser, GroupMember, Meta, Name, PhoneNumber
 
-from idp.scim.server import GroupResource, UserResource
+from idp.scim.server import POLICY, GroupResource, UserResource, dump
+
+# The resource as the source last wrote it is kept beside the directory's fields (`scim_document`), so what the
+# directory does not map (nickName, addresses, a second email, ...) reads back as written; the mapped fields always
+# read as the directory holds them. At most this many bytes of it are kept (a DynamoDB item holds 400 KB): a larger
+# one is not kept, and the resource then reads back as its mapped attributes alone.
+MAX_DOCUMENT_BYTES = 256 * 1024
 
 # The directory fields a source's resource sets; None clears an optional one.
 OPTIONAL_USER_FIELDS = ("displayname", "title", "phone", "employee_id", "department")
@@ -19,8 +26,63 @@ def _meta(record: Mapping[str, Any], kind: str, location: str) -> Meta:
                 location=location, version=f'W/"{record.get("version", 1)}"')
 
 
+def document(resource: Any) -> str | None:
+    """What is kept of a resource a source wrote (its attributes, without id and meta), as JSON. A group's members
+    are the directory's: of them only what the source said of each (display) is kept, and only while it fits."""
+    body = {k: v for k, v in dump(resource).items() if k not in ("id", "meta")}
+    text = json.dumps(body, separators=(",", ":"), sort_keys=True)
+    if len(text.encode()) > MAX_DOCUMENT_BYTES and "members" in body:
+        text = json.dumps({k: v for k, v in body.items() if k != "members"}, separators=(",", ":"), sort_keys=True)
+    return text if len(text.encode()) <= MAX_DOCUMENT_BYTES else None
+
+
+def _from_document(model: Any, text: str | None) -> Any | None:
+    if not text:
+        return None
+    try:
+        return model.model_validate(json.loads(text), scim_policy=POLICY)
+    except ValueError:  # a document an older version wrote differently: the directory's fields alone
+        return None
+
+
+def _set_value(entries: list[Any] | None, current: str | None, wanted: str | None, make: Any) -> list[Any] | None:
+    """`entries` with the one whose value is `current` (the one the mapping reads) holding `wanted` instead:
+    removed when `wanted` is None, a new first entry when there was none."""
+    entries = list(entries or [])
+    if current == wanted:
+        return entries or None
+    chosen = next((e for e in entries if current is not None and getattr(e, "value", None) == current), None)
+    if chosen is None:
+        return [make(wanted), *entries] if wanted else (entries or None)
+    if wanted:
+        chosen.value = wanted
+        return entries
+    return [e for e in entries if e is not chosen] or None
+
+
 def user_resource(user: Mapping[str, Any], location: str) -> Any:
-    """The directory user as a SCIM User with the enterprise extension."""
+    """The directory user as a SCIM User with the enterprise extension: the source's document where it has one,
+    with every mapped attribute as the directory holds it."""
+    resource = _from_document(UserResource, user.get("scim_document"))
+    if resource is not None:
+        resource.id, resource.external_id, resource.meta = user["id"], user.get("external_id"), _meta(user, "User", location)
+        active = user.get("state", "ACTIVE") == "ACTIVE"
+        # a source that never said (or removed) `active` created an active user: it reads as it wrote it
+        resource.user_name, resource.active = user["username"], None if active and resource.active is None else active
+        name = resource.name or Name()
+        name.given_name, name.family_name = user.get("firstname"), user.get("lastname")
+        resource.name = name
+        resource.display_name, resource.title = user.get("displayname"), user.get("title")
+        resource.emails = _set_value(resource.emails, _pick(resource.emails, "work"), user.get("email"),
+                                     lambda v: Email(value=v, type=Email.Type.work, primary=True))
+        resource.phone_numbers = _set_value(resource.phone_numbers, _work_phone(resource.phone_numbers), user.get("phone"),
+                                            lambda v: PhoneNumber(value=v, type=PhoneNumber.Type.work))
+        enterprise = resource[EnterpriseUser]
+        if enterprise is not None or user.get("employee_id") or user.get("department"):
+            enterprise = enterprise or EnterpriseUser()
+            enterprise.employee_number, enterprise.department = user.get("employee_id"), user.get("department")
+            resource[EnterpriseUser] = enterprise
+        return resource
     resource = UserResource(
         id=user["id"], external_id=user.get("external_id"), user_name=user["username"],
         name=Name(given_name=user.get("firstname"), family_name=user.get("lastname"),
@@ -72,7 +134,16 @@ def user_fields(resource: Any) -> dict[str, Any]:
 
 
 def group_resource(group: Mapping[str, Any], members: list[Mapping[str, Any]], location: str, users_location: str) -> Any:
-    """The directory group as a SCIM Group; `members` the member users (id and username)."""
+    """The directory group as a SCIM Group; `members` the member users (their ids), with what the source's
+    document says of each (display) and its other attributes."""
+    kept = _from_document(GroupResource, group.get("scim_document"))
+    if kept is not None:
+        written = {str(m.value): m for m in kept.members or [] if m.value}
+        kept.id, kept.external_id, kept.display_name = group["id"], group.get("external_id"), group["name"]
+        kept.meta = _meta(group, "Group", location)
+        kept.members = [written.get(m["id"]) or GroupMember(value=m["id"], type="User", ref=f"{users_location}/{m['id']}")
+                        for m in members] or None
+        return kept
     return GroupResource(
         id=group["id"], external_id=group.get("external_id"), display_name=group["name"],
         members=[GroupMember(value=m["id"], type="User", display=m.get("username"), ref=f"{users_location}/{m['id']}")

@@ -165,6 +165,19 @@ def list_query(model: Any, query: Mapping[str, str]) -> ListQuery:
     return ListQuery(parsed, start, count, response_parameters(model, query))
 
 
+def search_query(body: Mapping[str, Any]) -> dict[str, str]:
+    """A POST .../.search body (a SearchRequest) as the query parameters of the same GET."""
+    query: dict[str, str] = {}
+    for name in ("filter", "startIndex", "count", "attributes", "excludedAttributes"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        query[name] = str(value)
+    return query
+
+
 def matches(query: ListQuery, resource: Any) -> bool:
     return query.filter is None or query.filter.match(resource)
 
@@ -209,10 +222,26 @@ def resource_types(base_url: str) -> list[dict[str, Any]]:
     return out
 
 
+# What the directory needs of every user beyond userName: an email and a first and last name. The published
+# schema says so (a client that reads it, scim2-tester among them, sends them).
+REQUIRED_USER_ATTRIBUTES = {"emails": ("value",), "name": ("givenName", "familyName")}
+
+
+def _with_directory_requirements(schema: Any) -> Any:
+    for attribute in schema.attributes or []:
+        if attribute.name in REQUIRED_USER_ATTRIBUTES:
+            attribute.required = True
+            for sub in attribute.sub_attributes or []:
+                if sub.name in REQUIRED_USER_ATTRIBUTES[attribute.name]:
+                    sub.required = True
+    return schema
+
+
 def schemas(base_url: str) -> list[dict[str, Any]]:
     out = []
     for model in (User, EnterpriseUser, Group):
-        body = model.to_schema().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        schema = model.to_schema()
+        body = (_with_directory_requirements(schema) if model is User else schema).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
         body["meta"] = {"resourceType": "Schema", "location": f"{base_url}/Schemas/{body['id']}"}
         out.append(body)
     return out

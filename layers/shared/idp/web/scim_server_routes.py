@@ -79,10 +79,14 @@ def _body() -> dict[str, Any]:
 def _collection(resource: str) -> Response:
     method, query = _request().method, dict(_request().query)
     base = _request().base_url.rstrip("/") + PREFIX
-    if resource in ("ServiceProviderConfig", "ResourceTypes", "Schemas") and method == "GET":
+    if resource in ("ServiceProviderConfig", "ResourceTypes", "Schemas"):
+        if method != "GET":
+            return _error(405, f"{method} is not allowed on /{resource}: it is read-only")
         if resource == "ServiceProviderConfig":
             return _scim(200, server.service_provider_config(base))
         return _scim(200, server.discovery_list(server.resource_types(base) if resource == "ResourceTypes" else server.schemas(base)))
+    if resource == ".search" and method == "POST":
+        return _error(501, "searching several resource types at once is not supported: POST /Users/.search or /Groups/.search")
     if resource not in ("Users", "Groups"):
         raise NotFoundException(detail=f"no SCIM endpoint /{resource[:50]}")
     users = resource == "Users"
@@ -97,7 +101,9 @@ def _collection(resource: str) -> Response:
 def _item(resource: str, rid: str) -> Response:
     method, query = _request().method, dict(_request().query)
     base = _request().base_url.rstrip("/") + PREFIX
-    if resource in ("ResourceTypes", "Schemas") and method == "GET":
+    if resource in ("ResourceTypes", "Schemas"):
+        if method != "GET":
+            return _error(405, f"{method} is not allowed on /{resource}: it is read-only")
         found = [r for r in (server.resource_types(base) if resource == "ResourceTypes" else server.schemas(base)) if r["id"] == rid]
         if not found:
             raise NotFoundException(detail=f"{resource[:-1]} '{rid[:100]}' not found")
@@ -105,6 +111,9 @@ def _item(resource: str, rid: str) -> Response:
     if resource not in ("Users", "Groups"):
         raise NotFoundException(detail=f"no SCIM endpoint /{resource[:50]}/{rid[:50]}")
     srv, users = _server(), resource == "Users"
+    if rid == ".search" and method == "POST":
+        found = (srv.list_users if users else srv.list_groups)(server.search_query(_body()))
+        return _scim(200, found)
     if method == "GET":
         return _scim(200, srv.get_user(rid, query) if users else srv.get_group(rid, query))
     if method == "PUT":
