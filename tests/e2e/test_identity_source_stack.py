@@ -91,3 +91,45 @@ def test_scim2_tester_conformance(stack):
               if r.status.name in ("ERROR", "CRITICAL")]
     assert not failed, "\n".join(failed)
     assert sum(c.get("SUCCESS", 0) for c in by_tag.values()) > 100
+
+
+def test_sources_in_the_console(stack, browser):
+    # Given an administrator of the console, When they add a source on "Sources", Then its token and SCIM base URL
+    # are shown once, the token works against /scim/v2, and Delete stops it
+    import pyotp
+    from playwright.sync_api import expect
+
+    s, base = stack.admin(), stack.base_url
+    assert s.post(f"{base}/admin/users", json={"username": "ops-admin", "email": "ops-admin@example.com", "firstname": "Ops",
+                                               "lastname": "Admin", "password": "Violet-Harbor-Lantern-42", "roles": ["admin"]},
+                  timeout=10).status_code == 201
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(f"{base}/console")
+    page.get_by_label("Username or email").fill("ops-admin")
+    page.get_by_label("Password").fill("Violet-Harbor-Lantern-42")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Set up authenticator app").click()  # an administrator always has a second factor
+    secret = page.get_by_test_id("setup-key").inner_text().strip()
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Sources", exact=True).click()
+    page.get_by_label("Name").fill("BambooHR")
+    page.get_by_label("Match existing users").select_option("email")
+    page.get_by_role("button", name="Create source").click()
+    token = page.get_by_label("Token").input_value()
+    assert page.get_by_label("SCIM base URL").input_value() == f"{base}/scim/v2"
+    row = page.get_by_test_id("source-row").filter(has_text="BambooHR")
+    expect(row).to_contain_text("email")
+    answer = requests.get(f"{base}/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code == 200 and answer.json()["totalResults"] == 0
+    page.goto(f"{base}/console/sources")  # shown once: not on the next visit
+    expect(page.get_by_label("Token")).to_have_count(0)
+    page.get_by_role("button", name="Delete BambooHR").click()
+    expect(page.get_by_text("Source deleted.")).to_be_visible()
+    expect(page.get_by_test_id("source-row").filter(has_text="BambooHR")).to_have_count(0)
+    assert requests.get(f"{base}/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 401
+    context.close()
