@@ -86,7 +86,8 @@ def test_scim2_tester_conformance(stack):
     client, scim = _source(stack, "scim2-tester")
     results, by_tag = check(scim, client.headers["Authorization"].removeprefix("Bearer "))
     counts = {tag: dict(sorted(c.items())) for tag, c in sorted(by_tag.items())}
-    print("scim2-tester results by tag:", counts)
+    totals = {status: sum(1 for r in results if r.status.name == status) for status in sorted({r.status.name for r in results})}
+    print(f"scim2-tester: {len(results)} checks, {totals}; by tag (a check has several tags): {counts}")
     failed = [f"{r.status.name} {r.title} {r.resource_type}: {(r.reason or '')[:200]}" for r in results
               if r.status.name in ("ERROR", "CRITICAL")]
     assert not failed, "\n".join(failed)

@@ -81,3 +81,24 @@ def test_what_the_directory_does_not_map_reads_back_as_the_source_wrote_it(scim)
     assert body["name"]["givenName"] == "Linnea"
     user = scim.admin("GET", f"/admin/users/{created['id']}")[1]
     assert user["firstname"] == "Linnea" and "scim_document" not in user and "nickName" not in str(user)
+
+
+def test_a_username_filter_is_a_few_key_reads_never_a_scan_or_query(scim):
+    # Given a source with users, When its client matches by userName (what Entra and Okta do before every create),
+    # Then the server reads the token's source, the login name and the user: GetItems, no Query, no Scan
+    from idp.bootstrap import container
+
+    src = scim.source()
+    for name in ("ray", "sam", "tia"):
+        src.create_user(name)
+    src("GET", "/Users")  # last_used_at was written by now
+    calls: list[str] = []
+    events = container().table.meta.client.meta.events
+    record = lambda model, **_: calls.append(model.name)  # noqa: E731
+    events.register("before-call.dynamodb", record)
+    try:
+        status, body = src("GET", "/Users", query={"filter": 'userName eq "sam"'})
+    finally:
+        events.unregister("before-call.dynamodb", record)
+    assert status == 200 and [r["userName"] for r in body["Resources"]] == ["sam"]
+    assert calls == ["GetItem", "GetItem", "GetItem"], calls
