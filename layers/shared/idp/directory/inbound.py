@@ -90,8 +90,8 @@ def _eq_value(node: FilterNode, attrs: set[tuple[str, str | None]]) -> str | Non
     return None
 
 
-_LOGIN_ATTRS = {("username", None), ("emails", None), ("emails", "value")}
-_GROUP_NAME = {("displayname", None)}
+_LOGIN_ATTRS: set[tuple[str, str | None]] = {("username", None), ("emails", None), ("emails", "value")}
+_GROUP_NAME: set[tuple[str, str | None]] = {("displayname", None)}
 
 
 @dataclass
@@ -111,14 +111,18 @@ class SourceServer:
         return f"{self.base_url}/{kind}/{ident}"
 
     def _owned(self, record: Record | None) -> bool:
-        return bool(record) and record.get("source_id") == self.sid  # type: ignore[union-attr]
+        return self._mine(record) is not None
+
+    def _mine(self, record: Record | None) -> Record | None:
+        """The record when this source owns it, else None."""
+        return record if record is not None and record.get("source_id") == self.sid else None
 
     # ---------------------------------------------------------------- users
     def _user(self, uid: str) -> Record:
-        user = self.store.get_owned("user", uid)
-        if not self._owned(user):
+        user = self._mine(self.store.get_owned("user", uid))
+        if user is None:
             raise NotFoundException(detail=f"User '{uid[:100]}' not found")
-        return user  # type: ignore[return-value]
+        return user
 
     def _user_resource(self, user: Record) -> Any:
         return user_resource(user, self._location("Users", user["id"]))
@@ -128,7 +132,8 @@ class SourceServer:
         login = _eq_value(q.filter.ast, _LOGIN_ATTRS) if q.filter is not None else None
         if login is not None:
             uid = self.store.find_user_id("username", login)
-            candidates = [u for u in [self.store.get_owned("user", uid) if uid else None] if self._owned(u)]
+            mine = self._mine(self.store.get_owned("user", uid)) if uid else None
+            candidates = [mine] if mine is not None else []
         else:
             candidates = self.store.owned(self.sid, "user")
         found = [r for r in (self._user_resource(u) for u in candidates) if server.matches(q, r)]
@@ -154,13 +159,12 @@ class SourceServer:
         """An existing user named by the POST: linked when the source's match rule allows it, else a 409."""
         existing = self.store.get_user(next(iter(claimed))) if len(claimed) == 1 else None
         rule = self.source.get("match", "none")
-        linkable = bool(existing) and not existing.get("source_id") and not existing.get("roles") and (  # type: ignore[union-attr]
-            (rule == "username" and existing["username"].lower() == fields["username"].lower())  # type: ignore[index]
-            or (rule == "email" and existing["email"].lower() == fields["email"].lower()))  # type: ignore[index]
-        if not linkable:
+        if existing is None or existing.get("source_id") or existing.get("roles") or not (
+                (rule == "username" and existing["username"].lower() == fields["username"].lower())
+                or (rule == "email" and existing["email"].lower() == fields["email"].lower())):
             raise UniquenessException(detail=f"a directory user with userName '{fields['username']}' or email "
                                              f"'{fields['email']}' exists and is not this source's")
-        return self.directory.update_user(existing["id"], self._changes(existing, fields), owner=owner)  # type: ignore[index]
+        return self.directory.update_user(existing["id"], self._changes(existing, fields), owner=owner)
 
     def _checked(self, fields: Record) -> Record:
         for name, scim_name in _REQUIRED.items():
@@ -205,10 +209,10 @@ class SourceServer:
 
     # ---------------------------------------------------------------- groups
     def _group(self, gid: str) -> Record:
-        group = self.store.get_owned("group", gid)
-        if not self._owned(group):
+        group = self._mine(self.store.get_owned("group", gid))
+        if group is None:
             raise NotFoundException(detail=f"Group '{gid[:100]}' not found")
-        return group  # type: ignore[return-value]
+        return group
 
     def _group_resource(self, group: Record, with_members: bool = True) -> Any:
         members = [{"id": uid} for uid in self.store.list_members(group["id"])] if with_members else []
@@ -227,7 +231,8 @@ class SourceServer:
         name = _eq_value(q.filter.ast, _GROUP_NAME) if q.filter is not None else None
         if name is not None:
             gid = self.store.find_group_id(name)
-            candidates = [g for g in [self.store.get_owned("group", gid) if gid else None] if self._owned(g)]
+            mine = self._mine(self.store.get_owned("group", gid)) if gid else None
+            candidates = [mine] if mine is not None else []
         else:
             candidates = self.store.owned(self.sid, "group")
         with_members = self._members_wanted(query, query.get("filter"))

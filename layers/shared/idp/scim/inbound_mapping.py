@@ -5,7 +5,7 @@ and department <-> employee_id and department; externalId kept. Groups: displayN
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from scim2_models import Email, EnterpriseUser, GroupMember, Meta, Name, PhoneNumber
 
@@ -133,7 +133,11 @@ def user_fields(resource: Any) -> dict[str, Any]:
     return fields
 
 
-def group_resource(group: Mapping[str, Any], members: list[Mapping[str, Any]], location: str, users_location: str) -> Any:
+def _member(uid: str, users_location: str) -> GroupMember:
+    return GroupMember.model_validate({"value": uid, "type": "User", "$ref": f"{users_location}/{uid}"})
+
+
+def group_resource(group: Mapping[str, Any], members: Sequence[Mapping[str, Any]], location: str, users_location: str) -> Any:
     """The directory group as a SCIM Group; `members` the member users (their ids), with what the source's
     document says of each (display) and its other attributes."""
     kept = _from_document(GroupResource, group.get("scim_document"))
@@ -141,13 +145,11 @@ def group_resource(group: Mapping[str, Any], members: list[Mapping[str, Any]], l
         written = {str(m.value): m for m in kept.members or [] if m.value}
         kept.id, kept.external_id, kept.display_name = group["id"], group.get("external_id"), group["name"]
         kept.meta = _meta(group, "Group", location)
-        kept.members = [written.get(m["id"]) or GroupMember(value=m["id"], type="User", ref=f"{users_location}/{m['id']}")
-                        for m in members] or None
+        kept.members = [written.get(m["id"]) or _member(m["id"], users_location) for m in members] or None
         return kept
     return GroupResource(
         id=group["id"], external_id=group.get("external_id"), display_name=group["name"],
-        members=[GroupMember(value=m["id"], type="User", display=m.get("username"), ref=f"{users_location}/{m['id']}")
-                 for m in members] or None,
+        members=[_member(m["id"], users_location) for m in members] or None,
         meta=_meta(group, "Group", location),
     )
 

@@ -121,10 +121,10 @@ def apply_patch(model: Any, body: Mapping[str, Any], resource: Any) -> bool:
 class ListQuery:
     """A list request's parameters: the filter (bound to the model), 1-based paging, and what to return."""
 
-    filter: ScimFilter | None
+    filter: ScimFilter[Any] | None
     start_index: int
     count: int
-    params: ResponseParameters | None
+    params: ResponseParameters[Any] | None
 
 
 def _number(query: Mapping[str, str], name: str, default: int) -> int:
@@ -137,7 +137,7 @@ def _number(query: Mapping[str, str], name: str, default: int) -> int:
         raise InvalidValueException(detail=f"query parameter '{name}' must be an integer") from None
 
 
-def response_parameters(model: Any, query: Mapping[str, str]) -> ResponseParameters | None:
+def response_parameters(model: Any, query: Mapping[str, str]) -> ResponseParameters[Any] | None:
     """`attributes` / `excludedAttributes` (comma-separated), checked against the model."""
     attributes, excluded = query.get("attributes"), query.get("excludedAttributes")
     if not attributes and not excluded:
@@ -182,15 +182,17 @@ def matches(query: ListQuery, resource: Any) -> bool:
     return query.filter is None or query.filter.match(resource)
 
 
-def dump(resource: Any, params: ResponseParameters | None = None, ctx: Context = Context.RESOURCE_QUERY_RESPONSE) -> dict[str, Any]:
+def dump(resource: Any, params: ResponseParameters[Any] | None = None, ctx: Context = Context.RESOURCE_QUERY_RESPONSE) -> dict[str, Any]:
     """A resource as the server answers it, with only the attributes asked for."""
-    return resource.model_dump(scim_ctx=ctx, response_parameters=params)
+    body: dict[str, Any] = resource.model_dump(scim_ctx=ctx, response_parameters=params)
+    return body
 
 
-def list_response(model: Any, resources: list[Any], total: int, start_index: int, params: ResponseParameters | None) -> dict[str, Any]:
+def list_response(model: Any, resources: list[Any], total: int, start_index: int, params: ResponseParameters[Any] | None) -> dict[str, Any]:
     """A ListResponse of one page (`resources` already the page)."""
     page = ListResponse[model](total_results=total, start_index=start_index, items_per_page=len(resources), resources=resources)
-    return page.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=params)
+    body: dict[str, Any] = page.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=params)
+    return body
 
 
 # ---------------------------------------------------------------- discovery (RFC 7644 section 4)
