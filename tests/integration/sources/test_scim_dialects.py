@@ -152,3 +152,16 @@ def test_discovery(scim):
     assert {s["id"] for s in schemas["Resources"]} == {SCIM_USER, SCIM_GROUP, ENTERPRISE}
     assert src("GET", f"/Schemas/{SCIM_USER}")[1]["id"] == SCIM_USER
     assert src("GET", "/Nope")[0] == 404
+
+
+def test_entra_manager_as_a_bare_id_or_without_its_ref(scim):
+    # Entra's default mapping sends the enterprise manager as {"value": id} on create and as a bare id in a PATCH
+    src = scim.source("Entra ID")
+    boss = src.create_user("boss")["id"]
+    status, body = src("POST", "/Users", user_body("emp", **{ENTERPRISE: {"manager": {"value": boss}, "department": "R&D"}}))
+    assert status == 201, body
+    assert body[ENTERPRISE]["manager"]["value"] == boss and body[ENTERPRISE]["department"] == "R&D"
+    other = src.create_user("boss2")["id"]
+    status, body = src("PATCH", f"/Users/{body['id']}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": other}]})
+    assert status == 200 and body[ENTERPRISE]["manager"]["value"] == other, body

@@ -95,11 +95,51 @@ class PayloadTooLarge(SCIMException):
     _default_detail = f"the request body exceeds {MAX_BODY_BYTES} bytes"
 
 
+_ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
+
+
+def _manager(value: Any) -> Any:
+    """Entra ID sends the enterprise extension's manager as a bare id, or as {"value": id} without the `$ref` the
+    schema requires: both read as {"value": id, "$ref": "../Users/<id>"}."""
+    if isinstance(value, str) and value:
+        value = {"value": value}
+    if isinstance(value, dict) and value.get("value") and "$ref" not in value:
+        value = {**value, "$ref": f"../Users/{value['value']}"}
+    return value
+
+
+def _with_managers(body: Mapping[str, Any]) -> dict[str, Any]:
+    """`body` (a resource, or a path-less PATCH value) with its manager read as `_manager` reads it."""
+    out = dict(body)
+    for key, value in body.items():
+        if key.lower() == _ENTERPRISE and isinstance(value, dict):
+            out[key] = {k: _manager(v) if k.lower() == "manager" else v for k, v in value.items()}
+        elif key.lower() == f"{_ENTERPRISE}:manager":
+            out[key] = _manager(value)
+    return out
+
+
+def _entra_operations(body: Mapping[str, Any]) -> dict[str, Any]:
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return dict(body)
+    fixed = []
+    for op in operations:
+        if isinstance(op, dict):
+            path = str(op.get("path") or "").lower()
+            if path in ("manager", f"{_ENTERPRISE}:manager"):
+                op = {**op, "value": _manager(op.get("value"))}
+            elif isinstance(op.get("value"), dict):
+                op = {**op, "value": _with_managers(op["value"])}
+        fixed.append(op)
+    return {**body, "Operations": fixed}
+
+
 def parse_resource(model: Any, body: Mapping[str, Any], replacing: bool = False) -> Any:
     """A POSTed (or PUT) resource, validated: unknown extensions dropped, `active: "False"` read as false."""
     ctx = Context.RESOURCE_REPLACEMENT_REQUEST if replacing else Context.RESOURCE_CREATION_REQUEST
     try:
-        return model.model_validate(dict(body), scim_ctx=ctx, scim_policy=POLICY)
+        return model.model_validate(_with_managers(body), scim_ctx=ctx, scim_policy=POLICY)
     except ValidationError as exc:
         raise _invalid(exc) from None
 
@@ -108,7 +148,8 @@ def apply_patch(model: Any, body: Mapping[str, Any], resource: Any) -> bool:
     """Apply a PatchOp body to `resource` in place (RFC 7644 paths, Entra's capitalised ops, string booleans and
     member removal by a value list; Okta's path-less replace of a value object). True when something changed."""
     try:
-        patch = PatchOp[model].model_validate(dict(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=PATCH_POLICY)
+        patch = PatchOp[model].model_validate(_entra_operations(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST,
+                                              scim_policy=PATCH_POLICY)
     except ValidationError as exc:
         raise _invalid(exc) from None
     try:
