@@ -121,9 +121,14 @@ def test_delete_suspends_or_deletes_by_on_delete_and_ends_sessions(scim):
     kept = suspending.create_user("ivan")["id"]
     assert suspending("DELETE", f"/Users/{kept}")[0] == 204
     assert suspending("GET", f"/Users/{kept}")[0] == 404
+    assert suspending("GET", "/Users")[1]["totalResults"] == 0
     user = scim.admin("GET", f"/admin/users/{kept}")[1]
-    assert user["state"] == "SUSPENDED" and "source_id" not in user
+    assert user["state"] == "SUSPENDED" and user["source_id"] == suspending.id
     assert (kept, "suspended") in ended
+    # the same person sent again (a rehire, an Entra re-assignment) comes back, the same user, not a 409
+    status, back = suspending("POST", "/Users", user_body("ivan", title="Returned"))
+    assert status == 201 and back["id"] == kept and back["active"] is True, back
+    assert scim.admin("GET", f"/admin/users/{kept}")[1]["state"] == "ACTIVE"
     gone = deleting.create_user("jane")["id"]
     assert deleting("DELETE", f"/Users/{gone}")[0] == 204
     assert scim.admin("GET", f"/admin/users/{gone}")[0] == 404

@@ -15,7 +15,7 @@ from idp.kernel.clock import now_iso
 from idp.kernel.errors import not_found
 
 OWNED = {"user": ("USER#", "PROFILE"), "group": ("GROUP#", "META")}
-WITH_DOCUMENT = frozenset({"scim_document"})  # what the SCIM server reads of an owned record beyond the record
+WITH_DOCUMENT = frozenset({"scim_document", "source_deleted"})  # what the SCIM server reads of an owned record beyond the record
 
 
 def owner_index(source_id: str, kind: str) -> str:
@@ -99,7 +99,7 @@ class SourceRecords:
         try:
             if sid is None:
                 self.table.update_item(Key=key, ConditionExpression="attribute_exists(pk)",
-                                       UpdateExpression="REMOVE source_id, gsi2pk, gsi2sk, external_id, scim_document")
+                                       UpdateExpression="REMOVE source_id, gsi2pk, gsi2sk, external_id, scim_document, source_deleted")
                 return
             marks = owner_keys(sid, kind, ident)
             values: dict[str, Any] = {f":{k}": v for k, v in marks.items()}

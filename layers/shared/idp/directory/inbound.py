@@ -114,8 +114,10 @@ class SourceServer:
         return self._mine(record) is not None
 
     def _mine(self, record: Record | None) -> Record | None:
-        """The record when this source owns it, else None."""
-        return record if record is not None and record.get("source_id") == self.sid else None
+        """The record when this source owns it (and has not deleted it), else None."""
+        if record is None or record.get("source_id") != self.sid or record.get("source_deleted"):
+            return None
+        return record
 
     # ---------------------------------------------------------------- users
     def _user(self, uid: str) -> Record:
@@ -135,7 +137,7 @@ class SourceServer:
             mine = self._mine(self.store.get_owned("user", uid)) if uid else None
             candidates = [mine] if mine is not None else []
         else:
-            candidates = self.store.owned(self.sid, "user")
+            candidates = [u for u in self.store.owned(self.sid, "user") if self._mine(u) is not None]
         found = [r for r in (self._user_resource(u) for u in candidates) if server.matches(q, r)]
         return server.list_response(UserResource, found[q.start_index - 1:q.start_index - 1 + q.count], len(found),
                                     q.start_index, q.params)
@@ -146,7 +148,8 @@ class SourceServer:
     def create_user(self, body: Mapping[str, Any]) -> Record:
         resource = server.parse_resource(UserResource, body)
         fields = self._checked(user_fields(resource))
-        owner = {"source_id": self.sid, "external_id": resource.external_id, "scim_document": document(resource)}
+        owner = {"source_id": self.sid, "external_id": resource.external_id, "scim_document": document(resource),
+                 "source_deleted": None}
         claimed = {uid for uid in (self.store.find_user_id("username", fields[k]) for k in ("username", "email")) if uid}
         with _as_scim():
             if not claimed:
@@ -156,8 +159,11 @@ class SourceServer:
         return server.dump(self._user_resource({**user, "scim_document": owner["scim_document"]}))
 
     def _link(self, claimed: set[str], fields: Record, owner: Record) -> Record:
-        """An existing user named by the POST: linked when the source's match rule allows it, else a 409."""
-        existing = self.store.get_user(next(iter(claimed))) if len(claimed) == 1 else None
+        """An existing user named by the POST: one this source deleted (suspending it) comes back; one owned by
+        nobody is linked when the source's match rule allows it; else a 409."""
+        existing = self.store.get_owned("user", next(iter(claimed))) if len(claimed) == 1 else None
+        if existing is not None and existing.get("source_id") == self.sid and existing.get("source_deleted"):
+            return self.directory.update_user(existing["id"], self._changes(existing, fields), owner=owner)
         rule = self.source.get("match", "none")
         if existing is None or existing.get("source_id") or existing.get("roles") or not (
                 (rule == "username" and existing["username"].lower() == fields["username"].lower())
@@ -196,16 +202,15 @@ class SourceServer:
         return self._update_user(current, resource)
 
     def delete_user(self, uid: str) -> None:
-        """By the source's on_delete: suspend (the user stays, the administrators' again) or delete."""
-        user = self._user(uid)
+        """By the source's on_delete: delete, or suspend. A suspended one stays the source's, gone from its view
+        (404) until it POSTs the same userName or email again, which brings it back (an HR rehire, an Entra
+        re-assignment) instead of a 409."""
+        self._user(uid)
         with _as_scim():
             if self.source.get("on_delete") == "delete":
                 self.directory.delete_user(uid)
                 return
-            if user.get("state") != "SUSPENDED":
-                self.directory.update_user(uid, {"state": "SUSPENDED"})
-        self.store.set_owner("user", uid, None)
-        self.directory.record("admin.user.released", user_id=uid, detail={"source_id": self.sid})
+            self.directory.update_user(uid, {"state": "SUSPENDED"}, owner={"source_deleted": True})
 
     # ---------------------------------------------------------------- groups
     def _group(self, gid: str) -> Record:

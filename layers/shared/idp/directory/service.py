@@ -25,7 +25,7 @@ SOURCE_USER_FIELDS = frozenset({"username", "email", "firstname", "lastname", "d
                                 "employee_id", "department"})
 SOURCE_GROUP_FIELDS = frozenset({"name"})
 # What marks a record as a source's: set only by the SCIM server's use of this service (idp.directory.inbound).
-OWNER_FIELDS = frozenset({"source_id", "external_id", "scim_document"})
+OWNER_FIELDS = frozenset({"source_id", "external_id", "scim_document", "source_deleted"})
 
 
 @dataclass
