@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import ValidationError
 from scim2_models import NotFoundException, SCIMException
 
 from idp.bootstrap import container
@@ -70,6 +71,8 @@ def _answer(work: Callable[[], Response]) -> Response:
         return _scim(status, body)
     except DomainError as exc:  # a refusal the directory made outside an _as_scim block
         return _error(exc.status, exc.message, "uniqueness" if exc.status == 409 else None)
+    except ValidationError as exc:  # a value scim2-models refused past the places that translate its refusals
+        return _error(400, f"invalid value: {str(exc).splitlines()[-1][:200]}", "invalidValue")
 
 
 def _body() -> dict[str, Any]:
