@@ -236,6 +236,7 @@ def banner(stack: LocalStack) -> str:
         f"  User portal / login   {stack.base_url}/  ,  {stack.base_url}/login",
         f"  Account (MFA)         {stack.base_url}/account   (passkeys: open http://localhost:{stack.config.port}/; "
         "an IP address cannot be a WebAuthn RP ID)",
+        f"  Identity sources      {stack.base_url}/scim/v2   (SCIM 2.0 in: POST /admin/sources gives a token; console: Sources)",
     ]
     if stack.standin is not None:
         lines.append(f"  OfficeSpace stand-in  http://{stack.config.host}:{stack.config.standin_port}/   (SCIM: /scim/v2)")

@@ -62,6 +62,22 @@ def test_saml_login_handler_serves_the_login_page_and_sso(aws_env):
     assert unknown["statusCode"] == 404 and "unknown_app" in unknown["body"]
 
 
+def test_scim_server_handler_serves_a_source_and_no_one_else(aws_env):
+    # Given a source, When its SCIM client sends the sample (a userName filter), Then a SCIM list comes back;
+    # the admin token and no token get a SCIM 401
+    handler = load("scim_server")
+    admin = load("admin_api")
+    created = json.loads(admin(http_event("POST", "/admin/sources", {"name": "Entra"}), LambdaContext())["body"])
+    event = sample("http_scim_server.json")
+    for token in (None, "test-admin-token-9f8e7d6c5b4a"):
+        refused = handler({**event, "headers": {**event["headers"], **({"authorization": f"Bearer {token}"} if token else {})}},
+                          LambdaContext())
+        assert refused["statusCode"] == 401 and json.loads(refused["body"])["status"] == "401"
+    answer = handler({**event, "headers": {**event["headers"], "authorization": f"Bearer {created['token']}"}}, LambdaContext())
+    assert answer["statusCode"] == 200 and answer["headers"]["Content-Type"] == "application/scim+json"
+    assert json.loads(answer["body"])["totalResults"] == 0
+
+
 def test_scim_push_handler_takes_the_sample_batch(aws_env):
     # The sample names users and groups that do not exist and no app: nothing to push, nothing failed.
     answer = load("scim_push")(sample("sqs_batch.json"), LambdaContext())

@@ -92,6 +92,15 @@ def test_console_sends_a_browser_without_a_session_to_the_login(invoke):
     assert "frame-ancestors 'none'" in answer["headers"]["Content-Security-Policy"]
 
 
+def test_scim_server_refuses_a_request_without_a_source_token(invoke):
+    # The admin token opens nothing under /scim/v2; no token is a SCIM 401 (contract section 10).
+    anonymous, admin = invoke("ScimServerFunction", [sample("http_scim_server.json"),
+                                                     request(sample("http_scim_server.json"), headers={"authorization": f"Bearer {ADMIN_TOKEN}"})])
+    for answer in (anonymous, admin):
+        assert answer["statusCode"] == 401, answer
+        assert json.loads(answer["body"])["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
 def test_scim_push_takes_the_sample_batch_and_every_event_kind(invoke, template, stack):
     queue_arn = resolve(template["Resources"]["ScimPushFunction"]["Properties"]["Events"]["DirectoryEvents"]
                         ["Properties"]["Queue"], stack[1])

@@ -79,6 +79,7 @@ FUNCTIONS = {
     "ReconcileFunction": "functions/reconcile/",
     "ConsoleFunction": "functions/console/",
     "ImportJobFunction": "functions/import_job/",
+    "ScimServerFunction": "functions/scim_server/",
 }
 
 
@@ -295,6 +296,7 @@ CONTRACT_ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/login/{proxy+}", "SamlLoginFunction"),
     ("GET", "/static/{proxy+}", "SamlLoginFunction"),
     # the admin console (section 6)
+    ("ANY", "/scim/v2/{proxy+}", "ScimServerFunction"),  # the identity sources' SCIM server (section 10)
     ("GET", "/console", "ConsoleFunction"),
     ("POST", "/console", "ConsoleFunction"),
     ("GET", "/console/{proxy+}", "ConsoleFunction"),
@@ -396,6 +398,11 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
         ("DynamoDBCrudPolicy", TABLE),
         ("SQSSendMessagePolicy", QUEUE),
         ("SSMParameterReadPolicy", SCIM_TOKENS_SSM),
+    ],
+    # The identity sources' SCIM server writes users and groups through the directory service (outbox, events).
+    "ScimServerFunction": [
+        ("DynamoDBCrudPolicy", TABLE),
+        ("SQSSendMessagePolicy", QUEUE),
     ],
     # The console calls the admin API's services (signing keys, SCIM tokens), authenticated by the IdP
     # session instead of the admin token; it reads the queues' depths for its dashboard.

@@ -22,7 +22,9 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
     from idp.directory.apps import AppService
+    from idp.directory.inbound import InboundService
     from idp.directory.service import DirectoryService
+    from idp.directory.sources import SourceService
     from idp.directory.user_imports import ActivationSender, UserImports
     from idp.kernel.mail import Mailer, Postman
     from idp.provisioning.consumer import Consumer
@@ -155,6 +157,20 @@ class Container:
                           on_provisioning_changed=lambda slug: self.provisioning_state.reset_app(slug),
                           on_provisioning_moved=lambda slug: self.provisioning_state.forget_app(slug),
                           allow_local_targets=self.settings.idp_allow_local_targets)
+
+    @_part
+    def sources(self) -> "SourceService":
+        """Identity sources (HR systems pushing users over SCIM) and their tokens."""
+        from idp.directory.sources import SourceService
+
+        return SourceService(self.store, self.directory)
+
+    @_part
+    def inbound(self) -> "InboundService":
+        """The SCIM 2.0 server's use of the directory, for one source at a time (idp.directory.inbound)."""
+        from idp.directory.inbound import InboundService
+
+        return InboundService(self.directory, self.store)
 
     def admin_token(self) -> str | None:
         """The admin API's bearer token: ADMIN_TOKEN, else the Secrets Manager secret, read again once

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from idp.adapters.dynamo import from_ddb
 
+# Keys and secrets of an item: never part of the record (a source's token is kept only as its hash, never shown).
+# An identity source's copy of the SCIM resource it wrote (idp.directory.inbound) is the SCIM server's alone.
+_INTERNAL = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "password_hash", "token_hash", "kind",
+                       "scim_document", "source_deleted"})
 
-def clean(item: dict) -> dict:
-    """An item without its key attributes and internal fields: the record."""
-    return {k: from_ddb(v) for k, v in item.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk", "password_hash", "kind")}
+
+def clean(item: dict, keep: frozenset[str] = frozenset()) -> dict:
+    """An item without its key attributes and internal fields (but those in `keep`): the record."""
+    return {k: from_ddb(v) for k, v in item.items() if k not in _INTERNAL or k in keep}
 
 
 def app_key(slug: str) -> dict:

@@ -17,6 +17,7 @@ from idp.adapters.directory_keys import clean as _clean
 from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
 from idp.adapters.read_scope import get_item, in_scope, prefetch, user_known
 from idp.adapters.released_names import LOGIN_NAMESPACE, ReleasedNames
+from idp.adapters.source_records import SourceRecords, owner_keys
 from idp.directory import quarantine
 from idp.directory.ports import OutboxItem
 from idp.kernel.clock import now_iso
@@ -25,7 +26,7 @@ from idp.kernel.events import ChangeEvent
 
 MAX_PAGE = 200
 MAX_MEMBERSHIP_READS = 40  # bound groups checked item by item in an SSO's read scope; past it one Query of the user's groups
-_ITEM_PK = {"USERS": "USER#", "GROUPS": "GROUP#", "APPS": "APP#"}  # gsi1 listing -> its items' pk prefix
+_ITEM_PK = {"USERS": "USER#", "GROUPS": "GROUP#", "APPS": "APP#", "SOURCES": "SOURCE#"}  # gsi1 listing -> its items' pk prefix
 
 
 def _login_names(username: str, email: str) -> list[tuple[str, str]]:
@@ -36,7 +37,12 @@ def _login_names(username: str, email: str) -> list[tuple[str, str]]:
     return names
 
 
-class DirectoryStore(AppRecords, ReleasedNames):
+def _owner_marks(kind: str, ident: str, record: dict) -> dict:
+    """The gsi2 keys of a user or group a source owns (`source_id` in the record): its source lists it in one Query."""
+    return owner_keys(record["source_id"], kind, ident) if record.get("source_id") else {}
+
+
+class DirectoryStore(AppRecords, ReleasedNames, SourceRecords):
     """Users, groups, membership, apps and bindings in the directory table. ``quarantine_days``: how long a
     login name a user released stays unusable by another user (idp.directory.quarantine; 0: not at all)."""
 
@@ -145,7 +151,8 @@ class DirectoryStore(AppRecords, ReleasedNames):
         uid = new_id("u")
         ts = now_iso()
         user = {**{k: v for k, v in fields.items() if v is not None}, "id": uid, "created_at": ts, "updated_at": ts, "version": 1}
-        item = {"pk": f"USER#{uid}", "sk": "PROFILE", "gsi1pk": "USERS", "gsi1sk": uid, "kind": "user", **user}
+        item = {"pk": f"USER#{uid}", "sk": "PROFILE", "gsi1pk": "USERS", "gsi1sk": uid, "kind": "user", **user,
+                **_owner_marks("user", uid, user)}
         if password_hash:
             item["password_hash"] = password_hash
         items = [{"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}]
@@ -220,7 +227,8 @@ class DirectoryStore(AppRecords, ReleasedNames):
         current = self.get_user_item(uid)
         if not current:
             raise not_found("user", uid)
-        new, put = self._next_version(current, {**changes, **({"password_hash": password_hash} if password_hash else {})})
+        new, put = self._next_version(current, {**changes, **({"password_hash": password_hash} if password_hash else {}),
+                                                **_owner_marks("user", uid, changes)})
         items = [put]
         clashes: list = ["the user changed concurrently; try again"]
         before = {v.lower() for v, _ in _login_names(current["username"], current["email"])}
@@ -263,7 +271,8 @@ class DirectoryStore(AppRecords, ReleasedNames):
         gid = new_id("g")
         ts = now_iso()
         group = {**{k: v for k, v in fields.items() if v is not None}, "id": gid, "created_at": ts, "updated_at": ts, "version": 1}
-        item = {"pk": f"GROUP#{gid}", "sk": "META", "gsi1pk": "GROUPS", "gsi1sk": gid, "kind": "group", **group}
+        item = {"pk": f"GROUP#{gid}", "sk": "META", "gsi1pk": "GROUPS", "gsi1sk": gid, "kind": "group", **group,
+                **_owner_marks("group", gid, group)}
         self._transact(
             [
                 {"Put": {"TableName": self.table.name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
@@ -287,7 +296,7 @@ class DirectoryStore(AppRecords, ReleasedNames):
         current = self._get(f"GROUP#{gid}", "META")
         if not current:
             raise not_found("group", gid)
-        new, put = self._next_version(current, changes)
+        new, put = self._next_version(current, {**changes, **_owner_marks("group", gid, changes)})
         items = [put]
         clashes: list[str | None] = ["the group changed concurrently; try again"]
         if "name" in changes and changes["name"].lower() != current["name"].lower():

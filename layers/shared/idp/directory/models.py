@@ -131,6 +131,15 @@ class GroupPatch(_Strict):
     description: str | None = Field(default=None, max_length=1024)
 
 
+class SourceCreate(_Strict):
+    """POST /admin/sources (contract section 10): an identity source (an HR system) pushing users over SCIM."""
+
+    name: str = Field(min_length=1, max_length=128)
+    match: Literal["none", "email", "username"] = Field(
+        default="none", description="how a POSTed user is linked to an existing directory user owned by nobody")
+    on_delete: Literal["suspend", "delete"] = Field(default="suspend", description="what the source's DELETE of a user does")
+
+
 def _check_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/]+", value):
         raise ValueError(f"'{value}' is not an http(s) URL")

@@ -116,6 +116,9 @@ class DirectoryRepository(Protocol):
 
     def apps_of_group(self, gid: str) -> list[str]: ...
 
+    def get_source(self, sid: str, consistent: bool = True) -> dict | None:
+        """An identity source (its name names it in an owned_by_source refusal)."""
+
     def pending_outbox(self, limit: int = 100) -> list[OutboxItem]: ...
 
     def clear_outbox(self, sks: Iterable[str]) -> None: ...

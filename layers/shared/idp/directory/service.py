@@ -23,6 +23,14 @@ log = Logger(child=True)
 # How many events may ride in one DynamoDB transaction beside the change itself.
 OUTBOX_ROOM = 95
 
+# The user fields an identity source maps (contract section 10): on a user it owns they are the source's, and an
+# administrator's change of one is refused (409 owned_by_source). `roles` and everything else stay the admins'.
+SOURCE_USER_FIELDS = frozenset({"username", "email", "firstname", "lastname", "displayname", "title", "phone", "state",
+                                "employee_id", "department"})
+SOURCE_GROUP_FIELDS = frozenset({"name"})
+# What marks a record as a source's: set only by the SCIM server's use of this service (idp.directory.inbound).
+OWNER_FIELDS = frozenset({"source_id", "external_id", "scim_document", "source_deleted"})
+
 
 @dataclass
 class DirectoryService:
@@ -89,10 +97,29 @@ class DirectoryService:
         return captured, events_for
 
     # ---------- users ----------
-    def create_user(self, body, *, read_released: bool = True) -> dict:
-        """``read_released=False``: skip reading the released-name markers before the write (a CSV import's job,
+    def _owned_by_source(self, record: dict, kind: str, fields) -> None:
+        """409 owned_by_source when someone other than a source changes what the owning source maps."""
+        sid = record.get("source_id")
+        if not sid or self.actor.type == "source" or not fields:
+            return
+        getter = getattr(self.store, "get_source", None)
+        source = getter(sid) if getter else None
+        name = f"'{source['name']}' ({sid})" if source else f"'{sid}'"
+        raise DomainError(409, "owned_by_source", f"{', '.join(sorted(fields))} of this {kind} are managed by the identity "
+                                                  f"source {name}: change them there")
+
+    def _owner(self, owner: dict | None) -> dict:
+        unknown = set(owner or {}) - OWNER_FIELDS
+        if unknown:
+            raise ValueError(f"not an owner field: {sorted(unknown)}")
+        return dict(owner or {})
+
+    def create_user(self, body, owner: dict | None = None, *, read_released: bool = True) -> dict:
+        """`owner`: {"source_id", "external_id"} of a user an identity source creates (idp.directory.inbound).
+        ``read_released=False``: skip reading the released-name markers before the write (a CSV import's job,
         which never confirms a reuse): the store's transaction refuses a quarantined name all the same (409)."""
         data = models.parse(models.UserCreate, body).model_dump()
+        data.update(self._owner(owner))
         confirm_reuse = data.pop(quarantine.CONFIRM_FIELD)
         password = data.pop("password", None)
         if password is not None:
@@ -102,7 +129,8 @@ class DirectoryService:
         user = self.store.create_user(data, hash_password(password) if password is not None else None, events_for,
                                       confirm_reuse=confirm_reuse)
         self.publish(captured)
-        self.record("admin.user.created", user_id=user["id"], changes=[*data, *(["password"] if password else [])])
+        self.record("admin.user.created", user_id=user["id"],
+                    changes=[*(set(data) - OWNER_FIELDS), *(["password"] if password else [])])
         self._record_reuse(user["id"], reused)
         if password and self.signon:
             self.signon.password_set(user["id"])
@@ -131,7 +159,8 @@ class DirectoryService:
             raise not_found("user", uid)
         return user
 
-    def update_user(self, uid: str, body) -> dict:
+    def update_user(self, uid: str, body, owner: dict | None = None) -> dict:
+        """`owner`: the identity source taking the user over (its match rule) or its new externalId."""
         data = models.parse(models.UserPatch, body).model_dump(exclude_unset=True)
         for required in models.UserPatch.NOT_NULL:
             if required in data and data[required] is None:
@@ -139,6 +168,8 @@ class DirectoryService:
         confirm_reuse = data.pop(quarantine.CONFIRM_FIELD, False)
         password = data.pop("password", None)
         before = self.get_user(uid)
+        self._owned_by_source(before, "user", set(value_changes(before, data)[0]) & SOURCE_USER_FIELDS)
+        data.update(self._owner(owner))
         if password is not None:
             self.enforce_password_policy({**before, **data}, password)  # the names as they will be
         reused = self._released_names(data, uid, confirm_reuse)
@@ -147,7 +178,8 @@ class DirectoryService:
                                       confirm_reuse=confirm_reuse)
         self.publish(captured)
         # What the change changed (the console's form sends every field), with the values before and after.
-        changed, values = value_changes({**before, "roles": before.get("roles") or []}, data)
+        changed, values = value_changes({**before, "roles": before.get("roles") or []},
+                                        {k: v for k, v in data.items() if k not in OWNER_FIELDS})
         self.record("admin.user.updated", user_id=uid, changes=[*changed, *(["password"] if password else [])],
                     detail=values)
         self._record_reuse(uid, reused)
@@ -236,12 +268,13 @@ class DirectoryService:
         self.record("admin.user.deleted", user_id=uid)
 
     # ---------- groups ----------
-    def create_group(self, body) -> dict:
+    def create_group(self, body, owner: dict | None = None) -> dict:
         data = models.parse(models.GroupCreate, body).model_dump()
+        data.update(self._owner(owner))
         captured, events_for = self._capture(lambda g: [event("group.created", g["id"], version=1)])
         group = self.store.create_group(data, events_for)
         self.publish(captured)
-        self.record("admin.group.created", changes=data, detail={"group_id": group["id"]})
+        self.record("admin.group.created", changes=set(data) - OWNER_FIELDS, detail={"group_id": group["id"]})
         return group
 
     def get_group(self, gid: str) -> dict:
@@ -250,16 +283,18 @@ class DirectoryService:
             raise not_found("group", gid)
         return group
 
-    def update_group(self, gid: str, body) -> dict:
+    def update_group(self, gid: str, body, owner: dict | None = None) -> dict:
         data = models.parse(models.GroupPatch, body).model_dump(exclude_unset=True)
         for required in models.GroupPatch.NOT_NULL:
             if required in data and data[required] is None:
                 raise DomainError(400, "invalid_field", f"field '{required}' cannot be null")
         before = self.get_group(gid)
+        self._owned_by_source(before, "group", set(value_changes(before, data)[0]) & SOURCE_GROUP_FIELDS)
+        data.update(self._owner(owner))
         captured, events_for = self._capture(lambda g: [event("group.updated", g["id"], version=g["version"])])
         group = self.store.update_group(gid, data, events_for)
         self.publish(captured)
-        changed, values = value_changes(before, data)
+        changed, values = value_changes(before, {k: v for k, v in data.items() if k not in OWNER_FIELDS})
         self.record("admin.group.updated", changes=changed, detail={"group_id": gid, **values})
         return group
 
@@ -281,12 +316,13 @@ class DirectoryService:
             raise not_found("user", uid)
 
     def add_member(self, gid: str, uid: str) -> None:
-        self.get_group(gid)
+        group = self.get_group(gid)
         self._require_user(uid)
+        self._owned_by_source(group, "group", {"members"})
         self._membership(gid, uid, add=True)
 
     def remove_member(self, gid: str, uid: str) -> None:
-        self.get_group(gid)
+        self._owned_by_source(self.get_group(gid), "group", {"members"})
         self._membership(gid, uid, add=False)
 
     def _membership(self, gid: str, uid: str, add: bool) -> None:

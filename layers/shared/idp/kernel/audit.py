@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ContextManager, Iterable, Mapping, Protocol
 
 OUTCOMES = frozenset({"success", "failure"})
-ACTOR_TYPES = frozenset({"user", "admin", "system"})
+ACTOR_TYPES = frozenset({"user", "admin", "system", "source"})
 # Field names whose values are secrets: they may be named in `changes`, never carried in `detail`.
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "scim_token", "private_key", "key", "secret",
                            "totp_secret", "recovery_codes", "code"})
@@ -21,7 +21,8 @@ SECRET_FIELDS = frozenset({"password", "password_hash", "token", "scim_token", "
 @dataclass(frozen=True)
 class Actor:
     """Who did it: an end user (their id), an administrator (a console user's id, or None for the
-    bearer-token API), or the system (the consumer, the schedule)."""
+    bearer-token API), an identity source (its id: an HR system over SCIM), or the system (the consumer,
+    the schedule)."""
 
     type: str = "system"
     id: str | None = None

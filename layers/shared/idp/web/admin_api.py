@@ -16,10 +16,11 @@ def admin_routers() -> tuple:
     from idp.web.mfa_routes import router as mfa_router
     from idp.web.password_policy_routes import router as password_policy_router
     from idp.web.provisioning_routes import router as provisioning_router
+    from idp.web.source_routes import router as source_router
     from idp.web.user_import_routes import router as user_import_router
 
     return (admin_router, provisioning_router, audit_router, diagnosis_router, import_router, user_import_router, mfa_router,
-            password_policy_router, health_router)
+            password_policy_router, source_router, health_router)
 
 
 def admin_function_routers() -> tuple:

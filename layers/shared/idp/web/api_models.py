@@ -45,6 +45,7 @@ def tags() -> list:
         Tag(name="provisioning", description="SCIM push to an app (Identity Management)"),
         Tag(name="audit", description="The audit log, sign-in diagnosis and the import of an SP's users"),
         Tag(name="mfa", description="Multi-factor sign-in: the global policy"),
+        Tag(name="sources", description="Identity sources: HR systems that push users and groups over SCIM 2.0"),
         Tag(name="health", description="Liveness and the API document"),
     ]
 
@@ -183,6 +184,38 @@ class ProvisioningStatus(_View):
     last_error: str | None = None
 
 
+class SourceView(_View):
+    """An identity source; never its token."""
+
+    id: str
+    name: str
+    match: str = Field(description="none, email or username: how a POSTed user links to an unowned directory user")
+    on_delete: str = Field(description="suspend or delete: what the source's DELETE of a user does")
+    created_at: str | None = None
+    last_used_at: str | None = Field(default=None, description="when its token last opened the SCIM server (to the minute)")
+
+
+class SourceCreated(_View):
+    """A new source: its token appears only in this answer."""
+
+    id: str
+    name: str
+    token: str = Field(description="`Authorization: Bearer <token>` for the SCIM server; shown once")
+    scim_base_url: str = Field(description="<public base URL>/scim/v2")
+
+
+class SourceToken(_View):
+    id: str
+    token: str = Field(description="the new token, shown once; the old one no longer works")
+
+
+class SourcePage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    items: list[SourceView]
+    next_cursor: str | None
+
+
 class Health(_View):
     status: str
 
@@ -239,6 +272,8 @@ _BODIES = {
     "ProvisioningBody": (models.ProvisioningSettings, "SCIM settings (the token is write-only)",
                          {"base_url": "https://acme.officespacesoftware.com/api/scim/v2", "token": "<SCIM token>",
                           "enabled": True, "group_management": False}),
+    "SourceCreateBody": (models.SourceCreate, "a new identity source (its SCIM token is shown once, in the answer)",
+                         {"name": "Workday", "match": "email", "on_delete": "suspend"}),
     "MfaPolicyBody": (_mfa_policy_settings, "the global MFA policy",
                       {"policy": "required", "grace_days": 7, "methods": ["totp", "webauthn"]}),
     "PasswordPolicyBody": (models.PasswordPolicySettings, "the password policy (a field left out takes its default)",
