@@ -268,6 +268,9 @@ CONTRACT_ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/account", "SamlLoginFunction"),
     ("POST", "/account/{proxy+}", "SamlLoginFunction"),
     ("POST", "/account/password", "AdminApiFunction"),
+    # the password lifecycle (section 9): the forms from the login function, their submissions to the admin function
+    ("GET", "/password/{proxy+}", "SamlLoginFunction"),
+    ("POST", "/password/{proxy+}", "AdminApiFunction"),
     ("POST", "/login/{proxy+}", "SamlLoginFunction"),
     ("GET", "/static/{proxy+}", "SamlLoginFunction"),
     # the admin console (section 6)

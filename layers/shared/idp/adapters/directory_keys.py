@@ -7,7 +7,7 @@ from idp.adapters.dynamo import from_ddb
 
 def clean(item: dict) -> dict:
     """An item without its key attributes and internal fields: the record."""
-    return {k: from_ddb(v) for k, v in item.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk", "password_hash", "kind")}
+    return {k: from_ddb(v) for k, v in item.items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk", "password_hash", "password_set_at", "kind")}
 
 
 def app_key(slug: str) -> dict:
