@@ -185,7 +185,7 @@ class UserLifecycle:
         user = self.directory.store.get_user_item(uid)
         if not user or user.get("state", "ACTIVE") != "ACTIVE":
             return None
-        if int(user.get("password_set_at", 0)) > link.issued_ms:  # set another way since the link was sent
+        if int(user.get("password_set_at", 0)) >= link.issued_ms:  # set another way since the link was sent
             return None
         return OpenLink(uid, purpose, str(user.get("username", "")))
 
