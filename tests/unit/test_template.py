@@ -524,6 +524,9 @@ def test_public_routes_are_throttled(tpl: dict[str, Any]) -> None:
     assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
     login = props["RouteSettings"]["POST /login"]
     assert 0 < login["ThrottlingRateLimit"] < props["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    passwords = props["RouteSettings"]["POST /password/{proxy+}"]  # reset emails and new passwords (argon2id)
+    assert 0 < passwords["ThrottlingRateLimit"] <= login["ThrottlingRateLimit"]
+    assert ("POST", "/password/{proxy+}", "AdminApiFunction") in http_routes(tpl)
     reserved = tpl["Resources"]["SamlLoginFunction"]["Properties"]["ReservedConcurrentExecutions"]
     assert reserved["Fn::If"][0] == "HasLoginReservation"
 
