@@ -382,3 +382,23 @@ def test_bad_tokens_get_the_410_page_never_a_5xx(world):
         assert c.request("GET", "/password/set", urlencode({"token": token})).status == 410, token
         assert c.request("POST", "/password/set", form={"token": token, "password": NEW, "password_confirm": NEW}).status == 410
     assert c.request("GET", "/password/set").status == 410
+
+
+def test_a_password_write_that_fails_gives_the_link_back(world, monkeypatch):
+    """The link is used before the password is written; when the write fails (a concurrent change of the user, AWS
+    failing) nothing was set, so the link works again (and the page says so, no 5xx)."""
+    from idp.directory.service import DirectoryService
+    from idp.kernel.errors import DomainError
+
+    path = reset_link(world)
+
+    def clash(self, uid, password, reason):
+        raise DomainError(409, "conflict", "the user changed concurrently; try again")
+
+    monkeypatch.setattr(DirectoryService, "set_password", clash)
+    c = LambdaClient(world.resolver)
+    refused = submit(c, path)
+    assert refused.status == 409 and "try again" in refused.text
+    monkeypatch.undo()
+    assert open_form(c, path).status == 200 and submit(c, path).status == 200
+    assert sign_in(world, "ada", NEW)[1].status == 200

@@ -47,6 +47,15 @@ class PasswordLinks:
             raise
         return True
 
+    def restore_link(self, link: StoredLink) -> None:
+        try:
+            self.table.put_item(Item={**self.link_key(link.uid, link.purpose), "token_hash": link.token_hash,
+                                      "issued_ms": link.issued_ms, "expires_at": link.expires_at},
+                                ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
     def note_send(self, key: str, now: float, window: int, limit: int) -> bool:
         """A sliding window: the send times of the last ``window`` seconds, written only over what was read (a
         concurrent request that loses the race is counted as refused, never as an extra email)."""

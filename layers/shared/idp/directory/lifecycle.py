@@ -66,11 +66,12 @@ class SentLink:
 
 @dataclass(frozen=True)
 class OpenLink:
-    """A link that works now: whose it is and what for (the page shows the username)."""
+    """A link that works now: whose it is and what for (the page shows the username), and what is stored of it."""
 
     uid: str
     purpose: str
     username: str
+    stored: StoredLink
 
 
 class PasswordLinkStore(Protocol):
@@ -83,6 +84,9 @@ class PasswordLinkStore(Protocol):
 
     def use_link(self, uid: str, purpose: str, token_hash: str) -> bool:
         """Delete the link only if it still holds ``token_hash``; True for the one caller that did."""
+
+    def restore_link(self, link: StoredLink) -> None:
+        """Put back a link that was used for nothing, unless another link of its purpose is stored by now."""
 
     def note_send(self, key: str, now: float, window: int, limit: int) -> bool:
         """Count one email under ``key``; False (nothing counted) when ``limit`` went out within ``window``."""
@@ -187,7 +191,7 @@ class UserLifecycle:
             return None
         if int(user.get("password_set_at", 0)) >= link.issued_ms:  # set another way since the link was sent
             return None
-        return OpenLink(uid, purpose, str(user.get("username", "")))
+        return OpenLink(uid, purpose, str(user.get("username", "")), link)
 
     def set_password(self, token: str | None, password: str, confirm: str) -> OpenLink:
         """POST of the "New password" form: the link must work, the two passwords match and pass the checks of a
@@ -203,5 +207,11 @@ class UserLifecycle:
         if not self.links.use_link(link.uid, link.purpose, hash_token(token or "")):
             raise DomainError(410, "link_invalid", LINK_INVALID)
         own = self.directory.acting_as(Actor("user", link.uid), self.directory.ip, self.directory.user_agent)
-        own.set_password(link.uid, password, SET_REASON[link.purpose])
+        try:
+            own.set_password(link.uid, password, SET_REASON[link.purpose])
+        except Exception:
+            # Nothing was set (a concurrent change of the user, AWS failing): the link works again, unless a newer
+            # one was sent meanwhile (the put is conditional on no link being there).
+            self.links.restore_link(link.stored)
+            raise
         return link
