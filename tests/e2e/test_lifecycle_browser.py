@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -23,6 +24,12 @@ USER = {"username": "lin", "email": "lin@example.com", "firstname": "Lin", "last
 FIRST = "Violet-Harbor-Lantern-42"
 SECOND = "Amber-Meadow-Compass-77"
 TIMEOUT_MS = 15_000
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"  # the README's
+
+
+def readme_shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"lifecycle_{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +55,14 @@ def newest_link(running, to: str, subject_start: str) -> str:
     raise AssertionError(f"no email {subject_start!r} to {to}")
 
 
-def set_password(page, link: str, password: str, shot: str) -> None:
+def set_password(page, link: str, password: str, shot: str, readme: str | None = None) -> None:
     response = page.goto(link)
     assert response.headers["referrer-policy"] == "no-referrer"
     page.get_by_label("New password", exact=True).fill(password)
     page.get_by_label("Confirm new password", exact=True).fill(password)
     screenshot(page, shot)
+    if readme:
+        readme_shot(page, readme)
     page.get_by_role("button", name="Set password").click()
     expect(page.get_by_role("status")).to_contain_text("Your password is set")
 
@@ -102,10 +111,11 @@ def test_activation_then_forgot_password_end_to_end(running, browser):
     other.goto(f"{base}/login")
     other.get_by_role("link", name="Forgot password?").click()
     other.get_by_label("Username or email").fill(USER["email"])
+    readme_shot(other, "forgot_password")
     other.get_by_role("button", name="Send reset link").click()
     expect(other.get_by_role("status")).to_contain_text("If an account matches")
     screenshot(other, "lifecycle_forgot_sent")
-    set_password(other, newest_link(running, USER["email"], "Reset"), SECOND, "lifecycle_reset_form")
+    set_password(other, newest_link(running, USER["email"], "Reset"), SECOND, "lifecycle_reset_form", readme="new_password")
     notices = requests.get(f"{base}/_local/mail.json", timeout=5).json()["messages"]
     assert any(m["subject"].endswith("password was changed") and USER["email"] in m["to"] for m in notices)
 
