@@ -53,7 +53,9 @@ def stack(template):
              "DirectoryTable.Arn": f"arn:aws:dynamodb:{REGION}:123456789012:table/{res.table_name}",
              "DirectoryEventsQueue.QueueName": res.queue_url.rsplit("/", 1)[-1],
              "DirectoryEventsDLQ.QueueName": res.dlq_url.rsplit("/", 1)[-1],
-             "DirectoryEventsDLQ.Arn": f"arn:aws:sqs:{REGION}:123456789012:{res.dlq_url.rsplit('/', 1)[-1]}"}
+             "DirectoryEventsDLQ.Arn": f"arn:aws:sqs:{REGION}:123456789012:{res.dlq_url.rsplit('/', 1)[-1]}",
+             "ImportJobQueue": res.import_queue_url, "ImportJobQueue.Arn": res.import_queue_arn,
+             "ImportJobQueue.QueueName": res.import_queue_url.rsplit("/", 1)[-1]}
     # A Ref to a parameter is its value as a string (a Number parameter too), as CloudFormation gives it.
     names.update({name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()})
     yield endpoint, names

@@ -101,6 +101,41 @@ def test_scim_server_refuses_a_request_without_a_source_token(invoke):
         assert json.loads(answer["body"])["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
 
 
+def test_a_csv_import_is_previewed_by_the_admin_function_and_applied_by_the_import_job(invoke, stack):
+    """POST /admin/imports/users and its confirmation (admin function), then the job's message handed to the import
+    job function as the event source mapping hands it over, each under its own role (IAM enforced)."""
+    import boto3
+
+    admin = request(sample("http_admin_users.json"), headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+    preview = request(admin, "POST", {"content-type": "text/csv"})
+    preview["rawPath"] = preview["requestContext"]["http"]["path"] = "/admin/imports/users"
+    preview["body"] = (EVENTS / "users-import.csv").read_text()
+    (previewed,) = invoke("AdminApiFunction", [preview])
+    assert previewed["statusCode"] == 201, previewed
+    report = json.loads(previewed["body"])
+    creates = report["summary"]["create"]
+    assert creates > 0 and report["summary"]["error"] == 0, report["summary"]
+    confirm = request(admin, "POST", {"content-type": "application/json"}, body={})
+    confirm["rawPath"] = confirm["requestContext"]["http"]["path"] = f"/admin/imports/users/{report['id']}/confirm"
+    (confirmed,) = invoke("AdminApiFunction", [confirm])
+    assert confirmed["statusCode"] == 202, confirmed
+
+    endpoint, names = stack
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
+    messages = sqs.receive_message(QueueUrl=names["ImportJobQueue"], MaxNumberOfMessages=10,
+                                   AttributeNames=["All"]).get("Messages", [])
+    assert messages, "the confirmation queued no job"
+    event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                          "attributes": m["Attributes"], "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+                          "eventSource": "aws:sqs", "eventSourceARN": names["ImportJobQueue.Arn"], "awsRegion": REGION}
+                         for m in messages]}
+    assert invoke("ImportJobFunction", [event]) == [{"batchItemFailures": []}]
+    status = request(admin)
+    status["rawPath"] = status["requestContext"]["http"]["path"] = f"/admin/imports/users/{report['id']}"
+    (answer,) = invoke("AdminApiFunction", [status])
+    assert json.loads(answer["body"])["status"] == "done" and json.loads(answer["body"])["applied"] == creates, answer
+
+
 def test_scim_push_takes_the_sample_batch_and_every_event_kind(invoke, template, stack):
     queue_arn = resolve(template["Resources"]["ScimPushFunction"]["Properties"]["Events"]["DirectoryEvents"]
                         ["Properties"]["Queue"], stack[1])

@@ -218,9 +218,11 @@ def test_the_csv_import_job_has_its_own_queue_dlq_and_least_privilege(tpl: dict[
     (sqs,) = [e["Properties"] for e in fn_prop(tpl, "ImportJobFunction", "Events").values() if e["Type"] == "SQS"]
     assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and sqs["ScalingConfig"] == {"MaximumConcurrency": 5}
     statements = [s for p in fn_prop(tpl, "ImportJobFunction", "Policies") for s in p.get("Statement", [])]
-    (writes,) = statements
+    writes, mail = statements
     keys = writes["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-    assert sorted(keys) == ["AUDIT#*", "OUTBOX", "RELEASED#*", "SESSIONEPOCH#*", "UNIQUE#*", "USER#*", "USERIMPORT#*"]
+    assert sorted(keys) == ["AUDIT#*", "OUTBOX", "PWLINK#*", "RELEASED#*", "SESSIONEPOCH#*", "UNIQUE#*", "USER#*", "USERIMPORT#*"]
+    # the activation emails of an import confirmed with send_activation, from the sender only
+    assert mail["Action"] == "ses:SendEmail" and mail["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "MailSender"}}}
 
 
 def test_reconcile_schedule_is_a_parameter(tpl: dict[str, Any]) -> None:
@@ -293,6 +295,9 @@ CONTRACT_ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/account", "SamlLoginFunction"),
     ("POST", "/account/{proxy+}", "SamlLoginFunction"),
     ("POST", "/account/password", "AdminApiFunction"),
+    # the password lifecycle (section 9): the forms from the login function, their submissions to the admin function
+    ("GET", "/password/{proxy+}", "SamlLoginFunction"),
+    ("POST", "/password/{proxy+}", "AdminApiFunction"),
     ("POST", "/login/{proxy+}", "SamlLoginFunction"),
     ("GET", "/static/{proxy+}", "SamlLoginFunction"),
     # the admin console (section 6)
@@ -410,7 +415,7 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
     "ImportJobFunction": [
         ("DynamoDBReadPolicy", TABLE),
         ("Inline", ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem",
-                    "dynamodb:UpdateItem"]),
+                    "dynamodb:UpdateItem", "ses:SendEmail"]),
         ("SQSPollerPolicy", IMPORT_QUEUE),
         ("SQSSendMessagePolicy", QUEUE),
     ],
@@ -564,6 +569,9 @@ def test_public_routes_are_throttled(tpl: dict[str, Any]) -> None:
     assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
     login = props["RouteSettings"]["POST /login"]
     assert 0 < login["ThrottlingRateLimit"] < props["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    passwords = props["RouteSettings"]["POST /password/{proxy+}"]  # reset emails and new passwords (argon2id)
+    assert 0 < passwords["ThrottlingRateLimit"] <= login["ThrottlingRateLimit"]
+    assert ("POST", "/password/{proxy+}", "AdminApiFunction") in http_routes(tpl)
     reserved = tpl["Resources"]["SamlLoginFunction"]["Properties"]["ReservedConcurrentExecutions"]
     assert reserved["Fn::If"][0] == "HasLoginReservation"
 

@@ -4,6 +4,9 @@ tests build a `Container` of their own (or `use()` one) and `reset()` between en
 
 Each part is built on first use, and its imports happen then: the metadata function never pays
 for xmlsec, the SCIM client or the provisioning engine (cold start is part of the product).
+
+This module is longer than 400 lines because it is the one composition root: every part of the product is wired
+here, each in a few lines, and splitting it would scatter the wiring the rule "one composition root" keeps together.
 """
 from __future__ import annotations
 
@@ -17,12 +20,14 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.audit_log import DynamoAuditLog
     from idp.adapters.directory_store import DirectoryStore
     from idp.adapters.event_publisher import EventPublisher
+    from idp.adapters.password_links import PasswordLinks
     from idp.adapters.provisioning_state import ProvisioningState
     from idp.adapters.secrets import SecretStore
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
     from idp.directory.apps import AppService
     from idp.directory.inbound import InboundService
+    from idp.directory.lifecycle import UserLifecycle
     from idp.directory.service import DirectoryService
     from idp.directory.sources import SourceService
     from idp.directory.user_imports import ActivationSender, UserImports
@@ -146,8 +151,43 @@ class Container:
         from idp.adapters.password_policy_store import PasswordPolicyStore
         from idp.directory.service import DirectoryService
 
-        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self), audit=self.audit,
-                                password_policies=PasswordPolicyStore(self.table))
+        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self), audit=self.audit, clock=self.clock,
+                                password_policies=PasswordPolicyStore(self.table), password_notice=self.password_notice)
+
+    @_part
+    def clock(self) -> Callable[[], float]:
+        """Seconds since the epoch for the password lifecycle (tests pass a fake: `Container(settings, clock=...)`)."""
+        import time
+
+        return time.time
+
+    @_part
+    def password_links(self) -> "PasswordLinks":
+        from idp.adapters.password_links import PasswordLinks
+
+        return PasswordLinks(self.table)
+
+    @_part
+    def lifecycle(self) -> "UserLifecycle":
+        """Activation and password-reset links by email (idp.directory.lifecycle)."""
+        from idp.directory.lifecycle import UserLifecycle
+
+        return UserLifecycle(self.directory, self.password_links, self.postman, clock=self.clock)
+
+    def password_notice(self, user: dict, reason: str) -> None:
+        """Email the user that their password was changed (never fails the change: idp.kernel.mail)."""
+        import logging
+
+        from idp.kernel.clock import now_iso
+
+        how = {"reset": "through a password reset link", "admin_set": "by an administrator",
+               "changed": "on your account page"}.get(reason, "")
+        try:
+            self.postman.send("password_changed", user.get("email"), self.settings.configured_base_url() or "",
+                              name=" ".join(filter(None, (user.get("firstname"), user.get("lastname")))) or user.get("username", ""),
+                              username=user.get("username", ""), when=now_iso().replace("T", " ")[:16] + " UTC", how=how)
+        except Exception:
+            logging.getLogger(__name__).exception("password notice not sent")
 
     @_part
     def apps(self) -> "AppService":
@@ -195,10 +235,8 @@ class Container:
 
     def import_activation(self) -> "ActivationSender | None":
         """What a CSV import confirmed with ``"send_activation": true`` calls for each user it creates: the activation
-        email (the container's ``activation`` part) when this build has it; else None (no email)."""
-        if getattr(type(self), "activation", None) is None:
-            return None
-        return lambda uid: self.activation.send(uid)  # type: ignore[attr-defined]
+        email (idp.directory.lifecycle), its link on the configured public base URL."""
+        return lambda uid: self.lifecycle.send_activation(uid, self.settings.configured_base_url() or "")
 
     # ------------------------------------------------------------------ sign-on
     @_part

@@ -6,8 +6,8 @@ from idp.adapters.dynamo import from_ddb
 
 # Keys and secrets of an item: never part of the record (a source's token is kept only as its hash, never shown).
 # An identity source's copy of the SCIM resource it wrote (idp.directory.inbound) is the SCIM server's alone.
-_INTERNAL = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "password_hash", "token_hash", "kind",
-                       "scim_document", "source_deleted"})
+_INTERNAL = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "password_hash", "password_set_at",
+                       "token_hash", "kind", "scim_document", "source_deleted"})
 
 
 def clean(item: dict, keep: frozenset[str] = frozenset()) -> dict:

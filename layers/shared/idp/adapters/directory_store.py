@@ -3,6 +3,9 @@
 One table, items keyed as docs/ARCHITECTURE.md lays out. Writes that change what provisioning
 must do carry their change events into the same transaction (the outbox), so a change and the
 news of it are stored together or not at all.
+
+Longer than 400 lines because it is the directory's one store port (users and their login names, groups and
+memberships, batch creates, the outbox); issue 24's narrow ports split it.
 """
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode,
 from idp.directory.service import DirectoryService
 from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
+from idp.kernel.users import SUSPENDED
 from idp.scim import server
 from idp.scim.inbound_mapping import document, group_resource, member_ids, user_fields, user_resource
 from idp.scim.server import GroupResource, UserResource
@@ -210,7 +211,7 @@ class SourceServer:
             if self.source.get("on_delete") == "delete":
                 self.directory.delete_user(uid)
                 return
-            self.directory.update_user(uid, {"state": "SUSPENDED"}, owner={"source_deleted": True})
+            self.directory.update_user(uid, {"state": SUSPENDED}, owner={"source_deleted": True})
 
     # ---------------------------------------------------------------- groups
     def _group(self, gid: str) -> Record:

@@ -80,6 +80,9 @@ class UserCreate(_Strict):
     state: UserState = "ACTIVE"
     roles: list[str] | None = Field(default=None, max_length=10)
     confirm_reuse: bool = Field(default=False, description=CONFIRM_REUSE)  # not stored: see idp.directory.quarantine
+    send_activation: bool = Field(default=False, strict=True, description=(
+        "true: email the user a single-use link (valid 7 days) to set their password (no password needed); "
+        "as POST /admin/users/{id}/activation"))  # not stored: the admin route sends it after the create
 
     _email = field_validator("email")(_check_email)
     _username = field_validator("username")(_check_username)

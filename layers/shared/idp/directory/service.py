@@ -1,10 +1,15 @@
 """Directory use cases behind the admin API: validate, store with events, publish; and tell sign-on
-what ends a user's sessions (a password change, a suspension, an MFA reset, an admin's revoke)."""
+what ends a user's sessions (a password change, a suspension, an MFA reset, an admin's revoke).
+
+Longer than 400 lines because every change of a user passes here (an administrator's, a source's, a CSV
+import's, the user's own password): the ownership, password-policy and quarantine checks sit beside the
+writes they guard. Issue 24's application layer splits it by use case."""
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from aws_lambda_powertools import Logger
 
@@ -46,16 +51,21 @@ class DirectoryService:
     password_policies: PasswordPolicyRepository = field(default_factory=InMemoryPasswordPolicies)
     # Inside `publishing_together()`: the change events held until the block ends (not copied by acting_as).
     _held: list[ChangeEvent] | None = field(default=None, init=False, repr=False)
+    # Seconds since the epoch (the time a password was set, which voids older activation and reset links).
+    clock: Callable[[], float] = time.time
+    # Emails the user that their password was set (the user, the `password` event's reason); None: no notice.
+    password_notice: Callable[[dict, str], None] | None = None
 
     def acting_as(self, actor: Actor, ip: str | None = None, user_agent: str | None = None) -> "DirectoryService":
         """This service recording its changes as done by ``actor`` (the console passes Actor("admin", uid))."""
         return replace(self, actor=actor, ip=ip, user_agent=user_agent)
 
     def record(self, type_: str, *, user_id: str | None = None, app: str | None = None, changes=(),
-               detail: dict | None = None) -> None:
+               detail: dict | None = None, reason: str | None = None, outcome: str = "success") -> None:
         """Append an audit event of a change this service (or the app service) made."""
-        self.audit.record(AuditEvent(type_, actor=self.actor, user_id=user_id, app=app, ip=self.ip, user_agent=self.user_agent,
-                                     changes=changed_fields(changes), detail=detail or {}))
+        self.audit.record(AuditEvent(type_, outcome=outcome, actor=self.actor, user_id=user_id, app=app, ip=self.ip,
+                                     user_agent=self.user_agent, reason=reason, changes=changed_fields(changes),
+                                     detail=detail or {}))
 
     # ---------- publishing ----------
     @contextmanager
@@ -121,12 +131,14 @@ class DirectoryService:
         data = models.parse(models.UserCreate, body).model_dump()
         data.update(self._owner(owner))
         confirm_reuse = data.pop(quarantine.CONFIRM_FIELD)
+        data.pop("send_activation", None)  # the caller sends it once the user exists (idp.directory.lifecycle)
         password = data.pop("password", None)
         if password is not None:
             self.enforce_password_policy(data, password)
         reused = self._released_names(data, None, confirm_reuse) if read_released or confirm_reuse else []
         captured, events_for = self._capture(lambda u: [event("user.created", u["id"], version=1)])
-        user = self.store.create_user(data, hash_password(password) if password is not None else None, events_for,
+        stored = {**data, "password_set_at": self._now_ms()} if password is not None else data
+        user = self.store.create_user(stored, hash_password(password) if password is not None else None, events_for,
                                       confirm_reuse=confirm_reuse)
         self.publish(captured)
         self.record("admin.user.created", user_id=user["id"],
@@ -174,7 +186,8 @@ class DirectoryService:
             self.enforce_password_policy({**before, **data}, password)  # the names as they will be
         reused = self._released_names(data, uid, confirm_reuse)
         captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
-        user = self.store.update_user(uid, data, hash_password(password) if password is not None else None, events_for,
+        stored = {**data, "password_set_at": self._now_ms()} if password is not None else data
+        user = self.store.update_user(uid, stored, hash_password(password) if password is not None else None, events_for,
                                       confirm_reuse=confirm_reuse)
         self.publish(captured)
         # What the change changed (the console's form sends every field), with the values before and after.
@@ -183,10 +196,8 @@ class DirectoryService:
         self.record("admin.user.updated", user_id=uid, changes=[*changed, *(["password"] if password else [])],
                     detail=values)
         self._record_reuse(uid, reused)
-        # After the change is stored: a login racing it with the old password gets a session of the old epoch.
-        if password and self.signon:
-            self.signon.password_set(uid)
-            self._end_sessions(uid, "password_changed")
+        if password:
+            self._password_was_set(user, "changed" if self.actor.type == "user" else "admin_set")
         if data.get("state") == SUSPENDED:
             self._end_sessions(uid, "suspended")  # for good: unsuspending does not bring the old cookies back
         return user
@@ -244,6 +255,31 @@ class DirectoryService:
         """The policy's one check of a password about to be set for ``user`` (their username, email, first and
         last name, as they will be): a 400 ``weak_password`` naming the rule (idp.directory.password_policy)."""
         check_password(self.password_policy(), user, password)
+
+    def set_password(self, uid: str, password: str, reason: str) -> dict:
+        """Set the user's password (the one way besides a create or a change of the user's fields): the checks of a
+        new password, the hash stored with the time it was set (older activation and reset links stop working),
+        every session ended, a `password` audit event with ``reason`` (``activated``, ``reset``, ``changed``,
+        ``admin_set``) and the "password changed" notice."""
+        self.check_new_password(password, self.get_user(uid))
+        captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
+        user = self.store.update_user(uid, {"password_set_at": self._now_ms()}, hash_password(password), events_for)
+        self.publish(captured)
+        self._password_was_set(user, reason)
+        return user
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def _password_was_set(self, user: dict, reason: str) -> None:
+        uid = user["id"]
+        # After the change is stored: a login racing it with the old password gets a session of the old epoch.
+        if self.signon:
+            self.signon.password_set(uid)
+            self._end_sessions(uid, "password_changed")
+        self.record("password", user_id=uid, reason=reason)
+        if self.password_notice and reason != "activated":  # the first password of an account is no news to tell
+            self.password_notice(user, reason)
 
     def revoke_sessions(self, uid: str) -> None:
         """POST /admin/users/{id}/sessions/revoke: every IdP session of the user ends (404 for an unknown user)."""

@@ -9,6 +9,12 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def iso_time(epoch_seconds: float) -> str:
+    """A time given in seconds since the epoch, as ``now_iso`` writes it."""
+    moment = datetime.fromtimestamp(int(epoch_seconds), timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def now_iso_ms() -> str:
     """Now, to the millisecond (sort keys of the provisioning log, where order within a second matters)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

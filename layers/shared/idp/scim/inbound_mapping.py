@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 from scim2_models import Email, EnterpriseUser, GroupMember, Meta, Name, PhoneNumber
 
+from idp.kernel.users import ACTIVE, SUSPENDED, is_active
 from idp.scim.server import POLICY, GroupResource, UserResource, dump
 
 # The resource as the source last wrote it is kept beside the directory's fields (`scim_document`), so what the
@@ -66,7 +67,7 @@ def user_resource(user: Mapping[str, Any], location: str) -> Any:
     resource = _from_document(UserResource, user.get("scim_document"))
     if resource is not None:
         resource.id, resource.external_id, resource.meta = user["id"], user.get("external_id"), _meta(user, "User", location)
-        active = user.get("state", "ACTIVE") == "ACTIVE"
+        active = is_active(user)
         # a source that never said (or removed) `active` created an active user: it reads as it wrote it
         resource.user_name, resource.active = user["username"], None if active and resource.active is None else active
         name = resource.name or Name()
@@ -87,7 +88,7 @@ def user_resource(user: Mapping[str, Any], location: str) -> Any:
         id=user["id"], external_id=user.get("external_id"), user_name=user["username"],
         name=Name(given_name=user.get("firstname"), family_name=user.get("lastname"),
                   formatted=" ".join(filter(None, (user.get("firstname"), user.get("lastname")))) or None),
-        display_name=user.get("displayname"), title=user.get("title"), active=user.get("state", "ACTIVE") == "ACTIVE",
+        display_name=user.get("displayname"), title=user.get("title"), active=is_active(user),
         emails=[Email(value=user["email"], type=Email.Type.work, primary=True)] if user.get("email") else None,
         phone_numbers=[PhoneNumber(value=user["phone"], type=PhoneNumber.Type.work)] if user.get("phone") else None,
         meta=_meta(user, "User", location),
@@ -128,7 +129,7 @@ def user_fields(resource: Any) -> dict[str, Any]:
         "phone": _work_phone(resource.phone_numbers),
         "employee_id": enterprise.employee_number,
         "department": enterprise.department,
-        "state": "SUSPENDED" if resource.active is False else "ACTIVE",
+        "state": SUSPENDED if resource.active is False else ACTIVE,
     }
     return fields
 

@@ -24,11 +24,13 @@ def admin_routers() -> tuple:
 
 
 def admin_function_routers() -> tuple:
-    """What the admin_api function serves: the admin API, and /account's password change (authorized by the IdP
-    session, not the admin token; out of the OpenAPI document), which writes the user as only this function may."""
+    """What the admin_api function serves: the admin API, /account's password change (authorized by the IdP
+    session, not the admin token; out of the OpenAPI document) and the password lifecycle's form submissions
+    (POST /password/forgot and /password/set), which write the user as only this function may."""
     from idp.web.account_password_routes import router as account_password_router
+    from idp.web.password_routes import router as password_router
 
-    return (*admin_routers(), account_password_router)
+    return (*admin_routers(), account_password_router, password_router)
 
 
 def admin_resolver():

@@ -7,8 +7,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from idp.bootstrap import container
 from idp.directory.apps import AppService, app_view
+from idp.directory.lifecycle import UserLifecycle
 from idp.directory.service import DirectoryService
 from idp.kernel.audit import API_ADMIN
+from idp.kernel.clock import iso_time
+from idp.kernel.errors import DomainError
+from idp.kernel.users import SUSPENDED
 from idp.web import api_models as api
 from idp.web.api_models import Cursor, Limit, ok
 from idp.web.auth import admin_middleware
@@ -29,6 +33,12 @@ def directory() -> DirectoryService:
     """The directory service, recording changes as the bearer-token admin from this request's client."""
     request = _request()
     return container().directory.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
+
+
+def lifecycle() -> UserLifecycle:
+    """Activation and reset links, recorded as the bearer-token admin from this request's client."""
+    request = _request()
+    return container().lifecycle.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
 
 
 def apps() -> AppService:
@@ -56,7 +66,23 @@ def _request() -> WebRequest:
 # ---------- users ----------
 @router.post("/admin/users", **doc("users", "Create a user", ok(201, api.UserView, "the user, with its id", 400, 409, 413)))
 def create_user(body: api.UserCreateBody):
-    return _created(directory().create_user(json_body(_request())))
+    fields = json_body(_request())
+    activate = isinstance(fields, dict) and fields.get("send_activation") is True
+    if activate and fields.get("state") == SUSPENDED:  # refused before anything is stored
+        raise DomainError(400, "invalid_field", "field 'send_activation': a suspended user cannot be sent an activation link")
+    user = directory().create_user(fields)
+    if activate:
+        lifecycle().send_activation(user["id"], _request().base_url)
+    return _created(user)
+
+
+@router.post("/admin/users/<user_id>/activation",
+             **doc("users", "Email the user an activation link (single use, valid 7 days; a newer one voids it)",
+                   ok(202, api.LinkSent, "the link was made and handed to the mail service", 404, 409)))
+def send_activation(user_id: str):
+    sent = lifecycle().send_activation(user_id, _request().base_url)
+    return Response(status_code=202, content_type="application/json", body={
+        "id": sent.uid, "expires_at": iso_time(sent.expires_at), "email_sent": sent.email_sent})
 
 
 @router.get("/admin/users", **doc("users", "List users", ok(200, api.UserPage, "a page of users", 400)))

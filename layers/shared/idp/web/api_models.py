@@ -216,6 +216,14 @@ class SourcePage(BaseModel):
     next_cursor: str | None
 
 
+class LinkSent(_View):
+    """An activation (or reset) link emailed: until when it works, and whether the mail service took the email."""
+
+    id: str = Field(description="the user's id")
+    expires_at: str = Field(description="when the link stops working (ISO 8601, UTC)")
+    email_sent: bool = Field(description="false: no sender is configured or the mail service refused it (see the logs)")
+
+
 class Health(_View):
     status: str
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from idp.web import account_routes, login_routes, passkey_routes, portal_routes, slo_routes, sso_routes
+from idp.web import account_routes, login_routes, passkey_routes, password_pages, portal_routes, slo_routes, sso_routes
 from idp.web.pages import guard
 from idp.web.request import current_request
 
@@ -51,6 +51,19 @@ def logout_post():
 @guard
 def portal():
     return portal_routes.portal(_request())
+
+
+# ---------- the password lifecycle's forms (contract section 9; their POSTs: web/password_routes) ----------
+@login_router.get("/password/forgot")
+@guard
+def password_forgot():
+    return password_pages.forgot_form(_request())
+
+
+@login_router.get("/password/set")
+@guard
+def password_set():
+    return password_pages.set_form(_request())
 
 
 # ---------- the account page and passkeys (contract section 7) ----------

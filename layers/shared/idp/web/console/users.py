@@ -21,7 +21,10 @@ SEARCH_SCAN_LIMIT = 2000  # users read at most by one search (the directory has 
 NOTICES = {"created": "User created.", "saved": "Changes saved.", "suspended": "User suspended; every session ended.",
            "activated": "User activated.", "revoked": "Every session of this user ended.", "deleted": "User deleted.",
            "group_added": "Added to the group.", "group_removed": "Removed from the group.",
-           "mfa_reset": "Every second factor of this user was removed and every session ended."}
+           "mfa_reset": "Every second factor of this user was removed and every session ended.",
+           "activation_sent": "Activation email sent: its link works once, for 7 days.",
+           "reset_sent": "Password reset email sent: its link works once, for 30 minutes.",
+           "mail_failed": "The link was made, but the email could not be sent (is a sender address configured?)."}
 
 
 def directory():
@@ -224,6 +227,27 @@ def activate_user(admin: Admin, uid: str):
 def revoke_sessions(admin: Admin, uid: str):
     admin.directory.revoke_sessions(uid)
     return see_other(f"/console/users/{uid}?done=revoked")
+
+
+def _send_link(admin: Admin, uid: str, activation: bool):
+    """The user is emailed a link to set their password (idp.directory.lifecycle), recorded as this administrator's."""
+    lifecycle = container().lifecycle.acting_as(admin.actor, admin.request.client_ip, admin.request.headers.get("user-agent"))
+    send = lifecycle.send_activation if activation else lifecycle.send_reset
+    sent = send(uid, admin.request.base_url)
+    done = ("activation_sent" if activation else "reset_sent") if sent.email_sent else "mail_failed"
+    return see_other(f"/console/users/{uid}?done={done}")
+
+
+@console_router.post("/console/users/<uid>/send-activation")
+@console_route(console_router)
+def send_activation(admin: Admin, uid: str):
+    return _send_link(admin, uid, activation=True)
+
+
+@console_router.post("/console/users/<uid>/send-reset")
+@console_route(console_router)
+def send_reset(admin: Admin, uid: str):
+    return _send_link(admin, uid, activation=False)
 
 
 @console_router.post("/console/users/<uid>/groups")
