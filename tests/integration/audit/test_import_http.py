@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.integration.test_lambda_handlers import load
 
-from idp_testing.lambda_events import LambdaContext, http_event
 from idp_testing.scim_server import ScimServer
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -23,17 +21,8 @@ def scim():
 
 
 @pytest.fixture
-def api(aws_env):
-    handler = load("admin_api")
-
-    def call(method, path, body=None, status=None):
-        answer = handler(http_event(method, path, body), LambdaContext())
-        payload = json.loads(answer["body"]) if answer.get("body") else None
-        if status is not None:
-            assert answer["statusCode"] == status, (method, path, answer["body"])
-        return payload
-
-    return call
+def api(admin_handler):
+    return admin_handler
 
 
 def sp_user(scim, username, given, family, **extra):

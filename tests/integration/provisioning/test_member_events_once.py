@@ -10,31 +10,12 @@ import json
 import boto3
 import pytest
 
-from idp_local.stack import load_function, repo_root
-from idp_testing.lambda_events import LambdaContext, http_event
-from idp_testing.scim_server import ScimServer
-
 STRONG = "Violet-Harbor-Lantern-42"
 
 
 @pytest.fixture
-def scim():
-    server = ScimServer(token="sp-token")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def api(aws_env):
-    handler = load_function(repo_root(), "admin_api")
-
-    def call(method, path, body=None, status=None):
-        answer = handler(http_event(method, path, body), LambdaContext())
-        if status is not None:
-            assert answer["statusCode"] == status, (method, path, answer["body"])
-        return json.loads(answer["body"]) if answer.get("body") else None
-
-    return call
+def api(admin_handler):
+    return admin_handler
 
 
 def receive_all(queue_url: str) -> list[dict]:
@@ -56,7 +37,7 @@ def test_the_members_of_a_bound_group_are_queued_once(api, scim, aws_env):
 
     api("POST", "/admin/apps", {"slug": "os", "label": "OS", "sp_entity_id": "os.example.com",
                                 "acs_urls": ["https://os.example.com/saml/acs"]}, 201)
-    api("PUT", "/admin/apps/os/provisioning", {"base_url": scim.base_url, "token": "sp-token", "enabled": True,
+    api("PUT", "/admin/apps/os/provisioning", {"base_url": scim.base_url, "token": "secret", "enabled": True,
                                                "group_management": True}, 200)
     group = api("POST", "/admin/groups", {"name": "engineering"}, 201)
     uids = [api("POST", "/admin/users", {"username": f"m{i}", "email": f"m{i}@example.com", "firstname": "Member",
