@@ -5,13 +5,17 @@ be read."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import boto3
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
+from idp_local.cfn import load_template, resources_of_type
 from idp_testing.stack import free_port, start_stack, stop_stack
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _healthz(stack) -> requests.Response:
@@ -34,7 +38,9 @@ def test_the_stack_runs_on_another_endpoint_and_healthz_follows_the_table(tmp_pa
         (table,) = ddb.list_tables()["TableNames"]  # created on that endpoint
         sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1",
                            aws_access_key_id="testing", aws_secret_access_key="testing")
-        assert len(sqs.list_queues()["QueueUrls"]) == 2  # the events queue and its DLQ
+        queues = {url.rsplit("/", 1)[-1].split("-local-", 1)[-1].removesuffix(".fifo")
+                  for url in sqs.list_queues()["QueueUrls"]}
+        assert queues == set(resources_of_type(load_template(ROOT / "template.yaml"), "AWS::SQS::Queue"))
         created = first.admin().post(f"{first.base_url}/admin/users", json={
             "username": "ext1", "email": "ext1@example.com", "firstname": "Ex", "lastname": "Ternal"}, timeout=15)
         assert created.status_code == 201, created.text
