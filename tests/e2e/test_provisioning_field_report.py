@@ -21,10 +21,12 @@ from idp_testing.stack import start_stack, stop_stack
 TOKEN = "field-report-scim-token-2b7e1c"
 RUNS = int(os.environ.get("FIELD_REPORT_RUNS", "20"))  # in a row, every other one strict; fewer only while developing
 # The target is 5 s (35 users created and two groups filled, 110 SCIM requests or so). This stack meets it
-# in most runs (20 in a row here: 2.98 / 3.60 / 4.24 s min / median / max), but in CI on this 2-core machine one
-# run of twenty took 5.8 s (run 17, strict SP): the bound holds what the stack holds without flaking, and the
-# test prints every run's time. On main 3511b39 the SP never got there without a reconcile (wrong after 30 s).
+# in every run on a quiet machine (20 in a row on 2026-12-07: 2.73 / 3.63 / 4.23 s min / median / max), but in CI
+# on this 2-core machine one run of twenty once took 5.8 s (strict SP): each run is held to 10 s so an outlier
+# under load does not flake, and the median to the 5 s target. The test prints every run's time. On main 3511b39
+# the SP never got there without a reconcile (wrong after 30 s).
 CONVERGE_SECONDS = 10.0
+TARGET_SECONDS = 5.0  # the target, held by the median of the runs
 STATUS_GRACE_SECONDS = 5.0  # after the SP matched: the last push is recording what the SP already holds
 
 
@@ -108,4 +110,7 @@ def test_field_report_converges_without_a_reconcile_twenty_runs_in_a_row(tmp_pat
             print(f"run {n}: converged {took[-1]:.1f} s after the last change", flush=True)
     finally:
         stop_stack(stack)
-    print(f"converged after {min(took):.2f} / {sorted(took)[len(took) // 2]:.2f} / {max(took):.2f} s (min / median / max)")
+    median = sorted(took)[len(took) // 2]
+    print(f"converged after {min(took):.2f} / {median:.2f} / {max(took):.2f} s (min / median / max)")
+    # Each run is held to CONVERGE_SECONDS (an outlier under load passes); the typical run to the 5 s.
+    assert median <= TARGET_SECONDS, f"median {median:.2f} s over the {TARGET_SECONDS} s target: {took}"
