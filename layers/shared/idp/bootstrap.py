@@ -356,6 +356,7 @@ class Container:
 
     @_part
     def engine(self) -> "Engine":
+        from idp.adapters.aws_faults import retry_after
         from idp.adapters.scim_client import ScimClient
         from idp.provisioning.engine import Engine
 
@@ -363,7 +364,7 @@ class Container:
         # In AWS every SCIM connection's peer address is checked (after DNS): internal targets are refused.
         factory = ScimClient if self.settings.idp_allow_local_targets else functools.partial(ScimClient, refuse_local=True)
         return Engine(self.store, self.provisioning_state, self.scim_tokens, client_factory=factory,
-                      timeout=timeout, on_exchange=self.metrics.exchange)
+                      timeout=timeout, on_exchange=self.metrics.exchange, aws_unavailable=retry_after)
 
     @_part
     def reconciler(self) -> "Reconciler":

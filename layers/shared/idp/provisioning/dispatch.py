@@ -238,6 +238,10 @@ class Dispatcher:
                 self._note_error(slug, part.error)
                 continue
             except Exception as exc:  # one app's failure, whatever it is, never skips the next app
+                if (wait := self.engine.aws_unavailable(exc)) is not None:  # ours, not the SP's: not counted
+                    log.warning("provisioning %s waits for AWS: %s", slug, type(exc).__name__, extra={"app": slug})
+                    errors.append((slug, RetryLater(f"AWS was unavailable while provisioning '{slug}'", float(wait))))
+                    continue
                 log.exception("provisioning %s failed unexpectedly", slug, extra={"app": slug})
                 failed = AppWorkFailed(f"{type(exc).__name__} while provisioning '{slug}': {str(exc)[:300]}")
                 self._note_error(slug, failed)

@@ -40,9 +40,12 @@ class Engine:
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         on_exchange: Callable[[str, Exchange], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        aws_unavailable: Callable[[BaseException], float | None] | None = None,
     ):
         self.directory = directory
         self.state = state
+        # Our own AWS (DynamoDB, SSM) throttled or down, as seconds to wait (None: not that): never the SP's failure.
+        self.aws_unavailable: Callable[[BaseException], float | None] = aws_unavailable or (lambda exc: None)
         self.budget = RetryBudget(sleep)
         self.clients = ScimClients(tokens, client_factory, timeout=timeout, on_exchange=on_exchange,
                                    retry_wait=self.budget.wait)

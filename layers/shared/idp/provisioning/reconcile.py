@@ -204,6 +204,10 @@ class Reconciler:
             try:
                 results[cfg.slug] = self.reconcile_app(cfg.slug)
             except Exception as exc:  # one app never skips the next (contract section 4)
+                if not isinstance(exc, ScimError) and self.engine.aws_unavailable(exc) is not None:  # ours: next run
+                    log.warning("reconcile of %s waits for AWS: %s", cfg.slug, type(exc).__name__, extra={"app": cfg.slug})
+                    results[cfg.slug] = {"result": "retry", "reason": "AWS was unavailable; the next run tries again"}
+                    continue
                 if not isinstance(exc, ScimError):
                     log.exception("reconcile of %s failed unexpectedly", cfg.slug, extra={"app": cfg.slug})
                     exc = BadAnswer(unexpected(cfg.slug, exc))
@@ -220,6 +224,8 @@ class Reconciler:
                 self.state.reset_app(slug)
             summary = self.reconcile_app(slug, force=confirm)
         except Exception as exc:  # whatever failed is the sync's answer (a SCIM error as is, else BadAnswer), never a 5xx
+            if not isinstance(exc, ScimError) and self.engine.aws_unavailable(exc) is not None:
+                raise  # our own AWS, not the SP: the admin API answers 503 with Retry-After (contract section 13)
             if not isinstance(exc, ScimError):
                 log.exception("sync of %s failed unexpectedly", slug, extra={"app": slug})
                 exc = BadAnswer(unexpected(slug, exc))
@@ -298,6 +304,8 @@ class Reconciler:
         try:
             out = self.engine.sync_user(slug, uid, force=True)
         except Exception as exc:  # a hostile answer is the SP's failure, never a 5xx of ours
+            if not isinstance(exc, ScimError) and self.engine.aws_unavailable(exc) is not None:
+                raise  # our own AWS, not the SP: the admin API answers 503 with Retry-After (contract section 13)
             if not isinstance(exc, ScimError):
                 log.exception("provisioning %s now failed unexpectedly", slug, extra={"app": slug})
                 exc = BadAnswer(unexpected(slug, exc))
