@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from idp.adapters import app_revisions as revisions
 from idp.adapters.directory_apps import AppRecords
 from idp.adapters.directory_keys import clean as _clean
+from idp.adapters.directory_keys import user_key
 from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
 from idp.adapters.read_scope import get_item, in_scope, prefetch, user_known
 from idp.adapters.released_names import LOGIN_NAMESPACE, ReleasedNames
@@ -134,6 +135,24 @@ class DirectoryStore(AppRecords, ReleasedNames, SourceRecords):
         }
         return new, put
 
+    def _versioned_update(self, key: dict, before: dict, fields: dict) -> tuple[dict, dict]:
+        """(the record with `fields` and the next version, the Update that writes just those attributes only over
+        the version `before` has): `_next_version` for a caller that already holds the record."""
+        new = {**before, **fields, "updated_at": now_iso(), "version": int(before.get("version", 1)) + 1}
+        names = {f"#a{i}": name for i, name in enumerate([*fields, "updated_at"])}
+        values = {f":a{i}": new[name] for i, name in enumerate([*fields, "updated_at"])}
+        sets = [f"#a{i} = :a{i}" for i in range(len(names))]
+        update = {
+            "Update": {
+                "TableName": self.table.name, "Key": key,
+                "UpdateExpression": "SET " + ", ".join([*sets, "#v = :next"]),
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {**names, "#v": "version"},
+                "ExpressionAttributeValues": {**values, ":v": before.get("version", 1), ":next": new["version"]},
+            }
+        }
+        return new, update
+
     # ---------- users ----------
     def create_user(self, fields: dict, password_hash: str | None, events_for, confirm_reuse: bool = False) -> dict:
         item, items, clashes = self._new_user(fields, password_hash, confirm_reuse)
@@ -226,20 +245,27 @@ class DirectoryStore(AppRecords, ReleasedNames, SourceRecords):
     def all_user_ids(self) -> list[str]:
         return self._gsi1_keys("USERS")
 
-    def update_user(self, uid: str, changes: dict, password_hash: str | None, events_for, confirm_reuse: bool = False) -> dict:
-        current = self.get_user_item(uid)
-        if not current:
-            raise not_found("user", uid)
-        new, put = self._next_version(current, {**changes, **({"password_hash": password_hash} if password_hash else {}),
-                                                **_owner_marks("user", uid, changes)})
-        items = [put]
+    def update_user(self, uid: str, changes: dict, password_hash: str | None, events_for, confirm_reuse: bool = False,
+                    before: dict | None = None) -> dict:
+        """`before`: the user as the caller just read it (`get_user`): the write is conditioned on its version
+        instead of reading the item again (an UpdateItem of the changed attributes, not a Put of the whole item)."""
+        fields = {**changes, **({"password_hash": password_hash} if password_hash else {}), **_owner_marks("user", uid, changes)}
+        if before is None:
+            current = self.get_user_item(uid)
+            if not current:
+                raise not_found("user", uid)
+            new, write = self._next_version(current, fields)
+        else:
+            current = before
+            new, write = self._versioned_update(user_key(uid), before, fields)
+        items = [write]
         clashes: list = ["the user changed concurrently; try again"]
-        before = {v.lower() for v, _ in _login_names(current["username"], current["email"])}
+        held = {v.lower() for v, _ in _login_names(current["username"], current["email"])}
         after = _login_names(new["username"], new["email"])
         for value, what in after:
-            if value.lower() not in before:
+            if value.lower() not in held:
                 self._claim(items, clashes, value, what, uid, confirm_reuse)
-        for value in before - {v.lower() for v, _ in after}:
+        for value in held - {v.lower() for v, _ in after}:
             released = [self._unique_delete(LOGIN_NAMESPACE, value), *self._release(value, uid)]
             items += released
             clashes += [None] * len(released)

@@ -188,7 +188,7 @@ class DirectoryService:
         captured, events_for = self._capture(lambda u: [event("user.updated", u["id"], version=u["version"])])
         stored = {**data, "password_set_at": self._now_ms()} if password is not None else data
         user = self.store.update_user(uid, stored, hash_password(password) if password is not None else None, events_for,
-                                      confirm_reuse=confirm_reuse)
+                                      confirm_reuse=confirm_reuse, before=before)
         self.publish(captured)
         # What the change changed (the console's form sends every field), with the values before and after.
         changed, values = value_changes({**before, "roles": before.get("roles") or []},
