@@ -138,13 +138,15 @@ def _cold(r: dict, t: Targets, out: list[str]) -> None:
                 missed.append(name)
     out.append("")
     profiles = r.get("import_profiles") or {}
-    # The functions that missed, else the two largest: what is left to cut, and where it comes from.
+    # The functions that missed and the largest (which may have no target), else the two largest: what is left to
+    # cut, and where it comes from.
     largest = sorted((n for n in FUNCTIONS if r.get(n)), key=lambda n: -r[n]["median_ms"])[:2]
-    shown = missed or largest
+    extra = [n for n in largest[:1] if n not in missed]
+    shown = missed + extra if missed else largest
     if shown and profiles:
+        which = ("the functions over their target" + (" and the largest" if extra else "")) if missed else "the two largest"
         out.append("**What costs the time** (`python -X importtime`, which inflates the totals; read it for shares). "
-                   f"Self time summed per top-level package, and which of our modules first imported it, for "
-                   f"{'the functions over their target' if missed else 'the two largest'}:\n")
+                   f"Self time summed per top-level package, and which of our modules first imported it, for {which}:\n")
         for name in shown:
             p = profiles.get(name)
             if not p:
