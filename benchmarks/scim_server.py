@@ -8,11 +8,12 @@ process of its own (as section 5's), sequential over one kept-alive connection, 
 server for the GIL; it checks every answer's status (and the fields a kind names) and times each request from send
 to the body read.
 
-One identity source (`POST /admin/sources`) and its token; then, per kind, a run of W untimed requests (on users of
-their own) and a run of N timed and counted ones: the SCIM user create (`POST /Users`, a new user each), the admin
-API's user create as the reference (`POST /admin/users`, a new user each), the filtered GET (`GET
-/Users?filter=userName eq "..."`, each created user once, all of them there), the GET by id, and the deactivation
-(`PATCH` `active` false, RFC 7644's form). Calls per request are the run's calls divided by N.
+One identity source (`POST /admin/sources`) and its token; then five kinds of request: the SCIM user create (`POST
+/Users`, a new user each), the admin API's user create as the reference (`POST /admin/users`, a new user each), the
+filtered GET (`GET /Users?filter=userName eq "..."`, each created user once), the GET by id, and the deactivation
+(`PATCH` `active` false, RFC 7644's form). A round sends each kind in turn, a client run each, on a chunk of users:
+one untimed round on W users of its own, then N users in ROUNDS timed and counted rounds, so drift on the shared
+machine hits every kind alike. Calls per request are a kind's counted calls divided by its N requests.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from urllib.parse import urlencode
 from .common import ROOT, summary_ms
 
 WARMUP = 10
+ROUNDS = 5
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -115,10 +117,27 @@ def op_difference(row: dict[str, Any], reference: dict[str, Any]) -> dict[str, f
     return {op: d for op, d in diff.items() if abs(d) >= 0.05}
 
 
+def rounds(names: list[str], count: int) -> list[list[str]]:
+    """`names` in `count` consecutive chunks, as even as can be and none empty (fewer when there are fewer names)."""
+    count = max(1, min(count, len(names)))
+    size, extra = divmod(len(names), count)
+    out, start = [], 0
+    for k in range(count):
+        end = start + size + (1 if k < extra else 0)
+        out.append(names[start:end])
+        start = end
+    return out
+
+
+def _named(kind: str, names: list[str]) -> list[str]:
+    """The users a kind works on: the SCIM kinds on the source's, the admin API's create on users of its own."""
+    return [("admin" if kind == "admin_create" else "scim") + name for name in names]
+
+
 def run(n: int = 200, warmup: int = WARMUP) -> dict[str, Any]:
     import boto3
 
-    from .aws_calls import CallCounter, InProcessStack
+    from .aws_calls import CallCounter, InProcessStack, Tally
 
     boto3.setup_default_session()
     counter = CallCounter()
@@ -128,24 +147,29 @@ def run(n: int = 200, warmup: int = WARMUP) -> dict[str, Any]:
     try:
         base = stack.base
         source = stack.admin("POST", "/admin/sources", {"name": "Bench HR"}).json()
-        scim_headers = {"Authorization": f"Bearer {source['token']}", "Content-Type": "application/scim+json"}
-        admin_headers = {"Authorization": f"Bearer {stack.stack.config.admin_token}", "Content-Type": "application/json"}
-        warm = [f"scimwarm{i}" for i in range(min(warmup, n))]
-        timed = [f"scimbench{i}" for i in range(n)]
-        admins = ([f"adminwarm{i}" for i in range(min(warmup, n))], [f"adminbench{i}" for i in range(n)])
+        headers = {"scim": {"Authorization": f"Bearer {source['token']}", "Content-Type": "application/scim+json"},
+                   "admin": {"Authorization": f"Bearer {stack.stack.config.admin_token}", "Content-Type": "application/json"}}
+        kinds = [kind for kind, _label, _target in KINDS]
         ids: dict[str, str] = {}
-        rows: dict[str, Any] = {}
-        for kind in (k for k, _label, _target in KINDS):
-            headers = admin_headers if kind == "admin_create" else scim_headers
-            names = admins if kind == "admin_create" else (warm, timed)
-            first = _client(headers, requests_for(kind, base, names[0], ids))
-            counter.take()  # the untimed run's calls are not counted
-            got = _client(headers, requests_for(kind, base, names[1], ids))
-            rows[kind] = summarize(got["seconds"], counter.take().to_dict())
-            if kind == "create":
-                ids.update(zip(warm, first["ids"]))
-                ids.update(zip(timed, got["ids"]))
-        return {"n": n, "warmup": len(warm), "rows": rows}
+        seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
+        tallies = {kind: Tally() for kind in kinds}
+        warm = [f"warm{i}" for i in range(min(warmup, n))]
+        chunks = rounds([f"bench{i}" for i in range(n)], ROUNDS)
+        # The untimed round first, then the timed ones: each round every kind in turn, so drift on the shared machine
+        # hits all kinds alike. A kind's calls are what the counter saw during its client's run.
+        for timed, chunk in [(False, warm)] + [(True, c) for c in chunks]:
+            for kind in kinds:
+                names = _named(kind, chunk)
+                counter.take()
+                got = _client(headers["admin" if kind == "admin_create" else "scim"], requests_for(kind, base, names, ids))
+                tally = counter.take()
+                if kind == "create":
+                    ids.update(zip(names, got["ids"]))
+                if timed:
+                    seconds[kind] += got["seconds"]
+                    tallies[kind].add(tally)
+        rows = {kind: summarize(seconds[kind], tallies[kind].to_dict()) for kind in kinds}
+        return {"n": n, "warmup": len(warm), "rounds": len(chunks), "rows": rows}
     finally:
         stack.stop()
 
@@ -161,11 +185,12 @@ def render(r: dict[str, Any], out: list[str], t: Any = None) -> None:
     rows = r["rows"]
     out.append("The local stack in the benchmark's process (moto on loopback, the demo directory, the `/scim/v2` routes "
                "ScimServerFunction serves, no consumer loop), one identity source and its token; the client in a process "
-               "of its own, sequential over one kept-alive connection, every answer's status checked. Each kind: "
-               f"{r['warmup']} untimed requests on users of their own, then {r['n']} timed ones, a user each (the "
-               f"filtered GETs find each of the {r['n'] + r['warmup']} users the source created, among the demo's). AWS "
-               "calls are counted with section 7's botocore hooks over the timed run and divided by its requests; the "
-               "events a write queues are the SQS column.\n")
+               "of its own, sequential over one kept-alive connection, every answer's status checked. A round sends "
+               "each kind in turn on a chunk of users (a SCIM create, the admin API's create of users of its own, the "
+               "filtered GET and the GET by id of each user the SCIM create made, its deactivation): one untimed round of "
+               f"{r['warmup']} users, then {r['n']} users in {r.get('rounds', 1)} timed rounds, so drift on the shared "
+               "machine hits every kind alike. AWS calls are counted with section 7's botocore hooks over the timed "
+               "rounds and divided by the requests; the events a write queues are the SQS column.\n")
     out.append("| request | runs | p50 | p95 | target | DynamoDB calls | read units | write units | SQS | calls by operation |")
     out.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---|")
     for kind, label, target in KINDS:

@@ -16,7 +16,7 @@ TALLY = {"ops": {"dynamodb.GetItem": 40, "dynamodb.TransactWriteItems": 20, "sqs
 
 def _results(rows: dict) -> dict:
     return {"quick": True, "sizes": {}, "machine": {}, "versions": {}, "started": "now", "total_s": 1.0,
-            "scim": {"n": 20, "warmup": 3, "rows": rows}}
+            "scim": {"n": 20, "warmup": 3, "rounds": 5, "rows": rows}}
 
 
 def test_a_run_becomes_a_row_of_percentiles_and_calls_per_request():
@@ -38,6 +38,7 @@ def test_the_report_has_a_row_per_kind_the_admin_reference_and_the_p50s_in_the_t
     text = render(_results({"create": create, "admin_create": admin, "filter": found}))
     lines = text.splitlines()
     assert "## 10. SCIM server of the identity sources: a request's p50 and its AWS calls" in lines
+    assert "one untimed round of 3 users, then 20 users in 5 timed rounds" in text
     assert ("| `POST /scim/v2/Users` (user create) | 20 | 21.0 ms | 30.0 ms | reported | 3.0 | 1.2 | 3.0 | 1.0 | "
             "GetItem 2.0, TransactWriteItems 1.0, SendMessage 1.0 |") in lines
     assert ('| `GET /scim/v2/Users?filter=userName eq "…"` (filtered GET) | 20 | 4.0 ms | 4.0 ms | reported | 1.0 | 0.5 | '
@@ -75,3 +76,10 @@ def test_each_kind_sends_the_request_it_is_named_after():
     assert admin["url"] == "http://x/admin/users" and json.loads(admin["body"])["username"] == "ada"
     with pytest.raises(ValueError, match="unknown kind"):
         scim_server.requests_for("delete", "http://x", ["ada"], ids)
+
+
+def test_the_users_are_split_into_rounds_in_order_none_empty():
+    names = [f"u{i}" for i in range(7)]
+    assert scim_server.rounds(names, 3) == [["u0", "u1", "u2"], ["u3", "u4"], ["u5", "u6"]]
+    assert scim_server.rounds(names[:2], 5) == [["u0"], ["u1"]]
+    assert sum(scim_server.rounds([f"u{i}" for i in range(200)], 5), []) == [f"u{i}" for i in range(200)]
