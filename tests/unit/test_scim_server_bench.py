@@ -21,7 +21,7 @@ def _results(rows: dict) -> dict:
 
 def test_a_run_becomes_a_row_of_percentiles_and_calls_per_request():
     seconds = [i / 1000 for i in range(1, 21)]  # 1 ms .. 20 ms
-    row = scim_server.summarize(seconds, TALLY)
+    row = scim_server.summarize(seconds, TALLY, aws_seconds=0.1)
     assert row["n"] == 20
     assert row["median_ms"] == pytest.approx(10.5)
     assert row["p95_ms"] == pytest.approx(19.0)  # nearest rank: the 19th of 20
@@ -29,21 +29,22 @@ def test_a_run_becomes_a_row_of_percentiles_and_calls_per_request():
     assert row["dynamodb"] == 3.0 and row["sqs"] == 1.0
     assert row["rru"] == pytest.approx(1.25) and row["wru"] == 3.0
     assert row["ops"] == {"dynamodb.GetItem": 2.0, "dynamodb.TransactWriteItems": 1.0, "sqs.SendMessage": 1.0}
+    assert row["aws_ms"] == pytest.approx(5.0)  # 100 ms in AWS calls over 20 requests
 
 
 def test_the_report_has_a_row_per_kind_the_admin_reference_and_the_p50s_in_the_targets():
-    create = scim_server.summarize([0.012] * 10 + [0.030] * 10, TALLY)  # p50 21 ms, p95 30 ms
+    create = scim_server.summarize([0.012] * 10 + [0.030] * 10, TALLY, 0.16)  # p50 21 ms, p95 30 ms, 8 ms in AWS
     admin = scim_server.summarize([0.010] * 20, {**TALLY, "dynamodb": 40, "ops": {"dynamodb.GetItem": 40}})
     found = scim_server.summarize([0.004] * 20, {"ops": {"dynamodb.Query": 20}, "rru": 10.0, "wru": 0.0, "dynamodb": 20, "sqs": 0})
     text = render(_results({"create": create, "admin_create": admin, "filter": found}))
     lines = text.splitlines()
     assert "## 10. SCIM server of the identity sources: a request's p50 and its AWS calls" in lines
     assert "one untimed round of 3 users, then 20 users in 5 timed rounds" in text
-    assert ("| `POST /scim/v2/Users` (user create) | 20 | 21.0 ms | 30.0 ms | reported | 3.0 | 1.2 | 3.0 | 1.0 | "
+    assert ("| `POST /scim/v2/Users` (user create) | 20 | 21.0 ms | 30.0 ms | reported | 8.0 ms | 3.0 | 1.2 | 3.0 | 1.0 | "
             "GetItem 2.0, TransactWriteItems 1.0, SendMessage 1.0 |") in lines
-    assert ('| `GET /scim/v2/Users?filter=userName eq "…"` (filtered GET) | 20 | 4.0 ms | 4.0 ms | reported | 1.0 | 0.5 | '
+    assert ('| `GET /scim/v2/Users?filter=userName eq "…"` (filtered GET) | 20 | 4.0 ms | 4.0 ms | reported | 0.0 ms | 1.0 | 0.5 | '
             "0.0 | 0.0 | Query 1.0 |") in lines
-    assert any(line.startswith("| reference: `POST /admin/users` (the admin API's user create) | 20 | 10.0 ms | 10.0 ms | – | 2.0 |")
+    assert any(line.startswith("| reference: `POST /admin/users` (the admin API's user create) | 20 | 10.0 ms | 10.0 ms | – | 0.0 ms | 2.0 |")
                for line in lines)
     assert not any("GET /scim/v2/Users/{id}" in line for line in lines)  # a kind not measured has no row
     assert ("A SCIM user create takes **2.10×** the admin API's (p50 21.0 ms against 10.0 ms), with +1.0 DynamoDB calls a "
@@ -83,3 +84,22 @@ def test_the_users_are_split_into_rounds_in_order_none_empty():
     assert scim_server.rounds(names, 3) == [["u0", "u1", "u2"], ["u3", "u4"], ["u5", "u6"]]
     assert scim_server.rounds(names[:2], 5) == [["u0"], ["u1"]]
     assert sum(scim_server.rounds([f"u{i}" for i in range(200)], 5), []) == [f"u{i}" for i in range(200)]
+
+
+def test_the_aws_clock_sums_the_time_of_each_call_of_the_session():
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        clock = scim_server.AwsClock()
+        clock.install(session)  # before the client is made: a client copies the session's hooks when it is made
+        ddb = session.client("dynamodb")
+        ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        assert clock.take() > 0  # the CreateTable
+        for _ in range(3):
+            ddb.get_item(TableName="t", Key={"pk": {"S": "x"}})
+        taken = clock.take()
+    assert 0 < taken < 30
+    assert clock.take() == 0.0  # taken once
