@@ -1,6 +1,7 @@
 """Shared helpers: statistics, timing, the machine and versions, quick mode."""
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
@@ -24,7 +25,9 @@ def percentile(values: list[float], p: float) -> float:
     if not values:
         raise ValueError("no values")
     ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    # The smallest value with at least p % of the values at or below it: rank ceil(p/100 * n), 1-based.
+    # (round(x + 0.5) was here: Python rounds halves to even, so every odd rank came out one too high.)
+    k = max(0, min(len(ordered) - 1, math.ceil(p * len(ordered) / 100) - 1))
     return ordered[k]
 
 

@@ -214,3 +214,23 @@ def test_csv_import_is_measured_on_the_local_stack():
 
     render(r, out)
     assert any("users applied per second" in line for line in out)
+
+
+def test_scim_server_requests_are_timed_and_counted():
+    """The SCIM server's section runs the stack in a process of its own too; every kind of request answered as
+    expected (the client checks each status), timed, and its AWS calls counted."""
+    from benchmarks import scim_server
+
+    r = _in_own_process("scim_server", 2)
+    assert r["n"] == 2 and r["warmup"] == 2
+    for kind, _label, _target in scim_server.KINDS:
+        row = r["rows"][kind]
+        _timing(row)
+        assert row["dynamodb"] >= 1 and _number(row["aws_ms"]) and row["aws_ms"] > 0, (kind, row)
+    for kind in ("create", "admin_create", "deactivate"):
+        assert r["rows"][kind]["wru"] > 0 and r["rows"][kind]["sqs"] >= 1, (kind, r["rows"][kind])  # a write queues its event
+    for kind in ("filter", "get"):
+        assert r["rows"][kind]["wru"] == 0, (kind, r["rows"][kind])  # a read writes nothing
+    out: list[str] = []
+    scim_server.render(r, out)
+    assert any(line.startswith("| `POST /scim/v2/Users` (user create) | 2 |") for line in out)
