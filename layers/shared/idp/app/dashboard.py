@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 from aws_lambda_powertools import Logger
 
 from idp.app.ports import AppListing, AuditReader
-from idp.app.provisioning_admin import ProvisioningAdmin
 from idp.app.provisioning_results import ProvisioningStatus
 from idp.kernel.audit_log import AuditQuery
 from idp.provisioning.ports import EventQueueStats, QueueDepths
@@ -18,6 +17,12 @@ from idp.provisioning.ports import EventQueueStats, QueueDepths
 log = Logger(child=True)
 
 FAILURE_WINDOW_SECONDS = 24 * 3600
+
+
+class ProvisioningStatuses(Protocol):
+    def status(self, slug: str) -> ProvisioningStatus:
+        """The app's provisioning status (`idp.app.provisioning_admin.ProvisioningAdmin.status`)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class Overview:
 class Dashboard:
     """The dashboard's reads; each part that cannot be read is shown as unavailable, never fails the page."""
 
-    def __init__(self, directory: AppListing, provisioning: ProvisioningAdmin, audit: AuditReader,
+    def __init__(self, directory: AppListing, provisioning: ProvisioningStatuses, audit: AuditReader,
                  queues: EventQueueStats, clock: Callable[[], float] = time.time) -> None:
         self.directory = directory
         self.provisioning = provisioning
