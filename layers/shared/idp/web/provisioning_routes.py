@@ -14,7 +14,6 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from idp.app.provisioning_results import SyncQueued
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
 from idp.web import api_models as api
@@ -66,6 +65,8 @@ def test_connection(slug: str, body: TestOptions = None):
 
 @router.post("/admin/apps/<slug>/provisioning/sync", **doc("Reconcile the app now", {**ok(200, api.SyncResult, "the sync's summary", 400, 404, 409, 413, 503), 202: {"description": "queued", "content": {"application/json": {"model": api.SyncResult}}}}))
 def sync_app(slug: str, body: SyncOptions = None):
+    from idp.app.provisioning_results import SyncQueued  # with the first request, not at the admin function's cold start
+
     opts = _options({"confirm": bool, "async": bool})
     done = container().provisioning_admin.sync(slug, confirm=bool(opts.get("confirm")), queued=bool(opts.get("async")))
     if isinstance(done, SyncQueued):

@@ -4,13 +4,17 @@ provisioning one user on demand) and its Provisioning log tab. Through AppServic
 the provisioning admin use case (idp.app.provisioning_admin), as the admin API's provisioning routes."""
 from __future__ import annotations
 
-from idp.app.provisioning_results import ProvisionResult
+from typing import TYPE_CHECKING
+
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
 from idp.web.console.apps import app_context
 from idp.web.console.fields import FormErrors, checked, key_values, page_size, text
 from idp.web.console.guard import Admin, console_route, page, see_other
 from idp.web.console.router import console_router, get_app
+
+if TYPE_CHECKING:  # the use case's results load with the first request that needs them
+    from idp.app.provisioning_results import ProvisionResult
 
 FIELDS = ("base_url", "token", "group_management", "dialect", "matching_attribute", "deprovision", "test_email", "user",
           "attribute_mapping", "max_deprovision_share", "deprovision_guard_min")
