@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.secrets import SecretStore
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
+    from idp.app.dashboard import Dashboard
+    from idp.app.provisioning_admin import ProvisioningAdmin
+    from idp.app.sp_import import SpImport
     from idp.directory.apps import AppService
     from idp.directory.inbound import InboundService
     from idp.directory.lifecycle import UserLifecycle
@@ -371,6 +374,32 @@ class Container:
         from idp.provisioning.reconcile import Reconciler
 
         return Reconciler(self.engine, self.breaker)
+
+    @_part
+    def provisioning_admin(self) -> "ProvisioningAdmin":
+        """Provisioning admin of an app (idp.app.provisioning_admin): the admin API's routes and the console's tabs."""
+        from idp.adapters.read_scope import request_reads
+        from idp.app.provisioning_admin import ProvisioningAdmin
+
+        return ProvisioningAdmin(self.reconciler, self.publisher, self.store, self.provisioning_state.log_store,
+                                 request_reads)
+
+    @_part
+    def dashboard(self) -> "Dashboard":
+        """The console's dashboard (idp.app.dashboard), the queues' depths read from SQS."""
+        from idp.adapters.event_queue_stats import SqsQueueStats
+        from idp.app.dashboard import Dashboard
+
+        queues = SqsQueueStats(self.sqs, self.settings.events_queue_url, self.settings.dlq_url)
+        return Dashboard(self.store, self.provisioning_admin, self.audit, queues)
+
+    @_part
+    def sp_import(self) -> "SpImport":
+        """The import of the users an SP already holds (idp.app.sp_import), its reports in the directory table."""
+        from idp.adapters.import_reports import DynamoImportReports
+        from idp.app.sp_import import SpImport
+
+        return SpImport(self.store, self.directory, self.engine, DynamoImportReports(self.table), self.publisher)
 
     @_part
     def consumer(self) -> "Consumer":

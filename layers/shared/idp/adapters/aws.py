@@ -7,8 +7,9 @@ Gateway's 29 s):
   SQS-driven functions need no more, because a failed message comes back after its visibility timeout.
 - 2 s to connect and 5 s to read, per attempt: every call the product makes is a single-item or one-page
   operation that DynamoDB, SQS, SSM and Secrets Manager answer in milliseconds.
-- A deadline per request or invocation (`aws_deadline`): no attempt starts after it (`AwsDeadline`), so a web
-  function answers its 503 before its own 15 s timeout (which API Gateway would turn into a 500).
+- A deadline per request or invocation (`idp.kernel.faults.deadline`): no attempt starts after it (`DeadlineSpent`,
+  here also called `AwsDeadline`), so a web function answers its 503 before its own 15 s timeout (which API
+  Gateway would turn into a 500).
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import threading
 import boto3
 from botocore.config import Config
 
-from idp.adapters.aws_deadline import AwsDeadline, aws_deadline, check_deadline
+from idp.kernel.faults import DeadlineSpent as AwsDeadline
+from idp.kernel.faults import check_deadline
+from idp.kernel.faults import deadline as aws_deadline
 
 __all__ = ["AwsClients", "AwsDeadline", "aws_deadline"]
 

@@ -1,9 +1,10 @@
 """Which failures are AWS being unavailable (throttling, a 5xx, no answer, the request's deadline spent),
 and how long a client should wait before trying again: the web answers those with a 503 and Retry-After
-(contract section 13), never a 500."""
+(contract section 13), never a 500. `idp.adapters` teaches `idp.kernel.faults.retry_after` this classification
+when it is imported, so the web asks the kernel."""
 from __future__ import annotations
 
-from idp.adapters.aws_deadline import AwsDeadline
+from idp.kernel.faults import OUTAGE_RETRY_SECONDS, ServiceUnavailable
 
 THROTTLED = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
@@ -15,7 +16,7 @@ UNAVAILABLE = frozenset({
     "ServiceUnavailableError", "InternalServiceError",
 })
 THROTTLE_RETRY_SECONDS = 2
-OUTAGE_RETRY_SECONDS = 5
+__all__ = ["OUTAGE_RETRY_SECONDS", "THROTTLE_RETRY_SECONDS", "retry_after"]
 
 
 def retry_after(exc: BaseException, _depth: int = 0) -> int | None:
@@ -24,8 +25,8 @@ def retry_after(exc: BaseException, _depth: int = 0) -> int | None:
     import this module, and its cold start does not pay for botocore before a request needs it.)"""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    if isinstance(exc, AwsDeadline):
-        return OUTAGE_RETRY_SECONDS
+    if isinstance(exc, ServiceUnavailable):  # the request's deadline spent (idp.kernel.faults.DeadlineSpent)
+        return exc.retry_after
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {}) or {}
         code = str(error.get("Code", ""))

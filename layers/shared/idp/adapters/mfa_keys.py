@@ -13,14 +13,13 @@ import threading
 from aws_lambda_powertools import Logger
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from idp.signon.mfa.ports import SealKeyUnavailable
+
 log = Logger(child=True)
 
 SEED_KEY_NAME = "apps/_signon/signing-keys/mfa-seed-key"
 _VERSION = "v1"
-
-
-class SealKeyUnavailable(RuntimeError):
-    """The key does not exist yet and this process may not create it."""
+__all__ = ["SEED_KEY_NAME", "SealKeyUnavailable", "SeedSealer"]
 
 
 class SeedSealer:

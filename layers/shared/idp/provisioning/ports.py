@@ -7,6 +7,7 @@ the in-memory fakes of the test support in dev/."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import AbstractSet, Callable, Iterator, Protocol, runtime_checkable
 
 from idp.scim.protocol import Exchange, ScimResponse
@@ -244,6 +245,33 @@ class ProvisioningLog(Protocol):
 
     def read_log_page(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
                       limit: int = 50, start_key: dict | None = None) -> tuple[list[dict], dict | None]: ...
+
+
+@dataclass(frozen=True)
+class QueueDepths:
+    """Messages waiting in the change-event queue, being pushed now, and in its dead-letter queue (None: unreadable)."""
+
+    backlog: int | None = None
+    in_flight: int | None = None
+    dead_letters: int | None = None
+
+
+class EventQueueStats(Protocol):
+    def depths(self) -> QueueDepths:
+        """The queues' approximate counts now; what cannot be read is None (never raises: a convenience)."""
+        ...
+
+
+class ImportReportStore(Protocol):
+    """The SP user import's match reports (idp.provisioning.import_report), kept a few days for their confirmation."""
+
+    def put(self, slug: str, rid: str, report: dict) -> None: ...
+
+    def get(self, slug: str, rid: str) -> dict | None:
+        """The report and when it was confirmed (``confirmed_at``; None when unknown or expired)."""
+
+    def mark_confirmed(self, slug: str, rid: str) -> bool:
+        """Mark the report confirmed; False when it already was."""
 
 
 class ProvisioningState(WriteBuffer, MappingStore, ClaimStore, LeaseStore, AppStatusStore, AccessSnapshots,

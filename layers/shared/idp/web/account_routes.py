@@ -120,7 +120,7 @@ def totp_begin(request: WebRequest) -> Response:
         return refused
     if not totp_allowed():
         return _page(current, status=403, error=TOTP_OFF, resume=_resume_of(request, current))
-    from idp.adapters.mfa_keys import SealKeyUnavailable
+    from idp.signon.mfa.ports import SealKeyUnavailable
 
     try:
         setup = container().mfa.begin_totp(current.uid, current.user.get("email") or current.user["username"])

@@ -10,8 +10,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
-from idp.adapters.aws_faults import retry_after
 from idp.kernel.errors import DomainError
+from idp.kernel.faults import retry_after
 from idp.saml.errors import SamlRequestError
 from idp.web.forms import PAGE_CSP, render
 

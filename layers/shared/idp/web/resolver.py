@@ -14,9 +14,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.http_resolver import MockLambdaContext, _RequestState
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
-from idp.adapters.aws_deadline import aws_deadline
-from idp.adapters.aws_faults import retry_after
 from idp.kernel.errors import DomainError
+from idp.kernel.faults import deadline, retry_after
 
 log = Logger(child=True)
 
@@ -138,7 +137,7 @@ class HttpApiResolver(APIGatewayHttpResolver):
     """powertools' HTTP API resolver, with the security headers on every response."""
 
     def resolve(self, event, context):
-        with aws_deadline(request_deadline(context)):
+        with deadline(request_deadline(context)):
             return with_security_headers(super().resolve(event, context))
 
 
@@ -209,7 +208,7 @@ class LocalHttpResolver(HttpResolverLocal):
                               context=self._startup_state.context.copy())
         token = self._request_state.set(state)
         try:
-            with aws_deadline(LOCAL_DEADLINE_SECONDS):
+            with deadline(LOCAL_DEADLINE_SECONDS):
                 return with_security_headers(self.resolve(event, state.lambda_context))
         finally:
             self._request_state.reset(token)

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from boto3.dynamodb.conditions import Attr, Key
 
+from idp.adapters.dynamo import decode_cursor, encode_cursor
 from idp.adapters.provisioning.buffer import DynamoWriteBuffer
 from idp.adapters.provisioning.items import plain
 from idp.kernel.audit import AuditEvent, AuditSink, NullAudit
@@ -63,6 +64,13 @@ class DynamoProvisioningLog:
                  limit: int = 50) -> list[dict]:
         """Newest first; expired entries (TTL not yet enforced) are skipped."""
         return self.read_log_page(slug, user_id=user_id, group_id=group_id, limit=limit)[0]
+
+    def log_page(self, slug: str, *, user_id: str | None = None, group_id: str | None = None, limit: int = 50,
+                 cursor: str | None = None) -> tuple[list[dict], str | None]:
+        """One page of the log behind an opaque cursor (idp.app.ports.LogPages): the key to continue from, encoded."""
+        items, last = self.read_log_page(slug, user_id=user_id, group_id=group_id, limit=limit,
+                                         start_key=decode_cursor(cursor))
+        return items, encode_cursor(last)
 
     def read_log_page(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
                       limit: int = 50, start_key: dict | None = None) -> tuple[list[dict], dict | None]:

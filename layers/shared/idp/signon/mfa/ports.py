@@ -54,6 +54,10 @@ class MfaStore(Protocol):
         """True once for a live challenge issued for this purpose and binding (atomic)."""
 
 
+class SealKeyUnavailable(RuntimeError):
+    """The seal key does not exist yet and this process may not create it (a `SeedSealer` raises it)."""
+
+
 class SeedSealer(Protocol):
     def seal(self, secret: str, context: str) -> str:
         """Encrypt a TOTP seed bound to ``context`` (user and factor id)."""

@@ -1,18 +1,20 @@
 """An app's Identity Management tab (Base URL, Token Key write-only, the group-management checkbox,
 dialect, matching attribute, deprovisioning; Test Connection, Activate, Save; the status; Sync now and
 provisioning one user on demand) and its Provisioning log tab. Through AppService.put_provisioning and
-the reconciler, as the admin API's provisioning routes."""
+the provisioning admin use case (idp.app.provisioning_admin), as the admin API's provisioning routes."""
 from __future__ import annotations
 
-from idp.adapters.dynamo import decode_cursor, encode_cursor
+from typing import TYPE_CHECKING
+
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
-from idp.kernel.events import event
 from idp.web.console.apps import app_context
-from idp.web.console.dashboard import provisioning_status
 from idp.web.console.fields import FormErrors, checked, key_values, page_size, text
 from idp.web.console.guard import Admin, console_route, page, see_other
 from idp.web.console.router import console_router, get_app
+
+if TYPE_CHECKING:  # the use case's results load with the first request that needs them
+    from idp.app.provisioning_results import ProvisionResult
 
 FIELDS = ("base_url", "token", "group_management", "dialect", "matching_attribute", "deprovision", "test_email", "user",
           "attribute_mapping", "max_deprovision_share", "deprovision_guard_min")
@@ -69,7 +71,7 @@ def im_page(admin: Admin, slug: str, *, status: int = 200, errors: FormErrors | 
     shown = dict(values) if values is not None else _shown(prov)
     shown.pop("token", None)  # never echoed, not even what was just typed
     return page(status, "console/app_im.html", admin, tab="im", values=shown, errors=errors, prov=prov,
-                status=provisioning_status(slug), notice=notice, result=result, provisioned=provisioned,
+                status=container().provisioning_admin.status(slug), notice=notice, result=result, provisioned=provisioned,
                 choices=CHOICES, **ctx)
 
 
@@ -101,8 +103,7 @@ def save_identity_management(admin: Admin, slug: str):
     if op != "test":
         done = {"activate": "activated", "deactivate": "deactivated"}.get(op, "saved")
         return see_other(f"/console/apps/{slug}/identity-management?done={done}")
-    reconciler = container().reconciler
-    result = reconciler.activation_test(slug, email) if email else reconciler.test_connection(slug)
+    result = container().provisioning_admin.test_connection(slug, full=bool(email), test_email=email)
     return im_page(admin, slug, result=result, values={**dict(form), "token": ""},
                    notice="Settings saved; the connection test ran.")
 
@@ -116,11 +117,7 @@ def _is_email(value: str) -> bool:
 @console_router.post("/console/apps/<slug>/provisioning/sync")
 @console_route(console_router)
 def sync_now(admin: Admin, slug: str):
-    prov = get_app(slug).get("provisioning") or {}
-    if not prov.get("enabled"):
-        raise DomainError(409, "disabled", "provisioning is not active for this application; activate it first")
-    if container().publisher.publish([event("app.sync", slug, app=slug)]):
-        raise DomainError(503, "queue_unavailable", "the sync could not be queued; try again")
+    container().provisioning_admin.sync(slug, queued=True)
     return see_other(f"/console/apps/{slug}/identity-management?done=sync_queued")
 
 
@@ -128,29 +125,22 @@ def sync_now(admin: Admin, slug: str):
 @console_route(console_router)
 def provision_user(admin: Admin, slug: str):
     login = (admin.form.get("user") or "").strip()
-    uid = container().store.find_user_id("username", login) if login else None
+    uses = container().provisioning_admin
+    uid = uses.find_user(login)
     if not uid:
         exc = DomainError(404, "not_found", f"field 'user': no user has the username or email '{login[:100]}'")
         return im_page(admin, slug, status=404, errors=FormErrors.of(exc, FIELDS))
-    if not (get_app(slug).get("provisioning") or {}).get("enabled"):
-        raise DomainError(409, "disabled", "provisioning is not active for this application; activate it first")
-    reconciler = container().reconciler
-    outcome = reconciler.provision_user_now(slug, uid)
-    log = outcome.get("log")
-    if log is None:  # a failed push returns no log: what it recorded is still worth showing
-        log = reconciler.state.read_log(slug, user_id=uid, limit=5)
-    return im_page(admin, slug, provisioned=provisioned_view(login, uid, outcome, log))
+    return im_page(admin, slug, provisioned=provisioned_view(login, uses.provision_user(slug, uid)))
 
 
-def provisioned_view(login: str, uid: str, outcome: dict, log: list[dict]) -> dict:
-    """What the "Provision this user now" panel shows of `Reconciler.provision_user_now`'s answer: whether
-    it worked, what was done (created, updated, no_change, failed, retry_later, auth_failed, skipped...),
-    why, the SP's HTTP status when it answered with an error, and the user's last provisioning log entries."""
-    ok, what = bool(outcome.get("ok")), outcome.get("outcome") or "unknown"
-    title = "Provisioning failed" if not ok else ("Nothing pushed" if what == "skipped" else "Provisioned")
-    return {"ok": ok, "outcome": what, "title": f"{login}: {title}", "detail": outcome.get("detail") or "",
-            "sp_status": outcome.get("sp_status"), "requests": outcome.get("requests"), "user_id": uid,
-            "log": log or []}
+def provisioned_view(login: str, result: ProvisionResult) -> dict:
+    """What the "Provision this user now" panel shows of the use case's `ProvisionResult`: whether it worked, what
+    was done (created, updated, no_change, failed, retry_later, auth_failed, skipped...), why, the SP's HTTP status
+    when it answered with an error, and the user's last provisioning log entries."""
+    title = "Provisioning failed" if not result.ok else ("Nothing pushed" if result.outcome == "skipped" else "Provisioned")
+    return {"ok": result.ok, "outcome": result.outcome, "title": f"{login}: {title}", "detail": result.detail,
+            "sp_status": result.sp_status, "requests": result.requests, "user_id": result.user_id,
+            "log": list(result.log)}
 
 
 @console_router.get("/console/apps/<slug>/log")
@@ -159,15 +149,14 @@ def provisioning_log(admin: Admin, slug: str):
     ctx = app_context(admin, slug)
     query = admin.request.query
     uid, login = query.get("user_id") or None, (query.get("user") or "").strip()
-    error = None
+    uses, error = container().provisioning_admin, None
     if login and not uid:
-        uid = container().store.find_user_id("username", login)
+        uid = uses.find_user(login)
         if not uid:
             error = f"no user has the username or email '{login[:100]}'"
-    entries, last = ([], None) if error else container().reconciler.state.read_log_page(
-        slug, user_id=uid, limit=page_size(query, 50), start_key=decode_cursor(query.get("cursor")))
-    cursor = encode_cursor(last)
-    user = container().store.get_user(uid) if uid else None
+    found = None if error else uses.log_page(slug, user_id=uid, limit=page_size(query, 50), cursor=query.get("cursor"))
+    entries, cursor = (list(found.items), found.next_cursor) if found else ([], None)
+    user = uses.user(uid) if uid else None
     base = f"/console/apps/{slug}/log" + (f"?user_id={uid}&" if uid else "?")
     return page(404 if error else 200, "console/app_log.html", admin, tab="log", log=entries, error=error,
                 who=user, login=login or (user or {}).get("username", ""),

@@ -15,10 +15,10 @@ from urllib.parse import quote
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
-from idp.adapters.aws_faults import retry_after
 from idp.bootstrap import container
 from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
+from idp.kernel.faults import retry_after
 from idp.signon.models import PendingSignOn, SignedIn
 from idp.web import mfa_gate
 from idp.web.forms import render
