@@ -23,6 +23,9 @@ event): each family of shards is counted as one key and divided by the shard cou
 of one shard. Limits per partition: 1,000 write units and 3,000 read units a second; the figure is at
 half of them. A key that only one client address reaches (the login throttle's `THROTTLE#ip#`) is shown
 but does not bound one app: its users come from many addresses (a NAT of N users divides it by N).
+
+Longer than 400 lines because the recorder (DynamoDB's request shapes into partitions and units), the
+operations and the table's rendering are one measurement, read together.
 """
 from __future__ import annotations
 
@@ -41,6 +44,8 @@ PASSWORD = "Violet-Harbor-Lantern-42"
 WRITE_LIMIT, READ_LIMIT = 1000.0, 3000.0  # per partition, per second
 HALF = 0.5
 TARGET_SIGNINS = 5000.0
+AUDIT_NOTE = ("a full login writes two audit events, the login and the sso, each on one of the 16 shards: 0.125 a "
+              "shard; 32 shards would give 8,000 a second at 32 queries a page of GET /admin/events")
 PER_ADDRESS = ("THROTTLE#ip#",)  # keys one client address reaches, not one app
 # A key one run alone reached is the run's own (its user's, session's, login's) only if it has one of these shapes;
 # any other key one run reached is shared (an app's REV read once by a warm container, say).
@@ -97,6 +102,7 @@ class Heat:
     writes: dict = field(default_factory=lambda: defaultdict(float))
     runs: dict = field(default_factory=lambda: defaultdict(set))
     items: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))  # (index, pk) -> item kind -> units
+    kept: dict = field(default_factory=lambda: defaultdict(float))  # reads of items a container keeps a while
 
 
 class HeatRecorder:
@@ -127,6 +133,9 @@ class HeatRecorder:
             heat = self.heat
             if heat is None:
                 return
+            if reads and index is None and _kept({"pk": pk, "sk": sk}):
+                heat.kept[(index, pk)] += reads  # once a TTL per container, not per operation
+                reads = 0.0
             heat.reads[(index, pk)] += reads
             heat.writes[(index, pk)] += writes
             heat.runs[(index, pk)].add(self.run)
@@ -217,12 +226,21 @@ class HeatRecorder:
                 self._touch(None, key["pk"]["S"], reads=read_units(item_size(self._old(key)), True, True), sk=key["sk"]["S"])
 
 
+def _kept(key: dict) -> bool:
+    """An item the product keeps a while per container (as it names them), so not read per operation."""
+    try:
+        from idp.adapters.hot_items import is_sign_in_item
+    except ImportError:  # a product without the hot items: every read is per operation
+        return False
+    return is_sign_in_item(key)
+
+
 def _key(item: dict) -> dict:
     return {"pk": item["pk"], "sk": item["sk"]}
 
 
 def _queried_key(request: dict, attr: str) -> str | None:
-    names = {v: k for k, v in request.get("ExpressionAttributeNames", {}).items()}
+    names = request.get("ExpressionAttributeNames", {})
     expr = request.get("KeyConditionExpression", "")
     for name, value in _SET.findall(expr):
         if names.get(name, name) == attr or name == attr:
@@ -245,6 +263,7 @@ def hottest(heat: Heat, runs: int) -> dict:
     fam_reads: dict = defaultdict(float)
     fam_writes: dict = defaultdict(float)
     fam_runs: dict = defaultdict(set)
+    fam_kept: dict = defaultdict(float)
     fam_items: dict = defaultdict(lambda: defaultdict(float))
     shards: dict = {}
     for (index, pk) in set(heat.reads) | set(heat.writes):
@@ -252,6 +271,7 @@ def hottest(heat: Heat, runs: int) -> dict:
         fam, n = _family(pk)
         shards[(index, fam)] = n
         fam_reads[(index, fam)] += r
+        fam_kept[(index, fam)] += heat.kept.get((index, pk), 0.0)
         fam_runs[(index, fam)] |= heat.runs[(index, pk)]
         for kind, units in heat.items[(index, pk)].items():
             fam_items[(index, fam)][kind] += units
@@ -263,6 +283,7 @@ def hottest(heat: Heat, runs: int) -> dict:
         items = sorted(fam_items[key].items(), key=lambda kv: -kv[1])[:4]
         rows.append({"index": key[0] or "table", "pk": key[1], "shards": n, "runs": len(seen),
                      "reads": fam_reads[key] / n / runs, "writes": fam_writes[key] / n / runs,
+                     "kept_reads": fam_kept[key] / n / runs,
                      "items": {kind: units / n / runs for kind, units in items},
                      "shared": len(seen) > 1 or runs == 1 or not key[1].startswith(OWN),
                      "per_address": key[1].startswith(PER_ADDRESS)})
@@ -277,6 +298,7 @@ def hottest(heat: Heat, runs: int) -> dict:
             "own_max": {"reads": max((r["reads"] * runs for r in own), default=0.0),
                         "writes": max((r["writes"] * runs for r in own), default=0.0)},
             "per_address": [r for r in mine if r["per_address"]],
+            "kept": [r for r in mine if r["kept_reads"]],
             "top": sorted(shared, key=lambda r: -(r["writes"] / (WRITE_LIMIT * HALF) + r["reads"] / (READ_LIMIT * HALF)))[:4],
         }
     limits = []
@@ -386,7 +408,7 @@ def _cell(row: dict | None, what: str) -> str:
 
 
 def render(r: dict, out: list[str]) -> list[tuple[str, str, bool | None]]:
-    """The heat table into `out`; returns the target rows (name, measured, met)."""
+    """The heat table into `out`; returns the target rows (name, measured, met, missed by)."""
     out.append("Per operation, the units landing on the single hottest partition key shared by the runs (n runs, each "
                "for another user), per run: base table and each GSI. A key only one run reached (the user's, the "
                "session's, the login's own) does not grow with an app's sign-ins; its largest load is shown as \"own\". "
@@ -415,10 +437,15 @@ def render(r: dict, out: list[str]) -> list[tuple[str, str, bool | None]]:
         row = next(x for x in h["indexes"][index]["top"] if x["pk"] == pk)
         out.append(f"- {label}: `{pk}` on {index}: " + ", ".join(f"{kind} {units:.2f}" for kind, units in row["items"].items()))
     out.append("")
-    out.append("An app's `REV` and the MFA policy are kept a second by a warm container (`idp.adapters.hot_items`): "
-               "they are read once a second per container whatever the rate, so their figure here depends on how fast "
-               "the runs went; at 5,000 sign-ins a second over, say, 100 warm containers that is 100 reads a second, "
-               "0.02 a sign-in.\n")
+    kept = sorted({row["pk"] for k in NAMES for d in (r.get(k) or {"indexes": {}})["indexes"].values() for row in d["kept"]})
+    if kept:
+        per_op = "; ".join(f"{label}: " + ", ".join(f"`{row['pk']}` {row['kept_reads']:.2f}" for row in d["kept"])
+                           for k, label in NAMES.items() for d in (r.get(k) or {"indexes": {}})["indexes"].values() if d["kept"])
+        out.append("Not in the figures above: the items a warm container keeps a second (`idp.adapters.hot_items`: "
+                   + ", ".join(f"`{pk}`" for pk in kept) + "). Each is read at most once a second by each warm "
+                   "container, whatever its rate: a partition passes half its read limit only with 1,500 warm containers "
+                   "reading it, above Lambda's default regional concurrency (1,000). In this run, one container and slow "
+                   f"runs, they were read per op: {per_op}.\n")
     addr = [(NAMES[k], row) for k in NAMES for d in (r.get(k) or {"indexes": {}})["indexes"].values() for row in d["per_address"]]
     if addr:
         out.append("Keys of one client address (not of one app; every login from behind one NAT shares them): "
@@ -432,6 +459,9 @@ def render(r: dict, out: list[str]) -> list[tuple[str, str, bool | None]]:
         worst_w = max((d["hot_write"]["writes"] for d in h["indexes"].values() if d["hot_write"]), default=0.0)
         worst_r = max((d["hot_read"]["reads"] for d in h["indexes"].values() if d["hot_read"]), default=0.0)
         ok = h["ops_per_second"] >= TARGET_SIGNINS
+        index, pk, what = h["bound_by"]
+        by = "" if ok else f"{TARGET_SIGNINS / h['ops_per_second']:.2f}×: the {what} of `{pk}` on {index}" + (
+            f" ({AUDIT_NOTE})" if pk.startswith("AUDIT#") else "")
         targets.append((f"Heat: {NAMES[key]}: ≥ {TARGET_SIGNINS:,.0f}/s for one app (hottest key ≤ 0.1 writes, ≤ 0.3 reads)",
-                        f"{h['ops_per_second']:,.0f}/s ({worst_w:.3f} writes, {worst_r:.3f} reads)", ok))
+                        f"{h['ops_per_second']:,.0f}/s ({worst_w:.3f} writes, {worst_r:.3f} reads)", ok, by))
     return targets

@@ -311,8 +311,8 @@ def _heat(r: dict, t: Targets, out: list[str]) -> None:
     if err:
         out.append(f"Not measured: `{err}`\n")
         return
-    for name, measured, ok in heat.render(r, out):
-        t.add(name, measured, ok)
+    for name, measured, ok, by in heat.render(r, out):
+        t.add(name, measured, ok, by)
 
 
 def render(results: dict) -> str:
