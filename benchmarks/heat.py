@@ -51,7 +51,7 @@ PER_ADDRESS = ("THROTTLE#ip#",)  # keys one client address reaches, not one app
 # any other key one run reached is shared (an app's REV read once by a warm container, say).
 OWN = ("USER#", "SESSION#", "SESSIONEPOCH#", "MFA#", "LOGIN#", "SAMLREQ#", "THROTTLE#account#", "THROTTLE#source#",
        "THROTTLE#mfa#", "UNIQUE#", "RELEASED#", "PWLINK#", "AUDIT#USER#", "PLOG#")
-_ID = re.compile(r"\d{4}-\d\d-\d\dT[^#]*|[0-9a-z_-]{12,}|[0-9a-f]{8,}")
+_ID = re.compile(r"\d{4}-\d\d-\d\dT[^#]*|[0-9a-z_-]{12,}|[0-9a-f]{8,}|(?<=#M#)[0-9a-f]{2}")  # ids, times, member shards
 _SET = re.compile(r"(#?[A-Za-z_][\w]*)\s*=\s*(:[\w]+)")
 
 
@@ -133,14 +133,15 @@ class HeatRecorder:
             heat = self.heat
             if heat is None:
                 return
+            kind = ("read " if reads else "write ") + (_ID.sub("…", sk) or "?")
+            units = reads + writes
             if reads and index is None and _kept({"pk": pk, "sk": sk}):
                 heat.kept[(index, pk)] += reads  # once a TTL per container, not per operation
-                reads = 0.0
+                kind, reads = "kept " + kind, 0.0
             heat.reads[(index, pk)] += reads
             heat.writes[(index, pk)] += writes
             heat.runs[(index, pk)].add(self.run)
-            kind = ("read " if reads else "write ") + (_ID.sub("…", sk) or "?")
-            heat.items[(index, pk)][kind] += reads + writes
+            heat.items[(index, pk)][kind] += units
 
     def _old(self, key: dict) -> dict | None:
         return self.raw.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
@@ -280,7 +281,7 @@ def hottest(heat: Heat, runs: int) -> dict:
     rows = []
     for key, seen in fam_runs.items():
         n = shards[key]
-        items = sorted(fam_items[key].items(), key=lambda kv: -kv[1])[:4]
+        items = sorted(fam_items[key].items(), key=lambda kv: -kv[1])[:5]
         rows.append({"index": key[0] or "table", "pk": key[1], "shards": n, "runs": len(seen),
                      "reads": fam_reads[key] / n / runs, "writes": fam_writes[key] / n / runs,
                      "kept_reads": fam_kept[key] / n / runs,
