@@ -1,7 +1,7 @@
 """`python -m benchmarks` (`make bench`): run every benchmark on this machine, side by side, and write
 docs/benchmarks.md. BENCH_QUICK=1 runs small sizes (rough numbers, about a minute).
 
-Options: --only saml,cold,sso,floor,load,prov,calls,converge,import,scim (a subset) and --out PATH (default docs/benchmarks.md).
+Options: --only saml,cold,sso,floor,load,prov,calls,converge,import,scim,heat (a subset) and --out PATH (default docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import logging
 import time
 import traceback
 
-from . import aws_calls, cold_start, convergence, csv_import, load, provisioning, saml_response, scim_server, sso, sso_floor
+from . import aws_calls, cold_start, convergence, csv_import, heat, load, provisioning, saml_response, scim_server, sso, sso_floor
 from .common import ROOT, log, machine, quick, versions
 from .report import render
 
-SECTIONS = ("saml", "cold", "sso", "floor", "load", "prov", "calls", "converge", "import", "scim")
+SECTIONS = ("saml", "cold", "sso", "floor", "load", "prov", "calls", "converge", "import", "scim", "heat")
 
 
 def sizes(is_quick: bool) -> dict:
@@ -26,13 +26,13 @@ def sizes(is_quick: bool) -> dict:
                 "prov_users": 100, "prov_groups": 10, "rl_users": 60, "rl_groups": 1, "rl_rate": 20,
                 "scale_users": 300, "scale_groups": 5, "calls_n": 3, "floor_n": 50, "load_users": 4, "load_seconds": 5,
                 "converge_runs": 3, "converge_users": 50, "import_rows": 1000, "import_counted": 250,
-                "scim_n": 20}
+                "scim_n": 20, "heat_n": 8}
     return {"saml_ours": 500, "saml_floor": 500, "saml_pysaml2": 200, "cold_n": 10,
             "sso_roundtrip": 300, "sso_seconds": 10.0, "sso_logins": 25, "sso_clients": 4,
             "prov_users": 1000, "prov_groups": 10, "rl_users": 300, "rl_groups": 3, "rl_rate": 30,
             "scale_users": 10_000, "scale_groups": 50, "calls_n": 10, "floor_n": 300, "load_users": 10, "load_seconds": 30,
             "converge_runs": 5, "converge_users": 50, "import_rows": 10_000, "import_counted": 500,
-            "scim_n": 200}
+            "scim_n": 200, "heat_n": 16}
 
 
 def _section(results: dict, name: str, fn) -> None:
@@ -110,6 +110,8 @@ def run(only: tuple[str, ...] = SECTIONS, is_quick: bool | None = None) -> dict:
         _section(results, "import", _quietly(lambda: csv_import.run(sz["import_rows"], sz["import_counted"])))
     if "scim" in only:
         _section(results, "scim", _quietly(lambda: scim_server.run(sz["scim_n"])))
+    if "heat" in only:
+        _section(results, "heat", _quietly(lambda: heat.run(sz["heat_n"])))
     results["total_s"] = time.monotonic() - t0
     return results
 

@@ -354,7 +354,36 @@ def memory_sizes(sso: dict | None, cold: dict | None) -> str:
             "RSS (" + (", ".join(others) if others else "section 2") + ").\n")
 
 
-def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str], cold: dict | None = None) -> None:
+def _partitions(heat: dict | None) -> str:
+    """What one app's hottest partition allows, from the heat table (section 10) when it ran."""
+    rows = []
+    for key, label in (("sso_session", "SSO with a session"), ("full_login", "full logins")):
+        h = (heat or {}).get(key) or {}
+        if h.get("ops_per_second"):
+            index, pk, what = h["bound_by"]
+            rows.append(f"{h['ops_per_second']:,.0f} {label} a second (its {what} of `{pk}` on {index})")
+    if not rows:
+        return ("DynamoDB partitions: 1,000 write units and 3,000 read units a second each (the heat table, section 10, "
+                "was not run: no figure)")
+    return ("DynamoDB partitions: one app's sign-ins reach half a partition's limit (1,000 write units, 3,000 read "
+            "units a second) at " + " and ".join(rows) + " (section 10)")
+
+
+def binds_first(heat: dict | None) -> str:
+    """The capacity model's "what binds first", partitions among them."""
+    return ("**What binds first.** Sign-ins: API Gateway's account throttle (10,000 requests/s, burst 5,000), "
+            "Lambda's regional concurrency (1,000 by default; `LoginReservedConcurrency` reserves part of it), and "
+            + _partitions(heat) + "; the table as a whole (on-demand: 40,000 units/s, warm at 4,000 writes and 12,000 "
+            "reads/s and doubling from its peak) comes after them. 1 million sign-ins a month is about 0.4 a second on "
+            "average. Initial sync: the SP first (OfficeSpace's rate limit; the push honours 429 Retry-After), then the "
+            "push function's `MaximumConcurrency: 5` (five batches of ten at a time) and the reconcile's 300 s "
+            "timeout per run; every mapping item of an app is in one DynamoDB partition (`APP#<slug>`), which takes "
+            "1,000 write units a second, i.e. roughly 1,000 users a second: far above any SP's rate. SQS FIFO in "
+            "high-throughput mode (`FifoThroughputLimit: perMessageGroupId`) is not the limit at these sizes.\n")
+
+
+def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str], cold: dict | None = None,
+           heat: dict | None = None) -> None:
     out.append("## 7. AWS calls per operation, and a capacity and cost model\n")
     out.append("Counted with botocore event hooks (`before-call`/`after-call`) on the in-process local stack: every "
                "AWS call one operation makes, averaged over several, after one untimed run (warm caches, as in a warm "
@@ -390,12 +419,5 @@ def render(calls: dict, sso: dict | None, scale: dict | None, out: list[str], co
         out.append(f"| {r['name']} | ${r['dynamodb']:.2f} | ${r['lambda']:.2f} | ${r['api_gateway']:.2f} | ${r['sqs']:.2f} | "
                    f"**${r['total']:.2f}** | {when} |")
     out.append("")
-    out.append("**What binds first.** Sign-ins: API Gateway's account throttle (10,000 requests/s, burst 5,000) and "
-               "Lambda's regional concurrency (1,000 by default; `LoginReservedConcurrency` reserves part of it) long "
-               "before DynamoDB (on-demand, 40,000 units/s a table); 1 million sign-ins a month is about 0.4 a second on "
-               "average. Initial sync: the SP first (OfficeSpace's rate limit; the push honours 429 Retry-After), then the "
-               "push function's `MaximumConcurrency: 5` (five batches of ten at a time) and the reconcile's 300 s "
-               "timeout per run; every mapping item of an app is in one DynamoDB partition (`APP#<slug>`), which takes "
-               "1,000 write units a second, i.e. roughly 1,000 users a second: far above any SP's rate. SQS FIFO in "
-               "high-throughput mode (`FifoThroughputLimit: perMessageGroupId`) is not the limit at these sizes.\n")
+    out.append(binds_first(heat))
     out.append(memory_sizes(sso, cold))

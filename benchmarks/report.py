@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from idp.adapters.provisioning.member_shards import CEILING, SHARDS
 
-from . import aws_calls, convergence, csv_import, load, scim_server, sso_floor
+from . import aws_calls, convergence, csv_import, heat, load, scim_server, sso_floor
 from .cold_start import FUNCTIONS, TARGETS_MS
 from .common import fmt_ms, fmt_x, ratio
 
@@ -311,6 +311,16 @@ def _prov(r: dict, t: Targets, out: list[str]) -> None:
         out.append(f"(e) not measured: `{e['error']}`\n")
 
 
+def _heat(r: dict, t: Targets, out: list[str]) -> None:
+    out.append("## 11. The heat table: the hottest partition key per operation\n")
+    err = _err(r)
+    if err:
+        out.append(f"Not measured: `{err}`\n")
+        return
+    for name, measured, ok, by in heat.render(r, out):
+        t.add(name, measured, ok, by)
+
+
 def render(results: dict) -> str:
     t = Targets()
     body: list[str] = []
@@ -332,13 +342,16 @@ def render(results: dict) -> str:
         prov = results.get("prov") if isinstance(results.get("prov"), dict) else {}
         aws_calls.render(results["calls"], results.get("sso") if "error" not in results.get("sso", {}) else None,
                          prov.get("scale") if isinstance(prov.get("scale"), dict) and "error" not in prov.get("scale", {}) else None,
-                         body, cold=results.get("cold") if "error" not in results.get("cold", {}) else None)
+                         body, cold=results.get("cold") if "error" not in results.get("cold", {}) else None,
+                         heat=results.get("heat") if "error" not in results.get("heat", {}) else None)
     if "converge" in results:
         convergence.render(results["converge"], body, t)
     if "import" in results:
         csv_import.render(results["import"], body, t)
     if "scim" in results:
         scim_server.render(results["scim"], body, t)
+    if "heat" in results:
+        _heat(results["heat"], t, body)
 
     m, v = results["machine"], results["versions"]
     out = ["# Benchmarks", ""]
@@ -371,13 +384,13 @@ def render(results: dict) -> str:
     out.append("                                # writes this file")
     out.append("BENCH_QUICK=1 make bench        # small sizes, about a minute")
     out.append(".venv/bin/python -m benchmarks --only saml,cold   # a subset (saml, cold, sso, floor, load, prov, calls,")
-    out.append("                                                  # converge, import, scim); --out PATH")
+    out.append("                                                  # converge, import, scim, heat); --out PATH")
     out.append("```")
     out.append("")
     if sz:
         out.append("Sizes of this run: " + ", ".join(f"{k}={v}" for k, v in sz.items()) + ".")
         out.append("")
-    errors = [(k, results[k]) for k in ("saml", "cold", "sso", "prov", "converge", "import", "scim") if isinstance(results.get(k), dict) and "error" in results[k]]
+    errors = [(k, results[k]) for k in ("saml", "cold", "sso", "prov", "converge", "import", "scim", "heat") if isinstance(results.get(k), dict) and "error" in results[k]]
     if errors:
         out.append("## Errors\n")
         for k, e in errors:

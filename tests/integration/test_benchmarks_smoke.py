@@ -234,3 +234,27 @@ def test_scim_server_requests_are_timed_and_counted():
     out: list[str] = []
     scim_server.render(r, out)
     assert any(line.startswith("| `POST /scim/v2/Users` (user create) | 2 |") for line in out)
+
+
+def test_heat_table_finds_the_partition_keys_of_each_operation():
+    """The heat table runs the local stack in a process of its own; an SSO with a session reads nothing of the
+    app's partition per request (its REV is kept a second by the container, the binding read under the user)."""
+    from benchmarks import heat
+
+    assert heat.item_size({"pk": {"S": "USER#1"}, "n": {"N": "12345"}}) == 2 + 6 + 1 + 3
+    assert heat._queried_key({"KeyConditionExpression": "#p = :p AND begins_with(#s, :s)",
+                              "ExpressionAttributeNames": {"#p": "gsi1pk", "#s": "gsi1sk"},
+                              "ExpressionAttributeValues": {":p": {"S": "USERS"}, ":s": {"S": "u"}}}, "gsi1pk") == "USERS"
+    assert heat._family("AUDIT#2026-12-07#a")[0] == "AUDIT#2026-12-07#{shard}" and heat._family("USER#abc") == ("USER#abc", 1)
+    r = _in_own_process("heat", 2)
+    for op in ("sso_session", "full_login", "admin_change", "user_pushed"):
+        assert r[op]["indexes"]["table"]["top"] and _number(r[op]["ops_per_second"]), (op, r[op])
+    sso = r["sso_session"]["indexes"]
+    assert not [row for row in sso["table"]["top"] if row["pk"] == "APP#officespace" and row["reads"] >= 1], sso["table"]
+    assert sso["gsi2"]["hot_write"]["pk"].startswith("AUDIT#APP#officespace#") and sso["gsi2"]["hot_write"]["shards"] == 16
+    out: list[str] = []
+    targets = heat.render(r, out)
+    assert any(line.startswith("| SSO with a session |") for line in out) and len(targets) == 2
+    from benchmarks.aws_calls import binds_first
+
+    assert "SSO with a session a second" in binds_first(r) and "partitions" in binds_first(None)

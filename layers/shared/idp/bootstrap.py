@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.audit_log import DynamoAuditLog
     from idp.adapters.directory_store import DirectoryStore
     from idp.adapters.event_publisher import EventPublisher
+    from idp.adapters.hot_items import HotItems
     from idp.adapters.password_links import PasswordLinks
     from idp.adapters.provisioning_state import ProvisioningState
     from idp.adapters.secrets import SecretStore
@@ -142,12 +143,20 @@ class Container:
 
         return Postman(self.mailer, on_failure=MailMetrics(self.settings.metrics_namespace).send_failed)
 
+    @_part
+    def hot_items(self) -> "HotItems":
+        """The items every sign-in reads whoever signs in (an app's REV, the MFA policy), kept a second
+        (idp.adapters.hot_items); the stores that write them drop the copy as they do."""
+        from idp.adapters.hot_items import sign_in_items
+
+        return sign_in_items()
+
     # ------------------------------------------------------------------ directory
     @_part
     def store(self) -> "DirectoryStore":
         from idp.adapters.directory_store import DirectoryStore
 
-        return DirectoryStore(self.table, quarantine_days=self.settings.idp_released_name_quarantine_days)
+        return DirectoryStore(self.table, quarantine_days=self.settings.idp_released_name_quarantine_days, hot=self.hot_items)
 
     @_part
     def directory(self) -> "DirectoryService":
@@ -280,7 +289,7 @@ class Container:
         from idp.adapters.mfa_state import MfaState
         from idp.signon.mfa.service import MfaService
 
-        return MfaService(MfaState(self.table), SeedSealer(self.secrets), self.signon_state, audit=self.audit,
+        return MfaService(MfaState(self.table, hot=self.hot_items), SeedSealer(self.secrets), self.signon_state, audit=self.audit,
                           app_mfa=lambda slug: (self.store.get_app(slug) or {}).get("mfa"),
                           factor_changed=self.factor_notice)
 
@@ -304,25 +313,25 @@ class Container:
         """The read scope of one SSO answer (idp.adapters.answer_reads.sso_reads)."""
         from idp.adapters import answer_reads
 
-        return answer_reads.sso_reads(self.table, self.store.revisions, slug, session_cookie, uid)
+        return answer_reads.sso_reads(self.table, self.store.revisions, slug, session_cookie, uid, hot=self.hot_items)
 
     def answer_reads(self, slug: str, uid: str):
         """The reads of an answer right after a sign-in (idp.adapters.answer_reads.after_sign_in)."""
         from idp.adapters import answer_reads
 
-        return answer_reads.after_sign_in(self.table, self.store.revisions, slug, uid)
+        return answer_reads.after_sign_in(self.table, self.store.revisions, slug, uid, hot=self.hot_items)
 
     def login_page_reads(self, login_id: str | None):
         """The read scope of GET /login (idp.adapters.answer_reads.login_page_reads)."""
         from idp.adapters import answer_reads
 
-        return answer_reads.login_page_reads(self.table, login_id)
+        return answer_reads.login_page_reads(self.table, login_id, hot=self.hot_items)
 
     def login_reads(self, login_id: str | None, username: str | None, client: str | None):
         """The read scope of POST /login and the answer it resumes (idp.adapters.answer_reads.login_reads)."""
         from idp.adapters import answer_reads
 
-        return answer_reads.login_reads(self.table, self.store.revisions, login_id, username, client)
+        return answer_reads.login_reads(self.table, self.store.revisions, login_id, username, client, hot=self.hot_items)
 
     # ------------------------------------------------------------------ provisioning
     @_part

@@ -1,12 +1,16 @@
 """An SSO with a session in a warm container: one BatchGetItem and the audit write, with the app's
 configuration and bound groups served from the container's copies (idp.adapters.app_revisions), and
-every change that decides access or the Response visible on the very next request."""
+every change made through the container that decides access or the Response visible on the very next
+request (one made by another container shows within a second: test_sso_hot_reads)."""
 from __future__ import annotations
+
+import time
 
 import pytest
 from test_saml_lambda_routes import LambdaClient, _login, env  # noqa: F401 - env is a fixture
 
 from idp.adapters.app_revisions import rev_key
+from idp.adapters.hot_items import TTL_SECONDS
 from idp.adapters.mfa_state import MfaState
 from idp.bootstrap import container
 from idp.kernel.audit_log import AuditQuery
@@ -100,10 +104,14 @@ def test_an_app_deleted_and_created_again_is_not_the_old_copy(signed_in):
 
 
 def test_an_app_without_revisions_is_read_fresh_every_time(signed_in):
-    """An app written before revisions existed: no copy is trusted, so a change still shows at once."""
+    """An app written before revisions existed: no copy is trusted, so a change still shows at once (once the
+    container's copy of the REV item it read before is a TTL old: idp.adapters.hot_items)."""
     w = signed_in
     table = container().table
+    now = [time.monotonic()]
+    container().hot_items.clock = lambda: now[0]
     table.delete_item(Key=rev_key("officespace"))
+    now[0] += TTL_SECONDS
     resp, calls = w.calls.during(lambda: _sso(w))
     assert _issued(resp) and calls.count("Query") == 1  # its bound groups, read fresh
     table.delete_item(Key={"pk": "APP#officespace", "sk": f"BIND#GROUP#{w.group['id']}"})  # no revision to change

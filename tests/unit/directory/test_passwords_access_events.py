@@ -24,7 +24,9 @@ class FakeStore:
         self.memberships = memberships or {}
 
     def has_edge(self, pk, sk):
-        return (pk[4:], sk[10:]) in self.direct
+        if pk.startswith("USER#") and sk.startswith("APP#"):  # a direct binding's mirror under the user
+            return (sk[4:], pk[5:]) in self.direct
+        return (pk[4:], sk[10:]) in self.direct  # APP#{slug} / BIND#USER#{uid}
 
     def app_group_bindings(self, slug):
         return sorted(self.group_bindings.get(slug, ()))

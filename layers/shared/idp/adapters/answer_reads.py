@@ -2,7 +2,14 @@
 login and the answer after a sign-in read, named up front so each comes in one BatchGetItem (two when
 the user is known only once a first read names them). Every access-deciding item is read in the
 request; the copies a warm container keeps (app configuration, bound groups) are checked against the
-revisions read with them (idp.adapters.app_revisions)."""
+revisions read with them (idp.adapters.app_revisions), and the items every sign-in reads whoever signs in
+(the app's `REV`, the MFA policy) come from the container's copy while it is younger than a second
+(idp.adapters.hot_items; `sign_in_items` names them).
+
+No hot key (issue 25): every other item an answer reads is on the user's own partition key or the session's
+(`USER#{uid}`: profile, direct binding, memberships; the epoch; the factor index), so one app's sign-ins spread
+over its users' partitions; the direct binding is read as its mirror under the user (`USER#{uid}` /
+`APP#{slug}`, written in the same transaction as `APP#{slug}` / `BIND#USER#{uid}`), not under the app."""
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -12,6 +19,7 @@ from idp.adapters import app_revisions as revisions
 from idp.adapters import directory_keys as keys_of
 from idp.adapters.directory_store import MAX_MEMBERSHIP_READS, DirectoryStore
 from idp.adapters.dynamo import from_ddb
+from idp.adapters.hot_items import HotItems
 from idp.adapters.mfa_state import MfaState
 from idp.adapters.read_scope import in_scope, peek, request_reads
 from idp.adapters.signon_state import SignonState
@@ -39,7 +47,8 @@ def user_reads(uid: str) -> list[dict]:
     return [keys_of.user_key(uid), SignonState.epoch_key(uid), MfaState.index_key(uid)]
 
 
-def sso_reads(table, copies: revisions.RevisionCache, slug: str, session_cookie: str | None = None, uid: str | None = None):
+def sso_reads(table, copies: revisions.RevisionCache, slug: str, session_cookie: str | None = None, uid: str | None = None,
+              hot: HotItems | None = None):
     """One SSO answer: one BatchGetItem of the app's reads, the MFA policy, the session and (named by the
     cookie, checked against the session, or given as `uid`) its user's reads; a cookie without the
     user's id in front reads the user's in a second batch once the session names them."""
@@ -54,16 +63,17 @@ def sso_reads(table, copies: revisions.RevisionCache, slug: str, session_cookie:
         uid = uid or SignonState.claimed_user(session_cookie)
     if uid:
         keys.extend(of_user(uid))
-    return request_reads(table, keys, on_user=of_user)
+    return request_reads(table, keys, on_user=of_user, hot=hot)
 
 
-def after_sign_in(table, copies: revisions.RevisionCache, slug: str, uid: str):
+def after_sign_in(table, copies: revisions.RevisionCache, slug: str, uid: str, hot: HotItems | None = None):
     """The answer right after a sign-in (a password, a second step, a passkey): in the login's own scope
     when one is open (login_reads read it already), else an SSO scope for the user."""
-    return nullcontext() if in_scope() else sso_reads(table, copies, slug, uid=uid)
+    return nullcontext() if in_scope() else sso_reads(table, copies, slug, uid=uid, hot=hot)
 
 
-def login_reads(table, copies: revisions.RevisionCache, login_id: str | None, username: str | None, client: str | None):
+def login_reads(table, copies: revisions.RevisionCache, login_id: str | None, username: str | None, client: str | None,
+                hot: HotItems | None = None):
     """POST /login and the answer it resumes: one BatchGetItem of the login state, the account the typed
     name names, the address's throttle counter and the MFA policy; once the name resolves, a second of
     the account's reads (profile, epoch, factor index, its throttle counters from this address) and the
@@ -87,12 +97,12 @@ def login_reads(table, copies: revisions.RevisionCache, login_id: str | None, us
             more += app_keys + app_of_user(uid)
         return more
 
-    return request_reads(table, keys, on_user=of_user)
+    return request_reads(table, keys, on_user=of_user, hot=hot)
 
 
-def login_page_reads(table, login_id: str | None):
+def login_page_reads(table, login_id: str | None, hot: HotItems | None = None):
     """GET /login: the pending login and the MFA policy (whether to offer passkeys) in one BatchGetItem."""
     keys = [dict(MfaState.POLICY_KEY)]
     if SignonState.usable(login_id):
         keys.append(SignonState.login_key(login_id))
-    return request_reads(table, keys)
+    return request_reads(table, keys, hot=hot)

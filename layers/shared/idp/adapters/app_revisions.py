@@ -4,8 +4,10 @@
 bindings). Every write of the META item or of a group binding replaces the token in the same
 transaction (deleting a group replaces it after its bindings are gone: until then a cached set names
 a group whose memberships are being deleted, which grants nothing). An SSO reads this small item in
-its one BatchGetItem and answers from the container's copy while the token it read matches the copy's;
-any change shows in the next request's read. A token is random, not a counter, so an app deleted and
+its one BatchGetItem and answers from the container's copy while the token it read matches the copy's.
+The REV item itself is kept a second by a warm container (idp.adapters.hot_items: every sign-in to the app
+reads it, one partition key), so a change written by another container shows within that second; one
+written by this container, at once. A token is random, not a counter, so an app deleted and
 created again never matches a copy of the old one. An app with no REV item (written before there
 were revisions) is read fresh every time until its next change writes one."""
 from __future__ import annotations

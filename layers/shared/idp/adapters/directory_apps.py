@@ -73,6 +73,7 @@ class AppRecords:
         if not any(r["sk"] == "META" for r in related):
             raise not_found("app", slug)
         self.table.delete_item(Key=revisions.rev_key(slug))  # first: from now on an SSO reads the app fresh, and finds it gone
+        self.hot.forget(revisions.rev_key(slug))
         with self.table.batch_writer() as batch:
             for rel in related:
                 if rel["sk"] == "REV":

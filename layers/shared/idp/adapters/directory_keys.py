@@ -24,5 +24,6 @@ def user_key(uid: str) -> dict:
 
 
 def user_binding_key(slug: str, uid: str) -> dict:
-    """The direct binding of a user to an app (what `idp.directory.access.may_use` reads first)."""
-    return {"pk": f"APP#{slug}", "sk": f"BIND#USER#{uid}"}
+    """The direct binding of a user to an app as its mirror under the user (what `idp.directory.access.may_use`
+    reads first): on the user's partition, not the app's, which every sign-in to the app would read."""
+    return {"pk": f"USER#{uid}", "sk": f"APP#{slug}"}

@@ -19,6 +19,7 @@ from idp.adapters.directory_apps import AppRecords
 from idp.adapters.directory_keys import clean as _clean
 from idp.adapters.directory_keys import user_key
 from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
+from idp.adapters.hot_items import HotItems
 from idp.adapters.read_scope import get_item, in_scope, prefetch, user_known
 from idp.adapters.released_names import LOGIN_NAMESPACE, ReleasedNames
 from idp.adapters.source_records import SourceRecords, owner_keys
@@ -50,10 +51,11 @@ class DirectoryStore(AppRecords, ReleasedNames, SourceRecords):
     """Users, groups, membership, apps and bindings in the directory table. ``quarantine_days``: how long a
     login name a user released stays unusable by another user (idp.directory.quarantine; 0: not at all)."""
 
-    def __init__(self, table, quarantine_days: int = quarantine.DEFAULT_DAYS):
+    def __init__(self, table, quarantine_days: int = quarantine.DEFAULT_DAYS, hot: HotItems | None = None):
         self.table = table
         self.quarantine_days = quarantine_days
         self.revisions = revisions.RevisionCache()  # this container's copies of app configs and bound groups
+        self.hot = hot or HotItems()  # the apps' REV items every sign-in reads, kept a second: dropped as written
 
     @property
     def _ddb(self):
@@ -81,6 +83,16 @@ class DirectoryStore(AppRecords, ReleasedNames, SourceRecords):
                         raise msg() from None
                     raise conflict(msg or "the record changed or already exists") from None
             raise DomainError(409, "conflict", "the change clashed with a concurrent change; try again") from None
+        finally:
+            self._forget_hot(items)  # written, or perhaps written (a timeout): read again either way
+
+    def _forget_hot(self, items: list[dict]) -> None:
+        """The hot items (an app's REV) a transaction wrote, or may have: this container reads them again."""
+        for op in items:
+            body = next(iter(op.values()))
+            key = body.get("Key") or body.get("Item")
+            if key and "pk" in key and "sk" in key:
+                self.hot.forget({"pk": key["pk"], "sk": key["sk"]})
 
     def _put_item(self, item: dict) -> dict:
         return {"Put": {"TableName": self.table.name, "Item": item}}
@@ -358,6 +370,7 @@ class DirectoryStore(AppRecords, ReleasedNames, SourceRecords):
         for rel in related:  # after the bindings went (app_revisions says why not before)
             if rel["sk"].startswith("APP#"):
                 self._ddb.update_item(**revisions.bump(self.table.name, rel["sk"][4:], revisions.GROUPS)["Update"])
+                self.hot.forget(revisions.rev_key(rel["sk"][4:]))
 
     def add_member(self, gid: str, uid: str, events: Sequence[ChangeEvent]) -> None:
         self._edge(True, ("GROUP", gid, "MEMBER", uid), ("USER", uid, "MEMBEROF", gid), events)

@@ -24,12 +24,13 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from idp.adapters.dynamo import cancelled_by_a_condition, from_ddb, to_ddb
+from idp.adapters.hot_items import MFA_POLICY_KEY, HotItems
 from idp.adapters.read_scope import get_item
 from idp.kernel.clock import now_iso
 from idp.kernel.tokens import hash_token
 from idp.signon.mfa.policy import MfaPolicy
 
-_POLICY_KEY = {"pk": "MFAPOLICY", "sk": "POLICY"}
+_POLICY_KEY = MFA_POLICY_KEY  # every sign-in reads it: kept a second by a container (idp.adapters.hot_items)
 _FACTOR_ID = re.compile(r"^(totp|pk)-[0-9a-f]{16}$")
 _TYPE_OF_ID = {"totp": "totp", "pk": "webauthn"}  # a factor id's prefix names its type
 
@@ -47,9 +48,10 @@ def _conditional(fn) -> bool:
 class MfaState:
     POLICY_KEY = _POLICY_KEY
 
-    def __init__(self, table, clock: Callable[[], float] = time.time):
+    def __init__(self, table, clock: Callable[[], float] = time.time, hot: HotItems | None = None):
         self.table = table
         self.clock = clock
+        self.hot = hot or HotItems()
 
     @staticmethod
     def _key(uid: str, fid: str) -> dict:
@@ -75,7 +77,10 @@ class MfaState:
                          required_since=int(item["required_since"]) if item.get("required_since") is not None else None)
 
     def put_policy(self, policy: MfaPolicy) -> None:
-        self.table.put_item(Item={**_POLICY_KEY, **policy.view(), "required_since": policy.required_since, "updated_at": now_iso()})
+        try:
+            self.table.put_item(Item={**_POLICY_KEY, **policy.view(), "required_since": policy.required_since, "updated_at": now_iso()})
+        finally:
+            self.hot.forget(_POLICY_KEY)  # this container's sign-ins see it at once
 
     # ------------------------------------------------------------------ factors
 

@@ -7,12 +7,17 @@ A scope is opened around an SSO answer, the login page, and a login (POST /login
 adapter that writes an item a scope may hold calls `forget(key)` (the login state, throttle counters,
 a session's epoch), so a later read in the same request asks DynamoDB again; the SSO writes none of
 what it reads (the session's touch updates the item in hand; the replay cache and the audit log write
-other items). Access stays fresh: every read is of this request."""
+other items). Access stays fresh: every read is of this request, except the few items every sign-in reads
+whoever signs in (an app's `REV`, the MFA policy), which a scope opened with `hot` takes from the container's
+copy while it is younger than a second (idp.adapters.hot_items says why that is safe)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
+
+if TYPE_CHECKING:
+    from idp.adapters.hot_items import HotItems
 
 _scope: ContextVar[dict | None] = ContextVar("idp_request_reads", default=None)
 _MAX_BATCH = 100  # BatchGetItem's limit per call
@@ -27,15 +32,17 @@ _ON_USER = ("", "on-user")  # the scope's entry for what to read once the signed
 
 
 @contextmanager
-def request_reads(table=None, keys: Iterable[dict] = (), on_user: Callable[[str], Iterable[dict]] | None = None) -> Iterator[None]:
+def request_reads(table=None, keys: Iterable[dict] = (), on_user: Callable[[str], Iterable[dict]] | None = None,
+                  hot: HotItems | None = None) -> Iterator[None]:
     """Open a scope; with `table`, prefetch `keys` now and, once `user_known(uid)` is called (by the
-    session read), the keys `on_user(uid)` names, in a second BatchGetItem."""
+    session read), the keys `on_user(uid)` names, in a second BatchGetItem. With `hot`, the keys it covers
+    come from its copies while they are fresh, and what is read of them is kept there."""
     token = _scope.set({})
     try:
         if table is not None:
-            prefetch(table, keys)
+            prefetch(table, keys, hot)
             if on_user is not None:
-                _scope.get()[_ON_USER] = lambda uid: prefetch(table, on_user(uid))
+                _scope.get()[_ON_USER] = lambda uid: prefetch(table, on_user(uid), hot)
         yield
     finally:
         _scope.reset(token)
@@ -76,16 +83,23 @@ def get_item(table, key: dict, consistent: bool = True) -> dict | None:
     return item
 
 
-def prefetch(table, keys: Iterable[dict]) -> int:
+def prefetch(table, keys: Iterable[dict], hot: HotItems | None = None) -> int:
     """Read the items of `keys` the scope does not hold yet in one BatchGetItem (a missing item is
-    remembered as None). Returns the number of DynamoDB calls made; 0 outside a scope."""
+    remembered as None); the keys `hot` covers and holds fresh are taken from it instead, and what is read
+    of the keys it covers is kept there. Returns the number of DynamoDB calls made; 0 outside a scope."""
     cache = _scope.get()
     if cache is None:
         return 0
     wanted: dict[tuple[str, str], dict] = {}
     for key in keys:
-        if _k(key) not in cache:
+        if _k(key) in cache:
+            continue
+        fresh, item = hot.held(key) if hot is not None and hot.covers(key) else (False, None)
+        if fresh:
+            cache[_k(key)] = item
+        else:
             wanted.setdefault(_k(key), {"pk": key["pk"], "sk": key["sk"]})
+    began = hot.clock() if hot is not None else 0.0
     calls = 0
     pending = list(wanted.values())
     for _ in range(_RETRIES):
@@ -101,4 +115,6 @@ def prefetch(table, keys: Iterable[dict]) -> int:
     for key in wanted:
         if key not in cache and key not in left:
             cache[key] = None  # asked for and not there
+        if hot is not None and key in cache:
+            hot.keep(wanted[key], cache[key], began)
     return calls
