@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.app.dashboard import Dashboard
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sp_import import SpImport
+    from idp.app.user_access import UserAccess
     from idp.directory.apps import AppService
     from idp.directory.inbound import InboundService
     from idp.directory.lifecycle import UserLifecycle
@@ -401,6 +402,13 @@ class Container:
 
         queues = SqsQueueStats(self.sqs, self.settings.events_queue_url, self.settings.dlq_url)
         return Dashboard(self.store, self.provisioning_admin, self.audit, queues)
+
+    @_part
+    def user_access(self) -> "UserAccess":
+        """Which apps a user may use and through what (idp.app.user_access): the console's user page, the diagnosis."""
+        from idp.app.user_access import UserAccess
+
+        return UserAccess(self.store)
 
     @_part
     def sp_import(self) -> "SpImport":

@@ -91,3 +91,31 @@ def test_mfa_not_enrolled_under_the_real_policy_past_its_grace(env):
     assert diagnose("officespace", env.user["id"])["reasons"] == ["mfa_not_enrolled"]
     answer = load("admin_api")(http_event("PUT", "/admin/mfa", {"policy": "required", "grace_days": 30}), LambdaContext())
     assert diagnose("officespace", env.user["id"])["reasons"] == []  # inside the grace period: may still sign in (and enrol)
+
+
+def test_the_diagnosis_and_the_user_page_answer_access_from_the_user_partition(env):
+    # Given a user bound directly and through a group, When the diagnosis and the access use case are asked,
+    # Then they agree, and neither reads the app's side of a binding (a hot partition: every SSO would read it)
+    from idp.bootstrap import container
+
+    uid = env.user["id"]
+    group = env.directory.create_group({"name": "Desk bookers"})
+    env.directory.add_member(group["id"], uid)
+    env.directory.bind_group("officespace", group["id"], bind=True)
+    keys: list[str] = []
+
+    def record(model, params, **_) -> None:
+        key = params.get("Key") or {}
+        keys.append(f"{model.name} {key.get('pk')} {key.get('sk')}" if key else f"{model.name} {params.get('KeyConditionExpression')}")
+
+    events = container().table.meta.client.meta.events
+    events.register("before-parameter-build.dynamodb", record)
+    try:
+        answer = diagnose("officespace", uid)
+        apps = container().user_access.apps_of(uid)
+    finally:
+        events.unregister("before-parameter-build.dynamodb", record)
+    assert answer["access"] == {"direct": True, "groups": [group["id"]]}
+    officespace = next(a for a in apps if a.slug == "officespace")
+    assert (officespace.direct, officespace.groups, officespace.group_names) == (True, (group["id"],), ("Desk bookers",))
+    assert not [k for k in keys if "BIND#USER#" in k], keys

@@ -78,8 +78,8 @@ def diagnosis(slug: str, user_id: str):
     user = store.get_user(user_id)
     if not user:
         raise not_found("user", user_id)
-    groups = sorted(set(store.groups_of_user(user_id)) & set(store.app_group_bindings(slug)))
-    direct = store.has_edge(f"APP#{slug}", f"BIND#USER#{user_id}")
+    access = parts.user_access.to_app(slug, user_id)
+    groups, direct = list(access.groups), access.direct
     app_sso = _latest(parts, AuditQuery(type="sso", app=slug))
     facts = SignInFacts(
         user_state=user.get("state", "ACTIVE"), direct=direct, groups=tuple(groups),

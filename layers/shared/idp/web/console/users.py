@@ -7,7 +7,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from idp.bootstrap import container
-from idp.directory.access import apps_for_user
 from idp.kernel.errors import DomainError
 from idp.kernel.users import state_is_active
 from idp.web.console.fields import FormErrors, checked, page_size, text, unconfirmed
@@ -109,18 +108,8 @@ def _offers_reuse(exc: DomainError) -> bool:
 
 def _access(uid: str) -> list[dict]:
     """The apps the user may open, and through what: a direct binding and/or the bound groups they are in."""
-    store = directory().store
-    groups = set(store.groups_of_user(uid))
-    rows = []
-    for slug in apps_for_user(store, uid):
-        app = store.get_app(slug)
-        if not app:
-            continue
-        via = [g for g in store.app_group_bindings(slug) if g in groups]
-        names = [(store.get_group(g) or {}).get("name", g) for g in via]
-        rows.append({"slug": slug, "label": app.get("label") or slug,
-                     "direct": store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}"), "groups": sorted(names)})
-    return rows
+    return [{"slug": a.slug, "label": a.label, "direct": a.direct, "groups": list(a.group_names)}
+            for a in container().user_access.apps_of(uid)]
 
 
 def _provisioning(uid: str) -> list[dict]:
