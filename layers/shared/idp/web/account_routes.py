@@ -18,6 +18,7 @@ from idp.kernel.errors import DomainError
 from idp.signon.mfa.policy import OTP, satisfied
 from idp.signon.models import PendingSignOn, SignedIn
 from idp.web.forms import render
+from idp.web.login_redirect import to_login, to_step_up
 from idp.web.mfa_pages import SCRIPT_PAGE_CSP, totp_allowed
 from idp.web.pages import error_page, html, redirect, unknown_app
 from idp.web.request import WebRequest
@@ -51,17 +52,13 @@ def _resume_of(request: WebRequest, current: SignedIn) -> str | None:
 
 
 def _step_up(request: WebRequest, current: SignedIn) -> Response:
-    browser, cookies = browser_binding(request)
     # back to this page, which finds a sign-in an enrolment paused again by the browser's resume cookie
-    state = container().signon.begin_step_up(browser, current.session, PendingSignOn.account())
-    return redirect(f"/login?state={quote(state.login_id)}", cookies)
+    return to_step_up(request, current.session, PendingSignOn.account())
 
 
 def _reauth(request: WebRequest, back: str = "/account") -> Response:
     """The login form again (the password, then the factor where the user has one), coming back to ``back``."""
-    browser, cookies = browser_binding(request)
-    state = container().signon.begin_login(browser, PendingSignOn.account(back))
-    return redirect(f"/login?state={quote(state.login_id)}", cookies)
+    return to_login(request, PendingSignOn.account(back))
 
 
 def _csrf_failed() -> Response:

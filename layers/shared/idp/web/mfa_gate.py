@@ -13,6 +13,7 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from idp.bootstrap import container
 from idp.signon.mfa.policy import Need
 from idp.signon.models import PendingSignOn, Session
+from idp.web.login_redirect import to_step_up
 from idp.web.pages import redirect
 from idp.web.request import WebRequest
 from idp.web.session_cookies import browser_binding, resume_cookie
@@ -23,14 +24,12 @@ def interrupt(need: Need, user: dict, session: Session, pending: PendingSignOn, 
               cookies: list[Cookie]) -> Response:
     """To the second step (a step-up of this session), or to the account page to enrol a factor first; either
     comes back to ``pending`` when done."""
-    browser, more = browser_binding(request)
-    signon = container().signon
     log.info("mfa needed before the response app=%s user=%s need=%s", pending.slug, user["id"], need.value,
              extra={"app": pending.slug, "user_id": user["id"]})
     if need is Need.VERIFY:
-        state = signon.begin_step_up(browser, session, pending)
-        return redirect(f"/login?state={quote(state.login_id)}", cookies + more)
-    state = signon.pause_for_enrolment(browser, user["id"], pending)  # the account page resumes it once enrolled
+        return to_step_up(request, session, pending, cookies)
+    browser, more = browser_binding(request)
+    state = container().signon.pause_for_enrolment(browser, user["id"], pending)  # the account page resumes it once enrolled
     return redirect(f"/account/setup?resume={quote(state.login_id)}", cookies + more + [resume_cookie(state.login_id)])
 
 

@@ -4,8 +4,6 @@ cannot be given (InvalidNameIDPolicy, NoAuthnContext; for IsPassive NoPassive or
 sends the browser to the login page, which resumes here (``issue``) once the user is signed in."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
@@ -31,21 +29,15 @@ from idp.signon.sso import (
 )
 from idp.web import mfa_gate, saml_app
 from idp.web.forms import POST_FORM_CSP, render_post_form
-from idp.web.pages import error_page, html, redirect, unknown_app
+from idp.web.login_redirect import to_login
+from idp.web.pages import error_page, html, unknown_app
 from idp.web.request import WebRequest
-from idp.web.session_cookies import browser_binding, session_id
+from idp.web.session_cookies import session_id
 from idp.web.sso_audit import issued as audit_issued
 from idp.web.sso_audit import refused as audit_refused
 from idp.web.sso_audit import status_answered as audit_status
 
 log = Logger(child=True)
-
-
-def to_login(request: WebRequest, pending: PendingSignOn | None) -> Response:
-    """A new pending login for this browser, and the redirect to its form."""
-    browser, cookies = browser_binding(request)
-    state = container().signon.begin_login(browser, pending)
-    return redirect(f"/login?state={quote(state.login_id)}", cookies)
 
 
 def _denied(app: dict, denied: Denied, user: dict, cookies: list[Cookie]) -> Response:

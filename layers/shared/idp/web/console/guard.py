@@ -10,7 +10,6 @@ import functools
 import inspect
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
@@ -22,9 +21,10 @@ from idp.kernel.faults import retry_after
 from idp.signon.models import PendingSignOn, SignedIn
 from idp.web import mfa_gate
 from idp.web.forms import render
+from idp.web.login_redirect import to_login
 from idp.web.pages import html, redirect
 from idp.web.request import WebRequest, current_request
-from idp.web.session_cookies import browser_binding, session_form_ok, session_id
+from idp.web.session_cookies import session_form_ok, session_id
 
 log = Logger(child=True)
 
@@ -97,10 +97,8 @@ def problem(status: int, title: str, message: str, admin: Admin | None = None, c
 
 def _to_login(request: WebRequest) -> Response:
     """A new pending login that comes back to this console page (the path of a GET; the dashboard after a POST)."""
-    browser, cookies = browser_binding(request)
     back = request.path + (f"?{request.raw_query}" if request.raw_query else "") if request.method == "GET" else "/console"
-    state = container().signon.begin_login(browser, PendingSignOn.console(back))
-    return redirect(f"/login?state={quote(state.login_id)}", cookies)
+    return to_login(request, PendingSignOn.console(back))
 
 
 def authorize(request: WebRequest) -> Admin | Response:
