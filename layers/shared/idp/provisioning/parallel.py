@@ -72,15 +72,16 @@ class Pace:
 
     def __init__(self, slug: str, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, breaker_open_for: Callable[[], float] | None = None,
-                 breaker_every: float = BREAKER_CHECK_SECONDS):
+                 breaker_every: float | None = None):
         self.slug = slug
         self.clock, self.sleep = clock, sleep
-        self.breaker_open_for, self.breaker_every = breaker_open_for, breaker_every
+        self.breaker_open_for = breaker_open_for
+        self.breaker_every = BREAKER_CHECK_SECONDS if breaker_every is None else breaker_every
         self._lock = threading.Lock()
         self.paused_until = 0.0
         self.pauses = 0  # 429s waited out (every worker held)
         self.error: BaseException | None = None  # the first failure that stopped the run
-        self._next_breaker_check = clock() + breaker_every
+        self._next_breaker_check = clock() + self.breaker_every
 
     # ---------------------------------------------------------------- stop
     @property
