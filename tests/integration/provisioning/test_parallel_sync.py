@@ -267,3 +267,25 @@ def test_max_concurrency_is_validated_and_kept(admin_handler, scim):
     assert admin_handler("GET", "/admin/apps/office", status=200)["provisioning"]["max_concurrency"] == 8
     app = admin_handler("PUT", "/admin/apps/office/provisioning", {**put}, 200)  # left out: kept
     assert app["provisioning"]["max_concurrency"] == 8
+
+
+def test_a_sync_cut_by_the_invocations_time_resumes_at_once_where_it_stopped(container, directory, sps):
+    from idp.scim.protocol import BudgetSpent, deadline_scope
+
+    sp, gauge = sps()
+    directory.add_app("par", sp.base_url, max_concurrency=2)
+    for _ in range(60):
+        directory.bind_user("par", directory.add_user())
+    with pytest.raises(BudgetSpent) as caught, deadline_scope(0.4):  # the Lambda's time, as the consumer sets it
+        container.reconciler.reconcile_app("par")
+    assert caught.value.delay_seconds == 1.0  # it got on: the event comes back in a second, not after a backoff
+    done = len(sp.list("Users"))
+    assert 0 < done < 60
+    gauge.arrivals.clear()
+    summary = container.reconciler.reconcile_app("par")
+    assert summary["users"].get("no_change", 0) >= done - 2 and len(sp.list("Users")) == 60
+    assert sp.counts()["POST Users"] <= 60 + 2  # the objects done are not sent again
+
+    with pytest.raises(BudgetSpent) as caught, deadline_scope(0.01):  # cut before any object: the usual backoff
+        container.reconciler.reconcile_app("par")
+    assert caught.value.delay_seconds is None

@@ -23,6 +23,7 @@ from idp.scim import mapping as mp
 from idp.scim.protocol import (
     AuthError,
     BadAnswer,
+    BudgetSpent,
     NotFound,
     PermanentError,
     RetryLater,
@@ -31,6 +32,8 @@ from idp.scim.protocol import (
 )
 
 log = Logger(child=True)
+
+RESUME_AFTER_SECONDS = 1.0  # a sync cut by the invocation's time after some progress comes back this soon
 
 # What a reconcile or a push on demand answers, per failure class.
 RESULT_OF = {FailureClass.AUTH: "auth_failed", FailureClass.TRANSIENT: "retry_later",
@@ -72,11 +75,16 @@ class Reconciler:
         try:
             with state.buffered(), pacing(pace):
                 summary = self._reconcile(run, slug, cfg, d, force)
-        except BaseException:
+        except BaseException as exc:
             # Written what it could (the buffers flush on the way out); if that failed, the
             # lease lapses by itself rather than let a consumer create what is not yet recorded.
             if state.pending() == 0 and not run.extra.get("unwritten"):
                 engine.drop_lease(run)
+            if isinstance(exc, BudgetSpent) and exc.delay_seconds is None and run.extra.get("synced"):
+                # A long sync the invocation's time cut after it got on: the next one resumes it at once
+                # (the objects done are in sync and cost no request), not after a growing backoff.
+                raise BudgetSpent(f"{exc.message}; the sync resumes where it stopped", RESUME_AFTER_SECONDS,
+                                  status=exc.status, method=exc.method, path=exc.path) from exc
             raise
         engine.drop_lease(run)
         return summary
@@ -93,9 +101,17 @@ class Reconciler:
             raise
 
     def _each(self, run: Run, items: list[str], work) -> list:
-        """`work(item)` for each item by up to the app's `max_concurrency` workers (parallel.for_each)."""
+        """`work(item)` for each item by up to the app's `max_concurrency` workers (parallel.for_each); each
+        object done is noted in `run.extra["synced"]`."""
         pace = run.client.pace if isinstance(run.client, PacedClient) else Pace(run.slug)
-        return for_each(items, work, concurrency=run.cfg.max_concurrency, pace=pace,
+        synced = run.extra.setdefault("synced", [])
+
+        def step(item: str):
+            got = work(item)
+            synced.append(item)
+            return got
+
+        return for_each(items, step, concurrency=run.cfg.max_concurrency, pace=pace,
                         worker_scope=lambda: self._worker_scope(run))
 
     def _reconcile(self, run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:  # noqa: C901 - the whole reconcile pass (users, groups, guard, orphans); issue 24 splits it
