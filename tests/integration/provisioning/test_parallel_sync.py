@@ -10,6 +10,7 @@ import time
 import pytest
 
 from idp.scim.protocol import RetryLater
+from idp_testing.aws import AtomicTable
 from idp_testing.directory import Tokens
 from idp_testing.lambda_events import LambdaContext
 from idp_testing.scim_server import ScimServer
@@ -77,7 +78,8 @@ def container(prov_aws, table, directory, monkeypatch):
 
     tokens = Tokens(seq="secret", par="secret")
     settings = Settings.load(events_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/t.fifo")
-    return Container(settings, store=directory, provisioning_state=ProvisioningState(table), scim_tokens=tokens)
+    # moto's in-process DynamoDB takes one request at a time safely (FIELD_NOTES.md); DynamoDB itself, any number.
+    return Container(settings, store=directory, provisioning_state=ProvisioningState(AtomicTable(table)), scim_tokens=tokens)
 
 
 def build(directory, apps: list[str], n_users: int = 130) -> list[str]:  # n_users >= 130
