@@ -327,7 +327,7 @@ def _parallel(f: dict, t: Targets, out: list[str]) -> None:
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     scale = PAR_TARGET_USERS / max(1, lat["users"])
     lat_s = lat["total_s"] * scale
-    lat_note = "" if scale == 1 else f" (×{scale:g} → {lat_s:.0f} s for {PAR_TARGET_USERS:,})"
+    lat_note = "" if scale == 1 else f" (×{scale:g}, linearly → {lat_s:.0f} s for {PAR_TARGET_USERS:,})"
     ok_lat = lat_s <= PAR_LATENCY_TARGET_S
     out.append(f"| +{delay_ms:.0f} ms an answer | {lat['users']} | {lat['ours_requests']} | {lat['minimum_requests']} | "
                f"{lat['throttled_429']} | {lat['peak_in_flight']} | {lat['receives']} | {lat['total_s']:.1f} s{lat_note} | "
