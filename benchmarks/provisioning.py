@@ -432,7 +432,10 @@ def bench_scale(n_users: int, n_groups: int, noop_events: int = 1000) -> dict:
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
             with Meter() as meter:
                 t0 = time.perf_counter()
-                failed = _send_events(consumer, [event("app.sync", APP)])
+                failed, out["invocations"] = 1, 0
+                while failed and out["invocations"] < 20:  # a sync longer than one invocation is resumed by the next
+                    failed = _send_events(consumer, [event("app.sync", APP)])
+                    out["invocations"] += 1
                 out["ours_s"] = time.perf_counter() - t0
             # Growth of the whole process's peak (moto's tables and the in-memory SP included): an upper bound.
             out["peak_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024

@@ -289,8 +289,9 @@ def _prov(r: dict, t: Targets, out: list[str]) -> None:
     e = r.get("scale")
     if e and "error" not in e:
         la, nl = e["layers"], e["noop"]["layers"]
-        out.append(f"**(e) scale**: the initial sync of {e['users']} users in {e['groups']} groups, then "
-                   f"{e['noop']['events']} no-op `user.updated` events.\n")
+        out.append(f"**(e) scale**: the initial sync of {e['users']} users in {e['groups']} groups "
+                   f"({e.get('invocations', 1)} invocation(s) of 60 s: a longer sync is resumed by the next, which lists "
+                   f"the SP's users again), then {e['noop']['events']} no-op `user.updated` events.\n")
         out.append("| users | requests | minimum | wall (ours) | wall (bare loop) | ours ÷ bare | DynamoDB calls per user | peak memory growth (process) | no-op: DynamoDB calls per event | no-op: requests |")
         out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         out.append(f"| {e['users']} | {e['ours_requests']} | {e['minimum_requests']} | {e['ours_s']:.1f} s | {e['bare_s']:.1f} s | "

@@ -210,7 +210,7 @@ class ScimClient:
                 raw = self._read(response, watch, deadline, self.max_bytes if ok else MAX_ERROR_BYTES, ok, kw)
             except (requests.RequestException, OSError) as exc:
                 self._record(method, path, 0, started, "deadline" if watch.fired else _kind(exc))
-                if watch.fired:
+                if watch.fired or time.monotonic() >= deadline - 0.05:  # cut by our deadline (its socket timeout too)
                     raise late(late_msg, **kw) from None
                 raise _transport_error(exc, kw) from None
             except _Late:
