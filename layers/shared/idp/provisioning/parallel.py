@@ -130,13 +130,19 @@ class Pace:
         pause another worker set ends, whichever is later) and send the request again, when `allows` (the
         in-invocation budget) says the wait fits; else False (the 429 ends the run)."""
         with self._lock:
-            until = max(self.paused_until, self.clock() + max(0.0, seconds))
-            if self.error is not None or not allows(until - self.clock(), attempt):
+            now = self.clock()
+            mine = now + max(0.0, seconds)  # this request goes again after its own Retry-After
+            until = max(self.paused_until, mine)
+            if self.error is not None or not allows(until - now, attempt):
                 return False
-            self.paused_until = until
-            self.pauses += 1
+            if self.paused_until <= now:
+                # The first 429 pauses every worker. One answered while a pause holds was sent before it began
+                # (no worker sends during a pause): it waits its own Retry-After, the others' pause stays as it
+                # is (a pause longer than the SP asked for wastes what its limit gives back meanwhile).
+                self.paused_until = mine
+                self.pauses += 1
         for _ in range(MAX_PAUSES_A_TURN):
-            left = self.paused_until - self.clock()
+            left = max(self.paused_until, mine) - self.clock()
             if left <= 0 or self.error is not None:
                 break
             self.sleep(left)
