@@ -24,13 +24,13 @@ def sizes(is_quick: bool) -> dict:
         return {"saml_ours": 100, "saml_floor": 100, "saml_pysaml2": 20, "cold_n": 3,
                 "sso_roundtrip": 50, "sso_seconds": 3.0, "sso_logins": 3, "sso_clients": 4,
                 "prov_users": 100, "prov_groups": 10, "rl_users": 60, "rl_groups": 1, "rl_rate": 20,
-                "scale_users": 300, "scale_groups": 5, "calls_n": 3, "floor_n": 50, "load_users": 4, "load_seconds": 5,
+                "scale_users": 300, "scale_groups": 5, "par_users": 300, "par_groups": 5, "par_seq_users": 50, "calls_n": 3, "floor_n": 50, "load_users": 4, "load_seconds": 5,
                 "converge_runs": 3, "converge_users": 50, "import_rows": 1000, "import_counted": 250,
                 "scim_n": 20, "heat_n": 8}
     return {"saml_ours": 500, "saml_floor": 500, "saml_pysaml2": 200, "cold_n": 10,
             "sso_roundtrip": 300, "sso_seconds": 10.0, "sso_logins": 25, "sso_clients": 4,
             "prov_users": 1000, "prov_groups": 10, "rl_users": 300, "rl_groups": 3, "rl_rate": 30,
-            "scale_users": 10_000, "scale_groups": 50, "calls_n": 10, "floor_n": 300, "load_users": 10, "load_seconds": 30,
+            "scale_users": 10_000, "scale_groups": 50, "par_users": 2_000, "par_groups": 10, "par_seq_users": 200, "calls_n": 10, "floor_n": 300, "load_users": 10, "load_seconds": 30,
             "converge_runs": 5, "converge_users": 50, "import_rows": 10_000, "import_counted": 500,
             "scim_n": 200, "heat_n": 16}
 
@@ -98,6 +98,11 @@ def run(only: tuple[str, ...] = SECTIONS, is_quick: bool | None = None) -> dict:
                 out = {"sync": provisioning.bench_sync(sz["prov_users"], sz["prov_groups"])}
                 out["rate_limited"] = provisioning.bench_rate_limited(sz["rl_users"], sz["rl_groups"], sz["rl_rate"])
                 out["scale"] = provisioning.bench_scale(sz["scale_users"], sz["scale_groups"])
+                try:
+                    out["parallel"] = provisioning.bench_parallel(sz["par_users"], sz["par_groups"],
+                                                                  seq_users=sz["par_seq_users"])
+                except Exception as exc:  # noqa: BLE001 - one broken row must not hide the others
+                    out["parallel"] = {"error": f"{type(exc).__name__}: {exc}"}
             logging.disable(logging.NOTSET)
             return out
 

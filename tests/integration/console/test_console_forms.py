@@ -208,6 +208,21 @@ def test_identity_management_mapping_and_deletion_guard(admin_browser):
     assert float(prov["max_deprovision_share"]) == 0.1 and int(prov["deprovision_guard_min"]) == 3
 
 
+def test_identity_management_requests_at_once(admin_browser):
+    csrf = _csrf(admin_browser, "/console/apps/new")
+    _new_app(admin_browser, csrf)
+    form = {"base_url": "http://127.0.0.1:9/scim/v2", "token": "t-0123456789", "csrf": csrf, "op": "save"}
+    page = admin_browser.get("/console/apps/officespace/identity-management")
+    assert "Requests to the SP at once during a full sync" in page.body and 'value="16"' in page.body  # the default
+    for bad, says in (("0", "greater than or equal to 1"), ("33", "less than or equal to 32"), ("many", "not a number")):
+        page = admin_browser.post("/console/apps/officespace/identity-management", {**form, "max_concurrency": bad})
+        assert page.status == 400 and says in page.error_next_to("max_concurrency"), bad
+    done = admin_browser.post("/console/apps/officespace/identity-management", {**form, "max_concurrency": "4"})
+    assert done.status == 303
+    assert int(container().store.get_app("officespace")["provisioning"]["max_concurrency"]) == 4
+    assert 'value="4"' in admin_browser.get("/console/apps/officespace/identity-management").body
+
+
 def test_an_mfa_reset_removes_the_factors_after_its_confirmation(admin_browser, people):
     uid, csrf = people["plain"]["id"], _csrf(admin_browser)
     mfa = container().mfa

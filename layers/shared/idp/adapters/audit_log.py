@@ -26,6 +26,7 @@ recorded it. Inside `batched()` (a provisioning run: one event per log entry) ev
 written with BatchWriteItem, 25 a call, when 25 wait and when the block ends (an exception included)."""
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -53,10 +54,25 @@ log = Logger(child=True)
 SHARDS = 16  # partition keys per day and per app (a power of two: the shard is the id's last hex digit)
 MAX_QUERIES = 4 * SHARDS  # DynamoDB requests one page of GET /admin/events may make
 BATCH = 25  # BatchWriteItem's limit
-_held: ContextVar[list | None] = ContextVar("idp_audit_held", default=None)
+_held: ContextVar["_Held | None"] = ContextVar("idp_audit_held", default=None)
 _KEYS = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "expires_at")
 _DAY_MS = 86_400_000
 _SKEW_MS = 5 * 60_000  # writers' clocks may run a little ahead of the reader's
+
+
+class _Held(list):
+    """The events one `batched()` block holds, and the thread holding them: a worker thread running in a copy
+    of the block's context (a parallel reconcile, `idp.provisioning.parallel`) holds its own, never appends
+    to another thread's list."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owner = threading.get_ident()
+
+
+def _mine() -> "_Held | None":
+    held = _held.get()
+    return held if held is not None and held.owner == threading.get_ident() else None
 
 
 def cursor_for(after: str) -> str:
@@ -92,10 +108,10 @@ class DynamoAuditLog:
     @contextmanager
     def batched(self) -> Iterator[None]:
         """Within: events are held and written 25 a call; the rest when the block ends."""
-        if _held.get() is not None:  # inside one already: the outer block writes
+        if _mine() is not None:  # inside one already: the outer block writes
             yield
             return
-        token = _held.set([])
+        token = _held.set(_Held())
         try:
             yield
         finally:
@@ -110,7 +126,7 @@ class DynamoAuditLog:
         except Exception as exc:  # noqa: BLE001 - an audit write never breaks what it records
             self._failed([event], exc)
             return
-        held = _held.get()
+        held = _mine()
         if held is None:
             self._write([(item, event)])
             return

@@ -35,6 +35,40 @@ def _watched(client):
     return client
 
 
+def thread_safe_conditions(table):
+    """Make the calls of a DynamoDB table resource safe from several threads at once (a parallel reconcile's
+    workers share the container's table). boto3 resources are not thread-safe, and here is where it shows: the
+    resource turns `Key(...)`/`Attr(...)` conditions into expressions with ONE `ConditionExpressionBuilder`
+    (boto3.dynamodb.transform.TransformationInjector) whose placeholder counters every call resets, so a
+    thread's reset between another's filter and key condition numbers two placeholders alike (`#n0`) and that
+    query asks for the wrong attribute. Its handler is replaced by one with a builder per thread; the rest of a
+    table's call (the identifiers, the serializers, the client itself) holds no state across calls."""
+    from boto3.dynamodb.transform import TransformationInjector
+
+    local = threading.local()
+
+    def injector() -> TransformationInjector:
+        mine = getattr(local, "injector", None)
+        if mine is None:
+            mine = local.injector = TransformationInjector()
+        return mine
+
+    def inject_condition_expressions(params, model, **kwargs):
+        injector().inject_condition_expressions(params, model, **kwargs)
+
+    def inject_attribute_value_input(params, model, **kwargs):  # after the conditions, as boto3 orders them
+        injector().inject_attribute_value_input(params, model, **kwargs)
+
+    events = table.meta.client.meta.events
+    handlers = (("dynamodb-condition-expression", inject_condition_expressions),
+                ("dynamodb-attr-value-input", inject_attribute_value_input))
+    for unique_id, _ in handlers:
+        events.unregister("before-parameter-build.dynamodb", unique_id=unique_id)
+    for unique_id, handler in handlers:
+        events.register("before-parameter-build.dynamodb", handler, unique_id=unique_id)
+    return table
+
+
 class AwsClients:
     """One boto3 client per service and one table resource per name, shared across warm invocations."""
 
@@ -56,5 +90,5 @@ class AwsClients:
             if name not in self._tables:
                 resource = boto3.resource("dynamodb", region_name=self.region, config=_CONFIG)
                 _watched(resource.meta.client)
-                self._tables[name] = resource.Table(name)
+                self._tables[name] = thread_safe_conditions(resource.Table(name))
             return self._tables[name]

@@ -52,11 +52,12 @@ class GuardedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
 
 
-def guarded_session():
-    """A requests Session whose every connection is checked."""
+def guarded_session(pool_size: int = 10, *, guarded: bool = True):
+    """A requests Session whose every connection is checked (`guarded=False`: a plain one); `pool_size`
+    connections kept per host (a parallel reconcile reuses them rather than open one past requests' 10)."""
     import requests
 
     session = requests.Session()
     for prefix in ("https://", "http://"):
-        session.mount(prefix, GuardedAdapter())
+        session.mount(prefix, GuardedAdapter(pool_maxsize=pool_size) if guarded else HTTPAdapter(pool_maxsize=pool_size))
     return session

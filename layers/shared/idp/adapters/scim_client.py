@@ -60,7 +60,7 @@ from idp.scim.protocol import (  # noqa: F401 - the client's errors and constant
     scope_deadline,
 )
 
-CHUNK = 64 * 1024
+CHUNK, POOL_SIZE = 64 * 1024, 32  # POOL_SIZE: connections kept per SP, a sync's most at once (planner.MAX_CONCURRENCY)
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -147,7 +147,7 @@ class ScimClient:
         self.timeout = timeout
         # refuse_local (AWS): every connection's peer address is checked; internal addresses are refused.
         # Sessions built here lend their connections to the deadline watchdog (a given one: the body only).
-        self.session = session or _track(guarded_session() if refuse_local else requests.Session())
+        self.session = session or _track(guarded_session(POOL_SIZE, guarded=refuse_local))
         self.on_exchange = on_exchange
         # On a 429 with Retry-After: retry_wait(seconds, attempt) waits and returns True to send the
         # same request again (the SP did not act on it), or returns False to raise RetryLater.
@@ -210,7 +210,7 @@ class ScimClient:
                 raw = self._read(response, watch, deadline, self.max_bytes if ok else MAX_ERROR_BYTES, ok, kw)
             except (requests.RequestException, OSError) as exc:
                 self._record(method, path, 0, started, "deadline" if watch.fired else _kind(exc))
-                if watch.fired:
+                if watch.fired or time.monotonic() >= deadline - 0.05:  # cut by our deadline (its socket timeout too)
                     raise late(late_msg, **kw) from None
                 raise _transport_error(exc, kw) from None
             except _Late:

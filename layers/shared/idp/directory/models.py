@@ -254,6 +254,10 @@ class ProvisioningSettings(_Strict):
     max_deprovision_share: float | None = Field(default=None, ge=0, le=1)
     deprovision_guard_min: int | None = Field(default=None, ge=0)
     attribute_mapping: dict[str, str] | None = None
+    # Requests in flight to the SP during a sync (idp.provisioning.planner.MAX_CONCURRENCY; absent: 16).
+    max_concurrency: int | None = Field(default=None, strict=True, ge=1, le=32,
+                                        description="requests sent to the SP at once during a full sync, 1 to 32 "
+                                                    "(default 16; 1: one at a time)")
 
     @field_validator("attribute_mapping")
     @classmethod

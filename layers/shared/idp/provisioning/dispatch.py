@@ -29,6 +29,7 @@ from idp.kernel.events import GROUP_KINDS, KINDS, USER_KINDS
 from idp.provisioning.app_lanes import AppLanes
 from idp.provisioning.engine import Engine
 from idp.provisioning.failures import AppOutcomes, FailureClass, classify
+from idp.provisioning.parallel import BreakerOpen
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import ClaimLost
 from idp.provisioning.run import CachedDirectory, Outcome
@@ -51,10 +52,6 @@ FollowUps = Callable[[list[dict]], None]  # events sent to the queue, each in it
 
 class BadEvent(Exception):
     """The message is not an event we understand (permanent)."""
-
-
-class BreakerOpen(RetryLater):
-    """The app's circuit breaker is open: no request was sent."""
 
 
 class AppWorkFailed(BadAnswer):

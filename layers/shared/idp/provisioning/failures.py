@@ -18,6 +18,7 @@ from enum import Enum
 from aws_lambda_powertools import Logger
 
 from idp.provisioning.claims import Busy
+from idp.provisioning.parallel import BreakerOpen, SyncStopped
 from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING, ClaimLost
 from idp.provisioning.run import ids, record
 from idp.scim.protocol import AuthError, BadAnswer, BudgetSpent, PreconditionFailed, RetryLater, ScimError
@@ -73,7 +74,7 @@ class AppOutcomes:
     what the app status and its breaker say after it, by class.
     - auth: the app waits for a fixed token (`note_auth_failure`), the token is read afresh next time;
     - transient: counted by the breaker, except where the SP did nothing wrong (another consumer's
-      claim, the caller's own time budget);
+      claim, the caller's own time budget, a run stopped by its breaker or by another worker's failure);
     - throttled: the SP pacing us: not counted;
     - permanent: an unusable answer (or work that broke on one) is the SP's fault and counted by the
       breaker, so the status turns `failing` and names it; a refusal of one request (400, 404, 409)
@@ -89,7 +90,7 @@ class AppOutcomes:
             if cls is FailureClass.AUTH:
                 self.engine.credentials_failed(slug)
                 self.state.note_auth_failure(slug, message, self.breaker.auth_retry)
-            elif cls is FailureClass.TRANSIENT and not isinstance(exc, (Busy, BudgetSpent, ClaimLost)):
+            elif cls is FailureClass.TRANSIENT and not isinstance(exc, (Busy, BudgetSpent, ClaimLost, BreakerOpen, SyncStopped)):
                 self._count(slug, message)
             elif cls is FailureClass.PERMANENT and (isinstance(exc, BadAnswer) or not isinstance(exc, ScimError)):
                 self._count(slug, message)

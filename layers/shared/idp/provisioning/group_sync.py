@@ -42,13 +42,13 @@ class GroupSync:
     # ---------------------------------------------------------------- entry
     def sync(self, run: Run, gid: str, actual: Any = None, sp_user_ids: set[str] | None = None) -> Outcome:
         """See `Engine.sync_group`."""
-        before = run.requests
+        before = run.mine()
         try:
             out = self._sync(run, gid, actual, sp_user_ids)
         except ScimError as exc:
             entity_failed(self.state, run, "GROUP", gid, exc)
             raise
-        out.requests = run.requests - before
+        out.requests = run.mine() - before
         return out
 
     def _desired_members(self, run: Run, gid: str, fresh: bool = True) -> dict[str, str]:

@@ -3,6 +3,8 @@ renewed between two objects once it runs low (after writing what is buffered), d
 was created under it is written. While it is fresh, users are created without a claim each."""
 from __future__ import annotations
 
+import threading
+
 from aws_lambda_powertools import Logger
 
 from idp.provisioning.ports import LeaseStore, WriteBuffer
@@ -21,6 +23,7 @@ class ReconcileLease:
     def __init__(self, leases: LeaseStore, buffer: WriteBuffer):
         self.leases = leases
         self.buffer = buffer
+        self._renewing = threading.Lock()
 
     def take(self, run: Run) -> bool:
         got = self.leases.acquire_lease(run.slug)
@@ -38,13 +41,18 @@ class ReconcileLease:
         is buffered (the mapping items of creates done under it). Lost: go on with claims."""
         if not run.lease or run.lease_until - self.leases.clock() >= LEASE_RENEW_BELOW:
             return
-        self.buffer.flush_maps()
-        until = self.leases.renew_lease(run.slug, run.lease)
-        if until is None:
-            log.warning("reconcile lease of %s lapsed; creating with claims from here on", run.slug, extra={"app": run.slug})
-            run.lease, run.lease_until = None, 0.0
-        else:
-            run.lease_until = until
+        with self._renewing:
+            # One worker of a parallel run renews; the others, waiting here, find it renewed. The others'
+            # held creates are seconds old and written when their buffers fill or their worker ends.
+            if not run.lease or run.lease_until - self.leases.clock() >= LEASE_RENEW_BELOW:
+                return
+            self.buffer.flush_maps()
+            until = self.leases.renew_lease(run.slug, run.lease)
+            if until is None:
+                log.warning("reconcile lease of %s lapsed; creating with claims from here on", run.slug, extra={"app": run.slug})
+                run.lease, run.lease_until = None, 0.0
+            else:
+                run.lease_until = until
 
     def drop(self, run: Run) -> None:
         """Release the lease; call only once what was created under it is written."""

@@ -10,6 +10,8 @@ from idp.kernel.users import is_active
 # ---------------------------------------------------------------- app settings
 DEFAULT_DEPROVISION_SHARE = 0.25
 DEFAULT_DEPROVISION_MIN = 5
+DEFAULT_MAX_CONCURRENCY = 16  # requests in flight to one SP during a reconcile (why 16: idp.provisioning.parallel)
+MAX_CONCURRENCY = 32  # the most an administrator may set (idp.directory.models.ProvisioningSettings)
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class ProvisioningConfig:
     deprovision_guard_min: int = DEFAULT_DEPROVISION_MIN
     attribute_mapping: dict | None = None
     require_import_confirmation: bool = False  # the first push to a non-empty SP waits for the import (import_gate)
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY  # a reconcile's requests in flight to this SP (parallel.for_each)
 
     @classmethod
     def from_app(cls, app: dict | None) -> "ProvisioningConfig | None":
@@ -46,7 +49,17 @@ class ProvisioningConfig:
             deprovision_guard_min=int(prov.get("deprovision_guard_min") or DEFAULT_DEPROVISION_MIN),
             attribute_mapping=prov.get("attribute_mapping") or None,
             require_import_confirmation=bool(prov.get("require_import_confirmation")),
+            max_concurrency=_concurrency(prov.get("max_concurrency")),
         )
+
+
+def _concurrency(value: Any) -> int:
+    """The stored `max_concurrency`, within 1..MAX_CONCURRENCY (absent or unreadable: the default)."""
+    try:
+        n = int(value) if value is not None else DEFAULT_MAX_CONCURRENCY
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_CONCURRENCY
+    return max(1, min(MAX_CONCURRENCY, n))
 
 
 # ---------------------------------------------------------------- users

@@ -1,23 +1,29 @@
 """Full reconciliation of an app (walk every bound user and group, read the SP, repair drift made by
 hand), with a guard that stops for an administrator when one run would deactivate or delete more
-than a configured share of the users; Test Connection; provision one user on demand."""
+than a configured share of the users; Test Connection; provision one user on demand.
+The users, then the groups, are synced by up to the app's `max_concurrency` workers at once
+(`idp.provisioning.parallel`: one object per worker, a 429 pauses them all, the first failure that is
+not one object's own stops them all, the breaker is read while the run goes on)."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from aws_lambda_powertools import Logger
 
 from idp.provisioning.activation import run_activation_test
 from idp.provisioning.engine import Engine
 from idp.provisioning.failures import AppOutcomes, FailureClass
+from idp.provisioning.parallel import Pace, PacedClient, for_each, pacing
 from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import STATUS_SYNCED
-from idp.provisioning.run import MISSING, CachedDirectory
+from idp.provisioning.run import MISSING, CachedDirectory, Outcome, Run
 from idp.scim import mapping as mp
 from idp.scim.protocol import (
     AuthError,
     BadAnswer,
+    BudgetSpent,
     NotFound,
     PermanentError,
     RetryLater,
@@ -26,6 +32,8 @@ from idp.scim.protocol import (
 )
 
 log = Logger(child=True)
+
+RESUME_AFTER_SECONDS = 1.0  # a sync cut by the invocation's time after some progress comes back this soon
 
 # What a reconcile or a push on demand answers, per failure class.
 RESULT_OF = {FailureClass.AUTH: "auth_failed", FailureClass.TRANSIENT: "retry_later",
@@ -60,18 +68,51 @@ class Reconciler:
         # sees the lease and backs off; one that claimed before shows its claim in what is read
         # below, and that user is created the usual way (with a claim). Held by another reconcile
         # (or unavailable): every create takes its own claim, as without a lease.
+        pace = Pace(slug, clock=engine.budget.clock, sleep=engine.budget.sleep,
+                    breaker_open_for=lambda: state.breaker_open_for(state.app_status(slug)))
+        run.client = PacedClient(run.client, pace)
         engine.take_lease(run)
         try:
-            with state.buffered():
+            with state.buffered(), pacing(pace):
                 summary = self._reconcile(run, slug, cfg, d, force)
-        except BaseException:
-            # Written what it could (the buffer flushes on the way out); if that failed, the
+        except BaseException as exc:
+            # Written what it could (the buffers flush on the way out); if that failed, the
             # lease lapses by itself rather than let a consumer create what is not yet recorded.
-            if state.pending() == 0:
+            if state.pending() == 0 and not run.extra.get("unwritten"):
                 engine.drop_lease(run)
+            if isinstance(exc, BudgetSpent) and exc.delay_seconds is None and run.extra.get("synced"):
+                # A long sync the invocation's time cut after it got on: the next one resumes it at once
+                # (the objects done are in sync and cost no request), not after a growing backoff.
+                raise BudgetSpent(f"{exc.message}; the sync resumes where it stopped", RESUME_AFTER_SECONDS,
+                                  status=exc.status, method=exc.method, path=exc.path) from exc
             raise
         engine.drop_lease(run)
         return summary
+
+    @contextlib.contextmanager
+    def _worker_scope(self, run: Run) -> Iterator[None]:
+        """A worker's own write buffer (per thread), written when it ends; a failed write keeps the lease
+        (it lapses by itself rather than let a consumer create what is not recorded)."""
+        try:
+            with self.state.buffered():
+                yield
+        except BaseException:
+            run.extra["unwritten"] = True
+            raise
+
+    def _each(self, run: Run, items: list[str], work) -> list:
+        """`work(item)` for each item by up to the app's `max_concurrency` workers (parallel.for_each); each
+        object done is noted in `run.extra["synced"]`."""
+        pace = run.client.pace if isinstance(run.client, PacedClient) else Pace(run.slug)
+        synced = run.extra.setdefault("synced", [])
+
+        def step(item: str):
+            got = work(item)
+            synced.append(item)
+            return got
+
+        return for_each(items, step, concurrency=run.cfg.max_concurrency, pace=pace,
+                        worker_scope=lambda: self._worker_scope(run))
 
     def _reconcile(self, run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:  # noqa: C901 - the whole reconcile pass (users, groups, guard, orphans); issue 24 splits it
         engine, state = self.engine, self.state
@@ -111,11 +152,13 @@ class Reconciler:
 
         summary: dict[str, Any] = {"app": slug, "result": "reconciled", "users": {}, "groups": {}, "failed": []}
         sp_users = list(run.client.iterate("Users"))
-        run.requests += max(1, -(-len(sp_users) // 100))
+        run.count(max(1, -(-len(sp_users) // 100)))
         by_id = {str(u.get("id")): u for u in sp_users if u.get("id")}
         by_name = {str(u.get("userName", "")).casefold(): u for u in sp_users if u.get("userName")}
         maps_stale = not run.lease  # without the lease, consumers may have created users meanwhile
-        for uid in candidates:
+        leased_creates = run.extra.setdefault("leased_creates", set())
+
+        def user_step(uid: str) -> tuple[Outcome | None, str | None]:
             m = umaps.get(uid) or {}
             actual: Any
             if m.get("scim_id"):
@@ -126,15 +169,19 @@ class Reconciler:
                 actual = self._by_username(d, cfg, uid, by_name) or (None if cfg.matching_attribute in ("emails", "externalId") else MISSING)
             else:
                 actual = None
-            engine.keep_lease(run)
+            self._keep_lease(run)
             try:
-                out = engine.sync_user(slug, uid, run=run, actual=actual, fix_memberships=False, known_map=umaps.get(uid))
+                return engine.sync_user(slug, uid, run=run, actual=actual, fix_memberships=False, known_map=umaps.get(uid)), None
             except PermanentError as exc:
-                summary["failed"].append({"user_id": uid, "error": exc.message})
+                return None, exc.message
+
+        for uid, (out, error) in zip(candidates, self._each(run, candidates, user_step)):
+            if out is None:
+                summary["failed"].append({"user_id": uid, "error": error})
                 maps_stale = True
                 continue
             summary["users"][out.outcome] = summary["users"].get(out.outcome, 0) + 1
-            if out.outcome != "no_change" and uid not in run.extra.get("leased_creates", ()):
+            if out.outcome != "no_change" and uid not in leased_creates:
                 maps_stale = True
 
         if not summary["failed"]:
@@ -151,15 +198,17 @@ class Reconciler:
             if maps_stale or not run.lease:
                 run.user_maps = state.maps(slug, "USER", attributes=("scim_id",))
             sp_groups = list(run.client.iterate("Groups"))
-            run.requests += max(1, -(-len(sp_groups) // 100))
+            run.count(max(1, -(-len(sp_groups) // 100)))
             gby_id = {str(g.get("id")): g for g in sp_groups if g.get("id")}
             gby_name: dict[str, list] = {}
             for g in sp_groups:
                 gby_name.setdefault(str(g.get("displayName", "")).casefold(), []).append(g)
             gmaps = state.maps(slug, "GROUP")
-            for gid in sorted(bound_groups | set(gmaps)):
+
+            def group_step(gid: str) -> tuple[Outcome | None, str | None]:
                 gm = gmaps.get(gid) or {}
                 group = d.get_group(gid)
+                actual: Any
                 if gm.get("scim_id"):
                     actual = gby_id.get(gm["scim_id"])
                     if actual is None and group is not None:
@@ -172,17 +221,29 @@ class Reconciler:
                     actual = same[0] if len(same) == 1 else (None if same else MISSING)
                 else:
                     actual = None
-                engine.keep_lease(run)
+                self._keep_lease(run)
                 try:
-                    out = engine.sync_group(slug, gid, run=run, actual=actual)
+                    return engine.sync_group(slug, gid, run=run, actual=actual), None
                 except PermanentError as exc:
-                    summary["failed"].append({"group_id": gid, "error": exc.message})
+                    return None, exc.message
+
+            gids = sorted(bound_groups | set(gmaps))
+            for gid, (out, error) in zip(gids, self._each(run, gids, group_step)):
+                if out is None:
+                    summary["failed"].append({"group_id": gid, "error": error})
                     continue
                 summary["groups"][out.outcome] = summary["groups"].get(out.outcome, 0) + 1
         summary["requests"] = run.requests
         state.note_reconcile(slug, {k: v for k, v in summary.items() if k in ("users", "groups", "requests")}
                              | {"failed": len(summary["failed"])})
         return summary
+
+    def _keep_lease(self, run: Run) -> None:
+        """Between two objects: renew the lease when it runs low; once it is lost, this worker writes the
+        creates it holds at once (they were made under the lease; from now on creates take claims)."""
+        self.engine.keep_lease(run)
+        if run.lease is None:
+            self.state.flush_maps()
 
     def _by_username(self, d: CachedDirectory, cfg: ProvisioningConfig, uid: str, by_name: dict) -> dict | None:
         user = d.get_user(uid)

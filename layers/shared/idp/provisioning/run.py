@@ -1,9 +1,13 @@
 """One unit of provisioning work and what every sync step shares: the `Outcome` of a sync, the
 `MISSING` marker, `CachedDirectory` (directory reads memoised for one event or reconcile run),
 `Run` (the app's config, its SCIM client, the request count, the user mapping items read so far,
-the reconcile lease while held), and the provisioning-log write that never stops provisioning."""
+the reconcile lease while held), and the provisioning-log write that never stops provisioning.
+A reconcile's workers share one `Run` and one `CachedDirectory` (`idp.provisioning.parallel`): both are
+safe to use from several threads (the request count under a lock, with each thread's own count beside it;
+the memo's entries written under a lock; a value read twice at once is read twice, never mixed up)."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,12 +43,18 @@ class CachedDirectory:
     def __init__(self, directory: DirectoryPort):
         self.inner = directory
         self._memo: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    def _remember(self, key: tuple, value: Any) -> Any:
+        """The first value stored under `key` (another thread may have read it meanwhile: one answer for all)."""
+        with self._lock:
+            return self._memo.setdefault(key, value)
 
     def _get(self, name: str, *args):
         key = (name, *args)
         if key not in self._memo:
             value = getattr(self.inner, name)(*args)
-            self._memo[key] = list(value) if isinstance(value, (list, tuple, set)) else value
+            return self._remember(key, list(value) if isinstance(value, (list, tuple, set)) else value)
         return self._memo[key]
 
     def _user_record(self, uid):
@@ -52,7 +62,7 @@ class CachedDirectory:
         key = ("user_record", uid)
         if key not in self._memo:
             user, apps, groups = self.inner.user_record(uid)
-            self._memo[key] = (user, list(apps), list(groups))
+            return self._remember(key, (user, list(apps), list(groups)))
         return self._memo[key]
 
     def get_user(self, uid): return self._user_record(uid)[0]
@@ -95,14 +105,22 @@ class Run:
     extra: dict = field(default_factory=dict)
     lease: str | None = None  # the reconcile lease token while this run holds it
     lease_until: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _mine: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @property
     def slug(self) -> str:
         return self.cfg.slug
 
     def count(self, n: int = 1) -> None:
-        """One more request sent to the SP."""
-        self.requests += n
+        """One more request sent to the SP (by this thread)."""
+        with self.lock:
+            self.requests += n
+        self._mine.requests = self.mine() + n
+
+    def mine(self) -> int:
+        """The requests this thread sent for this run (a sync's own count while workers share the run)."""
+        return int(getattr(self._mine, "requests", 0))
 
     def user_scim_ids(self, maps: MappingStore, *, fresh: bool = False) -> dict[str, dict]:
         """The SP id of every user of the app (only `scim_id` is read from these items): once per run,

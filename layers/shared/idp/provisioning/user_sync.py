@@ -42,13 +42,13 @@ class UserSync:
     def sync(self, run: Run, uid: str, *, actual: Any = None, force: bool = False, fix_memberships: bool = True,
              skip_groups: set[str] | None = None, known_map: Any = UNREAD) -> Outcome:
         """See `Engine.sync_user`."""
-        before = run.requests
+        before = run.mine()
         try:
             out = self._sync(run, uid, actual, force, fix_memberships, skip_groups or set(), known_map)
         except ScimError as exc:
             entity_failed(self.state, run, "USER", uid, exc)
             raise
-        out.requests = run.requests - before
+        out.requests = run.mine() - before
         return out
 
     def _sync(self, run: Run, uid: str, actual: Any, force: bool, fix_memberships: bool,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the use case's results load with the first request that nee
     from idp.app.provisioning_results import ProvisionResult
 
 FIELDS = ("base_url", "token", "group_management", "dialect", "matching_attribute", "deprovision", "test_email", "user",
-          "attribute_mapping", "max_deprovision_share", "deprovision_guard_min")
+          "attribute_mapping", "max_deprovision_share", "deprovision_guard_min", "max_concurrency")
 CHOICES = {"dialect": ("standard", "entra", "put"), "matching_attribute": ("userName", "emails", "externalId"),
            "deprovision": ("deactivate", "delete")}
 NOTICES = {"saved": "Settings saved.", "activated": "Provisioning is active: bound users and groups are being pushed.",
@@ -41,6 +41,9 @@ def _settings_body(form, *, enabled: bool) -> dict:
         body["max_deprovision_share"] = _number(share, "max_deprovision_share", float) / 100
     if minimum is not None:
         body["deprovision_guard_min"] = _number(minimum, "deprovision_guard_min", int)
+    concurrency = text(form, "max_concurrency")
+    if concurrency is not None:
+        body["max_concurrency"] = _number(concurrency, "max_concurrency", int)
     return body
 
 
@@ -53,7 +56,7 @@ def _number(raw: str, name: str, kind: type):
 
 def _shown(prov: dict) -> dict:
     """The stored settings as the form shows them (the mapping one per line, the share in percent)."""
-    from idp.provisioning.planner import DEFAULT_DEPROVISION_MIN, DEFAULT_DEPROVISION_SHARE
+    from idp.provisioning.planner import DEFAULT_DEPROVISION_MIN, DEFAULT_DEPROVISION_SHARE, DEFAULT_MAX_CONCURRENCY
     from idp.scim.mapping import DEFAULT_USER_MAPPING
 
     share = prov.get("max_deprovision_share")
@@ -61,7 +64,8 @@ def _shown(prov: dict) -> dict:
     return {**prov, "group_management": "on" if prov.get("group_management") else "",
             "attribute_mapping": "\n".join(f"{k} = {v}" for k, v in mapping.items()),
             "max_deprovision_share": f"{float(DEFAULT_DEPROVISION_SHARE if share is None else share) * 100:g}",
-            "deprovision_guard_min": str(prov.get("deprovision_guard_min") or DEFAULT_DEPROVISION_MIN)}
+            "deprovision_guard_min": str(prov.get("deprovision_guard_min") or DEFAULT_DEPROVISION_MIN),
+            "max_concurrency": str(prov.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY)}
 
 
 def im_page(admin: Admin, slug: str, *, status: int = 200, errors: FormErrors | None = None, values: dict | None = None,
