@@ -21,11 +21,12 @@ from idp_testing.stack import start_stack, stop_stack
 TOKEN = "field-report-scim-token-2b7e1c"
 RUNS = int(os.environ.get("FIELD_REPORT_RUNS", "20"))  # in a row, every other one strict; fewer only while developing
 # The target is 5 s (35 users created and two groups filled, 110 SCIM requests or so). This stack meets it
-# in every run on a quiet machine (20 in a row on 2026-12-07: 2.73 / 3.63 / 4.23 s min / median / max), but in CI
-# on this 2-core machine one run of twenty once took 5.8 s (strict SP): each run is held to 10 s so an outlier
-# under load does not flake, and the median to the 5 s target. The test prints every run's time. On main 3511b39
-# the SP never got there without a reconcile (wrong after 30 s).
-CONVERGE_SECONDS = 10.0
+# in every run on a quiet machine (20 in a row on 2026-12-07: 2.73 / 3.63 / 4.23 s min / median / max). On this
+# 2-core machine under other load it does not: CI once saw one run of 5.8 s, and a CI-like run beside a 10,000-user
+# benchmark saw the first run take 11.6 s. So each run is held to 15 s (an outlier under load does not flake) and
+# the median of the 20 to the 5 s target. The test prints every run's time. On main 3511b39 the SP never got
+# there without a reconcile (wrong after 30 s).
+CONVERGE_SECONDS = 15.0
 TARGET_SECONDS = 5.0  # the target, held by the median of the runs
 STATUS_GRACE_SECONDS = 5.0  # after the SP matched: the last push is recording what the SP already holds
 
