@@ -165,6 +165,24 @@ def test_identity_management_keeps_the_token_write_only(admin_browser):
     assert container().store.get_app("officespace")["provisioning"]["enabled"] is True
 
 
+def test_a_full_connection_test_shows_each_steps_sp_status(admin_browser):
+    # Given an app pointed at a SCIM server, When the administrator tests with a test user's email, Then each step's
+    # row shows the SP's HTTP status (the steps carry it as `status`, contract section 4; the column was empty)
+    from idp_testing.scim_server import ScimServer
+
+    server = ScimServer(token="full-test-token-5e6f7a8b")
+    try:
+        csrf = _csrf(admin_browser, "/console/apps/new")
+        _new_app(admin_browser, csrf)
+        form = {"base_url": server.base_url, "token": "full-test-token-5e6f7a8b", "csrf": csrf, "op": "test",
+                "test_email": "idp-test@acme.example"}
+        page = admin_browser.post("/console/apps/officespace/identity-management", form)
+        assert page.status == 200 and 'data-testid="test-result" data-ok="true"' in page.body, page.text
+        assert "<td>create</td>" in page.body and "HTTP 201" in page.body and "HTTP 200" in page.body
+    finally:
+        server.close()
+
+
 def test_console_changes_are_audited_as_the_signed_in_administrator(admin_browser, people):
     from idp.kernel.audit_log import AuditQuery
 

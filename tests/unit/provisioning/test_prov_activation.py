@@ -23,6 +23,7 @@ def test_an_sp_without_delete_keeps_the_test_user_deactivated(sp):
     sp.fail("DELETE", "Users", PermanentError("405 Method Not Allowed", status=405))
     result = run_activation_test(sp.client_factory, sp.base_url, "secret", "idp-test@acme.example")
     assert result["ok"] is True and result["steps"][-1]["sp_status"] == 405
+    assert result["steps"][-1]["status"] == 405  # the contract's name for the SP's HTTP status (section 4)
     assert "deactivated" in result["steps"][-1]["detail"]
     assert sp.user_by_name("idp-test@acme.example")["active"] is False
 
@@ -44,5 +45,5 @@ def test_a_leftover_test_user_is_taken_over(sp):
 def test_a_wrong_token_fails_at_create(sp):
     result = run_activation_test(sp.client_factory, sp.base_url, "wrong", "idp-test@acme.example")
     assert result["ok"] is False and _names(result) == [("create", False)]
-    assert result["steps"][0]["sp_status"] == 401
+    assert result["steps"][0]["sp_status"] == 401 and result["steps"][0]["status"] == 401
     assert isinstance(AuthError("x"), Exception)

@@ -12,8 +12,10 @@ TIMEOUT = (5, 15)
 _NOT_SUPPORTED = (403, 404, 405, 501)
 
 
-def _step(name: str, ok: bool, detail: str, status: int | None = None) -> dict:
-    return {"step": name, "ok": ok, "sp_status": status, "detail": detail}
+def step(name: str, ok: bool, detail: str, status: int | None = None) -> dict:
+    """One step of a connection test: `status` is the SP's HTTP status (contract section 4; `sp_status` is the
+    same value under the name the first answers used)."""
+    return {"step": name, "ok": ok, "status": status, "sp_status": status, "detail": detail}
 
 
 def run_activation_test(client_factory: ClientFactory, base_url: str, token: str, test_email: str) -> dict:
@@ -23,7 +25,7 @@ def run_activation_test(client_factory: ClientFactory, base_url: str, token: str
     steps: list[dict] = []
 
     def fail(name: str, exc: ScimError) -> dict:
-        steps.append(_step(name, False, exc.message, exc.status or None))
+        steps.append(step(name, False, exc.message, exc.status or None))
         return {"ok": False, "detail": f"{name} failed: {exc.message}", "steps": steps}
 
     payload = {"schemas": [USER_SCHEMA], "userName": test_email, "externalId": marker, "active": True,
@@ -32,14 +34,14 @@ def run_activation_test(client_factory: ClientFactory, base_url: str, token: str
     try:
         created = client.create("Users", payload)
         scim_id = (created.body or {}).get("id")
-        steps.append(_step("create", bool(scim_id), f"created SP user {scim_id}", created.status))
+        steps.append(step("create", bool(scim_id), f"created SP user {scim_id}", created.status))
     except Conflict as exc:
         try:  # a test user left by an earlier run: take it over
             hits = client.search("Users", eq_filter("userName", test_email), count=2)
         except ScimError as exc2:
             return fail("create", exc2)
         scim_id = hits[0]["id"] if len(hits) == 1 else None
-        steps.append(_step("create", bool(scim_id), f"the SP already had {test_email} (409); using SP user {scim_id}", exc.status))
+        steps.append(step("create", bool(scim_id), f"the SP already had {test_email} (409); using SP user {scim_id}", exc.status))
     except ScimError as exc:
         return fail("create", exc)
     if not scim_id:
@@ -52,14 +54,14 @@ def run_activation_test(client_factory: ClientFactory, base_url: str, token: str
             answer = client.patch("Users", scim_id, ops)
         except ScimError as exc:
             return fail(name, exc)
-        steps.append(_step(name, True, said, answer.status))
+        steps.append(step(name, True, said, answer.status))
     try:
         client.delete("Users", scim_id)
-        steps.append(_step("delete", True, f"deleted SP user {scim_id}", 204))
+        steps.append(step("delete", True, f"deleted SP user {scim_id}", 204))
     except PermanentError as exc:
         if exc.status not in _NOT_SUPPORTED:
             return fail("delete", exc)
-        steps.append(_step("delete", True, f"the SP does not delete users ({exc.status}); the test user stays "
+        steps.append(step("delete", True, f"the SP does not delete users ({exc.status}); the test user stays "
                                            "deactivated, as deprovisioning leaves users", exc.status))
     except ScimError as exc:
         return fail("delete", exc)

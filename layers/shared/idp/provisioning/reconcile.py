@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from aws_lambda_powertools import Logger
 
-from idp.provisioning.activation import run_activation_test
+from idp.provisioning.activation import run_activation_test, step
 from idp.provisioning.engine import Engine
 from idp.provisioning.failures import AppOutcomes, FailureClass
 from idp.provisioning.parallel import Pace, PacedClient, for_each, pacing
@@ -342,7 +342,7 @@ class Reconciler:
         """Test connection, then JumpCloud's activation check: create, update, deactivate and delete a test user."""
         connected = self.test_connection(slug)
         if not connected.get("ok"):
-            return {**connected, "steps": [{"step": "connect", "ok": False, "sp_status": None, "detail": connected["detail"]}]}
+            return {**connected, "steps": [step("connect", False, connected["detail"])]}
         cfg, token = self.engine.config(slug), self.engine.tokens(slug)
         if cfg is None or not token:  # removed since the connection test read them
             return {"ok": False, "detail": f"provisioning of '{slug}' has no configuration or no SCIM token", "steps": []}
@@ -351,9 +351,9 @@ class Reconciler:
         except Exception as exc:  # a hostile answer is the SP's failure, never a 5xx of ours
             log.exception("activation test of %s failed unexpectedly", slug, extra={"app": slug})
             detail = unexpected(slug, exc)
-            return {"ok": False, "detail": detail, "steps": [{"step": "connect", "ok": True, "sp_status": 200, "detail": connected["detail"]},
-                                                             {"step": "activation", "ok": False, "sp_status": None, "detail": detail}]}
-        result["steps"].insert(0, {"step": "connect", "ok": True, "sp_status": 200, "detail": connected["detail"]})
+            return {"ok": False, "detail": detail, "steps": [step("connect", True, connected["detail"], 200),
+                                                             step("activation", False, detail)]}
+        result["steps"].insert(0, step("connect", True, connected["detail"], 200))
         return result
 
     # ---------------------------------------------------------------- on demand
