@@ -136,13 +136,14 @@ def run(n: int = 300) -> dict:
     from idp.adapters import directory_keys
     from idp.adapters.signon_state import SignonState
     from idp.bootstrap import container
+    from idp.app import sso
     from idp.web import sso_routes
     from idp_testing.stack import free_port
 
     boto3.setup_default_session()
     parts = Parts()
     parts.install(boto3.DEFAULT_SESSION)
-    parts.wrap(sso_routes, "build_response", "build and sign the Response")
+    parts.wrap(sso, "build_response", "build and sign the Response")
     parts.wrap(sso_routes, "render_post_form", "render the auto-POST page")
     stack = InProcessStack()
     stack.start()

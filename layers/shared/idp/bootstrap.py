@@ -28,7 +28,9 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.signon_state import SignonState
     from idp.app.dashboard import Dashboard
     from idp.app.provisioning_admin import ProvisioningAdmin
+    from idp.app.slo import SingleLogout
     from idp.app.sp_import import SpImport
+    from idp.app.sso import SingleSignOn
     from idp.app.user_access import UserAccess
     from idp.directory.apps import AppService
     from idp.directory.inbound import InboundService
@@ -275,6 +277,21 @@ class Container:
 
         return SignOn(_SignonDirectory(self.store), self.signon_state, device_key=self.device_key.get,
                       metrics=LoginMetrics(self.settings.metrics_namespace), audit=self.audit, mfa=self.mfa)
+
+    @_part
+    def sso(self) -> "SingleSignOn":
+        """Answer an SSO (idp.app.sso): the SSO URL, and the pages that resume a sign-in once signed in."""
+        from idp.app.sso import SingleSignOn
+
+        return SingleSignOn(self.store, self.signon, self.apps, self.audit, sso_reads=self.sso_reads,
+                            answer_reads=self.answer_reads)
+
+    @_part
+    def slo(self) -> "SingleLogout":
+        """SP-initiated single logout (idp.app.slo)."""
+        from idp.app.slo import SingleLogout
+
+        return SingleLogout(self.sso, self.signon, self.audit)
 
     @_part
     def passkeys(self) -> "PasskeyService":

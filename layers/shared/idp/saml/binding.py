@@ -177,6 +177,30 @@ def split_raw_query(raw_query: str) -> dict[str, str]:
     return out
 
 
+def query_names(raw_query: str) -> set[str]:
+    """The parameter names of a raw query (a repeated one counts as SAMLRequest, for the parser to refuse)."""
+    try:
+        return set(split_raw_query(raw_query))
+    except SamlRequestError:
+        return {"SAMLRequest"}
+
+
+def inbound_binding(method: str, raw_query: str, form: Mapping[str, str]) -> str | None:
+    """The binding of a request's SAMLRequest (HTTP-Redirect: a GET's query; HTTP-POST: a POST's body), or None
+    when it carries none. One in both places, or in the query of a POST, is refused, never guessed at."""
+    in_query = "SAMLRequest" in query_names(raw_query)
+    in_body = method == "POST" and "SAMLRequest" in form
+    if in_query and in_body:
+        raise SamlRequestError("inconsistent_request", "SAMLRequest is in both the query string and the body; "
+                               "send it once (HTTP-Redirect: in the query of a GET; HTTP-POST: in the body of a POST)")
+    if in_query and method != "GET":
+        raise SamlRequestError("inconsistent_request", "a SAMLRequest in the query string must come with GET "
+                               "(HTTP-Redirect binding); a POST carries it in its body (HTTP-POST binding)")
+    if in_body:
+        return C.BINDING_POST
+    return C.BINDING_REDIRECT if in_query else None
+
+
 def check_relay_state(relay_state: str | None) -> str | None:
     if relay_state is None:
         return None

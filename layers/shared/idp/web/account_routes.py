@@ -20,7 +20,7 @@ from idp.signon.models import PendingSignOn, SignedIn
 from idp.web.forms import render
 from idp.web.login_redirect import to_login, to_step_up
 from idp.web.mfa_pages import SCRIPT_PAGE_CSP, totp_allowed
-from idp.web.pages import error_page, html, redirect, unknown_app
+from idp.web.pages import error_page, html, redirect
 from idp.web.request import WebRequest
 from idp.web.session_cookies import BROWSER, RESUME, browser_binding, clear, read, session_cookie, session_form_ok, session_id
 
@@ -240,7 +240,7 @@ def resume(request: WebRequest) -> Response:
     """POST /account/resume: after enrolling, go on to the app the sign-in was for. Only a sign-in that an
     enrolment paused, for this user, resumes here; any other pending login (a login form's, whose request may
     say ForceAuthn) goes on through its login form, password first."""
-    from idp.web.sso_routes import issue
+    from idp.web import sso_routes
 
     current = _current(request)
     if current is None:
@@ -260,7 +260,4 @@ def resume(request: WebRequest) -> Response:
     slug = state.pending.slug
     if not slug:
         return redirect(state.pending.resume_path, done)
-    app = container().store.get_app(slug)
-    if not app:
-        return unknown_app(slug)
-    return issue(app, current.user, current.session, state.pending, request, done)
+    return sso_routes.resume(slug, current, state.pending, request, done)

@@ -12,9 +12,10 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from idp.bootstrap import container
 from idp.signon.login import LoggedIn, LoginSubmission, Refused, ShowForm
 from idp.signon.models import LoginState
+from idp.web import sso_routes
 from idp.web.forms import render
 from idp.web.mfa_pages import SCRIPT_PAGE_CSP, passkeys_allowed, second_step_page
-from idp.web.pages import error_page, html, redirect, unknown_app, wait_words
+from idp.web.pages import error_page, html, redirect, wait_words
 from idp.web.request import WebRequest
 from idp.web.session_cookies import (
     BROWSER,
@@ -27,7 +28,6 @@ from idp.web.session_cookies import (
     session_cookie,
     session_id,
 )
-from idp.web.sso_routes import issue
 
 log = Logger(child=True)
 
@@ -124,11 +124,7 @@ def finish_login(outcome, request: WebRequest) -> Response:
     slug = outcome.pending.slug
     if not slug:
         return redirect(outcome.pending.resume_path, cookies)  # the portal, or the console page it came from
-    with container().answer_reads(slug, outcome.signed_in.user["id"]):
-        app = container().store.get_app(slug)
-        if not app:
-            return unknown_app(slug)
-        return issue(app, outcome.signed_in.user, outcome.signed_in.session, outcome.pending, request, cookies)
+    return sso_routes.resume(slug, outcome.signed_in, outcome.pending, request, cookies)
 
 
 def logout_post(request: WebRequest) -> Response:
