@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.signon_state import SignonState
     from idp.app.dashboard import Dashboard
     from idp.app.provisioning_admin import ProvisioningAdmin
+    from idp.app.sign_in import SignIn
     from idp.app.slo import SingleLogout
     from idp.app.sp_import import SpImport
     from idp.app.sso import SingleSignOn
@@ -285,6 +286,13 @@ class Container:
 
         return SingleSignOn(self.store, self.signon, self.apps, self.audit, sso_reads=self.sso_reads,
                             answer_reads=self.answer_reads)
+
+    @_part
+    def sign_in(self) -> "SignIn":
+        """Log in and resume what the login was for (idp.app.sign_in): POST /login and POST /login/passkey."""
+        from idp.app.sign_in import SignIn
+
+        return SignIn(self.signon, self.sso, self.audit, login_reads=self.login_reads)
 
     @_part
     def slo(self) -> "SingleLogout":

@@ -1,4 +1,4 @@
-"""The SSO use case (idp.app.sso.SingleSignOn, issue 24 item 1) as the login function's container hands it out,
+"""The SSO and sign-in use cases (idp.app.sso.SingleSignOn, idp.app.sign_in.SignIn; issue 24 item 1) as the login function's container hands it out,
 built from Settings: each answer is a typed value (a Response to POST, a refusal, the login form or the second
 factor first) with its `sso` audit event written by the use case, and the Response it signs is one a strict SP
 (python3-saml) accepts. The route only parses, calls it once and renders (test_saml_lambda_routes.py and the
@@ -8,13 +8,16 @@ from __future__ import annotations
 import base64
 
 import pytest
-from test_saml_lambda_routes import LambdaClient, _login
+from test_saml_lambda_routes import PASSWORD, LambdaClient, _login
 from test_saml_lambda_routes import env as _env
 
 from idp.app.browser import BrowserRequest, Client
+from idp.app.sign_in import Resumed
 from idp.app.sso import AccessRefused, PostToSp, RequestRefused, SignInFirst, UnknownApp
 from idp.bootstrap import container
 from idp.kernel.audit_log import AuditQuery
+from idp.signon.login import LoginSubmission, ShowForm
+from idp_testing.saml_browser import parse_inputs
 from idp_testing.saml_sp import sp_accepts, sp_post_login
 
 world = pytest.fixture(name="world")(_env.__wrapped__)  # test_saml_lambda_routes' env: the login function's container from Settings
@@ -91,3 +94,45 @@ def test_a_passive_request_without_a_session_is_answered_no_passive(world):
     assert "urn:oasis:names:tc:SAML:2.0:status:NoPassive" in base64.b64decode(answer.saml_response).decode()
     (event,) = _sso_events()
     assert (event["outcome"], event["reason"], event["detail"]["request_id"]) == ("failure", "no_passive", req_id)
+
+
+def _submission(world, sso_form: dict, password: str) -> LoginSubmission:
+    """The login form the SSO URL sent the browser to, filled in."""
+    client = LambdaClient(world.resolver)
+    page = client.request("POST", "/saml2/officespace", form=sso_form)
+    assert page.path == "/login"
+    fields = parse_inputs(page.text)
+    browser = next(v for k, v in client.jar.items() if k.endswith("idp_browser"))
+    return LoginSubmission(login_id=fields["login"], csrf=fields["csrf"], browser=browser, username="ada",
+                           password=password, client=CLIENT.ip or "")
+
+
+def test_a_login_resumes_the_sso_it_was_for_with_both_events_in_one_write(world):
+    req_id, b64 = sp_post_login(world.sp, sp_keypair=world.kp)
+    submission = _submission(world, {"SAMLRequest": b64, "RelayState": "r3"}, PASSWORD)
+    audit_writes: list[list[str]] = []  # per write call, the audit items' types it carries
+
+    def seen(params, **_):
+        items = [r["PutRequest"]["Item"] for t in params.get("RequestItems", {}).values() for r in t if "PutRequest" in r]
+        items += [params["Item"]] if "Item" in params else []
+        types = [i["type"] for i in items if str(i.get("pk", "")).startswith("AUDIT#")]
+        if types:
+            audit_writes.append(types)
+
+    container().table.meta.client.meta.events.register("provide-client-params.dynamodb.*", seen)
+    answer = container().sign_in.with_password(submission, client=CLIENT, base_url=BASE)
+    assert isinstance(answer, Resumed) and answer.path is None and isinstance(answer.answer, PostToSp)
+    assert answer.logged_in.signed_in.user["id"] == world.user["id"]
+    assert sp_accepts(world.sp, answer.answer.saml_response, req_id).get_nameid() == "ada@example.com"
+    events = {e["type"]: e for e in container().audit.query(AuditQuery())[0] if e["type"] in ("login", "sso")}
+    assert (events["login"]["outcome"], events["sso"]["outcome"], events["sso"]["detail"]["request_id"]) == (
+        "success", "success", req_id)
+    assert audit_writes == [["login", "sso"]]  # the login's and the Response's events, in one write at the end
+
+
+def test_a_wrong_password_shows_the_form_again_and_resumes_nothing(world):
+    _, b64 = sp_post_login(world.sp, sp_keypair=world.kp)
+    answer = container().sign_in.with_password(_submission(world, {"SAMLRequest": b64}, "Wrong-Horse-Battery-9"),
+                                               client=CLIENT, base_url=BASE)
+    assert isinstance(answer, ShowForm) and answer.reason == "wrong_credentials"
+    assert _sso_events() == []

@@ -9,8 +9,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
+from idp.app.sign_in import SignInAnswer
 from idp.bootstrap import container
-from idp.signon.login import LoggedIn, LoginSubmission, Refused, ShowForm
+from idp.signon.login import LoginSubmission, Refused, ShowForm
 from idp.signon.models import LoginState
 from idp.web import sso_routes
 from idp.web.forms import render
@@ -98,33 +99,30 @@ def _login_get(request: WebRequest) -> Response:
 def login_post(request: WebRequest) -> Response:
     """POST /login: the login flow; done, it resumes the pending SSO (or goes to the portal)."""
     form = request.form
-    # Its reads in two batches, its two audit events (login, then the Response's) in one write when it ends.
-    with container().login_reads(form.get("login"), form.get("username"), request.client_ip), container().audit.batched():
-        outcome = container().signon.login(LoginSubmission(
-            login_id=form.get("login"), csrf=form.get("csrf"), browser=read(request, BROWSER),
-            username=form.get("username") or "", password=form.get("password") or "", client=request.client_ip,
-            old_session=session_id(request), device=read(request, DEVICE), code=form.get("code") or "",
-        ), user_agent=request.headers.get("user-agent"))
-        return finish_login(outcome, request)
+    answer = container().sign_in.with_password(LoginSubmission(
+        login_id=form.get("login"), csrf=form.get("csrf"), browser=read(request, BROWSER),
+        username=form.get("username") or "", password=form.get("password") or "", client=request.client_ip,
+        old_session=session_id(request), device=read(request, DEVICE), code=form.get("code") or "",
+    ), client=sso_routes.client(request), base_url=request.base_url)
+    return render_sign_in(answer, request)
 
 
-def finish_login(outcome, request: WebRequest) -> Response:
+def render_sign_in(answer: SignInAnswer, request: WebRequest) -> Response:
     """The answer to a run of the login flow (password, second step or passkey): the form again, a refusal, or
     the session's cookies and what the login resumes."""
-    if isinstance(outcome, ShowForm):
-        status, error = _FORM_ERRORS[outcome.reason]
-        return _login_page(status, outcome.state, error=error, username=outcome.username,
-                           retry_after=outcome.retry_after, error_code=outcome.reason)
-    if isinstance(outcome, Refused):
-        return _refused(outcome)
-    assert isinstance(outcome, LoggedIn)
-    cookies = [session_cookie(outcome.signed_in.session_id)]
-    if outcome.device_cookie:
-        cookies.append(device_cookie(outcome.device_cookie))
-    slug = outcome.pending.slug
-    if not slug:
-        return redirect(outcome.pending.resume_path, cookies)  # the portal, or the console page it came from
-    return sso_routes.resume(slug, outcome.signed_in, outcome.pending, request, cookies)
+    if isinstance(answer, ShowForm):
+        status, error = _FORM_ERRORS[answer.reason]
+        assert answer.state is not None  # the login form's flow always has its state
+        return _login_page(status, answer.state, error=error, username=answer.username,
+                           retry_after=answer.retry_after, error_code=answer.reason)
+    if isinstance(answer, Refused):
+        return _refused(answer)
+    cookies = [session_cookie(answer.logged_in.signed_in.session_id)]
+    if answer.logged_in.device_cookie:
+        cookies.append(device_cookie(answer.logged_in.device_cookie))
+    if answer.answer is None:
+        return redirect(answer.path or "/", cookies)  # the portal, or the console page it came from
+    return sso_routes.render(answer.answer, request, cookies)
 
 
 def logout_post(request: WebRequest) -> Response:

@@ -108,7 +108,8 @@ def authentication_options(request: WebRequest) -> Response:
 
 def authenticate(request: WebRequest) -> Response:
     """POST /login/passkey: the passkey answer; done, the login resumes like a password login."""
-    from idp.web.login_routes import finish_login
+    from idp.web import sso_routes
+    from idp.web.login_routes import render_sign_in
 
     state = _login_state(request)
     if state is None:
@@ -129,8 +130,8 @@ def authenticate(request: WebRequest) -> Response:
         return error_page(401, f"passkey_{exc.code}", "The passkey did not sign you in", str(exc),
                           hint="Go back and try again, or sign in another way.", cause=f"passkey refused: {exc.code}")
     amr = (*state.amr, WEBAUTHN) if state.uid else (WEBAUTHN,)
-    outcome = container().signon.passkey_login(LoginSubmission(
+    answer = container().sign_in.with_passkey(LoginSubmission(
         login_id=state.login_id, csrf=request.form.get("csrf"), browser=read(request, BROWSER), username="", password="",
         client=request.client_ip, old_session=session_id(request), device=read(request, DEVICE)), use.uid, amr,
-        user_agent=request.headers.get("user-agent"))
-    return finish_login(outcome, request)
+        client=sso_routes.client(request), base_url=request.base_url)
+    return render_sign_in(answer, request)
