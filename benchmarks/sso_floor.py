@@ -135,8 +135,8 @@ def run(n: int = 300) -> dict:
     from benchmarks.aws_calls import InProcessStack, login
     from idp.adapters import directory_keys
     from idp.adapters.signon_state import SignonState
-    from idp.bootstrap import container
     from idp.app import sso
+    from idp.bootstrap import container
     from idp.web import sso_routes
     from idp_testing.stack import free_port
 
