@@ -1,9 +1,9 @@
 """Provisioning metrics per app (powertools EMF): pushes, failures, retries and request latency
 accumulate in memory during one invocation (tests read `totals`), and `flush()` emits one EMF
-document per app with the dimension `app`."""
+document per app with the dimension `app`, in the namespace the composition root reads from Settings
+(POWERTOOLS_METRICS_NAMESPACE)."""
 from __future__ import annotations
 
-import os
 import threading
 from collections import defaultdict
 
@@ -13,12 +13,11 @@ from idp.scim.protocol import Exchange
 
 log = Logger(child=True)
 
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "OfficeSpaceIdP")
 SERVICE = "scim-push"
 
 
 class ProvisioningMetrics:
-    def __init__(self, namespace: str = NAMESPACE):
+    def __init__(self, namespace: str = "OfficeSpaceIdP"):  # the root passes Settings.metrics_namespace
         self.namespace = namespace
         self._lock = threading.Lock()
         self._pending: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
