@@ -37,7 +37,7 @@ class CreateClaims:
     def claim(self, run: Run, kind: str, eid: str) -> str | None:
         """Claim the create. Returns a token; None when another worker finished it meanwhile;
         raises Busy while another worker holds a live claim (at once, as InFlight, when the run says
-        `run.extra["no_claim_wait"]`)."""
+        `run.no_claim_wait`)."""
         slug = run.slug
         waited = 0.0
         while True:
@@ -55,7 +55,7 @@ class CreateClaims:
             m = self.maps.get_map(slug, kind, eid)
             if m and m.get("scim_id"):
                 return None
-            if run.extra.get("no_claim_wait"):
+            if run.no_claim_wait:
                 raise InFlight(f"another worker is creating {kind.lower()} {eid}", BUSY_RETRY_SECONDS)
             if waited >= CLAIM_WAIT_SECONDS:
                 raise Busy(f"another worker is creating {kind.lower()} {eid}", BUSY_RETRY_SECONDS)

@@ -301,7 +301,7 @@ class Dispatcher:
         # A member another consumer is creating right now is left to it (no waiting on its claim): it
         # creates the user as bound and active, and the group's create or settle below adds whoever
         # exists by then; each member's own event follows anyway.
-        run.extra["no_claim_wait"] = True
+        run.no_claim_wait = True
         try:
             for uid in sorted(affected):
                 try:
@@ -311,7 +311,7 @@ class Dispatcher:
                 except ScimError as exc:
                     raise _Partial(outcomes, exc) from None
         finally:
-            run.extra.pop("no_claim_wait", None)
+            run.no_claim_wait = False
         if run.cfg.group_management:
             try:
                 outcomes.append(engine.sync_group(slug, gid, run=run))

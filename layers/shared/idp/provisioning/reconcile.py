@@ -78,9 +78,9 @@ class Reconciler:
         except BaseException as exc:
             # Written what it could (the buffers flush on the way out); if that failed, the
             # lease lapses by itself rather than let a consumer create what is not yet recorded.
-            if state.pending() == 0 and not run.extra.get("unwritten"):
+            if state.pending() == 0 and not run.unwritten:
                 engine.drop_lease(run)
-            if isinstance(exc, BudgetSpent) and exc.delay_seconds is None and run.extra.get("synced"):
+            if isinstance(exc, BudgetSpent) and exc.delay_seconds is None and run.synced:
                 # A long sync the invocation's time cut after it got on: the next one resumes it at once
                 # (the objects done are in sync and cost no request), not after a growing backoff.
                 raise BudgetSpent(f"{exc.message}; the sync resumes where it stopped", RESUME_AFTER_SECONDS,
@@ -97,14 +97,14 @@ class Reconciler:
             with self.state.buffered():
                 yield
         except BaseException:
-            run.extra["unwritten"] = True
+            run.unwritten = True
             raise
 
     def _each(self, run: Run, items: list[str], work) -> list:
         """`work(item)` for each item by up to the app's `max_concurrency` workers (parallel.for_each); each
-        object done is noted in `run.extra["synced"]`."""
+        object done is noted in `run.synced`."""
         pace = run.client.pace if isinstance(run.client, PacedClient) else Pace(run.slug)
-        synced = run.extra.setdefault("synced", [])
+        synced = run.synced
 
         def step(item: str):
             got = work(item)
@@ -156,7 +156,7 @@ class Reconciler:
         by_id = {str(u.get("id")): u for u in sp_users if u.get("id")}
         by_name = {str(u.get("userName", "")).casefold(): u for u in sp_users if u.get("userName")}
         maps_stale = not run.lease  # without the lease, consumers may have created users meanwhile
-        leased_creates = run.extra.setdefault("leased_creates", set())
+        leased_creates = run.leased_creates
 
         def user_step(uid: str) -> tuple[Outcome | None, str | None]:
             m = umaps.get(uid) or {}

@@ -102,7 +102,10 @@ class Run:
     d: CachedDirectory
     requests: int = 0
     user_maps: dict | None = None
-    extra: dict = field(default_factory=dict)
+    no_claim_wait: bool = False  # a member another consumer is creating is left to it (dispatch, a group's members)
+    unwritten: bool = False  # a reconcile's buffered writes failed: its status must not say synced
+    synced: list[str] = field(default_factory=list)  # what a reconcile's workers finished, in order (resume)
+    leased_creates: set[str] = field(default_factory=set)  # users this run created under the reconcile lease
     lease: str | None = None  # the reconcile lease token while this run holds it
     lease_until: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -171,7 +171,7 @@ class UserSync:
                 if run.user_maps is not None:
                     run.user_maps[uid] = {"scim_id": scim_id, "status": STATUS_SYNCED, "pushed": desired,
                                           "pushed_hash": mp.state_hash(desired), "entity_id": uid}
-                run.extra.setdefault("leased_creates", set()).add(uid)
+                run.leased_creates.add(uid)
             else:
                 self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
                                        pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token,
