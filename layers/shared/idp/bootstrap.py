@@ -445,12 +445,13 @@ class Container:
 
     @_part
     def consumer(self) -> "Consumer":
+        from idp.adapters.event_queue import SqsEventQueue
         from idp.provisioning.consumer import Consumer
         from idp.provisioning.dispatch import Dispatcher
 
         s = self.settings
         dispatcher = Dispatcher(self.engine, self.reconciler, self.breaker, self.metrics)
-        return Consumer(dispatcher, sqs=self.sqs, queue_url=s.events_queue_url or None,
+        return Consumer(dispatcher, queue=SqsEventQueue(self.sqs), queue_url=s.events_queue_url or None,
                         max_receive_count=s.events_max_receive_count, backoff_base=s.scim_backoff_base_seconds,
                         backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
                         metrics=self.metrics, isolate_apps=True)  # a slow app's shares go to its own message group

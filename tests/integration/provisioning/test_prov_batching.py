@@ -7,6 +7,7 @@ import threading
 import boto3
 import pytest
 
+from idp.adapters.event_queue import SqsEventQueue
 from idp.adapters.provisioning_state import ProvisioningState
 from idp.adapters.scim_client import ScimClient
 from idp.provisioning.consumer import Consumer
@@ -130,7 +131,7 @@ def test_consumer_waits_inside_the_invocation_only_with_time_left(directory, sci
     for uid in (a, b):
         directory.bind_user(APP, uid)
     engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5))  # real sleep
-    consumer = Consumer(Dispatcher(engine, Reconciler(engine), BreakerSettings()), sqs=sqs, queue_url=url,
+    consumer = Consumer(Dispatcher(engine, Reconciler(engine), BreakerSettings()), queue=SqsEventQueue(sqs), queue_url=url,
                         max_receive_count=4, permanent_delay=0)
 
     throttle_once(scim)

@@ -6,6 +6,7 @@ import time
 import boto3
 import pytest
 
+from idp.adapters.event_queue import SqsEventQueue
 from idp.adapters.scim_client import ScimClient
 from idp.provisioning.consumer import Consumer
 from idp.provisioning.dispatch import Dispatcher
@@ -34,7 +35,7 @@ def make_consumer(directory, state, tokens, sqs, url, *, timeout=(0.5, 0.5)):
     engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=timeout, on_exchange=metrics.exchange)
     dispatcher = Dispatcher(engine, Reconciler(engine),
                             BreakerSettings(threshold=5, base_cooldown=1, max_cooldown=2, auth_retry=1), metrics)
-    return Consumer(dispatcher, sqs=sqs, queue_url=url, max_receive_count=4, backoff_base=0.5, backoff_cap=2,
+    return Consumer(dispatcher, queue=SqsEventQueue(sqs), queue_url=url, max_receive_count=4, backoff_base=0.5, backoff_cap=2,
                     permanent_delay=0, metrics=metrics)
 
 

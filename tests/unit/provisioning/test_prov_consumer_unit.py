@@ -7,6 +7,7 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from idp.adapters.event_queue import SqsEventQueue
 from idp.provisioning.consumer import Consumer
 from idp.provisioning.dispatch import Dispatcher
 from idp.provisioning.policy import BreakerSettings
@@ -45,7 +46,7 @@ def sqs():
 @pytest.fixture
 def consumer(engine, sqs, clock):
     breaker = BreakerSettings(threshold=5, base_cooldown=30, max_cooldown=600, auth_retry=45)
-    return Consumer(Dispatcher(engine, breaker=breaker), sqs=sqs, queue_url=QUEUE, max_receive_count=4,
+    return Consumer(Dispatcher(engine, breaker=breaker), queue=SqsEventQueue(sqs), queue_url=QUEUE, max_receive_count=4,
                     backoff_base=2, backoff_cap=60, permanent_delay=5, rand=lambda: 0.0, clock=clock)
 
 

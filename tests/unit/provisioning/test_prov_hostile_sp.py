@@ -15,6 +15,7 @@ import tracemalloc
 
 import pytest
 
+from idp.adapters.event_queue import SqsEventQueue
 from idp.adapters.scim_client import PermanentError, RetryLater, ScimClient, ScimError
 from idp.provisioning.consumer import Consumer
 from idp.provisioning.dispatch import Dispatcher, EventFailed
@@ -308,7 +309,7 @@ def test_the_consumer_sends_a_slow_apps_share_to_one_group_per_app(two, clock):
     uid = two.user()
     trip(two, clock)
     sqs = RecordingSqs()
-    consumer = Consumer(Dispatcher(two.engine), sqs=sqs, queue_url="https://sqs/q.fifo", isolate_apps=True)
+    consumer = Consumer(Dispatcher(two.engine), queue=SqsEventQueue(sqs), queue_url="https://sqs/q.fifo", isolate_apps=True)
     record = {"messageId": "m1", "receiptHandle": "rh1", "body": json.dumps({"type": "user.created", "id": uid}),
               "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": uid}, "messageAttributes": {},
               "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:q.fifo",
@@ -316,7 +317,7 @@ def test_the_consumer_sends_a_slow_apps_share_to_one_group_per_app(two, clock):
     assert consumer.handle_batch({"Records": [record]}) == {"batchItemFailures": []}
     [msg] = sqs.sent
     assert msg["MessageGroupId"] == "app-slow:bad" and json.loads(msg["MessageBody"])["app"] == BAD
-    again = Consumer(Dispatcher(two.engine), sqs=sqs, queue_url="https://sqs/q.fifo", isolate_apps=True)
+    again = Consumer(Dispatcher(two.engine), queue=SqsEventQueue(sqs), queue_url="https://sqs/q.fifo", isolate_apps=True)
     again.handle_batch({"Records": [record]})  # the same message delivered again: the same deduplication id
     assert sqs.sent[1]["MessageDeduplicationId"] == msg["MessageDeduplicationId"]
     assert two.good_user(uid) is not None

@@ -38,6 +38,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from idp.kernel.events import member_event_id
 from idp.provisioning.dispatch import SLOW_GROUP_PREFIX, BadEvent, Dispatcher, EventFailed
 from idp.provisioning.planner import backoff_seconds
+from idp.provisioning.ports import EventQueue, QueueMessage
 from idp.scim.protocol import deadline_scope
 
 log = Logger(child=True)
@@ -68,7 +69,7 @@ class Consumer:
         self,
         dispatcher: Dispatcher,
         *,
-        sqs,
+        queue: EventQueue,
         queue_url: str | None = None,
         max_receive_count: int = 8,
         backoff_base: float = 2.0,
@@ -80,7 +81,7 @@ class Consumer:
         isolate_apps: bool = False,
     ):
         self.dispatcher = dispatcher
-        self.sqs = sqs
+        self.queue = queue
         self._queue_url = queue_url  # the events queue; else found from each record's source ARN
         self.max_receive_count = int(max_receive_count)
         self.backoff_base = backoff_base
@@ -103,7 +104,7 @@ class Consumer:
             seen = self._local.seen = {}
         return seen
 
-    # ---------------------------------------------------------------- AWS plumbing
+    # ---------------------------------------------------------------- the queue (the EventQueue port)
     def queue_url(self, record: SQSRecord) -> str:
         if self._queue_url:
             return self._queue_url
@@ -112,14 +113,13 @@ class Consumer:
             parts = arn.split(":")
             if len(parts) < 6:
                 raise BadEvent(f"the record's eventSourceARN {arn!r} names no queue")
-            self._queue_urls[arn] = self.sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+            self._queue_urls[arn] = self.queue.url_of(parts[5], parts[4])
         return self._queue_urls[arn]
 
     def _set_visibility(self, record: SQSRecord, seconds: float) -> None:
         seconds = int(max(0, min(MAX_VISIBILITY, round(seconds))))
         try:
-            self.sqs.change_message_visibility(QueueUrl=self.queue_url(record), ReceiptHandle=record.receipt_handle,
-                                               VisibilityTimeout=seconds)
+            self.queue.set_visibility(self.queue_url(record), record.receipt_handle, seconds)
         except Exception as exc:  # noqa: BLE001 - the queue's own timeout applies then
             log.warning("change_message_visibility failed: %s", exc)
 
@@ -128,15 +128,12 @@ class Consumer:
         copy = dict(body)
         copy["not_before"] = round(self.clock() + delay, 3)
         copy["requeued"] = int(body.get("requeued") or 0) + 1
-        params: dict[str, Any] = {"QueueUrl": self.queue_url(record), "MessageBody": json.dumps(copy, separators=(",", ":"))}
+        text = json.dumps(copy, separators=(",", ":"))
         group = record.attributes.message_group_id
-        if group:
-            params["MessageGroupId"] = group
-            params["MessageDeduplicationId"] = uuid.uuid4().hex
-        else:
-            params["DelaySeconds"] = int(min(900, max(0, delay)))
+        message = (QueueMessage(text, group=group, dedup_id=uuid.uuid4().hex) if group
+                   else QueueMessage(text, delay_seconds=int(min(900, max(0, delay)))))
         try:
-            self.sqs.send_message(**params)
+            self.queue.send(self.queue_url(record), message)
             return True
         except Exception as exc:  # noqa: BLE001
             log.warning("requeue failed, leaving the message to the queue: %s", exc, extra=event_ids(body))
@@ -153,11 +150,10 @@ class Consumer:
         return url, record.attributes.message_deduplication_id or record.message_id
 
     @staticmethod
-    def _message(event: dict, group: str, dedup_id: str) -> dict:
+    def _message(event: dict, group: str, dedup_id: str) -> QueueMessage:
         """One FIFO message of `event` in message group `group` (its `at` now when it has none)."""
         body = {**event, "at": event.get("at") or datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
-        return {"MessageBody": json.dumps(body, separators=(",", ":")), "MessageGroupId": group[:128],
-                "MessageDeduplicationId": dedup_id}
+        return QueueMessage(json.dumps(body, separators=(",", ":")), group=group[:128], dedup_id=dedup_id)
 
     def offload(self, share: dict, slug: str) -> bool:
         """Send an app's share of the event in hand to the app's own message group (the dispatcher's port)."""
@@ -166,7 +162,7 @@ class Consumer:
             return False
         try:
             dedup_id = hashlib.sha256(f"{origin}:{slug}".encode()).hexdigest()[:64]
-            self.sqs.send_message(QueueUrl=url, **self._message(share, SLOW_GROUP_PREFIX + slug, dedup_id))
+            self.queue.send(url, self._message(share, SLOW_GROUP_PREFIX + slug, dedup_id))
         except Exception as exc:  # noqa: BLE001 - the dispatcher does the share inline then
             log.warning("offload to the app's group failed: %s", exc, extra=event_ids(share))
             return False
@@ -181,12 +177,11 @@ class Consumer:
         if not url:
             raise RuntimeError("no queue to send follow-up events to")
         for i in range(0, len(events), 10):
-            entries = [{"Id": str(n), **self._message(event, str(event["id"]),
-                                                      member_event_id(origin, str(event["id"]), str(event["app"])))}
-                       for n, event in enumerate(events[i : i + 10])]
-            failed = self.sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
+            messages = [self._message(event, str(event["id"]), member_event_id(origin, str(event["id"]), str(event["app"])))
+                        for event in events[i : i + 10]]
+            failed = self.queue.send_batch(url, messages)
             if failed:
-                raise RuntimeError(f"{len(failed)} follow-up events were not sent: {failed[0].get('Message')}")
+                raise RuntimeError(f"{len(failed)} follow-up events were not sent: {failed[0]}")
 
     # ---------------------------------------------------------------- one record
     def handle_record(self, record: SQSRecord) -> None:

@@ -248,6 +248,36 @@ class ProvisioningLog(Protocol):
 
 
 @dataclass(frozen=True)
+class QueueMessage:
+    """One message for the change-event queue (SQS FIFO): its JSON body, and its message group and deduplication
+    id (a FIFO queue needs both), or a delay (a standard queue)."""
+
+    body: str
+    group: str | None = None
+    dedup_id: str | None = None
+    delay_seconds: int = 0
+
+
+class EventQueue(Protocol):
+    """The change-event queue as the consumer uses it besides receiving (the event source mapping delivers):
+    `idp.adapters.event_queue.SqsEventQueue`."""
+
+    def url_of(self, name: str, account: str) -> str:
+        """The URL of the queue `name` of `account` (a record's source ARN names both)."""
+        ...
+
+    def set_visibility(self, url: str, receipt_handle: str, seconds: int) -> None:
+        """The received message comes back after `seconds`; raises when the queue refuses."""
+        ...
+
+    def send(self, url: str, message: QueueMessage) -> None: ...
+
+    def send_batch(self, url: str, messages: list[QueueMessage]) -> list[str]:
+        """Send up to 10 messages; the reasons of those not sent (empty: all sent)."""
+        ...
+
+
+@dataclass(frozen=True)
 class QueueDepths:
     """Messages waiting in the change-event queue, being pushed now, and in its dead-letter queue (None: unreadable)."""
 
