@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
     from idp.app.dashboard import Dashboard
+    from idp.app.diagnosis import SignInDiagnosis
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
     from idp.app.slo import SingleLogout
@@ -427,6 +428,20 @@ class Container:
 
         queues = SqsQueueStats(self.sqs, self.settings.events_queue_url, self.settings.dlq_url)
         return Dashboard(self.store, self.provisioning_admin, self.audit, queues)
+
+    @_part
+    def diagnosis(self) -> "SignInDiagnosis":
+        """Sign-in diagnosis (idp.app.diagnosis): the admin API's route and the console's user page."""
+        from idp.app.diagnosis import SignInDiagnosis
+
+        def mfa_need(user: dict, slug: str) -> str:
+            from idp.signon.models import PendingSignOn
+
+            need = self.mfa.need(user, PendingSignOn.idp(slug))
+            return str(getattr(need, "value", need))  # a Need, or its value as a plain string
+
+        return SignInDiagnosis(self.store, self.user_access, self.audit, self.provisioning_state,
+                               locked_for=lambda uid: self.signon_state.throttle("account", uid).wait, mfa_need=mfa_need)
 
     @_part
     def user_access(self) -> "UserAccess":

@@ -152,9 +152,7 @@ REASONS = {"not_bound": "not bound to the app, directly or through a group", "su
 
 def _diagnosis(slug: str, uid: str) -> dict:
     """GET /admin/apps/{slug}/users/{user_id}/diagnosis's answer (the one reading of it), with the reasons in words."""
-    from idp.web.diagnosis_routes import diagnosis
-
-    found = diagnosis(slug, uid)
+    found = container().diagnosis.of(slug, uid).as_json()
     return {**found, "slug": slug, "words": [REASONS.get(r, r) for r in found["reasons"]]}
 
 
