@@ -111,13 +111,35 @@ def test_a_dynamodb_failure_raises_so_the_invocation_is_retried(aws_env):
         load("audit_ship")(_batch([line]), LambdaContext())
 
 
+class _Counted:
+    """The audit metrics' two calls, counted (AuditMetrics emits EMF; here only the calls matter)."""
+
+    def __init__(self) -> None:
+        self.shipped: list[str] = []
+        self.failed: list[str] = []
+
+    def recorded(self, event: AuditEvent) -> None:
+        self.shipped.append(event.type)
+
+    def write_failed(self, event: AuditEvent) -> None:
+        self.failed.append(event.type)
+
+
 def test_a_shipped_line_that_cannot_be_written_never_breaks_the_sign_in(aws_env, tmp_path):
     bootstrap.reset()
     (tmp_path / "spool").mkdir()
-    sink = ShippedAuditLog(DynamoAuditLog(container().table), SpoolLines(str(tmp_path / "spool")))
+    metrics = _Counted()
+    log = DynamoAuditLog(container().table, metrics=metrics)
+    sink = ShippedAuditLog(log, SpoolLines(str(tmp_path / "spool")), metrics=metrics)
     sink.record(_event())  # a directory, not a file: the write fails, is logged and counted, not raised
     with sink.batched():
         sink.record(_event())
+    assert metrics.failed == ["sso", "sso"] and metrics.shipped == []
+    good = ShippedAuditLog(log, SpoolLines(str(tmp_path / "spool" / "audit.spool")), metrics=metrics)
+    with good.batched():  # lines go out as events are recorded: nothing is held back in a block
+        good.record(_event())
+        assert len((tmp_path / "spool" / "audit.spool").read_text().splitlines()) == 1
+    assert metrics.shipped == ["sso"]
 
 
 @pytest.fixture
@@ -172,4 +194,18 @@ def test_the_default_delivery_is_direct_and_a_bad_value_names_the_variable(aws_e
     monkeypatch.setenv("AUDIT_SSO_DELIVERY", "stdout")
     with pytest.raises(SettingsError, match="AUDIT_SSO_DELIVERY"):
         Settings.load()
+    bootstrap.reset()
+
+
+def test_in_aws_the_line_goes_to_stdout_and_the_writer_takes_it_from_there(aws_env, monkeypatch, capsys):
+    """The container as the login function's in AWS (AUDIT_SSO_DELIVERY=log, no spool): one line on stdout."""
+    monkeypatch.setenv("AUDIT_SSO_DELIVERY", "log")
+    monkeypatch.delenv("AUDIT_SPOOL_PATH", raising=False)
+    bootstrap.reset()
+    capsys.readouterr()
+    container().sso_audit.record(_event("u-7"))
+    (line,) = capsys.readouterr().out.splitlines()
+    assert load("audit_ship")(_batch([line]), LambdaContext())["written"] == 1
+    (view,) = container().audit.query(AuditQuery(user_id="u-7"))[0]
+    assert view["id"] == json.loads(line)["idp_audit"]["sk"] and view["type"] == "sso"
     bootstrap.reset()
