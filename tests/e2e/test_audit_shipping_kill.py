@@ -90,3 +90,40 @@ def test_no_event_is_lost_when_the_function_is_killed_right_after_answering(tmp_
         if second is not None:
             stop_stack(second)
         server.stop()
+
+
+@pytest.mark.timeout(180)
+def test_make_run_with_log_delivery_spools_under_its_temp_dir_and_ships_while_it_runs(tmp_path):
+    """AUDIT_SSO_DELIVERY=log alone (no AUDIT_SPOOL_PATH): the stack spools under its temp dir and its shipper
+    delivers, so an SSO's event is in GET /admin/events within 5 s of the answer."""
+    stack = start_stack(tmp_path, extra_env={"AUDIT_SSO_DELIVERY": "log", "TMPDIR": str(tmp_path)})
+    try:
+        admin, base = stack.admin(), stack.base_url
+        user = admin.post(f"{base}/admin/users", json={"username": "ship-sam", "email": "ship-sam@example.com",
+                                                       "firstname": "Sam", "lastname": "Berg", "password": PASSWORD},
+                          timeout=15).json()
+        assert admin.post(f"{base}/admin/apps", json={"slug": "ship", "label": "Ship", "sp_entity_id": "ship.example",
+                                                      "acs_urls": ["https://ship.example/acs"]}, timeout=30).status_code == 201
+        assert admin.put(f"{base}/admin/apps/ship/users/{user['id']}", timeout=10).status_code == 204
+        browser = Browser(base)
+        assert browser.login(browser.get("/login"), "ship-sam", PASSWORD).status_code in (200, 302, 303)
+        answer = browser.get("/saml2/ship", follow=False)
+        answered = time.monotonic()
+        assert answer.status_code == 200 and 'name="SAMLResponse"' in answer.text
+        spool = tmp_path / "officespace-idp-local" / "audit.spool"
+        ids = [i["sk"] for i in _spooled(spool) if i["app"] == "ship"]
+        assert len(ids) == 1  # this SSO (signing in at /login answered no app)
+        while time.monotonic() - answered < 5:
+            seen = {e["id"] for e in admin.get(f"{base}/admin/events", params={"app": "ship", "type": "sso"},
+                                               timeout=5).json()["items"]}
+            if set(ids) <= seen:
+                break
+            time.sleep(0.1)
+        assert set(ids) <= seen, f"not delivered within 5 s: {set(ids) - seen}"
+        checkpoint = spool.parent / "audit.spool.checkpoint"  # written just after the batch it covers
+        deadline = time.monotonic() + 2
+        while int(checkpoint.read_text() or 0) != spool.stat().st_size and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert int(checkpoint.read_text()) == spool.stat().st_size
+    finally:
+        stop_stack(stack)
