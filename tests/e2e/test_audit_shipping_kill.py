@@ -122,7 +122,8 @@ def test_make_run_with_log_delivery_spools_under_its_temp_dir_and_ships_while_it
         assert set(ids) <= seen, f"not delivered within 5 s: {set(ids) - seen}"
         checkpoint = spool.parent / "audit.spool.checkpoint"  # written just after the batch it covers
         deadline = time.monotonic() + 2
-        while int(checkpoint.read_text() or 0) != spool.stat().st_size and time.monotonic() < deadline:
+        while (not checkpoint.exists() or int(checkpoint.read_text() or 0) != spool.stat().st_size) and (
+                time.monotonic() < deadline):
             time.sleep(0.05)
         assert int(checkpoint.read_text()) == spool.stat().st_size
     finally:
