@@ -342,7 +342,7 @@ def memory_sizes(sso: dict | None, cold: dict | None) -> str:
     """Why the template's memory sizes are what they are, from this run's measurements."""
     hash_ms = ((sso or {}).get("password_hash") or {}).get("median_ms")
     rss = {name: row["peak_rss_mib"] for name, row in (cold or {}).items() if isinstance(row, dict) and "peak_rss_mib" in row}
-    others = [f"`{n}` {rss[n]:.0f} MiB" for n in ("admin_api", "scim_push", "reconcile", "saml_metadata", "scim_server", "import_job") if n in rss]
+    others = [f"`{n}` {rss[n]:.0f} MiB" for n in ("admin_api", "scim_push", "reconcile", "saml_metadata", "scim_server", "import_job", "audit_ship") if n in rss]
     return ("**Memory sizes** (template.yaml). The login function has 1769 MB, which is one full vCPU (Lambda gives CPU "
             "in proportion to memory). Its requests are CPU-bound: the password hash alone "
             + (f"took {hash_ms:.0f} ms (p50) on one core here (section 3)" if hash_ms else "is most of a login (section 3)")

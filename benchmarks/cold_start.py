@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .common import ROOT
 
-FUNCTIONS = ("saml_metadata", "saml_login", "scim_push", "admin_api", "reconcile", "scim_server", "import_job")
+FUNCTIONS = ("saml_metadata", "saml_login", "scim_push", "admin_api", "reconcile", "scim_server", "import_job", "audit_ship")
 BUILD = ROOT / ".aws-sam" / "build-x86_64"  # the build this machine can run (make build makes it beside the arm64 one)
 LAYER = BUILD / "SharedLayer" / "python"
 

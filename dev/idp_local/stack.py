@@ -49,6 +49,10 @@ class StackConfig:
     consumers: int = 4  # LOCAL_CONSUMERS: SQS pollers at once, as Lambda runs concurrent invocations (distinct groups)
     exposed_ok: bool = False  # IDP_LOCAL_EXPOSED_OK=1: the person knows the published secrets are listening
     aws_endpoint: str | None = None  # AWS_ENDPOINT_URL: another AWS-compatible endpoint instead of the embedded AWS
+    # With AUDIT_SSO_DELIVERY=log: the spool's shipper (LOCAL_AUDIT_SHIPPER=0 leaves the spool undelivered) and
+    # its period (LOCAL_AUDIT_SHIP_SECONDS)
+    audit_shipper: bool = True
+    audit_ship_seconds: float = 0.25
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -66,6 +70,8 @@ class StackConfig:
             consumers=max(1, int(env.get("LOCAL_CONSUMERS", "4"))),
             exposed_ok=env.get("IDP_LOCAL_EXPOSED_OK") == "1",
             aws_endpoint=env.get("AWS_ENDPOINT_URL") or None,
+            audit_shipper=env.get("LOCAL_AUDIT_SHIPPER", "1") != "0",
+            audit_ship_seconds=float(env.get("LOCAL_AUDIT_SHIP_SECONDS", "0.25")),
         )
 
     def exposure_problem(self) -> str | None:
@@ -95,6 +101,7 @@ class LocalStack:
     resources: object = None
     event_source: object = None
     import_source: object = None  # the CSV import job's queue -> ImportJobFunction
+    audit_shipper: object = None  # AUDIT_SSO_DELIVERY=log: the spool -> AuditShipFunction (idp_local.audit_shipper)
     schedules: list = field(default_factory=list)
     standin: object = None
     demo_info: dict | None = None
@@ -150,6 +157,11 @@ class LocalStack:
             # The stand-in (SCIM server, SP) runs on this machine, over plain http.
             "IDP_ALLOW_LOCAL_TARGETS": "1",
         })
+        if os.environ.get("AUDIT_SSO_DELIVERY") == "log" and not os.environ.get("AUDIT_SPOOL_PATH"):
+            # the SSO's audit lines go to a spool file the stack's shipper delivers (never stdout here)
+            import tempfile
+
+            os.environ["AUDIT_SPOOL_PATH"] = str(Path(tempfile.gettempdir()) / STACK_NAME / "audit.spool")
         if self.config.host not in ("127.0.0.1", "localhost", "::1"):
             # Served over plain http on a non-loopback address: Secure cookies would be dropped.
             os.environ["IDP_INSECURE_COOKIES"] = "1"
@@ -181,6 +193,7 @@ class LocalStack:
                 load_function(self.root, "import_job"), batch_size=self.resources.import_batch_size, wait_seconds=1,
                 pollers=self.config.consumers)
             self.import_source.start()
+        self.start_audit_shipper()
         scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
         self.schedules = [
             Schedule(self.config.outbox_seconds, lambda: reconcile({**scheduled, "detail": {"job": "outbox"}}, LambdaContext("ReconcileFunction")), "outbox"),
@@ -188,6 +201,23 @@ class LocalStack:
         ]
         for schedule in self.schedules:
             schedule.start()
+
+    def start_audit_shipper(self) -> None:
+        """AUDIT_SSO_DELIVERY=log: the spool's lines to AuditShipFunction, as the log group's subscription does."""
+        from idp.bootstrap import container
+
+        settings = container().settings
+        if settings.audit_sso_delivery != "log" or not self.config.audit_shipper:
+            return
+        if not settings.audit_spool_path:
+            raise SystemExit("AUDIT_SSO_DELIVERY=log needs AUDIT_SPOOL_PATH locally (the stack sets one when empty)")
+        from idp_local.audit_shipper import AuditShipper
+
+        self.audit_shipper = AuditShipper(Path(settings.audit_spool_path), load_function(self.root, "audit_ship"),
+                                          self.config.audit_ship_seconds)
+        self.audit_shipper.start()
+        log.info("shipping the SSO's audit lines from %s every %.2f s", settings.audit_spool_path,
+                 self.config.audit_ship_seconds)
 
     def start_standin(self) -> None:
         if not self.config.standin:
@@ -216,7 +246,7 @@ class LocalStack:
     def stop(self) -> None:
         for schedule in self.schedules:
             schedule.stop()
-        for source in (self.event_source, self.import_source):
+        for source in (self.event_source, self.import_source, self.audit_shipper):
             if source:
                 source.stop()
         if self.standin and hasattr(self.standin, "stop"):

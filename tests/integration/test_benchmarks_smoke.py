@@ -185,6 +185,11 @@ def test_sso_floor_is_measured_and_broken_down():
         _timing(r[part], 5)
     assert _number(r["floor_ms"]) and r["floor_ms"] > 0 and _number(r["ratio"])
     assert r["dynamodb_calls_per_request"] >= 1 and "build and sign the Response" in r["parts_ms"]
+    # measured as AWS runs it: the audit event one stdout line a request, no DynamoDB write in it; direct beside it
+    assert r["audit_delivery"] == "log" and r["audit_lines"] == 5 + 2 * 10  # measured requests, two halves' warm-ups
+    assert not [name for name in r["parts_ms"] if "audit log write" in name]
+    _timing(r["direct"], 5)
+    assert _number(r["direct_ratio"]) and r["direct_audit_write_ms"] > 0
     out: list[str] = []
     from benchmarks.sso_floor import render
 

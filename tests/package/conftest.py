@@ -55,7 +55,9 @@ def stack(template):
              "DirectoryEventsDLQ.QueueName": res.dlq_url.rsplit("/", 1)[-1],
              "DirectoryEventsDLQ.Arn": f"arn:aws:sqs:{REGION}:123456789012:{res.dlq_url.rsplit('/', 1)[-1]}",
              "ImportJobQueue": res.import_queue_url, "ImportJobQueue.Arn": res.import_queue_arn,
-             "ImportJobQueue.QueueName": res.import_queue_url.rsplit("/", 1)[-1]}
+             "ImportJobQueue.QueueName": res.import_queue_url.rsplit("/", 1)[-1],
+             # AuditShipFunction's on-failure DLQ: its role may send to it; nothing here invokes it asynchronously
+             "AuditShipDLQ.Arn": f"arn:aws:sqs:{REGION}:123456789012:{STACK}-AuditShipDLQ"}
     # A Ref to a parameter is its value as a string (a Number parameter too), as CloudFormation gives it.
     names.update({name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()})
     yield endpoint, names
@@ -72,7 +74,8 @@ def roles(stack) -> dict[str, list[dict]]:
 def invoke(template, stack, tmp_path, roles):
     """invoke(logical id, [events]) -> the handler's results, from a fresh interpreter that sees only the package,
     every AWS call authorized against the function's own role (`roles`; `invoke.roles` may be changed by a test).
-    `invoke.decisions[lid]` holds what IAM decided for each call of the last run of `lid`."""
+    `invoke.decisions[lid]` holds what IAM decided for each call of the last run of `lid`, `invoke.stdout[lid]` what it
+    printed."""
     endpoint, names = stack
     globals_ = template.get("Globals", {}).get("Function", {})
 
@@ -117,9 +120,11 @@ def invoke(template, stack, tmp_path, roles):
                   and (not f.startswith(tuple(stdlib)) or "site-packages" in f) and Path(f).parent != RUNTIME.parent}
         assert not strays, f"{lid} loaded modules from outside the package and the standard library: {strays}"
         run.decisions[lid] = report["iam"]
+        run.stdout[lid] = proc.stdout  # what Lambda would send to the function's log group
         return report["results"]
 
     run.roles = copy.deepcopy(roles)
     run.decisions = {}
+    run.stdout = {}
     run.env = {}
     return run

@@ -16,7 +16,7 @@ STACK, REGION = "pkg", "us-east-1"
 ADMIN_TOKEN = "pkg-admin-token-5a4b3c2d1e0f"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 SMOKE_TESTED = {"AdminApiFunction", "SamlMetadataFunction", "SamlLoginFunction", "ScimPushFunction", "ReconcileFunction",
-                "ConsoleFunction", "ScimServerFunction", "ImportJobFunction"}
+                "ConsoleFunction", "ScimServerFunction", "ImportJobFunction", "AuditShipFunction"}
 
 
 def sample(name: str) -> dict:

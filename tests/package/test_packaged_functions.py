@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from packaged_stack import ADMIN_TOKEN, BUILD, CREDENTIALS, EVENTS, REGION, ROOT, SMOKE_TESTED, resolve, sample
+from packaged_stack import ADMIN_TOKEN, BUILD, CREDENTIALS, EVENTS, REGION, ROOT, SMOKE_TESTED, STACK, resolve, sample
 
 pytestmark = pytest.mark.package
 
@@ -410,3 +410,32 @@ def test_taking_the_signing_key_read_from_the_login_role_breaks_sso(invoke):
     denied = [d for d in invoke.decisions["SamlLoginFunction"] if d[3] != "Allow"]
     assert denied and "/signing-keys/" in denied[0][1], invoke.decisions["SamlLoginFunction"]
     assert 'name="SAMLResponse"' not in sso.get("body", ""), sso
+
+
+def test_the_sso_audit_line_is_written_by_the_audit_ship_function_under_its_role(invoke, stack):
+    """The login function answers an SSO with no audit write (AUDIT_SSO_DELIVERY=log, as the template sets it) and
+    prints one `idp_audit` line; everything it printed, packed as the log group's subscription packs it, is handed
+    to AuditShipFunction, which writes that one event under its own role (IAM enforced) and nothing else."""
+    import time
+
+    import boto3
+
+    from idp.adapters.audit_ship_writer import encode
+
+    cookies = _signed_in_user_of_an_app(invoke, "pkgship")
+    (sso,) = invoke("SamlLoginFunction", [_login_event("/saml2/pkgship", cookies)])
+    assert sso["statusCode"] == 200 and 'name="SAMLResponse"' in sso["body"], sso
+    assert not [d for d in invoke.decisions["SamlLoginFunction"] if "AUDIT#" in json.dumps(d[2])]  # no audit write
+    printed = invoke.stdout["SamlLoginFunction"].splitlines()
+    (line,) = [m for m in printed if '"idp_audit"' in m]
+    item = json.loads(line)["idp_audit"]
+    now = int(time.time() * 1000)
+    batch = encode(f"/aws/lambda/{STACK}/saml-login", "s", [(str(i), now, m) for i, m in enumerate(printed)])
+    assert invoke("AuditShipFunction", [batch, batch]) == [{"written": 1, "skipped": len(printed) - 1}] * 2
+    calls = invoke.decisions["AuditShipFunction"]
+    assert calls and all(d[0] in ("dynamodb:PutItem", "dynamodb:BatchWriteItem") and d[3] == "Allow" for d in calls), calls
+    endpoint, names = stack
+    table = boto3.resource("dynamodb", endpoint_url=endpoint, region_name=REGION, **CREDENTIALS).Table(
+        names["DirectoryTable"])
+    stored = table.get_item(Key={"pk": item["pk"], "sk": item["sk"]})["Item"]
+    assert (stored["type"], stored["outcome"], stored["app"]) == ("sso", "success", "pkgship")

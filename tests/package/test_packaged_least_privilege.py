@@ -173,3 +173,17 @@ def test_taking_group_items_from_the_console_role_breaks_creating_a_group(invoke
     denied = [d for d in invoke.decisions[CONSOLE] if d[3] != "Allow"]
     assert denied and any(k.startswith("GROUP#") for k in denied[0][2]["dynamodb:LeadingKeys"]), invoke.decisions[CONSOLE]
     assert answer["statusCode"] >= 500, answer
+
+
+def test_the_audit_ship_role_only_adds_audit_events(roles):
+    """AuditShipFunction writes what the login function's log lines carry: its role adds audit events (a day's shard)
+    and nothing else, reads nothing, changes and deletes nothing (a forged line could not reach another item kind
+    even past the writer's own check)."""
+    ship = roles["AuditShipFunction"]
+    table = next(s["Resource"] for s in ship if "dynamodb:PutItem" in s.get("Action", []))
+    day = {"dynamodb:LeadingKeys": ["AUDIT#2026-12-07#a"]}
+    assert [decide(ship, a, table, day) for a in ("dynamodb:PutItem", "dynamodb:BatchWriteItem")] == ["Allow"] * 2
+    for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query"):
+        assert decide(ship, action, table, day) == "ImplicitDeny", action
+    for key in ("USER#u1", "SESSION#abc", "AUDIT#USER#u1", "AUDIT#2026-12-07"):
+        assert decide(ship, "dynamodb:PutItem", table, {"dynamodb:LeadingKeys": [key]}) == "ImplicitDeny", key

@@ -36,6 +36,7 @@ def test_values_are_read_and_normalised(monkeypatch):
     ("SCIM_READ_TIMEOUT", "-1"),
     ("EVENTS_MAX_RECEIVE_COUNT", "3.5"),
     ("IDP_INSECURE_COOKIES", "maybe"),
+    ("AUDIT_SSO_DELIVERY", "stdout"),
 ])
 def test_a_bad_value_is_an_error_naming_the_variable(monkeypatch, var, value):
     monkeypatch.setenv(var, value)

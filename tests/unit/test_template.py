@@ -79,6 +79,7 @@ FUNCTIONS = {
     "ReconcileFunction": "functions/reconcile/",
     "ConsoleFunction": "functions/console/",
     "ImportJobFunction": "functions/import_job/",
+    "AuditShipFunction": "functions/audit_ship/",
     "ScimServerFunction": "functions/scim_server/",
 }
 
@@ -419,6 +420,10 @@ EXPECTED_POLICIES: dict[str, list[tuple[str, Any]]] = {
         ("SQSPollerPolicy", IMPORT_QUEUE),
         ("SQSSendMessagePolicy", QUEUE),
     ],
+    # Writes the SSO's shipped audit events: only adds AUDIT# day shards, reads nothing.
+    "AuditShipFunction": [
+        ("Inline", ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]),
+    ],
     "ConsoleFunction": [
         ("DynamoDBReadPolicy", TABLE),
         # writes limited by leading key to what its pages change; DeleteItem also on SESSION# (a stale session)
@@ -511,7 +516,7 @@ def test_no_plain_secret_values(tpl: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- alarms/outputs
 def test_alarms(tpl: dict[str, Any]) -> None:
     alarms = {k: r["Properties"] for k, r in tpl["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
-    for queue in ("DirectoryEventsDLQ", "ImportJobDLQ"):
+    for queue in ("DirectoryEventsDLQ", "ImportJobDLQ", "AuditShipDLQ"):
         dlq = [
             a for a in alarms.values()
             if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
@@ -654,3 +659,32 @@ def test_every_checkov_skip_says_why(tpl: dict[str, Any]) -> None:
     # The one false positive: the queues are encrypted (SSE-SQS), which CKV_AWS_27 does not recognise.
     for q in ("DirectoryEventsQueue", "DirectoryEventsDLQ"):
         assert tpl["Resources"][q]["Properties"]["SqsManagedSseEnabled"] is True
+
+
+# --------------------------------------------------------------------------- the SSO's audit events shipped as log lines
+def test_the_login_log_group_ships_only_audit_lines_to_the_audit_ship_function(tpl: dict[str, Any]) -> None:
+    res = tpl["Resources"]
+    assert fn_prop(tpl, "SamlLoginFunction", "Environment")["Variables"]["AUDIT_SSO_DELIVERY"] == "log"
+    for fn in FUNCTIONS:  # the login function's SSO only: every other function writes its events directly
+        if fn != "SamlLoginFunction":
+            assert "AUDIT_SSO_DELIVERY" not in (fn_prop(tpl, fn, "Environment") or {}).get("Variables", {}), fn
+    assert "AUDIT_SSO_DELIVERY" not in tpl["Globals"]["Function"]["Environment"]["Variables"]
+    assert "AUDIT_SPOOL_PATH" not in json.dumps(tpl)  # the spool is the local stack's, never AWS's
+    (sub,) = [(k, r) for k, r in res.items() if r["Type"] == "AWS::Logs::SubscriptionFilter"]
+    name, sub = sub
+    assert sub["Properties"]["LogGroupName"] == {"Ref": "SamlLoginLogGroup"}
+    assert sub["Properties"]["DestinationArn"] == {"Fn::GetAtt": ["AuditShipFunction", "Arn"]}
+    assert "$.idp_audit.pk" in sub["Properties"]["FilterPattern"]
+    (perm,) = [r for r in res.values() if r["Type"] == "AWS::Lambda::Permission"
+               and r["Properties"]["Principal"] == "logs.amazonaws.com"]
+    assert sub["DependsOn"] in ([k for k, r in res.items() if r is perm][0], [[k for k, r in res.items() if r is perm][0]])
+    assert perm["Properties"]["FunctionName"] == {"Fn::GetAtt": ["AuditShipFunction", "Arn"]}
+    assert perm["Properties"]["SourceArn"] == {"Fn::GetAtt": ["SamlLoginLogGroup", "Arn"]}
+    assert perm["Properties"]["Action"] == "lambda:InvokeFunction"
+    # invoked asynchronously: a failing batch is retried, then kept in its DLQ
+    assert fn_prop(tpl, "AuditShipFunction", "DeadLetterQueue") == {"Type": "SQS",
+                                                                    "TargetArn": {"Fn::GetAtt": ["AuditShipDLQ", "Arn"]}}
+    assert fn_prop(tpl, "AuditShipFunction", "EventInvokeConfig")["MaximumRetryAttempts"] == 2
+    (statement,) = fn_prop(tpl, "AuditShipFunction", "Policies")[0]["Statement"]
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["AUDIT#????-??-??#?"]}}
+    assert statement["Resource"] == {"Fn::GetAtt": ["DirectoryTable", "Arn"]}

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.directory.service import DirectoryService
     from idp.directory.sources import SourceService
     from idp.directory.user_imports import ActivationSender, UserImports
+    from idp.kernel.audit import AuditSink
     from idp.kernel.mail import Mailer, Postman
     from idp.provisioning.consumer import Consumer
     from idp.provisioning.engine import Engine
@@ -126,6 +127,17 @@ class Container:
 
         return DynamoAuditLog(self.table, self.settings.audit_retention_days,
                               metrics=AuditMetrics(self.settings.metrics_namespace))
+
+    @_part
+    def sso_audit(self) -> "AuditSink":
+        """Where the SSO's `sso` events go (AUDIT_SSO_DELIVERY): the audit log directly, or one log line each that
+        AuditShipFunction writes (idp.adapters.audit_shipping; locally a spool file the stack's shipper delivers)."""
+        if self.settings.audit_sso_delivery == "direct":
+            return self.audit
+        from idp.adapters.audit_shipping import ShippedAuditLog, SpoolLines, StdoutLines
+
+        path = self.settings.audit_spool_path
+        return ShippedAuditLog(self.audit, SpoolLines(path) if path else StdoutLines(), metrics=self.audit.metrics)
 
     # ------------------------------------------------------------------ email
     @_part
@@ -285,7 +297,7 @@ class Container:
         """Answer an SSO (idp.app.sso): the SSO URL, and the pages that resume a sign-in once signed in."""
         from idp.app.sso import SingleSignOn
 
-        return SingleSignOn(self.store, self.signon, self.apps, self.audit, sso_reads=self.sso_reads,
+        return SingleSignOn(self.store, self.signon, self.apps, self.sso_audit, sso_reads=self.sso_reads,
                             answer_reads=self.answer_reads)
 
     @_part

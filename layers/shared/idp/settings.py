@@ -16,6 +16,7 @@ from typing import Any, Mapping
 # cold start (measured with `python -X importtime`; the metadata function's budget is 120 ms in all),
 # and the environment is a flat mapping of strings whose few rules fit in this module.
 _ALIASES = {"region": ("AWS_REGION", "AWS_DEFAULT_REGION"), "metrics_namespace": ("POWERTOOLS_METRICS_NAMESPACE",)}
+AUDIT_DELIVERIES = ("direct", "log")
 _TRUE = frozenset({"1", "true", "yes", "on", "t", "y"})
 _FALSE = frozenset({"0", "false", "no", "off", "f", "n", ""})
 
@@ -149,6 +150,14 @@ class Settings:
 
     # -- audit log (idp.adapters.audit_log): days an event is kept (the template's AuditRetentionDays)
     audit_retention_days: int = Field(default=90, gt=0, le=3650)
+    # How the SSO's `sso` events reach the audit log (issue 25 item 5): "direct" (a PutItem inside the request,
+    # as every other event) or "log" (one `{"idp_audit": <item>}` line on stdout, which the function's log
+    # group's subscription hands to AuditShipFunction, which writes it; idp.adapters.audit_shipping). The
+    # template sets "log" on SamlLoginFunction only.
+    audit_sso_delivery: str = "direct"
+    # The local stack only (never the template): with AUDIT_SSO_DELIVERY=log the lines are appended to this
+    # file instead of stdout, and the local stack's shipper delivers them.
+    audit_spool_path: str | None = None
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -169,6 +178,9 @@ class Settings:
             elif f.name == "public_base_url":
                 value = _strip_slash(value)
             object.__setattr__(self, f.name, value)
+        if self.audit_sso_delivery not in AUDIT_DELIVERIES:
+            problems.append(f"AUDIT_SSO_DELIVERY: must be one of {', '.join(AUDIT_DELIVERIES)} "
+                            f"(got {str(self.audit_sso_delivery)[:60]!r})")
         if problems:
             raise SettingsError("invalid environment: " + "; ".join(problems))
 
@@ -199,7 +211,7 @@ class Settings:
 
 
 _EMPTY_IS_NONE = frozenset({"admin_token_secret_arn", "admin_token", "custom_domain", "mail_sender",
-                            "mail_configuration_set"})
+                            "mail_configuration_set", "audit_spool_path"})
 
 
 def _variable(name: str) -> str:

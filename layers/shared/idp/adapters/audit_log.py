@@ -122,7 +122,7 @@ class DynamoAuditLog:
     def record(self, event: AuditEvent) -> None:
         """Append the event (its id and time taken now); a failing write is logged and counted, never raised."""
         try:
-            item = self._item(event)
+            item = self.item_of(event)
         except Exception as exc:  # noqa: BLE001 - an audit write never breaks what it records
             self._failed([event], exc)
             return
@@ -135,7 +135,8 @@ class DynamoAuditLog:
             batch, held[:] = list(held), []
             self._write(batch)
 
-    def _item(self, event: AuditEvent) -> dict[str, Any]:
+    def item_of(self, event: AuditEvent) -> dict[str, Any]:
+        """The item `event` is stored as, its id and time taken now (also what idp.adapters.audit_shipping ships)."""
         now_ms = int(self.clock() * 1000)
         eid = event_id(now_ms)
         shard = shard_of(eid)
@@ -159,6 +160,10 @@ class DynamoAuditLog:
         if self.metrics is not None:
             for _item, event in held:
                 self.metrics.recorded(event)
+
+    def failed(self, events: list[AuditEvent], exc: Exception) -> None:
+        """Log and count events that could not be written (or shipped)."""
+        self._failed(events, exc)
 
     def _failed(self, events: list[AuditEvent], exc: Exception) -> None:
         for event in events:
