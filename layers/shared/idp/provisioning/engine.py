@@ -6,7 +6,7 @@ per-app SCIM client cache) and `retry_budget` (Retry-After waited out inside the
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from idp.provisioning import import_gate
 from idp.provisioning.claims import CLAIM_WAIT_SECONDS, Busy, CreateClaims  # re-exported
@@ -21,12 +21,9 @@ from idp.provisioning.retry_budget import (  # re-exported
     INLINE_RETRY_MARGIN,
     RetryBudget,
 )
-from idp.provisioning.run import MISSING, UNREAD, CachedDirectory, Outcome, Run
+from idp.provisioning.run import MISSING, UNREAD, CachedDirectory, KnownMap, Outcome, Run, SpResource
 from idp.provisioning.user_sync import UserSync
 from idp.scim.protocol import DEFAULT_TIMEOUT, Exchange
-
-_Run = Run  # the name before the split
-_UNREAD = UNREAD
 
 
 class Engine:
@@ -142,9 +139,9 @@ class Engine:
         return "provisioning is off for this app"
 
     # ---------------------------------------------------------------- users and groups
-    def sync_user(self, slug: str, uid: str, *, d: CachedDirectory | None = None, actual: Any = None,
+    def sync_user(self, slug: str, uid: str, *, d: CachedDirectory | None = None, actual: SpResource = None,
                   force: bool = False, fix_memberships: bool = True, skip_groups: set[str] | None = None,
-                  run: Run | None = None, known_map: Any = UNREAD) -> Outcome:
+                  run: Run | None = None, known_map: KnownMap = UNREAD) -> Outcome:
         """Make the SP's copy of this user match the directory. `actual`: the SP resource when the
         caller has read it already (reconcile), or MISSING. `force`: read the SP even when the
         hash says nothing changed (provision on demand). `known_map`: the user's mapping item (or
@@ -159,7 +156,7 @@ class Engine:
     def fix_memberships(self, run: Run, uid: str, skip_groups: set[str] | None = None) -> None:
         self.users.fix_memberships(run, uid, skip_groups)
 
-    def sync_group(self, slug: str, gid: str, *, d: CachedDirectory | None = None, actual: Any = None,
+    def sync_group(self, slug: str, gid: str, *, d: CachedDirectory | None = None, actual: SpResource = None,
                    run: Run | None = None, sp_user_ids: set[str] | None = None) -> Outcome:
         run = run or self.open_run(slug, d)
         if run is None:

@@ -14,15 +14,13 @@ compares the recorded member set: `settle`; a user's, its own changes: `UserSync
 consumers with views of different ages cannot leave the SP on the older one."""
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools import Logger
 
 from idp.provisioning.claims import CreateClaims, InFlight
 from idp.provisioning.failures import entity_failed
 from idp.provisioning.planner import member_changes, plan_group
 from idp.provisioning.ports import STATUS_SYNCED, ProvisioningState
-from idp.provisioning.run import MISSING, Outcome, Run, record
+from idp.provisioning.run import MISSING, Outcome, Run, SpResource, record
 from idp.scim import mapping as mp
 from idp.scim.protocol import Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
 
@@ -40,7 +38,7 @@ class GroupSync:
         record(self.state, run, "GROUP", gid, action, outcome, **kw)
 
     # ---------------------------------------------------------------- entry
-    def sync(self, run: Run, gid: str, actual: Any = None, sp_user_ids: set[str] | None = None) -> Outcome:
+    def sync(self, run: Run, gid: str, actual: SpResource = None, sp_user_ids: set[str] | None = None) -> Outcome:
         """See `Engine.sync_group`."""
         before = run.mine()
         try:
@@ -62,7 +60,7 @@ class GroupSync:
                 out[uid] = sid
         return out
 
-    def _sync(self, run: Run, gid: str, actual: Any, sp_user_ids: set[str] | None) -> Outcome:  # noqa: C901 - the group plan's branches in one place; issue 24 splits it
+    def _sync(self, run: Run, gid: str, actual: SpResource, sp_user_ids: set[str] | None) -> Outcome:  # noqa: C901 - the group plan's branches in one place; issue 24 splits it
         cfg, d = run.cfg, run.d
         slug = cfg.slug
         group = d.get_group(gid)
@@ -200,7 +198,7 @@ class GroupSync:
                      status=resp.status)
 
     # ---------------------------------------------------------------- create / adopt / re-match
-    def _create(self, run: Run, gid: str, name: str, desired: dict[str, str], actual: Any) -> Outcome:
+    def _create(self, run: Run, gid: str, name: str, desired: dict[str, str], actual: SpResource) -> Outcome:
         slug = run.slug
         try:
             token = self.claims.claim(run, "GROUP", gid)

@@ -18,7 +18,7 @@ from idp.provisioning.parallel import Pace, PacedClient, for_each, pacing
 from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import STATUS_SYNCED
-from idp.provisioning.run import MISSING, CachedDirectory, Outcome, Run
+from idp.provisioning.run import MISSING, CachedDirectory, Outcome, Run, SpResource
 from idp.scim import mapping as mp
 from idp.scim.protocol import (
     AuthError,
@@ -160,7 +160,7 @@ class Reconciler:
 
         def user_step(uid: str) -> tuple[Outcome | None, str | None]:
             m = umaps.get(uid) or {}
-            actual: Any
+            actual: SpResource
             if m.get("scim_id"):
                 actual = by_id.get(m["scim_id"])
                 if actual is None:
@@ -208,7 +208,7 @@ class Reconciler:
             def group_step(gid: str) -> tuple[Outcome | None, str | None]:
                 gm = gmaps.get(gid) or {}
                 group = d.get_group(gid)
-                actual: Any
+                actual: SpResource
                 if gm.get("scim_id"):
                     actual = gby_id.get(gm["scim_id"])
                     if actual is None and group is not None:

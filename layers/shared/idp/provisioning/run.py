@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from aws_lambda_powertools import Logger
 
@@ -18,8 +19,18 @@ from idp.provisioning.ports import DirectoryPort, MappingStore, ProvisioningLog,
 
 log = Logger(child=True)
 
-MISSING = object()  # "the SP has no such resource" (reconcile passes it as `actual`)
-UNREAD = object()  # sync_user(known_map=...) not given: read the mapping item
+class Sentinel(Enum):
+    MISSING = "missing"  # the SP has no such resource (a reconcile, having listed the SP, passes it as `actual`)
+    UNREAD = "unread"  # sync_user(known_map=...) not given: read the mapping item
+
+
+MISSING: Final = Sentinel.MISSING
+UNREAD: Final = Sentinel.UNREAD
+SpResource = dict[str, Any] | Literal[Sentinel.MISSING] | None
+"""What a caller knows of the object in the SP: its resource (a reconcile listed it), MISSING (listed, and not
+there), or None (nothing known: the sync looks it up)."""
+KnownMap = dict[str, Any] | None | Literal[Sentinel.UNREAD]
+"""The mapping item when the caller read it already (None: there is none), or UNREAD (the sync reads it)."""
 
 
 @dataclass

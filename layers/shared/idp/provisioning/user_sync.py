@@ -21,7 +21,7 @@ from idp.provisioning.ports import (
     STATUS_SYNCED,
     ProvisioningState,
 )
-from idp.provisioning.run import MISSING, UNREAD, Outcome, Run, record
+from idp.provisioning.run import MISSING, UNREAD, KnownMap, Outcome, Run, SpResource, record
 from idp.scim import mapping as mp
 from idp.scim.protocol import Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
 
@@ -39,8 +39,8 @@ class UserSync:
         record(self.state, run, "USER", uid, action, outcome, **kw)
 
     # ---------------------------------------------------------------- entry
-    def sync(self, run: Run, uid: str, *, actual: Any = None, force: bool = False, fix_memberships: bool = True,
-             skip_groups: set[str] | None = None, known_map: Any = UNREAD) -> Outcome:
+    def sync(self, run: Run, uid: str, *, actual: SpResource = None, force: bool = False, fix_memberships: bool = True,
+             skip_groups: set[str] | None = None, known_map: KnownMap = UNREAD) -> Outcome:
         """See `Engine.sync_user`."""
         before = run.mine()
         try:
@@ -51,8 +51,8 @@ class UserSync:
         out.requests = run.mine() - before
         return out
 
-    def _sync(self, run: Run, uid: str, actual: Any, force: bool, fix_memberships: bool,
-              skip_groups: set[str], known_map: Any = UNREAD) -> Outcome:
+    def _sync(self, run: Run, uid: str, actual: SpResource, force: bool, fix_memberships: bool,
+              skip_groups: set[str], known_map: KnownMap = UNREAD) -> Outcome:
         cfg, d = run.cfg, run.d
         user = d.get_user(uid)
         m = (self.state.get_map(cfg.slug, "USER", uid) if known_map is UNREAD else known_map) or {}  # {}: never mapped
@@ -116,7 +116,7 @@ class UserSync:
         return None
 
     # ---------------------------------------------------------------- create / adopt
-    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: Any, leased: bool = False,  # noqa: C901 - claim, match-before-create, adopt on 409; issue 24 splits it
+    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, leased: bool = False,  # noqa: C901 - claim, match-before-create, adopt on 409; issue 24 splits it
                 mark_memberships: bool = False) -> Outcome:
         """`leased`: the run holds the reconcile lease and the user's item has no claim: create
         without a claim of its own and save the mapping as one (buffered) PutItem. `mark_memberships`:
