@@ -179,7 +179,6 @@ class InMemoryProvisioningState:
             if claim_token:
                 item.pop("claim_token", None)
                 item.pop("claim_until", None)
-                item.pop("claim_owner", None)
 
     def put_created(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
                     pushed: dict | None = None, pushed_hash: str | None = None) -> None:
@@ -257,19 +256,17 @@ class InMemoryProvisioningState:
         return result
 
     # ---------------------------------------------------------------- create claims
-    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS,
-                     owner: str | None = None) -> str | None:
+    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS) -> str | None:
         self._before_map_io()
         now = self.clock()
         with self.lock:
             current = self.items.get((f"APP#{slug}", _map_sk(kind, eid))) or {}
-            live = "claim_until" in current and not current["claim_until"] < round(now, 3)
-            if "scim_id" in current or (live and not (owner and current.get("claim_owner") == owner)):
+            if "scim_id" in current or ("claim_until" in current and not current["claim_until"] < round(now, 3)):
                 return None
             token = secrets.token_hex(8)
             item = self._upsert(f"APP#{slug}", _map_sk(kind, eid))
-            item.update(claim_token=token, claim_until=round(now + seconds, 3), claim_owner=owner or "",
-                        status=STATUS_CREATING, entity_id=eid, updated_at=now_iso())
+            item.update(claim_token=token, claim_until=round(now + seconds, 3), status=STATUS_CREATING,
+                        entity_id=eid, updated_at=now_iso())
             return token
 
     def forget_unclaimed(self, slug: str, kind: str, eid: str) -> bool:
@@ -292,7 +289,6 @@ class InMemoryProvisioningState:
             if item is not None and item.get("claim_token") == token:
                 item.pop("claim_token", None)
                 item.pop("claim_until", None)
-                item.pop("claim_owner", None)
 
     # ---------------------------------------------------------------- the reconcile lease
     def acquire_lease(self, slug: str, seconds: float = LEASE_SECONDS) -> tuple[str, float] | None:

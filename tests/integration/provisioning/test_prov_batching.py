@@ -39,9 +39,9 @@ class CountingState(ProvisioningState):
         super().__init__(table)
         self.claims: list[tuple[str, str]] = []
 
-    def claim_create(self, slug, kind, eid, seconds=CLAIM_SECONDS, owner=None):
+    def claim_create(self, slug, kind, eid, seconds=CLAIM_SECONDS):
         self.claims.append((kind, eid))
-        return super().claim_create(slug, kind, eid, seconds, owner)
+        return super().claim_create(slug, kind, eid, seconds)
 
 
 def throttle_once(scim, method="POST", retry_after="1", times=1):

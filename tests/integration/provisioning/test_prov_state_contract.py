@@ -51,20 +51,6 @@ def test_a_claim_has_one_holder_until_released(state):
     assert state.claim_create(APP, "USER", "u1") not in (None, token)
 
 
-def test_a_live_claim_is_taken_over_by_its_own_owner_only(state):
-    """The message group that took a claim (and then met an outage) takes it over; anyone else waits it out."""
-    old = state.claim_create(APP, "USER", "u1", owner="group:u1")
-    assert old
-    assert state.claim_create(APP, "USER", "u1") is None  # no owner: a reconcile's worker
-    assert state.claim_create(APP, "USER", "u1", owner="group:app-slow:officespace") is None
-    new = state.claim_create(APP, "USER", "u1", owner="group:u1")
-    assert new not in (None, old)
-    state.release_claim(APP, "USER", "u1", old)  # the old attempt's release is a no-op now
-    assert state.get_map(APP, "USER", "u1")["claim_token"] == new
-    state.release_claim(APP, "USER", "u1", new)
-    assert not {"claim_token", "claim_owner"} & set(state.get_map(APP, "USER", "u1"))
-
-
 def test_a_claim_lapses_after_its_seconds(state, clock):
     assert state.claim_create(APP, "USER", "u1")
     clock.advance(CLAIM_SECONDS - 1)

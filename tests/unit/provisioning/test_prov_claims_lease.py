@@ -23,9 +23,9 @@ class Recording(InMemoryProvisioningState):
         self.claimed: list[tuple[str, str]] = []
         self.renewed: list[float | None] = []
 
-    def claim_create(self, slug, kind, eid, seconds=CLAIM_SECONDS, owner=None):
+    def claim_create(self, slug, kind, eid, seconds=CLAIM_SECONDS):
         self.claimed.append((kind, eid))
-        return super().claim_create(slug, kind, eid, seconds, owner)
+        return super().claim_create(slug, kind, eid, seconds)
 
     def renew_lease(self, slug, token, seconds=LEASE_SECONDS):
         got = super().renew_lease(slug, token, seconds)

@@ -4,7 +4,6 @@ with `Busy` (the message comes back); back off as well when a reconcile holds th
 since it may be creating the same object without a claim."""
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Callable
 
 from aws_lambda_powertools import Logger
@@ -18,14 +17,6 @@ log = Logger(child=True)
 CLAIM_WAIT_SECONDS = 3.0  # how long a worker waits for another's live claim before it gives up (Busy)
 CLAIM_POLL_SECONDS = 0.25
 BUSY_RETRY_SECONDS = 2.0  # the Retry-After a Busy carries
-
-CLAIM_OWNER: ContextVar[str | None] = ContextVar("idp_claim_owner", default=None)
-"""Who claims: the message group of the event in hand (the consumer sets it). SQS FIFO hands a message group to one
-consumer at a time, and the queue's visibility timeout (6 times the function's) outlasts any invocation, so a live
-claim of the same group is one an earlier, ended attempt left: an attempt that took the claim and then met a
-DynamoDB outage could not release it, and without the owner every retry of that user's events waited out the
-claim (CLAIM_SECONDS, a minute) after AWS healed. Claims of other groups (a reconcile, an app's own lane) still
-hold."""
 
 
 class Busy(RetryLater):
@@ -50,7 +41,7 @@ class CreateClaims:
         slug = run.slug
         waited = 0.0
         while True:
-            token = self.claims.claim_create(slug, kind, eid, owner=CLAIM_OWNER.get())
+            token = self.claims.claim_create(slug, kind, eid)
             if token:
                 # Checked after the claim is taken: a reconcile that took its lease before this
                 # read saw (after the lease) no claim here, and may be creating this object.

@@ -36,7 +36,6 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from idp.kernel.events import member_event_id
-from idp.provisioning.claims import CLAIM_OWNER
 from idp.provisioning.dispatch import SLOW_GROUP_PREFIX, BadEvent, Dispatcher, EventFailed
 from idp.provisioning.planner import backoff_seconds
 from idp.provisioning.ports import EventQueue, QueueMessage
@@ -210,8 +209,6 @@ class Consumer:
         if key in self._batch_seen:
             return  # the same work was done (or is being retried) by an earlier record of this batch
         self._batch_seen[key] = True
-        group = record.attributes.message_group_id
-        owner = CLAIM_OWNER.set(f"group:{group}" if group else None)
         try:
             self.dispatcher.apply(body)
         except BadEvent:
@@ -229,8 +226,6 @@ class Consumer:
                     return
             self._set_visibility(record, delay)
             raise
-        finally:
-            CLAIM_OWNER.reset(owner)
 
     def _delay_for(self, failed: EventFailed, receive_count: int) -> float:
         if not failed.transient:

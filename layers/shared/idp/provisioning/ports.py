@@ -160,10 +160,8 @@ class MappingStore(Protocol):
 class ClaimStore(Protocol):
     """The create claim on a mapping item: one holder until it releases it or the claim lapses."""
 
-    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS,
-                     owner: str | None = None) -> str | None:
-        """A token, or None when the item has a scim_id or another holds a live claim. A live claim taken by the
-        same `owner` (the message group of the event in hand) is taken over: that holder has ended."""
+    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS) -> str | None:
+        """A token, or None when the item has a scim_id or another holds a live claim."""
 
     def release_claim(self, slug: str, kind: str, eid: str, token: str) -> None:
         """Give the claim back; a no-op when it is no longer `token`'s."""

@@ -20,26 +20,20 @@ class DynamoClaims:
         self.buffer = buffer
         self.clock = clock
 
-    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS,
-                     owner: str | None = None) -> str | None:
+    def claim_create(self, slug: str, kind: str, eid: str, seconds: int = CLAIM_SECONDS) -> str | None:
         """Claim the right to create this object in the SP. Returns a token, or None when the
-        object has a scim_id already or another consumer holds a live claim (one of the same
-        `owner` is taken over)."""
+        object has a scim_id already or another consumer holds a live claim."""
         self.buffer.before_map_io()
         token = secrets.token_hex(8)
         now = self.clock()
-        values = {":t": token, ":u": number(now + seconds), ":now": number(now), ":creating": STATUS_CREATING,
-                  ":e": eid, ":ts": now_iso(), ":o": owner or ""}
-        live_ok = " OR claim_owner = :o" if owner else ""
         try:
             self.table.update_item(
                 Key=map_key(slug, kind, eid),
-                UpdateExpression="SET claim_token = :t, claim_until = :u, claim_owner = :o, #s = :creating, "
-                                 "entity_id = :e, updated_at = :ts",
-                ConditionExpression="attribute_not_exists(scim_id) AND (attribute_not_exists(claim_until) OR "
-                                    f"claim_until < :now{live_ok})",
+                UpdateExpression="SET claim_token = :t, claim_until = :u, #s = :creating, entity_id = :e, updated_at = :ts",
+                ConditionExpression="attribute_not_exists(scim_id) AND (attribute_not_exists(claim_until) OR claim_until < :now)",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues={":t": token, ":u": number(now + seconds), ":now": number(now),
+                                           ":creating": STATUS_CREATING, ":e": eid, ":ts": now_iso()},
             )
         except ClientError as exc:
             if condition_failed(exc):
@@ -67,7 +61,7 @@ class DynamoClaims:
         try:
             self.table.update_item(
                 Key=map_key(slug, kind, eid),
-                UpdateExpression="REMOVE claim_token, claim_until, claim_owner",
+                UpdateExpression="REMOVE claim_token, claim_until",
                 ConditionExpression="claim_token = :t",
                 ExpressionAttributeValues={":t": token},
             )

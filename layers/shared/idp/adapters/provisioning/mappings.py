@@ -81,7 +81,7 @@ class DynamoMappings:
         names = {"#s": "status"}
         values: dict[str, Any] = {":sid": scim_id, ":s": status, ":ts": now_iso(), ":e": eid}
         sets = ["scim_id = :sid", "#s = :s", "updated_at = :ts", "entity_id = :e"]
-        removes = ["last_error", "claim_token", "claim_until", "claim_owner"] if claim_token else ["last_error"]
+        removes = ["last_error", "claim_token", "claim_until"] if claim_token else ["last_error"]
         for attr, val in (("etag", etag), ("pushed_hash", pushed_hash), ("display_name", display_name)):
             if val is not None:
                 sets.append(f"{attr} = :{attr}")
