@@ -15,10 +15,10 @@ import time
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from idp_local.moto_server import EmbeddedAwsProcess
 from idp_testing.saml_browser import Browser
-from idp_testing.stack import free_port, start_stack, stop_stack
+from idp_testing.stack import start_stack, stop_stack
 
 PASSWORD = "Violet-Harbor-Lantern-42"
 
@@ -29,10 +29,12 @@ def _spooled(spool) -> list[dict]:
 
 @pytest.mark.timeout(240)
 def test_no_event_is_lost_when_the_function_is_killed_right_after_answering(tmp_path):
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    # A moto server in a process of its own: a ThreadedMotoServer would share this pytest process's moto backends,
+    # and the next test's own server would find this test's table and users in them.
+    server = EmbeddedAwsProcess()
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
     spool = tmp_path / "audit" / "audit.spool"
     env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AUDIT_SSO_DELIVERY": "log", "AUDIT_SPOOL_PATH": str(spool)}
