@@ -28,7 +28,8 @@ RUNS = int(os.environ.get("FIELD_REPORT_RUNS", "20"))  # in a row, every other o
 # there without a reconcile (wrong after 30 s).
 CONVERGE_SECONDS = 15.0
 TARGET_SECONDS = 5.0  # the target, held by the median of the runs
-STATUS_GRACE_SECONDS = 5.0  # after the SP matched: the last push is recording what the SP already holds
+STATUS_GRACE_SECONDS = 15.0  # after the SP matched: the last push is recording what the SP already holds (a group whose settle
+# met members still changing is pushed again; two CI-like runs saw that take more than 5 s)
 
 
 def _session(stack) -> requests.Session:
