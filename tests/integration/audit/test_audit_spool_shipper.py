@@ -37,11 +37,13 @@ def test_the_shipper_delivers_complete_lines_once_and_resumes_from_its_checkpoin
 
     spool = tmp_path / "audit.spool"
     third = _line("u-3")
-    spool.write_text(_line("u-1") + "\n" + _line("u-2") + "\n" + third[:40])  # the third still being written
+    complete = _line("u-1") + "\n" + _line("u-2") + "\n"
+    spool.write_text(complete + third[:40])  # the third still being written
     shipper = AuditShipper(spool, writer)
     assert shipper.ship_once() == 2 and shipper.ship_once() == 0
     assert _sso_users() == ["u-1", "u-2"]
-    assert shipper.offset() == spool.read_bytes().index(third[:40].encode())
+    # where the third line begins (not found by its first bytes: two lines of one audit shard begin alike, 1 in 16)
+    assert shipper.offset() == len(complete.encode())
     assert batches[0]["logGroup"].endswith("saml-login") and [e["id"] for e in batches[0]["logEvents"]] == [
         "0", str(len(_line("u-1")) + 1)]
 
