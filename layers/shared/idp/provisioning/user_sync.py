@@ -18,6 +18,7 @@ from idp.provisioning.planner import plan_user
 from idp.provisioning.ports import (
     IN_SYNC,
     STATUS_DEACTIVATED,
+    STATUS_PENDING,
     STATUS_SYNCED,
     ProvisioningState,
 )
@@ -328,7 +329,12 @@ class UserSync:
             self._recheck(run, uid, sid, sent)
         now = self.state.clock()
         in_flight = {g for g, gm in gmaps.items() if not gm.get("scim_id") and float(gm.get("claim_until") or 0) >= now}
-        for gid in sorted(want - set(g for g, gm in gmaps.items() if gm.get("scim_id")) - skip - in_flight):
+        # A bound group not in the SP yet is pushed whole; so is one in the SP whose last push is still pending (this
+        # user's earlier delivery may have created it and then met members still changing: nothing else pushes it
+        # again, and its status would say pending while the SP holds it).
+        mapped = {g for g, gm in gmaps.items() if gm.get("scim_id")}
+        unsettled = {g for g in mapped if gmaps[g].get("status") == STATUS_PENDING}
+        for gid in sorted(((want - mapped - in_flight) | (want & unsettled)) - skip):
             self.groups.sync(run, gid)
 
     def _recheck(self, run: Run, uid: str, sid: str, sent: dict[str, tuple[str, bool]]) -> None:
