@@ -12,9 +12,11 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from urllib.parse import parse_qs, quote, urlsplit
 
+import requests
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as OC
+from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
@@ -271,3 +273,52 @@ def post_form(xml: str | bytes, *, relay_state: str | None = None, sp_keypair=No
 
 def query_params(raw_query: str) -> dict:
     return {k: v[0] for k, v in parse_qs(raw_query).items()}
+
+
+class StackSp:
+    """A python3-saml strict SP wired to one app of the running IdP."""
+
+    def __init__(self, stack, app: dict, certs: list[str] | None = None, sp_keypair=None):
+        self.app = app
+        self.slug = app["slug"]
+        self.entity_id = app["sp_entity_id"]
+        self.acs_url = app["acs_urls"][0]
+        self.idp_entity_id = app["idp_entity_id"]
+        self.sso_url = app["sso_url"]
+        if certs is None:
+            md = requests.get(app["metadata_url"], timeout=10).text
+            parsed = OneLogin_Saml2_IdPMetadataParser.parse(md)["idp"]
+            certs = parsed.get("x509certMulti", {}).get("signing") or [parsed["x509cert"]]
+        self.settings = sp_settings(
+            certs, sp_entity_id=self.entity_id, acs_url=self.acs_url, idp_entity_id=self.idp_entity_id,
+            sso_url=self.sso_url, slo_url=app["sso_url"] + "/slo", sp_keypair=sp_keypair,
+            authn_requests_signed=sp_keypair is not None,
+        )
+
+    def redirect_login(self, **kw):
+        req_id, query = sp_redirect_login(self.settings, **kw)
+        return req_id, f"{self.sso_url}?{query}"
+
+    def accepts(self, form, request_id):
+        assert form is not None and form.saml_response, "no SAMLResponse form"
+        assert form.action == self.acs_url
+        return sp_accepts(self.settings, form.saml_response, request_id, acs_url=self.acs_url)
+
+    def rejects(self, form, request_id):
+        return sp_rejects(self.settings, form.saml_response, request_id, acs_url=self.acs_url)
+
+
+#: An SP's metadata (two POST ACS out of index order, an artifact one, SLO, a signing and an encryption key).
+SP_METADATA = """<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"
+  entityID="acme.officespacesoftware.com">
+ <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="true">
+  <md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>ENC</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+  <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>
+    MIIB
+    SIGN</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+  <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://acme.officespacesoftware.com/saml/slo"/>
+  <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://acme.officespacesoftware.com/b" index="2"/>
+  <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact" Location="https://acme.officespacesoftware.com/art" index="0"/>
+  <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://acme.officespacesoftware.com/a" index="1"/>
+ </md:SPSSODescriptor>
+</md:EntityDescriptor>"""

@@ -1,9 +1,10 @@
-"""Fixtures of the browser tests: one headless Chromium (Debian's, see tests/e2e/browser.py) per module."""
+"""Fixtures of the browser tests: one headless Chromium (Debian's, see idp_testing.browser) per module."""
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import sync_playwright
-from tests.e2e.browser import launch
+
+from idp_testing.browser import launch
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import expect
-from tests.e2e.browser import VIEWPORT, screenshot
 
 from idp.signon.mfa import totp
+from idp_testing.browser import VIEWPORT, screenshot
 from idp_testing.stack import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e

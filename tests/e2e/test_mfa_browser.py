@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
-from tests.e2e.browser import VIEWPORT, launch, screenshot
 
+from idp_testing.browser import VIEWPORT, launch, screenshot
 from idp_testing.stack import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import requests
 from playwright.sync_api import expect
-from tests.e2e.test_console_browser import ADMIN, new_page, shot, sign_in
 
+from idp_testing.console_browser import ADMIN, new_page, shot, sign_in
 from idp_testing.stack import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.test_lambda_handlers import load
-
+from idp_testing.lambda_client import load
 from idp_testing.lambda_events import LambdaContext, http_event
 
 

@@ -1,26 +1,17 @@
 """Each Lambda handler, loaded from functions/<name>/app.py as Lambda loads it, fed the sample events."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
+from idp_local.stack import repo_root
+from idp_testing.lambda_client import load
 from idp_testing.lambda_events import LambdaContext, http_event
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"handler_{name}", ROOT / "functions" / name / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.lambda_handler
 
 
 def sample(name: str) -> dict:
-    return json.loads((ROOT / "events" / name).read_text())
+    return json.loads((repo_root() / "events" / name).read_text())
 
 
 def test_admin_api_handler_serves_routes_and_health(aws_env):

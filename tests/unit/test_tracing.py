@@ -5,10 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import ROOT
-
 from idp import bootstrap
 from idp.web.tracing import traced
+from idp_local.stack import repo_root
 
 
 def handler(event, context):
@@ -41,7 +40,7 @@ def test_the_push_function_does_not_import_the_xray_sdk_by_default():
             "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
             "print('aws_xray_sdk' in sys.modules)\n")
     env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", code, str(ROOT / "functions" / "scim_push" / "app.py")], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", code, str(repo_root() / "functions" / "scim_push" / "app.py")], cwd=repo_root(),
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False"

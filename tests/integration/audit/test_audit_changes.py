@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.console.conftest import PLAIN
-from tests.integration.test_lambda_handlers import load
-
+from idp_testing.console_client import PLAIN
+from idp_testing.lambda_client import load
 from idp_testing.lambda_events import LambdaContext, http_event
 
 UA = "admin-cli/2.0"

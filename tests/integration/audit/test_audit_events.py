@@ -6,33 +6,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.integration.saml.test_saml_lambda_routes import LambdaClient, _login
-from tests.integration.test_lambda_handlers import load
 
+from idp_testing.lambda_client import LambdaClient, events, form_login, load, one
 from idp_testing.lambda_events import LambdaContext, http_event
 from idp_testing.saml_browser import parse_inputs
 from idp_testing.saml_sp import sp_post_login
-
-
-def events(**query) -> list[dict]:
-    answer = load("admin_api")(http_event("GET", "/admin/events", query={"limit": "500", **query}), LambdaContext())
-    assert answer["statusCode"] == 200, answer["body"]
-    return json.loads(answer["body"])["items"]
-
-
-def one(items: list[dict], **match) -> dict:
-    found = [e for e in items if all(e.get(k) == v for k, v in match.items())]
-    assert found, f"no event {match} in {[(e['type'], e['outcome'], e.get('reason')) for e in items]}"
-    return found[0]
 
 
 def test_password_step_sso_and_logout_are_recorded_with_client_and_reason(env):
     uid = env.user["id"]
     c = LambdaClient(env.resolver)
     page = c.request("GET", "/saml2/officespace")  # IdP-initiated: to the login page
-    assert _login(c, page, password="wrong").status == 401
-    assert _login(c, c.request("GET", "/login"), username="nobody").status == 401
-    done = _login(c, c.request("GET", "/saml2/officespace"))
+    assert form_login(c, page, password="wrong").status == 401
+    assert form_login(c, c.request("GET", "/login"), username="nobody").status == 401
+    done = form_login(c, c.request("GET", "/saml2/officespace"))
     assert done.status == 200 and "SAMLResponse" in done.text
     portal = c.request("GET", "/")
     assert c.request("POST", "/logout", form={"csrf": parse_inputs(portal.text)["csrf"]}).status == 200
@@ -65,7 +52,7 @@ def test_sso_refusals_carry_their_reason_codes(env):
     assert {"replayed", "signature_required"} <= reasons or {"replayed", "bad_signature"} <= reasons
 
     env.directory.bind_user("officespace", uid, bind=False)
-    assert _login(c, c.request("GET", "/saml2/officespace")).status == 403
+    assert form_login(c, c.request("GET", "/saml2/officespace")).status == 403
     refused = one(events(type="sso", user_id=uid), outcome="failure")
     assert refused["reason"] == "not_bound" and refused["app"] == "officespace"
 
@@ -74,7 +61,7 @@ def test_sso_refusals_carry_their_reason_codes(env):
     _req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
     page = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64})
     env.apps.update("officespace", {"acs_urls": ["https://acme.officespacesoftware.com/other"]})
-    assert _login(c, page).status == 400
+    assert form_login(c, page).status == 400
     moved = one(events(type="sso", user_id=uid, outcome="failure"), reason="acs_not_registered")
     assert moved["detail"]["sp_initiated"] is True
 
@@ -87,8 +74,8 @@ def test_suspended_and_locked_out_sign_ins(env, monkeypatch):
     uid = env.user["id"]
     c = LambdaClient(env.resolver)
     for _ in range(3):
-        _login(c, c.request("GET", "/login"), password="wrong")
-    assert _login(c, c.request("GET", "/login")).status == 429
+        form_login(c, c.request("GET", "/login"), password="wrong")
+    assert form_login(c, c.request("GET", "/login")).status == 429
     mine = events(user_id=uid)
     assert one(mine, type="lockout")["outcome"] == "failure"
     assert one(mine, type="login", reason="locked_out")["outcome"] == "failure"
@@ -96,7 +83,7 @@ def test_suspended_and_locked_out_sign_ins(env, monkeypatch):
     bootstrap.container().signon_state.clear_failures("source", f"{uid}#ip:198.51.100.7")
     bootstrap.container().directory.update_user(uid, {"state": "SUSPENDED"})
     other = LambdaClient(env.resolver, ip="198.51.100.99")
-    assert _login(other, other.request("GET", "/login")).status == 403
+    assert form_login(other, other.request("GET", "/login")).status == 403
     assert one(events(user_id=uid, type="login"), reason="suspended")["ip"] == "198.51.100.99"
 
 
@@ -178,7 +165,7 @@ def test_an_sp_asking_for_mfa_of_a_user_without_a_factor_is_refused_as_mfa_requi
     container().apps.create({"slug": "open", "label": "Open", "sp_entity_id": "open.example.com", "acs_urls": [acs]})
     container().directory.bind_user("open", env.user["id"], bind=True)
     c = LambdaClient(env.resolver)
-    assert _login(c, c.request("GET", "/login")).path == "/"
+    assert form_login(c, c.request("GET", "/login")).path == "/"
     ask_mfa = ('<samlp:RequestedAuthnContext Comparison="exact"><saml:AuthnContextClassRef>https://refeds.org/profile/mfa'
                '</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>')
     xml = authn_request_xml(req_id="_ask_mfa_1", issuer="open.example.com", acs_url=acs,

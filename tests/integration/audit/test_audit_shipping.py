@@ -11,8 +11,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-from tests.integration.saml.test_saml_lambda_routes import LambdaClient, _login
-from tests.integration.test_lambda_handlers import load
 
 from idp import bootstrap
 from idp.adapters.audit_log import DynamoAuditLog
@@ -21,6 +19,7 @@ from idp.adapters.audit_shipping import ShippedAuditLog, SpoolLines, line_of
 from idp.bootstrap import container
 from idp.kernel.audit import Actor, AuditEvent
 from idp.kernel.audit_log import AuditQuery
+from idp_testing.lambda_client import LambdaClient, form_login, load
 from idp_testing.lambda_events import LambdaContext, http_event
 
 GROUP = "/aws/lambda/test/saml-login"
@@ -143,7 +142,7 @@ def test_a_shipped_line_that_cannot_be_written_never_breaks_the_sign_in(aws_env,
 
 
 @pytest.fixture
-def shipped(env, monkeypatch, tmp_path):  # noqa: F811 - test_saml_lambda_routes' fixture, used by name
+def shipped(env, monkeypatch, tmp_path):
     """The login function's container from Settings with AUDIT_SSO_DELIVERY=log, spooling to a file, every
     DynamoDB write call of its clients counted."""
     monkeypatch.setenv("AUDIT_SSO_DELIVERY", "log")
@@ -159,12 +158,11 @@ def shipped(env, monkeypatch, tmp_path):  # noqa: F811 - test_saml_lambda_routes
     return env
 
 
-from tests.integration.saml.test_saml_lambda_routes import env  # noqa: E402,F401 - a fixture, used by name
 
 
 def test_an_sso_from_a_live_session_writes_nothing_to_dynamodb_and_one_line(shipped):
     client = LambdaClient(shipped.resolver)
-    assert _login(client, client.request("GET", "/login")).status == 200
+    assert form_login(client, client.request("GET", "/login")).status == 200
     before = [e["id"] for e in _admin_events(type="sso")]
     shipped.writes.clear()
     lines_before = shipped.spool.read_text().splitlines() if shipped.spool.exists() else []

@@ -5,7 +5,6 @@ batch the handler refused for the next tick."""
 from __future__ import annotations
 
 import pytest
-from tests.integration.test_lambda_handlers import load
 
 from idp import bootstrap
 from idp.adapters.audit_log import DynamoAuditLog
@@ -15,6 +14,7 @@ from idp.bootstrap import container
 from idp.kernel.audit import Actor, AuditEvent
 from idp.kernel.audit_log import AuditQuery
 from idp_local.audit_shipper import AuditShipper
+from idp_testing.lambda_client import load
 
 
 def _line(user: str) -> str:

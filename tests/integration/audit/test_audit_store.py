@@ -6,8 +6,8 @@ import json
 import threading
 
 import pytest
-from tests.integration.test_lambda_handlers import load
 
+from idp_testing.lambda_client import load
 from idp_testing.lambda_events import LambdaContext, http_event
 
 

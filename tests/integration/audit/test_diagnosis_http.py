@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.saml.test_saml_lambda_routes import LambdaClient, _login
-from tests.integration.test_lambda_handlers import load
-
+from idp_testing.lambda_client import LambdaClient, form_login, load
 from idp_testing.lambda_events import LambdaContext, http_event
 
 
@@ -22,7 +20,7 @@ def test_a_bound_user_can_sign_in_and_the_last_sso_is_shown(env):
     assert before == {"can_sign_in": True, "reasons": [], "access": {"direct": True, "groups": []}, "last_sso": None,
                       "provisioning": {"state": "not_configured", "last": None}}
     c = LambdaClient(env.resolver)
-    assert _login(c, c.request("GET", "/saml2/officespace")).status == 200
+    assert form_login(c, c.request("GET", "/saml2/officespace")).status == 200
     last = diagnose("officespace", uid)["last_sso"]
     assert last["type"] == "sso" and last["outcome"] == "success" and last["user_id"] == uid
 
@@ -46,7 +44,7 @@ def test_suspended_and_locked_out(env, monkeypatch):
     uid = env.user["id"]
     for n in range(3):  # from three addresses: the account counter, not one address's, holds it back
         c = LambdaClient(env.resolver, ip=f"203.0.113.{n + 1}")
-        _login(c, c.request("GET", "/login"), password="wrong")
+        form_login(c, c.request("GET", "/login"), password="wrong")
     assert diagnose("officespace", uid)["reasons"] == ["locked_out"]
     bootstrap.container().directory.update_user(uid, {"state": "SUSPENDED"})
     assert diagnose("officespace", uid)["reasons"] == ["suspended", "locked_out"]

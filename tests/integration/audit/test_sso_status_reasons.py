@@ -7,10 +7,9 @@ from __future__ import annotations
 import base64
 
 from lxml import etree
-from tests.integration.audit.test_audit_events import events, one
-from tests.integration.saml.test_saml_lambda_routes import LambdaClient, _login
 
 from idp.saml import constants as C
+from idp_testing.lambda_client import LambdaClient, events, form_login, one
 from idp_testing.saml_browser import parse_post_form
 from idp_testing.saml_sp import sp_post_login, sp_rejects, sp_settings
 
@@ -49,7 +48,7 @@ def test_an_sp_asking_for_kerberos_is_refused_as_no_authn_context_not_mfa_requir
 
 def test_an_sp_asking_for_refeds_mfa_for_a_user_without_a_factor_is_refused_as_mfa_required(env):
     c = LambdaClient(env.resolver)
-    assert _login(c, c.request("GET", "/login")).path == "/"
+    assert form_login(c, c.request("GET", "/login")).path == "/"
     sp = _sp_asking_for(env, C.AC_REFEDS_MFA)
     req_id, saml_request = sp_post_login(sp, sp_keypair=env.kp)
     assert C.AC_REFEDS_MFA.encode() in base64.b64decode(saml_request)

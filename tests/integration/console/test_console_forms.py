@@ -195,13 +195,13 @@ def test_console_changes_are_audited_as_the_signed_in_administrator(admin_browse
 
 
 def test_sp_metadata_fills_the_sp_fields_without_saving(admin_browser):
-    from tests.unit.saml.test_sp_metadata import MD
+    from idp_testing.saml_sp import SP_METADATA
 
     csrf = _csrf(admin_browser, "/console/apps/new")
     _new_app(admin_browser, csrf, sp_entity_id="placeholder.example.com")
     page = admin_browser.post("/console/apps/officespace/sso/metadata", {"csrf": csrf, "sp_metadata": "<oops"})
     assert page.status == 400 and "well-formed" in page.error_next_to("sp_metadata")
-    page = admin_browser.post("/console/apps/officespace/sso/metadata", {"csrf": csrf, "sp_metadata": MD})
+    page = admin_browser.post("/console/apps/officespace/sso/metadata", {"csrf": csrf, "sp_metadata": SP_METADATA})
     assert page.status == 200 and 'value="acme.officespacesoftware.com"' in page.body
     assert "https://acme.officespacesoftware.com/a\nhttps://acme.officespacesoftware.com/b</textarea>" in page.body
     assert container().store.get_app("officespace")["sp_entity_id"] == "placeholder.example.com"  # not saved yet

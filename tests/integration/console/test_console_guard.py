@@ -3,10 +3,9 @@ a POST without the session's CSRF token → 403; a GET changes nothing; strict h
 from __future__ import annotations
 
 import pytest
-from tests.integration.console.conftest import ADMIN
-from tests.integration.console.console_client import Browser
 
 from idp.bootstrap import container
+from idp_testing.console_client import ADMIN, Browser
 
 
 def test_without_a_session_the_console_sends_to_the_login_and_back(app, people):
@@ -125,7 +124,7 @@ def test_every_form_control_has_a_label(admin_browser, people):
 
 
 def test_the_dashboard_shows_recent_sign_in_failures(app, admin_browser, people):
-    from tests.integration.console.console_client import Browser as Fresh
+    from idp_testing.console_client import Browser as Fresh
 
     Fresh(app).login("pat", "not-pats-password")
     page = admin_browser.get("/console")
@@ -152,7 +151,7 @@ def test_an_unknown_console_page_is_the_consoles_404(admin_browser):
 
 
 def test_the_events_page_shows_the_audit_log_filtered(app, admin_browser, people):
-    from tests.integration.console.console_client import Browser as Fresh
+    from idp_testing.console_client import Browser as Fresh
 
     Fresh(app).login("pat", "not-pats-password")
     page = admin_browser.get("/console/events?type=login&outcome=failure")

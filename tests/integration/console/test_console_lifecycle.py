@@ -38,10 +38,9 @@ def _button(page, action: str, label: str) -> str:
 
 
 def test_the_user_page_sends_activation_and_reset_emails(mailbox, admin_browser, people):
-    from tests.integration.console.console_client import Browser
-
     from idp.web.password_routes import router as password_router
     from idp.web.resolver import lambda_app
+    from idp_testing.console_client import Browser
 
     uid, admin_id = people["plain"]["id"], people["admin"]["id"]
     page = admin_browser.get(f"/console/users/{uid}")

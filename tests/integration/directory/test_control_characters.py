@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.integration.test_lambda_handlers import load
 
+from idp_testing.lambda_client import load
 from idp_testing.lambda_events import LambdaContext, http_event
 from idp_testing.scim_server import ScimServer
 

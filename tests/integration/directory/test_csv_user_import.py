@@ -11,9 +11,9 @@ import json
 
 import boto3
 import pytest
-from tests.integration.test_lambda_handlers import load
 
 from idp_testing.aws import drain
+from idp_testing.lambda_client import load
 from idp_testing.lambda_events import LambdaContext, http_event
 
 PASSWORD = "Violet-Harbor-Lantern-42"

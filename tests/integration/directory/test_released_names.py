@@ -9,8 +9,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from tests.integration.test_lambda_handlers import load
 
+from idp_testing.lambda_client import load
 from idp_testing.lambda_events import LambdaContext, http_event
 
 

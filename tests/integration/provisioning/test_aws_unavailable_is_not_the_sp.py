@@ -12,9 +12,10 @@ import botocore.client
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
-from tests.integration.test_lambda_handlers import ROOT, load
 
+from idp_local.stack import repo_root
 from idp_testing.aws import drain, receive_all
+from idp_testing.lambda_client import load
 from idp_testing.lambda_events import LambdaContext, http_event
 from idp_testing.scim_server import ScimServer
 
@@ -134,7 +135,7 @@ def test_the_admin_token_from_secrets_manager_throttled_is_a_503_then_works(worl
 
 def test_the_scheduled_reconcile_tries_again_next_run_without_blaming_the_sp(world):
     admin, server, _, _ = world
-    schedule = json.loads((ROOT / "events" / "reconcile_schedule.json").read_text())
+    schedule = json.loads((repo_root() / "events" / "reconcile_schedule.json").read_text())
     reconcile = load("reconcile")
     with aws_failing("ssm", {"GetParameter"}):
         answer = reconcile(schedule, LambdaContext())

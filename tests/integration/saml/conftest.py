@@ -17,3 +17,11 @@ def admin(idp_stack):
     from idp_testing.saml_browser import Admin
 
     return Admin(idp_stack.base_url, idp_stack.admin_token)
+
+
+@pytest.fixture
+def world(env):
+    """``env`` plus an app ``open`` (unsigned requests) bound to Ada, and the admin API (idp_testing.mfa_http)."""
+    from idp_testing.mfa_http import mfa_world
+
+    return mfa_world(env)

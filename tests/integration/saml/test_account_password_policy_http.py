@@ -6,12 +6,10 @@ from __future__ import annotations
 import html
 import re
 
-from test_account_security_http import change_password, with_password_route
-from test_mfa_http import env, password_step, signed_in, world  # noqa: F401 - env and world are fixtures
-from test_saml_lambda_routes import PASSWORD, LambdaClient
-
 from idp.bootstrap import container
 from idp.directory import models
+from idp_testing.lambda_client import PASSWORD, LambdaClient
+from idp_testing.mfa_http import change_password, password_step, signed_in, with_password_route
 from idp_testing.saml_browser import parse_inputs
 
 BESIDE = re.compile(r'<input type="password" id="new_password"[^>]*aria-describedby="new_password-error"[^>]*>\s*'
@@ -24,7 +22,7 @@ def refusal(page) -> str:
     return html.unescape(found.group(1))
 
 
-def test_a_new_password_the_policy_refuses_is_shown_beside_the_field_naming_the_rule(world):  # noqa: F811 - the fixture
+def test_a_new_password_the_policy_refuses_is_shown_beside_the_field_naming_the_rule(world):
     with_password_route(world)
     uid = world.user["id"]  # ada Lovelace
     c = signed_in(world)
@@ -45,7 +43,7 @@ def test_a_new_password_the_policy_refuses_is_shown_beside_the_field_naming_the_
     assert password_step(again, again.request("GET", "/login"), password="Amber-Orchard-Kettle-7").status == 200
 
 
-def test_the_policy_an_administrator_set_holds_on_the_account_page(world):  # noqa: F811 - the fixture
+def test_the_policy_an_administrator_set_holds_on_the_account_page(world):
     with_password_route(world)
     container().directory.set_password_policy(models.parse(models.PasswordPolicySettings,
                                                            {"min_length": 30, "block_user_info": False}))

@@ -11,28 +11,27 @@ import re
 import time
 
 import pytest
-from test_mfa_http import (  # noqa: F401 - world and env are fixtures
+
+from idp import bootstrap
+from idp_testing.lambda_client import PASSWORD, LambdaClient
+from idp_testing.lambda_events import LambdaContext, http_event
+from idp_testing.mfa_http import (
     MFA,
+    NEW,
     SESSION,
     World,
+    change_password,
     code_step,
     context_of,
     enrol_totp,
-    env,
     next_code,
     password_step,
     set_policy,
     signed_in,
     sso,
-    world,
+    with_password_route,
 )
-from test_saml_lambda_routes import PASSWORD, LambdaClient
-
-from idp import bootstrap
-from idp_testing.lambda_events import LambdaContext, http_event
 from idp_testing.saml_browser import parse_inputs
-
-NEW = "A-new-Passw0rd-2026"
 
 
 def events(**query) -> list[dict]:
@@ -44,24 +43,10 @@ def events(**query) -> list[dict]:
     return json.loads(out["body"])["items"]
 
 
-def with_password_route(w: World) -> None:
-    """The resolver of the local stack: the account page's password change beside the login function's routes."""
-    from idp.web.account_password_routes import router as account_password_router
-    from idp.web.metadata_routes import metadata_router
-    from idp.web.resolver import lambda_app
-    from idp.web.saml_routes import login_router
-
-    w.resolver = lambda_app(metadata_router, login_router, account_password_router)
-
-
-def change_password(c: LambdaClient, csrf: str, current: str, new: str = NEW):
-    return c.request("POST", "/account/password", form={"csrf": csrf, "current_password": current, "new_password": new})
-
-
 # ---------------------------------------------------------------------------- item 9
 
 
-def test_a_users_own_password_change_is_audited_as_theirs_with_address_and_user_agent(world):  # noqa: F811 - the imported fixture
+def test_a_users_own_password_change_is_audited_as_theirs_with_address_and_user_agent(world):
     with_password_route(world)
     uid = world.user["id"]
     c = signed_in(world)
@@ -76,7 +61,7 @@ def test_a_users_own_password_change_is_audited_as_theirs_with_address_and_user_
 # ---------------------------------------------------------------------------- item 4
 
 
-def test_a_refused_new_password_reads_the_same_whatever_the_current_password(world):  # noqa: F811 - the imported fixture
+def test_a_refused_new_password_reads_the_same_whatever_the_current_password(world):
     with_password_route(world)
     c = signed_in(world)
     csrf = parse_inputs(c.request("GET", "/account").text)["csrf"]
@@ -87,7 +72,7 @@ def test_a_refused_new_password_reads_the_same_whatever_the_current_password(wor
     assert "new password" in message.search(right.text).group(1).lower()
 
 
-def test_wrong_current_passwords_are_failed_sign_ins_throttled_audited_and_counted(world, monkeypatch, capsys):  # noqa: F811 - the imported fixture
+def test_wrong_current_passwords_are_failed_sign_ins_throttled_audited_and_counted(world, monkeypatch, capsys):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     with_password_route(world)
     uid = world.user["id"]
@@ -121,7 +106,7 @@ def test_wrong_current_passwords_are_failed_sign_ins_throttled_audited_and_count
     assert reasons.count("wrong_credentials") == 5 and "throttled" in reasons, reasons
 
 
-def test_a_right_current_password_forgets_its_failures(world):  # noqa: F811 - the imported fixture
+def test_a_right_current_password_forgets_its_failures(world):
     with_password_route(world)
     c = signed_in(world)
     csrf = parse_inputs(c.request("GET", "/account").text)["csrf"]
@@ -170,7 +155,7 @@ def test_the_reauth_window_defaults_to_five_minutes():
     assert Settings.load({"IDP_REAUTH_SECONDS": "60"}).idp_reauth_seconds == 60
 
 
-def test_a_stolen_cookie_cannot_enrol_the_first_factor(short_reauth, world):  # noqa: F811 - the imported fixture
+def test_a_stolen_cookie_cannot_enrol_the_first_factor(short_reauth, world):
     set_policy(world, policy="optional")
     victim = signed_in(world)
     csrf = parse_inputs(victim.request("GET", "/account").text)["csrf"]
@@ -194,7 +179,7 @@ def test_a_stolen_cookie_cannot_enrol_the_first_factor(short_reauth, world):  # 
     assert len(codes) == 10
 
 
-def test_removing_a_factor_later_asks_for_the_password_and_the_factor_again(short_reauth, world):  # noqa: F811 - the imported fixture
+def test_removing_a_factor_later_asks_for_the_password_and_the_factor_again(short_reauth, world):
     set_policy(world, policy="optional")
     c = signed_in(world)
     secret, _ = enrol_totp(c)
@@ -215,7 +200,7 @@ def test_removing_a_factor_later_asks_for_the_password_and_the_factor_again(shor
     assert bootstrap.container().mfa.factors(world.user["id"]) == []
 
 
-def test_a_step_up_does_not_refresh_the_password(short_reauth, world):  # noqa: F811 - the imported fixture
+def test_a_step_up_does_not_refresh_the_password(short_reauth, world):
     """A second factor passed on a session's step-up proves the factor, not the password: the time the password
     was typed stays the sign-in's."""
     set_policy(world, policy="optional")
@@ -242,7 +227,7 @@ def console_world(w: World) -> None:
 
 
 @pytest.mark.parametrize("policy", ["off", "optional"])
-def test_an_administrator_enrols_at_the_first_console_visit_whatever_the_policy(world, policy):  # noqa: F811 - the imported fixture
+def test_an_administrator_enrols_at_the_first_console_visit_whatever_the_policy(world, policy):
     set_policy(world, policy=policy)
     console_world(world)
     c = signed_in(world)  # a password alone
@@ -257,7 +242,7 @@ def test_an_administrator_enrols_at_the_first_console_visit_whatever_the_policy(
     assert code_step(d, page, next_code(secret)).path.startswith("/console")
 
 
-def test_a_console_session_without_the_factor_steps_up(world):  # noqa: F811 - the imported fixture
+def test_a_console_session_without_the_factor_steps_up(world):
     """An administrator whose session says only the password (signed in before the factor was enrolled, from
     another browser) passes the factor before any console page."""
     set_policy(world, policy="off")

@@ -7,44 +7,14 @@ from __future__ import annotations
 
 import json
 
-from test_mfa_http import (  # noqa: F401 - world and env are fixtures
-    MFA,
-    LambdaClient,
-    context_of,
-    env,
-    no_response,
-    password_step,
-    set_policy,
-    signed_in,
-    sso,
-    world,
-)
-
 from idp import bootstrap
+from idp_testing.lambda_client import LambdaClient
+from idp_testing.mfa_http import MFA, ORIGIN, context_of, no_response, passkey_step, password_step, register, set_policy, signed_in, sso
 from idp_testing.saml_browser import parse_inputs
 from idp_testing.soft_authenticator import SoftAuthenticator
 
-ORIGIN = "https://idp.example.com"
 
-
-def register(c: LambdaClient, auth: SoftAuthenticator, name="Laptop"):
-    page = c.request("GET", "/account")
-    form = parse_inputs(page.text.split('data-webauthn="register"', 1)[1])
-    options = c.request("POST", "/account/passkeys/options", form={"csrf": form["csrf"]})
-    assert options.status == 200 and options.headers["content-type"].startswith("application/json"), options.text
-    return c.request("POST", "/account/passkeys", form={"csrf": form["csrf"], "name": name,
-                                                        "credential": auth.create(options.text)})
-
-
-def passkey_step(c: LambdaClient, page, auth: SoftAuthenticator, **get_kw):
-    """The login page's passkey form: options, the authenticator's answer, the POST."""
-    form = parse_inputs(page.text.split('data-webauthn="authenticate"', 1)[1])
-    options = c.request("POST", "/login/passkey/options", form={"login": form["login"], "csrf": form["csrf"]})
-    assert options.status == 200, options.text
-    return c.request("POST", "/login/passkey", form={**form, "credential": auth.get(options.text, **get_kw)})
-
-
-def test_register_then_passwordless_and_as_second_factor(world):  # noqa: F811 - the imported fixture
+def test_register_then_passwordless_and_as_second_factor(world):
     set_policy(world, policy="optional")
     auth = SoftAuthenticator(ORIGIN)
     c = signed_in(world)
@@ -70,7 +40,7 @@ def test_register_then_passwordless_and_as_second_factor(world):  # noqa: F811 -
     assert context_of(world, passkey_step(d, second, auth), req_id) == MFA
 
 
-def test_a_cloned_authenticator_and_a_replayed_answer_are_refused(world):  # noqa: F811 - the imported fixture
+def test_a_cloned_authenticator_and_a_replayed_answer_are_refused(world):
     set_policy(world, policy="optional")
     auth = SoftAuthenticator(ORIGIN)
     register(signed_in(world), auth)
@@ -94,7 +64,7 @@ def test_a_cloned_authenticator_and_a_replayed_answer_are_refused(world):  # noq
     assert replay.status in (401, 403) and no_response(replay)  # the challenge (and the login) are used up
 
 
-def test_a_passkey_of_another_user_cannot_answer_this_users_second_step(world):  # noqa: F811 - the imported fixture
+def test_a_passkey_of_another_user_cannot_answer_this_users_second_step(world):
     set_policy(world, policy="optional")
     mallory_auth, ada_auth = SoftAuthenticator(ORIGIN), SoftAuthenticator(ORIGIN)
     register(signed_in(world), ada_auth)
@@ -120,7 +90,7 @@ def test_a_passkey_of_another_user_cannot_answer_this_users_second_step(world): 
     assert refused.status == 401 and no_response(refused)
 
 
-def test_passkey_requests_need_the_forms_tokens(world):  # noqa: F811 - the imported fixture
+def test_passkey_requests_need_the_forms_tokens(world):
     c = LambdaClient(world.resolver)
     assert c.request("POST", "/login/passkey/options", form={"login": "x", "csrf": "y"}).status == 403
     assert c.request("POST", "/login/passkey", form={"login": "x", "csrf": "y", "credential": "{}"}).status == 403
@@ -132,8 +102,8 @@ def test_passkey_requests_need_the_forms_tokens(world):  # noqa: F811 - the impo
     assert junk.status == 400 and "not added" in junk.text
 
 
-def test_a_throttled_second_step_refuses_the_passkey_too(world):  # noqa: F811 - the imported fixture
-    from test_mfa_http import code_step
+def test_a_throttled_second_step_refuses_the_passkey_too(world):
+    from idp_testing.mfa_http import code_step
 
     set_policy(world, policy="optional")
     auth = SoftAuthenticator(ORIGIN)
@@ -147,7 +117,7 @@ def test_a_throttled_second_step_refuses_the_passkey_too(world):  # noqa: F811 -
     assert held.status == 429 and no_response(held)
 
 
-def test_a_policy_without_webauthn_turns_passkeys_off(world):  # noqa: F811 - the imported fixture
+def test_a_policy_without_webauthn_turns_passkeys_off(world):
     set_policy(world, policy="optional")
     auth = SoftAuthenticator(ORIGIN)
     register(signed_in(world), auth)
@@ -165,7 +135,7 @@ def test_a_policy_without_webauthn_turns_passkeys_off(world):  # noqa: F811 - th
     assert second.path == "/login" and 'name="code"' in second.text and "Use a passkey" not in second.text
 
 
-def test_rename_and_remove_a_passkey_on_the_account_page(world):  # noqa: F811 - the imported fixture
+def test_rename_and_remove_a_passkey_on_the_account_page(world):
     set_policy(world, policy="optional")
     auth = SoftAuthenticator(ORIGIN)
     c = signed_in(world)

@@ -20,22 +20,11 @@ import uuid
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_mfa_http import (  # noqa: F401 - world and env are fixtures
-    MFA,
-    PASSWORD,
-    LambdaClient,
-    code_step,
-    context_of,
-    env,
-    password_step,
-    set_policy,
-    sso,
-    world,
-)
-from test_mfa_passkeys_http import ORIGIN
 
 from idp import bootstrap
 from idp.signon.mfa import totp
+from idp_testing.lambda_client import PASSWORD, LambdaClient
+from idp_testing.mfa_http import MFA, ORIGIN, code_step, context_of, password_step, set_policy, sso
 from idp_testing.saml_browser import parse_inputs, parse_post_form
 from idp_testing.soft_authenticator import SoftAuthenticator
 
@@ -104,7 +93,7 @@ _ABANDON = ["abandon"] * 12
 @example(policy="required", actions=["sp", "force", "resume"], answers=["password", "code", *_ABANDON][:12])
 # the methods change to passkeys only, then a sign-in of the authenticator-app user (item 5)
 @example(policy="optional", actions=["methods", "sp"], answers=["password", "code", *_ABANDON][:12])
-def test_no_assertion_without_a_second_factor(world, policy, actions, answers):  # noqa: F811 - the imported fixture
+def test_no_assertion_without_a_second_factor(world, policy, actions, answers):
     set_policy(world, policy=policy, grace_days=0, methods=BOTH)
     methods = BOTH
     user, codes = _new_user(with_totp=True)
@@ -189,7 +178,7 @@ def _enrol(browser: LambdaClient, page, enrolled: Enrolled):
          answers=["password", "enrol", "continue", "password", "code", "enrol", "continue", *["abandon"] * 7])
 # ForceAuthn through enrolment, then resume of what the browser saw last (items 1, 2)
 @example(actions=["force", "resume", "sp"], answers=["password", "enrol", "continue", *["abandon"] * 11])
-def test_a_step_up_through_enrolment_gives_no_assertion_without_the_factor(world, actions, answers):  # noqa: F811
+def test_a_step_up_through_enrolment_gives_no_assertion_without_the_factor(world, actions, answers):
     set_policy(world, policy="optional", methods=BOTH)
     assert world.admin("PATCH", "/admin/apps/open", {"mfa": "required"})[0] == 200
     methods = BOTH

@@ -12,27 +12,24 @@ import time
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from test_mfa_http import (  # noqa: F401 - world and env are fixtures
+from idp import bootstrap
+from idp.signon.mfa import totp
+from idp_testing.lambda_client import PASSWORD, LambdaClient
+from idp_testing.mfa_http import (
     ACS,
     MFA,
-    PASSWORD,
-    LambdaClient,
+    ORIGIN,
     code_step,
     context_of,
     enrol_totp,
-    env,
     next_code,
     no_response,
     password_step,
+    register,
     set_policy,
     signed_in,
     sso,
-    world,
 )
-from test_mfa_passkeys_http import ORIGIN, register
-
-from idp import bootstrap
-from idp.signon.mfa import totp
 from idp_testing.saml_browser import parse_inputs, parse_post_form
 from idp_testing.soft_authenticator import SoftAuthenticator
 
@@ -77,7 +74,7 @@ def _setup_totp(c: LambdaClient, page):
 # ---------------------------------------------------------------------------- item 1: ForceAuthn and resume
 
 
-def test_force_authn_is_not_answered_through_account_resume(world):  # noqa: F811 - the imported fixture
+def test_force_authn_is_not_answered_through_account_resume(world):
     """The review's steps: a session cookie, a ForceAuthn request (302 /login?state=L), then POST /account/resume with
     the session's CSRF token and L. No Response: the login form asks for the password, and its answer is fresh."""
     set_policy(world, policy="off")
@@ -93,7 +90,7 @@ def test_force_authn_is_not_answered_through_account_resume(world):  # noqa: F81
     assert _authn_instant(done) >= int(time.time()) - 5 and context_of(world, done, req_id)
 
 
-def test_force_authn_with_a_factor_is_not_answered_through_account_resume(world):  # noqa: F811 - the imported fixture
+def test_force_authn_with_a_factor_is_not_answered_through_account_resume(world):
     set_policy(world, policy="required", grace_days=0)
     c = signed_in(world)
     secret, _ = enrol_totp(c)  # the session says pwd + otp
@@ -106,7 +103,7 @@ def test_force_authn_with_a_factor_is_not_answered_through_account_resume(world)
     assert context_of(world, code_step(c, second, next_code(secret)), req_id) == MFA
 
 
-def test_a_step_up_state_is_not_resumable_either(world):  # noqa: F811 - the imported fixture
+def test_a_step_up_state_is_not_resumable_either(world):
     """A pending step-up (the second step of a live session) is not an enrolment pause: resume sends it to its form."""
     set_policy(world, policy="optional")
     c = signed_in(world)  # a password session, then a factor enrolled from another browser
@@ -117,7 +114,7 @@ def test_a_step_up_state_is_not_resumable_either(world):  # noqa: F811 - the imp
     assert no_response(answer) and 'name="code"' in answer.text
 
 
-def test_another_users_paused_sign_in_is_not_resumed(world):  # noqa: F811 - the imported fixture
+def test_another_users_paused_sign_in_is_not_resumed(world):
     """A sign-in paused for ada's enrolment is bound to her: the session of another user in that browser gets no
     Response for it."""
     set_policy(world, policy="required", grace_days=0)
@@ -136,7 +133,7 @@ def test_another_users_paused_sign_in_is_not_resumed(world):  # noqa: F811 - the
     assert other.status == 200 and no_response(answer), "another user's paused sign-in was answered"
 
 
-def test_force_authn_that_pauses_for_enrolment_resumes_with_a_fresh_authn_instant(world):  # noqa: F811 - the imported fixture
+def test_force_authn_that_pauses_for_enrolment_resumes_with_a_fresh_authn_instant(world):
     """The legitimate resume: ForceAuthn, the password, enrolment (required, no factor yet), Continue: the Response
     says MFA and its AuthnInstant is not older than the request."""
     set_policy(world, policy="required", grace_days=0)
@@ -157,7 +154,7 @@ def _app_requires_mfa(w):
     assert w.admin("PATCH", "/admin/apps/open", {"mfa": "required"})[0] == 200
 
 
-def test_idp_initiated_step_up_enrolment_continues_to_the_app(world):  # noqa: F811 - the imported fixture
+def test_idp_initiated_step_up_enrolment_continues_to_the_app(world):
     """Policy optional, the app requires MFA, a password-only user opens it IdP-initiated: enrol (the first setup
     cancelled, as people do), confirm the code, Continue: the app gets its Response, with MFA."""
     _app_requires_mfa(world)
@@ -172,7 +169,7 @@ def test_idp_initiated_step_up_enrolment_continues_to_the_app(world):  # noqa: F
     assert context_of(world, answer, None) == MFA and parse_post_form(answer.text).action == ACS
 
 
-def test_sp_initiated_step_up_of_a_session_enrols_a_passkey_and_continues(world):  # noqa: F811 - the imported fixture
+def test_sp_initiated_step_up_of_a_session_enrols_a_passkey_and_continues(world):
     _app_requires_mfa(world)
     b = signed_in(world)  # a password session from before
     req_id, setup = sso(b)
@@ -182,7 +179,7 @@ def test_sp_initiated_step_up_of_a_session_enrols_a_passkey_and_continues(world)
     assert context_of(world, _continue(b, added), req_id) == MFA
 
 
-def test_idp_initiated_passkey_enrolment_continues(world):  # noqa: F811 - the imported fixture
+def test_idp_initiated_passkey_enrolment_continues(world):
     _app_requires_mfa(world)
     b = LambdaClient(world.resolver)
     setup = password_step(b, b.request("GET", "/saml2/open"))
@@ -197,7 +194,7 @@ def test_idp_initiated_passkey_enrolment_continues(world):  # noqa: F811 - the i
 # ---------------------------------------------------------------------------- item 5: a methods change
 
 
-def test_a_factor_of_a_method_turned_off_is_still_asked_for_then_an_allowed_one_is_enrolled(world):  # noqa: F811 - the imported fixture
+def test_a_factor_of_a_method_turned_off_is_still_asked_for_then_an_allowed_one_is_enrolled(world):
     """The review's steps: TOTP enrolled, then PUT /admin/mfa {"policy": "optional", "methods": ["webauthn"]}. The
     next sign-in asks for the code (never the password alone), then for a passkey before the Response."""
     set_policy(world, policy="optional")
@@ -215,7 +212,7 @@ def test_a_factor_of_a_method_turned_off_is_still_asked_for_then_an_allowed_one_
     assert context_of(world, _continue(b, added), req_id) == MFA
 
 
-def test_idp_initiated_after_a_methods_change_and_a_recovery_code_for_a_passkey_user(world):  # noqa: F811 - the imported fixture
+def test_idp_initiated_after_a_methods_change_and_a_recovery_code_for_a_passkey_user(world):
     """A passkey user, then methods totp only (passkeys off): the sign-in still asks for a second factor, never
     the password alone (before: straight to enrolment, with the password only). A recovery code answers it (a
     one-time code, which the totp method counts), so the app gets its Response."""

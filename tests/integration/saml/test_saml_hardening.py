@@ -13,11 +13,11 @@ import pytest
 from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
-from test_saml_lambda_routes import PASSWORD, LambdaClient, _login, env  # noqa: F401 - env is a fixture
 
 from idp import bootstrap
 from idp.kernel.tokens import hash_token
 from idp.saml import constants as C
+from idp_testing.lambda_client import LambdaClient, form_login
 from idp_testing.lambda_events import LambdaContext, http_event
 from idp_testing.saml_browser import parse_inputs, parse_post_form
 from idp_testing.saml_sp import authn_request_xml, now_saml, redirect_query, sp_key, sp_rejects, sp_settings
@@ -29,7 +29,7 @@ NS = {"samlp": C.NS_SAMLP, "saml": C.NS_SAML}
 
 
 @pytest.fixture
-def world(env, monkeypatch):  # noqa: F811 - the imported fixture
+def world(env, monkeypatch):
     """``env`` (the signed-request app officespace and ada), the default throttle numbers, an admin API,
     and an app ``open`` that takes unsigned requests (as many SPs send them) with an SP SLO URL."""
     monkeypatch.delenv("IDP_LOGIN_IP_MAX_FAILURES", raising=False)
@@ -55,7 +55,7 @@ def world(env, monkeypatch):  # noqa: F811 - the imported fixture
 
 def _signed_in(world, ip="127.0.0.1") -> LambdaClient:
     c = LambdaClient(world.resolver, ip=ip)
-    r = _login(c, c.request("GET", "/login"))
+    r = form_login(c, c.request("GET", "/login"))
     assert r.status == 200 and r.path == "/" and SESSION in c.jar, r.text[:300]
     return c
 
@@ -82,18 +82,18 @@ def test_an_outsider_cannot_lock_the_user_out_from_another_address(world):
 
     attacker = LambdaClient(world.resolver, ip="127.0.0.2")
     page = attacker.request("GET", "/login")
-    statuses = {_login(attacker, page, username=name, password="guess").status
+    statuses = {form_login(attacker, page, username=name, password="guess").status
                 for name in ("ada", "ADA", "ada@example.com") for _ in range(10)}
     assert statuses == {401, 429}  # wrong, then throttled for this address
     for i in range(3, 30):  # and from many other addresses: the account is throttled for unknown browsers
         bot = LambdaClient(world.resolver, ip=f"127.0.0.{i}")
-        _login(bot, bot.request("GET", "/login"), password="guess")
+        form_login(bot, bot.request("GET", "/login"), password="guess")
 
-    r = _login(own, own.request("GET", "/login"))  # the right password, from the user's own browser
+    r = form_login(own, own.request("GET", "/login"))  # the right password, from the user's own browser
     assert r.status == 200 and r.path == "/" and SESSION in own.jar
 
     stranger = LambdaClient(world.resolver, ip="127.0.0.1")  # a browser that never signed in: told how long to wait
-    r = _login(stranger, stranger.request("GET", "/login"))
+    r = form_login(stranger, stranger.request("GET", "/login"))
     assert r.status == 429 and SESSION not in stranger.jar
     assert "Try again in" in r.text and int(r.headers["retry-after"]) > 0
     assert 'name="csrf"' in r.text  # the form is shown again, ready for when the wait is over
@@ -114,7 +114,7 @@ def test_revoke_password_change_and_suspension_end_every_session(world):
     assert not _portal_ok(b)
 
     c = LambdaClient(world.resolver)
-    assert _login(c, c.request("GET", "/login"), password="An0ther-Passw0rd!").path == "/"
+    assert form_login(c, c.request("GET", "/login"), password="An0ther-Passw0rd!").path == "/"
     assert world.admin("PATCH", f"/admin/users/{uid}", {"state": "SUSPENDED"})[0] == 200
     assert world.admin("PATCH", f"/admin/users/{uid}", {"state": "ACTIVE"})[0] == 200
     assert not _portal_ok(c)  # an unsuspended user's old cookie does not work again

@@ -17,48 +17,12 @@ from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from idp_testing.saml_browser import Browser, no_saml_response, parse_post_form
 from idp_testing.saml_sp import (
-    sp_accepts,
+    StackSp,
     sp_key,
     sp_post_login,
-    sp_redirect_login,
-    sp_rejects,
-    sp_settings,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-class SP:
-    """A python3-saml strict SP wired to one app of the running IdP."""
-
-    def __init__(self, stack, app: dict, certs: list[str] | None = None, sp_keypair=None):
-        self.app = app
-        self.slug = app["slug"]
-        self.entity_id = app["sp_entity_id"]
-        self.acs_url = app["acs_urls"][0]
-        self.idp_entity_id = app["idp_entity_id"]
-        self.sso_url = app["sso_url"]
-        if certs is None:
-            md = requests.get(app["metadata_url"], timeout=10).text
-            parsed = OneLogin_Saml2_IdPMetadataParser.parse(md)["idp"]
-            certs = parsed.get("x509certMulti", {}).get("signing") or [parsed["x509cert"]]
-        self.settings = sp_settings(
-            certs, sp_entity_id=self.entity_id, acs_url=self.acs_url, idp_entity_id=self.idp_entity_id,
-            sso_url=self.sso_url, slo_url=app["sso_url"] + "/slo", sp_keypair=sp_keypair,
-            authn_requests_signed=sp_keypair is not None,
-        )
-
-    def redirect_login(self, **kw):
-        req_id, query = sp_redirect_login(self.settings, **kw)
-        return req_id, f"{self.sso_url}?{query}"
-
-    def accepts(self, form, request_id):
-        assert form is not None and form.saml_response, "no SAMLResponse form"
-        assert form.action == self.acs_url
-        return sp_accepts(self.settings, form.saml_response, request_id, acs_url=self.acs_url)
-
-    def rejects(self, form, request_id):
-        return sp_rejects(self.settings, form.saml_response, request_id, acs_url=self.acs_url)
 
 
 @pytest.fixture
@@ -89,7 +53,7 @@ def _check_identity(resp, user, app):
 
 def test_sp_initiated_redirect_binding(idp_stack, setup):
     app, user = setup
-    sp = SP(idp_stack, app)
+    sp = StackSp(idp_stack, app)
     b = Browser(idp_stack.base_url)
     req_id, url = sp.redirect_login(relay_state="https://x.example/path?a=1&b=2")
     page = b.get(url)
@@ -117,7 +81,7 @@ def test_sp_initiated_post_binding_signed_request(idp_stack, admin):
     app = admin.app(sp_certificate=kp.certificate_pem)
     user = admin.user()
     admin.bind_user(app["slug"], user["id"])
-    sp = SP(idp_stack, app, sp_keypair=kp)
+    sp = StackSp(idp_stack, app, sp_keypair=kp)
     md = requests.get(app["metadata_url"], timeout=10).text
     assert 'WantAuthnRequestsSigned="true"' in md
     req_id, b64 = sp_post_login(sp.settings, sp_keypair=kp)
@@ -133,7 +97,7 @@ def test_sp_initiated_post_binding_signed_request(idp_stack, admin):
     req_id3, url3 = sp.redirect_login()
     ok = b.get(url3)
     sp.accepts(parse_post_form(ok.text), req_id3)
-    unsigned = SP(idp_stack, app)
+    unsigned = StackSp(idp_stack, app)
     _rid, url4 = unsigned.redirect_login()
     bad = b.get(url4)
     assert bad.status_code == 400 and "signature_required" in bad.text and no_saml_response(bad)
@@ -141,7 +105,7 @@ def test_sp_initiated_post_binding_signed_request(idp_stack, admin):
 
 def test_idp_initiated(idp_stack, setup):
     app, user = setup
-    sp = SP(idp_stack, app)
+    sp = StackSp(idp_stack, app)
     b = Browser(idp_stack.base_url)
     page = b.get(f"/saml2/{app['slug']}")
     done = _login_via(b, page, user)
@@ -213,7 +177,7 @@ def test_cookie_flags_fresh_session_and_logout(idp_stack, setup):
 
 def test_force_authn_requires_login_again(idp_stack, setup):
     app, user = setup
-    sp = SP(idp_stack, app)
+    sp = StackSp(idp_stack, app)
     b = Browser(idp_stack.base_url)
     _login_via(b, b.get("/login"), user)
     sid1 = b.cookie("__Host-idp_session")
@@ -227,7 +191,7 @@ def test_force_authn_requires_login_again(idp_stack, setup):
 
 def test_is_passive_without_session_answers_no_passive(idp_stack, setup):
     app, _user = setup
-    sp = SP(idp_stack, app)
+    sp = StackSp(idp_stack, app)
     b = Browser(idp_stack.base_url)
     req_id, url = sp.redirect_login(is_passive=True)
     page = b.get(url)
@@ -254,7 +218,7 @@ def test_portal_lists_only_accessible_apps_and_bookmarks(idp_stack, admin):
     assert 'href="https://wiki.example.test/home"' in r.text
     assert "Hidden App" not in r.text
     # and the group-bound app really signs in
-    sp = SP(idp_stack, via_group)
+    sp = StackSp(idp_stack, via_group)
     sp.accepts(parse_post_form(b.get(f"/saml2/{via_group['slug']}").text), None)
 
 

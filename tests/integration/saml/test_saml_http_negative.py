@@ -8,10 +8,9 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
 
 import pytest
-from test_saml_http_flow import SP
 
 from idp_testing.saml_browser import Browser, no_saml_response, parse_post_form
-from idp_testing.saml_sp import authn_request_xml, now_saml, post_form, redirect_query, sp_key
+from idp_testing.saml_sp import StackSp, authn_request_xml, now_saml, post_form, redirect_query, sp_key
 
 pytestmark = pytest.mark.e2e
 
@@ -149,7 +148,7 @@ def test_relay_state_too_long(idp_stack, setup):
 def test_unauthorized_user_gets_403_naming_the_app(idp_stack, setup, admin):
     app, _bound = setup
     outsider = admin.user()
-    sp = SP(idp_stack, app)
+    sp = StackSp(idp_stack, app)
     b = Browser(idp_stack.base_url)
     req_id, url = sp.redirect_login()
     page = b.get(url)
@@ -162,7 +161,7 @@ def test_unauthorized_user_gets_403_naming_the_app(idp_stack, setup, admin):
 
 def test_suspended_user(idp_stack, setup, admin):
     app, user = setup
-    sp = SP(idp_stack, app)
+    sp = StackSp(idp_stack, app)
     b = _signed_in(idp_stack, user)  # has a live session
     admin.patch_user(user["id"], state="SUSPENDED")
     # the existing session no longer counts: back to the login form, no SAMLResponse
@@ -221,7 +220,7 @@ def test_an_outsider_cannot_lock_the_user_out_from_another_address(idp_stack, se
     assert r.status_code == 429 and "Try again in" in r.text and int(r.headers["Retry-After"]) > 0
     assert no_saml_response(r) and not attacker.cookie("__Host-idp_session")
 
-    sp = SP(idp_stack, app)
+    sp = StackSp(idp_stack, app)
     req_id, url = sp.redirect_login()
     done = own.login(own.get(url), user["username"], user["password"])  # the user, from their own browser
     sp.accepts(parse_post_form(done.text), req_id)

@@ -8,11 +8,10 @@ import pytest
 import requests
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
-from test_saml_http_flow import SP
 
 from idp.saml.keys import certificate_body, certificate_info
 from idp_testing.saml_browser import Browser, no_saml_response, parse_post_form
-from idp_testing.saml_sp import sp_key
+from idp_testing.saml_sp import StackSp, sp_key
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +43,7 @@ def test_key_rotation_end_to_end(idp_stack, admin):
 
     old_certs = _metadata_certs(app)
     assert len(old_certs) == 1
-    sp_old = SP(idp_stack, app, certs=old_certs)
+    sp_old = StackSp(idp_stack, app, certs=old_certs)
     req_id, form = _sp_login(b, sp_old)
     sp_old.accepts(form, req_id)
 
@@ -57,7 +56,7 @@ def test_key_rotation_end_to_end(idp_stack, admin):
     assert c.status_code == 200 and c.headers["content-disposition"] == 'attachment; filename="certificate.pem"'
     assert certificate_info(c.text)["fingerprint_sha256"] == nxt["fingerprint_sha256"]
     assert certificate_body(c.text) == certs[1]
-    sp_new = SP(idp_stack, app, certs=[certificate_body(c.text)])
+    sp_new = StackSp(idp_stack, app, certs=[certificate_body(c.text)])
 
     # before activation: still signed with the old key
     req_id, form = _sp_login(b, sp_new)
@@ -71,7 +70,7 @@ def test_key_rotation_end_to_end(idp_stack, admin):
     assert resp.get_nameid() == user["email"]
     assert "Signature validation failed" in sp_old.rejects(form, req_id)
     # an SP that imported the two-certificate metadata keeps working across the switch
-    sp_both = SP(idp_stack, app, certs=certs)
+    sp_both = StackSp(idp_stack, app, certs=certs)
     req_id, form = _sp_login(b, sp_both)
     sp_both.accepts(form, req_id)
     # IdP-initiated is signed with the new key too
@@ -96,7 +95,7 @@ def test_sp_initiated_single_logout(idp_stack, admin):
     user = admin.user()
     admin.bind_user(app["slug"], user["id"])
     b = _sign_in(idp_stack, user)
-    sp = SP(idp_stack, app, sp_keypair=kp)
+    sp = StackSp(idp_stack, app, sp_keypair=kp)
     req_id, form = _sp_login(b, sp)
     resp = sp.accepts(form, req_id)
 
@@ -112,7 +111,7 @@ def test_sp_initiated_single_logout(idp_stack, admin):
     page = b.get(f"/saml2/{app['slug']}")
     assert urlsplit(page.url).path == "/login" and no_saml_response(page)
     # an unsigned LogoutRequest for this app (which holds an SP certificate) is refused
-    unsigned = SP(idp_stack, app)
+    unsigned = StackSp(idp_stack, app)
     auth = OneLogin_Saml2_Auth(rd, unsigned.settings)
     r = b.get(auth.logout(name_id=user["email"]))
     assert r.status_code == 400 and "signature_required" in r.text

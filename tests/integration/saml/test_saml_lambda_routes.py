@@ -6,116 +6,15 @@ from __future__ import annotations
 import base64
 import random
 import string
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import parse_qs, quote
 
 import pytest
 
 from idp import bootstrap
 from idp.bootstrap import container
-from idp_testing.saml_browser import parse_inputs, parse_post_form
-from idp_testing.saml_sp import sp_accepts, sp_key, sp_post_login, sp_settings
-
-PASSWORD = "Corr3ct-Horse-Battery"
-
-
-class Ctx:
-    pass
-
-
-class LambdaClient:
-    """Drives a powertools resolver with API Gateway v2 events; keeps cookies like a browser."""
-
-    def __init__(self, app, ip="198.51.100.7"):
-        self.app, self.ip, self.jar = app, ip, {}
-        self.set_cookie_headers: list[str] = []
-
-    def request(self, method, path, raw_query="", form=None, b64_body=False, follow=True):
-        body = None
-        headers = {"host": "idp.example.com", "x-forwarded-proto": "https", "user-agent": "pytest"}
-        if form is not None:
-            body = form if isinstance(form, str) else urlencode(form)
-            headers["content-type"] = "application/x-www-form-urlencoded"
-            if b64_body:
-                body = base64.b64encode(body.encode()).decode()
-        event = {
-            "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
-            "headers": headers,
-            "queryStringParameters": {k: v[-1] for k, v in parse_qs(raw_query, keep_blank_values=True).items()} or None,
-            "requestContext": {
-                "accountId": "123456789012", "apiId": "api", "domainName": "idp.example.com", "domainPrefix": "idp",
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": self.ip, "userAgent": "pytest"},
-                "requestId": "req", "routeKey": "$default", "stage": "$default", "time": "28/Nov/2026:19:00:00 +0000",
-                "timeEpoch": 1795892400000,
-            },
-            "body": body,
-            "isBase64Encoded": b64_body,
-        }
-        if self.jar:
-            event["cookies"] = [f"{k}={v}" for k, v in self.jar.items()]
-        out = self.app.resolve(event, _Ctx())
-        for raw in out.get("cookies") or []:
-            self.set_cookie_headers.append(raw)
-            first, *attrs = [p.strip() for p in raw.split(";")]
-            name, _, value = first.partition("=")
-            if "Max-Age=0" in attrs or not value:
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = value
-        headers_out = {k.lower(): v for k, v in (out.get("headers") or {}).items()}
-        body_out = out.get("body") or ""
-        if out.get("isBase64Encoded"):
-            body_out = base64.b64decode(body_out).decode()
-        resp = Ctx()
-        resp.status, resp.headers, resp.text, resp.path = out["statusCode"], headers_out, body_out, path
-        if follow and resp.status == 302:
-            loc = urlsplit(headers_out["location"])
-            return self.request("GET", loc.path, loc.query)
-        return resp
-
-
-class _Ctx:
-    function_name = "saml_login"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:saml_login"
-    aws_request_id = "test"
-
-    def get_remaining_time_in_millis(self):
-        return 30_000
-
-
-@pytest.fixture
-def env(aws_env, monkeypatch):
-    monkeypatch.setenv("IDP_LOGIN_IP_MAX_FAILURES", "3")
-    from idp import bootstrap
-    from idp.web.metadata_routes import metadata_router
-    from idp.web.resolver import lambda_app
-    from idp.web.saml_routes import login_router
-
-    bootstrap.reset()
-    ctx = Ctx()
-    ctx.directory = bootstrap.container().directory
-    ctx.apps = bootstrap.container().apps
-    ctx.resolver = lambda_app(metadata_router, login_router)
-    ctx.user = ctx.directory.create_user({"username": "ada", "email": "ada@example.com", "firstname": "Ada",
-                                          "lastname": "Lovelace", "password": PASSWORD})
-    ctx.kp = sp_key("lambda")
-    ctx.app = ctx.apps.create({"slug": "officespace", "label": "OfficeSpace", "sp_entity_id": "acme.officespacesoftware.com",
-                               "acs_urls": ["https://acme.officespacesoftware.com/users/sign_in/saml"],
-                               "sp_certificate": ctx.kp.certificate_pem})
-    ctx.directory.bind_user("officespace", ctx.user["id"], bind=True)
-    ctx.sp = sp_settings(ctx.app["signing_keys"][0]["certificate_pem"], sp_entity_id="acme.officespacesoftware.com",
-                         acs_url="https://acme.officespacesoftware.com/users/sign_in/saml",
-                         idp_entity_id="https://idp.example.com/saml2/officespace",
-                         sso_url="https://idp.example.com/saml2/officespace", sp_keypair=ctx.kp,
-                         authn_requests_signed=True)
-    yield ctx
-    bootstrap.reset()
-
-
-def _login(client, page, username="ada", password=PASSWORD):
-    fields = parse_inputs(page.text)
-    fields.update(username=username, password=password)
-    return client.request("POST", "/login", form=fields)
+from idp_testing.lambda_client import LambdaClient, form_login
+from idp_testing.saml_browser import parse_post_form
+from idp_testing.saml_sp import sp_accepts, sp_post_login
 
 
 def test_lambda_post_binding_with_base64_body_and_cookie_flags(env):
@@ -124,7 +23,7 @@ def test_lambda_post_binding_with_base64_body_and_cookie_flags(env):
     page = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64, "RelayState": "r1"}, b64_body=True)
     assert page.status == 200 and page.path == "/login" and "OfficeSpace" in page.text
     assert page.headers["cache-control"] == "no-store"
-    done = _login(c, page)
+    done = form_login(c, page)
     assert done.status == 200
     form = parse_post_form(done.text)
     resp = sp_accepts(env.sp, form.saml_response, req_id)
@@ -142,7 +41,7 @@ def test_insecure_cookie_fallback_only_when_asked(env, monkeypatch):
     c = LambdaClient(env.resolver)
     page = c.request("GET", "/saml2/officespace")
     assert page.status == 200 and page.path == "/login"
-    done = _login(c, page)
+    done = form_login(c, page)
     assert done.status == 200
     session_cookie = [h for h in c.set_cookie_headers if h.startswith("idp_session=")][-1]
     flags = {p.strip() for p in session_cookie.split(";")}
@@ -164,16 +63,16 @@ def test_address_throttle_spans_usernames_but_not_addresses_or_known_browsers(en
     attacker = LambdaClient(env.resolver, ip="203.0.113.9")
     page = attacker.request("GET", "/login")
     for name in ("x1", "x2", "x3"):
-        r = _login(attacker, page, username=name, password="nope")
+        r = form_login(attacker, page, username=name, password="nope")
         assert r.status == 401 and "Wrong username or password" in r.text
-    r = _login(attacker, page)  # right credentials, an address throttled for browsers it has not seen sign in
+    r = form_login(attacker, page)  # right credentials, an address throttled for browsers it has not seen sign in
     assert r.status == 429 and "Try again in" in r.text and "__Host-idp_session" not in attacker.jar
     other = LambdaClient(env.resolver, ip="198.51.100.20")
-    r = _login(other, other.request("GET", "/login"))
+    r = form_login(other, other.request("GET", "/login"))
     assert r.status == 200 and r.path == "/" and "__Host-idp_session" in other.jar
     other.jar.pop("__Host-idp_session")
     other.ip = "203.0.113.9"  # a browser that signed in before is not held back by its address's throttle
-    r = _login(other, other.request("GET", "/login"))
+    r = form_login(other, other.request("GET", "/login"))
     assert r.status == 200 and r.path == "/"
 
 
@@ -190,7 +89,7 @@ def test_deleted_app_between_request_and_login(env):
     _req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
     page = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64})
     env.apps.delete("officespace")
-    r = _login(c, page)
+    r = form_login(c, page)
     assert r.status == 404 and "unknown_app" in r.text and "SAMLResponse" not in r.text
 
 
@@ -199,7 +98,7 @@ def test_acs_removed_between_request_and_login(env):
     _req_id, b64 = sp_post_login(env.sp, sp_keypair=env.kp)
     page = c.request("POST", "/saml2/officespace", form={"SAMLRequest": b64})
     env.apps.update("officespace", {"acs_urls": ["https://acme.officespacesoftware.com/other"]})
-    r = _login(c, page)
+    r = form_login(c, page)
     assert r.status == 400 and "acs_not_registered" in r.text and "SAMLResponse" not in r.text
 
 

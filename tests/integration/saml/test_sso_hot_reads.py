@@ -9,13 +9,13 @@ import json
 import time
 
 import pytest
-from test_saml_lambda_routes import LambdaClient, _login, env  # noqa: F401 - env is a fixture
 
 from idp import bootstrap
 from idp.adapters.app_revisions import rev_key
 from idp.adapters.hot_items import MFA_POLICY_KEY, TTL_SECONDS
 from idp.bootstrap import container
 from idp.settings import Settings
+from idp_testing.lambda_client import LambdaClient, form_login
 from idp_testing.saml_browser import parse_post_form
 
 
@@ -48,7 +48,7 @@ class KeysRead:
 
 
 @pytest.fixture
-def warm(env):  # noqa: F811 - the fixture imported above
+def warm(env):
     """ada signed in (bound directly and through a group), the login container on a hand-moved clock, and
     a second container for the administrator's changes."""
     d = env.directory
@@ -58,7 +58,7 @@ def warm(env):  # noqa: F811 - the fixture imported above
     env.clock = Clock()
     container().hot_items.clock = env.clock
     env.client = LambdaClient(env.resolver)
-    assert _login(env.client, env.client.request("GET", "/login")).status == 200
+    assert form_login(env.client, env.client.request("GET", "/login")).status == 200
     assert _issued(_sso(env))  # warms the container's copies of the app
     env.admin = bootstrap.Container(Settings.load())  # as the admin function's: its writes forget nothing here
     assert env.admin is not container()

@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-from test_saml_lambda_routes import PASSWORD, LambdaClient, _login
-from test_saml_lambda_routes import env as _env
 
 from idp.app.browser import BrowserRequest, Client
 from idp.app.sign_in import Resumed
@@ -17,10 +15,17 @@ from idp.app.sso import AccessRefused, PostToSp, RequestRefused, SignInFirst, Un
 from idp.bootstrap import container
 from idp.kernel.audit_log import AuditQuery
 from idp.signon.login import LoginSubmission, ShowForm
+from idp_testing.lambda_client import PASSWORD, LambdaClient, form_login
 from idp_testing.saml_browser import parse_inputs
 from idp_testing.saml_sp import sp_accepts, sp_post_login
 
-world = pytest.fixture(name="world")(_env.__wrapped__)  # test_saml_lambda_routes' env: the login function's container from Settings
+
+@pytest.fixture
+def world(env):
+    """The login function's container from Settings, Ada bound to "officespace" (tests/integration/conftest.py: env)."""
+    return env
+
+
 CLIENT = Client("198.51.100.9", "use-case-test")
 BASE = "https://idp.example.com"
 
@@ -36,7 +41,7 @@ def _sso_events() -> list:
 
 def _signed_in(world) -> str:
     client = LambdaClient(world.resolver)
-    assert _login(client, client.request("GET", "/login")).status == 200
+    assert form_login(client, client.request("GET", "/login")).status == 200
     return next(v for k, v in client.jar.items() if k.endswith("idp_session"))
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_saml_lambda_routes import LambdaClient, _login, env  # noqa: F401 - env is a fixture
 
 from idp.adapters.app_revisions import rev_key
 from idp.adapters.hot_items import TTL_SECONDS
 from idp.adapters.mfa_state import MfaState
 from idp.bootstrap import container
 from idp.kernel.audit_log import AuditQuery
+from idp_testing.lambda_client import LambdaClient, form_login
 from idp_testing.saml_browser import parse_post_form
 
 SP_ACS = "https://acme.officespacesoftware.com/users/sign_in/saml"
@@ -36,7 +36,7 @@ class Calls:
 
 
 @pytest.fixture
-def signed_in(env):  # noqa: F811 - the fixture imported above
+def signed_in(env):
     """ada signed in, bound to the app through a group only, with one warm SSO behind her."""
     d = env.directory
     env.group = d.create_group({"name": "Staff"})
@@ -44,7 +44,7 @@ def signed_in(env):  # noqa: F811 - the fixture imported above
     d.bind_user("officespace", env.user["id"], bind=False)
     d.bind_group("officespace", env.group["id"], bind=True)
     env.client = LambdaClient(env.resolver)
-    assert _login(env.client, env.client.request("GET", "/login")).status == 200
+    assert form_login(env.client, env.client.request("GET", "/login")).status == 200
     assert _sso(env).status == 200  # warms the copies
     env.calls = Calls()
     return env
@@ -140,12 +140,12 @@ def test_a_password_login_reads_in_two_batches(signed_in):
     fresh = LambdaClient(w.resolver)
     page = fresh.request("GET", "/saml2/officespace")
     assert page.path == "/login"
-    resp, calls = w.calls.during(lambda: _login(fresh, page))
+    resp, calls = w.calls.during(lambda: form_login(fresh, page))
     assert _issued(resp)
     assert calls == ["BatchGetItem", "BatchGetItem", "BatchWriteItem", "BatchWriteItem"]
     events = [e["type"] for e in container().audit.query(AuditQuery(user_id=w.user["id"]), limit=5)[0]]
     assert events[:2] == ["sso", "login"]  # newest first: both written
-    again = _login(fresh, page)  # the same form again: its login state went with that write
+    again = form_login(fresh, page)  # the same form again: its login state went with that write
     assert again.status == 403 and "csrf_failed" in again.text
 
 
@@ -154,5 +154,5 @@ def test_a_wrong_password_then_the_right_one_counts_as_before(signed_in):
     w = signed_in
     fresh = LambdaClient(w.resolver)
     page = fresh.request("GET", "/saml2/officespace")
-    assert _login(fresh, page, password="wrong-one").status == 401
-    assert _issued(_login(fresh, page))
+    assert form_login(fresh, page, password="wrong-one").status == 401
+    assert _issued(form_login(fresh, page))

@@ -14,11 +14,11 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from test_mfa_http import code_step, enrol_totp, next_code, password_step, set_policy, signed_in
-from test_saml_lambda_routes import PASSWORD, LambdaClient
 
 from idp import bootstrap
+from idp_testing.lambda_client import PASSWORD, LambdaClient
 from idp_testing.lambda_events import LambdaContext, http_event
+from idp_testing.mfa_http import code_step, enrol_totp, next_code, password_step, set_policy, signed_in
 from idp_testing.saml_browser import parse_inputs
 
 BASE = "https://sso.example.org"  # the configured public base URL; requests come to idp.example.com

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.integration.sources.scim_harness import Harness
+
+from idp_testing.scim_harness import Harness
 
 
 @pytest.fixture

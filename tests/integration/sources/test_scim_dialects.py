@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import boto3
-from tests.integration.sources.scim_harness import ENTERPRISE, PATCH_OP, SCIM_GROUP, SCIM_USER, user_body
+
+from idp_testing.scim_harness import ENTERPRISE, PATCH_OP, SCIM_GROUP, SCIM_USER, user_body
 
 
 def _drain(queue_url: str) -> list[dict]:

@@ -3,7 +3,7 @@ its users and groups; its POST of someone else's user is a 409 unless its match 
 no role; the fields it maps are refused to administrators (409 owned_by_source); tokens open only /scim/v2."""
 from __future__ import annotations
 
-from tests.integration.sources.scim_harness import PATCH_OP, SCIM_GROUP, user_body
+from idp_testing.scim_harness import PATCH_OP, SCIM_GROUP, user_body
 
 ADMIN_TOKEN = "test-admin-token-9f8e7d6c5b4a"
 

@@ -1,7 +1,7 @@
 """The identity sources' SCIM server: /Users through the ScimServerFunction's resolver against moto."""
 from __future__ import annotations
 
-from tests.integration.sources.scim_harness import ENTERPRISE, ERROR, PATCH_OP, SCIM_USER, user_body
+from idp_testing.scim_harness import ENTERPRISE, ERROR, PATCH_OP, SCIM_USER, user_body
 
 
 def test_create_maps_every_attribute_and_reads_back(scim):

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from signon_fakes import FakeDirectory, FakeMetrics, FakeStore
 
 from idp.signon import login
 from idp.signon.login import LoggedIn, LoginSubmission, Refused, ShowForm
 from idp.signon.models import PendingSignOn
 from idp.signon.service import SignOn
+from idp_testing.signon_fakes import FakeDirectory, FakeMetrics, FakeStore
 
 BROWSER = "b" * 43
 KEY = b"k" * 32

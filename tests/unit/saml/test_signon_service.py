@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from signon_fakes import FakeDirectory, FakeStore
 
 from idp.kernel.tokens import hash_token
 from idp.saml import constants as C
 from idp.signon.models import PendingSignOn
 from idp.signon.service import SignOn
 from idp.signon.sso import Denied, Grant, Step, answer_to, next_step, passive_denied, unsatisfiable
+from idp_testing.signon_fakes import FakeDirectory, FakeStore
 
 ACS, ACS_2 = "https://sp.example/acs", "https://sp.example/acs2"
 APP = {"slug": "officespace", "label": "OfficeSpace", "sp_entity_id": "sp.example", "acs_urls": [ACS, ACS_2],

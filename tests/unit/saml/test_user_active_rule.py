@@ -4,7 +4,6 @@ ACTIVE (the directory's default); SUSPENDED, or a state the code does not know, 
 from __future__ import annotations
 
 import pytest
-from signon_fakes import FakeDirectory, FakeStore
 
 from idp.kernel.diagnosis import SignInFacts, reasons
 from idp.kernel.users import ACTIVE, is_active, state_is_active
@@ -13,6 +12,7 @@ from idp.signon.login import LoggedIn, LoginSubmission, Refused
 from idp.signon.models import PendingSignOn
 from idp.signon.service import SignOn
 from idp.signon.sso import Denied, Grant
+from idp_testing.signon_fakes import FakeDirectory, FakeStore
 
 BROWSER = "b" * 43
 PASSWORD = "Violet-Harbor-Lantern-42"

@@ -10,6 +10,12 @@ from urllib.parse import urlencode, urlsplit
 from idp.signon.mfa import totp
 from idp_testing.lambda_events import LambdaContext, http_event
 
+#: The console tests' administrator and plain user (tests/integration/conftest.py creates them).
+ADMIN = {"username": "root", "email": "root@example.com", "firstname": "Ro", "lastname": "Ot",
+         "password": "summit-console-Pass1", "roles": ["admin"]}
+PLAIN = {"username": "pat", "email": "pat@example.com", "firstname": "Pat", "lastname": "Plain",
+         "password": "pat-console-Pass1"}
+
 FORM_FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 

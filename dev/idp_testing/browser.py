@@ -20,7 +20,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "tests" / "e2e" / "screenshots"
 VIEWPORT = {"width": 1100, "height": 760}
 
 
