@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from idp.settings import Settings
 
 if TYPE_CHECKING:  # the types only; the modules load lazily below
+    from idp.adapters.admin_token import AdminToken
     from idp.adapters.audit_log import DynamoAuditLog
     from idp.adapters.directory_store import DirectoryStore
     from idp.adapters.event_publisher import EventPublisher
@@ -28,8 +29,10 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.signon_state import SignonState
     from idp.app.dashboard import Dashboard
     from idp.app.diagnosis import SignInDiagnosis
+    from idp.app.notices import AccountNotices
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
+    from idp.app.signon_bridge import SignonHooks
     from idp.app.slo import SingleLogout
     from idp.app.sp_import import SpImport
     from idp.app.sso import SingleSignOn
@@ -49,7 +52,6 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.provisioning.reconcile import Reconciler
     from idp.signon.mfa.passkey_service import PasskeyService
     from idp.signon.mfa.service import MfaService
-    from idp.signon.ports import Account
     from idp.signon.service import SignOn
 
 T = TypeVar("T")
@@ -180,8 +182,27 @@ class Container:
         from idp.adapters.password_policy_store import PasswordPolicyStore
         from idp.directory.service import DirectoryService
 
-        return DirectoryService(self.store, self.publisher, signon=_SignonHooks(self), audit=self.audit, clock=self.clock,
-                                password_policies=PasswordPolicyStore(self.table), password_notice=self.password_notice)
+        return DirectoryService(self.store, self.publisher, signon=self.signon_hooks, audit=self.audit, clock=self.clock,
+                                password_policies=PasswordPolicyStore(self.table),
+                                password_notice=lambda user, reason: self.notices.password_changed(user, reason))
+
+    @_part
+    def signon_hooks(self) -> "SignonHooks":
+        """What sign-on hears from the directory (idp.app.signon_bridge), the sign-on parts built when it is called."""
+        from idp.app.signon_bridge import SignonHooks
+
+        def keys_needed() -> None:
+            self.device_key.ensure()  # password logins are about to happen: their device cookies need the key
+            self.mfa.sealer.ensure()  # ... and enrolments in the login function, which may not create the seed key
+
+        return SignonHooks(keys_needed, lambda uid, reason: self.signon.end_sessions(uid, reason))
+
+    @_part
+    def notices(self) -> "AccountNotices":
+        """The emails telling a user their password or sign-in methods changed (idp.app.notices)."""
+        from idp.app.notices import AccountNotices
+
+        return AccountNotices(self.postman, self.settings.configured_base_url, self.store.get_user)
 
     @_part
     def clock(self) -> Callable[[], float]:
@@ -202,21 +223,6 @@ class Container:
         from idp.directory.lifecycle import UserLifecycle
 
         return UserLifecycle(self.directory, self.password_links, self.postman, clock=self.clock)
-
-    def password_notice(self, user: dict, reason: str) -> None:
-        """Email the user that their password was changed (never fails the change: idp.kernel.mail)."""
-        import logging
-
-        from idp.kernel.clock import now_iso
-
-        how = {"reset": "through a password reset link", "admin_set": "by an administrator",
-               "changed": "on your account page"}.get(reason, "")
-        try:
-            self.postman.send("password_changed", user.get("email"), self.settings.configured_base_url() or "",
-                              name=" ".join(filter(None, (user.get("firstname"), user.get("lastname")))) or user.get("username", ""),
-                              username=user.get("username", ""), when=now_iso().replace("T", " ")[:16] + " UTC", how=how)
-        except Exception:
-            logging.getLogger(__name__).exception("password notice not sent")
 
     @_part
     def apps(self) -> "AppService":
@@ -241,17 +247,12 @@ class Container:
 
         return InboundService(self.directory, self.store)
 
-    def admin_token(self) -> str | None:
-        """The admin API's bearer token: ADMIN_TOKEN, else the Secrets Manager secret, read again once
-        ADMIN_TOKEN_CACHE_SECONDS have passed (a rotated token takes over within that time)."""
-        if self.settings.admin_token:
-            return self.settings.admin_token
-        if self.settings.admin_token_secret_arn:
-            from aws_lambda_powertools.utilities import parameters
+    @_part
+    def admin_token(self) -> "AdminToken":
+        """The admin API's bearer token, called for its value (idp.adapters.admin_token)."""
+        from idp.adapters.admin_token import AdminToken
 
-            return parameters.get_secret(self.settings.admin_token_secret_arn,
-                                         max_age=self.settings.admin_token_cache_seconds)
-        return None
+        return AdminToken(self.settings)
 
     @_part
     def user_imports(self) -> "UserImports":
@@ -286,10 +287,11 @@ class Container:
     @_part
     def signon(self) -> "SignOn":
         """The sign-on service: the login flow and the IdP session, over the directory and its own state."""
+        from idp.app.signon_bridge import SignonDirectory
         from idp.signon.metrics import LoginMetrics
         from idp.signon.service import SignOn
 
-        return SignOn(_SignonDirectory(self.store), self.signon_state, device_key=self.device_key.get,
+        return SignOn(SignonDirectory(self.store), self.signon_state, device_key=self.device_key.get,
                       metrics=LoginMetrics(self.settings.metrics_namespace), audit=self.audit, mfa=self.mfa)
 
     @_part
@@ -319,7 +321,7 @@ class Container:
         """Passkey registration and sign-in (WebAuthn) over the MFA store."""
         from idp.signon.mfa.passkey_service import PasskeyService
 
-        return PasskeyService(self.mfa.store, audit=self.audit, factor_changed=self.factor_notice)
+        return PasskeyService(self.mfa.store, audit=self.audit, factor_changed=self._factor_changed)
 
     @_part
     def mfa(self) -> "MfaService":
@@ -330,23 +332,10 @@ class Container:
 
         return MfaService(MfaState(self.table, hot=self.hot_items), SeedSealer(self.secrets), self.signon_state, audit=self.audit,
                           app_mfa=lambda slug: (self.store.get_app(slug) or {}).get("mfa"),
-                          factor_changed=self.factor_notice)
+                          factor_changed=self._factor_changed)
 
-    def factor_notice(self, uid: str, factor: str, added: bool) -> None:
-        """Email the user that a sign-in method was added or removed (never fails the change: idp.kernel.mail)."""
-        import logging
-
-        from idp.kernel.clock import now_iso
-
-        try:
-            user = self.store.get_user(uid) or {}
-            name = " ".join(filter(None, (user.get("firstname"), user.get("lastname")))) or user.get("username", "")
-            self.postman.send("factor_changed", user.get("email"), self.settings.configured_base_url() or "", name=name,
-                              username=user.get("username", ""), when=now_iso().replace("T", " ")[:16] + " UTC",
-                              factor=factor, added=added)
-        except Exception:  # the change is made; a notice that cannot be built never undoes it
-            logging.getLogger(__name__).exception("factor notice not sent")
-
+    def _factor_changed(self, uid: str, factor: str, added: bool) -> None:
+        self.notices.factor_changed(uid, factor, added)  # the mailer is built when a factor changes, not at cold start
 
     def sso_reads(self, slug: str, session_cookie: str | None = None, uid: str | None = None):
         """The read scope of one SSO answer (idp.adapters.answer_reads.sso_reads)."""
@@ -482,49 +471,6 @@ class Container:
                         max_receive_count=s.events_max_receive_count, backoff_base=s.scim_backoff_base_seconds,
                         backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
                         metrics=self.metrics, isolate_apps=True)  # a slow app's shares go to its own message group
-
-
-class _SignonDirectory:
-    """The directory as sign-on sees it (idp.signon.ports.SignonDirectory): sign-on may not import
-    idp.directory, so the composition root hands it the store, the access rule and the password check."""
-
-    def __init__(self, store: "DirectoryStore"):
-        self.store = store
-
-    def find_account(self, login_name: str) -> "Account | None":
-        from idp.signon.ports import Account
-
-        uid = self.store.find_user_id("username", login_name)  # usernames and emails: one namespace
-        item = self.store.get_user_item(uid) if uid else None
-        return Account(uid, item.get("password_hash")) if uid and item else None
-
-    def verify_password(self, password_hash: str | None, password: str) -> bool:
-        from idp.directory.passwords import verify_password
-
-        return verify_password(password_hash, password)
-
-    def get_user(self, uid: str) -> dict | None:
-        return self.store.get_user(uid)
-
-    def may_use(self, slug: str, uid: str) -> bool:
-        from idp.directory.access import may_use
-
-        return may_use(self.store, slug, uid)
-
-
-class _SignonHooks:
-    """What sign-on hears from the directory (idp.directory.ports.SignonHooks): idp.directory may not import
-    idp.signon, so the composition root passes these on, building the sign-on parts only when called."""
-
-    def __init__(self, parts: Container):
-        self.parts = parts
-
-    def password_set(self, uid: str) -> None:
-        self.parts.device_key.ensure()  # password logins are about to happen: their device cookies need the key
-        self.parts.mfa.sealer.ensure()  # ... and enrolments in the login function, which may not create the seed key
-
-    def end_sessions(self, uid: str, reason: str) -> None:
-        self.parts.signon.end_sessions(uid, reason)
 
 
 _current: Container | None = None
