@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import html
 import logging
 
@@ -55,69 +56,79 @@ def _json_error(status: int, code: str, message: str) -> Response:
     return Response(status_code=status, content_type="application/json", body={"error": code, "message": message})
 
 
-def install_error_handlers(app) -> None:  # noqa: C901 - one handler per error class, nested in the installer; issue 24 splits it
-    """DomainError becomes its 4xx; an unknown route a 404; anything else a logged 500 that leaks nothing."""
+def _api_error(exc: DomainError) -> Response:
+    if exc.status >= 500:
+        log.error("server error: %s", exc.message)
+    return _json_error(exc.status, exc.code, exc.message)
 
-    @app.exception_handler(DomainError)
-    def _api_error(exc: DomainError):
-        if exc.status >= 500:
-            log.error("server error: %s", exc.message)
+
+def _unauthorized(app) -> Response | None:
+    """powertools validates before the route's middlewares run: the token still comes first."""
+    from idp.web.auth import admin_middleware
+
+    try:
+        admin_middleware(app, lambda _app: None)
+    except DomainError as exc:
         return _json_error(exc.status, exc.code, exc.message)
+    return None
 
-    def _unauthorized() -> Response | None:
-        """powertools validates before the route's middlewares run: the token still comes first."""
-        from idp.web.auth import admin_middleware
 
-        try:
-            admin_middleware(app, lambda _app: None)
-        except DomainError as exc:
-            return _json_error(exc.status, exc.code, exc.message)
-        return None
+def _unsupported_media_type(app, exc: RequestUnsupportedContentType) -> Response:
+    # A typed route's body in a media type powertools cannot read (text/plain, XML, ...): a 415 naming it.
+    from idp.web.http import unsupported_media_type
 
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _unsupported_media_type(exc: RequestUnsupportedContentType):
-        # A typed route's body in a media type powertools cannot read (text/plain, XML, ...): a 415 naming it.
-        from idp.web.http import unsupported_media_type
+    refused = _unauthorized(app) or unsupported_media_type(app.current_event.headers.get("content-type"))
+    return refused if isinstance(refused, Response) else _json_error(refused.status, refused.code, refused.message)
 
-        refused = _unauthorized() or unsupported_media_type(app.current_event.headers.get("content-type"))
-        return refused if isinstance(refused, Response) else _json_error(refused.status, refused.code, refused.message)
 
-    @app.exception_handler(RequestValidationError)
-    def _invalid_request(exc: RequestValidationError):
-        # powertools parses a typed route's body and query before the route runs (the services validate
-        # them after). Its words are not the contract's: answer what our own reading of the body says.
-        from idp.web.http import json_body
-        from idp.web.request import current_request
+def _invalid_request(app, exc: RequestValidationError) -> Response:
+    # powertools parses a typed route's body and query before the route runs (the services validate
+    # them after). Its words are not the contract's: answer what our own reading of the body says.
+    refused = _unauthorized(app)
+    if refused:
+        return refused
+    first = (exc.errors() or [{}])[0]
+    loc = [str(p) for p in first.get("loc", ())]
+    if loc[:1] == ["body"]:
+        return _invalid_body(app)
+    name = loc[-1] if loc else "request"
+    where = "query parameter" if loc[:1] == ["query"] else "parameter"
+    return _json_error(400, "invalid_query" if loc[:1] == ["query"] else "invalid_field",
+                       f"{where} '{name}': {first.get('msg', 'is not valid')}")
 
-        refused = _unauthorized()
-        if refused:
-            return refused
-        first = (exc.errors() or [{}])[0]
-        loc = [str(p) for p in first.get("loc", ())]
-        if loc[:1] == ["body"]:
-            try:
-                json_body(current_request(app, with_form=False))  # the 400 (or 413) that says why
-            except DomainError as exc:
-                return _json_error(exc.status, exc.code, exc.message)
-            return _json_error(400, "invalid_body", "the request body must be a JSON object")
-        name = loc[-1] if loc else "request"
-        where = "query parameter" if loc[:1] == ["query"] else "parameter"
-        return _json_error(400, "invalid_query" if loc[:1] == ["query"] else "invalid_field",
-                           f"{where} '{name}': {first.get('msg', 'is not valid')}")
 
-    @app.not_found
-    def _not_found(exc: NotFoundError):
-        # The path is the client's: escaped and cut short, never reflected as it came.
-        path = html.escape((app.current_event.path or "")[:100], quote=True)
-        return _json_error(404, "not_found", f"no route for {app.current_event.http_method} {path}")
+def _invalid_body(app) -> Response:
+    from idp.web.http import json_body
+    from idp.web.request import current_request
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception):
-        if (seconds := retry_after(exc)) is not None:
-            log.warning("AWS unavailable: %s: %s", type(exc).__name__, str(exc)[:200])
-            return unavailable_json(seconds)
-        log.exception("unhandled error")
-        return _json_error(500, "internal_error", "an internal error occurred; it has been logged")
+    try:
+        json_body(current_request(app, with_form=False))  # the 400 (or 413) that says why
+    except DomainError as exc:
+        return _json_error(exc.status, exc.code, exc.message)
+    return _json_error(400, "invalid_body", "the request body must be a JSON object")
+
+
+def _not_found(app, exc: NotFoundError) -> Response:
+    # The path is the client's: escaped and cut short, never reflected as it came.
+    path = html.escape((app.current_event.path or "")[:100], quote=True)
+    return _json_error(404, "not_found", f"no route for {app.current_event.http_method} {path}")
+
+
+def _unexpected(exc: Exception) -> Response:
+    if (seconds := retry_after(exc)) is not None:
+        log.warning("AWS unavailable: %s: %s", type(exc).__name__, str(exc)[:200])
+        return unavailable_json(seconds)
+    log.exception("unhandled error")
+    return _json_error(500, "internal_error", "an internal error occurred; it has been logged")
+
+
+def install_error_handlers(app) -> None:
+    """DomainError becomes its 4xx; an unknown route a 404; anything else a logged 500 that leaks nothing."""
+    app.exception_handler(DomainError)(_api_error)
+    app.exception_handler(RequestUnsupportedContentType)(functools.partial(_unsupported_media_type, app))
+    app.exception_handler(RequestValidationError)(functools.partial(_invalid_request, app))
+    app.not_found(functools.partial(_not_found, app))
+    app.exception_handler(Exception)(_unexpected)
 
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
