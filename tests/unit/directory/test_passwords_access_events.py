@@ -23,10 +23,8 @@ class FakeStore:
         self.group_bindings = {slug: set(g) for slug, g in dict(group_bindings).items()}
         self.memberships = memberships or {}
 
-    def has_edge(self, pk, sk):
-        if pk.startswith("USER#") and sk.startswith("APP#"):  # a direct binding's mirror under the user
-            return (sk[4:], pk[5:]) in self.direct
-        return (pk[4:], sk[10:]) in self.direct  # APP#{slug} / BIND#USER#{uid}
+    def user_bound(self, slug, uid):
+        return (slug, uid) in self.direct
 
     def app_group_bindings(self, slug):
         return sorted(self.group_bindings.get(slug, ()))

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from idp.adapters import app_revisions as revisions
 from idp.adapters.directory_apps import AppRecords
 from idp.adapters.directory_keys import clean as _clean
-from idp.adapters.directory_keys import user_key
+from idp.adapters.directory_keys import user_binding_key, user_key
 from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
 from idp.adapters.hot_items import HotItems
 from idp.adapters.read_scope import get_item, in_scope, prefetch, user_known
@@ -388,8 +388,17 @@ class DirectoryStore(AppRecords, ReleasedNames, SourceRecords):
         ops += list(also)
         self._transact(ops + self._outbox_puts(events[: 100 - len(ops)]), [])
 
-    def has_edge(self, pk: str, sk: str) -> bool:
-        return self._get(pk, sk) is not None
+    def is_member(self, gid: str, uid: str) -> bool:
+        return self._get(f"GROUP#{gid}", f"MEMBER#{uid}") is not None
+
+    def user_bound(self, slug: str, uid: str) -> bool:
+        """The direct binding, read as its mirror under the user (user_binding_key: an SSO's read scope
+        holds it; the app's own item would be a hot key every sign-in to the app reads)."""
+        key = user_binding_key(slug, uid)
+        return self._get(key["pk"], key["sk"]) is not None
+
+    def group_bound(self, slug: str, gid: str) -> bool:
+        return self._get(f"APP#{slug}", f"BIND#GROUP#{gid}") is not None
 
     def _children(self, pk: str, prefix: str) -> list[str]:
         """Members, memberships and bindings, strongly consistent: provisioning decides from them right

@@ -8,9 +8,9 @@ from idp.kernel import access
 def may_use(store: DirectoryRepository, slug: str, uid: str) -> bool:
     """True when the user is bound to the app directly or through one of their groups (the groups are
     read only when there is no direct binding, and only the memberships of the app's groups). The direct
-    binding is read as its mirror under the user (written in the same transaction): every sign-in to an app
-    reading the app's partition would make it a hot key (issue 25)."""
-    if store.has_edge(f"USER#{uid}", f"APP#{slug}"):
+    binding is read as its mirror under the user (written in the same transaction; the store's `user_bound`): every
+    sign-in to an app reading the app's partition would make it a hot key (issue 25)."""
+    if store.user_bound(slug, uid):
         return True
     app_groups = store.app_group_bindings(slug)
     return access.is_bound(directly=False, user_groups=store.groups_of_user_among(uid, app_groups) if app_groups else (),

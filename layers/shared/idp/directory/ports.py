@@ -77,7 +77,14 @@ class DirectoryRepository(Protocol):
 
     def remove_member(self, gid: str, uid: str, events: Sequence[ChangeEvent]) -> None: ...
 
-    def has_edge(self, pk: str, sk: str) -> bool: ...
+    def is_member(self, gid: str, uid: str) -> bool:
+        """The user is a member of the group."""
+
+    def user_bound(self, slug: str, uid: str) -> bool:
+        """The user is bound to the app directly (not through a group)."""
+
+    def group_bound(self, slug: str, gid: str) -> bool:
+        """The group is bound to the app."""
 
     def list_members(self, gid: str) -> list[str]: ...
 

@@ -362,7 +362,7 @@ class DirectoryService:
         self._membership(gid, uid, add=False)
 
     def _membership(self, gid: str, uid: str, add: bool) -> None:
-        if self.store.has_edge(f"GROUP#{gid}", f"MEMBER#{uid}") == add:
+        if self.store.is_member(gid, uid) == add:
             return  # already so: nothing changed, nothing to tell
         events = [event("group.members_changed", gid)]
         events += [event("app.access_changed", uid, app=slug) for slug in self.store.apps_of_group(gid)]
@@ -380,7 +380,7 @@ class DirectoryService:
     def bind_user(self, slug: str, uid: str, bind: bool) -> None:
         self._require_app(slug)
         self._require_user(uid)
-        if self.store.has_edge(f"APP#{slug}", f"BIND#USER#{uid}") == bind:
+        if self.store.user_bound(slug, uid) == bind:
             return
         events = [event("app.access_changed", uid, app=slug)]
         (self.store.bind_user if bind else self.store.unbind_user)(slug, uid, events)
@@ -390,7 +390,7 @@ class DirectoryService:
     def bind_group(self, slug: str, gid: str, bind: bool) -> None:
         self._require_app(slug)
         self.get_group(gid)
-        if self.store.has_edge(f"APP#{slug}", f"BIND#GROUP#{gid}") == bind:
+        if self.store.group_bound(slug, gid) == bind:
             return
         members = self.store.list_members(gid)
         # The group-level event is enough on its own (the consumer walks the members);
