@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.signon_state import SignonState
     from idp.app.dashboard import Dashboard
     from idp.app.diagnosis import SignInDiagnosis
+    from idp.app.metadata import AppMetadata
     from idp.app.notices import AccountNotices
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
@@ -232,6 +233,13 @@ class Container:
                           on_provisioning_changed=lambda slug: self.provisioning_state.reset_app(slug),
                           on_provisioning_moved=lambda slug: self.provisioning_state.forget_app(slug),
                           allow_local_targets=self.settings.idp_allow_local_targets)
+
+    @_part
+    def app_metadata(self) -> "AppMetadata":
+        """An app's IdP metadata and signing certificate (idp.app.metadata): the SamlMetadataFunction's routes."""
+        from idp.app.metadata import AppMetadata
+
+        return AppMetadata(self.store)
 
     @_part
     def sources(self) -> "SourceService":
