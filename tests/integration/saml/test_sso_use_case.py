@@ -9,9 +9,10 @@ import base64
 
 import pytest
 
+from idp.app.answers import UnknownApp
 from idp.app.browser import BrowserRequest, Client
 from idp.app.sign_in import Resumed
-from idp.app.sso import AccessRefused, PostToSp, RequestRefused, SignInFirst, UnknownApp
+from idp.app.sso import AccessRefused, PostToSp, RequestRefused, SignInFirst
 from idp.bootstrap import container
 from idp.kernel.audit_log import AuditQuery
 from idp.signon.login import LoginSubmission, ShowForm

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from idp.app.answers import UnknownApp
 from idp.saml import constants as C
 from idp.saml.metadata import build_idp_metadata
 
@@ -16,11 +17,6 @@ PUBLISHED_KEY_STATES = ("active", "next", "previous")
 
 class AppReader(Protocol):
     def get_app(self, slug: str) -> dict[str, Any] | None: ...
-
-
-@dataclass(frozen=True)
-class UnknownApp:
-    slug: str
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from idp.app.answers import UnknownApp
 from idp.app.browser import BrowserRequest
-from idp.app.sso import SingleSignOn, UnknownApp, app_urls, sp_policy
+from idp.app.sso import SingleSignOn, app_urls, sp_policy
 from idp.kernel.audit import AuditSink
 from idp.saml import constants as C
 from idp.saml.binding import inbound_binding

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from idp.app.answers import UnknownApp
 from idp.app.browser import BrowserRequest, Client
 from idp.kernel.audit import Actor, AuditEvent, AuditSink
 from idp.saml import constants as C
@@ -55,11 +56,6 @@ class PostToSp:
     acs_url: str
     saml_response: str
     relay_state: str | None
-
-
-@dataclass(frozen=True)
-class UnknownApp:
-    slug: str
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from idp.app.metadata import Metadata, NoSigningKey, UnknownApp, UnknownKey
+from idp.app.answers import UnknownApp
+from idp.app.metadata import Metadata, NoSigningKey, UnknownKey
 from idp.bootstrap import container
 from idp.web.pages import error_page as _error
 from idp.web.pages import guard as _guard

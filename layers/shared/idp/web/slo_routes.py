@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from idp.app.answers import UnknownApp
 from idp.app.slo import LogoutDone, LogoutRefused, LogoutResponsePost, LogoutResponseRedirect
-from idp.app.sso import UnknownApp
 from idp.bootstrap import container
 from idp.web.forms import POST_FORM_CSP, render, render_post_form
 from idp.web.pages import error_page, html, redirect, unknown_app

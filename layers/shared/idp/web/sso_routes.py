@@ -7,6 +7,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
+from idp.app.answers import UnknownApp
 from idp.app.browser import BrowserRequest, Client
 from idp.app.sso import (
     AccessRefused,
@@ -15,7 +16,6 @@ from idp.app.sso import (
     SecondFactorFirst,
     SignInFirst,
     SsoAnswer,
-    UnknownApp,
 )
 from idp.bootstrap import container
 from idp.signon.models import PendingSignOn, SignedIn
