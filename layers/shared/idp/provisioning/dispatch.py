@@ -102,7 +102,8 @@ class Dispatcher:
                  offload: Offload | None = None, app_budget: float = APP_BUDGET_SECONDS,
                  slow_memory: float = SLOW_MEMORY_SECONDS, follow_ups: FollowUps | None = None):
         self.engine = engine
-        self.state = engine.state
+        stores = engine.stores  # the ports of the provisioning state this part uses
+        self.buffer, self.mappings, self.status, self.access = stores.buffer, stores.mappings, stores.status, stores.access
         self.reconciler = reconciler
         self.breaker = breaker or BreakerSettings()
         self.metrics = metrics
@@ -147,7 +148,7 @@ class Dispatcher:
         now = self.clock()
         if hit is not None and now - hit[0] < self.status_ttl:
             return hit[1]
-        status = self.state.app_status(slug)
+        status = self.status.app_status(slug)
         self._status[slug] = (now, status)
         return status
 
@@ -203,7 +204,7 @@ class Dispatcher:
             if why and (handed := self._hand_off(event, slug, why)):
                 outcomes.append(handed)
                 continue
-            remaining = self.state.breaker_open_for(status)
+            remaining = self.status.breaker_open_for(status)
             if remaining > 0 and not force_try:
                 errors.append((slug, BreakerOpen(f"provisioning for '{slug}' is paused: {status.get('reason') or 'circuit open'}",
                                                  delay_seconds=remaining)))
@@ -254,9 +255,9 @@ class Dispatcher:
             answered = sum(o.requests for o in got)
             if answered:
                 # The SP answered: count it in the window as the status is now, not as this consumer last read it.
-                self._status_changed(slug, self.state.note_success(slug, None, window=self.breaker.window, requests=answered))
+                self._status_changed(slug, self.status.note_success(slug, None, window=self.breaker.window, requests=answered))
             elif status.get("state") not in (None, "ok", "halted"):
-                self.state.note_success(slug, status)
+                self.status.note_success(slug, status)
                 self._status_changed(slug)
         if errors:
             raise EventFailed(errors, outcomes)
@@ -272,15 +273,15 @@ class Dispatcher:
 
     def _group(self, d: CachedDirectory, slug: str, gid: str) -> list[Outcome]:  # noqa: C901 - membership changes, then the group; issue 24 splits it
         """Members who joined or left a bound group gain or lose access; then the group itself."""
-        engine, state = self.engine, self.state
+        engine = self.engine
         run = engine.open_run(slug, d)
         if run is None:
             return []
         group = d.get_group(gid)
         bound = group is not None and d.group_bound(slug, gid)
         current = set(d.list_members(gid)) if group is not None else set()
-        snap = state.access_snapshot(slug, gid)
-        gm = state.get_map(slug, "GROUP", gid) if run.cfg.group_management else None
+        snap = self.access.access_snapshot(slug, gid)
+        gm = self.mappings.get_map(slug, "GROUP", gid) if run.cfg.group_management else None
         if bound:
             affected = current if snap is None else (current ^ snap)
         elif snap is None and not gm:
@@ -321,16 +322,16 @@ class Dispatcher:
             raise _Partial(outcomes, first_error)
         if bound:
             if snap != current:
-                state.put_access_snapshot(slug, gid, current)
+                self.access.put_access_snapshot(slug, gid, current)
         elif snap is not None:
-            state.delete_access_snapshot(slug, gid)
+            self.access.delete_access_snapshot(slug, gid)
         return outcomes
 
     def _access(self, d: CachedDirectory, slug: str, ident: str) -> list[Outcome]:
-        if d.get_user(ident) is not None or self.state.get_map(slug, "USER", ident) is not None:
+        if d.get_user(ident) is not None or self.mappings.get_map(slug, "USER", ident) is not None:
             return self._user(d, slug, ident)
-        if (d.get_group(ident) is not None or self.state.access_snapshot(slug, ident) is not None
-                or self.state.get_map(slug, "GROUP", ident) is not None):
+        if (d.get_group(ident) is not None or self.access.access_snapshot(slug, ident) is not None
+                or self.mappings.get_map(slug, "GROUP", ident) is not None):
             return self._group(d, slug, ident)
         return []
 
@@ -340,12 +341,12 @@ class Dispatcher:
         cfg = self.engine.config(slug)
         if not cfg or not cfg.enabled:
             return []
-        status = self.state.app_status(slug)  # app.sync: always the stored status, never a cached one
+        status = self.status.app_status(slug)  # app.sync: always the stored status, never a cached one
         self._status_changed(slug)
         if status.get("state") in ("auth_failed", "failing"):
             # app.sync follows new settings or a new token: give the SP a fresh chance.
             self.engine.credentials_failed(slug)
-            self.state.reset_app(slug)
+            self.status.reset_app(slug)
         summary = self.reconciler.reconcile_app(slug)
         return [Outcome("app", slug, slug, summary.get("result", "reconciled"), str(summary.get("reason") or ""),
                         int(summary.get("requests") or 0))]

@@ -14,7 +14,7 @@ from idp.provisioning.clients import ScimClients
 from idp.provisioning.group_sync import GroupSync
 from idp.provisioning.lease import LEASE_RENEW_BELOW, ReconcileLease  # re-exported
 from idp.provisioning.planner import ProvisioningConfig
-from idp.provisioning.ports import ClaimLost, ClientFactory, DirectoryPort, ProvisioningState, ScimApi, TokenSource
+from idp.provisioning.ports import ClaimLost, ClientFactory, DirectoryPort, ProvisioningStores, ScimApi, TokenSource
 from idp.provisioning.retry_budget import (  # re-exported
     INLINE_RETRY_AFTER_MAX,
     INLINE_RETRY_ATTEMPTS,
@@ -30,7 +30,7 @@ class Engine:
     def __init__(
         self,
         directory: DirectoryPort,
-        state: ProvisioningState,
+        stores: ProvisioningStores,
         tokens: TokenSource,
         *,
         client_factory: ClientFactory,
@@ -40,16 +40,16 @@ class Engine:
         aws_unavailable: Callable[[BaseException], float | None] | None = None,
     ):
         self.directory = directory
-        self.state = state
+        self.stores = stores
         # Our own AWS (DynamoDB, SSM) throttled or down, as seconds to wait (None: not that): never the SP's failure.
         self.aws_unavailable: Callable[[BaseException], float | None] = aws_unavailable or (lambda exc: None)
         self.budget = RetryBudget(sleep)
         self.clients = ScimClients(tokens, client_factory, timeout=timeout, on_exchange=on_exchange,
                                    retry_wait=self.budget.wait)
-        self.lease = ReconcileLease(state, state)
-        self.claims = CreateClaims(state, state, state, sleep)
-        self.groups = GroupSync(state, self.claims)
-        self.users = UserSync(state, self.claims, self.lease, self.groups)
+        self.lease = ReconcileLease(stores.lease, stores.buffer)
+        self.claims = CreateClaims(stores.claims, stores.mappings, stores.lease, sleep)
+        self.groups = GroupSync(stores.mappings, stores.log, self.claims)
+        self.users = UserSync(stores.mappings, stores.log, self.claims, self.lease, self.groups, clock=stores.clock)
 
     # ---------------------------------------------------------------- the parts' settings, as before the split
     @property
@@ -124,7 +124,7 @@ class Engine:
         if not cfg or not cfg.enabled:
             return None
         run = Run(cfg, self.client_for(cfg), d)
-        if cfg.require_import_confirmation and not import_gate.may_push(run, self.state):
+        if cfg.require_import_confirmation and not import_gate.may_push(run, self.stores.status):
             return None  # the SP holds users and the import is not confirmed yet
         return run
 
