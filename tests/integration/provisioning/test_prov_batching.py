@@ -12,12 +12,14 @@ from idp.adapters.event_queue import SqsEventQueue
 from idp.adapters.provisioning.claims import DynamoClaims
 from idp.adapters.provisioning.stores import dynamo_stores
 from idp.adapters.scim_client import ScimClient
+from idp.provisioning.claims import Busy
 from idp.provisioning.consumer import Consumer
 from idp.provisioning.dispatch import Dispatcher
-from idp.provisioning.engine import INLINE_RETRY_MARGIN, Busy, Engine
+from idp.provisioning.engine import Engine
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import CLAIM_SECONDS
 from idp.provisioning.reconcile import Reconciler
+from idp.provisioning.retry_budget import INLINE_RETRY_MARGIN
 from idp.scim.protocol import RetryLater
 from idp_testing.aws import AtomicTable, create_queues, drain, publish
 from idp_testing.provisioning_state import StoresView, stores_of
@@ -101,7 +103,7 @@ def test_inline_wait_is_bounded_by_the_remaining_time(directory, scim, state, to
         now[0] += seconds
 
     engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=sleep)
-    engine.clock = lambda: now[0]
+    engine.budget.clock = lambda: now[0]
 
     # 2 s wait, but then less than the margin would be left: no wait, the event goes back to the queue
     engine.set_deadline(INLINE_RETRY_MARGIN + 1.5)
@@ -152,7 +154,7 @@ def test_consumer_waits_inside_the_invocation_only_with_time_left(directory, sci
     stats = drain(sqs, url, arn, lambda event, _ctx: consumer.handle_batch(event, Context(60)), timeout=10)
     assert stats["failures"] == 0 and stats["batches"] == 1  # done in the first invocation
     assert scim.user_by_name(f"{a}@example.com") is not None
-    assert engine._deadline is None  # only for that invocation
+    assert engine.budget.deadline is None  # only for that invocation
 
     throttle_once(scim)
     publish(sqs, url, "user.created", b)

@@ -57,7 +57,7 @@ def build_directory(directory, n_users=30):
 
 def assert_sp_equals_directory(directory, scim):
     """Every user and group in the SP equals the directory; no duplicates."""
-    from idp.provisioning.engine import CachedDirectory
+    from idp.provisioning.run import CachedDirectory
 
     d = CachedDirectory(directory)
     sp_users = scim.list("Users")

@@ -16,14 +16,14 @@ import tracemalloc
 import pytest
 
 from idp.adapters.event_queue import SqsEventQueue
-from idp.adapters.scim_client import PermanentError, RetryLater, ScimClient, ScimError
+from idp.adapters.scim_client import ScimClient
 from idp.provisioning.consumer import Consumer
 from idp.provisioning.dispatch import Dispatcher, EventFailed
 from idp.provisioning.engine import Engine
 from idp.provisioning.import_report import classify
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.reconcile import Reconciler
-from idp.scim.protocol import ScimResponse
+from idp.scim.protocol import PermanentError, RetryLater, ScimError, ScimResponse
 from idp_testing.directory import FakeDirectory, Tokens
 from idp_testing.hostile_sp import HostileSp
 from idp_testing.provisioning_state import stores_of

@@ -9,19 +9,14 @@ import time
 from typing import Callable
 
 from idp.provisioning import import_gate
-from idp.provisioning.claims import CLAIM_WAIT_SECONDS, Busy, CreateClaims  # re-exported
+from idp.provisioning.claims import CreateClaims
 from idp.provisioning.clients import ScimClients
 from idp.provisioning.group_sync import GroupSync
-from idp.provisioning.lease import LEASE_RENEW_BELOW, ReconcileLease  # re-exported
+from idp.provisioning.lease import ReconcileLease
 from idp.provisioning.planner import ProvisioningConfig
-from idp.provisioning.ports import ClaimLost, ClientFactory, DirectoryPort, ProvisioningStores, ScimApi, TokenSource
-from idp.provisioning.retry_budget import (  # re-exported
-    INLINE_RETRY_AFTER_MAX,
-    INLINE_RETRY_ATTEMPTS,
-    INLINE_RETRY_MARGIN,
-    RetryBudget,
-)
-from idp.provisioning.run import MISSING, UNREAD, CachedDirectory, KnownMap, Outcome, Run, SpResource
+from idp.provisioning.ports import ClientFactory, DirectoryPort, ProvisioningStores, ScimApi, TokenSource
+from idp.provisioning.retry_budget import RetryBudget
+from idp.provisioning.run import UNREAD, CachedDirectory, KnownMap, Outcome, Run, SpResource
 from idp.provisioning.user_sync import UserSync
 from idp.scim.protocol import DEFAULT_TIMEOUT, Exchange
 
@@ -51,51 +46,10 @@ class Engine:
         self.groups = GroupSync(stores.mappings, stores.log, self.claims)
         self.users = UserSync(stores.mappings, stores.log, self.claims, self.lease, self.groups, clock=stores.clock)
 
-    # ---------------------------------------------------------------- the parts' settings, as before the split
-    @property
-    def tokens(self) -> TokenSource:
-        return self.clients.tokens
-
-    @property
-    def client_factory(self) -> ClientFactory:
-        return self.clients.factory
-
-    @property
-    def timeout(self) -> float | tuple[float, float]:
-        return self.clients.timeout
-
-    @property
-    def on_exchange(self) -> Callable[[str, Exchange], None] | None:
-        return self.clients.on_exchange
-
-    @property
-    def sleep(self) -> Callable[[float], None]:
-        return self.budget.sleep
-
-    @sleep.setter
-    def sleep(self, sleep: Callable[[float], None]) -> None:
-        self.budget.sleep = self.claims.sleep = sleep
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        """The monotonic clock of the Retry-After budget."""
-        return self.budget.clock
-
-    @clock.setter
-    def clock(self, clock: Callable[[], float]) -> None:
-        self.budget.clock = clock
-
-    @property
-    def _deadline(self) -> float | None:
-        return self.budget.deadline
-
     # ---------------------------------------------------------------- in-invocation Retry-After
     def set_deadline(self, remaining_seconds: float | None) -> None:
         """The Lambda's remaining time for this invocation (None: unknown, never wait inline)."""
         self.budget.set_deadline(remaining_seconds)
-
-    def _wait_retry_after(self, seconds: float, attempt: int) -> bool:
-        return self.budget.wait(seconds, attempt)
 
     # ---------------------------------------------------------------- apps and clients
     def config(self, slug: str, d: CachedDirectory | None = None) -> ProvisioningConfig | None:
@@ -127,8 +81,6 @@ class Engine:
         if cfg.require_import_confirmation and not import_gate.may_push(run, self.stores.status):
             return None  # the SP holds users and the import is not confirmed yet
         return run
-
-    _run = open_run
 
     def skip_reason(self, slug: str, d: CachedDirectory | None = None) -> str:
         """Why `open_run` gave no run: provisioning is off, or the first push waits for the import's confirmation."""
@@ -176,7 +128,3 @@ class Engine:
     def drop_lease(self, run: Run) -> None:
         self.lease.drop(run)
 
-
-__all__ = ["Engine", "Outcome", "CachedDirectory", "MISSING", "Busy", "ClaimLost", "Run",
-           "INLINE_RETRY_AFTER_MAX", "INLINE_RETRY_MARGIN", "INLINE_RETRY_ATTEMPTS", "CLAIM_WAIT_SECONDS",
-           "LEASE_RENEW_BELOW"]
