@@ -32,7 +32,7 @@ from idp.provisioning.failures import AppOutcomes, FailureClass, classify
 from idp.provisioning.parallel import BreakerOpen
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import ClaimLost
-from idp.provisioning.run import CachedDirectory, Outcome
+from idp.provisioning.run import CachedDirectory, Outcome, Run
 from idp.scim.protocol import BadAnswer, BudgetSpent, PermanentError, RetryLater, ScimError, request_cap
 
 if TYPE_CHECKING:
@@ -189,8 +189,10 @@ class Dispatcher:
             self._all_slugs = (now, list(d.all_app_slugs()))
         return [slug for slug in self._all_slugs[1] if (cfg := self.engine.config(slug, d)) and cfg.enabled]
 
-    def _per_app(self, d: CachedDirectory, slugs: list[str], work, force_try: bool = False,  # noqa: C901 - one loop over the apps with its budget, hand-off, breaker and error classes; issue 24 splits it
+    def _per_app(self, d: CachedDirectory, slugs: list[str], work: Callable[[str], list[Outcome]], force_try: bool = False,
                  event: dict | None = None) -> list[Outcome]:
+        """`work(slug)` for each app, the healthy first: handed off when slow, skipped while its breaker is open, each
+        app's failure noted by its class and collected (EventFailed once every app had its turn)."""
         outcomes: list[Outcome] = []
         errors: list[tuple[str, BaseException]] = []
         # Within a budget, and handed off when slow: only with the port, never an app.sync or an offloaded share.
@@ -209,59 +211,68 @@ class Dispatcher:
                 errors.append((slug, BreakerOpen(f"provisioning for '{slug}' is paused: {status.get('reason') or 'circuit open'}",
                                                  delay_seconds=remaining)))
                 continue
-            began = time.monotonic()
-            try:
-                with request_cap(self.app_budget if budgeted else None):
-                    got = work(slug)
-            except ClaimLost as exc:
-                errors.append((slug, RetryLater(str(exc), 1.0)))
-                continue
-            except BudgetSpent as exc:
-                self.lanes.cut(slug)
-                handed = self._hand_off(event, slug, "it used its time budget") if budgeted else None
-                outcomes.append(handed) if handed else errors.append((slug, exc))  # not counted against the SP
-                continue
-            except ScimError as exc:
-                self._note_error(slug, exc)  # by its class (idp.provisioning.failures)
-                errors.append((slug, exc))
-                continue
-            except _Partial as part:
-                outcomes.extend(part.outcomes)
-                if isinstance(part.error, BudgetSpent):
-                    self.lanes.cut(slug)
-                    if budgeted and (handed := self._hand_off(event, slug, "it used its time budget")):
-                        outcomes.append(handed)
-                        continue
-                errors.append((slug, part.error))
-                self._note_error(slug, part.error)
-                continue
-            except Exception as exc:  # one app's failure, whatever it is, never skips the next app
-                if (wait := self.engine.aws_unavailable(exc)) is not None:  # ours, not the SP's: not counted
-                    log.warning("provisioning %s waits for AWS: %s", slug, type(exc).__name__, extra={"app": slug})
-                    errors.append((slug, RetryLater(f"AWS was unavailable while provisioning '{slug}'", float(wait))))
-                    continue
-                log.exception("provisioning %s failed unexpectedly", slug, extra={"app": slug})
-                failed = AppWorkFailed(f"{type(exc).__name__} while provisioning '{slug}': {str(exc)[:300]}")
-                self._note_error(slug, failed)
-                errors.append((slug, failed))
-                continue
-            finally:
-                if not force_try:  # a reconcile (app.sync) is long by nature
-                    self.lanes.took(slug, time.monotonic() - began)
-            outcomes.extend(got)
-            if self.metrics:
-                for o in got:
-                    self.metrics.push(slug, o.outcome)
-            answered = sum(o.requests for o in got)
-            if answered:
-                # The SP answered: count it in the window as the status is now, not as this consumer last read it.
-                self._status_changed(slug, self.status.note_success(slug, None, window=self.breaker.window, requests=answered))
-            elif status.get("state") not in (None, "ok", "halted"):
-                self.status.note_success(slug, status)
-                self._status_changed(slug)
+            got = self._one_app(slug, work, status, budgeted, force_try, event, outcomes, errors)
+            if got is not None:
+                outcomes.extend(got)
         if errors:
             raise EventFailed(errors, outcomes)
         return outcomes
+
+    def _one_app(self, slug: str, work: Callable[[str], list[Outcome]], status: dict, budgeted: bool, force_try: bool,
+                 event: dict | None, outcomes: list[Outcome], errors: list[tuple[str, BaseException]]) -> list[Outcome] | None:
+        """One app's work within its budget: its outcomes (the SP's answers counted for its breaker), or None when it
+        failed (what it did and what failed are in `outcomes` and `errors`)."""
+        began = time.monotonic()
+        try:
+            with request_cap(self.app_budget if budgeted else None):
+                got = work(slug)
+        except Exception as exc:  # noqa: BLE001 - one app's failure, whatever it is, never skips the next app (_app_failed)
+            self._app_failed(slug, exc, budgeted, event, outcomes, errors)
+            return None
+        finally:
+            if not force_try:  # a reconcile (app.sync) is long by nature
+                self.lanes.took(slug, time.monotonic() - began)
+        if self.metrics:
+            for o in got:
+                self.metrics.push(slug, o.outcome)
+        answered = sum(o.requests for o in got)
+        if answered:
+            # The SP answered: count it in the window as the status is now, not as this consumer last read it.
+            self._status_changed(slug, self.status.note_success(slug, None, window=self.breaker.window, requests=answered))
+        elif status.get("state") not in (None, "ok", "halted"):
+            self.status.note_success(slug, status)
+            self._status_changed(slug)
+        return got
+
+    def _app_failed(self, slug: str, exc: Exception, budgeted: bool, event: dict | None, outcomes: list[Outcome],
+                    errors: list[tuple[str, BaseException]]) -> None:
+        """One app's work raised: hand its share off when its budget ran out, else note the failure by its class."""
+        if isinstance(exc, ClaimLost):
+            errors.append((slug, RetryLater(str(exc), 1.0)))
+        elif isinstance(exc, BudgetSpent):
+            self.lanes.cut(slug)
+            handed = self._hand_off(event, slug, "it used its time budget") if budgeted else None
+            outcomes.append(handed) if handed else errors.append((slug, exc))  # not counted against the SP
+        elif isinstance(exc, ScimError):
+            self._note_error(slug, exc)  # by its class (idp.provisioning.failures)
+            errors.append((slug, exc))
+        elif isinstance(exc, _Partial):
+            outcomes.extend(exc.outcomes)
+            if isinstance(exc.error, BudgetSpent):
+                self.lanes.cut(slug)
+                if budgeted and (handed := self._hand_off(event, slug, "it used its time budget")):
+                    outcomes.append(handed)
+                    return
+            errors.append((slug, exc.error))
+            self._note_error(slug, exc.error)
+        elif (wait := self.engine.aws_unavailable(exc)) is not None:  # ours, not the SP's: not counted
+            log.warning("provisioning %s waits for AWS: %s", slug, type(exc).__name__, extra={"app": slug})
+            errors.append((slug, RetryLater(f"AWS was unavailable while provisioning '{slug}'", float(wait))))
+        else:  # one app's failure, whatever it is, never skips the next app
+            log.exception("provisioning %s failed unexpectedly", slug, extra={"app": slug})
+            failed = AppWorkFailed(f"{type(exc).__name__} while provisioning '{slug}': {str(exc)[:300]}")
+            self._note_error(slug, failed)
+            errors.append((slug, failed))
 
     def _note_error(self, slug: str, exc: BaseException) -> None:
         self._status_changed(slug)
@@ -271,7 +282,7 @@ class Dispatcher:
     def _user(self, d: CachedDirectory, slug: str, uid: str) -> list[Outcome]:
         return [self.engine.sync_user(slug, uid, d=d)]
 
-    def _group(self, d: CachedDirectory, slug: str, gid: str) -> list[Outcome]:  # noqa: C901 - membership changes, then the group; issue 24 splits it
+    def _group(self, d: CachedDirectory, slug: str, gid: str) -> list[Outcome]:
         """Members who joined or left a bound group gain or lose access; then the group itself."""
         engine = self.engine
         run = engine.open_run(slug, d)
@@ -289,16 +300,39 @@ class Dispatcher:
         else:
             affected = current | (snap or set())
         outcomes: list[Outcome] = []
-        first_error: ScimError | None = None
-        if self.follow_ups is not None and len(affected) > 1:
-            # Each member's sync becomes an event of its own (its message group: the user), which the
-            # consumers run side by side; the group itself is pushed here with whoever is in the SP, and
-            # the rest join it as they arrive (GroupSync.settle, UserSync.fix_memberships).
+        first_error = self._sync_members(run, slug, gid, self._fanned_out(slug, affected), outcomes)
+        if run.cfg.group_management:
             try:
-                self.follow_ups([{"type": "app.access_changed", "id": uid, "app": slug} for uid in sorted(affected)])
-                affected = set()
-            except Exception:  # then they are synced here, one after another
-                log.exception("sending the members' events failed; syncing them inline", extra={"app": slug})
+                outcomes.append(engine.sync_group(slug, gid, run=run))
+            except ScimError as exc:
+                raise _Partial(outcomes, exc) from None
+        if first_error is not None:
+            raise _Partial(outcomes, first_error)
+        if bound:
+            if snap != current:
+                self.access.put_access_snapshot(slug, gid, current)
+        elif snap is not None:
+            self.access.delete_access_snapshot(slug, gid)
+        return outcomes
+
+    def _fanned_out(self, slug: str, affected: set[str]) -> set[str]:
+        """The members left to sync here: none once each member's sync went out as an event of its own (its message
+        group: the user), which the consumers run side by side; the group itself is pushed here with whoever is in
+        the SP, and the rest join it as they arrive (GroupSync.settle, UserSync.fix_memberships)."""
+        if self.follow_ups is None or len(affected) <= 1:
+            return affected
+        try:
+            self.follow_ups([{"type": "app.access_changed", "id": uid, "app": slug} for uid in sorted(affected)])
+            return set()
+        except Exception:  # then they are synced here, one after another
+            log.exception("sending the members' events failed; syncing them inline", extra={"app": slug})
+            return affected
+
+    def _sync_members(self, run: Run, slug: str, gid: str, affected: set[str], outcomes: list[Outcome]) -> ScimError | None:
+        """Each affected member's sync (outcomes appended); the first permanent failure, the others still get their
+        change; any other SCIM failure stops here (_Partial)."""
+        engine = self.engine
+        first_error: ScimError | None = None
         # A member another consumer is creating right now is left to it (no waiting on its claim): it
         # creates the user as bound and active, and the group's create or settle below adds whoever
         # exists by then; each member's own event follows anyway.
@@ -313,19 +347,7 @@ class Dispatcher:
                     raise _Partial(outcomes, exc) from None
         finally:
             run.no_claim_wait = False
-        if run.cfg.group_management:
-            try:
-                outcomes.append(engine.sync_group(slug, gid, run=run))
-            except ScimError as exc:
-                raise _Partial(outcomes, exc) from None
-        if first_error is not None:
-            raise _Partial(outcomes, first_error)
-        if bound:
-            if snap != current:
-                self.access.put_access_snapshot(slug, gid, current)
-        elif snap is not None:
-            self.access.delete_access_snapshot(slug, gid)
-        return outcomes
+        return first_error
 
     def _access(self, d: CachedDirectory, slug: str, ident: str) -> list[Outcome]:
         if d.get_user(ident) is not None or self.mappings.get_map(slug, "USER", ident) is not None:

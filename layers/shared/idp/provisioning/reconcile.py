@@ -121,8 +121,8 @@ class Reconciler:
         return for_each(items, step, concurrency=run.cfg.max_concurrency, pace=pace,
                         worker_scope=lambda: self._worker_scope(run))
 
-    def _reconcile(self, run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:  # noqa: C901 - the whole reconcile pass (users, groups, guard, orphans); issue 24 splits it
-        engine = self.engine
+    def _reconcile(self, run: Run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:
+        """The whole pass: the guard, the users, the bound groups' snapshots, the groups, the app's status."""
         umaps = self.mappings.maps(slug, "USER")
         run.user_maps = umaps
         bound_groups = set(d.app_group_bindings(slug))
@@ -130,8 +130,33 @@ class Reconciler:
         for gid in bound_groups:
             bound_users.update(d.list_members(gid))
         candidates = sorted(bound_users | set(umaps))
+        plans, active_now, would_deprovision = self._plans(slug, cfg, d, candidates, umaps)
+        if not force and exceeds_deprovision_guard(would_deprovision, active_now, cfg.max_deprovision_share,
+                                                   cfg.deprovision_guard_min):
+            return self._halt(slug, cfg, would_deprovision, active_now)
+        if self.status.app_status(slug).get("state") == "halted":
+            self.status.reset_app(slug)
 
-        # The guard first: count the users this run would switch off.
+        summary: dict[str, Any] = {"app": slug, "result": "reconciled", "users": {}, "groups": {}, "failed": []}
+        maps_stale = self._sync_users(run, cfg, d, candidates, plans, umaps, summary)
+        if not summary["failed"]:
+            # Every bound group's members as this run saw them, where no snapshot is yet, so the first membership
+            # event after it compares against them instead of syncing every member again. Only where none is: a
+            # consumer's snapshot written meanwhile is newer, and overwriting it could hide who lost access.
+            for gid in sorted(bound_groups):
+                self.access.put_access_snapshot(slug, gid, set(d.list_members(gid)), only_if_absent=True)
+        if cfg.group_management:
+            self._sync_groups(run, d, bound_groups, maps_stale, summary)
+        summary["requests"] = run.requests
+        self.status.note_reconcile(slug, {k: v for k, v in summary.items() if k in ("users", "groups", "requests")}
+                                   | {"failed": len(summary["failed"])})
+        return summary
+
+    @staticmethod
+    def _plans(slug: str, cfg: ProvisioningConfig, d: CachedDirectory, candidates: list[str],
+               umaps: dict[str, dict]) -> tuple[dict[str, Any], int, int]:
+        """The guard's count first: each user's plan, the users provisioned and synced now, and how many of
+        them this run would switch off."""
         plans = {}
         active_now = 0
         would_deprovision = 0
@@ -145,19 +170,23 @@ class Reconciler:
                 active_now += 1
                 if plan.action in ("inactive", "delete"):
                     would_deprovision += 1
-        if not force and exceeds_deprovision_guard(would_deprovision, active_now, cfg.max_deprovision_share,
-                                                   cfg.deprovision_guard_min):
-            reason = (f"stopped: this run would deactivate or delete {would_deprovision} of {active_now} provisioned "
-                      f"users (more than {cfg.max_deprovision_share:.0%}). Check the bindings, then confirm with "
-                      f"POST /admin/apps/{slug}/provisioning/sync {{\"confirm\": true}}.")
-            self.status.set_halted(slug, reason)
-            self.plog.log(slug, "USER", "*", action="reconcile", outcome="halted", detail=reason)
-            return {"app": slug, "result": "halted", "reason": reason, "would_deprovision": would_deprovision,
-                    "active": active_now, "requests": 0}
-        if self.status.app_status(slug).get("state") == "halted":
-            self.status.reset_app(slug)
+        return plans, active_now, would_deprovision
 
-        summary: dict[str, Any] = {"app": slug, "result": "reconciled", "users": {}, "groups": {}, "failed": []}
+    def _halt(self, slug: str, cfg: ProvisioningConfig, would_deprovision: int, active_now: int) -> dict:
+        """The guard stops the run for an administrator (nothing was sent)."""
+        reason = (f"stopped: this run would deactivate or delete {would_deprovision} of {active_now} provisioned "
+                  f"users (more than {cfg.max_deprovision_share:.0%}). Check the bindings, then confirm with "
+                  f"POST /admin/apps/{slug}/provisioning/sync {{\"confirm\": true}}.")
+        self.status.set_halted(slug, reason)
+        self.plog.log(slug, "USER", "*", action="reconcile", outcome="halted", detail=reason)
+        return {"app": slug, "result": "halted", "reason": reason, "would_deprovision": would_deprovision,
+                "active": active_now, "requests": 0}
+
+    def _sync_users(self, run: Run, cfg: ProvisioningConfig, d: CachedDirectory, candidates: list[str],
+                    plans: dict[str, Any], umaps: dict[str, dict], summary: dict[str, Any]) -> bool:
+        """Every candidate user against the SP's listing; their outcomes and failures in `summary`. True when
+        the mapping items read before may be stale now (the group pass reads them again)."""
+        engine, slug = self.engine, run.slug
         sp_users = list(run.client.iterate("Users"))
         run.count(max(1, -(-len(sp_users) // 100)))
         by_id = {str(u.get("id")): u for u in sp_users if u.get("id")}
@@ -190,60 +219,54 @@ class Reconciler:
             summary["users"][out.outcome] = summary["users"].get(out.outcome, 0) + 1
             if out.outcome != "no_change" and uid not in leased_creates:
                 maps_stale = True
+        return maps_stale
 
-        if not summary["failed"]:
-            # Every bound group's members as this run saw them, where no snapshot is yet, so the first membership
-            # event after it compares against them instead of syncing every member again. Only where none is: a
-            # consumer's snapshot written meanwhile is newer, and overwriting it could hide who lost access.
-            for gid in sorted(bound_groups):
-                self.access.put_access_snapshot(slug, gid, set(d.list_members(gid)), only_if_absent=True)
+    def _sync_groups(self, run: Run, d: CachedDirectory, bound_groups: set[str], maps_stale: bool,
+                     summary: dict[str, Any]) -> None:
+        """Every bound or mapped group against the SP's listing; their outcomes and failures in `summary`."""
+        engine, slug = self.engine, run.slug
+        # The SP ids of everyone created or re-matched above: the in-memory items when every
+        # user was left as it was or created under the lease (which keeps other consumers from
+        # creating any), else read afresh (only `scim_id`: the group work reads nothing else).
+        if maps_stale or not run.lease:
+            run.user_maps = self.mappings.maps(slug, "USER", attributes=("scim_id",))
+        sp_groups = list(run.client.iterate("Groups"))
+        run.count(max(1, -(-len(sp_groups) // 100)))
+        gby_id = {str(g.get("id")): g for g in sp_groups if g.get("id")}
+        gby_name: dict[str, list] = {}
+        for g in sp_groups:
+            gby_name.setdefault(str(g.get("displayName", "")).casefold(), []).append(g)
+        gmaps = self.mappings.maps(slug, "GROUP")
 
-        if cfg.group_management:
-            # The SP ids of everyone created or re-matched above: the in-memory items when every
-            # user was left as it was or created under the lease (which keeps other consumers from
-            # creating any), else read afresh (only `scim_id`: the group work reads nothing else).
-            if maps_stale or not run.lease:
-                run.user_maps = self.mappings.maps(slug, "USER", attributes=("scim_id",))
-            sp_groups = list(run.client.iterate("Groups"))
-            run.count(max(1, -(-len(sp_groups) // 100)))
-            gby_id = {str(g.get("id")): g for g in sp_groups if g.get("id")}
-            gby_name: dict[str, list] = {}
-            for g in sp_groups:
-                gby_name.setdefault(str(g.get("displayName", "")).casefold(), []).append(g)
-            gmaps = self.mappings.maps(slug, "GROUP")
+        def group_step(gid: str) -> tuple[Outcome | None, str | None]:
+            actual = self._group_in_sp(gmaps.get(gid) or {}, d.get_group(gid), gby_id, gby_name)
+            self._keep_lease(run)
+            try:
+                return engine.sync_group(slug, gid, run=run, actual=actual), None
+            except PermanentError as exc:
+                return None, exc.message
 
-            def group_step(gid: str) -> tuple[Outcome | None, str | None]:
-                gm = gmaps.get(gid) or {}
-                group = d.get_group(gid)
-                actual: SpResource
-                if gm.get("scim_id"):
-                    actual = gby_id.get(gm["scim_id"])
-                    if actual is None and group is not None:
-                        same = gby_name.get(group["name"].casefold()) or []
-                        actual = same[0] if len(same) == 1 else MISSING
-                    elif actual is None:
-                        actual = MISSING
-                elif group is not None:
-                    same = gby_name.get(group["name"].casefold()) or []
-                    actual = same[0] if len(same) == 1 else (None if same else MISSING)
-                else:
-                    actual = None
-                self._keep_lease(run)
-                try:
-                    return engine.sync_group(slug, gid, run=run, actual=actual), None
-                except PermanentError as exc:
-                    return None, exc.message
+        gids = sorted(bound_groups | set(gmaps))
+        for gid, (out, error) in zip(gids, self._each(run, gids, group_step)):
+            if out is None:
+                summary["failed"].append({"group_id": gid, "error": error})
+                continue
+            summary["groups"][out.outcome] = summary["groups"].get(out.outcome, 0) + 1
 
-            gids = sorted(bound_groups | set(gmaps))
-            for gid, (out, error) in zip(gids, self._each(run, gids, group_step)):
-                if out is None:
-                    summary["failed"].append({"group_id": gid, "error": error})
-                    continue
-                summary["groups"][out.outcome] = summary["groups"].get(out.outcome, 0) + 1
-        summary["requests"] = run.requests
-        self.status.note_reconcile(slug, {k: v for k, v in summary.items() if k in ("users", "groups", "requests")}
-                             | {"failed": len(summary["failed"])})
-        return summary
+    @staticmethod
+    def _group_in_sp(gm: dict, group: dict | None, gby_id: dict[str, dict], gby_name: dict[str, list]) -> SpResource:
+        """The SP's group for a mapping item and the directory's group: by its SP id, else the one of the same name
+        (MISSING: not in the SP; None: several of that name, or neither side has it)."""
+        if gm.get("scim_id"):
+            actual = gby_id.get(gm["scim_id"])
+            if actual is None and group is not None:
+                same = gby_name.get(group["name"].casefold()) or []
+                return same[0] if len(same) == 1 else MISSING
+            return MISSING if actual is None else actual
+        if group is not None:
+            same = gby_name.get(group["name"].casefold()) or []
+            return same[0] if len(same) == 1 else (None if same else MISSING)
+        return None
 
     def _keep_lease(self, run: Run) -> None:
         """Between two objects: renew the lease when it runs low; once it is lost, this worker writes the
