@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger
 
 from idp.provisioning.claims import CreateClaims, InFlight
 from idp.provisioning.failures import entity_failed
-from idp.provisioning.planner import member_changes, plan_group
+from idp.provisioning.planner import GroupPlan, member_changes, plan_group
 from idp.provisioning.ports import STATUS_SYNCED, MappingStore, ProvisioningLog
 from idp.provisioning.run import MISSING, Outcome, Run, SpResource, record
 from idp.scim import mapping as mp
@@ -61,7 +61,7 @@ class GroupSync:
                 out[uid] = sid
         return out
 
-    def _sync(self, run: Run, gid: str, actual: SpResource, sp_user_ids: set[str] | None) -> Outcome:  # noqa: C901 - the group plan's branches in one place; issue 24 splits it
+    def _sync(self, run: Run, gid: str, actual: SpResource, sp_user_ids: set[str] | None) -> Outcome:
         cfg, d = run.cfg, run.d
         slug = cfg.slug
         group = d.get_group(gid)
@@ -70,24 +70,9 @@ class GroupSync:
         bound = group is not None and d.group_bound(slug, gid)
         desired = self._desired_members(run, gid) if (group is not None and bound and cfg.group_management) else {}
         plan = plan_group(group, bound, mapped, len(desired), cfg.group_management)
-        if plan.action == "none":
-            if gm and not mapped:  # a leftover (failed, abandoned or lapsed create): gone unless in flight
-                self.claims.claims.forget_unclaimed(slug, "GROUP", gid)
-            return Outcome("group", gid, slug, "no_change", plan.reason)
-        if plan.action == "leave":
-            if gm.get("status") != "left":
-                self.maps.set_status(slug, "GROUP", gid, "left")
-            return Outcome("group", gid, slug, "left", plan.reason)
-        if plan.action == "delete":
-            try:
-                run.count()
-                run.client.delete("Groups", gm["scim_id"])
-                self._record(run, gid, "delete", "success", request={"method": "DELETE", "path": f"/Groups/{gm['scim_id']}"},
-                             status=204, detail=plan.reason)
-            except NotFound:
-                self._record(run, gid, "delete", "success", status=404, detail="already gone from the SP")
-            self.maps.forget(slug, "GROUP", gid)
-            return Outcome("group", gid, slug, "deleted", plan.reason)
+        if plan.action in ("none", "leave", "delete"):
+            return self._without_push(run, gid, gm, plan)
+        assert group is not None  # plan_group: a push needs the directory's group
         name = group["name"]
         if not mapped:
             return self._create(run, gid, name, desired, actual)
@@ -96,6 +81,33 @@ class GroupSync:
         if isinstance(actual, dict) and actual.get("id") and actual["id"] != gm["scim_id"]:
             self.maps.forget(slug, "GROUP", gid)
             return self._create(run, gid, name, desired, actual)
+        return self._update(run, gid, gm, name, desired, actual, plan)
+
+    def _without_push(self, run: Run, gid: str, gm: dict, plan: GroupPlan) -> Outcome:
+        """The plans that push no group: nothing to do (a leftover item goes), leave it as it is, or delete it."""
+        slug = run.slug
+        if plan.action == "none":
+            if gm and not gm.get("scim_id"):  # a leftover (failed, abandoned or lapsed create): gone unless in flight
+                self.claims.claims.forget_unclaimed(slug, "GROUP", gid)
+            return Outcome("group", gid, slug, "no_change", plan.reason)
+        if plan.action == "leave":
+            if gm.get("status") != "left":
+                self.maps.set_status(slug, "GROUP", gid, "left")
+            return Outcome("group", gid, slug, "left", plan.reason)
+        try:
+            run.count()
+            run.client.delete("Groups", gm["scim_id"])
+            self._record(run, gid, "delete", "success", request={"method": "DELETE", "path": f"/Groups/{gm['scim_id']}"},
+                         status=204, detail=plan.reason)
+        except NotFound:
+            self._record(run, gid, "delete", "success", status=404, detail="already gone from the SP")
+        self.maps.forget(slug, "GROUP", gid)
+        return Outcome("group", gid, slug, "deleted", plan.reason)
+
+    def _update(self, run: Run, gid: str, gm: dict, name: str, desired: dict[str, str], actual: SpResource,
+                plan: GroupPlan) -> Outcome:
+        """A mapped group in the SP: converge its name and members, then record what it holds."""
+        slug = run.slug
         if isinstance(actual, dict):
             current = self._members_of(run, actual)
             current_name = actual.get("displayName")
@@ -112,7 +124,7 @@ class GroupSync:
         exact = set(desired) if isinstance(actual, dict) and set(gm.get("members") or ()) != set(desired) else None
         if n or exact is not None or gm.get("status") != STATUS_SYNCED or gm.get("display_name") != name:
             self.maps.save_pushed(slug, "GROUP", gid, scim_id=gm["scim_id"], display_name=name, members=exact,
-                                   pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
+                                  pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
         return Outcome("group", gid, slug, "updated" if n else "no_change", plan.reason)
 
     def _members_of(self, run: Run, resource: dict) -> set[str]:

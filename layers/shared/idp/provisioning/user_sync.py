@@ -122,7 +122,7 @@ class UserSync:
         return None
 
     # ---------------------------------------------------------------- create / adopt
-    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, leased: bool = False,  # noqa: C901 - claim, match-before-create, adopt on 409; issue 24 splits it
+    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, leased: bool = False,
                 mark_memberships: bool = False) -> Outcome:
         """`leased`: the run holds the reconcile lease and the user's item has no claim: create
         without a claim of its own and save the mapping as one (buffered) PutItem. `mark_memberships`:
@@ -138,57 +138,75 @@ class UserSync:
             m = self.maps.get_map(slug, "USER", uid) or {}
             return self._update(run, uid, m, desired, reason, None, False)
         try:
-            found = None if actual is MISSING else (actual if isinstance(actual, dict) else self._match(run, uid, desired))
-            if found is not None:
-                return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
-            if not desired.get("active", True):
-                # Nothing in the SP and nothing to switch off.
-                if token:
-                    self.claims.claims.release_claim(slug, "USER", uid, token)
-                self.maps.forget(slug, "USER", uid)
-                return Outcome("user", uid, slug, "gone", "not in the SP; nothing to deactivate")
-            payload = mp.build_user_payload(desired)
-            try:
-                run.count()
-                resp = run.client.create("Users", payload)
-            except Conflict as exc:
-                found = self._match(run, uid, desired)
-                if found is None and run.cfg.matching_attribute != "externalId":
-                    run.count()
-                    hits = run.client.search("Users", eq_filter("externalId", uid), count=2)
-                    found = hits[0] if len(hits) == 1 else None
-                if found is None:
-                    raise PermanentError(f"the SP answered 409 to the create but no user matches: {exc.message}",
-                                         status=409, method="POST", path="/Users") from None
-                self._record(run, uid, "create", "conflict", request={"method": "POST", "path": "/Users"},
-                             status=409, message=exc.message, detail="adopting the existing user")
-                return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
-            body = resp.body or {}
-            scim_id = body.get("id")
-            if not scim_id:
-                found = self._match(run, uid, desired)
-                if not found:
-                    raise RetryLater("the SP answered the create without an id and the user cannot be found yet",
-                                     method="POST", path="/Users")
-                scim_id = found["id"]
-            if leased:
-                self.maps.put_created(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
-                                       pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED)
-                if run.user_maps is not None:
-                    run.user_maps[uid] = {"scim_id": scim_id, "status": STATUS_SYNCED, "pushed": desired,
-                                          "pushed_hash": mp.state_hash(desired), "entity_id": uid}
-                run.leased_creates.add(uid)
-            else:
-                self.maps.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
-                                       pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token,
-                                       memberships_pending=mark_memberships)
-            self._record(run, uid, "create", "success", request={"method": "POST", "path": "/Users", "body": payload},
-                         status=resp.status, detail=reason)
-            return Outcome("user", uid, slug, "created", reason, memberships_marked=mark_memberships and not leased)
+            return self._create_claimed(run, uid, desired, reason, actual, token, leased, mark_memberships)
         except BaseException:
             if token:
                 self.claims.release(slug, "USER", uid, token)
             raise
+
+    def _create_claimed(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, token: str | None,
+                        leased: bool, mark_memberships: bool) -> Outcome:
+        """Under the claim (or the lease): match before create and adopt, else POST (adopt on 409) and save."""
+        slug = run.slug
+        found = None if actual is MISSING else (actual if isinstance(actual, dict) else self._match(run, uid, desired))
+        if found is not None:
+            return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
+        if not desired.get("active", True):
+            # Nothing in the SP and nothing to switch off.
+            if token:
+                self.claims.claims.release_claim(slug, "USER", uid, token)
+            self.maps.forget(slug, "USER", uid)
+            return Outcome("user", uid, slug, "gone", "not in the SP; nothing to deactivate")
+        payload = mp.build_user_payload(desired)
+        try:
+            run.count()
+            resp = run.client.create("Users", payload)
+        except Conflict as exc:
+            return self._adopt_on_conflict(run, uid, desired, token, mark_memberships, exc)
+        body = resp.body or {}
+        scim_id = body.get("id")
+        if not scim_id:
+            found = self._match(run, uid, desired)
+            if not found:
+                raise RetryLater("the SP answered the create without an id and the user cannot be found yet",
+                                 method="POST", path="/Users")
+            scim_id = found["id"]
+        self._save_created(run, uid, desired, scim_id, resp.etag, token, leased, mark_memberships)
+        self._record(run, uid, "create", "success", request={"method": "POST", "path": "/Users", "body": payload},
+                     status=resp.status, detail=reason)
+        return Outcome("user", uid, slug, "created", reason, memberships_marked=mark_memberships and not leased)
+
+    def _adopt_on_conflict(self, run: Run, uid: str, desired: dict, token: str | None, mark_memberships: bool,
+                           exc: Conflict) -> Outcome:
+        """The SP answered 409 to the create: look the user up (the matching attribute, then externalId) and adopt it."""
+        found = self._match(run, uid, desired)
+        if found is None and run.cfg.matching_attribute != "externalId":
+            run.count()
+            hits = run.client.search("Users", eq_filter("externalId", uid), count=2)
+            found = hits[0] if len(hits) == 1 else None
+        if found is None:
+            raise PermanentError(f"the SP answered 409 to the create but no user matches: {exc.message}",
+                                 status=409, method="POST", path="/Users") from None
+        self._record(run, uid, "create", "conflict", request={"method": "POST", "path": "/Users"},
+                     status=409, message=exc.message, detail="adopting the existing user")
+        return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
+
+    def _save_created(self, run: Run, uid: str, desired: dict, scim_id: str, etag: str | None, token: str | None,
+                      leased: bool, mark_memberships: bool) -> None:
+        """The created user's mapping item: under the lease one buffered PutItem (and the run's copy), else a save
+        that holds only while the claim is ours."""
+        slug = run.slug
+        if leased:
+            self.maps.put_created(slug, "USER", uid, scim_id=scim_id, etag=etag, pushed=desired,
+                                  pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED)
+            if run.user_maps is not None:
+                run.user_maps[uid] = {"scim_id": scim_id, "status": STATUS_SYNCED, "pushed": desired,
+                                      "pushed_hash": mp.state_hash(desired), "entity_id": uid}
+            run.leased_creates.add(uid)
+        else:
+            self.maps.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=etag, pushed=desired,
+                                  pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token,
+                                  memberships_pending=mark_memberships)
 
     def _adopt(self, run: Run, uid: str, found: dict, desired: dict, token: str | None, outcome: str,
                mark_memberships: bool = False) -> Outcome:
