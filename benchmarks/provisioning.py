@@ -265,13 +265,13 @@ def event(kind: str, ident: str, app: str | None = APP) -> dict:
 
 def build_consumer(directory: FakeDirectory, table, sqs=None, queue_url: str | None = None):
     """The consumer exactly as the scim_push function builds it, on an in-memory directory and moto's table."""
-    from idp.adapters.provisioning_state import ProvisioningState
+    from idp.adapters.provisioning.stores import dynamo_stores
     from idp.bootstrap import Container
     from idp.settings import Settings
 
     # moto's in-process DynamoDB is not safe for concurrent requests (its transactions copy whole tables, see
     # FIELD_NOTES.md); DynamoDB is: one call at a time here, as the local stack's embedded AWS does it.
-    parts = {"store": directory, "provisioning_state": ProvisioningState(AtomicTable(table)),
+    parts = {"store": directory, "provisioning_state": dynamo_stores(AtomicTable(table)),
              "scim_tokens": lambda slug, fresh=False: TOKEN}
     if sqs is not None:
         parts["sqs"] = sqs

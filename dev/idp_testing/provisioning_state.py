@@ -1,5 +1,5 @@
-"""The provisioning state in memory (every port of `idp.provisioning.ports`, composed as the engine takes
-it), with the DynamoDB adapter's conditional-write semantics: a create claim has one holder until it
+"""The provisioning state in memory (every port of `idp.provisioning.ports` in one object; `stores_of` hands
+it to the engine as each of its `ProvisioningStores`), with the DynamoDB adapter's conditional-write semantics: a create claim has one holder until it
 is released or lapses, the reconcile lease is acquired only when free or lapsed and renewed or
 released only with its token, `save_pushed` with a stale claim raises `ClaimLost`, member sets are
 string sets (an empty one is no attribute), writes upsert as `UpdateItem` does. Thread-safe (one
@@ -18,7 +18,22 @@ from typing import Any, Callable
 
 from idp.kernel.clock import now_iso_ms as now_iso
 from idp.provisioning.policy import auth_failure_reason, breaker_trip
-from idp.provisioning.ports import CLAIM_SECONDS, IN_SYNC, LEASE_SECONDS, STATUS_CREATING, STATUS_FAILED, ClaimLost
+from idp.provisioning.ports import (
+    CLAIM_SECONDS,
+    IN_SYNC,
+    LEASE_SECONDS,
+    STATUS_CREATING,
+    STATUS_FAILED,
+    AccessSnapshots,
+    AppStatusStore,
+    ClaimLost,
+    ClaimStore,
+    LeaseStore,
+    MappingStore,
+    ProvisioningLog,
+    ProvisioningStores,
+    WriteBuffer,
+)
 
 LOG_TTL_SECONDS = 30 * 24 * 3600
 BATCH_SIZE = 25
@@ -483,3 +498,37 @@ class InMemoryProvisioningState:
             out.append(entry)
         last = key_of(live[limit - 1]) if len(live) > limit else None
         return out, last
+
+
+# The fields of `ProvisioningStores` and the port each one is.
+_PORTS: tuple[tuple[str, type], ...] = (("buffer", WriteBuffer), ("mappings", MappingStore), ("claims", ClaimStore),
+                                        ("lease", LeaseStore), ("status", AppStatusStore), ("access", AccessSnapshots),
+                                        ("log", ProvisioningLog))
+
+
+class StoresView:
+    """The stores of a `ProvisioningStores` (DynamoDB's, `dynamo_stores`) as one object for a test's set-up and
+    assertions: `view.get_map` is the mapping store's, `view.app_status` the status store's, and so on. The
+    engine takes the stores themselves (`stores_of(view)`)."""
+
+    def __init__(self, stores: ProvisioningStores):
+        self.stores = stores
+        self.table = getattr(stores.mappings, "table", None)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.stores.clock
+
+    def __getattr__(self, name: str) -> Any:
+        for field, port in _PORTS:
+            if name in vars(port):
+                return getattr(getattr(self.stores, field), name)
+        raise AttributeError(name)
+
+
+def stores_of(state: Any) -> ProvisioningStores:
+    """The ports of the provisioning state as the engine takes them: every one `state` (the in-memory state, or a
+    test's wrapper of it), or the stores a `StoresView` shows."""
+    if isinstance(state, StoresView):
+        return state.stores
+    return ProvisioningStores(**{field: state for field, _ in _PORTS}, clock=state.clock)

@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.event_publisher import EventPublisher
     from idp.adapters.hot_items import HotItems
     from idp.adapters.password_links import PasswordLinks
-    from idp.adapters.provisioning_state import ProvisioningState
     from idp.adapters.secrets import SecretStore
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
@@ -50,6 +49,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.provisioning.engine import Engine
     from idp.provisioning.metrics import ProvisioningMetrics
     from idp.provisioning.policy import BreakerSettings
+    from idp.provisioning.ports import ProvisioningStores
     from idp.provisioning.reconcile import Reconciler
     from idp.signon.mfa.passkey_service import PasskeyService
     from idp.signon.mfa.service import MfaService
@@ -230,8 +230,8 @@ class Container:
         from idp.directory.apps import AppService
 
         return AppService(self.directory, self.secrets,
-                          on_provisioning_changed=lambda slug: self.provisioning_state.reset_app(slug),
-                          on_provisioning_moved=lambda slug: self.provisioning_state.forget_app(slug),
+                          on_provisioning_changed=lambda slug: self.provisioning_state.status.reset_app(slug),
+                          on_provisioning_moved=lambda slug: self.provisioning_state.mappings.forget_app(slug),
                           allow_local_targets=self.settings.idp_allow_local_targets)
 
     @_part
@@ -371,12 +371,11 @@ class Container:
 
     # ------------------------------------------------------------------ provisioning
     @_part
-    def provisioning_state(self) -> "ProvisioningState":
-        from idp.adapters.provisioning_state import ProvisioningState
+    def provisioning_state(self) -> "ProvisioningStores":
+        """The provisioning state's ports, one per item kind; each log entry is also an audit event pointing at it."""
+        from idp.adapters.provisioning.stores import dynamo_stores
 
-        state = ProvisioningState(self.table)
-        state.log_store.audit = self.audit  # each provisioning log entry is also an audit event pointing at it
-        return state
+        return dynamo_stores(self.table, audit=self.audit)
 
     @_part
     def breaker(self) -> "BreakerSettings":
@@ -426,8 +425,9 @@ class Container:
         from idp.adapters.read_scope import request_reads
         from idp.app.provisioning_admin import ProvisioningAdmin
 
-        return ProvisioningAdmin(self.reconciler, self.publisher, self.store, self.provisioning_state.log_store,
-                                 request_reads)
+        stores = self.provisioning_state
+        return ProvisioningAdmin(self.reconciler, self.publisher, self.store, stores.log, request_reads,
+                                 mappings=stores.mappings, status=stores.status, plog=stores.log)
 
     @_part
     def dashboard(self) -> "Dashboard":
@@ -442,6 +442,7 @@ class Container:
     def diagnosis(self) -> "SignInDiagnosis":
         """Sign-in diagnosis (idp.app.diagnosis): the admin API's route and the console's user page."""
         from idp.app.diagnosis import SignInDiagnosis
+        from idp.provisioning.ports import EntityReads
 
         def mfa_need(user: dict, slug: str) -> str:
             from idp.signon.models import PendingSignOn
@@ -449,7 +450,8 @@ class Container:
             need = self.mfa.need(user, PendingSignOn.idp(slug))
             return str(getattr(need, "value", need))  # a Need, or its value as a plain string
 
-        return SignInDiagnosis(self.store, self.user_access, self.audit, self.provisioning_state,
+        reads = EntityReads(self.provisioning_state.mappings, self.provisioning_state.log)
+        return SignInDiagnosis(self.store, self.user_access, self.audit, reads,
                                locked_for=lambda uid: self.signon_state.throttle("account", uid).wait, mfa_need=mfa_need)
 
     @_part

@@ -139,13 +139,13 @@ def test_admin_changes_name_fields_and_no_secret_value_appears_anywhere(aws_env)
 def test_each_provisioning_log_entry_is_an_event_pointing_at_it(aws_env):
     from idp.bootstrap import container
 
-    state = container().provisioning_state
-    state.log("os", "USER", "u-1", action="create", outcome="success", sp_status=201)
-    state.log("os", "USER", "u-1", action="update", outcome="failed", sp_status=400, sp_message="bad email")
+    plog = container().provisioning_state.log
+    plog.log("os", "USER", "u-1", action="create", outcome="success", sp_status=201)
+    plog.log("os", "USER", "u-1", action="update", outcome="failed", sp_status=400, sp_message="bad email")
     failed, ok = events(type="provisioning", app="os")
     assert failed["outcome"] == "failure" and failed["reason"] == "failed" and failed["detail"]["sp_status"] == 400
     assert ok["outcome"] == "success" and ok["actor"] == {"type": "system"} and ok["user_id"] == "u-1"
-    entries = state.read_log("os", user_id="u-1")
+    entries = plog.read_log("os", user_id="u-1")
     pk, sk = failed["detail"]["log_key"].split("|")
     assert pk == "PLOG#os#USER#u-1" and any(e["at"] == sk.split("#")[0] and e["outcome"] == "failed" for e in entries)
 

@@ -49,7 +49,7 @@ def test_import_report_confirm_and_the_next_push(api, scim):
     from idp.bootstrap import container
 
     # carol's directory user is linked to an SP user that is not this one (re-created by hand, say)
-    container().provisioning_state.save_pushed("os", "USER", people["carol"], scim_id="sp-old-carol", status="synced")
+    container().provisioning_state.mappings.save_pushed("os", "USER", people["carol"], scim_id="sp-old-carol", status="synced")
     scim.reset_counts()
 
     held = api("POST", f"/admin/apps/os/provisioning/users/{people['dave']}/sync", status=200)

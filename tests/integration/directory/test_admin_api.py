@@ -440,7 +440,7 @@ def test_the_scim_token_does_not_follow_the_base_url_to_another_origin(api):
         status, err = api("PUT", "/admin/apps/os/provisioning", {"base_url": moved, "enabled": False})
         assert status == 400 and "'token'" in err["message"], (moved, err)
     assert api("GET", "/admin/apps/os")[1]["provisioning"]["base_url"] == "https://os.example:443/scim/v2"
-    state = container().provisioning_state
+    state = container().provisioning_state.mappings
     state.save_pushed("os", "USER", "u-1", scim_id="old-server-id", status="synced", pushed_hash="h")
     # a path change keeps what the SP knows; a move to another server forgets the old server's ids
     assert api("PUT", "/admin/apps/os/provisioning", {"base_url": "https://os.example/api/scim/v2", "enabled": False})[0] == 200

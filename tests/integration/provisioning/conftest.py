@@ -2,6 +2,7 @@ import pytest
 
 from idp_testing.aws import create_table
 from idp_testing.directory import FakeDirectory, Tokens
+from idp_testing.provisioning_state import StoresView, stores_of
 from idp_testing.scim_server import ScimServer
 
 
@@ -42,9 +43,9 @@ def tokens():
 
 @pytest.fixture
 def state(table):
-    from idp.adapters.provisioning_state import ProvisioningState
+    from idp.adapters.provisioning.stores import dynamo_stores
 
-    return ProvisioningState(table)
+    return StoresView(dynamo_stores(table))
 
 
 @pytest.fixture
@@ -52,4 +53,4 @@ def engine(directory, state, tokens):
     from idp.adapters.scim_client import ScimClient
     from idp.provisioning.engine import Engine
 
-    return Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
+    return Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)

@@ -72,14 +72,14 @@ def sps():
 def container(prov_aws, table, directory, monkeypatch):
     """The container as the scim_push function builds it, on the in-memory directory and moto's table."""
     monkeypatch.setenv("IDP_ALLOW_LOCAL_TARGETS", "1")  # the test SPs listen on loopback
-    from idp.adapters.provisioning_state import ProvisioningState
+    from idp.adapters.provisioning.stores import dynamo_stores
     from idp.bootstrap import Container
     from idp.settings import Settings
 
     tokens = Tokens(seq="secret", par="secret")
     settings = Settings.load(events_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/t.fifo")
     # moto's in-process DynamoDB takes one request at a time safely (FIELD_NOTES.md); DynamoDB itself, any number.
-    return Container(settings, store=directory, provisioning_state=ProvisioningState(AtomicTable(table)), scim_tokens=tokens)
+    return Container(settings, store=directory, provisioning_state=dynamo_stores(AtomicTable(table)), scim_tokens=tokens)
 
 
 def build(directory, apps: list[str], n_users: int = 130) -> list[str]:  # n_users >= 130
@@ -142,8 +142,8 @@ def test_parallel_sync_stays_within_max_concurrency_and_equals_the_sequential_on
     view = sp_view(par_sp)
     assert len(view["users"]) == 128 and len(view["groups"]["Eng"]) == 119 and len(view["groups"]["Ops"]) == 19
     assert "Left" not in view["groups"]
-    state = container.provisioning_state
-    assert state.counts("par") == state.counts("seq")
+    mappings = container.provisioning_state.mappings
+    assert mappings.counts("par") == mappings.counts("seq")
     assert par_s < seq_s  # what it is for
 
 
@@ -203,7 +203,7 @@ def test_a_429_pauses_every_worker_of_the_app(container, directory, sps):
     assert gauge.peak <= 4
     assert len(sp.list("Users")) == 39  # every active user (one suspended), the refused one sent again
     assert sp.counts()["POST Users"] == 39 + 1
-    assert container.provisioning_state.app_status("par").get("state") in (None, "ok")  # a 429 is pacing, not a failure
+    assert container.provisioning_state.status.app_status("par").get("state") in (None, "ok")  # a 429 is pacing, not a failure
 
 
 def test_a_failure_stops_every_worker_and_what_was_done_is_written(container, directory, sps, table):
@@ -213,7 +213,7 @@ def test_a_failure_stops_every_worker_and_what_was_done_is_written(container, di
     for uid in users:
         directory.bind_user("par", uid)
     failed = answer_nth_post(sp, 10, "500 Internal Server Error", {"Content-Type": "text/plain"}, b"boom")
-    state = container.provisioning_state
+    state = container.provisioning_state.mappings
 
     with pytest.raises(RetryLater) as caught:
         container.reconciler.reconcile_app("par")
@@ -244,7 +244,7 @@ def test_a_breaker_opened_meanwhile_stops_the_run(container, directory, sps, mon
     directory.add_app("par", sp.base_url, max_concurrency=4)
     for _ in range(40):
         directory.bind_user("par", directory.add_user())
-    state = container.provisioning_state
+    state = container.provisioning_state.status
 
     def open_breaker():  # another consumer's failures open the app's breaker
         state.note_transient_failure("par", "503 from the SP", threshold=1, base_cooldown=30, max_cooldown=60, window=60)

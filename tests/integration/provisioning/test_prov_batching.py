@@ -1,6 +1,7 @@
 """Fewer DynamoDB round trips without losing anything: buffered state and log writes, the reconcile
 lease instead of a create claim per user (and what keeps a consumer from creating a user a
 reconcile is creating), and short Retry-After values waited out inside the invocation."""
+import dataclasses
 import json
 import threading
 
@@ -8,16 +9,20 @@ import boto3
 import pytest
 
 from idp.adapters.event_queue import SqsEventQueue
-from idp.adapters.provisioning_state import ProvisioningState
+from idp.adapters.provisioning.claims import DynamoClaims
+from idp.adapters.provisioning.stores import dynamo_stores
 from idp.adapters.scim_client import ScimClient
+from idp.provisioning.claims import Busy
 from idp.provisioning.consumer import Consumer
 from idp.provisioning.dispatch import Dispatcher
-from idp.provisioning.engine import INLINE_RETRY_MARGIN, Busy, Engine
+from idp.provisioning.engine import Engine
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import CLAIM_SECONDS
 from idp.provisioning.reconcile import Reconciler
+from idp.provisioning.retry_budget import INLINE_RETRY_MARGIN
 from idp.scim.protocol import RetryLater
 from idp_testing.aws import AtomicTable, create_queues, drain, publish
+from idp_testing.provisioning_state import StoresView, stores_of
 
 APP = "office"
 
@@ -32,16 +37,26 @@ class Context:
         return int(self.remaining_s * 1000)
 
 
-class CountingState(ProvisioningState):
-    """Counts the create claims taken and the DynamoDB writes sent."""
+class CountingClaims(DynamoClaims):
+    """Counts the create claims taken."""
 
-    def __init__(self, table):
-        super().__init__(table)
-        self.claims: list[tuple[str, str]] = []
+    def __init__(self, claims: DynamoClaims):
+        super().__init__(claims.table, claims.buffer, claims.clock)
+        self.taken: list[tuple[str, str]] = []
 
     def claim_create(self, slug, kind, eid, seconds=CLAIM_SECONDS):
-        self.claims.append((kind, eid))
+        self.taken.append((kind, eid))
         return super().claim_create(slug, kind, eid, seconds)
+
+
+class CountingState(StoresView):
+    """The DynamoDB stores, the create claims counted (`claims`: (kind, id) of each claim taken)."""
+
+    def __init__(self, table):
+        stores = dynamo_stores(table)
+        counting = CountingClaims(stores.claims)
+        super().__init__(dataclasses.replace(stores, claims=counting))
+        self.claims = counting.taken
 
 
 def throttle_once(scim, method="POST", retry_after="1", times=1):
@@ -67,7 +82,7 @@ def test_short_retry_after_is_waited_out_and_the_same_request_sent_again(directo
     uid = directory.add_user()
     directory.bind_user(APP, uid)
     slept = []
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=slept.append)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=slept.append)
     throttle_once(scim)
     engine.set_deadline(60)
     assert engine.sync_user(APP, uid).outcome == "created"
@@ -87,8 +102,8 @@ def test_inline_wait_is_bounded_by_the_remaining_time(directory, scim, state, to
         slept.append(seconds)
         now[0] += seconds
 
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=sleep)
-    engine.clock = lambda: now[0]
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=sleep)
+    engine.budget.clock = lambda: now[0]
 
     # 2 s wait, but then less than the margin would be left: no wait, the event goes back to the queue
     engine.set_deadline(INLINE_RETRY_MARGIN + 1.5)
@@ -111,7 +126,7 @@ def test_long_retry_after_or_no_lambda_context_is_not_waited(directory, scim, st
     uid = directory.add_user()
     directory.bind_user(APP, uid)
     slept = []
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=slept.append)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=slept.append)
     engine.set_deadline(600)
     throttle_once(scim, retry_after="5")  # longer than a few seconds: the queue waits, not the Lambda
     with pytest.raises(RetryLater):
@@ -130,7 +145,7 @@ def test_consumer_waits_inside_the_invocation_only_with_time_left(directory, sci
     a, b = directory.add_user(), directory.add_user()
     for uid in (a, b):
         directory.bind_user(APP, uid)
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5))  # real sleep
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5))  # real sleep
     consumer = Consumer(Dispatcher(engine, Reconciler(engine), BreakerSettings()), queue=SqsEventQueue(sqs), queue_url=url,
                         max_receive_count=4, permanent_delay=0)
 
@@ -139,7 +154,7 @@ def test_consumer_waits_inside_the_invocation_only_with_time_left(directory, sci
     stats = drain(sqs, url, arn, lambda event, _ctx: consumer.handle_batch(event, Context(60)), timeout=10)
     assert stats["failures"] == 0 and stats["batches"] == 1  # done in the first invocation
     assert scim.user_by_name(f"{a}@example.com") is not None
-    assert engine._deadline is None  # only for that invocation
+    assert engine.budget.deadline is None  # only for that invocation
 
     throttle_once(scim)
     publish(sqs, url, "user.created", b)
@@ -188,7 +203,7 @@ def test_reconcile_flushes_what_it_did_when_a_later_user_fails(directory, scim, 
 
     scim.override = fail_one
     state = CountingState(table)
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
     with pytest.raises(RetryLater):
         Reconciler(engine).reconcile_app(APP)
     assert state.pending() == 0
@@ -213,7 +228,7 @@ def test_reconcile_takes_one_lease_instead_of_a_claim_per_user(directory, scim, 
     directory.members[gid] = set(users)
     directory.bind_group(APP, gid)
     state = CountingState(table)
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
     summary = Reconciler(engine).reconcile_app(APP)
     assert summary["users"] == {"created": 12} and summary["groups"] == {"created": 1}
     assert [kind for kind, _ in state.claims] == ["GROUP"]
@@ -228,7 +243,7 @@ def test_reconcile_creates_a_user_claimed_by_a_consumer_the_usual_way(directory,
     for uid in (a, b):
         directory.bind_user(APP, uid)
     state = CountingState(table)
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
     token = state.claim_create(APP, "USER", a)  # a consumer died holding a live claim on `a`
     state.claims.clear()
     with pytest.raises(Busy):
@@ -246,7 +261,7 @@ def test_consumer_does_not_create_while_a_reconcile_holds_the_lease(directory, s
     directory.add_app(APP, scim.base_url)
     uid = directory.add_user()
     directory.bind_user(APP, uid)
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=(2, 5), sleep=lambda s: None)
     token, _ = state.acquire_lease(APP)
     assert state.acquire_lease(APP) is None  # one holder at a time
     with pytest.raises(Busy):
@@ -281,13 +296,13 @@ def test_reconcile_and_consumer_racing_on_users_create_each_once(directory, scim
         return None
 
     scim.override = ordered
-    shared = ProvisioningState(AtomicTable(table))
+    shared = StoresView(dynamo_stores(AtomicTable(table)))
     errors, outcomes = [], {}
 
     def consumer():
         if first == "reconcile":
             assert reconcile_listed.wait(10)
-        eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))
+        eng = Engine(directory, stores_of(shared), tokens, client_factory=ScimClient, timeout=(2, 5))
         try:
             outcomes["consumer"] = eng.sync_user(APP, target).outcome
         except Busy:
@@ -300,7 +315,7 @@ def test_reconcile_and_consumer_racing_on_users_create_each_once(directory, scim
     def reconcile():
         if first == "consumer":
             assert consumer_claimed.wait(10)
-        eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))
+        eng = Engine(directory, stores_of(shared), tokens, client_factory=ScimClient, timeout=(2, 5))
         try:
             outcomes["reconcile"] = Reconciler(eng).reconcile_app(APP)["users"]
         except Exception as exc:  # noqa: BLE001

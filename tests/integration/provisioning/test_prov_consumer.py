@@ -15,6 +15,7 @@ from idp.provisioning.metrics import ProvisioningMetrics
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.reconcile import Reconciler
 from idp_testing.aws import create_queues, drain, publish, queue_depth, receive_all
+from idp_testing.provisioning_state import stores_of
 from idp_testing.scim_server import FaultProxy
 
 APP = "office"
@@ -32,7 +33,7 @@ def queues(sqs):
 
 def make_consumer(directory, state, tokens, sqs, url, *, timeout=(0.5, 0.5)):
     metrics = ProvisioningMetrics()
-    engine = Engine(directory, state, tokens, client_factory=ScimClient, timeout=timeout, on_exchange=metrics.exchange)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=ScimClient, timeout=timeout, on_exchange=metrics.exchange)
     dispatcher = Dispatcher(engine, Reconciler(engine),
                             BreakerSettings(threshold=5, base_cooldown=1, max_cooldown=2, auth_retry=1), metrics)
     return Consumer(dispatcher, queue=SqsEventQueue(sqs), queue_url=url, max_receive_count=4, backoff_base=0.5, backoff_cap=2,
@@ -56,7 +57,7 @@ def build_directory(directory, n_users=30):
 
 def assert_sp_equals_directory(directory, scim):
     """Every user and group in the SP equals the directory; no duplicates."""
-    from idp.provisioning.engine import CachedDirectory
+    from idp.provisioning.run import CachedDirectory
 
     d = CachedDirectory(directory)
     sp_users = scim.list("Users")

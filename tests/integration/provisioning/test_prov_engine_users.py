@@ -6,6 +6,7 @@ from idp.adapters.scim_client import ScimClient
 from idp.provisioning.engine import Engine
 from idp.scim.protocol import ENTERPRISE_SCHEMA
 from idp_testing.aws import AtomicTable
+from idp_testing.provisioning_state import StoresView, stores_of
 
 APP = "office"
 
@@ -241,19 +242,23 @@ def test_two_workers_creating_one_user_make_one(directory, scim, state, tokens):
     scim.override = hold_match
     results, errors = [], []
 
-    from idp.adapters.provisioning_state import ProvisioningState
+    import dataclasses
 
-    class Shared(ProvisioningState):
+    from idp.adapters.provisioning.claims import DynamoClaims
+    from idp.adapters.provisioning.stores import dynamo_stores
+
+    class Refusals(DynamoClaims):
         def claim_create(self, *args, **kwargs):
             token = super().claim_create(*args, **kwargs)
             if token is None:
                 refused.set()
             return token
 
-    shared = Shared(AtomicTable(state.table))
+    stores = dynamo_stores(AtomicTable(state.table))
+    shared = StoresView(dataclasses.replace(stores, claims=Refusals(stores.claims.table, stores.claims.buffer, stores.clock)))
 
     def work():
-        eng = Engine(directory, shared, tokens, client_factory=ScimClient, timeout=(2, 5))
+        eng = Engine(directory, stores_of(shared), tokens, client_factory=ScimClient, timeout=(2, 5))
         gate.wait()
         try:
             results.append(eng.sync_user(APP, uid).outcome)

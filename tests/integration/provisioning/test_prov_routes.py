@@ -180,7 +180,7 @@ def test_status_counts_what_the_sp_was_given_against_what_the_directory_wants(ap
     assert (body["in_sync"], body["pending"], body["failed"]) == (3, 0, 0), body
 
     # The SP's record of the group loses a member (as a lost membership left it): pending, and it says why.
-    state = bootstrap.container().reconciler.state
+    state = bootstrap.container().provisioning_state.mappings
     state.update_members("office", group["id"], remove={ids[1]})
     status, body = api("GET", "/admin/apps/office/provisioning/status")
     assert body["groups"] == {"in_sync": 0, "pending": 1, "failed": 0}, body

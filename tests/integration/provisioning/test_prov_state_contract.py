@@ -9,11 +9,11 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from idp.adapters.provisioning.log import LOG_TTL_SECONDS as ADAPTER_LOG_TTL
-from idp.adapters.provisioning_state import ProvisioningState
+from idp.adapters.provisioning.stores import dynamo_stores
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import CLAIM_SECONDS, LEASE_SECONDS, ClaimLost
 from idp_testing.aws import AtomicTable
-from idp_testing.provisioning_state import LOG_TTL_SECONDS, InMemoryProvisioningState, ManualClock
+from idp_testing.provisioning_state import LOG_TTL_SECONDS, InMemoryProvisioningState, ManualClock, StoresView
 
 APP = "office"
 BREAKER = BreakerSettings(threshold=3, base_cooldown=10.0, max_cooldown=25.0, auth_retry=60.0)
@@ -29,7 +29,7 @@ def state(request, clock):
     if request.param == "fake":
         return InMemoryProvisioningState(clock)
     table = request.getfixturevalue("table")
-    return ProvisioningState(AtomicTable(table), clock=clock)
+    return StoresView(dynamo_stores(AtomicTable(table), clock=clock))
 
 
 def transient(state, message="503"):

@@ -40,7 +40,7 @@ def test_the_lambda_container_refuses_a_name_that_resolves_inside(aws_env, monke
     try:
         bootstrap.reset()
         engine = bootstrap.container().engine
-        client = engine.client_factory(f"https://scim.rebind.example:{httpd.server_port}/scim/v2", "the-token",
+        client = engine.clients.factory(f"https://scim.rebind.example:{httpd.server_port}/scim/v2", "the-token",
                                        timeout=(2, 2))
         with pytest.raises(PermanentError, match="refused to connect|loopback"):
             client.search("Users", 'userName eq "a"')

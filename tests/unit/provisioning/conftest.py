@@ -3,7 +3,7 @@ import pytest
 
 from idp.provisioning.engine import Engine
 from idp_testing.directory import FakeDirectory, Tokens
-from idp_testing.provisioning_state import InMemoryProvisioningState, ManualClock
+from idp_testing.provisioning_state import InMemoryProvisioningState, ManualClock, stores_of
 from idp_testing.scim_memory import InMemoryScim
 
 APP = "office"
@@ -43,7 +43,7 @@ def slept():
 
 @pytest.fixture
 def engine(directory, state, tokens, sp, slept):
-    return Engine(directory, state, tokens, client_factory=sp.client_factory, sleep=slept.append)
+    return Engine(directory, stores_of(state), tokens, client_factory=sp.client_factory, sleep=slept.append)
 
 
 @pytest.fixture

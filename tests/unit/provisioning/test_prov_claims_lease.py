@@ -4,11 +4,10 @@ a claim lost mid-create means retry and adopt; the lease blocks consumer creates
 low and released at the end, and a lost lease sends the run back to claims."""
 import pytest
 
-from idp.provisioning.claims import CLAIM_POLL_SECONDS, CLAIM_WAIT_SECONDS
+from idp.provisioning.claims import CLAIM_POLL_SECONDS, CLAIM_WAIT_SECONDS, Busy
 from idp.provisioning.dispatch import Dispatcher, EventFailed
-from idp.provisioning.engine import Busy, ClaimLost
 from idp.provisioning.lease import LEASE_RENEW_BELOW
-from idp.provisioning.ports import CLAIM_SECONDS, LEASE_SECONDS
+from idp.provisioning.ports import CLAIM_SECONDS, LEASE_SECONDS, ClaimLost
 from idp.provisioning.reconcile import Reconciler
 from idp_testing.provisioning_state import InMemoryProvisioningState
 
@@ -68,7 +67,7 @@ def test_a_create_finished_meanwhile_turns_into_an_update(engine, sp, state, dir
         state.save_pushed(APP, "USER", uid, scim_id=theirs["id"], status="synced", pushed={"userName": "x"},
                           pushed_hash="stale", claim_token=other)
 
-    engine.sleep = the_other_worker_finishes
+    engine.budget.sleep = engine.claims.sleep = the_other_worker_finishes
     out = engine.sync_user(APP, uid)
     assert out.outcome == "updated"  # its pushed state differs from ours: one PATCH, no POST
     assert sp.counts() == {"PATCH Users": 1}

@@ -8,13 +8,13 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from idp.adapters.scim_client import (
+from idp.adapters.scim_client import ScimClient
+from idp.scim.protocol import (
     AuthError,
     Conflict,
     NotFound,
     PermanentError,
     RetryLater,
-    ScimClient,
     eq_filter,
     parse_retry_after,
 )

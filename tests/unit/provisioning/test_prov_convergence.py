@@ -23,7 +23,7 @@ from idp.scim import mapping as mp
 from idp.scim.protocol import RetryLater
 from idp_testing.directory import FakeDirectory, Tokens
 from idp_testing.interleave import Baton, Yielding
-from idp_testing.provisioning_state import InMemoryProvisioningState, ManualClock
+from idp_testing.provisioning_state import InMemoryProvisioningState, ManualClock, stores_of
 from idp_testing.scim_memory import InMemoryScim
 
 APP = "office"
@@ -57,7 +57,7 @@ class World:
         def client_factory(base_url, token, **kw):
             return Yielding(self.sp.client_factory(base_url, token, **kw), self.baton)
 
-        engine = Engine(self.dir, Yielding(self.state, self.baton), Tokens(office="secret"),
+        engine = Engine(self.dir, stores_of(Yielding(self.state, self.baton)), Tokens(office="secret"),
                         client_factory=client_factory, sleep=self.baton.point)
         return Dispatcher(engine, None, BreakerSettings(), **({"follow_ups": self._follow_ups} if FOLLOW_UPS else {}))
 

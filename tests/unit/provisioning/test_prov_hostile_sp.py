@@ -16,16 +16,17 @@ import tracemalloc
 import pytest
 
 from idp.adapters.event_queue import SqsEventQueue
-from idp.adapters.scim_client import PermanentError, RetryLater, ScimClient, ScimError
+from idp.adapters.scim_client import ScimClient
 from idp.provisioning.consumer import Consumer
 from idp.provisioning.dispatch import Dispatcher, EventFailed
 from idp.provisioning.engine import Engine
 from idp.provisioning.import_report import classify
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.reconcile import Reconciler
-from idp.scim.protocol import ScimResponse
+from idp.scim.protocol import PermanentError, RetryLater, ScimError, ScimResponse
 from idp_testing.directory import FakeDirectory, Tokens
 from idp_testing.hostile_sp import HostileSp
+from idp_testing.provisioning_state import stores_of
 from idp_testing.scim_memory import InMemoryScim
 
 GOOD, BAD = "good", "bad"  # "bad" sorts first in the directory: the loop meets it before the healthy app
@@ -143,7 +144,7 @@ class TwoSps:
         self.dir.add_app(GOOD, self.good.base_url)
         self.dir.add_app(BAD, self.bad.base_url)
         self.state = state
-        self.engine = Engine(self.dir, state, Tokens(good="secret", bad="secret"), client_factory=self.factory,
+        self.engine = Engine(self.dir, stores_of(state), Tokens(good="secret", bad="secret"), client_factory=self.factory,
                              sleep=lambda s: None)
 
     def factory(self, base_url, token, **kw):

@@ -49,7 +49,7 @@ def test_a_user_created_while_its_group_is_created_joins_it_without_waiting(engi
     while not paused["create"]:
         baton.step(a)
     slept: list[float] = []
-    engine.sleep = slept.append  # B must not wait on A's claim
+    engine.budget.sleep = engine.claims.sleep = slept.append  # B must not wait on A's claim
     outcomes = Dispatcher(engine).apply({"type": "app.access_changed", "id": late, "app": APP})
     assert [o.outcome for o in outcomes] == ["created"] and slept == []
     while not a.done:

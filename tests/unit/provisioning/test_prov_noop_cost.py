@@ -6,6 +6,7 @@ from collections import Counter
 
 from idp.provisioning.dispatch import STATUS_TTL_SECONDS, Dispatcher
 from idp.provisioning.engine import Engine
+from idp_testing.provisioning_state import stores_of
 
 APP = "office"
 READS = {"get_map", "maps", "app_status", "access_snapshot", "read_log", "counts", "lease_blocks"}
@@ -30,7 +31,7 @@ class CountingState:
 def test_a_storm_of_no_op_user_events_costs_one_read_each(directory, state, tokens, sp):
     now = [0.0]
     counting = CountingState(state)
-    engine = Engine(directory, counting, tokens, client_factory=sp.client_factory)
+    engine = Engine(directory, stores_of(counting), tokens, client_factory=sp.client_factory)
     dispatcher = Dispatcher(engine, clock=lambda: now[0])
     uids = [directory.add_user() for _ in range(30)]
     for uid in uids:
@@ -54,7 +55,7 @@ def test_an_opened_breaker_is_seen_at_once_by_the_consumer_that_opened_it(direct
     from idp.provisioning.policy import BreakerSettings
     from idp.scim.protocol import RetryLater
 
-    engine = Engine(directory, state, tokens, client_factory=sp.client_factory)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=sp.client_factory)
     dispatcher = Dispatcher(engine, breaker=BreakerSettings(threshold=1), clock=lambda: 0.0)
     uid = directory.add_user()
     directory.bind_user(APP, uid)
@@ -78,7 +79,7 @@ def test_after_a_reconcile_a_membership_event_syncs_only_the_member_who_changed(
     membership event after it compares against them instead of syncing every member again."""
     from idp.provisioning.reconcile import Reconciler
 
-    engine = Engine(directory, state, tokens, client_factory=sp.client_factory)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=sp.client_factory)
     dispatcher = Dispatcher(engine, Reconciler(engine), clock=lambda: 0.0)
     gid = directory.add_group("Staff")
     directory.bind_group(APP, gid)
@@ -103,7 +104,7 @@ def test_a_snapshot_a_consumer_writes_while_a_reconcile_runs_is_kept(directory, 
     newer snapshot. The reconcile's write is only-if-absent, so the consumer's snapshot stands."""
     from idp.provisioning.reconcile import Reconciler
 
-    engine = Engine(directory, state, tokens, client_factory=sp.client_factory)
+    engine = Engine(directory, stores_of(state), tokens, client_factory=sp.client_factory)
     dispatcher = Dispatcher(engine, Reconciler(engine), clock=lambda: 0.0)
     gid = directory.add_group("Staff")
     directory.bind_group(APP, gid)
@@ -139,7 +140,7 @@ def test_a_new_users_create_marks_its_memberships_in_its_own_save(directory, sta
     no separate write marks it; the flag is cleared once the memberships are applied."""
     directory.set_prov(APP, group_management=True)
     counting = CountingState(state)
-    dispatcher = Dispatcher(Engine(directory, counting, tokens, client_factory=sp.client_factory), clock=lambda: 0.0)
+    dispatcher = Dispatcher(Engine(directory, stores_of(counting), tokens, client_factory=sp.client_factory), clock=lambda: 0.0)
     uid = directory.add_user()
     directory.bind_user(APP, uid)
     dispatcher.apply({"type": "app.access_changed", "id": uid, "app": APP})

@@ -2,7 +2,7 @@
 then create, deactivate on unbind, delete per policy, and what a failure leaves in the state."""
 import pytest
 
-from idp.provisioning.engine import INLINE_RETRY_MARGIN
+from idp.provisioning.retry_budget import INLINE_RETRY_MARGIN
 from idp.scim.protocol import USER_SCHEMA, AuthError, Conflict, PermanentError, RetryLater
 
 APP = "office"
@@ -158,7 +158,7 @@ def test_short_retry_after_is_waited_out_inside_the_invocation(engine, sp, slept
 def test_retry_after_goes_back_to_the_queue_when_it_does_not_fit(engine, sp, state, slept, bound_user, deadline, retry_after):
     uid = bound_user()
     now = [100.0]
-    engine.clock = lambda: now[0]
+    engine.budget.clock = lambda: now[0]
     engine.set_deadline(deadline)
     sp.fail("POST", "Users", RetryLater("POST /Users → 429: slow down", retry_after, status=429))
     with pytest.raises(RetryLater) as err:

@@ -18,7 +18,7 @@ from idp.adapters import app_revisions as revisions
 from idp.adapters.directory_apps import AppRecords
 from idp.adapters.directory_keys import clean as _clean
 from idp.adapters.directory_keys import user_binding_key, user_key
-from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id, to_ddb, ttl_in  # noqa: F401
+from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb, new_id
 from idp.adapters.hot_items import HotItems
 from idp.adapters.read_scope import get_item, in_scope, prefetch, user_known
 from idp.adapters.released_names import LOGIN_NAMESPACE, ReleasedNames

@@ -25,18 +25,13 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import Timeout
 
 from idp.adapters.guarded_http import RefusedTarget, guarded_session
-from idp.scim.protocol import (  # noqa: F401 - the client's errors and constants, re-exported
+from idp.scim.protocol import (
     DEFAULT_TIMEOUT,
-    ERROR_SCHEMA,
-    GROUP_SCHEMA,
     MAX_ANSWER_BYTES,
-    MAX_DETAIL,
     MAX_ERROR_BYTES,
-    MAX_JSON_DEPTH,
     PATCH_SCHEMA,
     REQUEST_DEADLINE,
     SCIM_JSON,
-    USER_SCHEMA,
     AuthError,
     BadAnswer,
     BudgetSpent,
@@ -51,7 +46,6 @@ from idp.scim.protocol import (  # noqa: F401 - the client's errors and constant
     ScimResponse,
     as_resource,
     check_scim_id,
-    eq_filter,
     error_detail,
     list_resources,
     parse_answer,

@@ -22,6 +22,7 @@ from idp.kernel.events import event
 
 if TYPE_CHECKING:  # the reconciler, the planner and the SCIM client load with the first provisioning request
     from idp.provisioning.planner import ProvisioningConfig
+    from idp.provisioning.ports import AppStatusStore, MappingStore, ProvisioningLog
     from idp.provisioning.reconcile import Reconciler
 
 
@@ -41,8 +42,10 @@ class ProvisioningAdmin:
     (``ok: false`` with what failed), never an exception."""
 
     def __init__(self, reconciler: Reconciler, publisher: Publisher, logins: Logins, log_pages: LogPages,
-                 reads: ReadScope) -> None:
+                 reads: ReadScope, *, mappings: MappingStore, status: AppStatusStore, plog: ProvisioningLog) -> None:
+        """`mappings`, `status`, `plog`: the provisioning state's ports this use case reads (idp.provisioning.ports)."""
         self.reconciler = reconciler
+        self.mappings, self.app_status, self.plog = mappings, status, plog
         self.publisher = publisher
         self.logins = logins
         self.log_pages = log_pages
@@ -101,13 +104,13 @@ class ProvisioningAdmin:
         """Provision one user now (the SP is read even when nothing seems to have changed)."""
         self._configured(slug)
         if self.reconciler.engine.directory.get_user(uid) is None and \
-                self.reconciler.state.get_map(slug, "USER", uid) is None:
+                self.mappings.get_map(slug, "USER", uid) is None:
             raise not_found("user", uid)
         self._enabled(slug)
         answer = self.reconciler.provision_user_now(slug, uid)
         entries = answer.get("log")
         if entries is None:  # a failed push answers no log: what it recorded is still worth showing
-            entries = self.reconciler.state.read_log(slug, user_id=uid, limit=5)
+            entries = self.plog.read_log(slug, user_id=uid, limit=5)
         return ProvisionResult(
             ok=bool(answer.get("ok")), outcome=str(answer.get("outcome") or "unknown"), detail=answer.get("detail") or "",
             sp_status=answer.get("sp_status"), requests=answer.get("requests"), kind=answer.get("kind"),
@@ -119,8 +122,7 @@ class ProvisioningAdmin:
         from idp.provisioning.truth import of_app
 
         cfg = ProvisioningConfig.from_app(self.app(slug))
-        state = self.reconciler.state
-        st = state.app_status(slug)
+        st = self.app_status.app_status(slug)
         with self.reads():  # the users and groups read in batches (DirectoryStore.read_ahead)
             truth = of_app(self.reconciler.engine, slug) if cfg is not None else None
         shown = str(st.get("state", "ok"))
@@ -134,7 +136,7 @@ class ProvisioningAdmin:
             groups=_counts(truth.groups.as_dict()) if truth else Counts(),
             drift=tuple(truth.drift) if truth else (), last_error=st.get("last_error"),
             last_error_at=st.get("last_error_at"), last_reconcile_at=st.get("last_reconcile_at"),
-            last_reconcile=st.get("last_reconcile"), retry_in_seconds=round(state.breaker_open_for(st), 1) or None)
+            last_reconcile=st.get("last_reconcile"), retry_in_seconds=round(self.app_status.breaker_open_for(st), 1) or None)
 
     def log_page(self, slug: str, *, user_id: str | None = None, group_id: str | None = None, limit: int = 50,
                  cursor: str | None = None) -> LogPage:

@@ -116,7 +116,7 @@ class SpImport:
 
     def _linked(self, slug: str) -> dict[str, str]:
         """user id -> the SP user it is linked to."""
-        maps = self.engine.state.maps(slug, "USER", attributes=("scim_id",))
+        maps = self.engine.stores.mappings.maps(slug, "USER", attributes=("scim_id",))
         return {uid: m["scim_id"] for uid, m in maps.items() if m.get("scim_id")}
 
     def report(self, slug: str) -> ImportReport:
@@ -161,12 +161,12 @@ class SpImport:
             creates.append(sp_id)
         if not self.reports.mark_confirmed(slug, report_id):
             raise DomainError(409, "already_confirmed", f"import report '{report_id}' was confirmed already; run a new import")
-        state = self.engine.state
+        stores = self.engine.stores
         for sp_id, uid in pairs:
             current = report["sp_states"][sp_id]
-            state.save_pushed(slug, "USER", uid, scim_id=sp_id, status=STATUS_PENDING, pushed=current,
+            stores.mappings.save_pushed(slug, "USER", uid, scim_id=sp_id, status=STATUS_PENDING, pushed=current,
                               pushed_hash=mp.state_hash(current))
-        state.open_import_gate(slug)
+        stores.status.open_import_gate(slug)
         directory = self.directory.acting_as(actor, ip, user_agent)
         created = tuple(_create_user(directory, sp_id, report["sp_states"][sp_id]) for sp_id in creates)
         if pairs:

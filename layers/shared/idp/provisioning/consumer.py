@@ -259,7 +259,7 @@ class Consumer:
             self.handle_record(record)
 
         try:
-            with self.dispatcher.state.buffered(), deadline_scope(None if remaining is None else max(1.0, remaining - INVOCATION_MARGIN)):
+            with self.dispatcher.buffer.buffered(), deadline_scope(None if remaining is None else max(1.0, remaining - INVOCATION_MARGIN)):
                 return process_partial_response(event=event, record_handler=handle, processor=processor,
                                                 context=context)
         finally:

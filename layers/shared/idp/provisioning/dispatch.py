@@ -32,7 +32,7 @@ from idp.provisioning.failures import AppOutcomes, FailureClass, classify
 from idp.provisioning.parallel import BreakerOpen
 from idp.provisioning.policy import BreakerSettings
 from idp.provisioning.ports import ClaimLost
-from idp.provisioning.run import CachedDirectory, Outcome
+from idp.provisioning.run import CachedDirectory, Outcome, Run
 from idp.scim.protocol import BadAnswer, BudgetSpent, PermanentError, RetryLater, ScimError, request_cap
 
 if TYPE_CHECKING:
@@ -102,7 +102,8 @@ class Dispatcher:
                  offload: Offload | None = None, app_budget: float = APP_BUDGET_SECONDS,
                  slow_memory: float = SLOW_MEMORY_SECONDS, follow_ups: FollowUps | None = None):
         self.engine = engine
-        self.state = engine.state
+        stores = engine.stores  # the ports of the provisioning state this part uses
+        self.buffer, self.mappings, self.status, self.access = stores.buffer, stores.mappings, stores.status, stores.access
         self.reconciler = reconciler
         self.breaker = breaker or BreakerSettings()
         self.metrics = metrics
@@ -147,7 +148,7 @@ class Dispatcher:
         now = self.clock()
         if hit is not None and now - hit[0] < self.status_ttl:
             return hit[1]
-        status = self.state.app_status(slug)
+        status = self.status.app_status(slug)
         self._status[slug] = (now, status)
         return status
 
@@ -188,8 +189,10 @@ class Dispatcher:
             self._all_slugs = (now, list(d.all_app_slugs()))
         return [slug for slug in self._all_slugs[1] if (cfg := self.engine.config(slug, d)) and cfg.enabled]
 
-    def _per_app(self, d: CachedDirectory, slugs: list[str], work, force_try: bool = False,  # noqa: C901 - one loop over the apps with its budget, hand-off, breaker and error classes; issue 24 splits it
+    def _per_app(self, d: CachedDirectory, slugs: list[str], work: Callable[[str], list[Outcome]], force_try: bool = False,
                  event: dict | None = None) -> list[Outcome]:
+        """`work(slug)` for each app, the healthy first: handed off when slow, skipped while its breaker is open, each
+        app's failure noted by its class and collected (EventFailed once every app had its turn)."""
         outcomes: list[Outcome] = []
         errors: list[tuple[str, BaseException]] = []
         # Within a budget, and handed off when slow: only with the port, never an app.sync or an offloaded share.
@@ -203,64 +206,73 @@ class Dispatcher:
             if why and (handed := self._hand_off(event, slug, why)):
                 outcomes.append(handed)
                 continue
-            remaining = self.state.breaker_open_for(status)
+            remaining = self.status.breaker_open_for(status)
             if remaining > 0 and not force_try:
                 errors.append((slug, BreakerOpen(f"provisioning for '{slug}' is paused: {status.get('reason') or 'circuit open'}",
                                                  delay_seconds=remaining)))
                 continue
-            began = time.monotonic()
-            try:
-                with request_cap(self.app_budget if budgeted else None):
-                    got = work(slug)
-            except ClaimLost as exc:
-                errors.append((slug, RetryLater(str(exc), 1.0)))
-                continue
-            except BudgetSpent as exc:
-                self.lanes.cut(slug)
-                handed = self._hand_off(event, slug, "it used its time budget") if budgeted else None
-                outcomes.append(handed) if handed else errors.append((slug, exc))  # not counted against the SP
-                continue
-            except ScimError as exc:
-                self._note_error(slug, exc)  # by its class (idp.provisioning.failures)
-                errors.append((slug, exc))
-                continue
-            except _Partial as part:
-                outcomes.extend(part.outcomes)
-                if isinstance(part.error, BudgetSpent):
-                    self.lanes.cut(slug)
-                    if budgeted and (handed := self._hand_off(event, slug, "it used its time budget")):
-                        outcomes.append(handed)
-                        continue
-                errors.append((slug, part.error))
-                self._note_error(slug, part.error)
-                continue
-            except Exception as exc:  # one app's failure, whatever it is, never skips the next app
-                if (wait := self.engine.aws_unavailable(exc)) is not None:  # ours, not the SP's: not counted
-                    log.warning("provisioning %s waits for AWS: %s", slug, type(exc).__name__, extra={"app": slug})
-                    errors.append((slug, RetryLater(f"AWS was unavailable while provisioning '{slug}'", float(wait))))
-                    continue
-                log.exception("provisioning %s failed unexpectedly", slug, extra={"app": slug})
-                failed = AppWorkFailed(f"{type(exc).__name__} while provisioning '{slug}': {str(exc)[:300]}")
-                self._note_error(slug, failed)
-                errors.append((slug, failed))
-                continue
-            finally:
-                if not force_try:  # a reconcile (app.sync) is long by nature
-                    self.lanes.took(slug, time.monotonic() - began)
-            outcomes.extend(got)
-            if self.metrics:
-                for o in got:
-                    self.metrics.push(slug, o.outcome)
-            answered = sum(o.requests for o in got)
-            if answered:
-                # The SP answered: count it in the window as the status is now, not as this consumer last read it.
-                self._status_changed(slug, self.state.note_success(slug, None, window=self.breaker.window, requests=answered))
-            elif status.get("state") not in (None, "ok", "halted"):
-                self.state.note_success(slug, status)
-                self._status_changed(slug)
+            got = self._one_app(slug, work, status, budgeted, force_try, event, outcomes, errors)
+            if got is not None:
+                outcomes.extend(got)
         if errors:
             raise EventFailed(errors, outcomes)
         return outcomes
+
+    def _one_app(self, slug: str, work: Callable[[str], list[Outcome]], status: dict, budgeted: bool, force_try: bool,
+                 event: dict | None, outcomes: list[Outcome], errors: list[tuple[str, BaseException]]) -> list[Outcome] | None:
+        """One app's work within its budget: its outcomes (the SP's answers counted for its breaker), or None when it
+        failed (what it did and what failed are in `outcomes` and `errors`)."""
+        began = time.monotonic()
+        try:
+            with request_cap(self.app_budget if budgeted else None):
+                got = work(slug)
+        except Exception as exc:  # noqa: BLE001 - one app's failure, whatever it is, never skips the next app (_app_failed)
+            self._app_failed(slug, exc, budgeted, event, outcomes, errors)
+            return None
+        finally:
+            if not force_try:  # a reconcile (app.sync) is long by nature
+                self.lanes.took(slug, time.monotonic() - began)
+        if self.metrics:
+            for o in got:
+                self.metrics.push(slug, o.outcome)
+        answered = sum(o.requests for o in got)
+        if answered:
+            # The SP answered: count it in the window as the status is now, not as this consumer last read it.
+            self._status_changed(slug, self.status.note_success(slug, None, window=self.breaker.window, requests=answered))
+        elif status.get("state") not in (None, "ok", "halted"):
+            self.status.note_success(slug, status)
+            self._status_changed(slug)
+        return got
+
+    def _app_failed(self, slug: str, exc: Exception, budgeted: bool, event: dict | None, outcomes: list[Outcome],
+                    errors: list[tuple[str, BaseException]]) -> None:
+        """One app's work raised: hand its share off when its budget ran out, else note the failure by its class."""
+        if isinstance(exc, ClaimLost):
+            errors.append((slug, RetryLater(str(exc), 1.0)))
+        elif isinstance(exc, BudgetSpent):
+            self.lanes.cut(slug)
+            handed = self._hand_off(event, slug, "it used its time budget") if budgeted else None
+            outcomes.append(handed) if handed else errors.append((slug, exc))  # not counted against the SP
+        elif isinstance(exc, ScimError):
+            self._note_error(slug, exc)  # by its class (idp.provisioning.failures)
+            errors.append((slug, exc))
+        elif isinstance(exc, _Partial):
+            outcomes.extend(exc.outcomes)
+            if isinstance(exc.error, BudgetSpent):
+                self.lanes.cut(slug)
+                if budgeted and (handed := self._hand_off(event, slug, "it used its time budget")):
+                    outcomes.append(handed)
+                    return
+            errors.append((slug, exc.error))
+            self._note_error(slug, exc.error)
+        elif (wait := self.engine.aws_unavailable(exc)) is not None:  # ours, not the SP's: not counted
+            log.warning("provisioning %s waits for AWS: %s", slug, type(exc).__name__, extra={"app": slug})
+            errors.append((slug, RetryLater(f"AWS was unavailable while provisioning '{slug}'", float(wait))))
+        else:  # one app's failure, whatever it is, never skips the next app
+            log.exception("provisioning %s failed unexpectedly", slug, extra={"app": slug})
+            failed = AppWorkFailed(f"{type(exc).__name__} while provisioning '{slug}': {str(exc)[:300]}")
+            self._note_error(slug, failed)
+            errors.append((slug, failed))
 
     def _note_error(self, slug: str, exc: BaseException) -> None:
         self._status_changed(slug)
@@ -270,17 +282,17 @@ class Dispatcher:
     def _user(self, d: CachedDirectory, slug: str, uid: str) -> list[Outcome]:
         return [self.engine.sync_user(slug, uid, d=d)]
 
-    def _group(self, d: CachedDirectory, slug: str, gid: str) -> list[Outcome]:  # noqa: C901 - membership changes, then the group; issue 24 splits it
+    def _group(self, d: CachedDirectory, slug: str, gid: str) -> list[Outcome]:
         """Members who joined or left a bound group gain or lose access; then the group itself."""
-        engine, state = self.engine, self.state
+        engine = self.engine
         run = engine.open_run(slug, d)
         if run is None:
             return []
         group = d.get_group(gid)
         bound = group is not None and d.group_bound(slug, gid)
         current = set(d.list_members(gid)) if group is not None else set()
-        snap = state.access_snapshot(slug, gid)
-        gm = state.get_map(slug, "GROUP", gid) if run.cfg.group_management else None
+        snap = self.access.access_snapshot(slug, gid)
+        gm = self.mappings.get_map(slug, "GROUP", gid) if run.cfg.group_management else None
         if bound:
             affected = current if snap is None else (current ^ snap)
         elif snap is None and not gm:
@@ -288,16 +300,39 @@ class Dispatcher:
         else:
             affected = current | (snap or set())
         outcomes: list[Outcome] = []
-        first_error: ScimError | None = None
-        if self.follow_ups is not None and len(affected) > 1:
-            # Each member's sync becomes an event of its own (its message group: the user), which the
-            # consumers run side by side; the group itself is pushed here with whoever is in the SP, and
-            # the rest join it as they arrive (GroupSync.settle, UserSync.fix_memberships).
+        first_error = self._sync_members(run, slug, gid, self._fanned_out(slug, affected), outcomes)
+        if run.cfg.group_management:
             try:
-                self.follow_ups([{"type": "app.access_changed", "id": uid, "app": slug} for uid in sorted(affected)])
-                affected = set()
-            except Exception:  # then they are synced here, one after another
-                log.exception("sending the members' events failed; syncing them inline", extra={"app": slug})
+                outcomes.append(engine.sync_group(slug, gid, run=run))
+            except ScimError as exc:
+                raise _Partial(outcomes, exc) from None
+        if first_error is not None:
+            raise _Partial(outcomes, first_error)
+        if bound:
+            if snap != current:
+                self.access.put_access_snapshot(slug, gid, current)
+        elif snap is not None:
+            self.access.delete_access_snapshot(slug, gid)
+        return outcomes
+
+    def _fanned_out(self, slug: str, affected: set[str]) -> set[str]:
+        """The members left to sync here: none once each member's sync went out as an event of its own (its message
+        group: the user), which the consumers run side by side; the group itself is pushed here with whoever is in
+        the SP, and the rest join it as they arrive (GroupSync.settle, UserSync.fix_memberships)."""
+        if self.follow_ups is None or len(affected) <= 1:
+            return affected
+        try:
+            self.follow_ups([{"type": "app.access_changed", "id": uid, "app": slug} for uid in sorted(affected)])
+            return set()
+        except Exception:  # then they are synced here, one after another
+            log.exception("sending the members' events failed; syncing them inline", extra={"app": slug})
+            return affected
+
+    def _sync_members(self, run: Run, slug: str, gid: str, affected: set[str], outcomes: list[Outcome]) -> ScimError | None:
+        """Each affected member's sync (outcomes appended); the first permanent failure, the others still get their
+        change; any other SCIM failure stops here (_Partial)."""
+        engine = self.engine
+        first_error: ScimError | None = None
         # A member another consumer is creating right now is left to it (no waiting on its claim): it
         # creates the user as bound and active, and the group's create or settle below adds whoever
         # exists by then; each member's own event follows anyway.
@@ -312,25 +347,13 @@ class Dispatcher:
                     raise _Partial(outcomes, exc) from None
         finally:
             run.no_claim_wait = False
-        if run.cfg.group_management:
-            try:
-                outcomes.append(engine.sync_group(slug, gid, run=run))
-            except ScimError as exc:
-                raise _Partial(outcomes, exc) from None
-        if first_error is not None:
-            raise _Partial(outcomes, first_error)
-        if bound:
-            if snap != current:
-                state.put_access_snapshot(slug, gid, current)
-        elif snap is not None:
-            state.delete_access_snapshot(slug, gid)
-        return outcomes
+        return first_error
 
     def _access(self, d: CachedDirectory, slug: str, ident: str) -> list[Outcome]:
-        if d.get_user(ident) is not None or self.state.get_map(slug, "USER", ident) is not None:
+        if d.get_user(ident) is not None or self.mappings.get_map(slug, "USER", ident) is not None:
             return self._user(d, slug, ident)
-        if (d.get_group(ident) is not None or self.state.access_snapshot(slug, ident) is not None
-                or self.state.get_map(slug, "GROUP", ident) is not None):
+        if (d.get_group(ident) is not None or self.access.access_snapshot(slug, ident) is not None
+                or self.mappings.get_map(slug, "GROUP", ident) is not None):
             return self._group(d, slug, ident)
         return []
 
@@ -340,12 +363,12 @@ class Dispatcher:
         cfg = self.engine.config(slug)
         if not cfg or not cfg.enabled:
             return []
-        status = self.state.app_status(slug)  # app.sync: always the stored status, never a cached one
+        status = self.status.app_status(slug)  # app.sync: always the stored status, never a cached one
         self._status_changed(slug)
         if status.get("state") in ("auth_failed", "failing"):
             # app.sync follows new settings or a new token: give the SP a fresh chance.
             self.engine.credentials_failed(slug)
-            self.state.reset_app(slug)
+            self.status.reset_app(slug)
         summary = self.reconciler.reconcile_app(slug)
         return [Outcome("app", slug, slug, summary.get("result", "reconciled"), str(summary.get("reason") or ""),
                         int(summary.get("requests") or 0))]

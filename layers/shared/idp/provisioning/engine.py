@@ -9,19 +9,14 @@ import time
 from typing import Callable
 
 from idp.provisioning import import_gate
-from idp.provisioning.claims import CLAIM_WAIT_SECONDS, Busy, CreateClaims  # re-exported
+from idp.provisioning.claims import CreateClaims
 from idp.provisioning.clients import ScimClients
 from idp.provisioning.group_sync import GroupSync
-from idp.provisioning.lease import LEASE_RENEW_BELOW, ReconcileLease  # re-exported
+from idp.provisioning.lease import ReconcileLease
 from idp.provisioning.planner import ProvisioningConfig
-from idp.provisioning.ports import ClaimLost, ClientFactory, DirectoryPort, ProvisioningState, ScimApi, TokenSource
-from idp.provisioning.retry_budget import (  # re-exported
-    INLINE_RETRY_AFTER_MAX,
-    INLINE_RETRY_ATTEMPTS,
-    INLINE_RETRY_MARGIN,
-    RetryBudget,
-)
-from idp.provisioning.run import MISSING, UNREAD, CachedDirectory, KnownMap, Outcome, Run, SpResource
+from idp.provisioning.ports import ClientFactory, DirectoryPort, ProvisioningStores, ScimApi, TokenSource
+from idp.provisioning.retry_budget import RetryBudget
+from idp.provisioning.run import UNREAD, CachedDirectory, KnownMap, Outcome, Run, SpResource
 from idp.provisioning.user_sync import UserSync
 from idp.scim.protocol import DEFAULT_TIMEOUT, Exchange
 
@@ -30,7 +25,7 @@ class Engine:
     def __init__(
         self,
         directory: DirectoryPort,
-        state: ProvisioningState,
+        stores: ProvisioningStores,
         tokens: TokenSource,
         *,
         client_factory: ClientFactory,
@@ -40,62 +35,21 @@ class Engine:
         aws_unavailable: Callable[[BaseException], float | None] | None = None,
     ):
         self.directory = directory
-        self.state = state
+        self.stores = stores
         # Our own AWS (DynamoDB, SSM) throttled or down, as seconds to wait (None: not that): never the SP's failure.
         self.aws_unavailable: Callable[[BaseException], float | None] = aws_unavailable or (lambda exc: None)
         self.budget = RetryBudget(sleep)
         self.clients = ScimClients(tokens, client_factory, timeout=timeout, on_exchange=on_exchange,
                                    retry_wait=self.budget.wait)
-        self.lease = ReconcileLease(state, state)
-        self.claims = CreateClaims(state, state, state, sleep)
-        self.groups = GroupSync(state, self.claims)
-        self.users = UserSync(state, self.claims, self.lease, self.groups)
-
-    # ---------------------------------------------------------------- the parts' settings, as before the split
-    @property
-    def tokens(self) -> TokenSource:
-        return self.clients.tokens
-
-    @property
-    def client_factory(self) -> ClientFactory:
-        return self.clients.factory
-
-    @property
-    def timeout(self) -> float | tuple[float, float]:
-        return self.clients.timeout
-
-    @property
-    def on_exchange(self) -> Callable[[str, Exchange], None] | None:
-        return self.clients.on_exchange
-
-    @property
-    def sleep(self) -> Callable[[float], None]:
-        return self.budget.sleep
-
-    @sleep.setter
-    def sleep(self, sleep: Callable[[float], None]) -> None:
-        self.budget.sleep = self.claims.sleep = sleep
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        """The monotonic clock of the Retry-After budget."""
-        return self.budget.clock
-
-    @clock.setter
-    def clock(self, clock: Callable[[], float]) -> None:
-        self.budget.clock = clock
-
-    @property
-    def _deadline(self) -> float | None:
-        return self.budget.deadline
+        self.lease = ReconcileLease(stores.lease, stores.buffer)
+        self.claims = CreateClaims(stores.claims, stores.mappings, stores.lease, sleep)
+        self.groups = GroupSync(stores.mappings, stores.log, self.claims)
+        self.users = UserSync(stores.mappings, stores.log, self.claims, self.lease, self.groups, clock=stores.clock)
 
     # ---------------------------------------------------------------- in-invocation Retry-After
     def set_deadline(self, remaining_seconds: float | None) -> None:
         """The Lambda's remaining time for this invocation (None: unknown, never wait inline)."""
         self.budget.set_deadline(remaining_seconds)
-
-    def _wait_retry_after(self, seconds: float, attempt: int) -> bool:
-        return self.budget.wait(seconds, attempt)
 
     # ---------------------------------------------------------------- apps and clients
     def config(self, slug: str, d: CachedDirectory | None = None) -> ProvisioningConfig | None:
@@ -124,11 +78,9 @@ class Engine:
         if not cfg or not cfg.enabled:
             return None
         run = Run(cfg, self.client_for(cfg), d)
-        if cfg.require_import_confirmation and not import_gate.may_push(run, self.state):
+        if cfg.require_import_confirmation and not import_gate.may_push(run, self.stores.status):
             return None  # the SP holds users and the import is not confirmed yet
         return run
-
-    _run = open_run
 
     def skip_reason(self, slug: str, d: CachedDirectory | None = None) -> str:
         """Why `open_run` gave no run: provisioning is off, or the first push waits for the import's confirmation."""
@@ -176,7 +128,3 @@ class Engine:
     def drop_lease(self, run: Run) -> None:
         self.lease.drop(run)
 
-
-__all__ = ["Engine", "Outcome", "CachedDirectory", "MISSING", "Busy", "ClaimLost", "Run",
-           "INLINE_RETRY_AFTER_MAX", "INLINE_RETRY_MARGIN", "INLINE_RETRY_ATTEMPTS", "CLAIM_WAIT_SECONDS",
-           "LEASE_RENEW_BELOW"]

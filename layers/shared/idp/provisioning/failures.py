@@ -19,8 +19,8 @@ from aws_lambda_powertools import Logger
 
 from idp.provisioning.claims import Busy
 from idp.provisioning.parallel import BreakerOpen, SyncStopped
-from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING, ClaimLost
-from idp.provisioning.run import ids, record
+from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING, ClaimLost, MappingStore, ProvisioningLog
+from idp.provisioning.run import Run, ids, record
 from idp.scim.protocol import AuthError, BadAnswer, BudgetSpent, PreconditionFailed, RetryLater, ScimError
 
 log = Logger(child=True)
@@ -53,17 +53,17 @@ LOG_OUTCOME = {FailureClass.TRANSIENT: "retry", FailureClass.THROTTLED: "retry",
                FailureClass.PERMANENT: "failed"}
 
 
-def entity_failed(state, run, kind: str, eid: str, exc: ScimError) -> FailureClass:
+def entity_failed(maps: MappingStore, plog: ProvisioningLog, run: Run, kind: str, eid: str, exc: ScimError) -> FailureClass:
     """A user's or group's push failed: its mapping item says pending (retried) or failed (needs a
     person), except after a 401/403, which is the app's problem and leaves the item as it was; the
     provisioning log gets one line with what was sent and what the SP answered."""
     cls = classify(exc)
     if cls is not FailureClass.AUTH:
         try:
-            state.set_status(run.slug, kind, eid, STATUS_PENDING if cls.retried else STATUS_FAILED, exc.message)
+            maps.set_status(run.slug, kind, eid, STATUS_PENDING if cls.retried else STATUS_FAILED, exc.message)
         except Exception:  # the status write never hides the SP's failure
             log.exception("status write failed", extra=ids(run.slug, kind, eid))
-    record(state, run, kind, eid, exc.method or "push", LOG_OUTCOME[cls],
+    record(plog, run, kind, eid, exc.method or "push", LOG_OUTCOME[cls],
            request={"method": exc.method, "path": exc.path} if exc.method else None,
            status=exc.status or None, message=exc.message)
     return cls
@@ -81,7 +81,7 @@ class AppOutcomes:
       is the last error, the app stays `ok`."""
 
     def __init__(self, engine, breaker, metrics=None):
-        self.engine, self.state, self.breaker, self.metrics = engine, engine.state, breaker, metrics
+        self.engine, self.status, self.breaker, self.metrics = engine, engine.stores.status, breaker, metrics
 
     def failed(self, slug: str, exc: BaseException) -> FailureClass:
         cls = classify(exc)
@@ -89,13 +89,13 @@ class AppOutcomes:
         try:
             if cls is FailureClass.AUTH:
                 self.engine.credentials_failed(slug)
-                self.state.note_auth_failure(slug, message, self.breaker.auth_retry)
+                self.status.note_auth_failure(slug, message, self.breaker.auth_retry)
             elif cls is FailureClass.TRANSIENT and not isinstance(exc, (Busy, BudgetSpent, ClaimLost, BreakerOpen, SyncStopped)):
                 self._count(slug, message)
             elif cls is FailureClass.PERMANENT and (isinstance(exc, BadAnswer) or not isinstance(exc, ScimError)):
                 self._count(slug, message)
             elif cls is FailureClass.PERMANENT:
-                self.state.note_permanent_failure(slug, message)
+                self.status.note_permanent_failure(slug, message)
         except Exception:  # the status write must not hide the failure itself
             log.exception("noting the failure of %s failed", slug, extra={"app": slug})
         if self.metrics:
@@ -104,5 +104,5 @@ class AppOutcomes:
 
     def _count(self, slug: str, message: str) -> None:
         b = self.breaker
-        self.state.note_transient_failure(slug, message, threshold=b.threshold, base_cooldown=b.base_cooldown,
+        self.status.note_transient_failure(slug, message, threshold=b.threshold, base_cooldown=b.base_cooldown,
                                           max_cooldown=b.max_cooldown, window=b.window)

@@ -18,8 +18,8 @@ from aws_lambda_powertools import Logger
 
 from idp.provisioning.claims import CreateClaims, InFlight
 from idp.provisioning.failures import entity_failed
-from idp.provisioning.planner import member_changes, plan_group
-from idp.provisioning.ports import STATUS_SYNCED, ProvisioningState
+from idp.provisioning.planner import GroupPlan, member_changes, plan_group
+from idp.provisioning.ports import STATUS_SYNCED, MappingStore, ProvisioningLog
 from idp.provisioning.run import MISSING, Outcome, Run, SpResource, record
 from idp.scim import mapping as mp
 from idp.scim.protocol import Conflict, NotFound, PermanentError, RetryLater, ScimError, eq_filter
@@ -30,12 +30,13 @@ SETTLE_ROUNDS = 4  # re-checks after a membership write before the event is hand
 
 
 class GroupSync:
-    def __init__(self, state: ProvisioningState, claims: CreateClaims):
-        self.state = state
+    def __init__(self, maps: MappingStore, plog: ProvisioningLog, claims: CreateClaims):
+        self.maps = maps
+        self.plog = plog
         self.claims = claims
 
     def _record(self, run: Run, gid: str, action: str, outcome: str, **kw) -> None:
-        record(self.state, run, "GROUP", gid, action, outcome, **kw)
+        record(self.plog, run, "GROUP", gid, action, outcome, **kw)
 
     # ---------------------------------------------------------------- entry
     def sync(self, run: Run, gid: str, actual: SpResource = None, sp_user_ids: set[str] | None = None) -> Outcome:
@@ -44,7 +45,7 @@ class GroupSync:
         try:
             out = self._sync(run, gid, actual, sp_user_ids)
         except ScimError as exc:
-            entity_failed(self.state, run, "GROUP", gid, exc)
+            entity_failed(self.maps, self.plog, run, "GROUP", gid, exc)
             raise
         out.requests = run.mine() - before
         return out
@@ -52,7 +53,7 @@ class GroupSync:
     def _desired_members(self, run: Run, gid: str, fresh: bool = True) -> dict[str, str]:
         """Directory members of the group that the SP knows: uid → scim_id. `fresh`: the user
         mappings and the members as they are now (outside a reconcile), not as this run first read them."""
-        umaps = run.user_scim_ids(self.state, fresh=fresh)
+        umaps = run.user_scim_ids(self.maps, fresh=fresh)
         out = {}
         for uid in (run.d.members_now(gid) if fresh and run.lease is None else run.d.list_members(gid)):
             sid = (umaps.get(uid) or {}).get("scim_id")
@@ -60,41 +61,53 @@ class GroupSync:
                 out[uid] = sid
         return out
 
-    def _sync(self, run: Run, gid: str, actual: SpResource, sp_user_ids: set[str] | None) -> Outcome:  # noqa: C901 - the group plan's branches in one place; issue 24 splits it
+    def _sync(self, run: Run, gid: str, actual: SpResource, sp_user_ids: set[str] | None) -> Outcome:
         cfg, d = run.cfg, run.d
         slug = cfg.slug
         group = d.get_group(gid)
-        gm = self.state.get_map(slug, "GROUP", gid) or {}  # {}: never mapped
+        gm = self.maps.get_map(slug, "GROUP", gid) or {}  # {}: never mapped
         mapped = bool(gm.get("scim_id"))
         bound = group is not None and d.group_bound(slug, gid)
         desired = self._desired_members(run, gid) if (group is not None and bound and cfg.group_management) else {}
         plan = plan_group(group, bound, mapped, len(desired), cfg.group_management)
-        if plan.action == "none":
-            if gm and not mapped:  # a leftover (failed, abandoned or lapsed create): gone unless in flight
-                self.state.forget_unclaimed(slug, "GROUP", gid)
-            return Outcome("group", gid, slug, "no_change", plan.reason)
-        if plan.action == "leave":
-            if gm.get("status") != "left":
-                self.state.set_status(slug, "GROUP", gid, "left")
-            return Outcome("group", gid, slug, "left", plan.reason)
-        if plan.action == "delete":
-            try:
-                run.count()
-                run.client.delete("Groups", gm["scim_id"])
-                self._record(run, gid, "delete", "success", request={"method": "DELETE", "path": f"/Groups/{gm['scim_id']}"},
-                             status=204, detail=plan.reason)
-            except NotFound:
-                self._record(run, gid, "delete", "success", status=404, detail="already gone from the SP")
-            self.state.forget(slug, "GROUP", gid)
-            return Outcome("group", gid, slug, "deleted", plan.reason)
+        if plan.action in ("none", "leave", "delete"):
+            return self._without_push(run, gid, gm, plan)
+        assert group is not None  # plan_group: a push needs the directory's group
         name = group["name"]
         if not mapped:
             return self._create(run, gid, name, desired, actual)
         if actual is MISSING:
             return self._regroup(run, gid, name, desired)
         if isinstance(actual, dict) and actual.get("id") and actual["id"] != gm["scim_id"]:
-            self.state.forget(slug, "GROUP", gid)
+            self.maps.forget(slug, "GROUP", gid)
             return self._create(run, gid, name, desired, actual)
+        return self._update(run, gid, gm, name, desired, actual, plan)
+
+    def _without_push(self, run: Run, gid: str, gm: dict, plan: GroupPlan) -> Outcome:
+        """The plans that push no group: nothing to do (a leftover item goes), leave it as it is, or delete it."""
+        slug = run.slug
+        if plan.action == "none":
+            if gm and not gm.get("scim_id"):  # a leftover (failed, abandoned or lapsed create): gone unless in flight
+                self.claims.claims.forget_unclaimed(slug, "GROUP", gid)
+            return Outcome("group", gid, slug, "no_change", plan.reason)
+        if plan.action == "leave":
+            if gm.get("status") != "left":
+                self.maps.set_status(slug, "GROUP", gid, "left")
+            return Outcome("group", gid, slug, "left", plan.reason)
+        try:
+            run.count()
+            run.client.delete("Groups", gm["scim_id"])
+            self._record(run, gid, "delete", "success", request={"method": "DELETE", "path": f"/Groups/{gm['scim_id']}"},
+                         status=204, detail=plan.reason)
+        except NotFound:
+            self._record(run, gid, "delete", "success", status=404, detail="already gone from the SP")
+        self.maps.forget(slug, "GROUP", gid)
+        return Outcome("group", gid, slug, "deleted", plan.reason)
+
+    def _update(self, run: Run, gid: str, gm: dict, name: str, desired: dict[str, str], actual: SpResource,
+                plan: GroupPlan) -> Outcome:
+        """A mapped group in the SP: converge its name and members, then record what it holds."""
+        slug = run.slug
         if isinstance(actual, dict):
             current = self._members_of(run, actual)
             current_name = actual.get("displayName")
@@ -110,13 +123,13 @@ class GroupSync:
         # After converging, the SP holds exactly the desired known members (reconcile read them).
         exact = set(desired) if isinstance(actual, dict) and set(gm.get("members") or ()) != set(desired) else None
         if n or exact is not None or gm.get("status") != STATUS_SYNCED or gm.get("display_name") != name:
-            self.state.save_pushed(slug, "GROUP", gid, scim_id=gm["scim_id"], display_name=name, members=exact,
-                                   pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
+            self.maps.save_pushed(slug, "GROUP", gid, scim_id=gm["scim_id"], display_name=name, members=exact,
+                                  pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
         return Outcome("group", gid, slug, "updated" if n else "no_change", plan.reason)
 
     def _members_of(self, run: Run, resource: dict) -> set[str]:
         """Directory ids of the members an SP group holds (members we don't know are ignored)."""
-        by_sid = {m.get("scim_id"): uid for uid, m in run.user_scim_ids(self.state).items() if m.get("scim_id")}
+        by_sid = {m.get("scim_id"): uid for uid, m in run.user_scim_ids(self.maps).items() if m.get("scim_id")}
         out = set()
         for member in resource.get("members") or []:
             uid = by_sid.get(str(member.get("value")))
@@ -131,12 +144,12 @@ class GroupSync:
         after each batch so a retry resumes where it stopped. Returns the number of PATCHes sent and the
         memberships changed (uid → added; members already gone from the SP as removed)."""
         add, remove = member_changes(set(desired), current)
-        umaps = run.user_scim_ids(self.state)
+        umaps = run.user_scim_ids(self.maps)
         add_pairs = [(u, desired[u]) for u in add]
         known = [(u, (umaps.get(u) or {}).get("scim_id")) for u in remove]
         gone = {u for u, sid in known if not sid}
         if gone:  # deleted from the SP with their user: nothing to send
-            self.state.update_members(run.slug, gid, remove=gone)
+            self.maps.update_members(run.slug, gid, remove=gone)
         remove_pairs = [(u, s) for u, s in known if s]
         rename = name if name is not None and current_name != name else None
         patches = 0
@@ -163,7 +176,7 @@ class GroupSync:
         for _ in range(SETTLE_ROUNDS):
             if not run.d.group_bound_now(slug, gid):
                 return  # unbound (left as it is) or deleted: the group's own event handles it
-            gm = self.state.get_map(slug, "GROUP", gid)
+            gm = self.maps.get_map(slug, "GROUP", gid)
             if not gm or gm.get("scim_id") != scim_id:
                 return  # forgotten or re-created meanwhile: that sync settles it
             want = self._desired_members(run, gid, fresh=True)
@@ -188,9 +201,9 @@ class GroupSync:
         run.count()
         resp = run.client.patch("Groups", scim_id, ops)
         slug = run.slug
-        self.state.update_members(slug, gid, add={u for u, _ in add}, remove={u for u, _ in remove})
+        self.maps.update_members(slug, gid, add={u for u, _ in add}, remove={u for u, _ in remove})
         if rename is not None:
-            self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=rename,
+            self.maps.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=rename,
                                    pushed_hash=mp.state_hash({"displayName": rename}), status=STATUS_SYNCED)
         self._record(run, gid, "update", "success",
                      request={"method": "PATCH", "path": f"/Groups/{scim_id}", "rename": rename,
@@ -205,7 +218,7 @@ class GroupSync:
         except InFlight:  # its creator reads the members again once the group is saved (settle)
             return Outcome("group", gid, slug, "in_flight", "another consumer is creating it right now")
         if token is None:
-            gm = self.state.get_map(slug, "GROUP", gid)
+            gm = self.maps.get_map(slug, "GROUP", gid)
             return self._sync(run, gid, None, None) if gm and gm.get("scim_id") else \
                 Outcome("group", gid, slug, "no_change", "created meanwhile")
         try:
@@ -231,7 +244,7 @@ class GroupSync:
                 if not found:
                     raise RetryLater("the SP answered the group create without an id", method="POST", path="/Groups")
                 scim_id = found["id"]
-            self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, etag=resp.etag, display_name=name,
+            self.maps.save_pushed(slug, "GROUP", gid, scim_id=scim_id, etag=resp.etag, display_name=name,
                                    pushed_hash=mp.state_hash({"displayName": name}), members=set(first),
                                    status=STATUS_SYNCED, claim_token=token)
             self._record(run, gid, "create", "success",
@@ -254,11 +267,11 @@ class GroupSync:
             run.count()
             found = run.client.get("Groups", scim_id)
         current = self._members_of(run, found)
-        self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=found.get("displayName"),
+        self.maps.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=found.get("displayName"),
                                members=current, status=STATUS_SYNCED, claim_token=token)
         self._record(run, gid, "adopt", "success", detail=f"took over the SP group {scim_id} ('{found.get('displayName')}')")
         _, sent = self._converge(run, gid, scim_id, name, found.get("displayName"), desired, current)
-        self.state.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=name,
+        self.maps.save_pushed(slug, "GROUP", gid, scim_id=scim_id, display_name=name,
                                pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
         self.settle(run, gid, scim_id, sent)  # users created meanwhile found no group to join
         return Outcome("group", gid, slug, "adopted", f"SP group {scim_id}")
@@ -278,5 +291,5 @@ class GroupSync:
 
     def _regroup(self, run: Run, gid: str, name: str, desired: dict[str, str]) -> Outcome:
         self._record(run, gid, "update", "not_found", status=404, detail="the SP no longer has this group; re-matching")
-        self.state.forget(run.slug, "GROUP", gid)
+        self.maps.forget(run.slug, "GROUP", gid)
         return self._create(run, gid, name, desired, None)

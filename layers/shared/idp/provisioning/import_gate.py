@@ -6,21 +6,24 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
+from idp.provisioning.ports import AppStatusStore
+from idp.provisioning.run import Run
+
 log = Logger(child=True)
 
 OPEN = "open"
 
 
-def may_push(run, state) -> bool:
+def may_push(run: Run, status: AppStatusStore) -> bool:
     """Whether pushes to the run's app may go ahead (always, unless the app requires the confirmation)."""
     if not run.cfg.require_import_confirmation:
         return True
-    if state.app_status(run.slug).get("import_gate") == OPEN:
+    if status.app_status(run.slug).get("import_gate") == OPEN:
         return True
     run.count()
     first = next(iter(run.client.iterate("Users", page_size=1, max_pages=1)), None)
     if first is None:
-        state.open_import_gate(run.slug)
+        status.open_import_gate(run.slug)
         return True
     log.info("push to app %s waits for the import confirmation (the SP already holds users)", run.slug,
              extra={"app": run.slug})

@@ -30,7 +30,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
-from idp.provisioning.planner import DEFAULT_MAX_CONCURRENCY, MAX_CONCURRENCY  # noqa: F401 - re-exported
 from idp.provisioning.ports import ScimApi
 from idp.scim.protocol import RetryLater, ScimResponse
 

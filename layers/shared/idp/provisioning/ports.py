@@ -1,8 +1,8 @@
 """The ports of provisioning: what it needs from the directory, the token store, the SP's SCIM API and
 its own state. The state is one port per item kind (mapping items, create claims, the reconcile
-lease, the app status and breaker, access snapshots, the provisioning log, the write buffer);
-`ProvisioningState` is their composition, the one object the engine takes. The adapters satisfy
-them (`DirectoryStore`, `SecretStore`, `ScimClient`, `idp.adapters.provisioning_state`); tests pass
+lease, the app status and breaker, access snapshots, the provisioning log, the write buffer),
+handed out together as `ProvisioningStores`; each part takes the ones it uses. The adapters satisfy
+them (`DirectoryStore`, `SecretStore`, `ScimClient`, `idp.adapters.provisioning`); tests pass
 the in-memory fakes of the test support in dev/."""
 from __future__ import annotations
 
@@ -304,10 +304,28 @@ class ImportReportStore(Protocol):
         """Mark the report confirmed; False when it already was."""
 
 
-class ProvisioningState(WriteBuffer, MappingStore, ClaimStore, LeaseStore, AppStatusStore, AccessSnapshots,
-                        ProvisioningLog, Protocol):
-    """Every store of the provisioning state behind one object (what the engine, the dispatcher and
-    the reconciler take). `idp.adapters.provisioning_state.ProvisioningState` (DynamoDB) is the
-    real one; the test support has an in-memory one with the same conditional writes."""
+@dataclass(frozen=True)
+class ProvisioningStores:
+    """The provisioning state's ports, one per item kind, as the composition root builds them
+    (`idp.adapters.provisioning.stores.dynamo_stores`; the test support's in-memory state is every one).
+    A bundle, not a facade: each part takes the ports it uses (`CreateClaims` the claims, the mappings
+    and the lease; `GroupSync` the mappings and the log; ...). `clock`: the wall clock of claims and leases."""
 
+    buffer: WriteBuffer
+    mappings: MappingStore
+    claims: ClaimStore
+    lease: LeaseStore
+    status: AppStatusStore
+    access: AccessSnapshots
+    log: ProvisioningLog
     clock: Callable[[], float]
+
+
+class EntityReads:
+    """One entity's provisioning as the admin's pages read it (the sign-in diagnosis, the console's user page): its
+    mapping item and its log, each read the narrow port's own."""
+
+    def __init__(self, mappings: MappingStore, plog: ProvisioningLog) -> None:
+        self.get_map = mappings.get_map
+        self.read_log = plog.read_log
+        self.read_log_page = plog.read_log_page

@@ -17,7 +17,7 @@ from idp.provisioning.failures import AppOutcomes, FailureClass
 from idp.provisioning.parallel import Pace, PacedClient, for_each, pacing
 from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
 from idp.provisioning.policy import BreakerSettings
-from idp.provisioning.ports import STATUS_SYNCED
+from idp.provisioning.ports import STATUS_SYNCED, EntityReads
 from idp.provisioning.run import MISSING, CachedDirectory, Outcome, Run, SpResource
 from idp.scim import mapping as mp
 from idp.scim.protocol import (
@@ -48,15 +48,22 @@ def unexpected(slug: str, exc: BaseException) -> str:
 class Reconciler:
     def __init__(self, engine: Engine, breaker: BreakerSettings | None = None):
         self.engine = engine
-        self.state = engine.state
+        stores = engine.stores  # the ports of the provisioning state this part uses
+        self.buffer, self.mappings, self.status = stores.buffer, stores.mappings, stores.status
+        self.access, self.plog = stores.access, stores.log
         self.breaker = breaker or BreakerSettings()
         self.outcomes = AppOutcomes(engine, self.breaker)
+
+    @property
+    def state(self) -> EntityReads:
+        """Only for idp.web.console.users (`container().reconciler.state`), which this step may not edit."""
+        return EntityReads(self.mappings, self.plog)
 
     # ---------------------------------------------------------------- full sync
     def reconcile_app(self, slug: str, *, force: bool = False) -> dict:
         """Make the SP equal to the directory for one app. `force=True` is the administrator's
         go-ahead past the deprovisioning guard."""
-        engine, state = self.engine, self.state
+        engine = self.engine
         d = CachedDirectory(engine.directory)
         cfg = engine.config(slug, d)
         if not cfg or not cfg.enabled:
@@ -69,16 +76,16 @@ class Reconciler:
         # below, and that user is created the usual way (with a claim). Held by another reconcile
         # (or unavailable): every create takes its own claim, as without a lease.
         pace = Pace(slug, clock=engine.budget.clock, sleep=engine.budget.sleep,
-                    breaker_open_for=lambda: state.breaker_open_for(state.app_status(slug)))
+                    breaker_open_for=lambda: self.status.breaker_open_for(self.status.app_status(slug)))
         run.client = PacedClient(run.client, pace)
         engine.take_lease(run)
         try:
-            with state.buffered(), pacing(pace):
+            with self.buffer.buffered(), pacing(pace):
                 summary = self._reconcile(run, slug, cfg, d, force)
         except BaseException as exc:
             # Written what it could (the buffers flush on the way out); if that failed, the
             # lease lapses by itself rather than let a consumer create what is not yet recorded.
-            if state.pending() == 0 and not run.unwritten:
+            if self.buffer.pending() == 0 and not run.unwritten:
                 engine.drop_lease(run)
             if isinstance(exc, BudgetSpent) and exc.delay_seconds is None and run.synced:
                 # A long sync the invocation's time cut after it got on: the next one resumes it at once
@@ -94,7 +101,7 @@ class Reconciler:
         """A worker's own write buffer (per thread), written when it ends; a failed write keeps the lease
         (it lapses by itself rather than let a consumer create what is not recorded)."""
         try:
-            with self.state.buffered():
+            with self.buffer.buffered():
                 yield
         except BaseException:
             run.unwritten = True
@@ -114,17 +121,42 @@ class Reconciler:
         return for_each(items, step, concurrency=run.cfg.max_concurrency, pace=pace,
                         worker_scope=lambda: self._worker_scope(run))
 
-    def _reconcile(self, run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:  # noqa: C901 - the whole reconcile pass (users, groups, guard, orphans); issue 24 splits it
-        engine, state = self.engine, self.state
-        umaps = state.maps(slug, "USER")
+    def _reconcile(self, run: Run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:
+        """The whole pass: the guard, the users, the bound groups' snapshots, the groups, the app's status."""
+        umaps = self.mappings.maps(slug, "USER")
         run.user_maps = umaps
         bound_groups = set(d.app_group_bindings(slug))
         bound_users = set(d.app_user_bindings(slug))
         for gid in bound_groups:
             bound_users.update(d.list_members(gid))
         candidates = sorted(bound_users | set(umaps))
+        plans, active_now, would_deprovision = self._plans(slug, cfg, d, candidates, umaps)
+        if not force and exceeds_deprovision_guard(would_deprovision, active_now, cfg.max_deprovision_share,
+                                                   cfg.deprovision_guard_min):
+            return self._halt(slug, cfg, would_deprovision, active_now)
+        if self.status.app_status(slug).get("state") == "halted":
+            self.status.reset_app(slug)
 
-        # The guard first: count the users this run would switch off.
+        summary: dict[str, Any] = {"app": slug, "result": "reconciled", "users": {}, "groups": {}, "failed": []}
+        maps_stale = self._sync_users(run, cfg, d, candidates, plans, umaps, summary)
+        if not summary["failed"]:
+            # Every bound group's members as this run saw them, where no snapshot is yet, so the first membership
+            # event after it compares against them instead of syncing every member again. Only where none is: a
+            # consumer's snapshot written meanwhile is newer, and overwriting it could hide who lost access.
+            for gid in sorted(bound_groups):
+                self.access.put_access_snapshot(slug, gid, set(d.list_members(gid)), only_if_absent=True)
+        if cfg.group_management:
+            self._sync_groups(run, d, bound_groups, maps_stale, summary)
+        summary["requests"] = run.requests
+        self.status.note_reconcile(slug, {k: v for k, v in summary.items() if k in ("users", "groups", "requests")}
+                                   | {"failed": len(summary["failed"])})
+        return summary
+
+    @staticmethod
+    def _plans(slug: str, cfg: ProvisioningConfig, d: CachedDirectory, candidates: list[str],
+               umaps: dict[str, dict]) -> tuple[dict[str, Any], int, int]:
+        """The guard's count first: each user's plan, the users provisioned and synced now, and how many of
+        them this run would switch off."""
         plans = {}
         active_now = 0
         would_deprovision = 0
@@ -138,19 +170,23 @@ class Reconciler:
                 active_now += 1
                 if plan.action in ("inactive", "delete"):
                     would_deprovision += 1
-        if not force and exceeds_deprovision_guard(would_deprovision, active_now, cfg.max_deprovision_share,
-                                                   cfg.deprovision_guard_min):
-            reason = (f"stopped: this run would deactivate or delete {would_deprovision} of {active_now} provisioned "
-                      f"users (more than {cfg.max_deprovision_share:.0%}). Check the bindings, then confirm with "
-                      f"POST /admin/apps/{slug}/provisioning/sync {{\"confirm\": true}}.")
-            state.set_halted(slug, reason)
-            state.log(slug, "USER", "*", action="reconcile", outcome="halted", detail=reason)
-            return {"app": slug, "result": "halted", "reason": reason, "would_deprovision": would_deprovision,
-                    "active": active_now, "requests": 0}
-        if state.app_status(slug).get("state") == "halted":
-            state.reset_app(slug)
+        return plans, active_now, would_deprovision
 
-        summary: dict[str, Any] = {"app": slug, "result": "reconciled", "users": {}, "groups": {}, "failed": []}
+    def _halt(self, slug: str, cfg: ProvisioningConfig, would_deprovision: int, active_now: int) -> dict:
+        """The guard stops the run for an administrator (nothing was sent)."""
+        reason = (f"stopped: this run would deactivate or delete {would_deprovision} of {active_now} provisioned "
+                  f"users (more than {cfg.max_deprovision_share:.0%}). Check the bindings, then confirm with "
+                  f"POST /admin/apps/{slug}/provisioning/sync {{\"confirm\": true}}.")
+        self.status.set_halted(slug, reason)
+        self.plog.log(slug, "USER", "*", action="reconcile", outcome="halted", detail=reason)
+        return {"app": slug, "result": "halted", "reason": reason, "would_deprovision": would_deprovision,
+                "active": active_now, "requests": 0}
+
+    def _sync_users(self, run: Run, cfg: ProvisioningConfig, d: CachedDirectory, candidates: list[str],
+                    plans: dict[str, Any], umaps: dict[str, dict], summary: dict[str, Any]) -> bool:
+        """Every candidate user against the SP's listing; their outcomes and failures in `summary`. True when
+        the mapping items read before may be stale now (the group pass reads them again)."""
+        engine, slug = self.engine, run.slug
         sp_users = list(run.client.iterate("Users"))
         run.count(max(1, -(-len(sp_users) // 100)))
         by_id = {str(u.get("id")): u for u in sp_users if u.get("id")}
@@ -183,67 +219,61 @@ class Reconciler:
             summary["users"][out.outcome] = summary["users"].get(out.outcome, 0) + 1
             if out.outcome != "no_change" and uid not in leased_creates:
                 maps_stale = True
+        return maps_stale
 
-        if not summary["failed"]:
-            # Every bound group's members as this run saw them, where no snapshot is yet, so the first membership
-            # event after it compares against them instead of syncing every member again. Only where none is: a
-            # consumer's snapshot written meanwhile is newer, and overwriting it could hide who lost access.
-            for gid in sorted(bound_groups):
-                state.put_access_snapshot(slug, gid, set(d.list_members(gid)), only_if_absent=True)
+    def _sync_groups(self, run: Run, d: CachedDirectory, bound_groups: set[str], maps_stale: bool,
+                     summary: dict[str, Any]) -> None:
+        """Every bound or mapped group against the SP's listing; their outcomes and failures in `summary`."""
+        engine, slug = self.engine, run.slug
+        # The SP ids of everyone created or re-matched above: the in-memory items when every
+        # user was left as it was or created under the lease (which keeps other consumers from
+        # creating any), else read afresh (only `scim_id`: the group work reads nothing else).
+        if maps_stale or not run.lease:
+            run.user_maps = self.mappings.maps(slug, "USER", attributes=("scim_id",))
+        sp_groups = list(run.client.iterate("Groups"))
+        run.count(max(1, -(-len(sp_groups) // 100)))
+        gby_id = {str(g.get("id")): g for g in sp_groups if g.get("id")}
+        gby_name: dict[str, list] = {}
+        for g in sp_groups:
+            gby_name.setdefault(str(g.get("displayName", "")).casefold(), []).append(g)
+        gmaps = self.mappings.maps(slug, "GROUP")
 
-        if cfg.group_management:
-            # The SP ids of everyone created or re-matched above: the in-memory items when every
-            # user was left as it was or created under the lease (which keeps other consumers from
-            # creating any), else read afresh (only `scim_id`: the group work reads nothing else).
-            if maps_stale or not run.lease:
-                run.user_maps = state.maps(slug, "USER", attributes=("scim_id",))
-            sp_groups = list(run.client.iterate("Groups"))
-            run.count(max(1, -(-len(sp_groups) // 100)))
-            gby_id = {str(g.get("id")): g for g in sp_groups if g.get("id")}
-            gby_name: dict[str, list] = {}
-            for g in sp_groups:
-                gby_name.setdefault(str(g.get("displayName", "")).casefold(), []).append(g)
-            gmaps = state.maps(slug, "GROUP")
+        def group_step(gid: str) -> tuple[Outcome | None, str | None]:
+            actual = self._group_in_sp(gmaps.get(gid) or {}, d.get_group(gid), gby_id, gby_name)
+            self._keep_lease(run)
+            try:
+                return engine.sync_group(slug, gid, run=run, actual=actual), None
+            except PermanentError as exc:
+                return None, exc.message
 
-            def group_step(gid: str) -> tuple[Outcome | None, str | None]:
-                gm = gmaps.get(gid) or {}
-                group = d.get_group(gid)
-                actual: SpResource
-                if gm.get("scim_id"):
-                    actual = gby_id.get(gm["scim_id"])
-                    if actual is None and group is not None:
-                        same = gby_name.get(group["name"].casefold()) or []
-                        actual = same[0] if len(same) == 1 else MISSING
-                    elif actual is None:
-                        actual = MISSING
-                elif group is not None:
-                    same = gby_name.get(group["name"].casefold()) or []
-                    actual = same[0] if len(same) == 1 else (None if same else MISSING)
-                else:
-                    actual = None
-                self._keep_lease(run)
-                try:
-                    return engine.sync_group(slug, gid, run=run, actual=actual), None
-                except PermanentError as exc:
-                    return None, exc.message
+        gids = sorted(bound_groups | set(gmaps))
+        for gid, (out, error) in zip(gids, self._each(run, gids, group_step)):
+            if out is None:
+                summary["failed"].append({"group_id": gid, "error": error})
+                continue
+            summary["groups"][out.outcome] = summary["groups"].get(out.outcome, 0) + 1
 
-            gids = sorted(bound_groups | set(gmaps))
-            for gid, (out, error) in zip(gids, self._each(run, gids, group_step)):
-                if out is None:
-                    summary["failed"].append({"group_id": gid, "error": error})
-                    continue
-                summary["groups"][out.outcome] = summary["groups"].get(out.outcome, 0) + 1
-        summary["requests"] = run.requests
-        state.note_reconcile(slug, {k: v for k, v in summary.items() if k in ("users", "groups", "requests")}
-                             | {"failed": len(summary["failed"])})
-        return summary
+    @staticmethod
+    def _group_in_sp(gm: dict, group: dict | None, gby_id: dict[str, dict], gby_name: dict[str, list]) -> SpResource:
+        """The SP's group for a mapping item and the directory's group: by its SP id, else the one of the same name
+        (MISSING: not in the SP; None: several of that name, or neither side has it)."""
+        if gm.get("scim_id"):
+            actual = gby_id.get(gm["scim_id"])
+            if actual is None and group is not None:
+                same = gby_name.get(group["name"].casefold()) or []
+                return same[0] if len(same) == 1 else MISSING
+            return MISSING if actual is None else actual
+        if group is not None:
+            same = gby_name.get(group["name"].casefold()) or []
+            return same[0] if len(same) == 1 else (None if same else MISSING)
+        return None
 
     def _keep_lease(self, run: Run) -> None:
         """Between two objects: renew the lease when it runs low; once it is lost, this worker writes the
         creates it holds at once (they were made under the lease; from now on creates take claims)."""
         self.engine.keep_lease(run)
         if run.lease is None:
-            self.state.flush_maps()
+            self.buffer.flush_maps()
 
     def _by_username(self, d: CachedDirectory, cfg: ProvisioningConfig, uid: str, by_name: dict) -> dict | None:
         user = d.get_user(uid)
@@ -258,8 +288,8 @@ class Reconciler:
         results = {}
         d = CachedDirectory(self.engine.directory)
         for cfg in self.engine.enabled_apps(d):
-            status = self.state.app_status(cfg.slug)
-            if self.state.breaker_open_for(status) > 0:
+            status = self.status.app_status(cfg.slug)
+            if self.status.breaker_open_for(status) > 0:
                 results[cfg.slug] = {"result": "skipped", "reason": status.get("reason") or "circuit open"}
                 continue
             try:
@@ -280,9 +310,9 @@ class Reconciler:
         """POST .../provisioning/sync: give a failing app a fresh chance, reconcile it, and answer the
         summary, or what failed (never raising: a hostile SP's answer is its failure, not a 5xx)."""
         try:
-            if self.state.app_status(slug).get("state") in ("auth_failed", "failing"):
+            if self.status.app_status(slug).get("state") in ("auth_failed", "failing"):
                 self.engine.credentials_failed(slug)
-                self.state.reset_app(slug)
+                self.status.reset_app(slug)
             summary = self.reconcile_app(slug, force=confirm)
         except Exception as exc:  # whatever failed is the sync's answer (a SCIM error as is, else BadAnswer), never a 5xx
             if not isinstance(exc, ScimError) and self.engine.aws_unavailable(exc) is not None:
@@ -304,10 +334,10 @@ class Reconciler:
         cfg = self.engine.config(slug)
         if cfg is None:
             return {"ok": False, "detail": f"provisioning is not configured for '{slug}': PUT /admin/apps/{slug}/provisioning first"}
-        token = self.engine.tokens(slug, True)
+        token = self.engine.clients.tokens(slug, True)
         if not token:
             return {"ok": False, "detail": "no SCIM token is set for this app"}
-        client = self.engine.client_factory(cfg.base_url, token, timeout=(5, 15))
+        client = self.engine.clients.factory(cfg.base_url, token, timeout=(5, 15))
         where = f"{cfg.base_url}/Users"
         try:
             body = client.request("GET", "/Users", params={"startIndex": 1, "count": 1}).body or {}
@@ -332,10 +362,10 @@ class Reconciler:
         if not isinstance(body, dict) or ("Resources" not in body and "totalResults" not in body):
             return {"ok": False, "detail": f"{where} answered, but not with a SCIM ListResponse: check the base URL"}
         total = mp._text(body.get("totalResults")) or "0"
-        status = self.state.app_status(slug)
+        status = self.status.app_status(slug)
         if status.get("state") == "auth_failed":
             self.engine.credentials_failed(slug)
-            self.state.reset_app(slug)
+            self.status.reset_app(slug)
         return {"ok": True, "detail": f"connected to {cfg.base_url}: authenticated and listed users ({total} in the SP)"}
 
     def activation_test(self, slug: str, test_email: str) -> dict:
@@ -343,11 +373,11 @@ class Reconciler:
         connected = self.test_connection(slug)
         if not connected.get("ok"):
             return {**connected, "steps": [step("connect", False, connected["detail"])]}
-        cfg, token = self.engine.config(slug), self.engine.tokens(slug)
+        cfg, token = self.engine.config(slug), self.engine.clients.tokens(slug)
         if cfg is None or not token:  # removed since the connection test read them
             return {"ok": False, "detail": f"provisioning of '{slug}' has no configuration or no SCIM token", "steps": []}
         try:
-            result = run_activation_test(self.engine.client_factory, cfg.base_url, token, test_email)
+            result = run_activation_test(self.engine.clients.factory, cfg.base_url, token, test_email)
         except Exception as exc:  # a hostile answer is the SP's failure, never a 5xx of ours
             log.exception("activation test of %s failed unexpectedly", slug, extra={"app": slug})
             detail = unexpected(slug, exc)
@@ -372,4 +402,4 @@ class Reconciler:
                 exc = BadAnswer(unexpected(slug, exc))
             cls = self.outcomes.failed(slug, exc)
             return {"ok": False, "outcome": RESULT_OF[cls], "detail": exc.message, "sp_status": exc.status or None}
-        return {"ok": True, **out.to_dict(), "log": self.state.read_log(slug, user_id=uid, limit=5)}
+        return {"ok": True, **out.to_dict(), "log": self.plog.read_log(slug, user_id=uid, limit=5)}

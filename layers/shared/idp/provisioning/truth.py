@@ -148,7 +148,7 @@ def of_app(engine, slug: str) -> Truth | None:
     cfg = engine.config(slug, d)
     if cfg is None:
         return None
-    umaps, gmaps = engine.state.maps(slug, "USER"), engine.state.maps(slug, "GROUP")
+    umaps, gmaps = engine.stores.mappings.maps(slug, "USER"), engine.stores.mappings.maps(slug, "GROUP")
     read_ahead = getattr(engine.directory, "read_ahead", None)
     if read_ahead is not None:
         wanted = set(d.app_user_bindings(slug))

@@ -6,7 +6,7 @@ the attributes that changed (standard or Entra dialect) or PUT (per app); deacti
 user's memberships in the SP groups of its bound groups."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 
@@ -20,7 +20,8 @@ from idp.provisioning.ports import (
     STATUS_DEACTIVATED,
     STATUS_PENDING,
     STATUS_SYNCED,
-    ProvisioningState,
+    MappingStore,
+    ProvisioningLog,
 )
 from idp.provisioning.run import MISSING, UNREAD, KnownMap, Outcome, Run, SpResource, record
 from idp.scim import mapping as mp
@@ -30,14 +31,18 @@ log = Logger(child=True)
 
 
 class UserSync:
-    def __init__(self, state: ProvisioningState, claims: CreateClaims, lease: ReconcileLease, groups: GroupSync):
-        self.state = state
+    def __init__(self, maps: MappingStore, plog: ProvisioningLog, claims: CreateClaims, lease: ReconcileLease,
+                 groups: GroupSync, *, clock: Callable[[], float]):
+        """`clock`: the wall clock of the create claims (a group whose claim is live is being created)."""
+        self.maps = maps
+        self.plog = plog
+        self.clock = clock
         self.claims = claims
         self.lease = lease
         self.groups = groups
 
     def _record(self, run: Run, uid: str, action: str, outcome: str, **kw) -> None:
-        record(self.state, run, "USER", uid, action, outcome, **kw)
+        record(self.plog, run, "USER", uid, action, outcome, **kw)
 
     # ---------------------------------------------------------------- entry
     def sync(self, run: Run, uid: str, *, actual: SpResource = None, force: bool = False, fix_memberships: bool = True,
@@ -47,7 +52,7 @@ class UserSync:
         try:
             out = self._sync(run, uid, actual, force, fix_memberships, skip_groups or set(), known_map)
         except ScimError as exc:
-            entity_failed(self.state, run, "USER", uid, exc)
+            entity_failed(self.maps, self.plog, run, "USER", uid, exc)
             raise
         out.requests = run.mine() - before
         return out
@@ -56,13 +61,13 @@ class UserSync:
               skip_groups: set[str], known_map: KnownMap = UNREAD) -> Outcome:
         cfg, d = run.cfg, run.d
         user = d.get_user(uid)
-        m = (self.state.get_map(cfg.slug, "USER", uid) if known_map is UNREAD else known_map) or {}  # {}: never mapped
+        m = (self.maps.get_map(cfg.slug, "USER", uid) if known_map is UNREAD else known_map) or {}  # {}: never mapped
         provisioned = bool(m.get("scim_id"))
         bound = user is not None and d.user_bound(cfg.slug, uid)
         plan = plan_user(user, bound, provisioned, cfg.deprovision)
         if plan.action == "none":
             if m and not provisioned:  # a leftover (failed, abandoned or lapsed create): gone unless in flight
-                self.state.forget_unclaimed(cfg.slug, "USER", uid)
+                self.claims.claims.forget_unclaimed(cfg.slug, "USER", uid)
             return Outcome("user", uid, cfg.slug, "no_change", plan.reason)
         if plan.action == "delete":
             return self._delete(run, uid, m, plan.reason)
@@ -85,9 +90,9 @@ class UserSync:
             # user's next delivery applies the memberships even though the user itself is unchanged.
             # A create's own save carries the mark (one write fewer per new user).
             if not pending and not out.memberships_marked:
-                self.state.set_memberships_pending(cfg.slug, uid, True)
+                self.maps.set_memberships_pending(cfg.slug, uid, True)
             self.fix_memberships(run, uid, skip_groups)
-            self.state.set_memberships_pending(cfg.slug, uid, False)
+            self.maps.set_memberships_pending(cfg.slug, uid, False)
         return out
 
     # ---------------------------------------------------------------- match
@@ -117,7 +122,7 @@ class UserSync:
         return None
 
     # ---------------------------------------------------------------- create / adopt
-    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, leased: bool = False,  # noqa: C901 - claim, match-before-create, adopt on 409; issue 24 splits it
+    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, leased: bool = False,
                 mark_memberships: bool = False) -> Outcome:
         """`leased`: the run holds the reconcile lease and the user's item has no claim: create
         without a claim of its own and save the mapping as one (buffered) PutItem. `mark_memberships`:
@@ -130,60 +135,78 @@ class UserSync:
             # applies the memberships once its create is saved (fix_memberships reads them afresh).
             return Outcome("user", uid, slug, "in_flight", "another consumer is creating it right now")
         if token is None and not leased:  # someone else finished creating it meanwhile
-            m = self.state.get_map(slug, "USER", uid) or {}
+            m = self.maps.get_map(slug, "USER", uid) or {}
             return self._update(run, uid, m, desired, reason, None, False)
         try:
-            found = None if actual is MISSING else (actual if isinstance(actual, dict) else self._match(run, uid, desired))
-            if found is not None:
-                return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
-            if not desired.get("active", True):
-                # Nothing in the SP and nothing to switch off.
-                if token:
-                    self.state.release_claim(slug, "USER", uid, token)
-                self.state.forget(slug, "USER", uid)
-                return Outcome("user", uid, slug, "gone", "not in the SP; nothing to deactivate")
-            payload = mp.build_user_payload(desired)
-            try:
-                run.count()
-                resp = run.client.create("Users", payload)
-            except Conflict as exc:
-                found = self._match(run, uid, desired)
-                if found is None and run.cfg.matching_attribute != "externalId":
-                    run.count()
-                    hits = run.client.search("Users", eq_filter("externalId", uid), count=2)
-                    found = hits[0] if len(hits) == 1 else None
-                if found is None:
-                    raise PermanentError(f"the SP answered 409 to the create but no user matches: {exc.message}",
-                                         status=409, method="POST", path="/Users") from None
-                self._record(run, uid, "create", "conflict", request={"method": "POST", "path": "/Users"},
-                             status=409, message=exc.message, detail="adopting the existing user")
-                return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
-            body = resp.body or {}
-            scim_id = body.get("id")
-            if not scim_id:
-                found = self._match(run, uid, desired)
-                if not found:
-                    raise RetryLater("the SP answered the create without an id and the user cannot be found yet",
-                                     method="POST", path="/Users")
-                scim_id = found["id"]
-            if leased:
-                self.state.put_created(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
-                                       pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED)
-                if run.user_maps is not None:
-                    run.user_maps[uid] = {"scim_id": scim_id, "status": STATUS_SYNCED, "pushed": desired,
-                                          "pushed_hash": mp.state_hash(desired), "entity_id": uid}
-                run.leased_creates.add(uid)
-            else:
-                self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp.etag, pushed=desired,
-                                       pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token,
-                                       memberships_pending=mark_memberships)
-            self._record(run, uid, "create", "success", request={"method": "POST", "path": "/Users", "body": payload},
-                         status=resp.status, detail=reason)
-            return Outcome("user", uid, slug, "created", reason, memberships_marked=mark_memberships and not leased)
+            return self._create_claimed(run, uid, desired, reason, actual, token, leased, mark_memberships)
         except BaseException:
             if token:
                 self.claims.release(slug, "USER", uid, token)
             raise
+
+    def _create_claimed(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, token: str | None,
+                        leased: bool, mark_memberships: bool) -> Outcome:
+        """Under the claim (or the lease): match before create and adopt, else POST (adopt on 409) and save."""
+        slug = run.slug
+        found = None if actual is MISSING else (actual if isinstance(actual, dict) else self._match(run, uid, desired))
+        if found is not None:
+            return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
+        if not desired.get("active", True):
+            # Nothing in the SP and nothing to switch off.
+            if token:
+                self.claims.claims.release_claim(slug, "USER", uid, token)
+            self.maps.forget(slug, "USER", uid)
+            return Outcome("user", uid, slug, "gone", "not in the SP; nothing to deactivate")
+        payload = mp.build_user_payload(desired)
+        try:
+            run.count()
+            resp = run.client.create("Users", payload)
+        except Conflict as exc:
+            return self._adopt_on_conflict(run, uid, desired, token, mark_memberships, exc)
+        body = resp.body or {}
+        scim_id = body.get("id")
+        if not scim_id:
+            found = self._match(run, uid, desired)
+            if not found:
+                raise RetryLater("the SP answered the create without an id and the user cannot be found yet",
+                                 method="POST", path="/Users")
+            scim_id = found["id"]
+        self._save_created(run, uid, desired, scim_id, resp.etag, token, leased, mark_memberships)
+        self._record(run, uid, "create", "success", request={"method": "POST", "path": "/Users", "body": payload},
+                     status=resp.status, detail=reason)
+        return Outcome("user", uid, slug, "created", reason, memberships_marked=mark_memberships and not leased)
+
+    def _adopt_on_conflict(self, run: Run, uid: str, desired: dict, token: str | None, mark_memberships: bool,
+                           exc: Conflict) -> Outcome:
+        """The SP answered 409 to the create: look the user up (the matching attribute, then externalId) and adopt it."""
+        found = self._match(run, uid, desired)
+        if found is None and run.cfg.matching_attribute != "externalId":
+            run.count()
+            hits = run.client.search("Users", eq_filter("externalId", uid), count=2)
+            found = hits[0] if len(hits) == 1 else None
+        if found is None:
+            raise PermanentError(f"the SP answered 409 to the create but no user matches: {exc.message}",
+                                 status=409, method="POST", path="/Users") from None
+        self._record(run, uid, "create", "conflict", request={"method": "POST", "path": "/Users"},
+                     status=409, message=exc.message, detail="adopting the existing user")
+        return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
+
+    def _save_created(self, run: Run, uid: str, desired: dict, scim_id: str, etag: str | None, token: str | None,
+                      leased: bool, mark_memberships: bool) -> None:
+        """The created user's mapping item: under the lease one buffered PutItem (and the run's copy), else a save
+        that holds only while the claim is ours."""
+        slug = run.slug
+        if leased:
+            self.maps.put_created(slug, "USER", uid, scim_id=scim_id, etag=etag, pushed=desired,
+                                  pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED)
+            if run.user_maps is not None:
+                run.user_maps[uid] = {"scim_id": scim_id, "status": STATUS_SYNCED, "pushed": desired,
+                                      "pushed_hash": mp.state_hash(desired), "entity_id": uid}
+            run.leased_creates.add(uid)
+        else:
+            self.maps.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=etag, pushed=desired,
+                                  pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token,
+                                  memberships_pending=mark_memberships)
 
     def _adopt(self, run: Run, uid: str, found: dict, desired: dict, token: str | None, outcome: str,
                mark_memberships: bool = False) -> Outcome:
@@ -195,7 +218,7 @@ class UserSync:
         changed = mp.changed_paths(current, desired)
         if changed:
             resp_etag = self._push_change(run, uid, scim_id, current, desired, "adopt")
-        self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp_etag, pushed=desired,
+        self.maps.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=resp_etag, pushed=desired,
                                pushed_hash=mp.state_hash(desired),
                                status=STATUS_SYNCED if desired.get("active", True) else STATUS_DEACTIVATED,
                                claim_token=token, memberships_pending=mark_memberships)
@@ -232,7 +255,7 @@ class UserSync:
             return self._rematch(run, uid, desired, reason, known_missing=True)
         if isinstance(actual, dict) and actual.get("id") and actual["id"] != scim_id:
             # Reconcile found the user under another id (re-created by hand): adopt that one.
-            self.state.forget(slug, "USER", uid)
+            self.maps.forget(slug, "USER", uid)
             return self._create(run, uid, desired, reason, actual)
         if actual is None and force:
             try:
@@ -246,7 +269,7 @@ class UserSync:
         was_active = old.get("active", True)
         if not mp.changed_paths(old, desired):
             if m.get("pushed_hash") != new_hash or m.get("status") != status_after:
-                self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, pushed=desired, pushed_hash=new_hash, status=status_after)
+                self.maps.save_pushed(slug, "USER", uid, scim_id=scim_id, pushed=desired, pushed_hash=new_hash, status=status_after)
             return Outcome("user", uid, slug, "no_change", reason)
         action = "deactivate" if was_active and not desired.get("active", True) else \
             "reactivate" if not was_active and desired.get("active", True) else "update"
@@ -261,14 +284,14 @@ class UserSync:
             run.count()
             real = run.client.get("Users", scim_id)
             return self._update(run, uid, m, desired, reason, real, force)
-        self.state.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=etag, pushed=desired, pushed_hash=new_hash, status=status_after)
+        self.maps.save_pushed(slug, "USER", uid, scim_id=scim_id, etag=etag, pushed=desired, pushed_hash=new_hash, status=status_after)
         outcome = {"deactivate": "deactivated", "reactivate": "reactivated"}.get(action, "updated")
         return Outcome("user", uid, slug, outcome, reason)
 
     def _rematch(self, run: Run, uid: str, desired: dict, reason: str, known_missing: bool = False) -> Outcome:
         """The SP lost the user we knew (404): forget the id, re-match, then create."""
         self._record(run, uid, "update", "not_found", status=404, detail="the SP no longer has this user; re-matching")
-        self.state.forget(run.slug, "USER", uid)
+        self.maps.forget(run.slug, "USER", uid)
         return self._create(run, uid, desired, reason, MISSING if known_missing else None)
 
     # ---------------------------------------------------------------- delete
@@ -282,14 +305,14 @@ class UserSync:
                          status=204, detail=reason)
         except NotFound:
             self._record(run, uid, "delete", "success", status=404, detail="already gone from the SP")
-        self.state.forget(slug, "USER", uid)
+        self.maps.forget(slug, "USER", uid)
         if run.user_maps is not None:
             run.user_maps.pop(uid, None)
         if run.cfg.group_management:
             # The SP drops a deleted user from its groups; keep our member sets in step.
-            for gid, gm in self.state.maps(slug, "GROUP").items():
+            for gid, gm in self.maps.maps(slug, "GROUP").items():
                 if uid in gm.get("members", ()):
-                    self.state.update_members(slug, gid, remove={uid})
+                    self.maps.update_members(slug, gid, remove={uid})
         return Outcome("user", uid, slug, "deleted", reason)
 
     # ---------------------------------------------------------------- memberships of one user
@@ -301,7 +324,7 @@ class UserSync:
         saved, and adds this user (the user's mapping is saved before this runs)."""
         cfg, d = run.cfg, run.d
         skip = skip_groups or set()
-        m = self.state.get_map(cfg.slug, "USER", uid)
+        m = self.maps.get_map(cfg.slug, "USER", uid)
         sid: str = (m.get("scim_id") if m else None) or ""  # "": not in the SP
         user = d.get_user(uid)
         want: set[str] = set()
@@ -310,7 +333,7 @@ class UserSync:
             want = set(d.groups_of_user_now(uid)) & set(d.app_groups_now(cfg.slug))
         elif sid and user is not None:
             want = {g for g in d.groups_of_user(uid) if d.group_bound(cfg.slug, g)}
-        gmaps = self.state.maps(cfg.slug, "GROUP")
+        gmaps = self.maps.maps(cfg.slug, "GROUP")
         sent: dict[str, tuple[str, bool]] = {}  # gid -> (its SP id, added)
         for gid, gm in gmaps.items():
             if gid in skip or not gm.get("scim_id"):
@@ -324,10 +347,10 @@ class UserSync:
                     self.groups.patch_members(run, gid, gm["scim_id"], add=[], remove=[(uid, sid)])
                     sent[gid] = (gm["scim_id"], False)
                 else:
-                    self.state.update_members(cfg.slug, gid, remove={uid})
+                    self.maps.update_members(cfg.slug, gid, remove={uid})
         if sent and fresh:
             self._recheck(run, uid, sid, sent)
-        now = self.state.clock()
+        now = self.clock()
         in_flight = {g for g, gm in gmaps.items() if not gm.get("scim_id") and float(gm.get("claim_until") or 0) >= now}
         # A bound group not in the SP yet is pushed whole; so is one in the SP whose last push is still pending (this
         # user's earlier delivery may have created it and then met members still changing: nothing else pushes it

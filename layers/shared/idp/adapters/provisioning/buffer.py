@@ -1,6 +1,7 @@
 """The write buffer the mapping and log stores share: inside `buffered()`, provisioning-log entries
 and the mapping items of leased creates are held per thread and written with BatchWriteItem, 25 at
-a time, instead of one call each."""
+a time, instead of one call each; the audit events the log entries raise are batched alongside
+(`AuditSink.batched`)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,6 +11,7 @@ from aws_lambda_powertools import Logger
 
 from idp.adapters.dynamo import put_items
 from idp.adapters.provisioning.items import BATCH_SIZE
+from idp.kernel.audit import AuditSink, NullAudit
 
 log = Logger(child=True)
 
@@ -24,8 +26,9 @@ class _Held(threading.local):
 
 
 class DynamoWriteBuffer:
-    def __init__(self, table):
+    def __init__(self, table, audit: AuditSink | None = None):
         self.table = table
+        self.audit: AuditSink = audit or NullAudit()  # the log store's sink: its events are batched with the run
         self._held = _Held()
 
     @contextlib.contextmanager
@@ -35,12 +38,14 @@ class DynamoWriteBuffer:
         held is written when 25 are waiting, before any other read or write of a mapping item (so
         this process reads its own writes, in order), and when the block ends, also on an
         exception. A failed flush of mapping items raises (when nothing else is raising); a failed
-        flush of log entries is logged and dropped (the log never stops provisioning)."""
+        flush of log entries is logged and dropped (the log never stops provisioning). The audit
+        events of the run are batched too (DynamoAuditLog.batched)."""
         held = self._held
         held.depth += 1
         ok = False
         try:
-            yield self
+            with self.audit.batched():
+                yield self
             ok = True
         finally:
             held.depth -= 1
