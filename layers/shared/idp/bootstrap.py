@@ -26,14 +26,19 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.secrets import SecretStore
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
+    from idp.app.app_admin import AppAdmin
+    from idp.app.audit_events import AuditEvents
     from idp.app.dashboard import Dashboard
     from idp.app.diagnosis import SignInDiagnosis
+    from idp.app.group_admin import GroupAdmin
+    from idp.app.password_policy_admin import PasswordPolicyAdmin
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
     from idp.app.slo import SingleLogout
     from idp.app.sp_import import SpImport
     from idp.app.sso import SingleSignOn
     from idp.app.user_access import UserAccess
+    from idp.app.user_admin import UserAdmin
     from idp.directory.apps import AppService
     from idp.directory.inbound import InboundService
     from idp.directory.lifecycle import UserLifecycle
@@ -482,6 +487,48 @@ class Container:
                         max_receive_count=s.events_max_receive_count, backoff_base=s.scim_backoff_base_seconds,
                         backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
                         metrics=self.metrics, isolate_apps=True)  # a slow app's shares go to its own message group
+
+    # ---- use cases: the console and the admin API (ucconsole)
+    @_part
+    def user_admin(self) -> "UserAdmin":
+        """Users as an administrator sees and changes them (idp.app.user_admin): the console's Users pages and the
+        admin API's user routes."""
+        from idp.app.user_admin import UserAdmin
+
+        return UserAdmin(self.directory, self.store, self.provisioning_state, self.lifecycle, self.user_access,
+                         self.diagnosis, self.mfa)
+
+    @_part
+    def app_admin(self) -> "AppAdmin":
+        """Applications as an administrator sees them, and their access bindings (idp.app.app_admin): the console's
+        Applications pages and the admin API's app listing."""
+        from idp.app.app_admin import AppAdmin
+
+        return AppAdmin(self.store, self.directory, self.user_admin)
+
+    @_part
+    def audit_events(self) -> "AuditEvents":
+        """The audit log as an administrator reads it (idp.app.audit_events): GET /admin/events and the console's
+        Events page."""
+        from idp.app.audit_events import AuditEvents
+
+        return AuditEvents(self.audit, self.store)
+
+    @_part
+    def password_policy_admin(self) -> "PasswordPolicyAdmin":
+        """The password policy as an administrator reads and sets it (idp.app.password_policy_admin):
+        GET|PUT /admin/password-policy and the console's Settings page."""
+        from idp.app.password_policy_admin import PasswordPolicyAdmin
+
+        return PasswordPolicyAdmin(self.directory)
+
+    @_part
+    def group_admin(self) -> "GroupAdmin":
+        """Groups as an administrator sees them (idp.app.group_admin): the console's Groups pages and the admin
+        API's group listing."""
+        from idp.app.group_admin import GroupAdmin
+
+        return GroupAdmin(self.directory, self.store)
 
 
 class _SignonDirectory:
