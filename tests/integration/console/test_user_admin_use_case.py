@@ -132,3 +132,20 @@ def test_links_and_the_mfa_reset_are_recorded_as_the_acting_administrator(aws_en
     with pytest.raises(DomainError) as missing:
         container().user_admin.reset_mfa("no-such-user", CONSOLE)
     assert missing.value.status == 404
+
+
+def test_create_with_an_activation_link_and_a_suspended_user_refused_first(aws_env, api):
+    made = container().user_admin.create({"username": "rhea", "email": "rhea@example.com", "firstname": "Rhea",
+                                          "lastname": "Quill"}, CONSOLE, activation_base_url="https://idp.example.com")
+    (created,) = container().audit.query(AuditQuery(type="admin.user.created", user_id=made["id"]))[0]
+    (sent,) = container().audit.query(AuditQuery(type="password", user_id=made["id"]))[0]
+    assert created["actor"] == sent["actor"] == {"type": "admin", "id": CONSOLE.actor.id} and sent["reason"] == "activation_sent"
+
+    body = {"username": "sam", "email": "sam@example.com", "firstname": "Sam", "lastname": "Quill", "state": "SUSPENDED"}
+    with pytest.raises(DomainError) as refused:
+        container().user_admin.create(body, CONSOLE, activation_base_url="https://idp.example.com")
+    assert refused.value.status == 400 and "send_activation" in refused.value.message
+    status, answer = api("POST", "/admin/users", {**body, "send_activation": True})
+    assert status == 400 and "send_activation" in json.dumps(answer)
+    assert container().user_admin.search("sam", 0, 10).items == ()  # refused before anything was stored
+    assert container().user_admin.create(body, CONSOLE)["state"] == "SUSPENDED"  # no link asked: created

@@ -12,8 +12,6 @@ from idp.directory.apps import AppService, app_view
 from idp.directory.service import DirectoryService
 from idp.kernel.audit import API_ADMIN
 from idp.kernel.clock import iso_time
-from idp.kernel.errors import DomainError
-from idp.kernel.users import SUSPENDED
 from idp.web import api_models as api
 from idp.web.api_models import Cursor, Limit, ok
 from idp.web.auth import admin_middleware
@@ -74,12 +72,7 @@ def _request() -> WebRequest:
 def create_user(body: api.UserCreateBody):
     fields = json_body(_request())
     activate = isinstance(fields, dict) and fields.get("send_activation") is True
-    if activate and fields.get("state") == SUSPENDED:  # refused before anything is stored
-        raise DomainError(400, "invalid_field", "field 'send_activation': a suspended user cannot be sent an activation link")
-    user = directory().create_user(fields)
-    if activate:
-        users().send_link(user["id"], _request().base_url, acting(), activation=True)
-    return _created(user)
+    return _created(users().create(fields, acting(), activation_base_url=_request().base_url if activate else None))
 
 
 @router.post("/admin/users/<user_id>/activation",

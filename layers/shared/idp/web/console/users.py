@@ -78,7 +78,7 @@ def create_user(admin: Admin):
     for name in REQUIRED:
         body.setdefault(name, "")  # the service names a missing one
     try:
-        user = admin.directory.create_user(body)
+        user = users().create(body, admin.acting)
     except DomainError as exc:
         return page(FormErrors.of(exc, FORM_FIELDS).status, "console/user_new.html", admin, values=dict(form),
                     errors=FormErrors.of(exc, FORM_FIELDS), offer_reuse=_offers_reuse(exc), password_rules=password_rules())
