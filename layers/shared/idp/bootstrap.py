@@ -26,10 +26,14 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.secrets import SecretStore
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
+    from idp.app.app_admin import AppAdmin
+    from idp.app.audit_events import AuditEvents
     from idp.app.dashboard import Dashboard
     from idp.app.diagnosis import SignInDiagnosis
+    from idp.app.group_admin import GroupAdmin
     from idp.app.metadata import AppMetadata
     from idp.app.notices import AccountNotices
+    from idp.app.password_policy_admin import PasswordPolicyAdmin
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
     from idp.app.signon_bridge import SignonHooks
@@ -37,6 +41,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.app.sp_import import SpImport
     from idp.app.sso import SingleSignOn
     from idp.app.user_access import UserAccess
+    from idp.app.user_admin import UserAdmin
     from idp.directory.apps import AppService
     from idp.directory.inbound import InboundService
     from idp.directory.lifecycle import UserLifecycle
@@ -49,7 +54,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.provisioning.engine import Engine
     from idp.provisioning.metrics import ProvisioningMetrics
     from idp.provisioning.policy import BreakerSettings
-    from idp.provisioning.ports import ProvisioningStores
+    from idp.provisioning.ports import EntityReads, ProvisioningStores
     from idp.provisioning.reconcile import Reconciler
     from idp.signon.mfa.passkey_service import PasskeyService
     from idp.signon.mfa.service import MfaService
@@ -442,17 +447,21 @@ class Container:
     def diagnosis(self) -> "SignInDiagnosis":
         """Sign-in diagnosis (idp.app.diagnosis): the admin API's route and the console's user page."""
         from idp.app.diagnosis import SignInDiagnosis
-        from idp.provisioning.ports import EntityReads
-
         def mfa_need(user: dict, slug: str) -> str:
             from idp.signon.models import PendingSignOn
 
             need = self.mfa.need(user, PendingSignOn.idp(slug))
             return str(getattr(need, "value", need))  # a Need, or its value as a plain string
 
-        reads = EntityReads(self.provisioning_state.mappings, self.provisioning_state.log)
-        return SignInDiagnosis(self.store, self.user_access, self.audit, reads,
+        return SignInDiagnosis(self.store, self.user_access, self.audit, self.entity_provisioning,
                                locked_for=lambda uid: self.signon_state.throttle("account", uid).wait, mfa_need=mfa_need)
+
+    @_part
+    def entity_provisioning(self) -> "EntityReads":
+        """One user's or group's provisioning (its mapping and its log) as the diagnosis and the console read it."""
+        from idp.provisioning.ports import EntityReads
+
+        return EntityReads(self.provisioning_state.mappings, self.provisioning_state.log)
 
     @_part
     def user_access(self) -> "UserAccess":
@@ -481,6 +490,48 @@ class Container:
                         max_receive_count=s.events_max_receive_count, backoff_base=s.scim_backoff_base_seconds,
                         backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
                         metrics=self.metrics, isolate_apps=True)  # a slow app's shares go to its own message group
+
+    # ---- use cases: the console and the admin API (ucconsole)
+    @_part
+    def user_admin(self) -> "UserAdmin":
+        """Users as an administrator sees and changes them (idp.app.user_admin): the console's Users pages and the
+        admin API's user routes."""
+        from idp.app.user_admin import UserAdmin
+
+        return UserAdmin(self.directory, self.store, self.entity_provisioning, self.lifecycle, self.user_access,
+                         self.diagnosis, self.mfa)
+
+    @_part
+    def app_admin(self) -> "AppAdmin":
+        """Applications as an administrator sees them, and their access bindings (idp.app.app_admin): the console's
+        Applications pages and the admin API's app listing."""
+        from idp.app.app_admin import AppAdmin
+
+        return AppAdmin(self.store, self.directory, self.user_admin)
+
+    @_part
+    def audit_events(self) -> "AuditEvents":
+        """The audit log as an administrator reads it (idp.app.audit_events): GET /admin/events and the console's
+        Events page."""
+        from idp.app.audit_events import AuditEvents
+
+        return AuditEvents(self.audit, self.store)
+
+    @_part
+    def password_policy_admin(self) -> "PasswordPolicyAdmin":
+        """The password policy as an administrator reads and sets it (idp.app.password_policy_admin):
+        GET|PUT /admin/password-policy and the console's Settings page."""
+        from idp.app.password_policy_admin import PasswordPolicyAdmin
+
+        return PasswordPolicyAdmin(self.directory)
+
+    @_part
+    def group_admin(self) -> "GroupAdmin":
+        """Groups as an administrator sees them (idp.app.group_admin): the console's Groups pages and the admin
+        API's group listing."""
+        from idp.app.group_admin import GroupAdmin
+
+        return GroupAdmin(self.directory, self.store)
 
 
 _current: Container | None = None

@@ -9,7 +9,7 @@ its result is recorded once (a conditional write)."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Literal, TypedDict
 
 from aws_lambda_powertools import Logger
@@ -50,6 +50,10 @@ class UserImports:
     queue: ImportJobQueue
     directory: DirectoryService
     activation: ActivationSender | None = None
+
+    def acting_as(self, actor: Actor, ip: str | None = None, user_agent: str | None = None) -> "UserImports":
+        """These imports recording their audit events as done by ``actor`` (the console's administrator, the API's)."""
+        return replace(self, directory=self.directory.acting_as(actor, ip, user_agent))
 
     # ------------------------------------------------------------------ preview
     def preview(self, data: bytes) -> dict:

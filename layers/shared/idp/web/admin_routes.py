@@ -5,14 +5,13 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from idp.app.acting import Acting
+from idp.app.user_admin import UserAdmin
 from idp.bootstrap import container
 from idp.directory.apps import AppService, app_view
-from idp.directory.lifecycle import UserLifecycle
 from idp.directory.service import DirectoryService
 from idp.kernel.audit import API_ADMIN
 from idp.kernel.clock import iso_time
-from idp.kernel.errors import DomainError
-from idp.kernel.users import SUSPENDED
 from idp.web import api_models as api
 from idp.web.api_models import Cursor, Limit, ok
 from idp.web.auth import admin_middleware
@@ -35,10 +34,15 @@ def directory() -> DirectoryService:
     return container().directory.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
 
 
-def lifecycle() -> UserLifecycle:
-    """Activation and reset links, recorded as the bearer-token admin from this request's client."""
+def acting() -> Acting:
+    """The bearer-token admin from this request's client: whom a use case records a change as done by."""
     request = _request()
-    return container().lifecycle.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
+    return Acting(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
+
+
+def users() -> UserAdmin:
+    """Users as an administrator sees and changes them (idp.app.user_admin), the console's use case too."""
+    return container().user_admin
 
 
 def apps() -> AppService:
@@ -68,26 +72,21 @@ def _request() -> WebRequest:
 def create_user(body: api.UserCreateBody):
     fields = json_body(_request())
     activate = isinstance(fields, dict) and fields.get("send_activation") is True
-    if activate and fields.get("state") == SUSPENDED:  # refused before anything is stored
-        raise DomainError(400, "invalid_field", "field 'send_activation': a suspended user cannot be sent an activation link")
-    user = directory().create_user(fields)
-    if activate:
-        lifecycle().send_activation(user["id"], _request().base_url)
-    return _created(user)
+    return _created(users().create(fields, acting(), activation_base_url=_request().base_url if activate else None))
 
 
 @router.post("/admin/users/<user_id>/activation",
              **doc("users", "Email the user an activation link (single use, valid 7 days; a newer one voids it)",
                    ok(202, api.LinkSent, "the link was made and handed to the mail service", 404, 409)))
 def send_activation(user_id: str):
-    sent = lifecycle().send_activation(user_id, _request().base_url)
+    sent = users().send_link(user_id, _request().base_url, acting(), activation=True)
     return Response(status_code=202, content_type="application/json", body={
         "id": sent.uid, "expires_at": iso_time(sent.expires_at), "email_sent": sent.email_sent})
 
 
 @router.get("/admin/users", **doc("users", "List users", ok(200, api.UserPage, "a page of users", 400)))
 def list_users(limit: Limit = None, cursor: Cursor = None):
-    return _page(directory().store.list_users(page_limit(_request()), _request().query.get("cursor")))
+    return users().list_users(page_limit(_request()), _request().query.get("cursor")).as_json()
 
 
 @router.get("/admin/users/<user_id>", **doc("users", "Get a user", ok(200, api.UserView, "the user", 404)))
@@ -120,7 +119,7 @@ def create_group(body: api.GroupCreateBody):
 
 @router.get("/admin/groups", **doc("groups", "List groups", ok(200, api.GroupPage, "a page of groups", 400)))
 def list_groups(limit: Limit = None, cursor: Cursor = None):
-    return _page(directory().store.list_groups(page_limit(_request()), _request().query.get("cursor")))
+    return container().group_admin.list_groups(page_limit(_request()), _request().query.get("cursor")).as_json()
 
 
 @router.get("/admin/groups/<group_id>", **doc("groups", "Get a group", ok(200, api.GroupView, "the group", 404)))
@@ -164,8 +163,8 @@ def create_app(body: api.AppCreateBody):
 
 @router.get("/admin/apps", **doc("apps", "List apps", ok(200, api.AppPage, "a page of apps", 400)))
 def list_apps(limit: Limit = None, cursor: Cursor = None):
-    items, cursor = directory().store.list_apps(page_limit(_request()), _request().query.get("cursor"))
-    return {"items": [app_view(a, _request().base_url) for a in items], "next_cursor": cursor}
+    listed = container().app_admin.list_apps(page_limit(_request()), _request().query.get("cursor"))
+    return {"items": [app_view(a, _request().base_url) for a in listed.items], "next_cursor": listed.next_cursor}
 
 
 @router.get("/admin/apps/<slug>", **doc("apps", "Get an app", ok(200, api.AppView, "the app", 404)))

@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from idp.bootstrap import container
-from idp.kernel.audit_log import AuditQuery
 from idp.web import api_models as api
 from idp.web.api_models import Cursor, LogLimit, ok
 from idp.web.auth import admin_middleware
@@ -66,6 +65,5 @@ def list_events(type: _text("an event type, e.g. sso or admin.user.updated; admi
                 outcome: _text("success or failure") = None, since: _text("ISO 8601, inclusive") = None,
                 until: _text("ISO 8601, inclusive") = None, limit: LogLimit = None, cursor: Cursor = None):
     request = current_request(router, with_form=False)
-    query = AuditQuery.from_params(request.query)
-    items, next_cursor = container().audit.query(query, page_limit(request, maximum=500), request.query.get("cursor"))
-    return {"items": items, "next_cursor": next_cursor}
+    return container().audit_events.page(request.query, limit=page_limit(request, maximum=500),
+                                         cursor=request.query.get("cursor")).as_json()

@@ -7,8 +7,8 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field
 
+from idp.app.acting import Acting
 from idp.bootstrap import container
-from idp.directory.models import PasswordPolicySettings, parse
 from idp.directory.password_policy import PasswordPolicyView as PolicyBody
 from idp.kernel.audit import API_ADMIN
 from idp.web import api_models as api
@@ -39,13 +39,12 @@ def _doc(summary: str, responses: dict) -> dict:
 
 @router.get(PATH, **_doc("The password policy", ok(200, PasswordPolicyView, "the policy")))
 def get_policy() -> PolicyBody:
-    return container().directory.password_policy().view()
+    return container().password_policy_admin.current().view()
 
 
 @router.put(PATH, **_doc("Set the password policy (a field left out takes its default)",
                          ok(200, PasswordPolicyView, "the policy", 400, 413)))
 def put_policy(body: api.PasswordPolicyBody) -> PolicyBody:
     request = current_request(router, with_form=False)
-    settings = parse(PasswordPolicySettings, json_body(request))
-    directory = container().directory.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
-    return directory.set_password_policy(settings).view()
+    by = Acting(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
+    return container().password_policy_admin.set(json_body(request), by).view()

@@ -82,10 +82,7 @@ class UserImportStatus(BaseModel):
 def imports() -> UserImports:
     """The CSV imports, recording their audit events as the bearer-token admin from this request's client."""
     request = current_request(router, with_form=False)
-    parts = container()
-    directory = parts.directory.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
-    service = parts.user_imports
-    return UserImports(service.store, service.queue, directory, service.activation)
+    return container().user_imports.acting_as(API_ADMIN, request.client_ip, request.headers.get("user-agent"))
 
 
 def csv_upload() -> bytes:

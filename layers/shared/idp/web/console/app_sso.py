@@ -5,7 +5,6 @@ the next key, activate it after a confirmation that carries the cut-over warning
 Through the AppService the admin API's /admin/apps/{slug} and /keys routes call."""
 from __future__ import annotations
 
-from idp.bootstrap import container
 from idp.kernel.errors import DomainError, not_found
 from idp.web.console.apps import app_context
 from idp.web.console.fields import FormErrors, key_values, lines, text, unconfirmed
@@ -20,10 +19,6 @@ NOTICES = {"created": "Application created with its own signing key pair. Give t
                                                    "current one. Give the SP its certificate before you activate it.",
            "key_activated": "The new key signs from now on; the previous one stays in the metadata until you retire it.",
            "key_retired": "Key retired: it left the metadata and its private key was destroyed."}
-
-
-def apps():
-    return container().apps
 
 
 def _values(app: dict) -> dict:

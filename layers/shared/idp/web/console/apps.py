@@ -1,11 +1,10 @@
 """Applications: the paginated list; Add New Application (the catalogue: OfficeSpace or Custom SAML)
 and its form (Display Label, SP Entity ID, ACS URLs one per line, Default RelayState, Save Application);
-an app's General tab (label, bookmark URL) and deleting an app after a confirmation. Every change goes
-through the AppService the admin API calls."""
+an app's General tab (label, bookmark URL) and deleting an app after a confirmation. Reads go through the apps
+use case (idp.app.app_admin), every change through the AppService the admin API calls."""
 from __future__ import annotations
 
-import re
-
+from idp.app.app_admin import AppAdmin
 from idp.bootstrap import container
 from idp.directory.apps import app_view
 from idp.kernel.errors import DomainError
@@ -24,31 +23,17 @@ FIELDS = ("label", "slug", "sp_entity_id", "acs_urls", "default_relay_state", "n
 NOTICES = {"saved": "Changes saved.", "deleted": "Application deleted."}
 
 
-def apps():
-    return container().apps
-
-
-def slug_from(label: str) -> str:
-    """A slug from a display label: lowercase letters, digits and single hyphens."""
-    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9]+", "-", label.lower())).strip("-")[:50] or "app"
-
-
-def free_slug(label: str) -> str:
-    """The label's slug, with -2, -3, ... when an app already has it."""
-    base, store = slug_from(label), container().store
-    slug, n = base, 1
-    while store.get_app(slug):
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
+def apps() -> AppAdmin:
+    return container().app_admin
 
 
 @console_router.get("/console/apps")
 @console_route(console_router)
 def list_apps(admin: Admin):
     query = admin.request.query
-    items, cursor = container().store.list_apps(page_size(query), query.get("cursor"))
-    return page(200, "console/apps.html", admin, apps=items, notice=NOTICES.get(query.get("done", "")),
+    listed = apps().list_apps(page_size(query), query.get("cursor"))
+    cursor = listed.next_cursor
+    return page(200, "console/apps.html", admin, apps=listed.items, notice=NOTICES.get(query.get("done", "")),
                 next_url=f"/console/apps?cursor={cursor}" if cursor else None,
                 first_url="/console/apps" if query.get("cursor") else None)
 
@@ -78,7 +63,7 @@ def new_app(admin: Admin, template: str):
 def create_app(admin: Admin, template: str):
     entry, form = _template(template), admin.form
     label = (form.get("label") or "").strip()
-    body = {"template": template, "label": label, "slug": text(form, "slug") or free_slug(label or entry["name"]),
+    body = {"template": template, "label": label, "slug": text(form, "slug") or apps().free_slug(label or entry["name"]),
             "sp_entity_id": (form.get("sp_entity_id") or "").strip(), "acs_urls": lines(form, "acs_urls") or []}
     if text(form, "default_relay_state"):
         body["default_relay_state"] = text(form, "default_relay_state")

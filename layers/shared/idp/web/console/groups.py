@@ -1,8 +1,10 @@
 """Groups: the paginated list with Create group; a group's page (rename with Save, members with
-Add member and Remove, the apps bound to it) and deleting a group after a confirmation. Every change
-goes through the DirectoryService the admin API calls."""
+Add member and Remove, the apps bound to it) and deleting a group after a confirmation. Reads and adding a member
+by login go through the groups use case (idp.app.group_admin), the other changes through the DirectoryService the
+admin API calls."""
 from __future__ import annotations
 
+from idp.app.group_admin import GroupAdmin
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
 from idp.web.console.fields import FormErrors, page_size, text, unconfirmed
@@ -14,16 +16,17 @@ NOTICES = {"created": "Group created.", "saved": "Changes saved.", "deleted": "G
            "added": "Member added.", "removed": "Member removed."}
 
 
-def directory():
-    return container().directory
+def groups() -> GroupAdmin:
+    return container().group_admin
 
 
 @console_router.get("/console/groups")
 @console_route(console_router)
 def list_groups(admin: Admin):
     query = admin.request.query
-    groups, cursor = directory().store.list_groups(page_size(query), query.get("cursor"))
-    return page(200, "console/groups.html", admin, groups=groups, values={}, errors=None,
+    listed = groups().list_groups(page_size(query), query.get("cursor"))
+    cursor = listed.next_cursor
+    return page(200, "console/groups.html", admin, groups=listed.items, values={}, errors=None,
                 next_url=f"/console/groups?cursor={cursor}" if cursor else None,
                 first_url="/console/groups" if query.get("cursor") else None, notice=NOTICES.get(query.get("done", "")))
 
@@ -50,12 +53,10 @@ def create_group(admin: Admin):
 
 def group_page(admin: Admin, gid: str, *, status: int = 200, errors: FormErrors | None = None,
                values: dict | None = None, notice: str | None = None):
-    group = directory().get_group(gid)
-    members, cursor = directory().list_members(gid, page_size(admin.request.query, 50), admin.request.query.get("cursor"))
-    store = directory().store
-    apps = [a for a in (store.get_app(slug) for slug in store.apps_of_group(gid)) if a]
-    return page(status, "console/group.html", admin, g=group, values=values or group, errors=errors,
-                members=sorted(members, key=lambda u: u["username"].lower()), apps=apps, notice=notice,
+    seen = groups().overview(gid, limit=page_size(admin.request.query, 50), cursor=admin.request.query.get("cursor"))
+    cursor = seen.next_cursor
+    return page(status, "console/group.html", admin, g=seen.group, values=values or seen.group, errors=errors,
+                members=seen.members, apps=seen.apps, notice=notice,
                 next_url=f"/console/groups/{gid}?cursor={cursor}" if cursor else None,
                 first_url=f"/console/groups/{gid}" if admin.request.query.get("cursor") else None)
 
@@ -80,22 +81,12 @@ def save_group(admin: Admin, gid: str):
     return see_other(f"/console/groups/{gid}?done=saved")
 
 
-def _find_user(login: str) -> str:
-    """A user id from a username or an email (one namespace), or a 404 naming the field."""
-    uid = directory().store.find_user_id("username", login) if login else None
-    if not uid:
-        raise DomainError(404, "not_found", f"field 'member': no user has the username or email '{login[:100]}'"
-                          if login else "field 'member': enter the username or email of the user to add")
-    return uid
-
-
 @console_router.post("/console/groups/<gid>/members")
 @console_route(console_router)
 def add_member(admin: Admin, gid: str):
-    directory().get_group(gid)
+    groups().get(gid)
     try:
-        uid = _find_user((admin.form.get("member") or "").strip())
-        admin.directory.add_member(gid, uid)
+        groups().add_member_by_login(gid, (admin.form.get("member") or "").strip(), admin.acting)
     except DomainError as exc:
         errors = FormErrors.of(exc, FIELDS)
         if not errors.by_field:
@@ -111,12 +102,12 @@ def remove_member(admin: Admin, gid: str, uid: str):
     return see_other(f"/console/groups/{gid}?done=removed")
 
 
-def _confirm(admin: Admin, group: dict, status: int = 200, errors: FormErrors | None = None):
-    store = directory().store
-    apps, members = store.apps_of_group(group["id"]), store.list_members(group["id"])
+def _confirm(admin: Admin, gid: str, status: int = 200, errors: FormErrors | None = None):
+    reach = groups().reach(gid)
+    group = reach.group
     return page(status, "console/confirm.html", admin, title=f"Delete group {group['name']}",
-                message=f"Deleting {group['name']} removes it and its {len(members)} membership(s). Its members lose the "
-                        f"access it gave them to {len(apps)} application(s) (unless another binding keeps it), and apps "
+                message=f"Deleting {group['name']} removes it and its {reach.members} membership(s). Its members lose the "
+                        f"access it gave them to {reach.apps} application(s) (unless another binding keeps it), and apps "
                         "that manage groups delete the group there. This cannot be undone.",
                 action=f"/console/groups/{group['id']}/delete", button="Delete group",
                 confirm_label=f"Yes, delete {group['name']}", back=f"/console/groups/{group['id']}", errors=errors)
@@ -125,15 +116,15 @@ def _confirm(admin: Admin, group: dict, status: int = 200, errors: FormErrors | 
 @console_router.get("/console/groups/<gid>/delete")
 @console_route(console_router)
 def confirm_delete_group(admin: Admin, gid: str):
-    return _confirm(admin, directory().get_group(gid))
+    return _confirm(admin, gid)
 
 
 @console_router.post("/console/groups/<gid>/delete")
 @console_route(console_router)
 def delete_group(admin: Admin, gid: str):
-    group = directory().get_group(gid)
+    groups().get(gid)
     if errors := unconfirmed(admin.form, "deletion"):
-        return _confirm(admin, group, 400, errors)
+        return _confirm(admin, gid, 400, errors)
     admin.directory.delete_group(gid)
     return see_other("/console/groups?done=deleted")
 

@@ -14,6 +14,7 @@ from typing import Callable
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
+from idp.app.acting import Acting
 from idp.bootstrap import container
 from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
@@ -60,6 +61,11 @@ class Admin:
     @property
     def actor(self) -> Actor:
         return Actor("admin", self.uid)
+
+    @property
+    def acting(self) -> Acting:
+        """This administrator, from this request's client: whom a use case records a change as done by."""
+        return Acting(self.actor, self.request.client_ip, self.request.headers.get("user-agent"))
 
     @property
     def directory(self):

@@ -8,7 +8,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from idp.bootstrap import container
-from idp.kernel.errors import not_found
 from idp.web.forms import TEMPLATES_DIR
 from idp.web.request import WebRequest, current_request
 
@@ -22,10 +21,7 @@ def request() -> WebRequest:
 
 def get_app(slug: str) -> dict:
     """The app, or a 404 page."""
-    app = container().store.get_app(slug)
-    if not app:
-        raise not_found("application", slug)
-    return app
+    return container().app_admin.get(slug)
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """Settings: the global multi-factor sign-in policy (policy, grace period, the methods that count), as
 GET|PUT /admin/mfa read and set it, through the MFA service; and the password policy (minimum length,
-common passwords, the user's own names), as GET|PUT /admin/password-policy, through the directory service.
+common passwords, the user's own names), as GET|PUT /admin/password-policy, through the password policy use case
+(idp.app.password_policy_admin).
 Each section is its own form; a refusal shows beside its field, the other section keeps its stored values.
 (The routes carry no return annotation: powertools, validating beside the typed admin routes in the local stack,
 would build a response model from it.)"""
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from idp.app.password_policy_admin import PasswordPolicyAdmin
 from idp.bootstrap import container
-from idp.directory.models import PasswordPolicySettings, parse
+from idp.directory.models import parse
 from idp.kernel.errors import DomainError
 from idp.web.console.fields import FormErrors, checked
 from idp.web.console.guard import Admin, console_route, page, see_other
@@ -21,12 +23,16 @@ METHODS = (("totp", "Authenticator app (TOTP)"), ("webauthn", "Passkey (WebAuthn
 NOTICES = {"saved": "Saved.", "password_policy": "Password policy saved."}
 
 
+def password_policy() -> PasswordPolicyAdmin:
+    return container().password_policy_admin
+
+
 def _page(admin: Admin, status: int = 200, errors: FormErrors | None = None, values: dict | None = None,
           notice: str | None = None, password_errors: FormErrors | None = None,
           password_values: dict | None = None) -> Response:
     return page(status, "console/settings.html", admin, values=values or container().mfa.policy().view(), errors=errors,
                 methods=METHODS, notice=notice, password_errors=password_errors,
-                password_values=password_values or dict(container().directory.password_policy().view()))
+                password_values=password_values or dict(password_policy().current().view()))
 
 
 @console_router.get("/console/settings")
@@ -74,8 +80,7 @@ def save_password_policy(admin: Admin):
         except ValueError:
             raise DomainError(400, "invalid_field", f"field 'min_length': '{length[:20]}' is not a whole number "
                                                     "of characters (8 to 128)") from None
-        chosen = parse(PasswordPolicySettings, body)
-        admin.directory.set_password_policy(chosen)
+        password_policy().set(body, admin.acting)
     except DomainError as exc:
         errors = FormErrors.of(exc, PASSWORD_FIELDS)
         return _page(admin, errors.status, password_errors=errors, password_values={**body, "min_length": length})

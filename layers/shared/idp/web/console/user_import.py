@@ -18,8 +18,8 @@ FILE_FIELD = "file"
 
 
 def imports(admin: Admin) -> UserImports:
-    service = container().user_imports
-    return UserImports(service.store, service.queue, admin.directory, service.activation)
+    by = admin.acting
+    return container().user_imports.acting_as(by.actor, by.ip, by.user_agent)
 
 
 @console_router.get(PATH)

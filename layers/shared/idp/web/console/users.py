@@ -1,14 +1,14 @@
 """Users: the searchable, paginated list; Create user; a user's page (Save, Suspend, Activate,
 Revoke sessions, set a password, the admin role, groups, the apps the user may open and through what,
-the user's provisioning per app) and deleting a user after a confirmation. Every change goes through
-the DirectoryService the admin API calls."""
+the user's provisioning per app) and deleting a user after a confirmation. Each page parses, calls the users use
+case the admin API calls (idp.app.user_admin) or the DirectoryService, and renders."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from idp.app.user_admin import UserAdmin
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
-from idp.kernel.users import state_is_active
 from idp.web.console.fields import FormErrors, checked, page_size, text, unconfirmed
 from idp.web.console.guard import ADMIN_ROLE, Admin, console_route, page, see_other
 from idp.web.console.router import console_router
@@ -16,7 +16,6 @@ from idp.web.console.router import console_router
 PROFILE = ("username", "email", "firstname", "lastname", "displayname", "title", "department")
 REQUIRED = ("username", "email", "firstname", "lastname")
 FORM_FIELDS = PROFILE + ("password", "roles", "state", "confirm_reuse")
-SEARCH_SCAN_LIMIT = 2000  # users read at most by one search (the directory has no text index)
 NOTICES = {"created": "User created.", "saved": "Changes saved.", "suspended": "User suspended; every session ended.",
            "activated": "User activated.", "revoked": "Every session of this user ended.", "deleted": "User deleted.",
            "group_added": "Added to the group.", "group_removed": "Removed from the group.",
@@ -26,30 +25,13 @@ NOTICES = {"created": "User created.", "saved": "Changes saved.", "suspended": "
            "mail_failed": "The link was made, but the email could not be sent (is a sender address configured?)."}
 
 
-def directory():
-    return container().directory
+def users() -> UserAdmin:
+    return container().user_admin
 
 
 def password_rules() -> str:
     """The password policy in words, the Password field's hint (the service checks it again on Save)."""
-    return directory().password_policy().describe()
-
-
-def _matches(user: dict, needle: str) -> bool:
-    return any(needle in str(user.get(k) or "").lower() for k in ("username", "email", "firstname", "lastname", "displayname"))
-
-
-def search(needle: str, offset: int, limit: int) -> tuple[list[dict], bool]:
-    """Users whose name, username or email contains ``needle`` (a page of them, and whether more follow)."""
-    store, needle = directory().store, needle.lower()
-    found, cursor, scanned = [], None, 0
-    while scanned < SEARCH_SCAN_LIMIT:
-        batch, cursor = store.list_users(200, cursor)
-        scanned += len(batch)
-        found += [u for u in batch if _matches(u, needle)]
-        if not cursor or len(found) > offset + limit:
-            break
-    return found[offset:offset + limit], len(found) > offset + limit
+    return users().password_rules()
 
 
 @console_router.get("/console/users")
@@ -62,14 +44,16 @@ def list_users(admin: Admin):
             offset = max(0, int(query.get("offset") or 0))
         except ValueError:
             offset = 0
-        users, more = search(needle, offset, limit)
+        found = users().search(needle, offset, limit)
+        shown, more = found.items, found.more
         next_url = "/console/users?" + urlencode({"q": needle, "offset": offset + limit}) if more else None
         first_url = "/console/users?" + urlencode({"q": needle}) if offset else None
     else:
-        users, cursor = directory().store.list_users(limit, query.get("cursor"))
+        listed = users().list_users(limit, query.get("cursor"))
+        shown, cursor = listed.items, listed.next_cursor
         next_url = f"/console/users?cursor={cursor}" if cursor else None
         first_url = "/console/users" if query.get("cursor") else None
-    return page(200, "console/users.html", admin, users=users, q=needle, next_url=next_url, first_url=first_url,
+    return page(200, "console/users.html", admin, users=shown, q=needle, next_url=next_url, first_url=first_url,
                 notice=NOTICES.get(query.get("done", "")))
 
 
@@ -94,7 +78,7 @@ def create_user(admin: Admin):
     for name in REQUIRED:
         body.setdefault(name, "")  # the service names a missing one
     try:
-        user = admin.directory.create_user(body)
+        user = users().create(body, admin.acting)
     except DomainError as exc:
         return page(FormErrors.of(exc, FORM_FIELDS).status, "console/user_new.html", admin, values=dict(form),
                     errors=FormErrors.of(exc, FORM_FIELDS), offer_reuse=_offers_reuse(exc), password_rules=password_rules())
@@ -106,43 +90,15 @@ def _offers_reuse(exc: DomainError) -> bool:
     return exc.code == "quarantined"
 
 
-def _access(uid: str) -> list[dict]:
-    """The apps the user may open, and through what: a direct binding and/or the bound groups they are in."""
-    return [{"slug": a.slug, "label": a.label, "direct": a.direct, "groups": list(a.group_names)}
-            for a in container().user_access.apps_of(uid)]
-
-
-def _provisioning(uid: str) -> list[dict]:
-    """Per app with provisioning: the user's SCIM state there and the newest log entries about them."""
-    from idp.provisioning.planner import ProvisioningConfig
-
-    store, state = directory().store, container().reconciler.state
-    rows = []
-    for slug in store.all_app_slugs():
-        app = store.get_app(slug)
-        if ProvisioningConfig.from_app(app) is None:
-            continue
-        mapping = state.get_map(slug, "USER", uid) or {}
-        log, _ = state.read_log_page(slug, user_id=uid, limit=5)
-        if mapping or log:
-            rows.append({"slug": slug, "label": app.get("label") or slug, "mapping": mapping, "log": log})
-    return rows
-
-
 def user_page(admin: Admin, uid: str, *, status: int = 200, errors: FormErrors | None = None,
               values: dict | None = None, notice: str | None = None, diagnosis: dict | None = None,
               offer_reuse: bool = False):
-    user = directory().get_user(uid)
-    store = directory().store
-    groups = [g for g in (store.get_group(gid) for gid in store.groups_of_user(uid)) if g]
-    others, _ = store.list_groups(200, None)
-    member_of = {g["id"] for g in groups}
-    return page(status, "console/user.html", admin, u=user, values=values if values is not None else user, errors=errors,
-                groups=sorted(groups, key=lambda g: g["name"].lower()),
-                other_groups=sorted((g for g in others if g["id"] not in member_of), key=lambda g: g["name"].lower()),
-                access=_access(uid), provisioning=_provisioning(uid), is_admin=ADMIN_ROLE in (user.get("roles") or []),
-                factors=container().mfa.factors(uid), diagnosis=diagnosis, all_apps=store.list_apps(200, None)[0],
-                is_self=uid == admin.uid, notice=notice, offer_reuse=offer_reuse, password_rules=password_rules())
+    seen = users().overview(uid)
+    return page(status, "console/user.html", admin, u=seen.user, values=values if values is not None else seen.user,
+                errors=errors, groups=seen.groups, other_groups=seen.other_groups, access=seen.access,
+                provisioning=seen.provisioning, is_admin=seen.is_admin, factors=seen.factors, diagnosis=diagnosis,
+                all_apps=seen.all_apps, is_self=uid == admin.uid, notice=notice, offer_reuse=offer_reuse,
+                password_rules=password_rules())
 
 
 REASONS = {"not_bound": "not bound to the app, directly or through a group", "suspended": "the account is suspended",
@@ -152,7 +108,7 @@ REASONS = {"not_bound": "not bound to the app, directly or through a group", "su
 
 def _diagnosis(slug: str, uid: str) -> dict:
     """GET /admin/apps/{slug}/users/{user_id}/diagnosis's answer (the one reading of it), with the reasons in words."""
-    found = container().diagnosis.of(slug, uid).as_json()
+    found = users().diagnose(slug, uid).as_json()
     return {**found, "slug": slug, "words": [REASONS.get(r, r) for r in found["reasons"]]}
 
 
@@ -176,7 +132,7 @@ def save_user(admin: Admin, uid: str):
         exc = DomainError(400, "invalid_field", "field 'roles': you cannot remove your own admin role "
                                                 "(another administrator can)")
         return user_page(admin, uid, status=400, errors=FormErrors.of(exc, FORM_FIELDS), values=dict(form))
-    roles = set(directory().get_user(uid).get("roles") or [])
+    roles = set(users().get(uid).get("roles") or [])
     body["roles"] = sorted(roles | {ADMIN_ROLE} if wants_admin else roles - {ADMIN_ROLE})
     if checked(form, "confirm_reuse"):
         body["confirm_reuse"] = True
@@ -191,9 +147,7 @@ def save_user(admin: Admin, uid: str):
 
 
 def _set_state(admin: Admin, uid: str, state: str, done: str):
-    if uid == admin.uid and not state_is_active(state):
-        raise DomainError(400, "invalid_field", "you cannot suspend yourself")
-    admin.directory.update_user(uid, {"state": state})
+    users().set_state(uid, state, admin.acting)
     return see_other(f"/console/users/{uid}?done={done}")
 
 
@@ -218,9 +172,7 @@ def revoke_sessions(admin: Admin, uid: str):
 
 def _send_link(admin: Admin, uid: str, activation: bool):
     """The user is emailed a link to set their password (idp.directory.lifecycle), recorded as this administrator's."""
-    lifecycle = container().lifecycle.acting_as(admin.actor, admin.request.client_ip, admin.request.headers.get("user-agent"))
-    send = lifecycle.send_activation if activation else lifecycle.send_reset
-    sent = send(uid, admin.request.base_url)
+    sent = users().send_link(uid, admin.request.base_url, admin.acting, activation=activation)
     done = ("activation_sent" if activation else "reset_sent") if sent.email_sent else "mail_failed"
     return see_other(f"/console/users/{uid}?done={done}")
 
@@ -265,18 +217,16 @@ def _confirm_delete(admin: Admin, user: dict, status: int = 200, errors: FormErr
 @console_router.get("/console/users/<uid>/delete")
 @console_route(console_router)
 def confirm_delete_user(admin: Admin, uid: str):
-    return _confirm_delete(admin, directory().get_user(uid))
+    return _confirm_delete(admin, users().get(uid))
 
 
 @console_router.post("/console/users/<uid>/delete")
 @console_route(console_router)
 def delete_user(admin: Admin, uid: str):
-    user = directory().get_user(uid)
+    user = users().get(uid)
     if errors := unconfirmed(admin.form, "deletion"):
         return _confirm_delete(admin, user, 400, errors)
-    if uid == admin.uid:
-        raise DomainError(400, "invalid_field", "you cannot delete your own account")
-    admin.directory.delete_user(uid)
+    users().delete(uid, admin.acting)
     return see_other("/console/users?done=deleted")
 
 
@@ -291,16 +241,15 @@ def _confirm_mfa_reset(admin: Admin, user: dict, status: int = 200, errors: Form
 @console_router.get("/console/users/<uid>/mfa-reset")
 @console_route(console_router)
 def confirm_mfa_reset(admin: Admin, uid: str):
-    return _confirm_mfa_reset(admin, directory().get_user(uid))
+    return _confirm_mfa_reset(admin, users().get(uid))
 
 
 @console_router.post("/console/users/<uid>/mfa-reset")
 @console_route(console_router)
 def mfa_reset(admin: Admin, uid: str):
     """As DELETE /admin/users/{id}/mfa: the factors go, then the directory ends every session."""
-    user = directory().get_user(uid)
+    user = users().get(uid)
     if errors := unconfirmed(admin.form, "reset"):
         return _confirm_mfa_reset(admin, user, 400, errors)
-    container().mfa.reset(uid, admin.actor)
-    admin.directory.reset_mfa(uid)
+    users().reset_mfa(uid, admin.acting)
     return see_other(f"/console/users/{uid}?done=mfa_reset")
