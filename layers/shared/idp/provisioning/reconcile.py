@@ -3,7 +3,10 @@ hand), with a guard that stops for an administrator when one run would deactivat
 than a configured share of the users; Test Connection; provision one user on demand.
 The users, then the groups, are synced by up to the app's `max_concurrency` workers at once
 (`idp.provisioning.parallel`: one object per worker, a 429 pauses them all, the first failure that is
-not one object's own stops them all, the breaker is read while the run goes on)."""
+not one object's own stops them all, the breaker is read while the run goes on).
+This module is longer than 400 lines because the reconcile's passes (guard, users, snapshots, groups), Test
+Connection, the activation test and the push on demand share the reconciler's ports and its answers per failure
+class (RESULT_OF); each pass is a method of its own."""
 from __future__ import annotations
 
 import contextlib
