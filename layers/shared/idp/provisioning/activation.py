@@ -4,6 +4,7 @@ with the SP's answer, so an administrator sees exactly which operation the SP re
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from idp.provisioning.ports import ClientFactory
 from idp.scim.protocol import USER_SCHEMA, Conflict, PermanentError, ScimError, eq_filter
@@ -12,19 +13,19 @@ TIMEOUT = (5, 15)
 _NOT_SUPPORTED = (403, 404, 405, 501)
 
 
-def step(name: str, ok: bool, detail: str, status: int | None = None) -> dict:
+def step(name: str, ok: bool, detail: str, status: int | None = None) -> dict[str, Any]:
     """One step of a connection test: `status` is the SP's HTTP status (contract section 4; `sp_status` is the
     same value under the name the first answers used)."""
     return {"step": name, "ok": ok, "status": status, "sp_status": status, "detail": detail}
 
 
-def run_activation_test(client_factory: ClientFactory, base_url: str, token: str, test_email: str) -> dict:
+def run_activation_test(client_factory: ClientFactory, base_url: str, token: str, test_email: str) -> dict[str, Any]:
     """Create, update, deactivate and delete a test user; `ok` only when each step the SP supports worked."""
     client = client_factory(base_url, token, timeout=TIMEOUT)
     marker = f"idp-activation-test-{uuid.uuid4().hex[:12]}"
-    steps: list[dict] = []
+    steps: list[dict[str, Any]] = []
 
-    def fail(name: str, exc: ScimError) -> dict:
+    def fail(name: str, exc: ScimError) -> dict[str, Any]:
         steps.append(step(name, False, exc.message, exc.status or None))
         return {"ok": False, "detail": f"{name} failed: {exc.message}", "steps": steps}
 

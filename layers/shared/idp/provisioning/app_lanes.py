@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 TROUBLED_STATES = ("failing", "auth_failed")
 
@@ -30,7 +31,7 @@ class AppLanes:
             spent = self._invocation.spent = {}
         return spent
 
-    def slow(self, slug: str, status: dict) -> str | None:
+    def slow(self, slug: str, status: dict[str, Any]) -> str | None:
         """Why the app counts as slow or failing now (`status`: its provisioning status), or None."""
         if status.get("state") in TROUBLED_STATES:
             return f"its status is {status['state']}"
@@ -41,7 +42,7 @@ class AppLanes:
                 return f"its work was cut at its {self.budget:g} s budget in the last {self.slow_memory:g} s"
         return None
 
-    def order(self, slugs: list[str], statuses: dict[str, dict]) -> list[str]:
+    def order(self, slugs: list[str], statuses: dict[str, dict[str, Any]]) -> list[str]:
         """Healthy apps first, the quicker first among them (then in the given order)."""
         return sorted(slugs, key=lambda slug: (self.slow(slug, statuses[slug]) is not None, self._took.get(slug, 0.0)))
 

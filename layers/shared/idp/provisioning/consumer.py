@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -40,6 +40,9 @@ from idp.provisioning.dispatch import SLOW_GROUP_PREFIX, BadEvent, Dispatcher, E
 from idp.provisioning.planner import backoff_seconds
 from idp.provisioning.ports import EventQueue, QueueMessage
 from idp.scim.protocol import deadline_scope
+
+if TYPE_CHECKING:
+    from idp.provisioning.metrics import ProvisioningMetrics
 
 log = Logger(child=True)
 
@@ -77,7 +80,7 @@ class Consumer:
         permanent_delay: float = 5.0,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.time,
-        metrics=None,
+        metrics: ProvisioningMetrics | None = None,
         isolate_apps: bool = False,
     ):
         self.dispatcher = dispatcher
@@ -123,7 +126,7 @@ class Consumer:
         except Exception as exc:  # noqa: BLE001 - the queue's own timeout applies then
             log.warning("change_message_visibility failed: %s", exc)
 
-    def _requeue(self, record: SQSRecord, body: dict, delay: float) -> bool:
+    def _requeue(self, record: SQSRecord, body: dict[str, Any], delay: float) -> bool:
         """Send a fresh copy of a message about to reach maxReceiveCount on a transient failure."""
         copy = dict(body)
         copy["not_before"] = round(self.clock() + delay, 3)
@@ -150,12 +153,12 @@ class Consumer:
         return url, record.attributes.message_deduplication_id or record.message_id
 
     @staticmethod
-    def _message(event: dict, group: str, dedup_id: str) -> QueueMessage:
+    def _message(event: dict[str, Any], group: str, dedup_id: str) -> QueueMessage:
         """One FIFO message of `event` in message group `group` (its `at` now when it has none)."""
         body = {**event, "at": event.get("at") or datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
         return QueueMessage(json.dumps(body, separators=(",", ":")), group=group[:128], dedup_id=dedup_id)
 
-    def offload(self, share: dict, slug: str) -> bool:
+    def offload(self, share: dict[str, Any], slug: str) -> bool:
         """Send an app's share of the event in hand to the app's own message group (the dispatcher's port)."""
         url, origin = self._sending()
         if not url:
@@ -168,7 +171,7 @@ class Consumer:
             return False
         return True
 
-    def follow_ups(self, events: list[dict]) -> None:
+    def follow_ups(self, events: list[dict[str, Any]]) -> None:
         """Send events the work in hand gives rise to (a group's members in one app, one event each), each in
         its entity's message group, 10 a call (the dispatcher's port); raises when a send fails, so the
         dispatcher does that work inline instead. Their deduplication ids are those of the member events the
@@ -238,7 +241,7 @@ class Consumer:
         return max(1.0, backoff_seconds(receive_count, self.backoff_base, self.backoff_cap, self.rand()))
 
     # ---------------------------------------------------------------- a batch
-    def handle_batch(self, event: dict, context: Any = None, correlate: Callable[[str], None] | None = None) -> PartialItemFailureResponse:
+    def handle_batch(self, event: dict[str, Any], context: Any = None, correlate: Callable[[str], None] | None = None) -> PartialItemFailureResponse:
         """One Lambda invocation. With a Lambda `context`, a short Retry-After (429) is waited out
         inside the invocation as long as its remaining time allows (see retry_budget.INLINE_RETRY_*);
         without one (tests, local runs) every 429 goes back to the queue. Provisioning-log entries
@@ -272,7 +275,7 @@ class Consumer:
                 self.metrics.flush()
 
 
-def event_ids(body: dict) -> dict:
+def event_ids(body: dict[str, Any]) -> dict[str, Any]:
     """The `extra` of a log line about one event: its app (when it names one) and its user or group."""
     extra: dict[str, Any] = {"event_type": body.get("type")}
     if body.get("app"):

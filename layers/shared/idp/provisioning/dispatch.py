@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from aws_lambda_powertools import Logger
 
@@ -36,6 +36,7 @@ from idp.provisioning.run import CachedDirectory, Outcome, Run
 from idp.scim.protocol import BadAnswer, BudgetSpent, PermanentError, RetryLater, ScimError, request_cap
 
 if TYPE_CHECKING:
+    from idp.provisioning.metrics import ProvisioningMetrics
     from idp.provisioning.reconcile import Reconciler
 
 log = Logger(child=True)
@@ -46,8 +47,8 @@ APP_BUDGET_SECONDS = 1.0  # an app's inline work per invocation; past it, its sh
 SLOW_MEMORY_SECONDS = 30.0  # an app whose work was cut by its budget counts as slow this long (in this container)
 SLOW_GROUP_PREFIX = "app-slow:"  # the message group of an app's offloaded events (one per app)
 
-Offload = Callable[[dict, str], bool]  # (the app's own event, slug) -> sent to the app's message group
-FollowUps = Callable[[list[dict]], None]  # events sent to the queue, each in its entity's message group
+Offload = Callable[[dict[str, Any], str], bool]  # (the app's own event, slug) -> sent to the app's message group
+FollowUps = Callable[[list[dict[str, Any]]], None]  # events sent to the queue, each in its entity's message group
 
 
 class BadEvent(Exception):
@@ -83,7 +84,7 @@ class EventFailed(Exception):
         return max(delays) if delays else None
 
 
-def parse_event(body: dict) -> dict:
+def parse_event(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadEvent("the message body is not a JSON object")
     kind = body.get("type")
@@ -98,7 +99,7 @@ def parse_event(body: dict) -> dict:
 
 class Dispatcher:
     def __init__(self, engine: Engine, reconciler: "Reconciler | None" = None, breaker: BreakerSettings | None = None,
-                 metrics=None, *, status_ttl: float = STATUS_TTL_SECONDS, clock: Callable[[], float] = time.monotonic,
+                 metrics: ProvisioningMetrics | None = None, *, status_ttl: float = STATUS_TTL_SECONDS, clock: Callable[[], float] = time.monotonic,
                  offload: Offload | None = None, app_budget: float = APP_BUDGET_SECONDS,
                  slow_memory: float = SLOW_MEMORY_SECONDS, follow_ups: FollowUps | None = None):
         self.engine = engine
@@ -108,7 +109,7 @@ class Dispatcher:
         self.breaker = breaker or BreakerSettings()
         self.metrics = metrics
         self.status_ttl, self.clock = status_ttl, clock
-        self._status: dict[str, tuple[float, dict]] = {}  # slug -> (read at, the app's provisioning status)
+        self._status: dict[str, tuple[float, dict[str, Any]]] = {}  # slug -> (read at, the app's provisioning status)
         self._all_slugs: tuple[float, list[str]] | None = None  # (read at, every app's slug)
         self.offload, self.app_budget, self.slow_memory = offload, app_budget, slow_memory
         self.follow_ups = follow_ups  # with it, a group's members are synced by events of their own, in parallel
@@ -119,11 +120,11 @@ class Dispatcher:
     def begin_invocation(self) -> None:
         self.lanes.begin_invocation()
 
-    def slow(self, slug: str, status: dict | None = None) -> str | None:
+    def slow(self, slug: str, status: dict[str, Any] | None = None) -> str | None:
         """Why the app counts as slow or failing now (its shares go to its own message group), or None."""
         return self.lanes.slow(slug, self._app_status(slug) if status is None else status)
 
-    def _hand_off(self, event: dict | None, slug: str, why: str) -> Outcome | None:
+    def _hand_off(self, event: dict[str, Any] | None, slug: str, why: str) -> Outcome | None:
         """The app's share of `event` sent to its own message group; None when that failed, or with no event (do it inline)."""
         if event is None:
             return None
@@ -141,7 +142,7 @@ class Dispatcher:
                  extra={"app": slug})
         return Outcome("app", event.get("id") or slug, slug, "deferred", f"handed to the app's own queue group: {why}")
 
-    def _app_status(self, slug: str) -> dict:
+    def _app_status(self, slug: str) -> dict[str, Any]:
         """The app's status (breaker), read at most once per `status_ttl` per app: a storm of events that
         change nothing then costs one state read each (the entity's own item), not two."""
         hit = self._status.get(slug)
@@ -152,7 +153,7 @@ class Dispatcher:
         self._status[slug] = (now, status)
         return status
 
-    def _status_changed(self, slug: str, now_status: dict | None = None) -> None:
+    def _status_changed(self, slug: str, now_status: dict[str, Any] | None = None) -> None:
         """Forget the app's cached status, or keep `now_status`: the status a write just answered with
         (the next event then reads no status item of its own)."""
         if now_status is None:
@@ -161,7 +162,7 @@ class Dispatcher:
             self._status[slug] = (self.clock(), now_status)
 
     # ---------------------------------------------------------------- entry
-    def apply(self, event: dict) -> list[Outcome]:
+    def apply(self, event: dict[str, Any]) -> list[Outcome]:
         event = parse_event(event)
         kind, app = event["type"], event.get("app")
         ident: str = event.get("id") or ""  # parse_event: every kind but app.sync has one (app.sync: an app)
@@ -190,7 +191,7 @@ class Dispatcher:
         return [slug for slug in self._all_slugs[1] if (cfg := self.engine.config(slug, d)) and cfg.enabled]
 
     def _per_app(self, d: CachedDirectory, slugs: list[str], work: Callable[[str], list[Outcome]], force_try: bool = False,
-                 event: dict | None = None) -> list[Outcome]:
+                 event: dict[str, Any] | None = None) -> list[Outcome]:
         """`work(slug)` for each app, the healthy first: handed off when slow, skipped while its breaker is open, each
         app's failure noted by its class and collected (EventFailed once every app had its turn)."""
         outcomes: list[Outcome] = []
@@ -218,8 +219,8 @@ class Dispatcher:
             raise EventFailed(errors, outcomes)
         return outcomes
 
-    def _one_app(self, slug: str, work: Callable[[str], list[Outcome]], status: dict, budgeted: bool, force_try: bool,
-                 event: dict | None, outcomes: list[Outcome], errors: list[tuple[str, BaseException]]) -> list[Outcome] | None:
+    def _one_app(self, slug: str, work: Callable[[str], list[Outcome]], status: dict[str, Any], budgeted: bool, force_try: bool,
+                 event: dict[str, Any] | None, outcomes: list[Outcome], errors: list[tuple[str, BaseException]]) -> list[Outcome] | None:
         """One app's work within its budget: its outcomes (the SP's answers counted for its breaker), or None when it
         failed (what it did and what failed are in `outcomes` and `errors`)."""
         began = time.monotonic()
@@ -244,7 +245,7 @@ class Dispatcher:
             self._status_changed(slug)
         return got
 
-    def _app_failed(self, slug: str, exc: Exception, budgeted: bool, event: dict | None, outcomes: list[Outcome],
+    def _app_failed(self, slug: str, exc: Exception, budgeted: bool, event: dict[str, Any] | None, outcomes: list[Outcome],
                     errors: list[tuple[str, BaseException]]) -> None:
         """One app's work raised: hand its share off when its budget ran out, else note the failure by its class."""
         if isinstance(exc, ClaimLost):

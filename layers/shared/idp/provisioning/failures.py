@@ -14,6 +14,7 @@ breaker and the app status) that the dispatcher, the reconciler and the admin ro
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
@@ -22,6 +23,11 @@ from idp.provisioning.parallel import BreakerOpen, SyncStopped
 from idp.provisioning.ports import STATUS_FAILED, STATUS_PENDING, ClaimLost, MappingStore, ProvisioningLog
 from idp.provisioning.run import Run, ids, record
 from idp.scim.protocol import AuthError, BadAnswer, BudgetSpent, PreconditionFailed, RetryLater, ScimError
+
+if TYPE_CHECKING:
+    from idp.provisioning.engine import Engine
+    from idp.provisioning.metrics import ProvisioningMetrics
+    from idp.provisioning.policy import BreakerSettings
 
 log = Logger(child=True)
 
@@ -80,7 +86,7 @@ class AppOutcomes:
       breaker, so the status turns `failing` and names it; a refusal of one request (400, 404, 409)
       is the last error, the app stays `ok`."""
 
-    def __init__(self, engine, breaker, metrics=None):
+    def __init__(self, engine: Engine, breaker: BreakerSettings, metrics: ProvisioningMetrics | None = None) -> None:
         self.engine, self.status, self.breaker, self.metrics = engine, engine.stores.status, breaker, metrics
 
     def failed(self, slug: str, exc: BaseException) -> FailureClass:

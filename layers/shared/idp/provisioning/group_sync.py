@@ -14,6 +14,8 @@ compares the recorded member set: `settle`; a user's, its own changes: `UserSync
 consumers with views of different ages cannot leave the SP on the older one."""
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger
 
 from idp.provisioning.claims import CreateClaims, InFlight
@@ -35,7 +37,7 @@ class GroupSync:
         self.plog = plog
         self.claims = claims
 
-    def _record(self, run: Run, gid: str, action: str, outcome: str, **kw) -> None:
+    def _record(self, run: Run, gid: str, action: str, outcome: str, **kw: Any) -> None:
         record(self.plog, run, "GROUP", gid, action, outcome, **kw)
 
     # ---------------------------------------------------------------- entry
@@ -83,7 +85,7 @@ class GroupSync:
             return self._create(run, gid, name, desired, actual)
         return self._update(run, gid, gm, name, desired, actual, plan)
 
-    def _without_push(self, run: Run, gid: str, gm: dict, plan: GroupPlan) -> Outcome:
+    def _without_push(self, run: Run, gid: str, gm: dict[str, Any], plan: GroupPlan) -> Outcome:
         """The plans that push no group: nothing to do (a leftover item goes), leave it as it is, or delete it."""
         slug = run.slug
         if plan.action == "none":
@@ -104,7 +106,7 @@ class GroupSync:
         self.maps.forget(slug, "GROUP", gid)
         return Outcome("group", gid, slug, "deleted", plan.reason)
 
-    def _update(self, run: Run, gid: str, gm: dict, name: str, desired: dict[str, str], actual: SpResource,
+    def _update(self, run: Run, gid: str, gm: dict[str, Any], name: str, desired: dict[str, str], actual: SpResource,
                 plan: GroupPlan) -> Outcome:
         """A mapped group in the SP: converge its name and members, then record what it holds."""
         slug = run.slug
@@ -127,7 +129,7 @@ class GroupSync:
                                   pushed_hash=mp.state_hash({"displayName": name}), status=STATUS_SYNCED)
         return Outcome("group", gid, slug, "updated" if n else "no_change", plan.reason)
 
-    def _members_of(self, run: Run, resource: dict) -> set[str]:
+    def _members_of(self, run: Run, resource: dict[str, Any]) -> set[str]:
         """Directory ids of the members an SP group holds (members we don't know are ignored)."""
         by_sid = {m.get("scim_id"): uid for uid, m in run.user_scim_ids(self.maps).items() if m.get("scim_id")}
         out = set()
@@ -260,7 +262,7 @@ class GroupSync:
             self._converge(run, gid, scim_id, name, name, desired, set(first))
         return Outcome("group", gid, slug, "created", f"{len(desired)} members")
 
-    def _adopt(self, run: Run, gid: str, name: str, found: dict, desired: dict[str, str], token: str) -> Outcome:
+    def _adopt(self, run: Run, gid: str, name: str, found: dict[str, Any], desired: dict[str, str], token: str) -> Outcome:
         slug = run.slug
         scim_id = found["id"]
         if "members" not in found:
@@ -276,7 +278,7 @@ class GroupSync:
         self.settle(run, gid, scim_id, sent)  # users created meanwhile found no group to join
         return Outcome("group", gid, slug, "adopted", f"SP group {scim_id}")
 
-    def _match(self, run: Run, name: str, gid: str) -> dict | None:
+    def _match(self, run: Run, name: str, gid: str) -> dict[str, Any] | None:
         run.count()
         hits = run.client.search("Groups", eq_filter("displayName", name), count=5, excluded="members")
         hits = [h for h in hits if h.get("id") and str(h.get("displayName", "")).casefold() == name.casefold()] or \

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from idp.scim import mapping as mp
 
@@ -25,22 +25,22 @@ IDENTIFYING = ("userName", mp.WORK_EMAIL, "externalId")
 MAX_SP_USERS = 10_000  # at most this many SP users (100 GETs of 100; then the report says it is truncated)
 
 
-def _fold(value) -> str | None:
+def _fold(value: object) -> str | None:
     return str(value).strip().casefold() if value not in (None, "") else None
 
 
-def sp_email(resource: dict) -> str | None:
+def sp_email(resource: dict[str, Any]) -> str | None:
     """The SP user's work email, else its primary or first email."""
     emails = resource.get("emails")
     emails = [e for e in (emails if isinstance(emails, list) else []) if isinstance(e, dict) and isinstance(e.get("value"), str)]
     for pick in (lambda e: e.get("type") == "work", lambda e: e.get("primary") in (True, "true", "True"), lambda e: True):
         for entry in emails:
             if pick(entry):
-                return entry["value"]
+                return str(entry["value"])
     return None
 
 
-def sp_key(resource: dict, attribute: str) -> str | None:
+def sp_key(resource: dict[str, Any], attribute: str) -> str | None:
     if attribute == "emails":
         return _fold(sp_email(resource))
     if attribute == "externalId":
@@ -48,7 +48,7 @@ def sp_key(resource: dict, attribute: str) -> str | None:
     return _fold(resource.get("userName"))
 
 
-def directory_key(uid: str, desired: dict, attribute: str) -> str | None:
+def directory_key(uid: str, desired: dict[str, Any], attribute: str) -> str | None:
     if attribute == "emails":
         return _fold(desired.get(mp.WORK_EMAIL))
     if attribute == "externalId":
@@ -58,12 +58,12 @@ def directory_key(uid: str, desired: dict, attribute: str) -> str | None:
 
 @dataclass
 class Report:
-    items: list[dict] = field(default_factory=list)  # what the API answers
+    items: list[dict[str, Any]] = field(default_factory=list)  # what the API answers
     to_create: list[str] = field(default_factory=list)
-    sp_states: dict[str, dict] = field(default_factory=dict)  # sp_id -> the SP user's flat state (for the link)
+    sp_states: dict[str, dict[str, Any]] = field(default_factory=dict)  # sp_id -> the SP user's flat state (for the link)
 
 
-def classify(sp_users: Iterable[dict], desired: dict[str, dict], linked: dict[str, str], bound: set[str],
+def classify(sp_users: Iterable[dict[str, Any]], desired: dict[str, dict[str, Any]], linked: dict[str, str], bound: set[str],
              attribute: str | None = None, paths: Iterable[str] = ()) -> Report:
     """``desired``: directory user id -> the flat state the app's mapping gives them; ``linked``: user id ->
     the SCIM id already mapped; ``bound``: the users bound to the app; ``paths``: the mapped SCIM paths."""
@@ -76,13 +76,13 @@ def classify(sp_users: Iterable[dict], desired: dict[str, dict], linked: dict[st
             by_key.setdefault(key, []).append(uid)
     linked_to = {scim_id: uid for uid, scim_id in linked.items()}
     report = Report()
-    rows: list[tuple[dict, str | None]] = []
+    rows: list[tuple[dict[str, Any], str | None]] = []
     for resource in sp_users:
         sp_id = resource.get("id") if isinstance(resource, dict) else None
         if not isinstance(sp_id, str) or not sp_id:
             continue  # not a resource (the client refuses these; a report never fails on one)
         report.sp_states[sp_id] = mp.flatten_resource(resource, paths)
-        row: dict = {"sp_id": sp_id, "userName": str(resource.get("userName") or "")}
+        row: dict[str, Any] = {"sp_id": sp_id, "userName": str(resource.get("userName") or "")}
         owner = linked_to.get(sp_id)
         candidates = sorted(by_key.get(sp_key(resource, attribute) or "", []))
         if owner is not None and candidates and owner not in candidates:
@@ -111,7 +111,7 @@ def classify(sp_users: Iterable[dict], desired: dict[str, dict], linked: dict[st
     return report
 
 
-def _compare(uid: str, desired: dict, current: dict) -> dict:
+def _compare(uid: str, desired: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     """matched, unless an identifying attribute the SP holds disagrees with the directory."""
     disagree = []
     for path in IDENTIFYING:

@@ -155,24 +155,24 @@ class PacedClient:
         self.inner, self.pace = inner, pace
         self.base_url, self.token = inner.base_url, inner.token
 
-    def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-                headers: dict | None = None) -> ScimResponse:
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+                headers: dict[str, Any] | None = None) -> ScimResponse:
         self.pace.turn()
         return self.inner.request(method, path, params=params, body=body, headers=headers)
 
-    def get(self, resource: str, scim_id: str, *, params: dict | None = None) -> dict:
+    def get(self, resource: str, scim_id: str, *, params: dict[str, Any] | None = None) -> dict[str, Any]:
         self.pace.turn()
         return self.inner.get(resource, scim_id, params=params)
 
-    def create(self, resource: str, payload: dict) -> ScimResponse:
+    def create(self, resource: str, payload: dict[str, Any]) -> ScimResponse:
         self.pace.turn()
         return self.inner.create(resource, payload)
 
-    def replace(self, resource: str, scim_id: str, payload: dict, *, etag: str | None = None) -> ScimResponse:
+    def replace(self, resource: str, scim_id: str, payload: dict[str, Any], *, etag: str | None = None) -> ScimResponse:
         self.pace.turn()
         return self.inner.replace(resource, scim_id, payload, etag=etag)
 
-    def patch(self, resource: str, scim_id: str, operations: list[dict], *, etag: str | None = None) -> ScimResponse:
+    def patch(self, resource: str, scim_id: str, operations: list[dict[str, Any]], *, etag: str | None = None) -> ScimResponse:
         self.pace.turn()
         return self.inner.patch(resource, scim_id, operations, etag=etag)
 
@@ -180,12 +180,12 @@ class PacedClient:
         self.pace.turn()
         self.inner.delete(resource, scim_id)
 
-    def search(self, resource: str, filter_: str, *, count: int = 10, excluded: str | None = None) -> list[dict]:
+    def search(self, resource: str, filter_: str, *, count: int = 10, excluded: str | None = None) -> list[dict[str, Any]]:
         self.pace.turn()
         return self.inner.search(resource, filter_, count=count, excluded=excluded)
 
     def iterate(self, resource: str, *, page_size: int = 100, excluded: str | None = None,
-                max_pages: int = 10_000) -> Iterator[dict]:
+                max_pages: int = 10_000) -> Iterator[dict[str, Any]]:
         self.pace.turn()
         yield from self.inner.iterate(resource, page_size=page_size, excluded=excluded, max_pages=max_pages)
 

@@ -25,12 +25,12 @@ class ProvisioningConfig:
     deprovision: str = "deactivate"  # what a directory delete does: deactivate | delete
     max_deprovision_share: float = DEFAULT_DEPROVISION_SHARE
     deprovision_guard_min: int = DEFAULT_DEPROVISION_MIN
-    attribute_mapping: dict | None = None
+    attribute_mapping: dict[str, Any] | None = None
     require_import_confirmation: bool = False  # the first push to a non-empty SP waits for the import (import_gate)
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY  # a reconcile's requests in flight to this SP (parallel.for_each)
 
     @classmethod
-    def from_app(cls, app: dict | None) -> "ProvisioningConfig | None":
+    def from_app(cls, app: dict[str, Any] | None) -> "ProvisioningConfig | None":
         if not app:
             return None
         prov: dict[str, Any] = app.get("provisioning") or {}
@@ -69,7 +69,7 @@ class UserPlan:
     reason: str
 
 
-def plan_user(user: dict | None, bound: bool, provisioned: bool, deprovision: str = "deactivate") -> UserPlan:
+def plan_user(user: dict[str, Any] | None, bound: bool, provisioned: bool, deprovision: str = "deactivate") -> UserPlan:
     """What the SP should hold for this user.
 
     - ACTIVE and bound (directly or through a group) → exists and active (create when missing);
@@ -101,7 +101,7 @@ class GroupPlan:
     reason: str
 
 
-def plan_group(group: dict | None, bound: bool, mapped: bool, desired_member_count: int,
+def plan_group(group: dict[str, Any] | None, bound: bool, mapped: bool, desired_member_count: int,
                group_management: bool) -> GroupPlan:
     """JumpCloud's rules: only groups bound to the app; no empty groups; a group deleted in the
     directory is deleted in the SP; an unbound group is left as it is (its members are handled
@@ -136,4 +136,4 @@ def exceeds_deprovision_guard(would_deprovision: int, provisioned_active: int, s
 def backoff_seconds(receive_count: int, base: float, cap: float, rand: float) -> float:
     """Exponential backoff with 'equal jitter': half fixed, half random. `rand` in [0, 1)."""
     exp = min(cap, base * (2 ** max(0, receive_count - 1)))
-    return exp / 2 + (exp / 2) * rand
+    return float(exp / 2 + (exp / 2) * rand)

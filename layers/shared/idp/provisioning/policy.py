@@ -4,7 +4,10 @@ DynamoDB adapter and the in-memory fake) compute with these, so they cannot drif
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from idp.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class BreakerSettings:
     window: float = 60.0  # failures and successes are counted over this many seconds (restarted by the first failure after it)
 
     @classmethod
-    def from_settings(cls, settings) -> "BreakerSettings":
+    def from_settings(cls, settings: Settings) -> BreakerSettings:
         return cls(threshold=settings.scim_breaker_threshold, base_cooldown=settings.scim_breaker_cooldown_seconds,
                    max_cooldown=settings.scim_breaker_max_cooldown_seconds, auth_retry=settings.scim_auth_retry_seconds,
                    window=settings.scim_breaker_window_seconds)
@@ -31,7 +34,7 @@ def breaker_cooldown(failures: int, *, threshold: int, base_cooldown: float, max
     """0 below the threshold; then `base_cooldown`, doubling with every further failure, at most `max_cooldown`."""
     if failures < threshold:
         return 0.0
-    return min(max_cooldown, base_cooldown * (2 ** min(16, failures - threshold)))
+    return float(min(max_cooldown, base_cooldown * (2 ** min(16, failures - threshold))))
 
 
 def breaker_opens(failures: int, successes: int, threshold: int) -> bool:
@@ -41,8 +44,8 @@ def breaker_opens(failures: int, successes: int, threshold: int) -> bool:
     return failures >= threshold and failures >= successes
 
 
-def breaker_trip(status: Mapping, message: str, *, now: float, threshold: int, base_cooldown: float,
-                 max_cooldown: float, window: float) -> tuple[float, dict] | None:
+def breaker_trip(status: Mapping[str, Any], message: str, *, now: float, threshold: int, base_cooldown: float,
+                 max_cooldown: float, window: float) -> tuple[float, dict[str, Any]] | None:
     """After a failure was counted into `status` (the app status item as the store now holds it): the
     seconds the breaker opens for and the status changes that open it, or None when it stays closed
     (or a 401/403 holds the app). The cooldown doubles with every failure after it opened (a

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import AbstractSet, Callable, Iterator, Protocol, runtime_checkable
+from typing import AbstractSet, Any, Callable, Iterator, Protocol, runtime_checkable
 
 from idp.scim.protocol import Exchange, ScimResponse
 
@@ -31,21 +31,21 @@ class ClaimLost(Exception):
 # ================================================================ the directory, tokens, the SP
 @runtime_checkable
 class DirectoryPort(Protocol):
-    def get_user(self, uid: str) -> dict | None:
+    def get_user(self, uid: str) -> dict[str, Any] | None:
         """id, username, email, firstname, lastname, displayname, title, department,
         employee_id, phone, location, state (ACTIVE|SUSPENDED); None when deleted."""
 
-    def get_group(self, gid: str) -> dict | None:
+    def get_group(self, gid: str) -> dict[str, Any] | None:
         """id, name, description; None when deleted."""
 
     def list_members(self, gid: str) -> list[str]: ...
 
     def groups_of_user(self, uid: str) -> list[str]: ...
 
-    def user_record(self, uid: str) -> tuple[dict | None, list[str], list[str]]:
+    def user_record(self, uid: str) -> tuple[dict[str, Any] | None, list[str], list[str]]:
         """(get_user, apps_of_user, groups_of_user) of one user, in one read."""
 
-    def get_app(self, slug: str) -> dict | None:
+    def get_app(self, slug: str) -> dict[str, Any] | None:
         """The app item, with `provisioning: {base_url, enabled, group_management, dialect?,
         matching_attribute?, deprovision?, max_deprovision_share?, attribute_mapping?, ...}`."""
 
@@ -76,23 +76,23 @@ class ScimApi(Protocol):
     base_url: str
     token: str
 
-    def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-                headers: dict | None = None) -> ScimResponse: ...
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+                headers: dict[str, Any] | None = None) -> ScimResponse: ...
 
-    def get(self, resource: str, scim_id: str, *, params: dict | None = None) -> dict: ...
+    def get(self, resource: str, scim_id: str, *, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
-    def create(self, resource: str, payload: dict) -> ScimResponse: ...
+    def create(self, resource: str, payload: dict[str, Any]) -> ScimResponse: ...
 
-    def replace(self, resource: str, scim_id: str, payload: dict, *, etag: str | None = None) -> ScimResponse: ...
+    def replace(self, resource: str, scim_id: str, payload: dict[str, Any], *, etag: str | None = None) -> ScimResponse: ...
 
-    def patch(self, resource: str, scim_id: str, operations: list[dict], *, etag: str | None = None) -> ScimResponse: ...
+    def patch(self, resource: str, scim_id: str, operations: list[dict[str, Any]], *, etag: str | None = None) -> ScimResponse: ...
 
     def delete(self, resource: str, scim_id: str) -> None: ...
 
-    def search(self, resource: str, filter_: str, *, count: int = 10, excluded: str | None = None) -> list[dict]: ...
+    def search(self, resource: str, filter_: str, *, count: int = 10, excluded: str | None = None) -> list[dict[str, Any]]: ...
 
     def iterate(self, resource: str, *, page_size: int = 100, excluded: str | None = None,
-                max_pages: int = 10_000) -> Iterator[dict]: ...
+                max_pages: int = 10_000) -> Iterator[dict[str, Any]]: ...
 
 
 class ClientFactory(Protocol):
@@ -109,7 +109,7 @@ class WriteBuffer(Protocol):
     `buffered()` and writes them in batches; a read or write of a mapping item first writes what is
     held (this process reads its own writes, in order)."""
 
-    def buffered(self) -> contextlib.AbstractContextManager: ...
+    def buffered(self) -> contextlib.AbstractContextManager[Any]: ...
 
     @property
     def buffering(self) -> bool: ...
@@ -125,12 +125,12 @@ class MappingStore(Protocol):
     """`APP#{slug}` / `SCIM#USER#{uid}` and `SCIM#GROUP#{gid}`: what was pushed for an entity (scim_id,
     etag, pushed_hash, pushed, status, last_error; groups also display_name and members)."""
 
-    def get_map(self, slug: str, kind: str, eid: str) -> dict | None: ...
+    def get_map(self, slug: str, kind: str, eid: str) -> dict[str, Any] | None: ...
 
-    def maps(self, slug: str, kind: str, attributes: tuple[str, ...] | None = None) -> dict[str, dict]: ...
+    def maps(self, slug: str, kind: str, attributes: tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]: ...
 
     def save_pushed(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
-                    pushed: dict | None = None, pushed_hash: str | None = None, display_name: str | None = None,
+                    pushed: dict[str, Any] | None = None, pushed_hash: str | None = None, display_name: str | None = None,
                     members: set[str] | None = None, claim_token: str | None = None,
                     memberships_pending: bool = False) -> None:
         """Upsert what the SP holds. With `claim_token`: only while that claim is on the item (then
@@ -138,7 +138,7 @@ class MappingStore(Protocol):
         memberships as still to apply in the same write (see `set_memberships_pending`)."""
 
     def put_created(self, slug: str, kind: str, eid: str, *, scim_id: str, status: str, etag: str | None = None,
-                    pushed: dict | None = None, pushed_hash: str | None = None) -> None:
+                    pushed: dict[str, Any] | None = None, pushed_hash: str | None = None) -> None:
         """The whole item of an object created under the reconcile lease (held while buffering)."""
 
     def update_members(self, slug: str, gid: str, add: AbstractSet[str] = frozenset(), remove: AbstractSet[str] = frozenset()) -> None: ...
@@ -154,7 +154,7 @@ class MappingStore(Protocol):
     def forget_app(self, slug: str) -> None:
         """Every user and group item of the app (its SCIM server changed: those ids are not the new one's)."""
 
-    def counts(self, slug: str) -> dict: ...
+    def counts(self, slug: str) -> dict[str, Any]: ...
 
 
 class ClaimStore(Protocol):
@@ -193,11 +193,11 @@ class AppStatusStore(Protocol):
     """`APP#{slug}` / `SCIM#STATUS`: the app's provisioning state, circuit breaker, last reconcile.
     The numbers of the breaker come from `idp.provisioning.policy`."""
 
-    def app_status(self, slug: str) -> dict: ...
+    def app_status(self, slug: str) -> dict[str, Any]: ...
 
-    def breaker_open_for(self, status: dict) -> float: ...
+    def breaker_open_for(self, status: dict[str, Any]) -> float: ...
 
-    def note_success(self, slug: str, status: dict | None = None, window: float = 60.0, requests: int = 1) -> dict | None:
+    def note_success(self, slug: str, status: dict[str, Any] | None = None, window: float = 60.0, requests: int = 1) -> dict[str, Any] | None:
         """The SP answered. With `status` (as the caller read it): only close a breaker that is open or
         counting failures. Without: count `requests` answered requests in the window (atomically) and
         close it if open: the breaker weighs failed events against the requests the SP answered.
@@ -220,7 +220,7 @@ class AppStatusStore(Protocol):
     def open_import_gate(self, slug: str) -> None:
         """Pushes to the app may go ahead (idp.provisioning.import_gate)."""
 
-    def note_reconcile(self, slug: str, summary: dict) -> None: ...
+    def note_reconcile(self, slug: str, summary: dict[str, Any]) -> None: ...
 
 
 class AccessSnapshots(Protocol):
@@ -237,14 +237,14 @@ class AccessSnapshots(Protocol):
 class ProvisioningLog(Protocol):
     """`PLOG#...`: what was sent and what the SP answered, per entity and app-wide, newest first."""
 
-    def log(self, slug: str, kind: str, eid: str, *, action: str, outcome: str, request: dict | None = None,
+    def log(self, slug: str, kind: str, eid: str, *, action: str, outcome: str, request: dict[str, Any] | None = None,
             sp_status: int | None = None, sp_message: str | None = None, detail: str | None = None) -> None: ...
 
     def read_log(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
-                 limit: int = 50) -> list[dict]: ...
+                 limit: int = 50) -> list[dict[str, Any]]: ...
 
     def read_log_page(self, slug: str, *, user_id: str | None = None, group_id: str | None = None,
-                      limit: int = 50, start_key: dict | None = None) -> tuple[list[dict], dict | None]: ...
+                      limit: int = 50, start_key: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
 
 @dataclass(frozen=True)
@@ -295,9 +295,9 @@ class EventQueueStats(Protocol):
 class ImportReportStore(Protocol):
     """The SP user import's match reports (idp.provisioning.import_report), kept a few days for their confirmation."""
 
-    def put(self, slug: str, rid: str, report: dict) -> None: ...
+    def put(self, slug: str, rid: str, report: dict[str, Any]) -> None: ...
 
-    def get(self, slug: str, rid: str) -> dict | None:
+    def get(self, slug: str, rid: str) -> dict[str, Any] | None:
         """The report and when it was confirmed (``confirmed_at``; None when unknown or expired)."""
 
     def mark_confirmed(self, slug: str, rid: str) -> bool:

@@ -3,11 +3,14 @@ hand), with a guard that stops for an administrator when one run would deactivat
 than a configured share of the users; Test Connection; provision one user on demand.
 The users, then the groups, are synced by up to the app's `max_concurrency` workers at once
 (`idp.provisioning.parallel`: one object per worker, a 429 pauses them all, the first failure that is
-not one object's own stops them all, the breaker is read while the run goes on)."""
+not one object's own stops them all, the breaker is read while the run goes on).
+This module is longer than 400 lines because the reconcile's passes (guard, users, snapshots, groups), Test
+Connection, the activation test and the push on demand share the reconciler's ports and its answers per failure
+class (RESULT_OF); each pass is a method of its own."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from aws_lambda_powertools import Logger
 
@@ -60,7 +63,7 @@ class Reconciler:
         return EntityReads(self.mappings, self.plog)
 
     # ---------------------------------------------------------------- full sync
-    def reconcile_app(self, slug: str, *, force: bool = False) -> dict:
+    def reconcile_app(self, slug: str, *, force: bool = False) -> dict[str, Any]:
         """Make the SP equal to the directory for one app. `force=True` is the administrator's
         go-ahead past the deprovisioning guard."""
         engine = self.engine
@@ -107,13 +110,13 @@ class Reconciler:
             run.unwritten = True
             raise
 
-    def _each(self, run: Run, items: list[str], work) -> list:
+    def _each(self, run: Run, items: list[str], work: Callable[[str], Any]) -> list[Any]:
         """`work(item)` for each item by up to the app's `max_concurrency` workers (parallel.for_each); each
         object done is noted in `run.synced`."""
         pace = run.client.pace if isinstance(run.client, PacedClient) else Pace(run.slug)
         synced = run.synced
 
-        def step(item: str):
+        def step(item: str) -> Any:
             got = work(item)
             synced.append(item)
             return got
@@ -121,7 +124,7 @@ class Reconciler:
         return for_each(items, step, concurrency=run.cfg.max_concurrency, pace=pace,
                         worker_scope=lambda: self._worker_scope(run))
 
-    def _reconcile(self, run: Run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict:
+    def _reconcile(self, run: Run, slug: str, cfg: ProvisioningConfig, d: CachedDirectory, force: bool) -> dict[str, Any]:
         """The whole pass: the guard, the users, the bound groups' snapshots, the groups, the app's status."""
         umaps = self.mappings.maps(slug, "USER")
         run.user_maps = umaps
@@ -154,7 +157,7 @@ class Reconciler:
 
     @staticmethod
     def _plans(slug: str, cfg: ProvisioningConfig, d: CachedDirectory, candidates: list[str],
-               umaps: dict[str, dict]) -> tuple[dict[str, Any], int, int]:
+               umaps: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], int, int]:
         """The guard's count first: each user's plan, the users provisioned and synced now, and how many of
         them this run would switch off."""
         plans = {}
@@ -172,7 +175,7 @@ class Reconciler:
                     would_deprovision += 1
         return plans, active_now, would_deprovision
 
-    def _halt(self, slug: str, cfg: ProvisioningConfig, would_deprovision: int, active_now: int) -> dict:
+    def _halt(self, slug: str, cfg: ProvisioningConfig, would_deprovision: int, active_now: int) -> dict[str, Any]:
         """The guard stops the run for an administrator (nothing was sent)."""
         reason = (f"stopped: this run would deactivate or delete {would_deprovision} of {active_now} provisioned "
                   f"users (more than {cfg.max_deprovision_share:.0%}). Check the bindings, then confirm with "
@@ -183,7 +186,7 @@ class Reconciler:
                 "active": active_now, "requests": 0}
 
     def _sync_users(self, run: Run, cfg: ProvisioningConfig, d: CachedDirectory, candidates: list[str],
-                    plans: dict[str, Any], umaps: dict[str, dict], summary: dict[str, Any]) -> bool:
+                    plans: dict[str, Any], umaps: dict[str, dict[str, Any]], summary: dict[str, Any]) -> bool:
         """Every candidate user against the SP's listing; their outcomes and failures in `summary`. True when
         the mapping items read before may be stale now (the group pass reads them again)."""
         engine, slug = self.engine, run.slug
@@ -233,7 +236,7 @@ class Reconciler:
         sp_groups = list(run.client.iterate("Groups"))
         run.count(max(1, -(-len(sp_groups) // 100)))
         gby_id = {str(g.get("id")): g for g in sp_groups if g.get("id")}
-        gby_name: dict[str, list] = {}
+        gby_name: dict[str, list[Any]] = {}
         for g in sp_groups:
             gby_name.setdefault(str(g.get("displayName", "")).casefold(), []).append(g)
         gmaps = self.mappings.maps(slug, "GROUP")
@@ -254,7 +257,7 @@ class Reconciler:
             summary["groups"][out.outcome] = summary["groups"].get(out.outcome, 0) + 1
 
     @staticmethod
-    def _group_in_sp(gm: dict, group: dict | None, gby_id: dict[str, dict], gby_name: dict[str, list]) -> SpResource:
+    def _group_in_sp(gm: dict[str, Any], group: dict[str, Any] | None, gby_id: dict[str, dict[str, Any]], gby_name: dict[str, list[Any]]) -> SpResource:
         """The SP's group for a mapping item and the directory's group: by its SP id, else the one of the same name
         (MISSING: not in the SP; None: several of that name, or neither side has it)."""
         if gm.get("scim_id"):
@@ -275,7 +278,7 @@ class Reconciler:
         if run.lease is None:
             self.buffer.flush_maps()
 
-    def _by_username(self, d: CachedDirectory, cfg: ProvisioningConfig, uid: str, by_name: dict) -> dict | None:
+    def _by_username(self, d: CachedDirectory, cfg: ProvisioningConfig, uid: str, by_name: dict[str, Any]) -> dict[str, Any] | None:
         user = d.get_user(uid)
         if user is None:
             return None
@@ -283,7 +286,7 @@ class Reconciler:
         name = desired.get("userName")
         return by_name.get(str(name).casefold()) if name else None
 
-    def run_scheduled(self) -> dict:
+    def run_scheduled(self) -> dict[str, Any]:
         """Reconcile every provisioning-enabled app whose breaker is closed (the schedule)."""
         results = {}
         d = CachedDirectory(self.engine.directory)
@@ -306,7 +309,7 @@ class Reconciler:
                 results[cfg.slug] = {"result": RESULT_OF[cls], "reason": exc.message}
         return results
 
-    def sync_now(self, slug: str, *, confirm: bool = False) -> dict:
+    def sync_now(self, slug: str, *, confirm: bool = False) -> dict[str, Any]:
         """POST .../provisioning/sync: give a failing app a fresh chance, reconcile it, and answer the
         summary, or what failed (never raising: a hostile SP's answer is its failure, not a 5xx)."""
         try:
@@ -329,7 +332,7 @@ class Reconciler:
         return self.outcomes.failed(slug, exc)
 
     # ---------------------------------------------------------------- test connection
-    def test_connection(self, slug: str) -> dict:
+    def test_connection(self, slug: str) -> dict[str, Any]:
         """Authenticate and list one user; say exactly what failed."""
         cfg = self.engine.config(slug)
         if cfg is None:
@@ -368,7 +371,7 @@ class Reconciler:
             self.status.reset_app(slug)
         return {"ok": True, "detail": f"connected to {cfg.base_url}: authenticated and listed users ({total} in the SP)"}
 
-    def activation_test(self, slug: str, test_email: str) -> dict:
+    def activation_test(self, slug: str, test_email: str) -> dict[str, Any]:
         """Test connection, then JumpCloud's activation check: create, update, deactivate and delete a test user."""
         connected = self.test_connection(slug)
         if not connected.get("ok"):
@@ -387,7 +390,7 @@ class Reconciler:
         return result
 
     # ---------------------------------------------------------------- on demand
-    def provision_user_now(self, slug: str, uid: str) -> dict:
+    def provision_user_now(self, slug: str, uid: str) -> dict[str, Any]:
         """Provision one user now (reads the SP even when nothing seems to have changed)."""
         cfg = self.engine.config(slug)
         if cfg is None or not cfg.enabled:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from aws_lambda_powertools import Logger
 
@@ -43,7 +43,7 @@ class Outcome:
     requests: int = 0
     memberships_marked: bool = False  # the mapping this outcome saved already carries `memberships_pending`
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.entity_id, "app": self.app, "outcome": self.outcome,
                 "detail": self.detail, "requests": self.requests}
 
@@ -53,44 +53,45 @@ class CachedDirectory:
 
     def __init__(self, directory: DirectoryPort):
         self.inner = directory
-        self._memo: dict[tuple, Any] = {}
+        self._memo: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
-    def _remember(self, key: tuple, value: Any) -> Any:
+    def _remember(self, key: tuple[Any, ...], value: Any) -> Any:
         """The first value stored under `key` (another thread may have read it meanwhile: one answer for all)."""
         with self._lock:
             return self._memo.setdefault(key, value)
 
-    def _get(self, name: str, *args):
+    def _get(self, name: str, *args: str) -> Any:
         key = (name, *args)
         if key not in self._memo:
             value = getattr(self.inner, name)(*args)
             return self._remember(key, list(value) if isinstance(value, (list, tuple, set)) else value)
         return self._memo[key]
 
-    def _user_record(self, uid):
+    def _user_record(self, uid: str) -> tuple[dict[str, Any] | None, list[str], list[str]]:
         """The user, its direct bindings and its groups, read together once (`DirectoryPort.user_record`)."""
         key = ("user_record", uid)
         if key not in self._memo:
             user, apps, groups = self.inner.user_record(uid)
-            return self._remember(key, (user, list(apps), list(groups)))
-        return self._memo[key]
+            return cast("tuple[dict[str, Any] | None, list[str], list[str]]",
+                        self._remember(key, (user, list(apps), list(groups))))
+        return cast("tuple[dict[str, Any] | None, list[str], list[str]]", self._memo[key])
 
-    def get_user(self, uid): return self._user_record(uid)[0]
-    def get_group(self, gid): return self._get("get_group", gid)
-    def list_members(self, gid): return self._get("list_members", gid)
-    def groups_of_user(self, uid): return self._user_record(uid)[2]
-    def get_app(self, slug): return self._get("get_app", slug)
-    def all_app_slugs(self): return self._get("all_app_slugs")
-    def app_user_bindings(self, slug): return self._get("app_user_bindings", slug)
-    def app_group_bindings(self, slug): return self._get("app_group_bindings", slug)
-    def apps_of_user(self, uid): return self._user_record(uid)[1]
-    def apps_of_group(self, gid): return self._get("apps_of_group", gid)
+    def get_user(self, uid: str) -> dict[str, Any] | None: return self._user_record(uid)[0]
+    def get_group(self, gid: str) -> dict[str, Any] | None: return cast("dict[str, Any] | None", self._get("get_group", gid))
+    def list_members(self, gid: str) -> list[str]: return cast("list[str]", self._get("list_members", gid))
+    def groups_of_user(self, uid: str) -> list[str]: return self._user_record(uid)[2]
+    def get_app(self, slug: str) -> dict[str, Any] | None: return cast("dict[str, Any] | None", self._get("get_app", slug))
+    def all_app_slugs(self) -> list[str]: return cast("list[str]", self._get("all_app_slugs"))
+    def app_user_bindings(self, slug: str) -> list[str]: return cast("list[str]", self._get("app_user_bindings", slug))
+    def app_group_bindings(self, slug: str) -> list[str]: return cast("list[str]", self._get("app_group_bindings", slug))
+    def apps_of_user(self, uid: str) -> list[str]: return self._user_record(uid)[1]
+    def apps_of_group(self, gid: str) -> list[str]: return cast("list[str]", self._get("apps_of_group", gid))
 
     # Read past the memo: what the directory says now (the membership re-checks after a write).
-    def members_now(self, gid): return list(self.inner.list_members(gid))
-    def groups_of_user_now(self, uid): return list(self.inner.groups_of_user(uid))
-    def app_groups_now(self, slug): return list(self.inner.app_group_bindings(slug))
+    def members_now(self, gid: str) -> list[str]: return list(self.inner.list_members(gid))
+    def groups_of_user_now(self, uid: str) -> list[str]: return list(self.inner.groups_of_user(uid))
+    def app_groups_now(self, slug: str) -> list[str]: return list(self.inner.app_group_bindings(slug))
 
     def group_bound_now(self, slug: str, gid: str) -> bool:
         return self.inner.get_group(gid) is not None and slug in self.inner.apps_of_group(gid)
@@ -112,7 +113,7 @@ class Run:
     client: ScimApi
     d: CachedDirectory
     requests: int = 0
-    user_maps: dict | None = None
+    user_maps: dict[str, Any] | None = None
     no_claim_wait: bool = False  # a member another consumer is creating is left to it (dispatch, a group's members)
     unwritten: bool = False  # a reconcile's buffered writes failed: its status must not say synced
     synced: list[str] = field(default_factory=list)  # what a reconcile's workers finished, in order (resume)
@@ -136,7 +137,7 @@ class Run:
         """The requests this thread sent for this run (a sync's own count while workers share the run)."""
         return int(getattr(self._mine, "requests", 0))
 
-    def user_scim_ids(self, maps: MappingStore, *, fresh: bool = False) -> dict[str, dict]:
+    def user_scim_ids(self, maps: MappingStore, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
         """The SP id of every user of the app (only `scim_id` is read from these items): once per run,
         or read again with `fresh` (outside a reconcile, other consumers create users meanwhile; under
         the reconcile lease no one else does, and the run keeps its copy up to date itself)."""
@@ -145,13 +146,13 @@ class Run:
         return self.user_maps
 
 
-def ids(slug: str, kind: str, eid: str) -> dict:
+def ids(slug: str, kind: str, eid: str) -> dict[str, Any]:
     """The `extra` of a log line about one entity of one app."""
     return {"app": slug, "user_id" if kind == "USER" else "group_id": eid}
 
 
 def record(plog: ProvisioningLog, run: Run, kind: str, eid: str, action: str, outcome: str, *,
-           request: dict | None = None, status: int | None = None, message: str | None = None,
+           request: dict[str, Any] | None = None, status: int | None = None, message: str | None = None,
            detail: str | None = None) -> None:
     """An entry in the provisioning log; a failed write is logged and provisioning goes on."""
     try:

@@ -7,12 +7,15 @@ hands over a directory view (`CachedDirectory`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idp.provisioning.planner import ProvisioningConfig, plan_user
 from idp.provisioning.ports import IN_SYNC, STATUS_FAILED
 from idp.provisioning.run import CachedDirectory
 from idp.scim import mapping as mp
+
+if TYPE_CHECKING:
+    from idp.provisioning.engine import Engine
 
 MAX_DRIFT = 20  # entities named in the answer (the counts cover all)
 
@@ -23,7 +26,7 @@ class Tally:
     pending: int = 0
     failed: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"in_sync": self.in_sync, "pending": self.pending, "failed": self.failed}
 
 
@@ -31,7 +34,7 @@ class Tally:
 class Truth:
     users: Tally = field(default_factory=Tally)
     groups: Tally = field(default_factory=Tally)
-    drift: list[dict] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
 
     def pending(self, tally: Tally, kind: str, eid: str, reason: str) -> None:
         tally.pending += 1
@@ -39,7 +42,7 @@ class Truth:
             self.drift.append({"kind": kind, "id": eid, "reason": reason})
 
 
-def user_desired(cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: dict | None, bound: bool) -> dict | None:
+def user_desired(cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: dict[str, Any] | None, bound: bool) -> dict[str, Any] | None:
     """The state the SP should hold for this user now (`bound`: directly or through a bound group); None
     when it should hold nothing (or delete it)."""
     user = d.get_user(uid)
@@ -52,7 +55,7 @@ def user_desired(cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: di
     return mp.desired_user_state(user, cfg.attribute_mapping, active=plan.action == "active")
 
 
-def assess(cfg: ProvisioningConfig, d: CachedDirectory, umaps: dict[str, dict], gmaps: dict[str, dict]) -> Truth:
+def assess(cfg: ProvisioningConfig, d: CachedDirectory, umaps: dict[str, dict[str, Any]], gmaps: dict[str, dict[str, Any]]) -> Truth:
     """Count every mapped user and group, and every bound one the SP should hold but has no item for."""
     truth = Truth()
     slug = cfg.slug
@@ -68,7 +71,7 @@ def assess(cfg: ProvisioningConfig, d: CachedDirectory, umaps: dict[str, dict], 
     return truth
 
 
-def _assess_user(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: dict | None,
+def _assess_user(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, uid: str, item: dict[str, Any] | None,
                  bound: bool) -> None:
     tally = truth.users
     if item and item.get("status") == STATUS_FAILED:
@@ -96,7 +99,7 @@ def _assess_user(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, uid:
         tally.in_sync += 1
 
 
-def _user_difference(item: dict, desired: dict) -> str:
+def _user_difference(item: dict[str, Any], desired: dict[str, Any]) -> str:
     pushed = item.get("pushed")
     if isinstance(pushed, dict):
         changed = mp.changed_paths(pushed, desired)
@@ -105,8 +108,8 @@ def _user_difference(item: dict, desired: dict) -> str:
     return "the directory changed since the last push"
 
 
-def _assess_group(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, gid: str, item: dict | None,
-                  umaps: dict[str, dict], bound: bool) -> None:
+def _assess_group(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, gid: str, item: dict[str, Any] | None,
+                  umaps: dict[str, dict[str, Any]], bound: bool) -> None:
     tally = truth.groups
     group = d.get_group(gid)
     mapped = bool(item and item.get("scim_id"))
@@ -139,7 +142,7 @@ def _assess_group(truth: Truth, cfg: ProvisioningConfig, d: CachedDirectory, gid
         tally.in_sync += 1
 
 
-def of_app(engine, slug: str) -> Truth | None:
+def of_app(engine: Engine, slug: str) -> Truth | None:
     """Read the app's mapping items and the directory, and assess them (None: provisioning not configured).
     `engine`: an `idp.provisioning.engine.Engine` (its directory and state). A directory that can read
     ahead (`read_ahead(uids, gids)`, the DynamoDB store inside a read scope) reads the users and groups

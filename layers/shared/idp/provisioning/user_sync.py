@@ -41,7 +41,7 @@ class UserSync:
         self.lease = lease
         self.groups = groups
 
-    def _record(self, run: Run, uid: str, action: str, outcome: str, **kw) -> None:
+    def _record(self, run: Run, uid: str, action: str, outcome: str, **kw: Any) -> None:
         record(self.plog, run, "USER", uid, action, outcome, **kw)
 
     # ---------------------------------------------------------------- entry
@@ -96,7 +96,7 @@ class UserSync:
         return out
 
     # ---------------------------------------------------------------- match
-    def _match(self, run: Run, uid: str, desired: dict) -> dict | None:
+    def _match(self, run: Run, uid: str, desired: dict[str, Any]) -> dict[str, Any] | None:
         """Find the SP's user for this directory user: userName first, then the configured
         matching attribute. Several hits on one attribute is a permanent problem (say which)."""
         client = run.client
@@ -122,7 +122,7 @@ class UserSync:
         return None
 
     # ---------------------------------------------------------------- create / adopt
-    def _create(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, leased: bool = False,
+    def _create(self, run: Run, uid: str, desired: dict[str, Any], reason: str, actual: SpResource, leased: bool = False,
                 mark_memberships: bool = False) -> Outcome:
         """`leased`: the run holds the reconcile lease and the user's item has no claim: create
         without a claim of its own and save the mapping as one (buffered) PutItem. `mark_memberships`:
@@ -144,7 +144,7 @@ class UserSync:
                 self.claims.release(slug, "USER", uid, token)
             raise
 
-    def _create_claimed(self, run: Run, uid: str, desired: dict, reason: str, actual: SpResource, token: str | None,
+    def _create_claimed(self, run: Run, uid: str, desired: dict[str, Any], reason: str, actual: SpResource, token: str | None,
                         leased: bool, mark_memberships: bool) -> Outcome:
         """Under the claim (or the lease): match before create and adopt, else POST (adopt on 409) and save."""
         slug = run.slug
@@ -176,7 +176,7 @@ class UserSync:
                      status=resp.status, detail=reason)
         return Outcome("user", uid, slug, "created", reason, memberships_marked=mark_memberships and not leased)
 
-    def _adopt_on_conflict(self, run: Run, uid: str, desired: dict, token: str | None, mark_memberships: bool,
+    def _adopt_on_conflict(self, run: Run, uid: str, desired: dict[str, Any], token: str | None, mark_memberships: bool,
                            exc: Conflict) -> Outcome:
         """The SP answered 409 to the create: look the user up (the matching attribute, then externalId) and adopt it."""
         found = self._match(run, uid, desired)
@@ -191,7 +191,7 @@ class UserSync:
                      status=409, message=exc.message, detail="adopting the existing user")
         return self._adopt(run, uid, found, desired, token, "adopted", mark_memberships)
 
-    def _save_created(self, run: Run, uid: str, desired: dict, scim_id: str, etag: str | None, token: str | None,
+    def _save_created(self, run: Run, uid: str, desired: dict[str, Any], scim_id: str, etag: str | None, token: str | None,
                       leased: bool, mark_memberships: bool) -> None:
         """The created user's mapping item: under the lease one buffered PutItem (and the run's copy), else a save
         that holds only while the claim is ours."""
@@ -208,7 +208,7 @@ class UserSync:
                                   pushed_hash=mp.state_hash(desired), status=STATUS_SYNCED, claim_token=token,
                                   memberships_pending=mark_memberships)
 
-    def _adopt(self, run: Run, uid: str, found: dict, desired: dict, token: str | None, outcome: str,
+    def _adopt(self, run: Run, uid: str, found: dict[str, Any], desired: dict[str, Any], token: str | None, outcome: str,
                mark_memberships: bool = False) -> Outcome:
         slug = run.slug
         scim_id = found["id"]
@@ -225,7 +225,7 @@ class UserSync:
         self._record(run, uid, "adopt", "success", detail=f"matched SP user {scim_id}; changed: {', '.join(changed) or 'nothing'}")
         return Outcome("user", uid, slug, outcome, f"SP user {scim_id}", memberships_marked=mark_memberships)
 
-    def _push_change(self, run: Run, uid: str, scim_id: str, old: dict, new: dict, action: str) -> str | None:
+    def _push_change(self, run: Run, uid: str, scim_id: str, old: dict[str, Any], new: dict[str, Any], action: str) -> str | None:
         """Send the change (PATCH, or PUT in put mode). Returns the new ETag if any."""
         if run.cfg.dialect == "put":
             body = {**mp.build_user_payload(new), "id": scim_id}
@@ -244,7 +244,7 @@ class UserSync:
         return resp.etag
 
     # ---------------------------------------------------------------- update / re-match
-    def _update(self, run: Run, uid: str, m: dict, desired: dict, reason: str, actual: Any, force: bool) -> Outcome:
+    def _update(self, run: Run, uid: str, m: dict[str, Any], desired: dict[str, Any], reason: str, actual: Any, force: bool) -> Outcome:
         slug = run.slug
         scim_id = m["scim_id"]
         new_hash = mp.state_hash(desired)
@@ -288,14 +288,14 @@ class UserSync:
         outcome = {"deactivate": "deactivated", "reactivate": "reactivated"}.get(action, "updated")
         return Outcome("user", uid, slug, outcome, reason)
 
-    def _rematch(self, run: Run, uid: str, desired: dict, reason: str, known_missing: bool = False) -> Outcome:
+    def _rematch(self, run: Run, uid: str, desired: dict[str, Any], reason: str, known_missing: bool = False) -> Outcome:
         """The SP lost the user we knew (404): forget the id, re-match, then create."""
         self._record(run, uid, "update", "not_found", status=404, detail="the SP no longer has this user; re-matching")
         self.maps.forget(run.slug, "USER", uid)
         return self._create(run, uid, desired, reason, MISSING if known_missing else None)
 
     # ---------------------------------------------------------------- delete
-    def _delete(self, run: Run, uid: str, m: dict, reason: str) -> Outcome:
+    def _delete(self, run: Run, uid: str, m: dict[str, Any], reason: str) -> Outcome:
         slug = run.slug
         scim_id = m["scim_id"]
         try:
