@@ -48,8 +48,10 @@ def from_ddb(value):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {k: from_ddb(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [from_ddb(v) for v in value]
+    if isinstance(value, set):  # a string or number set
+        return {from_ddb(v) for v in value}
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from idp.kernel import access
 from idp.kernel.users import is_active
 
 # ---------------------------------------------------------------- app settings
@@ -91,7 +92,8 @@ def plan_user(user: dict[str, Any] | None, bound: bool, provisioned: bool, depro
 
 
 def user_is_bound(uid: str, direct: set[str] | list[str], bound_groups: set[str], groups_of_user: list[str]) -> bool:
-    return uid in direct or any(g in bound_groups for g in groups_of_user)
+    """The access rule (idp.kernel.access) over what a run read of the app's bindings."""
+    return access.is_bound(directly=uid in direct, user_groups=groups_of_user, app_groups=bound_groups)
 
 
 # ---------------------------------------------------------------- groups

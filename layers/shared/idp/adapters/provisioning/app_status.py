@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from idp.adapters.provisioning.items import app_pk, condition_failed, number, plain
+from idp.adapters.provisioning.items import app_pk, condition_failed, from_ddb, number
 from idp.kernel.clock import now_iso_ms as now_iso
 from idp.provisioning.policy import auth_failure_reason, breaker_trip
 
@@ -22,7 +22,7 @@ class DynamoAppStatus:
 
     def app_status(self, slug: str) -> dict:
         item = self.table.get_item(Key={"pk": app_pk(slug), "sk": STATUS_SK}, ConsistentRead=True).get("Item")
-        return plain(item) if item else {"state": "ok", "consecutive_failures": 0}
+        return from_ddb(item) if item else {"state": "ok", "consecutive_failures": 0}
 
     def _update(self, slug: str, sets: dict[str, Any], removes: list[str] = (), add: dict[str, int] | None = None,
                 return_new: bool = False) -> dict:
@@ -52,7 +52,7 @@ class DynamoAppStatus:
         if return_new:
             kwargs["ReturnValues"] = "ALL_NEW"
         answer = self.table.update_item(**kwargs)
-        return plain(answer.get("Attributes") or {})
+        return from_ddb(answer.get("Attributes") or {})
 
     def breaker_open_for(self, status: dict) -> float:
         """Seconds until the app's breaker lets requests through again (0: closed or half-open)."""
@@ -99,7 +99,7 @@ class DynamoAppStatus:
                                                  ExpressionAttributeNames={**names, **more_names},
                                                  ExpressionAttributeValues={**values, **more_values},
                                                  ReturnValues="ALL_NEW")
-                    return plain(out.get("Attributes") or {})
+                    return from_ddb(out.get("Attributes") or {})
                 except ClientError as exc:
                     if not condition_failed(exc):
                         raise

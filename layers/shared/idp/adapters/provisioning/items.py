@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
 
 from botocore.exceptions import ClientError
 
+from idp.adapters.dynamo import from_ddb
+
 BATCH_SIZE = 25  # BatchWriteItem's limit
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, set):
-        return {plain(v) for v in value}
-    return value
 
 
 def number(value: float) -> Decimal:
@@ -47,7 +36,7 @@ def encode_pushed(pushed: dict) -> str:
 
 def decode_map(item: dict) -> dict:
     """A mapping item as the engine reads it: plain numbers, `pushed` as a dict, `members` as a set."""
-    item = plain(item)
+    item = from_ddb(item)
     if isinstance(item.get("pushed"), str):
         try:
             item["pushed"] = json.loads(item["pushed"])

@@ -10,9 +10,8 @@ from typing import Any, Callable
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from idp.adapters.dynamo import decode_cursor, encode_cursor
+from idp.adapters.dynamo import decode_cursor, encode_cursor, from_ddb
 from idp.adapters.provisioning.buffer import DynamoWriteBuffer
-from idp.adapters.provisioning.items import plain
 from idp.kernel.audit import AuditEvent, AuditSink, NullAudit
 from idp.kernel.clock import now_iso_ms as now_iso
 
@@ -92,7 +91,7 @@ class DynamoProvisioningLog:
             kwargs["Limit"] = limit - len(out)
             page = self.table.query(**kwargs)
             for item in page.get("Items", []):
-                entry = {k: v for k, v in plain(item).items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk", "expires_at")}
+                entry = {k: v for k, v in from_ddb(item).items() if k not in ("pk", "sk", "gsi1pk", "gsi1sk", "expires_at")}
                 if isinstance(entry.get("request"), str):
                     try:
                         entry["request"] = json.loads(entry["request"])
