@@ -26,8 +26,11 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.secrets import SecretStore
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
+    from idp.app.account import MyAccount
     from idp.app.dashboard import Dashboard
     from idp.app.diagnosis import SignInDiagnosis
+    from idp.app.mfa_admin import MfaAdmin
+    from idp.app.passkey_sign_in import PasskeySignIn
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
     from idp.app.slo import SingleLogout
@@ -482,6 +485,31 @@ class Container:
                         max_receive_count=s.events_max_receive_count, backoff_base=s.scim_backoff_base_seconds,
                         backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
                         metrics=self.metrics, isolate_apps=True)  # a slow app's shares go to its own message group
+
+    # ---- use cases: the user's account and MFA (ucaccount)
+    @_part
+    def my_account(self) -> "MyAccount":
+        """The signed-in user's account pages (idp.app.account): the guard, TOTP, passkeys added, recovery codes,
+        renaming and removing factors, the password change, resuming a sign-in an enrolment paused."""
+        from idp.app.account import MyAccount
+
+        return MyAccount(self.signon, self.mfa, passkeys=lambda: self.passkeys, directory=lambda: self.directory,
+                         sso=lambda: self.sso)
+
+    @_part
+    def passkey_sign_in(self) -> "PasskeySignIn":
+        """Sign in with a passkey (idp.app.passkey_sign_in): POST /login/passkey/options and POST /login/passkey."""
+        from idp.app.passkey_sign_in import PasskeySignIn
+
+        return PasskeySignIn(self.signon, self.mfa, self.signon_state, passkeys=lambda: self.passkeys,
+                             sign_in=self.sign_in)
+
+    @_part
+    def mfa_admin(self) -> "MfaAdmin":
+        """MFA administration (idp.app.mfa_admin): the policy, a user's factors, a user's reset."""
+        from idp.app.mfa_admin import MfaAdmin
+
+        return MfaAdmin(self.mfa, self.directory, ensure_seed_key=self.mfa.sealer.ensure)
 
 
 class _SignonDirectory:
