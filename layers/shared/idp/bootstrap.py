@@ -29,8 +29,10 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.app.account import MyAccount
     from idp.app.dashboard import Dashboard
     from idp.app.diagnosis import SignInDiagnosis
+    from idp.app.login_pages import CookieRules, LoginPages
     from idp.app.mfa_admin import MfaAdmin
     from idp.app.passkey_sign_in import PasskeySignIn
+    from idp.app.portal import Portal
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
     from idp.app.slo import SingleLogout
@@ -510,6 +512,30 @@ class Container:
         from idp.app.mfa_admin import MfaAdmin
 
         return MfaAdmin(self.mfa, self.directory, ensure_seed_key=self.mfa.sealer.ensure)
+
+    @_part
+    def login_pages(self) -> "LoginPages":
+        """The login pages (idp.app.login_pages): GET /login, the form after a try, starting a login or a step-up,
+        pausing a sign-in for enrolment, the MFA gate of the IdP's own pages, POST /logout."""
+        from idp.app.login_pages import LoginPages
+
+        return LoginPages(self.signon, self.mfa, self.store, page_reads=self.login_page_reads)
+
+    @_part
+    def cookie_rules(self) -> "CookieRules":
+        """The sign-on cookies' security and lifetimes (idp.app.login_pages.CookieRules): the settings' and sign-on's."""
+        from idp.app.login_pages import CookieRules
+
+        policy = self.signon_state.policy
+        return CookieRules(self.settings.idp_insecure_cookies, policy.session_lifetime, policy.device_lifetime,
+                           policy.login_state_ttl)
+
+    @_part
+    def portal(self) -> "Portal":
+        """The user portal, GET / (idp.app.portal): the apps the signed-in user may open."""
+        from idp.app.portal import Portal
+
+        return Portal(self.signon, self.store)
 
 
 class _SignonDirectory:

@@ -22,12 +22,12 @@ def _to_form(login_id: str, cookies: list[Cookie]) -> Response:
 def to_login(request: WebRequest, pending: PendingSignOn | None, cookies: list[Cookie] | None = None) -> Response:
     """A new pending login for this browser that comes back to `pending`, and the redirect to its form."""
     browser, binding = browser_binding(request)
-    state = container().signon.begin_login(browser, pending)
+    state = container().login_pages.begin(browser, pending)
     return _to_form(state.login_id, [*(cookies or []), *binding])
 
 
 def to_step_up(request: WebRequest, session: Session, pending: PendingSignOn, cookies: list[Cookie] | None = None) -> Response:
     """The second step again for a signed-in session (a step-up), coming back to `pending` once done."""
     browser, binding = browser_binding(request)
-    state = container().signon.begin_step_up(browser, session, pending)
+    state = container().login_pages.step_up(browser, session, pending)
     return _to_form(state.login_id, [*(cookies or []), *binding])

@@ -29,14 +29,14 @@ def interrupt(need: Need, user: dict, session: Session, pending: PendingSignOn, 
     if need is Need.VERIFY:
         return to_step_up(request, session, pending, cookies)
     browser, more = browser_binding(request)
-    state = container().signon.pause_for_enrolment(browser, user["id"], pending)  # the account page resumes it once enrolled
+    state = container().login_pages.pause_for_enrolment(browser, user["id"], pending)  # the account page resumes it once enrolled
     return redirect(f"/account/setup?resume={quote(state.login_id)}", cookies + more + [resume_cookie(state.login_id)])
 
 
 def before_page(request: WebRequest, current, pending: PendingSignOn) -> Response | None:
     """For the IdP's own protected pages (the admin console): the step-up or enrolment this session still needs
     under the MFA policy before the page, coming back to ``pending`` (a console path); None when nothing is missing."""
-    need = container().signon.mfa_gate(current.user, current.session, pending)
+    need = container().login_pages.mfa_need(current, pending)
     if need is Need.NONE:
         return None
     return interrupt(need, current.user, current.session, pending, request, [])
