@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.app.login_pages import CookieRules, LoginPages
     from idp.app.mfa_admin import MfaAdmin
     from idp.app.passkey_sign_in import PasskeySignIn
+    from idp.app.password_reset import PasswordReset
     from idp.app.portal import Portal
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
@@ -536,6 +537,13 @@ class Container:
         from idp.app.portal import Portal
 
         return Portal(self.signon, self.store)
+
+    @_part
+    def password_reset(self) -> "PasswordReset":
+        """The password lifecycle's public pages (idp.app.password_reset): "Forgot password?" and the link's form."""
+        from idp.app.password_reset import PasswordReset
+
+        return PasswordReset(self.lifecycle)
 
 
 class _SignonDirectory:
