@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from idp.app.browser import Client
 from idp.app.factors import Factor
@@ -18,12 +18,12 @@ from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
 from idp.signon.login import Outcome, ShowForm
 from idp.signon.mfa.policy import OTP, WEBAUTHN, MfaPolicy, satisfied
-from idp.signon.mfa.service import TotpSetup
 from idp.signon.models import LoginState, PendingSignOn, SignedIn
 
 if TYPE_CHECKING:  # py_webauthn loads with a passkey request only (cold start of the login function), SAML with a resume
     from idp.app.sso import SsoAnswer
     from idp.signon.mfa.passkeys import RelyingParty
+    from idp.signon.mfa.service import TotpSetup  # pyotp: with an enrolment or a login's second step
 
 
 # ---------------------------------------------------------------- what goes out
@@ -133,8 +133,8 @@ class ResumeSso:
     answer: SsoAnswer
 
 
-TotpBegun = TotpSetup | MethodOff | SealKeyMissing
-TotpConfirmed = FactorAdded | WrongCode | SetupExpired | MethodOff
+TotpBegun: TypeAlias = "TotpSetup | MethodOff | SealKeyMissing"
+TotpConfirmed: TypeAlias = "FactorAdded | WrongCode | SetupExpired | MethodOff"
 PasskeyAdded = FactorAdded | PasskeyRefused | MethodOff
 PasswordChange = PasswordChanged | NewPasswordRefused | CurrentPasswordRefused
 Resumption = ResumeAt | ResumeSso | ToLoginForm | NothingToResume

@@ -9,7 +9,7 @@ factor, that passed one (a stolen password alone cannot either); a user who must
 comes here with ``resume`` and goes on to the app once enrolled."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
@@ -30,7 +30,6 @@ from idp.app.account import (
     WrongCode,
 )
 from idp.bootstrap import container
-from idp.signon.mfa.service import TotpSetup
 from idp.signon.models import PendingSignOn, SignedIn
 from idp.web.forms import render
 from idp.web.login_redirect import to_login, to_step_up
@@ -38,6 +37,9 @@ from idp.web.mfa_pages import SCRIPT_PAGE_CSP
 from idp.web.pages import error_page, html, redirect
 from idp.web.request import WebRequest
 from idp.web.session_cookies import BROWSER, RESUME, browser_binding, clear, read, session_cookie, session_form_ok, session_id
+
+if TYPE_CHECKING:
+    from idp.signon.mfa.service import TotpSetup
 
 TOTP_OFF = "Your organization's sign-in policy does not allow authenticator apps: set up a passkey instead."
 NOT_READY = ("Authenticator apps are not ready yet on this sign-in service: an administrator opens the MFA settings "
@@ -127,7 +129,7 @@ def _qr_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
-def _totp_page(status: int, current: SignedIn, setup: TotpSetup, resume: str | None, error: str | None = None) -> Response:
+def _totp_page(status: int, current: SignedIn, setup: "TotpSetup", resume: str | None, error: str | None = None) -> Response:
     body = render("account_totp.html", csrf=current.session.csrf, factor_id=setup.factor_id, secret=setup.secret,
                   qr=_qr_data_uri(setup.uri), resume=resume, error=error)
     return html(status, body)
@@ -139,11 +141,10 @@ def totp_begin(request: WebRequest) -> Response:
     if refused or current is None:
         return refused or redirect("/login")
     begun = my_account().begin_totp(current)
-    if begun is MethodOff.TOTP:
+    if isinstance(begun, MethodOff):
         return _page(current, status=403, error=TOTP_OFF, resume=_resume_of(request, current))
     if isinstance(begun, SealKeyMissing):  # a fresh deployment whose admin function has not created the seed key yet
         return _page(current, status=503, error=NOT_READY)
-    assert isinstance(begun, TotpSetup)
     return _totp_page(200, current, begun, _resume_of(request, current))
 
 
