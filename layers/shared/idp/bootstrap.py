@@ -26,14 +26,20 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.adapters.secrets import SecretStore
     from idp.adapters.signon_keys import DeviceKey
     from idp.adapters.signon_state import SignonState
+    from idp.app.account import MyAccount
     from idp.app.app_admin import AppAdmin
     from idp.app.audit_events import AuditEvents
     from idp.app.dashboard import Dashboard
     from idp.app.diagnosis import SignInDiagnosis
     from idp.app.group_admin import GroupAdmin
+    from idp.app.login_pages import CookieRules, LoginPages
     from idp.app.metadata import AppMetadata
+    from idp.app.mfa_admin import MfaAdmin
     from idp.app.notices import AccountNotices
+    from idp.app.passkey_sign_in import PasskeySignIn
     from idp.app.password_policy_admin import PasswordPolicyAdmin
+    from idp.app.password_reset import PasswordReset
+    from idp.app.portal import Portal
     from idp.app.provisioning_admin import ProvisioningAdmin
     from idp.app.sign_in import SignIn
     from idp.app.signon_bridge import SignonHooks
@@ -491,7 +497,63 @@ class Container:
                         backoff_cap=s.scim_backoff_max_seconds, permanent_delay=s.scim_permanent_retry_seconds,
                         metrics=self.metrics, isolate_apps=True)  # a slow app's shares go to its own message group
 
-    # ---- use cases: the console and the admin API (ucconsole)
+    # ------------------------------------------------------------------ use cases: the user's own account and MFA
+    @_part
+    def my_account(self) -> "MyAccount":
+        """The signed-in user's account pages (idp.app.account): the guard, TOTP, passkeys added, recovery codes,
+        renaming and removing factors, the password change, resuming a sign-in an enrolment paused."""
+        from idp.app.account import MyAccount
+
+        return MyAccount(self.signon, self.mfa, passkeys=lambda: self.passkeys, directory=lambda: self.directory,
+                         sso=lambda: self.sso)
+
+    @_part
+    def passkey_sign_in(self) -> "PasskeySignIn":
+        """Sign in with a passkey (idp.app.passkey_sign_in): POST /login/passkey/options and POST /login/passkey."""
+        from idp.app.passkey_sign_in import PasskeySignIn
+
+        return PasskeySignIn(self.signon, self.mfa, self.signon_state, passkeys=lambda: self.passkeys,
+                             sign_in=self.sign_in)
+
+    @_part
+    def mfa_admin(self) -> "MfaAdmin":
+        """MFA administration (idp.app.mfa_admin): the policy, a user's factors, a user's reset."""
+        from idp.app.mfa_admin import MfaAdmin
+
+        return MfaAdmin(self.mfa, self.directory, ensure_seed_key=self.mfa.sealer.ensure)
+
+    @_part
+    def login_pages(self) -> "LoginPages":
+        """The login pages (idp.app.login_pages): GET /login, the form after a try, starting a login or a step-up,
+        pausing a sign-in for enrolment, the MFA gate of the IdP's own pages, POST /logout."""
+        from idp.app.login_pages import LoginPages
+
+        return LoginPages(self.signon, self.mfa, self.store, page_reads=self.login_page_reads)
+
+    @_part
+    def cookie_rules(self) -> "CookieRules":
+        """The sign-on cookies' security and lifetimes (idp.app.login_pages.CookieRules): the settings' and sign-on's."""
+        from idp.app.login_pages import CookieRules
+
+        policy = self.signon_state.policy
+        return CookieRules(self.settings.idp_insecure_cookies, policy.session_lifetime, policy.device_lifetime,
+                           policy.login_state_ttl)
+
+    @_part
+    def portal(self) -> "Portal":
+        """The user portal, GET / (idp.app.portal): the apps the signed-in user may open."""
+        from idp.app.portal import Portal
+
+        return Portal(self.signon, self.store)
+
+    @_part
+    def password_reset(self) -> "PasswordReset":
+        """The password lifecycle's public pages (idp.app.password_reset): "Forgot password?" and the link's form."""
+        from idp.app.password_reset import PasswordReset
+
+        return PasswordReset(self.lifecycle)
+
+    # ------------------------------------------------------------------ use cases: the console and the admin API
     @_part
     def user_admin(self) -> "UserAdmin":
         """Users as an administrator sees and changes them (idp.app.user_admin): the console's Users pages and the

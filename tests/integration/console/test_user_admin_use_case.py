@@ -126,11 +126,11 @@ def test_links_and_the_mfa_reset_are_recorded_as_the_acting_administrator(aws_en
     assert by_reason["reset_requested"] == ({"type": "admin", "id": CONSOLE.actor.id}, CONSOLE.ip), links
     assert by_reason["activation_sent"][0] == API_ADMIN.to_dict(), links
 
-    container().user_admin.reset_mfa(pia["id"], CONSOLE)
+    container().mfa_admin.reset(pia["id"], CONSOLE)
     (reset,) = container().audit.query(AuditQuery(type="admin.user.mfa_reset", user_id=pia["id"]))[0]
     assert (reset["actor"], reset["ip"]) == ({"type": "admin", "id": CONSOLE.actor.id}, CONSOLE.ip)
     with pytest.raises(DomainError) as missing:
-        container().user_admin.reset_mfa("no-such-user", CONSOLE)
+        container().mfa_admin.reset("no-such-user", CONSOLE)
     assert missing.value.status == 404
 
 

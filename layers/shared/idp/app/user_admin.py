@@ -55,8 +55,6 @@ class Factors(Protocol):
 
     def factors(self, uid: str) -> list[dict[str, Any]]: ...
 
-    def reset(self, uid: str, actor: Any) -> int: ...
-
 
 @dataclass(frozen=True)
 class Page:
@@ -205,8 +203,3 @@ class UserAdmin:
         lifecycle = self.lifecycle.acting_as(by.actor, by.ip, by.user_agent)
         return lifecycle.send_activation(uid, base_url) if activation else lifecycle.send_reset(uid, base_url)
 
-    def reset_mfa(self, uid: str, by: Acting) -> None:
-        """DELETE /admin/users/{id}/mfa's and the console's: every second factor goes, then every session ends."""
-        self.get(uid)
-        self.factors.reset(uid, by.actor)
-        self.directory.acting_as(by.actor, by.ip, by.user_agent).reset_mfa(uid)

@@ -197,6 +197,10 @@ class SignOn:
             return None
         return state
 
+    def forget_login(self, login_id: str) -> None:
+        """The pending login `login_id` is done with (a paused sign-in the account page resumed)."""
+        self.store.delete_login(login_id)
+
     def begin_step_up(self, browser: str, session: Session, pending: PendingSignOn) -> LoginState:
         """A pending login for a live session that must pass a second factor first: past the password already,
         it asks for the factor only (and replaces the session when it is passed, keeping when the password was typed)."""

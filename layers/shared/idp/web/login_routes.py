@@ -9,13 +9,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
+from idp.app.login_pages import AlreadySignedIn, LoginForm, LoginPages
 from idp.app.sign_in import SignInAnswer
 from idp.bootstrap import container
 from idp.signon.login import LoginSubmission, Refused, ShowForm
-from idp.signon.models import LoginState
 from idp.web import sso_routes
 from idp.web.forms import render
-from idp.web.mfa_pages import SCRIPT_PAGE_CSP, passkeys_allowed, second_step_page
+from idp.web.mfa_pages import SCRIPT_PAGE_CSP, second_step_page
 from idp.web.pages import error_page, html, redirect, wait_words
 from idp.web.request import WebRequest
 from idp.web.session_cookies import (
@@ -32,6 +32,11 @@ from idp.web.session_cookies import (
 
 log = Logger(child=True)
 
+
+def _pages() -> LoginPages:
+    return container().login_pages
+
+
 REAUTH_NOTICE = "Enter your password again to change your sign-in methods."
 
 # The login form's words for a ShowForm reason, and its status.
@@ -45,23 +50,21 @@ _FORM_ERRORS = {
 }
 
 
-def _login_page(status: int, state: LoginState, *, error: str | None = None, username: str = "",
+def _login_page(status: int, form: LoginForm, *, error: str | None = None, username: str = "",
                 cookies: list[Cookie] | None = None, notice: str | None = None, retry_after: int = 0,
                 error_code: str | None = None) -> Response:
-    label = container().store.app_label(state.pending.slug) if state.pending.slug else None
-    reauth = state.pending.kind == "account"  # the password again before a change of sign-in methods
-    if reauth:  # (a passwordless passkey sign-in would not type it: the form alone)
+    if form.reauth:  # the password again before a change of sign-in methods
         notice = notice or REAUTH_NOTICE
     if retry_after:
         error = f"{error} Try again in {wait_words(retry_after)}."
-    if state.uid:  # past the password (or a step-up): the second step's form
-        return second_step_page(status, state, label, error=error, error_code=error_code, cookies=cookies,
-                                headers={"Retry-After": str(retry_after)} if retry_after else None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    if form.second_step:  # past the password (or a step-up): the second step's form
+        return second_step_page(status, form, error=error, error_code=error_code, cookies=cookies, headers=headers)
+    state = form.state
     body = render("login.html", action="/login", login_id=state.login_id, csrf=state.csrf, error=error,
-                  error_code=error_code, username=username, app_label=label, notice=notice,
-                  passkeys=passkeys_allowed() and not reauth)
-    return html(status, body, cookies=cookies, headers={"Retry-After": str(retry_after)} if retry_after else None,
-                csp=SCRIPT_PAGE_CSP)
+                  error_code=error_code, username=username, app_label=form.app_label, notice=notice,
+                  passkeys=form.passkeys)
+    return html(status, body, cookies=cookies, headers=headers, csp=SCRIPT_PAGE_CSP)
 
 
 def _refused(refused: Refused) -> Response:
@@ -76,24 +79,16 @@ def _refused(refused: Refused) -> Response:
 
 def login_get(request: WebRequest) -> Response:
     """GET /login[?state=…]: the pending login's form, or a new one (or the portal when signed in)."""
-    with container().login_page_reads(request.query.get("state")):
-        return _login_get(request)
-
-
-def _login_get(request: WebRequest) -> Response:
-    signon = container().signon
     browser, cookies = browser_binding(request)
-    lid = request.query.get("state")
-    state = signon.login_form(lid, browser) if not cookies else None
-    if state is not None:
-        return _login_page(200, state)
-    if signon.signed_in(session_id(request)) is not None:
+    page = _pages().page(request.query.get("state"), browser, new_browser=bool(cookies), session_id=session_id(request))
+    if isinstance(page, LoginForm):
+        return _login_page(200, page)
+    if isinstance(page, AlreadySignedIn):
         return redirect("/")
-    if lid:
+    if page.restarted:
         log.info("login state unknown, expired or from another browser; starting a new one")
-    state = signon.begin_login(browser)
     notice = "You have signed out." if request.query.get("signed_out") else None
-    return _login_page(200, state, cookies=cookies, notice=notice)
+    return _login_page(200, page.form, cookies=cookies, notice=notice)
 
 
 def login_post(request: WebRequest) -> Response:
@@ -113,7 +108,7 @@ def render_sign_in(answer: SignInAnswer, request: WebRequest) -> Response:
     if isinstance(answer, ShowForm):
         status, error = _FORM_ERRORS[answer.reason]
         assert answer.state is not None  # the login form's flow always has its state
-        return _login_page(status, answer.state, error=error, username=answer.username,
+        return _login_page(status, _pages().form(answer.state), error=error, username=answer.username,
                            retry_after=answer.retry_after, error_code=answer.reason)
     if isinstance(answer, Refused):
         return _refused(answer)
@@ -127,8 +122,7 @@ def render_sign_in(answer: SignInAnswer, request: WebRequest) -> Response:
 
 def logout_post(request: WebRequest) -> Response:
     """POST /logout: end the session (its CSRF token required) and go to the login page."""
-    if not container().signon.sign_out(session_id(request), request.form.get("csrf"), ip=request.client_ip,
-                                       user_agent=request.headers.get("user-agent")):
+    if not _pages().sign_out(session_id(request), request.form.get("csrf"), client=sso_routes.client(request)):
         return error_page(403, "csrf_failed", "Sign-out form expired",
                           "The sign-out request is missing its security token. Use the Sign out button on your portal.",
                           cause="logout csrf check failed", home=True)

@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie
 
+from idp.app.login_pages import LoginPages
 from idp.bootstrap import container
 from idp.signon.mfa.policy import Need
 from idp.signon.models import PendingSignOn, Session
@@ -20,6 +21,12 @@ from idp.web.session_cookies import browser_binding, resume_cookie
 
 log = Logger(child=True)
 
+
+def _pages() -> LoginPages:
+    """The login pages' use case (idp.app.login_pages): starting logins, step-ups and paused sign-ins."""
+    return container().login_pages
+
+
 def interrupt(need: Need, user: dict, session: Session, pending: PendingSignOn, request: WebRequest,
               cookies: list[Cookie]) -> Response:
     """To the second step (a step-up of this session), or to the account page to enrol a factor first; either
@@ -29,14 +36,14 @@ def interrupt(need: Need, user: dict, session: Session, pending: PendingSignOn, 
     if need is Need.VERIFY:
         return to_step_up(request, session, pending, cookies)
     browser, more = browser_binding(request)
-    state = container().signon.pause_for_enrolment(browser, user["id"], pending)  # the account page resumes it once enrolled
+    state = _pages().pause_for_enrolment(browser, user["id"], pending)  # the account page resumes it once enrolled
     return redirect(f"/account/setup?resume={quote(state.login_id)}", cookies + more + [resume_cookie(state.login_id)])
 
 
 def before_page(request: WebRequest, current, pending: PendingSignOn) -> Response | None:
     """For the IdP's own protected pages (the admin console): the step-up or enrolment this session still needs
     under the MFA policy before the page, coming back to ``pending`` (a console path); None when nothing is missing."""
-    need = container().signon.mfa_gate(current.user, current.session, pending)
+    need = _pages().mfa_need(current, pending)
     if need is Need.NONE:
         return None
     return interrupt(need, current.user, current.session, pending, request, [])

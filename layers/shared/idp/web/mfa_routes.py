@@ -3,10 +3,14 @@
 factors and recovery codes removed, every session of the user ended)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field
 
+from idp.app.acting import Acting
+from idp.app.browser import Client
 from idp.bootstrap import container
 from idp.directory.models import parse
 from idp.kernel.audit import API_ADMIN
@@ -15,6 +19,9 @@ from idp.web.api_models import ok
 from idp.web.auth import admin_middleware
 from idp.web.http import json_body
 from idp.web.request import current_request
+
+if TYPE_CHECKING:
+    from idp.app.mfa_admin import MfaAdmin
 
 router = Router()
 router.use([admin_middleware])
@@ -46,10 +53,13 @@ def _doc(summary: str, responses: dict, tag: str = "mfa") -> dict:
     return {"tags": [tag], "summary": summary, "responses": responses, "security": api.SECURITY}
 
 
+def _mfa_admin() -> "MfaAdmin":
+    return container().mfa_admin
+
+
 @router.get("/admin/mfa", **_doc("The global MFA policy", ok(200, MfaPolicyView, "the policy")))
 def get_policy():
-    container().mfa.sealer.ensure()  # an administrator looking at MFA: the login function's TOTP enrolment needs the key
-    return container().mfa.policy().view()
+    return _mfa_admin().policy().view()
 
 
 @router.put("/admin/mfa", **_doc("Set the global MFA policy", ok(200, MfaPolicyView, "the policy", 400, 413)))
@@ -58,20 +68,17 @@ def put_policy(body: api.MfaPolicyBody):
 
     request = current_request(router, with_form=False)
     settings = parse(MfaPolicySettings, json_body(request))
-    container().mfa.sealer.ensure()  # the login function enrols factors but may not create the seed key
-    return container().mfa.set_policy(settings, actor=API_ADMIN, ip=request.client_ip,
-                                      user_agent=request.headers.get("user-agent")).view()
+    client = Client(request.client_ip, request.headers.get("user-agent"))
+    return _mfa_admin().set_policy(settings, actor=API_ADMIN, client=client).view()
 
 
 @router.get("/admin/users/<user_id>/mfa", **_doc("A user's second factors", ok(200, FactorList, "the factors", 404), "users"))
 def get_factors(user_id: str):
-    container().directory.get_user(user_id)  # 404 for an unknown user
-    return {"factors": container().mfa.factors(user_id)}
+    return {"factors": [f.as_dict() for f in _mfa_admin().factors(user_id)]}
 
 
 @router.delete("/admin/users/<user_id>/mfa", **_doc("Reset a user's MFA (every factor; sessions end)", ok(204, None, "reset", 404), "users"))
 def reset(user_id: str):
-    container().directory.get_user(user_id)
-    container().mfa.reset(user_id, API_ADMIN)
-    container().directory.reset_mfa(user_id)  # every session of the user ends
+    request = current_request(router, with_form=False)
+    _mfa_admin().reset(user_id, Acting(API_ADMIN, request.client_ip, request.headers.get("user-agent")))
     return Response(status_code=204, content_type="application/json", body="")

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from idp.app.browser import Client
+from idp.app.password_reset import LinkInvalid, LinkShown, PasswordRefused, PasswordReset
 from idp.bootstrap import container
-from idp.directory.lifecycle import ACTIVATION, LINK_INVALID, UserLifecycle
-from idp.kernel.audit import SYSTEM
-from idp.kernel.errors import DomainError
+from idp.directory.lifecycle import LINK_INVALID
 from idp.web.forms import render
 from idp.web.pages import html
 from idp.web.request import WebRequest
 
 
-def _lifecycle(request: WebRequest) -> UserLifecycle:
-    return container().lifecycle.acting_as(SYSTEM, request.client_ip, request.headers.get("user-agent"))
+def _use_case() -> PasswordReset:
+    return container().password_reset
+
+
+def _client(request: WebRequest) -> Client:
+    return Client(request.client_ip, request.headers.get("user-agent"))
 
 
 def forgot_form(request: WebRequest) -> Response:
@@ -29,13 +33,13 @@ def forgot_form(request: WebRequest) -> Response:
 def forgot_submit(request: WebRequest) -> Response:
     """POST /password/forgot: one answer for every login typed (an unknown, suspended or throttled account gets no
     email); the link in the email starts at the IdP's configured base URL, never this request's Host."""
-    _lifecycle(request).request_reset(request.form.get("login") or "", request.base_url)
+    _use_case().request(request.form.get("login") or "", base_url=request.base_url, client=_client(request))
     return html(200, render("password_forgot.html", sent=True))
 
 
-def _form(status: int, token: str, username: str, purpose: str, *, error: str | None = None,
+def _form(status: int, token: str, link: LinkShown, *, error: str | None = None,
           error_field: str | None = None) -> Response:
-    return html(status, render("password_set.html", token=token, username=username, activation=purpose == ACTIVATION,
+    return html(status, render("password_set.html", token=token, username=link.username, activation=link.activation,
                                error=error, error_field=error_field, done=False, invalid=None))
 
 
@@ -46,35 +50,24 @@ def _invalid() -> Response:
 def set_form(request: WebRequest) -> Response:
     """GET /password/set?token=...: the "New password" form while the link works, else a 410 page saying so."""
     token = request.query.get("token") or ""
-    link = container().lifecycle.open_link(token)
+    link = _use_case().link(token)
     if link is None:
         return _invalid()
-    return _form(200, token, link.username, link.purpose)
-
-
-def _field_of(message: str) -> str | None:
-    for name in ("password_confirm", "password"):
-        if f"field '{name}'" in message:
-            return name
-    return None
+    return _form(200, token, link)
 
 
 def set_submit(request: WebRequest) -> Response:
     """POST /password/set: the link used once and the password set (every session of the user ends); a refused
     password keeps the link and shows the form again with the reason beside the field."""
-    form, lifecycle = request.form, _lifecycle(request)
+    form = request.form
     token = form.get("token") or ""
-    try:
-        lifecycle.set_password(token, form.get("password") or "", form.get("password_confirm") or "")
-    except DomainError as exc:
-        if exc.code == "link_invalid":
-            return _invalid()
-        link = lifecycle.open_link(token)
-        if link is None:
-            return _invalid()
-        field = _field_of(exc.message)
-        words = exc.message
+    done = _use_case().set_password(token, form.get("password") or "", form.get("password_confirm") or "",
+                                    client=_client(request))
+    if isinstance(done, LinkInvalid):
+        return _invalid()
+    if isinstance(done, PasswordRefused):
+        words = done.message
         for name, label in (("password_confirm", "Confirm new password"), ("password", "New password")):
             words = words.replace(f"field '{name}'", label)
-        return _form(exc.status, token, link.username, link.purpose, error=words, error_field=field or "password")
+        return _form(done.status, token, done.link, error=words, error_field=done.field)
     return html(200, render("password_set.html", done=True, invalid=None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
+from idp.app.login_pages import CookieRules
 from idp.bootstrap import container
 from idp.kernel.tokens import new_token, same
 from idp.signon.models import SignedIn
@@ -21,8 +22,12 @@ RESUME = "idp_resume"  # the sign-in an enrolment paused (a login id, bound to t
 HOST_PREFIX = "__Host-"
 
 
+def _rules() -> CookieRules:
+    return container().cookie_rules
+
+
 def _insecure() -> bool:
-    return container().settings.idp_insecure_cookies
+    return _rules().insecure
 
 
 def cookie_name(base: str) -> str:
@@ -54,17 +59,17 @@ def session_id(request: WebRequest) -> str | None:
 
 
 def session_cookie(sid: str) -> Cookie:
-    return cookie(SESSION, sid, max_age=container().signon.session_lifetime)
+    return cookie(SESSION, sid, max_age=_rules().session_max_age)
 
 
 def device_cookie(value: str) -> Cookie:
-    return cookie(DEVICE, value, max_age=container().signon.device_lifetime)
+    return cookie(DEVICE, value, max_age=_rules().device_max_age)
 
 
 def resume_cookie(login_id: str) -> Cookie:
     """The paused sign-in, remembered for as long as its login state lives: the account page finds it again
     whatever way the user takes through enrolment (a cancelled setup, a reload, a step-up)."""
-    return cookie(RESUME, login_id, max_age=container().signon.store.policy.login_state_ttl)
+    return cookie(RESUME, login_id, max_age=_rules().resume_max_age)
 
 
 def browser_binding(request: WebRequest) -> tuple[str, list[Cookie]]:

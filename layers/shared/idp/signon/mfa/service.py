@@ -174,6 +174,15 @@ class MfaService:
         self.factor_changed(uid, FACTOR_LABELS["totp"], True)
         return [] if self.store.recovery_left(uid) else self.regenerate_recovery(uid, audit=False)
 
+    def pending_totp(self, uid: str, fid: str, account: str) -> TotpSetup | None:
+        """The authenticator app `fid` still waiting for its first code, shown again (its setup key and URI), or None
+        when there is none (expired, confirmed, or not the user's)."""
+        factor = self.store.get_factor(uid, fid)
+        if not factor or factor.get("type") != "totp" or not factor.get("pending"):
+            return None
+        secret = self.sealer.unseal(factor["seed"], f"{uid}/{fid}")
+        return TotpSetup(fid, secret, totp.provisioning_uri(secret, account=account, issuer=self.issuer))
+
     def _throttled(self, uid: str) -> int:
         return self.counters.throttle(MFA_THROTTLE, uid).wait
 

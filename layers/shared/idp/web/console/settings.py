@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from idp.app.browser import Client
 from idp.app.password_policy_admin import PasswordPolicyAdmin
 from idp.bootstrap import container
 from idp.directory.models import parse
@@ -30,7 +31,7 @@ def password_policy() -> PasswordPolicyAdmin:
 def _page(admin: Admin, status: int = 200, errors: FormErrors | None = None, values: dict | None = None,
           notice: str | None = None, password_errors: FormErrors | None = None,
           password_values: dict | None = None) -> Response:
-    return page(status, "console/settings.html", admin, values=values or container().mfa.policy().view(), errors=errors,
+    return page(status, "console/settings.html", admin, values=values or container().mfa_admin.policy().view(), errors=errors,
                 methods=METHODS, notice=notice, password_errors=password_errors,
                 password_values=password_values or dict(password_policy().current().view()))
 
@@ -38,7 +39,6 @@ def _page(admin: Admin, status: int = 200, errors: FormErrors | None = None, val
 @console_router.get("/console/settings")
 @console_route(console_router)
 def settings(admin: Admin):
-    container().mfa.sealer.ensure()  # the login function's TOTP enrolment needs this key and may not create it
     return _page(admin, notice=NOTICES.get(admin.request.query.get("done") or ""))
 
 
@@ -52,11 +52,9 @@ def save_settings(admin: Admin):
     body = {"policy": form.get("policy") or "", "methods": [m for m, _ in METHODS if checked(form, f"method_{m}")]}
     try:
         body["grace_days"] = int(grace) if grace else 0
-        mfa = container().mfa
         chosen = parse(MfaPolicySettings, body)
-        mfa.sealer.ensure()  # as PUT /admin/mfa: enrolment needs the seed key
-        mfa.set_policy(chosen, actor=admin.actor, ip=admin.request.client_ip,
-                       user_agent=admin.request.headers.get("user-agent"))
+        container().mfa_admin.set_policy(chosen, actor=admin.actor,
+                                         client=Client(admin.request.client_ip, admin.request.headers.get("user-agent")))
     except ValueError:
         exc = DomainError(400, "invalid_field", f"field 'grace_days': '{grace[:20]}' is not a whole number of days")
         return _page(admin, 400, FormErrors.of(exc, FIELDS), values={**body, "grace_days": grace})

@@ -251,5 +251,5 @@ def mfa_reset(admin: Admin, uid: str):
     user = users().get(uid)
     if errors := unconfirmed(admin.form, "reset"):
         return _confirm_mfa_reset(admin, user, 400, errors)
-    users().reset_mfa(uid, admin.acting)
+    container().mfa_admin.reset(uid, admin.acting)
     return see_other(f"/console/users/{uid}?done=mfa_reset")
