@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the types only; the modules load lazily below
     from idp.app.account import MyAccount
     from idp.app.app_admin import AppAdmin
     from idp.app.audit_events import AuditEvents
+    from idp.app.console_access import ConsoleAccess
     from idp.app.dashboard import Dashboard
     from idp.app.diagnosis import SignInDiagnosis
     from idp.app.group_admin import GroupAdmin
@@ -538,6 +539,13 @@ class Container:
         policy = self.signon_state.policy
         return CookieRules(self.settings.idp_insecure_cookies, policy.session_lifetime, policy.device_lifetime,
                            policy.login_state_ttl)
+
+    @_part
+    def console_access(self) -> "ConsoleAccess":
+        """Who may open a console page (idp.app.console_access): an administrator past the policy's second factor."""
+        from idp.app.console_access import ConsoleAccess
+
+        return ConsoleAccess(self.signon, self.login_pages)
 
     @_part
     def portal(self) -> "Portal":

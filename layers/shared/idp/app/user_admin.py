@@ -12,7 +12,7 @@ from idp.app.acting import Acting
 from idp.app.diagnosis import Diagnosis, SignInDiagnosis
 from idp.app.user_access import AppAccess, UserAccess
 from idp.kernel.errors import DomainError
-from idp.kernel.users import SUSPENDED, state_is_active
+from idp.kernel.users import SUSPENDED, is_admin, state_is_active
 
 if TYPE_CHECKING:
     from idp.directory.lifecycle import SentLink, UserLifecycle
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 SEARCH_SCAN_LIMIT = 2000  # users read at most by one search (the directory has no text index)
 SEARCHED = ("username", "email", "firstname", "lastname", "displayname")
-ADMIN_ROLE = "admin"
 
 
 class UserReads(Protocol):
@@ -99,7 +98,7 @@ class UserOverview:
 
     @property
     def is_admin(self) -> bool:
-        return ADMIN_ROLE in (self.user.get("roles") or [])
+        return is_admin(self.user)
 
 
 def _by_name(group: Mapping[str, Any]) -> str:

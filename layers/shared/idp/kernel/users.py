@@ -23,6 +23,16 @@ def is_active(user: Mapping[str, object]) -> bool:
     return state_is_active(user.get("state", ACTIVE))
 
 
+#: The role that makes a user an administrator of this identity provider (the console lets them in).
+ADMIN_ROLE: Final = "admin"
+
+
+def is_admin(user: Mapping[str, object] | None) -> bool:
+    """The one rule for "the user is an administrator": the admin role among the user's roles."""
+    roles = user.get("roles") if user else None
+    return isinstance(roles, (list, tuple, set, frozenset)) and ADMIN_ROLE in roles
+
+
 def display_name(user: Mapping[str, object]) -> str:
     """The name shown for a user (SAML `name`, SCIM `displayName`, the portal): `displayname` when set,
     else first and last name, else the username."""

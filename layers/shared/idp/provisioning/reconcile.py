@@ -20,7 +20,7 @@ from idp.provisioning.failures import AppOutcomes, FailureClass
 from idp.provisioning.parallel import Pace, PacedClient, for_each, pacing
 from idp.provisioning.planner import ProvisioningConfig, exceeds_deprovision_guard, plan_user
 from idp.provisioning.policy import BreakerSettings
-from idp.provisioning.ports import STATUS_SYNCED, EntityReads
+from idp.provisioning.ports import STATUS_SYNCED
 from idp.provisioning.run import MISSING, CachedDirectory, Outcome, Run, SpResource
 from idp.scim import mapping as mp
 from idp.scim.protocol import (
@@ -56,11 +56,6 @@ class Reconciler:
         self.access, self.plog = stores.access, stores.log
         self.breaker = breaker or BreakerSettings()
         self.outcomes = AppOutcomes(engine, self.breaker)
-
-    @property
-    def state(self) -> EntityReads:
-        """Only for idp.web.console.users (`container().reconciler.state`), which this step may not edit."""
-        return EntityReads(self.mappings, self.plog)
 
     # ---------------------------------------------------------------- full sync
     def reconcile_app(self, slug: str, *, force: bool = False) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
 from idp.app.acting import Acting
+from idp.app.console_access import NotAnAdmin, NotSignedIn, SecondFactorFirst
 from idp.bootstrap import container
 from idp.kernel.audit import Actor
 from idp.kernel.errors import DomainError
@@ -29,7 +30,6 @@ from idp.web.session_cookies import session_form_ok, session_id
 
 log = Logger(child=True)
 
-ADMIN_ROLE = "admin"
 #: No script may run and nothing may frame the console; styles only from our own stylesheet.
 CONSOLE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
                "base-uri 'none'; frame-ancestors 'none'")
@@ -78,10 +78,6 @@ class Admin:
         return container().apps.acting_as(self.actor, self.request.client_ip, self.request.headers.get("user-agent"))
 
 
-def is_admin(user: dict | None) -> bool:
-    return bool(user) and ADMIN_ROLE in (user.get("roles") or [])
-
-
 def page(http_status: int, template: str, admin: Admin | None, /, **context) -> Response:
     """A console page: the template with the navigation's context, and the console's headers."""
     body = render(template, admin=admin, user=admin.user if admin else None, csrf=admin.csrf if admin else None,
@@ -109,18 +105,19 @@ def _to_login(request: WebRequest) -> Response:
 
 def authorize(request: WebRequest) -> Admin | Response:
     """The Admin of this request, or the answer that stops it: login, not an admin, CSRF missing or wrong."""
-    current = container().signon.signed_in(session_id(request))
-    if current is None:
+    back = request.path + (f"?{request.raw_query}" if request.raw_query else "") if request.method == "GET" else "/console"
+    pending = PendingSignOn.console(back)
+    answer = container().console_access.check(session_id(request), pending)
+    if isinstance(answer, NotSignedIn):
         return _to_login(request)
-    if not is_admin(current.user):
-        log.warning("console refused: user is not an administrator", extra={"user_id": current.uid})
+    if isinstance(answer, NotAnAdmin):
+        log.warning("console refused: user is not an administrator", extra={"user_id": answer.current.uid})
         return problem(403, "Administrators only",
                        "You are signed in, but your account is not an administrator of this identity provider. "
                        "Ask an administrator to give you the admin role.", code="not_admin")
-    back = request.path + (f"?{request.raw_query}" if request.raw_query else "") if request.method == "GET" else "/console"
-    step = mfa_gate.before_page(request, current, PendingSignOn.console(back))  # "with MFA when the policy asks"
-    if step is not None:
-        return step
+    current = answer.current
+    if isinstance(answer, SecondFactorFirst):  # "with MFA when the policy asks"
+        return mfa_gate.interrupt(answer.need, current.user, current.session, pending, request, [])
     admin = Admin(current, request)
     if request.method == "POST" and not session_form_ok(request, current):
         log.warning("console refused: CSRF token missing or wrong", extra={"user_id": current.uid})

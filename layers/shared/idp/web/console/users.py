@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 from idp.app.user_admin import UserAdmin
 from idp.bootstrap import container
 from idp.kernel.errors import DomainError
+from idp.kernel.users import ADMIN_ROLE
 from idp.web.console.fields import FormErrors, checked, page_size, text, unconfirmed
-from idp.web.console.guard import ADMIN_ROLE, Admin, console_route, page, see_other
+from idp.web.console.guard import Admin, console_route, page, see_other
 from idp.web.console.router import console_router
 
 PROFILE = ("username", "email", "firstname", "lastname", "displayname", "title", "department")
