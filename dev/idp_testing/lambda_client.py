@@ -86,6 +86,20 @@ class _LoginContext:
         return 30_000
 
 
+def admin_caller(*routers):
+    """call(method, path, body=None, query=None) -> (status, JSON body or None) of a resolver mounting `routers` (the
+    admin function's), fed API Gateway v2 events with the admin token."""
+    from idp.web.resolver import lambda_app
+
+    app = lambda_app(*routers)
+
+    def call(method, path, body=None, query=None):
+        out = app.resolve(http_event(method, path, body, query=query), LambdaContext())
+        return out["statusCode"], json.loads(out["body"]) if out.get("body") else None
+
+    return call
+
+
 def form_login(client: LambdaClient, page, username: str = "ada", password: str = PASSWORD):
     """Submit the login form `page` shows, with its hidden fields, as a browser would."""
     fields = parse_inputs(page.text)

@@ -3,14 +3,12 @@ moto, the local mailbox as the mailer, a fake clock), and the steps: the emails,
 password?", the `password` audit events."""
 from __future__ import annotations
 
-import json
 import re
 import time
 from urllib.parse import urlsplit
 
 from idp import bootstrap
-from idp_testing.lambda_client import PASSWORD, LambdaClient
-from idp_testing.lambda_events import LambdaContext, http_event
+from idp_testing.lambda_client import PASSWORD, LambdaClient, admin_caller
 from idp_testing.mfa_http import password_step
 
 BASE = "https://sso.example.org"  # the configured public base URL; requests come to idp.example.com
@@ -58,11 +56,7 @@ def lifecycle_world(monkeypatch) -> World:
     w.container = bootstrap.use(bootstrap.Container(Settings.load(), mailer=w.mailbox, clock=w.clock))
     # the browser's routes as the local stack mounts them: the forms (login function), their POSTs (admin function)
     w.resolver = lambda_app(metadata_router, login_router, account_password_router, password_router)
-    admin_app = lambda_app(admin_router, mfa_router, audit_router)
-
-    def admin(method, path, body=None, query=None):
-        out = admin_app.resolve(http_event(method, path, body, query=query), LambdaContext())
-        return out["statusCode"], json.loads(out["body"]) if out.get("body") else None
+    admin = admin_caller(admin_router, mfa_router, audit_router)
 
     w.admin = admin
     w.user = w.container.directory.create_user({"username": "ada", "email": "ada@example.com", "firstname": "Ada",

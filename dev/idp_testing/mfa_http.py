@@ -3,15 +3,13 @@ an app ``open`` bound to Ada, the admin API, and the login's steps (password, co
 the MFA policy and a code a step ahead."""
 from __future__ import annotations
 
-import json
 import re
 import time
 
 from idp import bootstrap
 from idp.saml import constants as C
 from idp.signon.mfa import totp
-from idp_testing.lambda_client import PASSWORD, LambdaClient
-from idp_testing.lambda_events import LambdaContext, http_event
+from idp_testing.lambda_client import PASSWORD, LambdaClient, admin_caller
 from idp_testing.saml_browser import parse_inputs, parse_post_form
 from idp_testing.saml_sp import authn_request_xml, redirect_query, sp_accepts, sp_settings
 from idp_testing.soft_authenticator import SoftAuthenticator
@@ -31,15 +29,10 @@ def mfa_world(env) -> World:
     """``env`` (idp_testing.lambda_client.saml_world) plus an app ``open`` (unsigned requests) bound to ada, and the admin API (users, apps, MFA)."""
     from idp.web.admin_routes import router as admin_router
     from idp.web.mfa_routes import router as mfa_router
-    from idp.web.resolver import lambda_app
 
-    admin_app = lambda_app(admin_router, mfa_router)
+    admin = admin_caller(admin_router, mfa_router)
     w = World()
     w.env, w.user, w.resolver = env, env.user, env.resolver
-
-    def admin(method, path, body=None):
-        out = admin_app.resolve(http_event(method, path, body), LambdaContext())
-        return out["statusCode"], json.loads(out["body"]) if out.get("body") else None
 
     w.admin = admin
     w.app = bootstrap.container().apps.create({"slug": "open", "label": "Open", "template": "officespace",

@@ -9,8 +9,9 @@ import json
 import pytest
 
 from idp.app.acting import Acting
+from idp.app.search import Found
 from idp.app.user_access import AppAccess
-from idp.app.user_admin import Found, Page, UserOverview
+from idp.app.user_admin import Page, UserOverview
 from idp.bootstrap import container
 from idp.kernel.audit import API_ADMIN, Actor
 from idp.kernel.audit_log import AuditQuery

@@ -6,7 +6,6 @@ SAML status where it asked for one (checked by python3-saml and pysaml2 as stric
 from __future__ import annotations
 
 import base64
-import json
 from urllib.parse import unquote_plus, urlsplit
 
 import pytest
@@ -17,8 +16,7 @@ from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
 from idp import bootstrap
 from idp.kernel.tokens import hash_token
 from idp.saml import constants as C
-from idp_testing.lambda_client import LambdaClient, form_login
-from idp_testing.lambda_events import LambdaContext, http_event
+from idp_testing.lambda_client import LambdaClient, admin_caller, form_login
 from idp_testing.saml_browser import parse_inputs, parse_post_form
 from idp_testing.saml_sp import authn_request_xml, now_saml, redirect_query, sp_key, sp_rejects, sp_settings
 
@@ -35,13 +33,8 @@ def world(env, monkeypatch):
     monkeypatch.delenv("IDP_LOGIN_IP_MAX_FAILURES", raising=False)
     bootstrap.reset()
     from idp.web.admin_routes import router as admin_router
-    from idp.web.resolver import lambda_app
 
-    admin_app = lambda_app(admin_router)
-
-    def admin(method, path, body=None):
-        out = admin_app.resolve(http_event(method, path, body), LambdaContext())
-        return out["statusCode"], json.loads(out["body"]) if out.get("body") else None
+    admin = admin_caller(admin_router)
 
     env.admin = admin
     env.open = bootstrap.container().apps.create({"slug": "open", "label": "Open", "template": "custom",

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 from idp.app.acting import Acting
-from idp.app.user_admin import Found, Page
+from idp.app.search import Found, scan
+from idp.app.user_admin import Page
 from idp.kernel.errors import invalid, not_found
 
 if TYPE_CHECKING:
     from idp.directory.service import DirectoryService
 
-SCAN_LIMIT = 2000  # groups read at most by one search (the directory has no text index)
 KINDS = ("groups", "users")
 
 
@@ -122,13 +122,4 @@ class AppAdmin:
 
     def _search_groups(self, needle: str, offset: int, limit: int) -> Found:
         needle = needle.lower()
-        found: list[dict[str, Any]] = []
-        cursor: str | None = None
-        scanned = 0
-        while scanned < SCAN_LIMIT:
-            batch, cursor = self.reads.list_groups(200, cursor)
-            scanned += len(batch)
-            found += [g for g in batch if needle in str(g.get("name") or "").lower()]
-            if not cursor or len(found) > offset + limit:
-                break
-        return Found(tuple(found[offset:offset + limit]), len(found) > offset + limit)
+        return scan(self.reads.list_groups, lambda g: needle in str(g.get("name") or "").lower(), offset, limit)

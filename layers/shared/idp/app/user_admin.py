@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
 from idp.app.acting import Acting
 from idp.app.diagnosis import Diagnosis, SignInDiagnosis
+from idp.app.search import Found, scan
 from idp.app.user_access import AppAccess, UserAccess
 from idp.kernel.errors import DomainError
 from idp.kernel.users import SUSPENDED, is_admin, state_is_active
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from idp.directory.lifecycle import SentLink, UserLifecycle
     from idp.directory.service import DirectoryService
 
-SEARCH_SCAN_LIMIT = 2000  # users read at most by one search (the directory has no text index)
 SEARCHED = ("username", "email", "firstname", "lastname", "displayname")
 
 
@@ -64,14 +64,6 @@ class Page:
 
     def as_json(self) -> dict[str, Any]:
         return {"items": [dict(i) for i in self.items], "next_cursor": self.next_cursor}
-
-
-@dataclass(frozen=True)
-class Found:
-    """A page of a search's matches, and whether more follow."""
-
-    items: tuple[Mapping[str, Any], ...]
-    more: bool
 
 
 @dataclass(frozen=True)
@@ -121,18 +113,10 @@ class UserAdmin:
 
     def search(self, needle: str, offset: int, limit: int) -> Found:
         """Users whose name, username or email contains `needle` (any case), from `offset`; at most
-        SEARCH_SCAN_LIMIT users are read."""
+        search.SCAN_LIMIT users are read."""
         needle = needle.lower()
-        found: list[dict[str, Any]] = []
-        cursor: str | None = None
-        scanned = 0
-        while scanned < SEARCH_SCAN_LIMIT:
-            batch, cursor = self.reads.list_users(200, cursor)
-            scanned += len(batch)
-            found += [u for u in batch if any(needle in str(u.get(k) or "").lower() for k in SEARCHED)]
-            if not cursor or len(found) > offset + limit:
-                break
-        return Found(tuple(found[offset:offset + limit]), len(found) > offset + limit)
+        return scan(self.reads.list_users, lambda u: any(needle in str(u.get(k) or "").lower() for k in SEARCHED),
+                    offset, limit)
 
     def get(self, uid: str) -> dict[str, Any]:
         """The user (404 naming the user when there is none)."""
